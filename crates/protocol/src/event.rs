@@ -1,0 +1,154 @@
+use serde::{Deserialize, Serialize};
+
+/// Free-form properties of a `track()` call or traits of an `identify()` call.
+pub type Props = serde_json::Map<String, serde_json::Value>;
+
+/// One thing that happened, as posted to the collector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// UUID v4 given when the event is created, so a retried send can be
+    /// recognised as the same event.
+    pub id: String,
+    /// Milliseconds since the Unix epoch, on the end user's clock.
+    pub ts: i64,
+    /// Stable per browser, created on first load.
+    pub anonymous_id: String,
+    /// Set once the host called `identify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The page the event happened on.
+    pub url: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened; serialized as `"type": "<snake_case name>"` plus its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A survey card was put on screen. `response_id` groups all events of one
+    /// showing, so an answer changed after going back replaces the earlier one.
+    SurveyShown { survey_id: String, response_id: String },
+    /// One question was answered (posted at once, so half-finished surveys count).
+    SurveyAnswered { survey_id: String, response_id: String, question_id: String, value: AnswerValue },
+    /// An ending was reached; its follow-up actions are for the backend to run.
+    SurveyCompleted { survey_id: String, response_id: String, ending_id: String, actions: Vec<Action> },
+    /// Closed before reaching an ending.
+    SurveyDismissed { survey_id: String, response_id: String, question_id: String },
+    /// A host-defined behavior, from `Touchpoint.track(name, props)`.
+    Track { name: String, #[serde(default)] props: Props },
+    /// The host named the user, from `Touchpoint.identify(userId, traits)`.
+    Identify { #[serde(default)] traits: Props },
+}
+
+impl EventKind {
+    /// The wire name, as in the `type` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::SurveyShown { .. } => "survey_shown",
+            EventKind::SurveyAnswered { .. } => "survey_answered",
+            EventKind::SurveyCompleted { .. } => "survey_completed",
+            EventKind::SurveyDismissed { .. } => "survey_dismissed",
+            EventKind::Track { .. } => "track",
+            EventKind::Identify { .. } => "identify",
+        }
+    }
+
+    pub fn survey_id(&self) -> Option<&str> {
+        match self {
+            EventKind::SurveyShown { survey_id, .. }
+            | EventKind::SurveyAnswered { survey_id, .. }
+            | EventKind::SurveyCompleted { survey_id, .. }
+            | EventKind::SurveyDismissed { survey_id, .. } => Some(survey_id),
+            EventKind::Track { .. } | EventKind::Identify { .. } => None,
+        }
+    }
+}
+
+/// The value of one answer. Untagged: a number for `nps`/`rating`, a string
+/// for `single_choice` (the choice id) and `text`, a list of choice ids for
+/// `multi_choice`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AnswerValue {
+    Score(u8),
+    Text(String),
+    Choices(Vec<String>),
+}
+
+/// A follow-up that an ending asks the backend to run, e.g.
+/// `{"action":"offer","code":"trial_extension_14d"}`. The widget does not run
+/// it; it records it in `survey_completed`. Open-ended on purpose: the
+/// fields beside `action` are passed through untouched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub action: String,
+    #[serde(flatten)]
+    pub params: Props,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn envelope(kind: EventKind) -> Event {
+        Event {
+            id: "e1".into(),
+            ts: 1_700_000_000_000,
+            anonymous_id: "anon".into(),
+            user_id: Some("u1".into()),
+            url: "http://127.0.0.1/app".into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn answered_event_is_one_flat_object() {
+        let e = envelope(EventKind::SurveyAnswered {
+            survey_id: "nps".into(),
+            response_id: "r1".into(),
+            question_id: "score".into(),
+            value: AnswerValue::Score(3),
+        });
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            json!({"id":"e1","ts":1_700_000_000_000i64,"anonymous_id":"anon","user_id":"u1",
+                   "url":"http://127.0.0.1/app","type":"survey_answered","survey_id":"nps",
+                   "response_id":"r1","question_id":"score","value":3})
+        );
+        assert_eq!(serde_json::from_value::<Event>(v).unwrap(), e);
+    }
+
+    #[test]
+    fn completed_event_keeps_action_parameters() {
+        let raw = json!({"id":"e2","ts":1,"anonymous_id":"a","url":"u","type":"survey_completed",
+            "survey_id":"nps","response_id":"r","ending_id":"trial",
+            "actions":[{"action":"offer","code":"trial_extension_14d"}]});
+        let e: Event = serde_json::from_value(raw.clone()).unwrap();
+        let EventKind::SurveyCompleted { actions, .. } = &e.kind else { panic!("wrong kind {e:?}") };
+        assert_eq!(actions[0].action, "offer");
+        assert_eq!(actions[0].params["code"], "trial_extension_14d");
+        assert_eq!(serde_json::to_value(&e).unwrap(), raw);
+    }
+
+    #[test]
+    fn answer_values_of_each_shape_round_trip() {
+        for (json, value) in [
+            (json!(10), AnswerValue::Score(10)),
+            (json!("not_ready"), AnswerValue::Text("not_ready".into())),
+            (json!(["a", "b"]), AnswerValue::Choices(vec!["a".into(), "b".into()])),
+        ] {
+            assert_eq!(serde_json::from_value::<AnswerValue>(json.clone()).unwrap(), value);
+            assert_eq!(serde_json::to_value(&value).unwrap(), json);
+        }
+    }
+
+    #[test]
+    fn unknown_type_is_rejected_with_its_name() {
+        let raw = json!({"id":"e","ts":1,"anonymous_id":"a","url":"u","type":"survey_exploded"});
+        let err = serde_json::from_value::<Event>(raw).unwrap_err().to_string();
+        assert!(err.contains("survey_exploded"), "{err}");
+    }
+}

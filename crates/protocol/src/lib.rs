@@ -1,0 +1,19 @@
+//! The `/v1` wire format shared by the widget (which writes it) and the
+//! collector (which reads it). Nothing here does I/O.
+//!
+//! An event on the wire is one flat JSON object: the envelope fields
+//! (`id`, `type`, `ts`, …) and the fields of its kind side by side, so a host
+//! backend can read it without knowing our Rust types.
+
+mod event;
+mod ingest;
+mod uuid;
+
+pub use event::{Action, AnswerValue, Event, EventKind, Props};
+pub use ingest::{EventBatch, EventResult, EventStatus, IngestResponse};
+pub use uuid::uuid_v4_from_bytes;
+
+/// Largest serialized size of one event that the collector accepts.
+pub const MAX_EVENT_BYTES: usize = 32 * 1024;
+/// Largest number of events in one `POST /v1/events` batch.
+pub const MAX_BATCH_EVENTS: usize = 100;
