@@ -1,0 +1,188 @@
+//! Command-line flags, each with an environment fallback, so the same binary
+//! runs from a shell, a test harness (flags) or a container (env).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything the collector needs to start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where to listen; port 0 picks a free port (tests parse the listening line).
+    pub addr: SocketAddr,
+    /// Holds `touchpoint.db`; created if missing.
+    pub data_dir: PathBuf,
+    /// Every `*.json` in it is a survey definition, validated at startup.
+    pub surveys_dir: PathBuf,
+    /// Served at `/` when it exists (the demo host page).
+    pub www_dir: PathBuf,
+    /// Served at `/pkg/` (the widget build output).
+    pub pkg_dir: PathBuf,
+    /// The one public ingest key accepted in `POST /v1/events`.
+    pub project_key: String,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            data_dir: "./data".into(),
+            surveys_dir: "./surveys".into(),
+            www_dir: "./www".into(),
+            pkg_dir: "./pkg".into(),
+            project_key: "pk_demo".into(),
+        }
+    }
+}
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Run(Config),
+    Help,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct ConfigError(String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\n\n{}", self.0, usage())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// (flag, environment variable, help), in the order `--help` lists them.
+const FLAGS: [(&str, &str, &str); 6] = [
+    ("--addr", "TOUCHPOINT_ADDR", "address to listen on [default: 127.0.0.1:8787; port 0 = any free port]"),
+    ("--data-dir", "TOUCHPOINT_DATA_DIR", "directory of the SQLite file touchpoint.db [default: ./data]"),
+    ("--surveys-dir", "TOUCHPOINT_SURVEYS_DIR", "survey definitions, one *.json each [default: ./surveys]"),
+    ("--www-dir", "TOUCHPOINT_WWW_DIR", "served at / if it exists [default: ./www]"),
+    ("--pkg-dir", "TOUCHPOINT_PKG_DIR", "served at /pkg/ [default: ./pkg]"),
+    ("--project-key", "TOUCHPOINT_PROJECT_KEY", "public key accepted by POST /v1/events [default: pk_demo]"),
+];
+
+pub fn usage() -> String {
+    let mut s =
+        String::from("Usage: touchpoint-collector [OPTIONS]\n\nOptions (a flag wins over its environment variable):\n");
+    for (flag, env, help) in FLAGS {
+        s.push_str(&format!("  {flag} <value>  [env: {env}]\n      {help}\n"));
+    }
+    s.push_str("  -h, --help\n      print this help\n");
+    s
+}
+
+impl Command {
+    /// Flags win over the environment, which wins over defaults.
+    /// `env` is a parameter so tests need not touch the process environment.
+    pub fn parse(
+        args: impl IntoIterator<Item = String>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Command, ConfigError> {
+        let mut values: [Option<String>; FLAGS.len()] = Default::default();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            if arg == "-h" || arg == "--help" {
+                return Ok(Command::Help);
+            }
+            let (name, inline) = match arg.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (arg, None),
+            };
+            let Some(i) = FLAGS.iter().position(|(flag, ..)| *flag == name) else {
+                return Err(ConfigError(format!("unknown argument {name:?}")));
+            };
+            let value = match inline.or_else(|| args.next()) {
+                Some(v) => v,
+                None => return Err(ConfigError(format!("{name} needs a value"))),
+            };
+            values[i] = Some(value);
+        }
+        for (i, (_, var, _)) in FLAGS.iter().enumerate() {
+            if values[i].is_none() {
+                values[i] = env(var).filter(|v| !v.is_empty());
+            }
+        }
+
+        let mut config = Config::default();
+        let [addr, data, surveys, www, pkg, key] = values;
+        if let Some(addr) = addr {
+            config.addr =
+                addr.parse().map_err(|e| ConfigError(format!("--addr {addr:?} is not an IP:PORT address: {e}")))?;
+        }
+        if let Some(v) = data {
+            config.data_dir = v.into();
+        }
+        if let Some(v) = surveys {
+            config.surveys_dir = v.into();
+        }
+        if let Some(v) = www {
+            config.www_dir = v.into();
+        }
+        if let Some(v) = pkg {
+            config.pkg_dir = v.into();
+        }
+        if let Some(v) = key {
+            config.project_key = v;
+        }
+        Ok(Command::Run(config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Command, ConfigError> {
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Command::parse(args.iter().map(|a| a.to_string()), |k| {
+            env.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone())
+        })
+    }
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Config {
+        match parse(args, env) {
+            Ok(Command::Run(c)) => c,
+            other => panic!("expected a config, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_flags_no_env_gives_defaults() {
+        assert_eq!(run(&[], &[]), Config::default());
+    }
+
+    #[test]
+    fn flags_win_over_env_which_wins_over_defaults() {
+        let c = run(
+            &["--addr", "127.0.0.1:0", "--data-dir=/tmp/d"],
+            &[("TOUCHPOINT_ADDR", "0.0.0.0:1"), ("TOUCHPOINT_PROJECT_KEY", "pk_env")],
+        );
+        assert_eq!(c.addr, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/d"));
+        assert_eq!(c.project_key, "pk_env");
+        assert_eq!(c.surveys_dir, PathBuf::from("./surveys"));
+    }
+
+    #[test]
+    fn help_lists_every_flag_and_its_env_var() {
+        assert_eq!(parse(&["--pkg-dir", "x", "--help"], &[]), Ok(Command::Help));
+        let text = usage();
+        for (flag, env, _) in FLAGS {
+            assert!(text.contains(flag) && text.contains(env), "{flag} / {env} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn bad_arguments_are_named() {
+        for (args, expected) in [
+            (&["--port", "1"][..], "unknown argument \"--port\""),
+            (&["--addr"][..], "--addr needs a value"),
+            (&["--addr", "localhost"][..], "--addr \"localhost\" is not an IP:PORT address"),
+        ] {
+            let err = parse(args, &[]).unwrap_err().to_string();
+            assert!(err.contains(expected), "{args:?}: {err}");
+        }
+    }
+}
