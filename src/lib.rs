@@ -1,1 +1,19 @@
-//! placeholder
+//! The Touchpoint widget: the only Rust that touches the DOM and JS.
+//!
+//! Business rules (survey graph, branching, validation) live in
+//! `touchpoint-core` and the wire format in `touchpoint-protocol`; this crate
+//! calls them, renders with Leptos inside a shadow root, and posts events.
+//!
+//! Everything here runs on someone else's page, so nothing may panic or throw
+//! into it: failures are reported with `console.error` and a `false`/no-op.
+//! On a non-wasm target the crate is empty, so `cargo test` on the host stays
+//! fast and browser-free.
+
+#[cfg(target_arch = "wasm32")]
+mod browser;
+#[cfg(target_arch = "wasm32")]
+mod sdk;
+#[cfg(target_arch = "wasm32")]
+mod transport;
+#[cfg(target_arch = "wasm32")]
+mod ui;

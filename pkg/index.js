@@ -1,0 +1,36 @@
+// The npm entry of Touchpoint: loads the wasm once and forwards calls to it.
+// Calls made after init() but before the wasm is ready wait for it, in order.
+import loadWasm, { boot, identify as identifyNow, track as trackNow, showSurvey as showSurveyNow } from "./touchpoint.js";
+
+let ready = null;
+let loaded = false;
+
+export function init(options) {
+  if (!ready) {
+    ready = loadWasm({ module_or_path: new URL("./touchpoint_bg.wasm", import.meta.url) })
+      .then(() => {
+        loaded = true;
+        return boot(options);
+      })
+      .catch((e) => {
+        console.error("[touchpoint] could not load the widget:", e);
+        return false;
+      });
+  }
+  return ready;
+}
+
+function forward(name, now) {
+  return (...args) => {
+    if (loaded) return now(...args);
+    if (!ready) {
+      console.error(`[touchpoint] ${name}: call init({ key, endpoint }) first`);
+      return undefined;
+    }
+    return ready.then(() => now(...args));
+  };
+}
+
+export const identify = forward("identify", identifyNow);
+export const track = forward("track", trackNow);
+export const showSurvey = forward("showSurvey", showSurveyNow);

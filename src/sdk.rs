@@ -1,0 +1,219 @@
+//! The JS-facing API (`boot`, `identify`, `track`, `showSurvey`) and the one
+//! piece of global state behind it.
+//!
+//! The page calls these through `pkg/index.js`, which queues calls made
+//! before the wasm is ready. None of them throws: bad arguments and failures
+//! are reported on the console, naming what is wrong.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use touchpoint_core::survey::Survey;
+use touchpoint_protocol::{Event, EventKind, Props};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::browser::{self, LocalStore};
+use crate::transport::Transport;
+use crate::ui;
+
+/// What `init({...})` accepts. Unknown options are an error, so a typo does
+/// not silently do nothing.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    /// The project's public ingest key.
+    key: String,
+    /// Base URL of the collector, e.g. `https://touchpoint.example.com`.
+    endpoint: String,
+}
+
+struct Sdk {
+    key: String,
+    endpoint: String,
+    anonymous_id: String,
+    user_id: Option<String>,
+    transport: Transport,
+    /// Validated definitions, fetched once per page.
+    surveys: HashMap<String, Arc<Survey>>,
+}
+
+thread_local! {
+    static SDK: RefCell<Option<Sdk>> = const { RefCell::new(None) };
+}
+
+fn storage_key(project: &str, what: &str) -> String {
+    format!("touchpoint:{project}:{what}")
+}
+
+/// Starts the SDK. Called once by the loader; a second call is ignored with a warning.
+#[wasm_bindgen]
+pub fn boot(options: JsValue) -> bool {
+    let options: Options = match serde_wasm_bindgen::from_value(options) {
+        Ok(o) => o,
+        Err(e) => {
+            browser::error(&format!("init: {e} (expected {{ key: string, endpoint: string }})"));
+            return false;
+        }
+    };
+    if options.key.trim().is_empty() {
+        browser::error("init: `key` is empty; pass your project's public key, e.g. data-key=\"pk_…\"");
+        return false;
+    }
+    if SDK.with(|s| s.borrow().is_some()) {
+        browser::warn("init was called twice; keeping the first configuration");
+        return false;
+    }
+    let store = LocalStore::open();
+    let anon_key = storage_key(&options.key, "anonymous_id");
+    let anonymous_id = store.get(&anon_key).filter(|id| looks_like_uuid(id)).unwrap_or_else(|| {
+        let id = browser::uuid();
+        if !store.set(&anon_key, &id) {
+            browser::warn("localStorage is unavailable; this visitor gets a new anonymous id on every page load");
+        }
+        id
+    });
+    let user_id = store.get(&storage_key(&options.key, "user_id")).filter(|u| !u.is_empty());
+    let transport = Transport::new(&options.endpoint, &options.key);
+    SDK.with(|s| {
+        *s.borrow_mut() = Some(Sdk {
+            key: options.key,
+            endpoint: options.endpoint.trim_end_matches('/').to_owned(),
+            anonymous_id,
+            user_id,
+            transport,
+            surveys: HashMap::new(),
+        })
+    });
+    true
+}
+
+fn looks_like_uuid(s: &str) -> bool {
+    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+/// Names the current user; later events carry `user_id`.
+#[wasm_bindgen]
+pub fn identify(user_id: JsValue, traits: JsValue) {
+    let Some(user_id) = user_id.as_string().filter(|u| !u.trim().is_empty()) else {
+        browser::error("identify: the first argument must be a non-empty string user id");
+        return;
+    };
+    let Some(traits) = props("identify", "traits", traits) else { return };
+    let stored = with_sdk("identify", |sdk| {
+        LocalStore::open().set(&storage_key(&sdk.key, "user_id"), &user_id);
+        sdk.user_id = Some(user_id);
+    });
+    if stored.is_some() {
+        emit(EventKind::Identify { traits });
+    }
+}
+
+/// Records a host-defined behavior such as `imported_data`.
+#[wasm_bindgen]
+pub fn track(name: JsValue, properties: JsValue) {
+    let Some(name) = name.as_string().filter(|n| !n.trim().is_empty()) else {
+        browser::error("track: the first argument must be a non-empty event name string");
+        return;
+    };
+    let Some(props) = props("track", "properties", properties) else { return };
+    emit(EventKind::Track { name, props });
+}
+
+/// Fetches, validates and shows survey `id`. Resolves to `true` once it is on
+/// screen, `false` (with the reason on the console) otherwise.
+#[wasm_bindgen(js_name = showSurvey)]
+pub async fn show_survey(id: JsValue) -> bool {
+    let Some(id) = id.as_string().filter(|i| !i.trim().is_empty()) else {
+        browser::error("showSurvey: the argument must be a survey id string");
+        return false;
+    };
+    if ui::survey_on_screen() {
+        browser::warn(&format!("showSurvey({id:?}): another survey is on screen; not showing a second one"));
+        return false;
+    }
+    let cached = with_sdk("showSurvey", |sdk| (sdk.surveys.get(&id).cloned(), sdk.endpoint.clone()));
+    let Some((cached, endpoint)) = cached else { return false };
+    let survey = match cached {
+        Some(s) => s,
+        None => match fetch_survey(&endpoint, &id).await {
+            Ok(s) => {
+                let s = Arc::new(s);
+                with_sdk("showSurvey", |sdk| sdk.surveys.insert(id.clone(), s.clone()));
+                s
+            }
+            Err(msg) => {
+                browser::error(&format!("showSurvey({id:?}): {msg}"));
+                return false;
+            }
+        },
+    };
+    // Checked again: another call may have shown one while we were fetching.
+    if ui::survey_on_screen() {
+        return false;
+    }
+    match ui::show_survey(survey) {
+        Ok(()) => true,
+        Err(msg) => {
+            browser::error(&format!("showSurvey({id:?}): {msg}"));
+            false
+        }
+    }
+}
+
+async fn fetch_survey(endpoint: &str, id: &str) -> Result<Survey, String> {
+    let url = format!("{endpoint}/v1/surveys/{}", js_sys::encode_uri_component(id));
+    let fail = |e: JsValue| format!("could not load {url}: {}", browser::describe(&e));
+    let window = web_sys::window().ok_or("no window")?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&url)).await.map_err(fail)?.into();
+    let text = JsFuture::from(resp.text().map_err(fail)?).await.map_err(fail)?.as_string().unwrap_or_default();
+    if !resp.ok() {
+        return Err(format!("{url} answered HTTP {}: {text}", resp.status()));
+    }
+    Survey::from_json(&text).map_err(|e| e.to_string())
+}
+
+/// Stamps `kind` with id, time, identity and page, and queues it for sending.
+pub fn emit(kind: EventKind) {
+    with_sdk(kind.name(), |sdk| {
+        let event = Event {
+            id: browser::uuid(),
+            ts: browser::now_ms(),
+            anonymous_id: sdk.anonymous_id.clone(),
+            user_id: sdk.user_id.clone(),
+            url: browser::page_url(),
+            kind,
+        };
+        sdk.transport.send(event);
+    });
+}
+
+/// Runs `f` on the SDK, or reports that `init` has not run.
+fn with_sdk<T>(caller: &str, f: impl FnOnce(&mut Sdk) -> T) -> Option<T> {
+    let out = SDK.with(|s| s.borrow_mut().as_mut().map(f));
+    if out.is_none() {
+        browser::error(&format!("{caller}: Touchpoint is not initialised; call init({{ key, endpoint }}) first"));
+    }
+    out
+}
+
+/// `undefined`/`null` → no properties; a plain object → its JSON; anything
+/// else is refused with a message naming the argument.
+fn props(caller: &str, what: &str, value: JsValue) -> Option<Props> {
+    if value.is_undefined() || value.is_null() {
+        return Some(Props::new());
+    }
+    match serde_wasm_bindgen::from_value::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Object(map)) => Some(map),
+        Ok(other) => {
+            browser::error(&format!("{caller}: {what} must be an object, got {other}"));
+            None
+        }
+        Err(e) => {
+            browser::error(&format!("{caller}: {what} could not be read as JSON: {e}"));
+            None
+        }
+    }
+}

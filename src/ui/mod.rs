@@ -1,0 +1,82 @@
+//! Putting views on the page: each widget gets its own element with an open
+//! shadow root, so the host's CSS cannot reach in and ours cannot leak out.
+
+mod survey_card;
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use touchpoint_core::survey::Survey;
+use touchpoint_protocol::EventKind;
+use wasm_bindgen::JsCast;
+
+use crate::{browser, sdk};
+use survey_card::SurveyCard;
+
+const CSS: &str = include_str!("style.css");
+
+/// Inline and `!important` on the host element: the one node the host page's
+/// stylesheets can match (`* { all: unset !important }`, `div { display: none }`).
+/// Inline important declarations win over any author stylesheet.
+const HOST_STYLE: &str = "all: initial !important; display: block !important; position: fixed !important; \
+    right: 16px !important; bottom: 16px !important; z-index: 2147483000 !important; \
+    visibility: visible !important; opacity: 1 !important;";
+
+/// The mounted survey; dropping it unmounts the Leptos view.
+struct Mounted {
+    host: web_sys::Element,
+    _view: Box<dyn Any>,
+}
+
+thread_local! {
+    static SURVEY: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+}
+
+pub fn survey_on_screen() -> bool {
+    SURVEY.with(|s| s.borrow().is_some())
+}
+
+pub fn show_survey(survey: Arc<Survey>) -> Result<(), String> {
+    let (host, container) = shadow_host("survey").map_err(|e| format!("could not add the survey to the page: {e}"))?;
+    let survey_id = survey.id().to_owned();
+    let response_id = browser::uuid();
+    sdk::emit(EventKind::SurveyShown { survey_id, response_id: response_id.clone() });
+    let view = leptos::mount::mount_to(container, move || view! { <SurveyCard survey response_id /> });
+    SURVEY.with(|s| *s.borrow_mut() = Some(Mounted { host, _view: Box::new(view) }));
+    Ok(())
+}
+
+/// Removes the survey. Deferred to a fresh task: it is called from the
+/// card's own event handlers, which must finish before their view is dropped.
+pub fn close_survey() {
+    browser::set_timeout(0, || {
+        if let Some(m) = SURVEY.with(|s| s.borrow_mut().take()) {
+            m.host.remove();
+        }
+    });
+}
+
+/// A `<touchpoint-widget>` at the end of `<body>` with an open shadow root
+/// holding our stylesheet and the container that Leptos mounts into.
+fn shadow_host(kind: &str) -> Result<(web_sys::Element, web_sys::HtmlElement), String> {
+    let describe = |e: wasm_bindgen::JsValue| browser::describe(&e);
+    let doc = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let body = doc.body().ok_or("the page has no <body> yet")?;
+    let host = doc.create_element("touchpoint-widget").map_err(describe)?;
+    host.set_attribute("style", HOST_STYLE).map_err(describe)?;
+    host.set_attribute("data-touchpoint", kind).map_err(describe)?;
+    let shadow = host
+        .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
+        .map_err(describe)?;
+    let style = doc.create_element("style").map_err(describe)?;
+    style.set_text_content(Some(CSS));
+    shadow.append_child(&style).map_err(describe)?;
+    let container: web_sys::HtmlElement =
+        doc.create_element("div").map_err(describe)?.dyn_into().map_err(|_| "not an HTMLElement".to_owned())?;
+    container.set_class_name("tp-root");
+    shadow.append_child(&container).map_err(describe)?;
+    body.append_child(&host).map_err(describe)?;
+    Ok((host, container))
+}

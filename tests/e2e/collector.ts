@@ -1,0 +1,92 @@
+// Runs the real collector binary on 127.0.0.1 with a fresh data directory, one per test,
+// so each test can assert exactly which events were stored.
+import { test as base, expect, Page } from "@playwright/test";
+import { spawn, ChildProcess } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(__dirname, "../..");
+export const artifacts = join(root, "tests/artifacts");
+
+export type StoredEvent = { id: string; type: string; ts: number; anonymous_id: string; user_id?: string; url: string; [k: string]: unknown };
+
+export class Collector {
+  constructor(public url: string, public proc: ChildProcess, public dir: string) {}
+
+  async events(query: Record<string, string> = {}): Promise<StoredEvent[]> {
+    const res = await fetch(`${this.url}/v1/events?${new URLSearchParams(query)}`);
+    expect(res.status).toBe(200);
+    return (await res.json()).events;
+  }
+
+  /** Waits until the collector holds events for `query` whose last one is of `type`. */
+  async eventsUntil(query: Record<string, string>, done: (evs: StoredEvent[]) => boolean): Promise<StoredEvent[]> {
+    let evs: StoredEvent[] = [];
+    await expect.poll(async () => done((evs = await this.events(query))), { timeout: 10_000 }).toBe(true);
+    return evs;
+  }
+
+  async nps(surveyId: string) {
+    const res = await fetch(`${this.url}/v1/surveys/${surveyId}/nps`);
+    expect(res.status).toBe(200);
+    return res.json();
+  }
+}
+
+async function start(): Promise<Collector> {
+  const dir = mkdtempSync(join(tmpdir(), "touchpoint-e2e-"));
+  const surveys = join(dir, "surveys");
+  cpSync(join(root, "surveys"), surveys, { recursive: true });
+  for (const f of readdirSync(join(__dirname, "fixtures/surveys"))) cpSync(join(__dirname, "fixtures/surveys", f), join(surveys, f));
+  const bin = process.env.TOUCHPOINT_COLLECTOR ?? join(root, "target/release/touchpoint-collector");
+  const proc = spawn(bin, ["--addr", "127.0.0.1:0", "--data-dir", join(dir, "data"), "--surveys-dir", surveys,
+                           "--www-dir", join(root, "www"), "--pkg-dir", join(root, "pkg")], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  proc.stderr!.on("data", (d) => (stderr += d));
+  const url = await new Promise<string>((ok, fail) => {
+    let out = "";
+    proc.stdout!.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) ok(m[1]);
+    });
+    proc.on("exit", (code) => fail(new Error(`collector exited with ${code}: ${stderr}`)));
+    setTimeout(() => fail(new Error(`collector did not start: ${out} ${stderr}`)), 10_000);
+  });
+  return new Collector(url, proc, dir);
+}
+
+export const test = base.extend<{ collector: Collector; consoleErrors: string[] }>({
+  collector: async ({}, use) => {
+    const c = await start();
+    await use(c);
+    c.proc.kill("SIGTERM");
+    await new Promise((r) => c.proc.once("exit", r));
+    rmSync(c.dir, { recursive: true, force: true });
+  },
+  consoleErrors: async ({ page }, use) => {
+    const errors: string[] = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await use(errors);
+  },
+});
+export { expect };
+
+/** Opens a demo page without the automatic survey and waits for the widget to load. */
+export async function openDemo(page: Page, c: Collector, path = "/") {
+  await page.goto(`${c.url}${path}${path.includes("?") ? "&" : "?"}autoshow=0`);
+  await page.waitForFunction(() => (window as any).Touchpoint?.loaded === true);
+}
+
+export async function anonymousId(page: Page): Promise<string> {
+  const id = await page.evaluate(() => localStorage.getItem("touchpoint:pk_demo:anonymous_id"));
+  expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  return id!;
+}
+
+/** The survey card, found inside the widget's shadow root by its role. */
+export function card(page: Page) {
+  return page.getByRole("dialog");
+}

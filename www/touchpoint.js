@@ -1,0 +1,30 @@
+/*! Touchpoint loader: defines window.Touchpoint at once and queues calls until the widget has loaded. */
+(function (w, d) {
+  var s = d.currentScript, old = w.Touchpoint;
+  if (old && old.loaded) return;
+  var api = ["identify", "track", "showSurvey"];
+  var q = (old && old.q) || [];
+  var tp = (w.Touchpoint = { q: q });
+  api.forEach(function (n) {
+    tp[n] = function () {
+      var a = arguments;
+      return new Promise(function (r) { q.push([n, a, r]); });
+    };
+  });
+  var base = (s && s.src) || location.href;
+  var data = (s && s.dataset) || {};
+  var entry = data.pkg || new URL("pkg/index.js", base).href;
+  import(entry)
+    .then(function (m) {
+      return m.init({ key: data.key, endpoint: data.endpoint || new URL(base).origin }).then(function () {
+        api.forEach(function (n) { tp[n] = m[n]; });
+        tp.loaded = true;
+        delete tp.q;
+        q.forEach(function (c) {
+          var out = m[c[0]].apply(null, c[1]);
+          if (c[2]) c[2](out);
+        });
+      });
+    })
+    .catch(function (e) { console.error("[touchpoint] could not load " + entry, e); });
+})(window, document);
