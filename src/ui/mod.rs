@@ -67,9 +67,7 @@ fn shadow_host(kind: &str) -> Result<(web_sys::Element, web_sys::HtmlElement), S
     let host = doc.create_element("touchpoint-widget").map_err(describe)?;
     host.set_attribute("style", HOST_STYLE).map_err(describe)?;
     host.set_attribute("data-touchpoint", kind).map_err(describe)?;
-    let shadow = host
-        .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
-        .map_err(describe)?;
+    let shadow = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)).map_err(describe)?;
     let style = doc.create_element("style").map_err(describe)?;
     style.set_text_content(Some(CSS));
     shadow.append_child(&style).map_err(describe)?;

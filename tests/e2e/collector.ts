@@ -4,9 +4,12 @@ import { test as base, expect, Page } from "@playwright/test";
 import { spawn, ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const root = resolve(__dirname, "../..");
+const here = dirname(fileURLToPath(import.meta.url));
+
+const root = resolve(here, "../..");
 export const artifacts = join(root, "tests/artifacts");
 
 export type StoredEvent = { id: string; type: string; ts: number; anonymous_id: string; user_id?: string; url: string; [k: string]: unknown };
@@ -38,7 +41,7 @@ async function start(): Promise<Collector> {
   const dir = mkdtempSync(join(tmpdir(), "touchpoint-e2e-"));
   const surveys = join(dir, "surveys");
   cpSync(join(root, "surveys"), surveys, { recursive: true });
-  for (const f of readdirSync(join(__dirname, "fixtures/surveys"))) cpSync(join(__dirname, "fixtures/surveys", f), join(surveys, f));
+  for (const f of readdirSync(join(here, "fixtures/surveys"))) cpSync(join(here, "fixtures/surveys", f), join(surveys, f));
   const bin = process.env.TOUCHPOINT_COLLECTOR ?? join(root, "target/release/touchpoint-collector");
   const proc = spawn(bin, ["--addr", "127.0.0.1:0", "--data-dir", join(dir, "data"), "--surveys-dir", surveys,
                            "--www-dir", join(root, "www"), "--pkg-dir", join(root, "pkg")], { stdio: ["ignore", "pipe", "pipe"] });

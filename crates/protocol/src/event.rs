@@ -36,9 +36,16 @@ pub enum EventKind {
     /// Closed before reaching an ending.
     SurveyDismissed { survey_id: String, response_id: String, question_id: String },
     /// A host-defined behavior, from `Touchpoint.track(name, props)`.
-    Track { name: String, #[serde(default)] props: Props },
+    Track {
+        name: String,
+        #[serde(default)]
+        props: Props,
+    },
     /// The host named the user, from `Touchpoint.identify(userId, traits)`.
-    Identify { #[serde(default)] traits: Props },
+    Identify {
+        #[serde(default)]
+        traits: Props,
+    },
 }
 
 impl EventKind {

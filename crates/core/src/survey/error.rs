@@ -81,16 +81,19 @@ impl fmt::Display for Problem {
             Empty => write!(f, "must not be empty"),
             NoQuestions => write!(f, "a survey needs at least one question"),
             NoEndings => write!(f, "a survey needs at least one ending (where the thank-you message lives)"),
-            UnknownKind(k) => write!(f, "unknown kind {k:?}; expected one of {}", super::QuestionKind::NAMES.join(", ")),
+            UnknownKind(k) => {
+                write!(f, "unknown kind {k:?}; expected one of {}", super::QuestionKind::NAMES.join(", "))
+            }
             DuplicateId { id, first } => write!(f, "duplicate id {id:?}, already used at {first}"),
             UnknownTarget { id } => write!(f, "{id:?} is not the id of a question or an ending"),
             Cycle { ids } => write!(f, "cycle: {} (a survey must always reach an ending)", ids.join(" → ")),
             Unreachable { id } => write!(f, "{id:?} can never be reached from the first question"),
-            BadCondition => write!(
-                f,
-                r#"expected "any", {{"score": {{"min": <n>, "max": <n>}}}} or {{"choice": "<choice id>"}}"#
-            ),
-            ConditionNotForKind { condition, kind } => write!(f, "a {condition} rule cannot apply to a {kind} question"),
+            BadCondition => {
+                write!(f, r#"expected "any", {{"score": {{"min": <n>, "max": <n>}}}} or {{"choice": "<choice id>"}}"#)
+            }
+            ConditionNotForKind { condition, kind } => {
+                write!(f, "a {condition} rule cannot apply to a {kind} question")
+            }
             ScoreOutOfScale { min, max, scale_min, scale_max } => {
                 write!(f, "score range {min}–{max} is outside this question's scale {scale_min}–{scale_max}")
             }

@@ -70,14 +70,28 @@ impl Question {
 #[derive(Debug, Clone, PartialEq)]
 pub enum QuestionKind {
     /// 0–10 "how likely are you to recommend".
-    Nps { low_label: Option<String>, high_label: Option<String> },
+    Nps {
+        low_label: Option<String>,
+        high_label: Option<String>,
+    },
     /// 1–`max` stars or points.
-    Rating { max: u8, low_label: Option<String>, high_label: Option<String> },
-    SingleChoice { choices: Vec<Choice> },
+    Rating {
+        max: u8,
+        low_label: Option<String>,
+        high_label: Option<String>,
+    },
+    SingleChoice {
+        choices: Vec<Choice>,
+    },
     /// At least one choice must be picked.
-    MultiChoice { choices: Vec<Choice> },
+    MultiChoice {
+        choices: Vec<Choice>,
+    },
     /// Free text; `optional` allows an empty answer.
-    Text { optional: bool, placeholder: Option<String> },
+    Text {
+        optional: bool,
+        placeholder: Option<String>,
+    },
 }
 
 impl QuestionKind {
@@ -125,7 +139,10 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
     /// Score within `min..=max` (nps, rating).
-    Score { min: u8, max: u8 },
+    Score {
+        min: u8,
+        max: u8,
+    },
     /// This choice was picked (single_choice), or is among those picked (multi_choice).
     Choice(String),
     Any,

@@ -26,11 +26,26 @@ pub enum Step<'a> {
 pub enum AnswerError {
     /// The survey is already at an ending.
     Finished,
-    WrongShape { question: String, expected: &'static str },
-    ScoreOutOfScale { question: String, score: u8, min: u8, max: u8 },
-    UnknownChoice { question: String, choice: String },
-    NothingChosen { question: String },
-    EmptyText { question: String },
+    WrongShape {
+        question: String,
+        expected: &'static str,
+    },
+    ScoreOutOfScale {
+        question: String,
+        score: u8,
+        min: u8,
+        max: u8,
+    },
+    UnknownChoice {
+        question: String,
+        choice: String,
+    },
+    NothingChosen {
+        question: String,
+    },
+    EmptyText {
+        question: String,
+    },
 }
 
 impl fmt::Display for AnswerError {
@@ -198,7 +213,14 @@ mod tests {
 
     #[test]
     fn each_score_band_has_its_follow_up() {
-        for (score, expected) in [(0, "q:obstacle"), (6, "q:obstacle"), (7, "q:make_it_10"), (8, "q:make_it_10"), (9, "q:referral"), (10, "q:referral")] {
+        for (score, expected) in [
+            (0, "q:obstacle"),
+            (6, "q:obstacle"),
+            (7, "q:make_it_10"),
+            (8, "q:make_it_10"),
+            (9, "q:referral"),
+            (10, "q:referral"),
+        ] {
             let mut s = demo();
             s.answer(AnswerValue::Score(score)).unwrap();
             assert_eq!(at(&s), expected, "score {score}");
@@ -246,7 +268,10 @@ mod tests {
             s.answer(AnswerValue::Score(11)),
             Err(AnswerError::ScoreOutOfScale { question: "score".into(), score: 11, min: 0, max: 10 })
         );
-        assert_eq!(s.answer(text("ten")), Err(AnswerError::WrongShape { question: "score".into(), expected: "a score" }));
+        assert_eq!(
+            s.answer(text("ten")),
+            Err(AnswerError::WrongShape { question: "score".into(), expected: "a score" })
+        );
         s.answer(AnswerValue::Score(1)).unwrap();
         assert_eq!(
             s.answer(text("nope")),

@@ -13,7 +13,10 @@ use super::graph::{Choice, Condition, Ending, Question, QuestionKind, Rule, Surv
 impl Survey {
     pub fn from_json(text: &str) -> Result<Survey, DefinitionErrors> {
         let value: Value = serde_json::from_str(text).map_err(|e| {
-            DefinitionErrors(vec![DefinitionError { path: String::new(), problem: Problem::InvalidJson(e.to_string()) }])
+            DefinitionErrors(vec![DefinitionError {
+                path: String::new(),
+                problem: Problem::InvalidJson(e.to_string()),
+            }])
         })?;
         Survey::from_value(&value)
     }
@@ -53,7 +56,12 @@ impl Cx {
         self.errors.push(DefinitionError { path: path.into(), problem });
     }
 
-    fn object<'v>(&mut self, v: &'v Value, path: &str, allowed: &'static [&'static str]) -> Option<&'v Map<String, Value>> {
+    fn object<'v>(
+        &mut self,
+        v: &'v Value,
+        path: &str,
+        allowed: &'static [&'static str],
+    ) -> Option<&'v Map<String, Value>> {
         let Some(map) = v.as_object() else {
             self.err(path, Problem::WrongType { expected: "an object" });
             return None;
@@ -263,7 +271,12 @@ impl Cx {
 
     /// Rules with placeholder targets (resolved once all ids are known), plus
     /// coverage checks: every possible answer must match exactly one rule.
-    fn rules(&mut self, map: &Map<String, Value>, path: &str, kind: &QuestionKind) -> (Vec<Rule>, Vec<(String, String)>) {
+    fn rules(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        kind: &QuestionKind,
+    ) -> (Vec<Rule>, Vec<(String, String)>) {
         let errors_before = self.errors.len();
         let mut rules = Vec::new();
         let mut nexts = Vec::new();
@@ -320,7 +333,9 @@ impl Cx {
                 Condition::Score { min, max }
             }
             Value::Object(m) if m.len() == 1 && m.contains_key("choice") => {
-                if kind.choices().is_empty() && !matches!(kind, QuestionKind::SingleChoice { .. } | QuestionKind::MultiChoice { .. }) {
+                if kind.choices().is_empty()
+                    && !matches!(kind, QuestionKind::SingleChoice { .. } | QuestionKind::MultiChoice { .. })
+                {
                     self.err(path, Problem::ConditionNotForKind { condition: "choice", kind: kind.name() });
                     return None;
                 }
@@ -386,8 +401,11 @@ impl Cx {
                 }
             }
             QuestionKind::SingleChoice { choices } | QuestionKind::MultiChoice { choices } => {
-                let ids: Vec<String> =
-                    choices.iter().filter(|c| !choice_owner.contains_key(c.id.as_str())).map(|c| c.id.clone()).collect();
+                let ids: Vec<String> = choices
+                    .iter()
+                    .filter(|c| !choice_owner.contains_key(c.id.as_str()))
+                    .map(|c| c.id.clone())
+                    .collect();
                 if !ids.is_empty() && !choices.is_empty() {
                     self.err(join(path, "rules"), Problem::MissingChoices { ids });
                 }

@@ -148,7 +148,9 @@ fn unknown_kind() {
     v["questions"][1]["kind"] = json!("slider");
     check(
         v,
-        &[r#"questions[1].kind: unknown kind "slider"; expected one of nps, single_choice, multi_choice, text, rating"#],
+        &[
+            r#"questions[1].kind: unknown kind "slider"; expected one of nps, single_choice, multi_choice, text, rating"#,
+        ],
     );
 }
 
