@@ -4,6 +4,26 @@ export interface TouchpointOptions {
   key: string;
   /** Base URL of the collector, e.g. `"https://touchpoint.example.com"`. */
   endpoint: string;
+  /** Wait this long to batch events before sending. Default 1000. */
+  flushIntervalMs?: number;
+  /** Abandon and retry a send not answered within this. Default 10000. */
+  requestTimeoutMs?: number;
+  /** Keep at most this many unsent events; the oldest are dropped first (and reported). Default 1000. */
+  maxQueuedEvents?: number;
+}
+
+/** What `on("error", …)` listeners receive. */
+export interface TouchpointError {
+  code:
+    | "event_too_large"
+    | "queue_overflow"
+    | "delivery_failed"
+    | "event_rejected"
+    | "corrupt_storage"
+    | "storage_unavailable";
+  message: string;
+  /** The events concerned, where there are any. */
+  eventIds: string[];
 }
 
 /** JSON-serialisable properties of an event or traits of a user. */
@@ -18,8 +38,16 @@ export function init(options: TouchpointOptions): Promise<boolean>;
 /** Names the current user; later events carry this id. */
 export function identify(userId: string, traits?: Properties): void;
 
-/** Records a success behavior, e.g. `track("imported_data", { rows: 120 })`. */
-export function track(name: string, properties?: Properties): void;
+/**
+ * Records a success behavior, e.g. `track("imported_data", { rows: 120 })`. The event is
+ * stored in `localStorage` before it is sent and is delivered once, surviving reloads and
+ * outages. Returns its id, or `undefined` if it was refused (see {@link on}).
+ */
+export function track(name: string, properties?: Properties): string | undefined;
+
+/** Listens for problems the host should know about: delivery failures, rejected or dropped events, storage trouble. */
+export function on(name: "error", listener: (error: TouchpointError) => void): boolean;
+export function off(name: "error", listener: (error: TouchpointError) => void): void;
 
 /**
  * Fetches survey `id` from the collector and shows it. Resolves to `true` once

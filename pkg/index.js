@@ -1,6 +1,6 @@
 // The npm entry of Touchpoint: loads the wasm once and forwards calls to it.
 // Calls made after init() but before the wasm is ready wait for it, in order.
-import loadWasm, { boot, identify as identifyNow, track as trackNow, showSurvey as showSurveyNow } from "./touchpoint.js";
+import loadWasm, * as wasm from "./touchpoint.js";
 
 let ready = null;
 let loaded = false;
@@ -10,7 +10,7 @@ export function init(options) {
     ready = loadWasm({ module_or_path: new URL("./touchpoint_bg.wasm", import.meta.url) })
       .then(() => {
         loaded = true;
-        return boot(options);
+        return wasm.boot(options);
       })
       .catch((e) => {
         console.error("[touchpoint] could not load the widget:", e);
@@ -31,6 +31,8 @@ function forward(name, now) {
   };
 }
 
-export const identify = forward("identify", identifyNow);
-export const track = forward("track", trackNow);
-export const showSurvey = forward("showSurvey", showSurveyNow);
+export const identify = forward("identify", (...a) => wasm.identify(...a));
+export const track = forward("track", (...a) => wasm.track(...a));
+export const showSurvey = forward("showSurvey", (...a) => wasm.showSurvey(...a));
+export const on = forward("on", (...a) => wasm.on(...a));
+export const off = forward("off", (...a) => wasm.off(...a));

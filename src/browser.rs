@@ -38,13 +38,20 @@ pub fn uuid() -> String {
     touchpoint_protocol::uuid_v4_from_bytes(bytes)
 }
 
-/// `localStorage`, or `None` where it is missing or throws (private mode,
-/// sandboxed iframes, storage disabled).
+/// `localStorage` if it can at least be read; `None` where it is missing or
+/// throws (sandboxed iframes, storage disabled). Writes may still fail (quota).
+pub fn local_storage() -> Option<web_sys::Storage> {
+    let s = web_sys::window()?.local_storage().ok().flatten()?;
+    s.length().ok()?;
+    Some(s)
+}
+
+/// A small key-value view of `localStorage` that never throws.
 pub struct LocalStore(Option<web_sys::Storage>);
 
 impl LocalStore {
     pub fn open() -> LocalStore {
-        LocalStore(web_sys::window().and_then(|w| w.local_storage().ok().flatten()))
+        LocalStore(local_storage())
     }
 
     pub fn get(&self, key: &str) -> Option<String> {
@@ -55,17 +62,93 @@ impl LocalStore {
     pub fn set(&self, key: &str, value: &str) -> bool {
         self.0.as_ref().is_some_and(|s| s.set_item(key, value).is_ok())
     }
+
+    pub fn remove(&self, key: &str) {
+        if let Some(s) = &self.0 {
+            let _ = s.remove_item(key);
+        }
+    }
 }
 
-/// Runs `f` once after `ms` milliseconds.
-pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) {
+/// Runs `f` once after `ms` milliseconds; the handle cancels it.
+pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
     let cb = Closure::once_into_js(f);
-    let scheduled = web_sys::window()
-        .map(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms).is_ok())
-        .unwrap_or(false);
-    if !scheduled {
+    let handle = web_sys::window()
+        .and_then(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms).ok());
+    if handle.is_none() {
         error("could not schedule a timer; events stay queued until the next call");
     }
+    handle
+}
+
+pub fn clear_timeout(handle: i32) {
+    if let Some(w) = web_sys::window() {
+        w.clear_timeout_with_handle(handle);
+    }
+}
+
+/// Runs `f` while holding the cross-tab lock `name`, if no other tab holds
+/// it. Uses the Web Locks API; where it is missing, a lease in localStorage
+/// (best effort: the collector's dedupe covers the rare overlap). Returns
+/// whether `f` ran.
+pub async fn with_lock(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture + 'static) -> bool {
+    use js_sys::Reflect;
+    let locks =
+        web_sys::window().and_then(|w| Reflect::get(&w.navigator(), &"locks".into()).ok()).filter(|l| l.is_object());
+    let request = locks
+        .as_ref()
+        .and_then(|l| Reflect::get(l, &"request".into()).ok())
+        .and_then(|r| r.dyn_into::<js_sys::Function>().ok());
+    let (Some(locks), Some(request)) = (locks, request) else { return with_lease(name, owner, f).await };
+    let ran = std::rc::Rc::new(std::cell::Cell::new(false));
+    let ran_inside = ran.clone();
+    let callback = Closure::once(move |lock: JsValue| -> JsValue {
+        if lock.is_null() {
+            return JsValue::UNDEFINED;
+        }
+        ran_inside.set(true);
+        let work = f();
+        wasm_bindgen_futures::future_to_promise(async move {
+            work.await;
+            Ok(JsValue::UNDEFINED)
+        })
+        .into()
+    });
+    let options = js_sys::Object::new();
+    let _ = Reflect::set(&options, &"ifAvailable".into(), &true.into());
+    match request.call3(&locks, &name.into(), &options, callback.as_ref()) {
+        Ok(p) => {
+            let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(p)).await;
+        }
+        Err(e) => error(&format!("navigator.locks.request failed: {}", describe(&e))),
+    }
+    ran.get()
+}
+
+pub type LocalFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+async fn with_lease(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture) -> bool {
+    const LEASE_MS: i64 = 30_000;
+    let store = LocalStore::open();
+    let key = format!("{name}:lease");
+    let now = now_ms();
+    let held_by_other = store
+        .get(&key)
+        .and_then(|v| v.split_once('|').map(|(o, until)| (o.to_owned(), until.parse::<i64>().unwrap_or(0))))
+        .is_some_and(|(o, until)| o != owner && until > now);
+    if held_by_other {
+        return false;
+    }
+    let mine = format!("{owner}|{}", now + LEASE_MS);
+    store.set(&key, &mine);
+    if store.get(&key).is_some_and(|v| v != mine) {
+        return false;
+    }
+    f().await;
+    if store.get(&key).as_deref() == Some(mine.as_str()) {
+        store.remove(&key);
+    }
+    true
 }
 
 /// Describes a thrown JS value for an error message.

@@ -12,8 +12,12 @@
 #[cfg(target_arch = "wasm32")]
 mod browser;
 #[cfg(target_arch = "wasm32")]
-mod sdk;
+mod bus;
 #[cfg(target_arch = "wasm32")]
-mod transport;
+mod outbox;
+#[cfg(target_arch = "wasm32")]
+mod report;
+#[cfg(target_arch = "wasm32")]
+mod sdk;
 #[cfg(target_arch = "wasm32")]
 mod ui;

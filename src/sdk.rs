@@ -1,5 +1,5 @@
-//! The JS-facing API (`boot`, `identify`, `track`, `showSurvey`) and the one
-//! piece of global state behind it.
+//! The JS-facing API (`boot`, `identify`, `track`, `showSurvey`, `on`, `off`)
+//! and the one piece of global state behind it.
 //!
 //! The page calls these through `pkg/index.js`, which queues calls made
 //! before the wasm is ready. None of them throws: bad arguments and failures
@@ -9,25 +9,53 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use touchpoint_core::queue::Policy;
 use touchpoint_core::survey::Survey;
 use touchpoint_protocol::{Event, EventKind, Props};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::{self, LocalStore};
-use crate::transport::Transport;
-use crate::ui;
+use crate::outbox::{Outbox, PushError, Pushed};
+use crate::report::{report, Code, Console};
+use crate::{bus, ui};
 
-/// What `init({...})` accepts. Unknown options are an error, so a typo does
-/// not silently do nothing.
+/// What `init({...})` accepts (and the loader's `data-*` attributes, which
+/// arrive as strings). Unknown options are an error, so a typo does not
+/// silently do nothing.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Options {
     /// The project's public ingest key.
     key: String,
     /// Base URL of the collector, e.g. `https://touchpoint.example.com`.
     endpoint: String,
+    /// Wait this long to batch events before sending (default 1000).
+    #[serde(default, deserialize_with = "number")]
+    flush_interval_ms: Option<u32>,
+    /// Abandon and retry a send not answered within this (default 10000).
+    #[serde(default, deserialize_with = "number")]
+    request_timeout_ms: Option<u32>,
+    /// Keep at most this many unsent events; the oldest go first (default 1000).
+    #[serde(default, deserialize_with = "number")]
+    max_queued_events: Option<u32>,
+}
+
+/// A whole number given as a number or, from a `data-*` attribute, a string.
+fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        Num(u32),
+        Text(String),
+    }
+    match N::deserialize(d).map_err(|_| serde::de::Error::custom("expected a whole number of 0 or more"))? {
+        N::Num(n) => Ok(Some(n)),
+        N::Text(t) => {
+            t.trim().parse().map(Some).map_err(|_| serde::de::Error::custom(format!("{t:?} is not a whole number")))
+        }
+    }
 }
 
 struct Sdk {
@@ -35,7 +63,9 @@ struct Sdk {
     endpoint: String,
     anonymous_id: String,
     user_id: Option<String>,
-    transport: Transport,
+    outbox: Outbox,
+    /// Events dropped because the queue was full, since this page loaded.
+    dropped: usize,
     /// Validated definitions, fetched once per page.
     surveys: HashMap<String, Arc<Survey>>,
 }
@@ -76,16 +106,18 @@ pub fn boot(options: JsValue) -> bool {
         id
     });
     let user_id = store.get(&storage_key(&options.key, "user_id")).filter(|u| !u.is_empty());
-    let transport = Transport::new(&options.endpoint, &options.key);
+    let defaults = Policy::default();
+    let policy = Policy {
+        flush_delay_ms: options.flush_interval_ms.unwrap_or(defaults.flush_delay_ms),
+        request_timeout_ms: options.request_timeout_ms.unwrap_or(defaults.request_timeout_ms).max(100),
+        max_queued: options.max_queued_events.map_or(defaults.max_queued, |n| n.max(1) as usize),
+        ..defaults
+    };
+    let endpoint = options.endpoint.trim_end_matches('/').to_owned();
+    let outbox = Outbox::new(&endpoint, &options.key, policy);
     SDK.with(|s| {
-        *s.borrow_mut() = Some(Sdk {
-            key: options.key,
-            endpoint: options.endpoint.trim_end_matches('/').to_owned(),
-            anonymous_id,
-            user_id,
-            transport,
-            surveys: HashMap::new(),
-        })
+        *s.borrow_mut() =
+            Some(Sdk { key: options.key, endpoint, anonymous_id, user_id, outbox, dropped: 0, surveys: HashMap::new() })
     });
     true
 }
@@ -111,15 +143,36 @@ pub fn identify(user_id: JsValue, traits: JsValue) {
     }
 }
 
-/// Records a host-defined behavior such as `imported_data`.
+/// Records a host-defined behavior such as `imported_data`. Returns the
+/// event's id (it is queued durably and sent once), or `undefined` if it was
+/// refused (the reason is on the console and passed to `on('error')`).
 #[wasm_bindgen]
-pub fn track(name: JsValue, properties: JsValue) {
+pub fn track(name: JsValue, properties: JsValue) -> Option<String> {
     let Some(name) = name.as_string().filter(|n| !n.trim().is_empty()) else {
         browser::error("track: the first argument must be a non-empty event name string");
-        return;
+        return None;
     };
-    let Some(props) = props("track", "properties", properties) else { return };
-    emit(EventKind::Track { name, props });
+    let props = props("track", "properties", properties)?;
+    emit(EventKind::Track { name, props })
+}
+
+/// Subscribes `listener` to `name` (today: `"error"`, with `{ code, message, eventIds }`).
+#[wasm_bindgen]
+pub fn on(name: JsValue, listener: JsValue) -> bool {
+    match (name.as_string(), listener.dyn_into::<js_sys::Function>()) {
+        (Some(name), Ok(f)) => bus::on(&name, f),
+        _ => {
+            browser::error("on: expected on(name: string, listener: function)");
+            false
+        }
+    }
+}
+
+#[wasm_bindgen]
+pub fn off(name: JsValue, listener: JsValue) {
+    if let (Some(name), Ok(f)) = (name.as_string(), listener.dyn_into::<js_sys::Function>()) {
+        bus::off(&name, &f);
+    }
 }
 
 /// Fetches, validates and shows survey `id`. Resolves to `true` once it is on
@@ -175,19 +228,56 @@ async fn fetch_survey(endpoint: &str, id: &str) -> Result<Survey, String> {
     Survey::from_json(&text).map_err(|e| e.to_string())
 }
 
-/// Stamps `kind` with id, time, identity and page, and queues it for sending.
-pub fn emit(kind: EventKind) {
-    with_sdk(kind.name(), |sdk| {
-        let event = Event {
-            id: browser::uuid(),
-            ts: browser::now_ms(),
-            anonymous_id: sdk.anonymous_id.clone(),
-            user_id: sdk.user_id.clone(),
-            url: browser::page_url(),
-            kind,
-        };
-        sdk.transport.send(event);
-    });
+/// Stamps `kind` with id, time, identity and page, and queues it durably.
+/// Returns the event id, or `None` if it was refused.
+pub fn emit(kind: EventKind) -> Option<String> {
+    let caller = kind.name();
+    let (event, outbox) = with_sdk(caller, |sdk| (stamp(sdk, kind), sdk.outbox.clone()))?;
+    // Pushed outside the SDK borrow: reporting may reach host listeners.
+    match outbox.push(&event) {
+        Ok(Pushed { dropped }) => {
+            if !dropped.is_empty() {
+                let total = with_sdk(caller, |sdk| {
+                    sdk.dropped += dropped.len();
+                    sdk.dropped
+                })
+                .unwrap_or_default();
+                let message = format!(
+                    "the event queue was full; dropped the {} oldest unsent events ({total} since this page loaded)",
+                    dropped.len()
+                );
+                report(Code::QueueOverflow, &message, &dropped, Console::Error);
+                // Recorded as an event too, so the backend can count losses.
+                let kind = EventKind::ClientError { code: "queue_overflow".into(), message, event_ids: dropped };
+                if let Some(e) = with_sdk(caller, |sdk| stamp(sdk, kind)) {
+                    let _ = outbox.push(&e);
+                }
+            }
+            Some(event.id)
+        }
+        Err(PushError::TooLarge { bytes, max }) => {
+            report(
+                Code::EventTooLarge,
+                &format!(
+                    "{caller}: the event is {bytes} bytes, over the {max} bytes the collector accepts; it was not sent"
+                ),
+                &[event.id],
+                Console::Error,
+            );
+            None
+        }
+    }
+}
+
+fn stamp(sdk: &Sdk, kind: EventKind) -> Event {
+    Event {
+        id: browser::uuid(),
+        ts: browser::now_ms(),
+        anonymous_id: sdk.anonymous_id.clone(),
+        user_id: sdk.user_id.clone(),
+        url: browser::page_url(),
+        kind,
+    }
 }
 
 /// Runs `f` on the SDK, or reports that `init` has not run.

@@ -2,7 +2,7 @@
 (function (w, d) {
   var s = d.currentScript, old = w.Touchpoint;
   if (old && old.loaded) return;
-  var api = ["identify", "track", "showSurvey"];
+  var api = ["identify", "track", "showSurvey", "on", "off"];
   var q = (old && old.q) || [];
   var tp = (w.Touchpoint = { q: q });
   api.forEach(function (n) {
@@ -14,9 +14,12 @@
   var base = (s && s.src) || location.href;
   var data = (s && s.dataset) || {};
   var entry = data.pkg || new URL("pkg/index.js", base).href;
+  // Every data-* attribute is an option (data-request-timeout-ms → requestTimeoutMs); the widget checks them.
+  var opts = { endpoint: new URL(base).origin };
+  for (var k in data) if (k !== "pkg") opts[k] = data[k];
   import(entry)
     .then(function (m) {
-      return m.init({ key: data.key, endpoint: data.endpoint || new URL(base).origin }).then(function () {
+      return m.init(opts).then(function () {
         api.forEach(function (n) { tp[n] = m[n]; });
         tp.loaded = true;
         delete tp.q;

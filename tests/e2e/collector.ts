@@ -14,11 +14,30 @@ export const artifacts = join(root, "tests/artifacts");
 
 export type StoredEvent = { id: string; type: string; ts: number; anonymous_id: string; user_id?: string; url: string; [k: string]: unknown };
 
+/** The demo project's secret key, which the read APIs require. */
+const SECRET = { authorization: "Bearer sk_demo" };
+
 export class Collector {
   constructor(public url: string, public proc: ChildProcess, public dir: string) {}
 
+  async stop() {
+    if (this.proc.exitCode === null) {
+      const exited = new Promise((r) => this.proc.once("exit", r));
+      this.proc.kill("SIGTERM");
+      await exited;
+    }
+  }
+
+  /** Stops and starts again on the same data (on a new port). */
+  async restart() {
+    await this.stop();
+    const next = await launch(this.dir);
+    this.url = next.url;
+    this.proc = next.proc;
+  }
+
   async events(query: Record<string, string> = {}): Promise<StoredEvent[]> {
-    const res = await fetch(`${this.url}/v1/events?${new URLSearchParams(query)}`);
+    const res = await fetch(`${this.url}/v1/events?${new URLSearchParams(query)}`, { headers: SECRET });
     expect(res.status).toBe(200);
     return (await res.json()).events;
   }
@@ -31,7 +50,7 @@ export class Collector {
   }
 
   async nps(surveyId: string) {
-    const res = await fetch(`${this.url}/v1/surveys/${surveyId}/nps`);
+    const res = await fetch(`${this.url}/v1/surveys/${surveyId}/nps`, { headers: SECRET });
     expect(res.status).toBe(200);
     return res.json();
   }
@@ -42,6 +61,12 @@ async function start(): Promise<Collector> {
   const surveys = join(dir, "surveys");
   cpSync(join(root, "surveys"), surveys, { recursive: true });
   for (const f of readdirSync(join(here, "fixtures/surveys"))) cpSync(join(here, "fixtures/surveys", f), join(surveys, f));
+  const { url, proc } = await launch(dir);
+  return new Collector(url, proc, dir);
+}
+
+async function launch(dir: string): Promise<{ url: string; proc: ChildProcess }> {
+  const surveys = join(dir, "surveys");
   const bin = process.env.TOUCHPOINT_COLLECTOR ?? join(root, "target/release/touchpoint-collector");
   const proc = spawn(bin, ["--addr", "127.0.0.1:0", "--data-dir", join(dir, "data"), "--surveys-dir", surveys,
                            "--www-dir", join(root, "www"), "--pkg-dir", join(root, "pkg")], { stdio: ["ignore", "pipe", "pipe"] });
@@ -57,15 +82,14 @@ async function start(): Promise<Collector> {
     proc.on("exit", (code) => fail(new Error(`collector exited with ${code}: ${stderr}`)));
     setTimeout(() => fail(new Error(`collector did not start: ${out} ${stderr}`)), 10_000);
   });
-  return new Collector(url, proc, dir);
+  return { url, proc };
 }
 
 export const test = base.extend<{ collector: Collector; consoleErrors: string[] }>({
   collector: async ({}, use) => {
     const c = await start();
     await use(c);
-    c.proc.kill("SIGTERM");
-    await new Promise((r) => c.proc.once("exit", r));
+    await c.stop();
     rmSync(c.dir, { recursive: true, force: true });
   },
   consoleErrors: async ({ page }, use) => {

@@ -169,7 +169,7 @@ fn response_and_question(kind: &EventKind) -> (Option<&str>, Option<&str>) {
         EventKind::SurveyShown { response_id, .. } | EventKind::SurveyCompleted { response_id, .. } => {
             (Some(response_id), None)
         }
-        EventKind::Track { .. } | EventKind::Identify { .. } => (None, None),
+        EventKind::Track { .. } | EventKind::Identify { .. } | EventKind::ClientError { .. } => (None, None),
     }
 }
 

@@ -7,4 +7,5 @@
 //! `cargo test` check every rule on the host in milliseconds.
 
 pub mod nps;
+pub mod queue;
 pub mod survey;

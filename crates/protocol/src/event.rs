@@ -46,6 +46,14 @@ pub enum EventKind {
         #[serde(default)]
         traits: Props,
     },
+    /// Something went wrong in the widget that the backend should count,
+    /// e.g. `queue_overflow` (events dropped because the queue was full).
+    ClientError {
+        code: String,
+        message: String,
+        #[serde(default)]
+        event_ids: Vec<String>,
+    },
 }
 
 impl EventKind {
@@ -58,6 +66,7 @@ impl EventKind {
             EventKind::SurveyDismissed { .. } => "survey_dismissed",
             EventKind::Track { .. } => "track",
             EventKind::Identify { .. } => "identify",
+            EventKind::ClientError { .. } => "client_error",
         }
     }
 
@@ -67,7 +76,7 @@ impl EventKind {
             | EventKind::SurveyAnswered { survey_id, .. }
             | EventKind::SurveyCompleted { survey_id, .. }
             | EventKind::SurveyDismissed { survey_id, .. } => Some(survey_id),
-            EventKind::Track { .. } | EventKind::Identify { .. } => None,
+            EventKind::Track { .. } | EventKind::Identify { .. } | EventKind::ClientError { .. } => None,
         }
     }
 }

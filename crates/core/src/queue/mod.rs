@@ -1,0 +1,145 @@
+//! Delivery policy for the widget's outbox: what to send next, when to
+//! retry, what to evict, how to read what storage holds. The browser layer
+//! (`src/outbox.rs`) does the I/O and asks this module every decision, so the
+//! rules are tested here, on the host, with time and randomness passed in.
+
+mod retry_after;
+
+pub use retry_after::parse_retry_after;
+
+use touchpoint_protocol::{Event, MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
+
+/// The knobs, with defaults that suit a host page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Events per request (the collector accepts up to [`MAX_BATCH_EVENTS`]).
+    pub max_batch_events: usize,
+    /// Bytes per request body.
+    pub max_batch_bytes: usize,
+    /// Wait this long after the first queued event before sending, so that a
+    /// burst of `track()` calls goes out as one request.
+    pub flush_delay_ms: u32,
+    /// At most this many events wait; beyond it the oldest are dropped (and reported).
+    pub max_queued: usize,
+    /// A single event larger than this is refused when it is created.
+    pub max_event_bytes: usize,
+    /// Bytes a `fetch(…, {keepalive: true})` may carry while the page unloads
+    /// (browsers allow 64 KiB in flight per page, shared by all keepalive requests).
+    pub keepalive_bytes: usize,
+    /// A request not answered within this is abandoned and retried.
+    pub request_timeout_ms: u32,
+    pub backoff_base_ms: u32,
+    pub backoff_max_ms: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            max_batch_events: MAX_BATCH_EVENTS,
+            max_batch_bytes: 512 * 1024,
+            flush_delay_ms: 1000,
+            max_queued: 1000,
+            max_event_bytes: MAX_EVENT_BYTES,
+            keepalive_bytes: 60 * 1024,
+            request_timeout_ms: 10_000,
+            backoff_base_ms: 1000,
+            backoff_max_ms: 60_000,
+        }
+    }
+}
+
+/// What an answer from the collector means for the batch that was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Per-event results are in the body.
+    Delivered,
+    /// Try again after this many ms (network error, timeout, 408, 429, 5xx).
+    RetryIn(u32),
+    /// The collector will never take this request as it is (401, 403, 400 …).
+    Refused,
+}
+
+/// Overhead of `{"key":"…","events":[…]}` around the events, generously.
+const ENVELOPE_BYTES: usize = 256;
+
+impl Policy {
+    /// Delay before retry number `failures` (1-based): exponential from the
+    /// base, capped, with "equal jitter" (half fixed, half random) so that
+    /// many clients knocked off by one outage do not come back in lockstep.
+    /// `random` is in `[0, 1)`.
+    pub fn backoff_ms(&self, failures: u32, random: f64) -> u32 {
+        let exp = failures.saturating_sub(1).min(20);
+        let full = (self.backoff_base_ms as u64).saturating_mul(1 << exp).min(self.backoff_max_ms as u64) as f64;
+        (full / 2.0 + full / 2.0 * random.clamp(0.0, 1.0)) as u32
+    }
+
+    /// Classifies an HTTP answer. `status` is `None` for a network error or
+    /// a timeout. A `Retry-After` (already parsed to ms) wins over backoff
+    /// but is capped, so a confused server cannot park us for a day.
+    pub fn verdict(&self, status: Option<u16>, retry_after_ms: Option<u32>, failures: u32, random: f64) -> Verdict {
+        let retry = || {
+            Verdict::RetryIn(retry_after_ms.map_or_else(|| self.backoff_ms(failures, random), |ms| ms.min(10 * 60_000)))
+        };
+        match status {
+            None => retry(),
+            Some(200..=299) => Verdict::Delivered,
+            Some(408 | 429) | Some(500..) => retry(),
+            Some(_) => Verdict::Refused,
+        }
+    }
+
+    /// The next batch: the oldest events first, up to the event count and
+    /// `budget` bytes. `sizes` are the serialized sizes, oldest first. At
+    /// least one event is taken if it fits the budget at all.
+    pub fn take_batch(&self, sizes: &[usize], budget: usize) -> usize {
+        let mut used = ENVELOPE_BYTES;
+        let mut n = 0;
+        for &s in sizes.iter().take(self.max_batch_events) {
+            // +1 for the comma between events.
+            if used + s + 1 > budget {
+                break;
+            }
+            used += s + 1;
+            n += 1;
+        }
+        n
+    }
+
+    /// How many of the oldest events to drop so that one more fits.
+    pub fn overflow(&self, queued: usize) -> usize {
+        (queued + 1).saturating_sub(self.max_queued)
+    }
+
+    /// When to send after an event is queued: at once when a full batch is
+    /// waiting, otherwise after the flush delay.
+    pub fn flush_in_ms(&self, queued: usize) -> u32 {
+        if queued >= self.max_batch_events {
+            0
+        } else {
+            self.flush_delay_ms
+        }
+    }
+}
+
+/// One entry read back from storage.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    Event(Event),
+    /// Not an event we wrote: truncated, edited, or from another program.
+    Corrupt {
+        reason: String,
+    },
+}
+
+/// Reads a stored event. Storage is shared with the host page and the user,
+/// so anything can be there.
+pub fn read_stored(raw: &str) -> Stored {
+    match serde_json::from_str::<Event>(raw) {
+        Ok(e) if !e.id.is_empty() => Stored::Event(e),
+        Ok(_) => Stored::Corrupt { reason: "event without an id".into() },
+        Err(e) => Stored::Corrupt { reason: e.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests;

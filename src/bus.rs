@@ -1,0 +1,45 @@
+//! `Touchpoint.on(name, fn)` / `off`: host callbacks for what the widget
+//! wants the host to know (today: `error`).
+//!
+//! Listeners are always called in a fresh task, never from inside our own
+//! code: a listener that calls back into Touchpoint (or throws) cannot
+//! re-enter state we are holding.
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+
+use crate::browser;
+
+thread_local! {
+    static LISTENERS: RefCell<Vec<(String, js_sys::Function)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Names `on` accepts; anything else is a typo worth telling about.
+const NAMES: &[&str] = &["error"];
+
+pub fn on(name: &str, f: js_sys::Function) -> bool {
+    if !NAMES.contains(&name) {
+        browser::error(&format!("on: unknown event {name:?}; known: {}", NAMES.join(", ")));
+        return false;
+    }
+    LISTENERS.with(|l| l.borrow_mut().push((name.to_owned(), f)));
+    true
+}
+
+pub fn off(name: &str, f: &js_sys::Function) {
+    LISTENERS.with(|l| l.borrow_mut().retain(|(n, g)| !(n == name && g == f)));
+}
+
+/// Calls every listener of `name` with `payload`, later.
+pub fn dispatch(name: &'static str, payload: JsValue) {
+    browser::set_timeout(0, move || {
+        let listeners: Vec<js_sys::Function> =
+            LISTENERS.with(|l| l.borrow().iter().filter(|(n, _)| n == name).map(|(_, f)| f.clone()).collect());
+        for f in listeners {
+            if let Err(e) = f.call1(&JsValue::NULL, &payload) {
+                browser::error(&format!("an on({name:?}) listener threw: {}", browser::describe(&e)));
+            }
+        }
+    });
+}

@@ -1,0 +1,470 @@
+//! The durable outbox: every event is written to `localStorage` before any
+//! send, sent in batches, and removed only once the collector has answered
+//! for it. What is not acknowledged is sent again — on the next flush, or on
+//! the next page load — and the collector's idempotent ingest (the event UUID
+//! is its key) makes a repeat harmless.
+//!
+//! Each event has its own storage key, `touchpoint:<project>:q:<ts>.<seq>:<uuid>`:
+//! tabs of the same app never read-modify-write a shared list (which would
+//! lose events when two tabs write at once), one corrupt entry cannot spoil
+//! the rest, and key order is age order. One tab at a time sends, under a Web
+//! Lock (or a lease in storage where Web Locks are missing).
+//!
+//! Every decision (batching, backoff, eviction, reading storage) is asked of
+//! `touchpoint_core::queue`; this module does the I/O.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
+use std::rc::Rc;
+
+use touchpoint_core::queue::{parse_retry_after, read_stored, Policy, Stored, Verdict};
+use touchpoint_protocol::{Event, EventStatus, IngestResponse};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::browser;
+use crate::report::{report, Code, Console};
+
+/// Dead letters kept for inspection; older ones make room.
+const MAX_DEAD: usize = 100;
+
+#[derive(Clone)]
+pub struct Outbox(Rc<RefCell<Inner>>);
+
+struct Inner {
+    project: String,
+    url: String,
+    policy: Policy,
+    /// `None` where localStorage is missing or throws.
+    storage: Option<web_sys::Storage>,
+    /// Events storage could not take (missing, or full), by the same keys.
+    memory: BTreeMap<String, String>,
+    /// Keys this tab is sending right now.
+    in_flight: HashSet<String>,
+    failures: u32,
+    timer: Option<(i32, f64)>,
+    sending: bool,
+    said_memory_only: bool,
+    tab: String,
+    /// Orders events created in the same millisecond by this tab.
+    seq: u32,
+}
+
+/// What `push` did besides queueing.
+pub struct Pushed {
+    /// Ids of the oldest events dropped to make room.
+    pub dropped: Vec<String>,
+}
+
+pub enum PushError {
+    TooLarge { bytes: usize, max: usize },
+}
+
+enum Answer {
+    Status {
+        status: u16,
+        retry_after: Option<String>,
+        body: String,
+    },
+    /// Network error, reset connection, or no answer within the timeout.
+    NoAnswer(String),
+}
+
+impl Outbox {
+    pub fn new(endpoint: &str, project: &str, policy: Policy) -> Outbox {
+        let storage = browser::local_storage();
+        let outbox = Outbox(Rc::new(RefCell::new(Inner {
+            project: project.to_owned(),
+            url: format!("{endpoint}/v1/events"),
+            policy,
+            storage,
+            memory: BTreeMap::new(),
+            in_flight: HashSet::new(),
+            failures: 0,
+            timer: None,
+            sending: false,
+            said_memory_only: false,
+            tab: browser::uuid(),
+            seq: 0,
+        })));
+        if outbox.0.borrow().storage.is_none() {
+            outbox.memory_only("localStorage is unavailable");
+        }
+        outbox.install_page_hooks();
+        // Whatever an earlier page left unsent goes out now.
+        if !outbox.keys().is_empty() {
+            outbox.schedule(0);
+        }
+        outbox
+    }
+
+    fn prefix(&self) -> String {
+        format!("touchpoint:{}:q:", self.0.borrow().project)
+    }
+
+    /// Persists `event` and schedules a send.
+    pub fn push(&self, event: &Event) -> Result<Pushed, PushError> {
+        let raw = serde_json::to_string(event).unwrap_or_default();
+        let max = self.0.borrow().policy.max_event_bytes;
+        if raw.len() > max {
+            return Err(PushError::TooLarge { bytes: raw.len(), max });
+        }
+        let keys = self.keys();
+        // One more than strictly needed: the overflow report is an event too.
+        let excess = self.0.borrow().policy.overflow(keys.len());
+        let dropped: Vec<String> = if excess > 0 {
+            keys.iter().take(excess + 1).map(|k| self.remove(k).unwrap_or_default()).collect()
+        } else {
+            Vec::new()
+        };
+        let seq = {
+            let mut inner = self.0.borrow_mut();
+            inner.seq = (inner.seq + 1) % 1_000_000;
+            inner.seq
+        };
+        let key = format!("{}{:013}.{seq:06}:{}", self.prefix(), event.ts.max(0), event.id);
+        let stored = self.0.borrow().storage.as_ref().is_some_and(|s| s.set_item(&key, &raw).is_ok());
+        if !stored {
+            self.0.borrow_mut().memory.insert(key, raw);
+            self.memory_only("localStorage is full or refused the write");
+        }
+        let queued = keys.len() + 1 - dropped.len();
+        let delay = self.0.borrow().policy.flush_in_ms(queued);
+        self.schedule(delay);
+        Ok(Pushed { dropped })
+    }
+
+    fn memory_only(&self, why: &str) {
+        let mut inner = self.0.borrow_mut();
+        if !inner.said_memory_only {
+            inner.said_memory_only = true;
+            drop(inner);
+            report(
+                Code::StorageUnavailable,
+                &format!("{why}; events are kept in memory until sent, and are lost if this page closes first"),
+                &[],
+                Console::Warn,
+            );
+        }
+    }
+
+    /// Queue keys in age order, from storage and memory.
+    fn keys(&self) -> Vec<String> {
+        let prefix = self.prefix();
+        let inner = self.0.borrow();
+        let mut keys: Vec<String> = inner.memory.keys().cloned().collect();
+        if let Some(s) = &inner.storage {
+            let n = s.length().unwrap_or(0);
+            keys.extend((0..n).filter_map(|i| s.key(i).ok().flatten()).filter(|k| k.starts_with(&prefix)));
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    fn read(&self, key: &str) -> Option<String> {
+        let inner = self.0.borrow();
+        inner.memory.get(key).cloned().or_else(|| inner.storage.as_ref()?.get_item(key).ok().flatten())
+    }
+
+    /// Removes an entry; returns the event id from its key.
+    fn remove(&self, key: &str) -> Option<String> {
+        let mut inner = self.0.borrow_mut();
+        inner.memory.remove(key);
+        if let Some(s) = &inner.storage {
+            let _ = s.remove_item(key);
+        }
+        key.rsplit(':').next().map(str::to_owned)
+    }
+
+    /// Reads the queue oldest first, skipping what this tab is sending and
+    /// removing (and reporting) what is not an event of ours.
+    fn pending(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for key in self.keys() {
+            if self.0.borrow().in_flight.contains(&key) {
+                continue;
+            }
+            let Some(raw) = self.read(&key) else { continue };
+            match read_stored(&raw) {
+                Stored::Event(_) => out.push((key, raw)),
+                Stored::Corrupt { reason } => {
+                    let id = self.remove(&key).unwrap_or_default();
+                    report(
+                        Code::CorruptStorage,
+                        &format!("removed a queued entry that is not a valid event ({key}): {reason}"),
+                        &[id],
+                        Console::Error,
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Sends after `delay_ms`, unless a send is already due sooner.
+    pub fn schedule(&self, delay_ms: u32) {
+        let due = js_sys::Date::now() + delay_ms as f64;
+        {
+            let inner = self.0.borrow();
+            if inner.timer.is_some_and(|(_, at)| at <= due) {
+                return;
+            }
+        }
+        if let Some((handle, _)) = self.0.borrow_mut().timer.take() {
+            browser::clear_timeout(handle);
+        }
+        let this = self.clone();
+        let handle = browser::set_timeout(delay_ms as i32, move || {
+            this.0.borrow_mut().timer = None;
+            wasm_bindgen_futures::spawn_local(this.flush());
+        });
+        self.0.borrow_mut().timer = handle.map(|h| (h, due));
+    }
+
+    /// Sends everything queued, batch after batch, while holding the
+    /// cross-tab lock. Stops at the first failure and schedules a retry.
+    pub async fn flush(self) {
+        if std::mem::replace(&mut self.0.borrow_mut().sending, true) {
+            return;
+        }
+        let (name, tab) = {
+            let inner = self.0.borrow();
+            (format!("touchpoint:{}:send", inner.project), inner.tab.clone())
+        };
+        let this = self.clone();
+        let got = browser::with_lock(&name, &tab, move || Box::pin(this.send_all())).await;
+        self.0.borrow_mut().sending = false;
+        if !got {
+            // Another tab is sending; it sends our events too. Look again later
+            // in case it finished before we wrote the last ones.
+            let delay = self.0.borrow().policy.flush_delay_ms.max(500);
+            self.schedule(delay);
+        }
+    }
+
+    async fn send_all(self) {
+        loop {
+            let pending = self.pending();
+            let n = {
+                let p = &self.0.borrow().policy;
+                let sizes: Vec<usize> = pending.iter().map(|(_, raw)| raw.len()).collect();
+                p.take_batch(&sizes, p.max_batch_bytes)
+            };
+            if n == 0 {
+                return;
+            }
+            let batch: Vec<(String, String)> = pending.into_iter().take(n).collect();
+            if !self.send(batch, false).await {
+                return;
+            }
+        }
+    }
+
+    /// One request. `true` when the collector answered for the batch.
+    async fn send(&self, batch: Vec<(String, String)>, keepalive: bool) -> bool {
+        let (url, body, timeout) = {
+            let mut inner = self.0.borrow_mut();
+            for (k, _) in &batch {
+                inner.in_flight.insert(k.clone());
+            }
+            let key = serde_json::to_string(&inner.project).unwrap_or_default();
+            let events: Vec<&str> = batch.iter().map(|(_, raw)| raw.as_str()).collect();
+            let body = format!(r#"{{"key":{key},"events":[{}]}}"#, events.join(","));
+            (inner.url.clone(), body, inner.policy.request_timeout_ms)
+        };
+        let answer = post(&url, body, timeout, keepalive).await;
+        {
+            let mut inner = self.0.borrow_mut();
+            for (k, _) in &batch {
+                inner.in_flight.remove(k);
+            }
+        }
+        self.settle(batch, answer)
+    }
+
+    /// Applies the collector's answer to a batch. `true` if delivered.
+    fn settle(&self, batch: Vec<(String, String)>, answer: Answer) -> bool {
+        let ids: Vec<String> = batch.iter().filter_map(|(k, _)| k.rsplit(':').next().map(str::to_owned)).collect();
+        let (status, retry_after, body) = match &answer {
+            Answer::Status { status, retry_after, body } => (Some(*status), retry_after.as_deref(), body.as_str()),
+            Answer::NoAnswer(_) => (None, None, ""),
+        };
+        let retry_after_ms = retry_after.and_then(|v| parse_retry_after(v, browser::now_ms()));
+        let failures = self.0.borrow().failures + 1;
+        let verdict = self.0.borrow().policy.verdict(status, retry_after_ms, failures, js_sys::Math::random());
+        match verdict {
+            Verdict::Delivered => {
+                let Ok(resp) = serde_json::from_str::<IngestResponse>(body) else {
+                    // A proxy answering 200 with something else: treat as not delivered.
+                    return self.retry_later(&ids, "the collector's answer was not readable".into(), failures);
+                };
+                self.0.borrow_mut().failures = 0;
+                let mut rejected = Vec::new();
+                for r in &resp.results {
+                    let Some((key, raw)) = batch.iter().find(|(k, _)| k.ends_with(&format!(":{}", r.id))) else {
+                        continue;
+                    };
+                    match r.status {
+                        EventStatus::Accepted | EventStatus::Duplicate => {
+                            self.remove(key);
+                        }
+                        EventStatus::Rejected => {
+                            let reason = r.reason.clone().unwrap_or_else(|| "no reason given".into());
+                            self.dead_letter(key, raw, &reason);
+                            rejected.push((r.id.clone(), reason));
+                        }
+                    }
+                }
+                for (id, reason) in rejected {
+                    report(
+                        Code::EventRejected,
+                        &format!("the collector rejected event {id}: {reason} (kept in the dead-letter list)"),
+                        &[id],
+                        Console::Error,
+                    );
+                }
+                true
+            }
+            Verdict::RetryIn(ms) => {
+                let why = match &answer {
+                    Answer::Status { status, .. } => format!("HTTP {status}"),
+                    Answer::NoAnswer(why) => why.clone(),
+                };
+                self.0.borrow_mut().failures = failures;
+                report(
+                    Code::DeliveryFailed,
+                    &format!("could not send {} events ({why}); retrying in {} ms, nothing is lost", ids.len(), ms),
+                    &ids,
+                    if failures == 1 { Console::Warn } else { Console::Silent },
+                );
+                self.schedule(ms);
+                false
+            }
+            Verdict::Refused => {
+                let status = status.unwrap_or(0);
+                for (key, raw) in &batch {
+                    self.dead_letter(key, raw, &format!("HTTP {status}: {body}"));
+                }
+                report(
+                    Code::EventRejected,
+                    &format!(
+                        "the collector refused {} events with HTTP {status}: {body} (kept in the dead-letter list)",
+                        ids.len()
+                    ),
+                    &ids,
+                    Console::Error,
+                );
+                // The request as a whole was answered; go on with the rest.
+                true
+            }
+        }
+    }
+
+    fn retry_later(&self, ids: &[String], why: String, failures: u32) -> bool {
+        let ms = self.0.borrow().policy.backoff_ms(failures, js_sys::Math::random());
+        self.0.borrow_mut().failures = failures;
+        report(Code::DeliveryFailed, &format!("{why}; retrying in {ms} ms"), ids, Console::Warn);
+        self.schedule(ms);
+        false
+    }
+
+    /// Moves an entry to `touchpoint:<project>:dead:<ts>:<id>` with the reason.
+    fn dead_letter(&self, key: &str, raw: &str, reason: &str) {
+        self.remove(key);
+        let project = self.0.borrow().project.clone();
+        let dead_prefix = format!("touchpoint:{project}:dead:");
+        let Some(storage) = self.0.borrow().storage.clone() else { return };
+        let suffix = key.rsplit_once(":q:").map_or(key, |(_, s)| s);
+        let value = format!(r#"{{"reason":{},"event":{raw}}}"#, serde_json::to_string(reason).unwrap_or_default());
+        let _ = storage.set_item(&format!("{dead_prefix}{suffix}"), &value);
+        let n = storage.length().unwrap_or(0);
+        let mut dead: Vec<String> =
+            (0..n).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(&dead_prefix)).collect();
+        dead.sort();
+        for k in dead.iter().take(dead.len().saturating_sub(MAX_DEAD)) {
+            let _ = storage.remove_item(k);
+        }
+    }
+
+    /// The page is going away (or hidden, which on mobile may be the last
+    /// chance): send what fits in the keepalive budget now, without waiting
+    /// for a lock. What does not fit stays queued for the next page load.
+    fn flush_on_hide(&self) {
+        let pending = self.pending();
+        let n = {
+            let p = &self.0.borrow().policy;
+            let sizes: Vec<usize> = pending.iter().map(|(_, raw)| raw.len()).collect();
+            p.take_batch(&sizes, p.keepalive_bytes)
+        };
+        if n == 0 {
+            return;
+        }
+        let batch: Vec<(String, String)> = pending.into_iter().take(n).collect();
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            this.send(batch, true).await;
+        });
+    }
+
+    fn install_page_hooks(&self) {
+        let Some(window) = web_sys::window() else { return };
+        let this = self.clone();
+        let on_hide = Closure::<dyn Fn()>::new(move || {
+            let hidden = web_sys::window()
+                .and_then(|w| w.document())
+                .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
+            if hidden {
+                this.flush_on_hide();
+            }
+        });
+        let _ = window.add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
+        if let Some(doc) = window.document() {
+            let _ = doc.add_event_listener_with_callback("visibilitychange", on_hide.as_ref().unchecked_ref());
+        }
+        // Lives as long as the page.
+        on_hide.forget();
+    }
+}
+
+async fn post(url: &str, body: String, timeout_ms: u32, keepalive: bool) -> Answer {
+    match try_post(url, body, timeout_ms, keepalive).await {
+        Ok(a) => a,
+        Err(e) => Answer::NoAnswer(browser::describe(&e)),
+    }
+}
+
+async fn try_post(url: &str, body: String, timeout_ms: u32, keepalive: bool) -> Result<Answer, JsValue> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&body.into());
+    let headers = web_sys::Headers::new()?;
+    headers.set("content-type", "application/json")?;
+    init.set_headers(&headers);
+    if keepalive {
+        js_sys::Reflect::set(&init, &"keepalive".into(), &true.into())?;
+    }
+    let abort = web_sys::AbortController::new()?;
+    init.set_signal(Some(&abort.signal()));
+    let abort_later = abort.clone();
+    let timer = browser::set_timeout(timeout_ms as i32, move || abort_later.abort());
+    let request = web_sys::Request::new_with_str_and_init(url, &init)?;
+    let window = web_sys::window().ok_or("no window")?;
+    let result = async {
+        let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request)).await?.dyn_into()?;
+        let status = response.status();
+        let retry_after = response.headers().get("retry-after").ok().flatten();
+        let body = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
+        Ok::<_, JsValue>(Answer::Status { status, retry_after, body })
+    }
+    .await;
+    if let Some(t) = timer {
+        browser::clear_timeout(t);
+    }
+    match result {
+        Ok(a) => Ok(a),
+        Err(_) if abort.signal().aborted() => Ok(Answer::NoAnswer(format!("no answer within {timeout_ms} ms"))),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,251 @@
+// Durable delivery under faults, in real Chromium, through a fault fp in front of the real collector.
+// In every case: each tracked event is stored exactly once (by UUID), nothing else is stored, and the
+// failure is visible to the host through Touchpoint.on("error").
+import type { Page } from "@playwright/test";
+import { test as base, expect, Collector, StoredEvent } from "./collector";
+import { FaultProxy } from "./faultproxy";
+
+const test = base.extend<{ fp: FaultProxy }>({
+  fp: async ({ collector }, use) => {
+    const p = await new FaultProxy(collector.url).start();
+    await use(p);
+    await p.stop();
+  },
+});
+
+type Opts = Record<string, string | number>;
+
+async function open(page: Page, fp: FaultProxy, opts: Opts = {}) {
+  const q = new URLSearchParams({ flushIntervalMs: "50", ...Object.fromEntries(Object.entries(opts).map(([k, v]) => [k, String(v)])) });
+  await page.goto(`${fp.url}/fixture/queue.html?${q}`);
+  await page.waitForFunction(() => (window as any).Touchpoint?.loaded === true);
+}
+
+async function track(page: Page, n: number, name = "e2e_event"): Promise<string[]> {
+  const ids = await page.evaluate(([n, name]) => Array.from({ length: n as number }, (_, i) => (window as any).Touchpoint.track(name, { i })), [n, name]);
+  for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  return ids;
+}
+
+const errors = (page: Page) => page.evaluate(() => (window as any).tpErrors as { code: string; message: string; eventIds: string[] }[]);
+
+/** Waits until exactly `ids` are stored (as track events), each once, and nothing else of that name. */
+async function expectStoredOnce(collector: Collector, ids: string[], name = "e2e_event") {
+  let stored: StoredEvent[] = [];
+  await expect
+    .poll(async () => {
+      stored = (await collector.events({ type: "track" })).filter((e) => e.name === name);
+      return stored.map((e) => e.id).sort();
+    }, { timeout: 20_000 })
+    .toEqual([...ids].sort());
+  // Every stored row is a whole, valid event.
+  for (const e of stored) expect(e).toMatchObject({ type: "track", name, anonymous_id: expect.any(String), url: expect.any(String) });
+}
+
+async function queued(page: Page) {
+  return page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("touchpoint:pk_demo:q:")).length);
+}
+
+test("offline, then online: everything tracked while offline arrives once", async ({ page, fp, collector }) => {
+  await open(page, fp);
+  await page.context().setOffline(true);
+  const ids = await track(page, 5);
+  await expect.poll(() => errors(page).then((e) => e.some((x) => x.code === "delivery_failed"))).toBe(true);
+  expect(await collector.events({ type: "track" })).toEqual([]);
+  expect(await queued(page)).toBe(5); // persisted before any send
+  await page.context().setOffline(false);
+  await expectStoredOnce(collector, ids);
+  await expect.poll(() => queued(page)).toBe(0);
+});
+
+test("three 500s in a row, then success", async ({ page, fp, collector }) => {
+  fp.faults = [1, 2, 3].map(() => ({ kind: "status" as const, status: 500 }));
+  await open(page, fp);
+  const ids = await track(page, 3);
+  await expectStoredOnce(collector, ids);
+  expect(fp.posts.map((p) => p.fault ?? "ok")).toEqual(["status", "status", "status", "ok"]);
+  // Backoff grows: each wait is at least half of 1 s, 2 s, 4 s.
+  const gaps = fp.posts.slice(1).map((p, i) => p.at - fp.posts[i].at);
+  expect(gaps[0]).toBeGreaterThanOrEqual(450);
+  expect(gaps[1]).toBeGreaterThanOrEqual(950);
+  expect(gaps[2]).toBeGreaterThanOrEqual(1950);
+  const failed = (await errors(page)).filter((e) => e.code === "delivery_failed");
+  expect(failed.length).toBe(3);
+  expect(failed[0].eventIds.sort()).toEqual([...ids].sort());
+  expect(failed[0].message).toContain("HTTP 500");
+});
+
+test("429 with Retry-After is honoured", async ({ page, fp, collector }) => {
+  fp.faults = [{ kind: "status", status: 429, headers: { "retry-after": "2" } }];
+  await open(page, fp);
+  const ids = await track(page, 2);
+  await expectStoredOnce(collector, ids);
+  expect(fp.posts.length).toBe(2);
+  expect(fp.posts[1].at - fp.posts[0].at).toBeGreaterThanOrEqual(1950);
+  expect((await errors(page)).some((e) => e.code === "delivery_failed" && e.message.includes("retrying in 2000 ms"))).toBe(true);
+});
+
+test("an answer slower than the timeout is abandoned and retried; the collector counts it once", async ({ page, fp, collector }) => {
+  fp.faults = [{ kind: "delay", ms: 4000 }];
+  await open(page, fp, { requestTimeoutMs: 1000 });
+  const ids = await track(page, 3);
+  await expectStoredOnce(collector, ids);
+  // The retry went out before the slow answer would have come back.
+  await expect.poll(() => fp.posts.length).toBeGreaterThanOrEqual(2);
+  expect(fp.posts[1].at - fp.posts[0].at).toBeLessThan(4000);
+  // Sent twice, stored once.
+  expect(fp.forwarded.filter((id) => id === ids[0]).length).toBe(2);
+  expect((await errors(page)).some((e) => e.message.includes("no answer within 1000 ms"))).toBe(true);
+  await expect.poll(() => queued(page)).toBe(0);
+});
+
+test("connection reset mid-batch after the collector stored it: resent, counted once", async ({ page, fp, collector }) => {
+  fp.faults = [{ kind: "reset", forward: true }];
+  await open(page, fp);
+  const ids = await track(page, 4);
+  await expectStoredOnce(collector, ids);
+  await expect.poll(() => fp.posts.length).toBe(2);
+  await expect.poll(() => queued(page)).toBe(0);
+  await expect.poll(() => errors(page).then((e) => e.some((x) => x.code === "delivery_failed"))).toBe(true);
+});
+
+test("tab closed mid-flush, page reopened: the events are sent from storage", async ({ context, fp, collector }) => {
+  fp.faults = [{ kind: "hang" }];
+  const first = await context.newPage();
+  await open(first, fp);
+  const ids = await track(first, 3);
+  await expect.poll(() => fp.posts.length).toBe(1); // the hanging send
+  await first.close({ runBeforeUnload: true });
+  expect(await collector.events({ type: "track" })).toEqual([]);
+  const again = await context.newPage();
+  await open(again, fp);
+  await expectStoredOnce(collector, ids);
+  await expect.poll(() => queued(again)).toBe(0);
+});
+
+test("closing the tab sends what is still queued, with keepalive", async ({ context, fp, collector }) => {
+  const page = await context.newPage();
+  await open(page, fp, { flushIntervalMs: 60_000 });
+  const ids = await track(page, 3);
+  expect(fp.posts.length).toBe(0); // still batching
+  await page.close({ runBeforeUnload: true });
+  await expectStoredOnce(collector, ids);
+});
+
+test("two tabs tracking at once share the queue without double sends", async ({ context, fp, collector }) => {
+  const [a, b] = [await context.newPage(), await context.newPage()];
+  await Promise.all([open(a, fp), open(b, fp)]);
+  const batches = await Promise.all(
+    [a, b].flatMap((p) => [0, 1, 2, 3, 4].map(async (i) => {
+      await p.waitForTimeout(i * 37);
+      return track(p, 6);
+    })),
+  );
+  const ids = batches.flat();
+  expect(ids.length).toBe(60);
+  await expectStoredOnce(collector, ids);
+  // Each event went over the wire once: the Web Lock lets one tab send at a time.
+  expect(fp.forwarded.length).toBe(60);
+  expect(new Set(fp.forwarded).size).toBe(60);
+});
+
+test("collector restarted mid-stream: nothing acknowledged is lost, nothing doubles", async ({ page, fp, collector }) => {
+  await open(page, fp);
+  const before = await track(page, 5);
+  await expectStoredOnce(collector, before);
+  await collector.stop();
+  const during = await track(page, 5); // the fp answers 502 while the collector is down
+  await expect.poll(() => errors(page).then((e) => e.some((x) => x.message.includes("HTTP 502")))).toBe(true);
+  await collector.restart();
+  fp.upstream = collector.url;
+  await expectStoredOnce(collector, [...before, ...during]);
+});
+
+test("corrupted queue entries are removed and reported; the rest is delivered", async ({ page, fp, collector, consoleErrors }) => {
+  await page.addInitScript(() => {
+    if (sessionStorage.getItem("seeded")) return;
+    sessionStorage.setItem("seeded", "1");
+    localStorage.setItem("touchpoint:pk_demo:q:0000000000001.000001:bad", "{garbage");
+    localStorage.setItem("touchpoint:pk_demo:q:0000000000002.000001:foreign", JSON.stringify({ hello: "world" }));
+    localStorage.setItem("touchpoint:pk_demo:anonymous_id", "not-a-uuid");
+  });
+  await open(page, fp);
+  const ids = await track(page, 2);
+  await expectStoredOnce(collector, ids);
+  const corrupt = (await errors(page)).filter((e) => e.code === "corrupt_storage");
+  expect(corrupt.map((e) => e.eventIds[0]).sort()).toEqual(["bad", "foreign"]);
+  expect(consoleErrors.filter((e) => e.includes("not a valid event")).length).toBe(2);
+  expect(await queued(page)).toBe(0);
+  // A fresh anonymous id replaced the corrupt one.
+  const stored = await collector.events({ type: "track" });
+  expect(stored[0].anonymous_id).toMatch(/^[0-9a-f-]{36}$/);
+});
+
+test("storage quota exceeded: falls back to memory, says so once, delivers", async ({ page, fp, collector }) => {
+  const warnings: string[] = [];
+  page.on("console", (m) => { if (m.type() === "warning") warnings.push(m.text()); });
+  await page.addInitScript(() => {
+    const chunk = "x".repeat(256 * 1024);
+    let i = 0;
+    try { for (;;) localStorage.setItem(`filler:${i++}`, chunk); } catch {}
+    try { for (;;) localStorage.setItem(`filler-small:${i++}`, "x".repeat(512)); } catch {}
+  });
+  await open(page, fp, { flushIntervalMs: 300 });
+  const ids = [...(await track(page, 3)), ...(await track(page, 3))];
+  await expectStoredOnce(collector, ids);
+  const said = (await errors(page)).filter((e) => e.code === "storage_unavailable");
+  expect(said.length).toBe(1);
+  expect(warnings.filter((w) => w.includes("kept in memory")).length).toBe(1);
+});
+
+test("a full queue drops the oldest, reports them, and records the loss as an event", async ({ page, fp, collector }) => {
+  await open(page, fp, { maxQueuedEvents: 5 });
+  await page.context().setOffline(true);
+  const ids = await track(page, 8);
+  const overflow = (await errors(page)).filter((e) => e.code === "queue_overflow");
+  const dropped = overflow.flatMap((e) => e.eventIds);
+  expect(dropped.length).toBeGreaterThan(0);
+  expect(await queued(page)).toBeLessThanOrEqual(5);
+  await page.context().setOffline(false);
+  const kept = ids.filter((id) => !dropped.includes(id));
+  // The oldest went first.
+  expect(ids.slice(0, dropped.filter((d) => ids.includes(d)).length).every((id) => dropped.includes(id))).toBe(true);
+  await expectStoredOnce(collector, kept);
+  // Every tracked event is either stored once or reported dropped — never both, never neither.
+  const stored = (await collector.events({ type: "track" })).map((e) => e.id);
+  for (const id of ids) expect(Number(stored.includes(id)) + Number(dropped.includes(id))).toBe(1);
+  await expect.poll(async () => (await collector.events({ type: "client_error" })).length).toBeGreaterThan(0);
+  const loss = (await collector.events({ type: "client_error" })).at(-1)!;
+  expect(loss).toMatchObject({ code: "queue_overflow" });
+});
+
+test("an oversized event is refused at track() with a clear error and never sent", async ({ page, fp, collector }) => {
+  await open(page, fp);
+  const id = await page.evaluate(() => (window as any).Touchpoint.track("huge", { blob: "x".repeat(40_000) }));
+  expect(id).toBeUndefined();
+  const e = (await errors(page)).find((x) => x.code === "event_too_large")!;
+  expect(e.message).toMatch(/over the 32768 bytes the collector accepts/);
+  const ok = await track(page, 1);
+  await expectStoredOnce(collector, ok);
+  expect((await collector.events({ type: "track" })).some((x) => x.name === "huge")).toBe(false);
+});
+
+test("an event the collector rejects goes to the dead-letter list and is not retried", async ({ page, fp, collector }) => {
+  // Planted as if an older page had queued it: a valid event, but over the collector's size limit.
+  await page.addInitScript(() => {
+    if (sessionStorage.getItem("seeded")) return;
+    sessionStorage.setItem("seeded", "1");
+    const ev = { id: "11111111-1111-4111-8111-111111111111", ts: Date.now(), anonymous_id: "a", url: location.href,
+                 type: "track", name: "e2e_event", props: { blob: "y".repeat(40_000) } };
+    localStorage.setItem(`touchpoint:pk_demo:q:${String(ev.ts).padStart(13, "0")}.000000:${ev.id}`, JSON.stringify(ev));
+  });
+  await open(page, fp);
+  const ids = await track(page, 2);
+  await expectStoredOnce(collector, ids);
+  const rejected = (await errors(page)).filter((e) => e.code === "event_rejected");
+  expect(rejected.map((e) => e.eventIds).flat()).toEqual(["11111111-1111-4111-8111-111111111111"]);
+  const dead = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("touchpoint:pk_demo:dead:")));
+  expect(dead.length).toBe(1);
+  await page.waitForTimeout(1500);
+  expect(fp.forwarded.filter((id) => id.startsWith("11111111")).length).toBe(1);
+});

@@ -1,0 +1,120 @@
+// A small HTTP proxy on 127.0.0.1 in front of the real collector that injects faults into
+// POST /v1/events, one per request, in order; everything else passes through. It also
+// serves the test pages under /fixture/ and records which event ids it forwarded.
+import http from "node:http";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const pages = join(dirname(fileURLToPath(import.meta.url)), "fixtures/pages");
+
+export type Fault =
+  | { kind: "status"; status: number; headers?: Record<string, string>; body?: string } // answer without forwarding
+  | { kind: "delay"; ms: number } // forward now, hold the answer back
+  | { kind: "reset"; forward: boolean } // drop the connection, after forwarding if asked
+  | { kind: "hang" }; // never answer
+
+export type Post = { at: number; ids: string[]; fault?: Fault["kind"] };
+
+export class FaultProxy {
+  faults: Fault[] = [];
+  posts: Post[] = [];
+  /** Event ids the collector received through us, in order, with repeats. */
+  forwarded: string[] = [];
+  url = "";
+  private server = http.createServer((req, res) => this.handle(req, res));
+  private hung: http.ServerResponse[] = [];
+
+  constructor(public upstream: string) {}
+
+  async start() {
+    await new Promise<void>((ok) => this.server.listen(0, "127.0.0.1", ok));
+    const addr = this.server.address() as { port: number };
+    this.url = `http://127.0.0.1:${addr.port}`;
+    return this;
+  }
+
+  async stop() {
+    for (const r of this.hung) r.destroy();
+    this.server.closeAllConnections();
+    await new Promise((ok) => this.server.close(ok));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse) {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const path = req.url ?? "/";
+    if (path.startsWith("/fixture/")) {
+      try {
+        res.writeHead(200, { "content-type": "text/html" }).end(readFileSync(join(pages, path.slice(9).split("?")[0])));
+      } catch {
+        res.writeHead(404).end();
+      }
+      return;
+    }
+    if (req.method !== "POST" || !path.startsWith("/v1/events")) return this.forward(req, body, res);
+
+    let ids: string[] = [];
+    try {
+      ids = JSON.parse(body.toString()).events.map((e: { id: string }) => e.id);
+    } catch {}
+    const fault = this.faults.shift();
+    this.posts.push({ at: Date.now(), ids, fault: fault?.kind });
+    switch (fault?.kind) {
+      case undefined:
+        this.forwarded.push(...ids);
+        return this.forward(req, body, res);
+      case "status":
+        res.writeHead(fault.status, { "content-type": "application/json", ...fault.headers });
+        return res.end(fault.body ?? JSON.stringify({ error: `injected ${fault.status}` }));
+      case "delay": {
+        this.forwarded.push(...ids);
+        const answer = await this.fetchUpstream(req, body);
+        setTimeout(() => this.send(res, answer), fault.ms);
+        return;
+      }
+      case "reset":
+        if (fault.forward) {
+          this.forwarded.push(...ids);
+          await this.fetchUpstream(req, body);
+        }
+        req.socket.destroy();
+        return;
+      case "hang":
+        this.hung.push(res);
+        return;
+    }
+  }
+
+  private async fetchUpstream(req: http.IncomingMessage, body: Buffer) {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (typeof v === "string" && !["host", "connection", "content-length", "origin"].includes(k)) headers[k] = v;
+    }
+    try {
+      const r = await fetch(this.upstream + req.url, {
+        method: req.method,
+        headers,
+        body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
+      });
+      const out: Record<string, string> = {};
+      r.headers.forEach((v, k) => {
+        if (!["content-encoding", "content-length", "transfer-encoding", "connection"].includes(k)) out[k] = v;
+      });
+      return { status: r.status, headers: out, body: Buffer.from(await r.arrayBuffer()) };
+    } catch (e) {
+      // The collector is down: answer as a gateway would.
+      return { status: 502, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ error: String(e) })) };
+    }
+  }
+
+  private send(res: http.ServerResponse, a: { status: number; headers: Record<string, string>; body: Buffer }) {
+    if (res.destroyed) return;
+    res.writeHead(a.status, a.headers).end(a.body);
+  }
+
+  private async forward(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) {
+    this.send(res, await this.fetchUpstream(req, body));
+  }
+}
