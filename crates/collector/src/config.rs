@@ -18,8 +18,8 @@ pub struct Config {
     pub www_dir: PathBuf,
     /// Served at `/pkg/` (the widget build output).
     pub pkg_dir: PathBuf,
-    /// The one public ingest key accepted in `POST /v1/events`.
-    pub project_key: String,
+    /// The projects file (see [`crate::projects`]); `None` runs the demo project.
+    pub projects_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -30,7 +30,7 @@ impl Default for Config {
             surveys_dir: "./surveys".into(),
             www_dir: "./www".into(),
             pkg_dir: "./pkg".into(),
-            project_key: "pk_demo".into(),
+            projects_file: None,
         }
     }
 }
@@ -60,7 +60,12 @@ const FLAGS: [(&str, &str, &str); 6] = [
     ("--surveys-dir", "TOUCHPOINT_SURVEYS_DIR", "survey definitions, one *.json each [default: ./surveys]"),
     ("--www-dir", "TOUCHPOINT_WWW_DIR", "served at / if it exists [default: ./www]"),
     ("--pkg-dir", "TOUCHPOINT_PKG_DIR", "served at /pkg/ [default: ./pkg]"),
-    ("--project-key", "TOUCHPOINT_PROJECT_KEY", "public key accepted by POST /v1/events [default: pk_demo]"),
+    (
+        "--projects",
+        "TOUCHPOINT_PROJECTS",
+        "JSON file of projects: keys, allowed origins, rate limits \
+         [default: the demo project pk_demo / sk_demo, any origin]",
+    ),
 ];
 
 pub fn usage() -> String {
@@ -91,7 +96,8 @@ impl Command {
                 None => (arg, None),
             };
             let Some(i) = FLAGS.iter().position(|(flag, ..)| *flag == name) else {
-                return Err(ConfigError(format!("unknown argument {name:?}")));
+                let hint = if name == "--project-key" { " (replaced by --projects FILE)" } else { "" };
+                return Err(ConfigError(format!("unknown argument {name:?}{hint}")));
             };
             let value = match inline.or_else(|| args.next()) {
                 Some(v) => v,
@@ -106,7 +112,7 @@ impl Command {
         }
 
         let mut config = Config::default();
-        let [addr, data, surveys, www, pkg, key] = values;
+        let [addr, data, surveys, www, pkg, projects] = values;
         if let Some(addr) = addr {
             config.addr =
                 addr.parse().map_err(|e| ConfigError(format!("--addr {addr:?} is not an IP:PORT address: {e}")))?;
@@ -123,9 +129,7 @@ impl Command {
         if let Some(v) = pkg {
             config.pkg_dir = v.into();
         }
-        if let Some(v) = key {
-            config.project_key = v;
-        }
+        config.projects_file = projects.map(PathBuf::from);
         Ok(Command::Run(config))
     }
 }
@@ -157,11 +161,11 @@ mod tests {
     fn flags_win_over_env_which_wins_over_defaults() {
         let c = run(
             &["--addr", "127.0.0.1:0", "--data-dir=/tmp/d"],
-            &[("TOUCHPOINT_ADDR", "0.0.0.0:1"), ("TOUCHPOINT_PROJECT_KEY", "pk_env")],
+            &[("TOUCHPOINT_ADDR", "0.0.0.0:1"), ("TOUCHPOINT_PROJECTS", "/etc/tp/projects.json")],
         );
         assert_eq!(c.addr, "127.0.0.1:0".parse().unwrap());
         assert_eq!(c.data_dir, PathBuf::from("/tmp/d"));
-        assert_eq!(c.project_key, "pk_env");
+        assert_eq!(c.projects_file, Some(PathBuf::from("/etc/tp/projects.json")));
         assert_eq!(c.surveys_dir, PathBuf::from("./surveys"));
     }
 
@@ -180,6 +184,7 @@ mod tests {
             (&["--port", "1"][..], "unknown argument \"--port\""),
             (&["--addr"][..], "--addr needs a value"),
             (&["--addr", "localhost"][..], "--addr \"localhost\" is not an IP:PORT address"),
+            (&["--project-key", "pk_x"][..], "unknown argument \"--project-key\" (replaced by --projects FILE)"),
         ] {
             let err = parse(args, &[]).unwrap_err().to_string();
             assert!(err.contains(expected), "{args:?}: {err}");

@@ -1,13 +1,24 @@
-//! SQLite storage. The functions here are synchronous and take a
-//! `Connection`; handlers reach them through [`Db::call`], which runs them on
-//! tokio's blocking pool so a slow disk never stalls the async runtime.
+//! SQLite storage: one writer thread that owns the write connection, and one
+//! read connection.
+//!
+//! **Writes** go through [`Db::insert`] to the writer thread, which takes
+//! every batch waiting in its queue and stores them in *one* transaction
+//! ("group commit"), then answers each. Under load a commit (and its fsync)
+//! is shared by many requests; alone, a batch is committed at once. A request
+//! is answered only after its transaction committed, with
+//! `synchronous = FULL`: what was acknowledged survives a crash or power loss.
+//!
+//! **Reads** run on tokio's blocking pool through [`Db::read`]; with WAL they
+//! never wait for the writer.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
 use touchpoint_protocol::{Event, EventKind, EventStatus};
 
 pub const DB_FILE: &str = "touchpoint.db";
@@ -15,11 +26,33 @@ pub const DB_FILE: &str = "touchpoint.db";
 /// Applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_events.sql")];
 
-/// A shared connection. One connection behind a mutex is plenty for a
-/// reference collector and keeps every batch's transaction trivially serial.
+/// Most batches stored in one transaction; bounds the wait of the last one.
+const MAX_GROUP: usize = 64;
+/// Batches waiting for the writer before `insert` itself waits (backpressure).
+const QUEUE: usize = 256;
+
+/// Handles to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
+    writer: mpsc::Sender<Job>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+enum Job {
+    Insert {
+        batch: Batch,
+        reply: oneshot::Sender<Result<Vec<EventStatus>, DbError>>,
+    },
+    /// Store everything queued before this, then stop.
+    Close,
+}
+
+/// One request's valid events.
+struct Batch {
+    project_key: String,
+    received_at: i64,
+    events: Vec<NewEvent>,
 }
 
 #[derive(Debug)]
@@ -36,11 +69,19 @@ impl fmt::Display for OpenError {
 
 impl std::error::Error for OpenError {}
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum DbError {
-    Sqlite(rusqlite::Error),
+    Sqlite(String),
     /// The blocking task panicked or was cancelled.
     Task(String),
+    /// The writer has stopped (the collector is shutting down).
+    Closed,
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> DbError {
+        DbError::Sqlite(e.to_string())
+    }
 }
 
 impl fmt::Display for DbError {
@@ -48,13 +89,14 @@ impl fmt::Display for DbError {
         match self {
             DbError::Sqlite(e) => write!(f, "{e}"),
             DbError::Task(e) => write!(f, "blocking task failed: {e}"),
+            DbError::Closed => write!(f, "the database writer has stopped"),
         }
     }
 }
 
 impl Db {
-    /// Opens (creating if needed) `data_dir/touchpoint.db` and brings its
-    /// schema up to date.
+    /// Opens (creating if needed) `data_dir/touchpoint.db`, brings its schema
+    /// up to date and starts the writer thread.
     pub fn open(data_dir: &Path) -> Result<Db, OpenError> {
         let path = data_dir.join(DB_FILE);
         let fail = |message: String| OpenError { path: path.clone(), message };
@@ -62,32 +104,107 @@ impl Db {
         let mut conn = Connection::open(&path).map_err(|e| fail(e.to_string()))?;
         configure(&conn).map_err(|e| fail(e.to_string()))?;
         migrate(&mut conn).map_err(fail)?;
-        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
+        let reader =
+            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .and_then(|r| r.busy_timeout(std::time::Duration::from_secs(5)).map(|()| r))
+                .map_err(|e| fail(format!("read connection: {e}")))?;
+
+        let (writer, jobs) = mpsc::channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("touchpoint-db-writer".into())
+            .spawn(move || write_loop(conn, jobs))
+            .map_err(|e| fail(format!("cannot start the writer thread: {e}")))?;
+        Ok(Db { reader: Arc::new(Mutex::new(reader)), writer, thread: Arc::new(Mutex::new(Some(thread))) })
     }
 
-    pub async fn call<R, F>(&self, f: F) -> Result<R, DbError>
+    /// Stores one request's events (in one transaction, possibly shared with
+    /// other requests) and returns, per event in order, `Accepted` or
+    /// `Duplicate`. Returns only once the transaction committed.
+    pub async fn insert(
+        &self,
+        project_key: String,
+        received_at: i64,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventStatus>, DbError> {
+        let (reply, answer) = oneshot::channel();
+        let batch = Batch { project_key, received_at, events };
+        self.writer.send(Job::Insert { batch, reply }).await.map_err(|_| DbError::Closed)?;
+        answer.await.map_err(|_| DbError::Closed)?
+    }
+
+    /// Runs a read on the blocking pool, so a slow disk never stalls the runtime.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, DbError>
     where
-        F: FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        let conn = self.conn.clone();
+        let conn = self.reader.clone();
         tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock cannot leave a half-written batch:
-            // the transaction rolls back when it drops. So the poison is moot.
-            let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn)
+            let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&conn)
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
-        .map_err(DbError::Sqlite)
+        .map_err(DbError::from)
+    }
+
+    /// Stores every batch queued so far, stops the writer and waits for it.
+    /// Inserts after this fail with [`DbError::Closed`].
+    pub async fn close(&self) {
+        let _ = self.writer.send(Job::Close).await;
+        let thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+/// The writer thread: waits for a batch, takes whatever else is queued (up to
+/// [`MAX_GROUP`]), stores them all in one transaction, answers each.
+fn write_loop(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
+    let mut closing = false;
+    while !closing {
+        let Some(first) = jobs.blocking_recv() else { break };
+        let mut group = Vec::new();
+        for job in std::iter::once(first).chain(std::iter::from_fn(|| jobs.try_recv().ok())) {
+            match job {
+                Job::Insert { batch, reply } => group.push((batch, reply)),
+                Job::Close => {
+                    closing = true;
+                    break;
+                }
+            }
+            if group.len() == MAX_GROUP {
+                break;
+            }
+        }
+        if group.is_empty() {
+            continue;
+        }
+        let batches: Vec<&Batch> = group.iter().map(|(batch, _)| batch).collect();
+        match insert_batches(&mut conn, &batches) {
+            Ok(statuses) => {
+                for ((_, reply), statuses) in group.into_iter().zip(statuses) {
+                    let _ = reply.send(Ok(statuses));
+                }
+            }
+            // The transaction rolled back: no batch of the group was stored, none is acknowledged.
+            Err(e) => {
+                let e = DbError::from(e);
+                for (_, reply) in group {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
     }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // WAL: readers (tests, a sqlite3 shell) never block the writer.
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    // With WAL, NORMAL loses at most the last commits on power loss, never integrity.
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // FULL: a commit is on disk before the request is answered, even across a
+    // power loss. Group commit (see the module docs) is what keeps it cheap.
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
 }
 
@@ -122,44 +239,43 @@ pub struct NewEvent {
     pub body: String,
 }
 
-/// Stores `events` in one transaction. Returns, per event in order,
-/// `Accepted` or `Duplicate` (its id was already stored, possibly earlier in
-/// this very batch).
-pub fn insert_events(
-    conn: &mut Connection,
-    project_key: &str,
-    received_at: i64,
-    events: &[NewEvent],
-) -> rusqlite::Result<Vec<EventStatus>> {
+/// Stores `batches` in one transaction. Returns, per batch and per event in
+/// order, `Accepted` or `Duplicate` (its id was already stored, possibly
+/// earlier in this very transaction).
+fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result<Vec<Vec<EventStatus>>> {
     let tx = conn.transaction()?;
-    let mut statuses = Vec::with_capacity(events.len());
+    let mut all = Vec::with_capacity(batches.len());
     {
-        let mut insert = tx.prepare(
+        let mut insert = tx.prepare_cached(
             "INSERT OR IGNORE INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
                                            survey_id, response_id, question_id, url, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
-        for NewEvent { event: e, body } in events {
-            let (response_id, question_id) = response_and_question(&e.kind);
-            let inserted = insert.execute(params![
-                e.id,
-                project_key,
-                e.kind.name(),
-                e.ts,
-                received_at,
-                e.anonymous_id,
-                e.user_id,
-                e.kind.survey_id(),
-                response_id,
-                question_id,
-                e.url,
-                body,
-            ])?;
-            statuses.push(if inserted == 1 { EventStatus::Accepted } else { EventStatus::Duplicate });
+        for batch in batches {
+            let mut statuses = Vec::with_capacity(batch.events.len());
+            for NewEvent { event: e, body } in &batch.events {
+                let (response_id, question_id) = response_and_question(&e.kind);
+                let inserted = insert.execute(params![
+                    e.id,
+                    batch.project_key,
+                    e.kind.name(),
+                    e.ts,
+                    batch.received_at,
+                    e.anonymous_id,
+                    e.user_id,
+                    e.kind.survey_id(),
+                    response_id,
+                    question_id,
+                    e.url,
+                    body,
+                ])?;
+                statuses.push(if inserted == 1 { EventStatus::Accepted } else { EventStatus::Duplicate });
+            }
+            all.push(statuses);
         }
     }
     tx.commit()?;
-    Ok(statuses)
+    Ok(all)
 }
 
 fn response_and_question(kind: &EventKind) -> (Option<&str>, Option<&str>) {
@@ -169,13 +285,15 @@ fn response_and_question(kind: &EventKind) -> (Option<&str>, Option<&str>) {
         EventKind::SurveyShown { response_id, .. } | EventKind::SurveyCompleted { response_id, .. } => {
             (Some(response_id), None)
         }
-        EventKind::Track { .. } | EventKind::Identify { .. } | EventKind::ClientError { .. } => (None, None),
+        // Track, identify, client errors, and any kind added later: neither.
+        _ => (None, None),
     }
 }
 
-/// `None` fields match everything.
+/// Events of `project_key`; `None` fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
+    pub project_key: String,
     pub survey_id: Option<String>,
     pub anonymous_id: Option<String>,
     pub kind: Option<String>,
@@ -186,29 +304,35 @@ pub struct EventFilter {
 pub fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<String>> {
     let mut query = conn.prepare_cached(
         "SELECT body FROM events
-         WHERE (?1 IS NULL OR survey_id = ?1) AND (?2 IS NULL OR anonymous_id = ?2) AND (?3 IS NULL OR type = ?3)
-         ORDER BY ts, rowid LIMIT ?4",
+         WHERE project_key = ?1
+           AND (?2 IS NULL OR survey_id = ?2) AND (?3 IS NULL OR anonymous_id = ?3) AND (?4 IS NULL OR type = ?4)
+         ORDER BY ts, rowid LIMIT ?5",
     )?;
-    let rows =
-        query.query_map(params![filter.survey_id, filter.anonymous_id, filter.kind, filter.limit], |r| r.get(0))?;
+    let f = filter;
+    let rows = query.query_map(params![f.project_key, f.survey_id, f.anonymous_id, f.kind, f.limit], |r| r.get(0))?;
     rows.collect()
 }
 
 /// The score of each response to `question_id`, counting only its latest
 /// answer: going back and changing a score must not count the response twice.
-/// Non-numeric answers count as no score.
-pub fn latest_scores(conn: &Connection, survey_id: &str, question_id: &str) -> rusqlite::Result<Vec<u8>> {
+/// Non-numeric answers count as no score. Only `project_key`'s events count.
+pub fn latest_scores(
+    conn: &Connection,
+    project_key: &str,
+    survey_id: &str,
+    question_id: &str,
+) -> rusqlite::Result<Vec<u8>> {
     // "Latest" is by the client's ts (one response comes from one browser, so
     // its clock is consistent with itself), then by arrival for equal ts.
     let mut query = conn.prepare_cached(
         "SELECT response_id,
                 CASE json_type(body, '$.value') WHEN 'integer' THEN json_extract(body, '$.value') END
          FROM events
-         WHERE type = 'survey_answered' AND survey_id = ?1 AND question_id = ?2
+         WHERE type = 'survey_answered' AND survey_id = ?1 AND question_id = ?2 AND project_key = ?3
          ORDER BY ts, rowid",
     )?;
     let mut latest: HashMap<String, Option<i64>> = HashMap::new();
-    let mut rows = query.query(params![survey_id, question_id])?;
+    let mut rows = query.query(params![survey_id, question_id, project_key])?;
     while let Some(row) = rows.next()? {
         latest.insert(row.get(0)?, row.get(1)?);
     }

@@ -11,8 +11,16 @@ use serde::de::DeserializeOwned;
 use crate::error::AppError;
 use crate::MAX_BODY_BYTES;
 
-/// A JSON request body. Requires `content-type: application/json` (or
-/// `+json`), reports the JSON path of a type error as `field`.
+/// A JSON request body, with `content-type: application/json`, `+json` or
+/// `text/plain`; reports the JSON path of a type error as `field`.
+///
+/// Why `text/plain`: `navigator.sendBeacon(url, string)` can only send a
+/// string as `text/plain;charset=UTF-8`, and the page is unloading when it
+/// does, so there is no second chance. A `text/plain` POST is also a CORS
+/// "simple request" (no preflight round trip), which matters in `pagehide`.
+/// Accepting it opens nothing new: any page could already send such a
+/// request, and the project's allowed origins are still checked on the
+/// request itself (the `Origin` header), not only in preflights.
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
@@ -30,12 +38,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         })?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let field = (path != ".").then_some(path);
-            AppError::BadRequest { message: format!("invalid JSON body: {}", e.inner()), field }
+            let message = e.inner().to_string();
+            let field = field_of(&e.path().to_string(), &message);
+            AppError::BadRequest { message: format!("invalid JSON body: {message}"), field }
         })?;
         de.end().map_err(|e| AppError::bad_request(format!("invalid JSON body: {e}"), None))?;
         Ok(Json(value))
+    }
+}
+
+/// The JSON path at fault. A missing field is reported by serde at its
+/// parent's path, so the field's own name is taken from the message.
+pub fn field_of(path: &str, message: &str) -> Option<String> {
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')).map(|(name, _)| name);
+    match (path, missing) {
+        (".", None) => None,
+        (".", Some(name)) => Some(name.to_string()),
+        (path, Some(name)) => Some(format!("{path}.{name}")),
+        (path, None) => Some(path.to_string()),
     }
 }
 
@@ -44,7 +64,9 @@ fn is_json(headers: &HeaderMap) -> bool {
         return false;
     };
     let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    essence == "application/json"
+        || essence == "text/plain"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Query-string parameters; a bad one is a 400 in our format.
@@ -72,7 +94,9 @@ mod tests {
             (Some("application/json"), true),
             (Some("Application/JSON; charset=utf-8"), true),
             (Some("application/vnd.touchpoint+json"), true),
-            (Some("text/plain"), false),
+            (Some("text/plain;charset=UTF-8"), true),
+            (Some("text/html"), false),
+            (Some("application/x-www-form-urlencoded"), false),
             (Some("application/jsonx"), false),
             (None, false),
         ] {
@@ -81,6 +105,18 @@ mod tests {
                 h.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
             }
             assert_eq!(is_json(&h), ok, "{ct:?}");
+        }
+    }
+
+    #[test]
+    fn the_field_is_the_json_path_or_the_missing_field() {
+        for (path, message, field) in [
+            (".", "trailing characters at line 1 column 3", None),
+            (".", "missing field `key`", Some("key")),
+            ("events[2]", "missing field `ts`", Some("events[2].ts")),
+            ("events[2].ts", "invalid type: string \"x\", expected i64", Some("events[2].ts")),
+        ] {
+            assert_eq!(field_of(path, message).as_deref(), field, "{path} {message}");
         }
     }
 }

@@ -5,28 +5,46 @@ use serde_json::Value;
 use touchpoint_protocol::{Event, EventResult, EventStatus, MAX_EVENT_BYTES};
 
 use crate::db::NewEvent;
+use crate::extract::field_of;
 
 pub enum Checked {
     Valid(NewEvent),
     Rejected(EventResult),
 }
 
-pub fn check(raw: Value) -> Checked {
+/// Judges the event at `index` of its batch. Reasons start with the JSON
+/// path at fault, e.g. `events[3].ts: invalid type: string "x", expected i64`.
+pub fn check(index: usize, raw: Value) -> Checked {
     let id = raw.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-    let reject = |reason: String| {
-        Checked::Rejected(EventResult { id: id.clone(), status: EventStatus::Rejected, reason: Some(reason) })
+    let reject = |field: Option<&str>, reason: String| {
+        let at = match field {
+            Some(field) => format!("events[{index}].{field}"),
+            None => format!("events[{index}]"),
+        };
+        Checked::Rejected(EventResult {
+            id: id.clone(),
+            status: EventStatus::Rejected,
+            reason: Some(format!("{at}: {reason}")),
+        })
     };
 
     let body = raw.to_string();
     if body.len() > MAX_EVENT_BYTES {
-        return reject(format!("event is {} bytes, more than the limit of {MAX_EVENT_BYTES}", body.len()));
+        return reject(None, format!("event is {} bytes, more than the limit of {MAX_EVENT_BYTES}", body.len()));
     }
-    let event: Event = match serde_json::from_value(raw) {
+    let event: Event = match serde_path_to_error::deserialize(raw) {
         Ok(event) => event,
-        Err(e) => return reject(format!("invalid event: {e}")),
+        Err(e) => {
+            let message = e.inner().to_string();
+            // Fields of the event's kind are read through serde's `flatten`,
+            // which loses the path; the tag is the one we can still name.
+            let field = field_of(&e.path().to_string(), &message)
+                .or_else(|| message.starts_with("unknown variant").then(|| "type".to_string()));
+            return reject(field.as_deref(), message);
+        }
     };
     if event.id.is_empty() {
-        return reject("invalid event: id must not be empty".into());
+        return reject(Some("id"), "must not be empty".into());
     }
     Checked::Valid(NewEvent { event, body })
 }
@@ -36,12 +54,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn check_rejected(raw: Value, expected_id: &str, reason_contains: &str) {
-        match check(raw.clone()) {
+    fn check_rejected(raw: Value, expected_id: &str, expected_reason: &str) {
+        match check(3, raw.clone()) {
             Checked::Rejected(r) => {
                 assert_eq!(r.id, expected_id, "{raw}");
-                let reason = r.reason.unwrap_or_default();
-                assert!(reason.contains(reason_contains), "{raw}: reason {reason:?} lacks {reason_contains:?}");
+                assert_eq!(r.reason.as_deref(), Some(expected_reason), "{raw}");
             }
             Checked::Valid(_) => panic!("{raw} was accepted"),
         }
@@ -52,21 +69,38 @@ mod tests {
     }
 
     #[test]
-    fn rejection_reasons_name_the_problem() {
-        check_rejected(json!({"ts": 1}), "", "missing field `id`");
-        check_rejected(json!(42), "", "invalid event");
-        check_rejected(json!({"id": "e1", "ts": 1, "anonymous_id": "a", "url": "u"}), "e1", "missing field `type`");
+    fn rejection_reasons_name_the_field() {
+        check_rejected(json!({"ts": 1}), "", "events[3].id: missing field `id`");
+        check_rejected(json!(42), "", "events[3]: invalid type: integer `42`, expected struct Event");
         check_rejected(
-            json!({"id": "e2", "ts": 1, "anonymous_id": "a", "url": "u", "type": "survey_exploded"}),
-            "e2",
-            "survey_exploded",
+            json!({"id": "e1", "ts": 1, "anonymous_id": "a", "url": "u"}),
+            "e1",
+            "events[3].type: missing field `type`",
         );
+        let Checked::Rejected(r) =
+            check(3, json!({"id": "e2", "ts": 1, "anonymous_id": "a", "url": "u", "type": "survey_exploded"}))
+        else {
+            panic!("an unknown type was accepted")
+        };
+        let reason = r.reason.unwrap_or_default();
+        let expected = "events[3].type: unknown variant `survey_exploded`, expected one of `survey_shown`";
+        assert!(reason.starts_with(expected), "{reason}");
         check_rejected(
             json!({"id": "e3", "ts": "yesterday", "anonymous_id": "a", "url": "u", "type": "identify"}),
             "e3",
-            "invalid type",
+            "events[3].ts: invalid type: string \"yesterday\", expected i64",
         );
-        check_rejected(track(""), "", "id must not be empty");
+        check_rejected(
+            json!({"id": "e4", "ts": 1, "anonymous_id": ["a"], "url": "u", "type": "identify"}),
+            "e4",
+            "events[3].anonymous_id: invalid type: sequence, expected a string",
+        );
+        check_rejected(
+            json!({"id": "e5", "ts": 1, "anonymous_id": "a", "url": "u", "type": "track"}),
+            "e5",
+            "events[3].name: missing field `name`",
+        );
+        check_rejected(track(""), "", "events[3].id: must not be empty");
     }
 
     #[test]
@@ -75,15 +109,20 @@ mod tests {
         let filler = MAX_EVENT_BYTES - big.to_string().len() - r#","props":{"x":""}"#.len();
         big["props"] = json!({ "x": "y".repeat(filler) });
         assert_eq!(big.to_string().len(), MAX_EVENT_BYTES);
-        assert!(matches!(check(big.clone()), Checked::Valid(_)));
+        assert!(matches!(check(0, big.clone()), Checked::Valid(_)));
 
         big["props"]["x"] = json!("y".repeat(filler + 1));
-        check_rejected(big, "big", &format!("more than the limit of {MAX_EVENT_BYTES}"));
+        let size = MAX_EVENT_BYTES + 1;
+        check_rejected(
+            big,
+            "big",
+            &format!("events[3]: event is {size} bytes, more than the limit of {MAX_EVENT_BYTES}"),
+        );
     }
 
     #[test]
     fn valid_event_keeps_its_json() {
-        let Checked::Valid(e) = check(track("t1")) else { panic!("rejected") };
+        let Checked::Valid(e) = check(0, track("t1")) else { panic!("rejected") };
         assert_eq!(e.event.id, "t1");
         assert_eq!(serde_json::from_str::<Value>(&e.body).unwrap(), track("t1"));
     }

@@ -10,26 +10,37 @@
 //! `touchpoint-core`, never re-implemented here; wire types come from
 //! `touchpoint-protocol`.
 
+//!
+//! **Security boundary:** projects ([`projects`]) decide who may write (the
+//! public key in the body, from an allowed `Origin`, within the rate limit)
+//! and who may read (the secret key as `Authorization: Bearer`). Only survey
+//! definitions, `/healthz` and the static files are public.
+
+mod auth;
 pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod error;
 mod extract;
 mod ingest;
+pub mod projects;
+mod rate_limit;
 pub mod routes;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, Method};
+use axum::http::{header, HeaderValue, Method};
 use axum::routing::{any, get};
 use axum::Router;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::catalog::SurveyCatalog;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::projects::Projects;
 
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -39,12 +50,13 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub db: Db,
     pub surveys: Arc<SurveyCatalog>,
+    pub projects: Arc<Projects>,
     pub config: Arc<Config>,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db, surveys: SurveyCatalog) -> AppState {
-        AppState { db, surveys: Arc::new(surveys), config: Arc::new(config) }
+    pub fn new(config: Config, projects: Projects, db: Db, surveys: SurveyCatalog) -> AppState {
+        AppState { db, surveys: Arc::new(surveys), projects: Arc::new(projects), config: Arc::new(config) }
     }
 }
 
@@ -57,14 +69,26 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/{*rest}", any(not_found))
         .merge(routes::assets::router(&state.config))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(cors())
+        .layer(cors(state.projects.clone()))
         .layer(axum::middleware::map_response(error::log_internal_errors))
         .with_state(state)
 }
 
-/// Any page may send events for now; restricting origins per project is a later step.
-fn cors() -> CorsLayer {
-    CorsLayer::new().allow_origin(Any).allow_methods([Method::GET, Method::POST]).allow_headers([header::CONTENT_TYPE])
+/// Browsers may call us from an origin that some project allows; the answer
+/// echoes that origin (with `Vary: Origin`), and says nothing to others, so
+/// their preflight fails. Which project the origin belongs to is only known
+/// from the body, so `POST /v1/events` checks it again per project (403).
+/// `Authorization` is deliberately not an allowed header: secret keys are for
+/// servers, not pages. `Retry-After` is exposed so the widget can honour a 429.
+fn cors(projects: Arc<Projects>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+            origin.to_str().is_ok_and(|origin| projects.any_allows_origin(origin))
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
 }
 
 async fn not_found() -> AppError {

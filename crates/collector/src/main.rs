@@ -1,15 +1,29 @@
-//! Reads config, loads surveys, opens the database, binds, serves until
-//! SIGINT/SIGTERM. Everything else is in the library.
+//! Reads config, loads projects and surveys, opens the database, binds,
+//! serves until SIGINT/SIGTERM. Everything else is in the library.
+//!
+//! Shutdown: on the signal the listener closes, idle connections close, and
+//! requests already being processed run to the end (their transaction
+//! commits, their answer is sent); then the database writer stores anything
+//! still queued and stops. A client that holds a request open longer than
+//! [`SHUTDOWN_GRACE`] is cut off; it got no answer, so nothing acknowledged
+//! is lost and its retry is recognised by event id.
 
 use std::error::Error;
+use std::future::{Future, IntoFuture};
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::config::{usage, Command, Config};
 use touchpoint_collector::db::Db;
+use touchpoint_collector::projects::{Projects, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY};
 use touchpoint_collector::{router, AppState};
+
+/// How long requests in flight may take to finish after the shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -34,6 +48,16 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
+    let projects = match &config.projects_file {
+        Some(file) => Projects::load(file)?,
+        None => {
+            eprintln!(
+                "touchpoint-collector: no --projects file: serving the demo project \
+                 {DEMO_PUBLIC_KEY} / {DEMO_SECRET_KEY} for any origin (not for production)"
+            );
+            Projects::demo()
+        }
+    };
     let surveys = SurveyCatalog::load_dir(&config.surveys_dir)?;
     let db = Db::open(&config.data_dir)?;
     // Installed before the listening line: a supervisor that signals as soon
@@ -43,12 +67,13 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
     eprintln!(
-        "touchpoint-collector: {} survey(s) from {}, database in {}",
+        "touchpoint-collector: {} project(s), {} survey(s) from {}, database in {}",
+        projects.len(),
         surveys.len(),
         config.surveys_dir.display(),
         config.data_dir.display()
     );
-    let app = router(AppState::new(config, db, surveys));
+    let app = router(AppState::new(config, projects, db.clone(), surveys));
 
     // The one line on stdout; scripts and tests parse it for the bound port.
     let mut stdout = std::io::stdout().lock();
@@ -56,13 +81,34 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     stdout.flush()?;
     drop(stdout);
 
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    // The signal starts the graceful shutdown, and also the grace period.
+    let (stopping, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        eprintln!("touchpoint-collector: shutting down, finishing requests in flight");
+        let _ = stopping.send(true);
+    });
+    let signalled = move || {
+        let mut stop = stop.clone();
+        async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        }
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(signalled()).into_future();
+    let grace = signalled();
+    tokio::select! {
+        result = server => result?,
+        () = async { grace.await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+            eprintln!("touchpoint-collector: requests still open after {SHUTDOWN_GRACE:?}, closing them unanswered");
+        }
+    }
+    db.close().await;
     eprintln!("touchpoint-collector: shut down");
     Ok(())
 }
 
 #[cfg(unix)]
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -75,7 +121,7 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 }
 
 #[cfg(not(unix))]
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     Ok(async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

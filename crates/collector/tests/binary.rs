@@ -1,9 +1,9 @@
 //! The real binary on a real socket: start on port 0, read the listening
-//! line, store a batch over plain HTTP/1.1, stop with SIGTERM.
+//! line, talk plain HTTP/1.1, stop with SIGTERM, start again on the same data.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -11,21 +11,36 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 const PREFIX: &str = "touchpoint-collector listening on http://";
+const KEY: &str = "pk_smoke";
+const SECRET: &str = "sk_smoke";
 
-fn start(data_dir: &Path) -> (Child, String) {
-    let surveys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../surveys");
+fn surveys_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../surveys")
+}
+
+fn collector() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_touchpoint-collector"));
     for (var, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOUCHPOINT_")) {
         cmd.env_remove(var);
     }
-    let mut child = cmd
-        .args(["--addr", "127.0.0.1:0", "--project-key", "pk_smoke"])
+    cmd
+}
+
+/// Starts the collector over `dir/data` with one project, `pk_smoke` / `sk_smoke`.
+fn start(dir: &Path) -> (Child, String) {
+    let projects = dir.join("projects.json");
+    let spec = json!([{"public_key": KEY, "secret_key": SECRET, "allowed_origins": ["http://127.0.0.1:*"]}]);
+    std::fs::write(&projects, spec.to_string()).unwrap();
+    let mut child = collector()
+        .args(["--addr", "127.0.0.1:0"])
+        .arg("--projects")
+        .arg(&projects)
         .arg("--data-dir")
-        .arg(data_dir)
+        .arg(dir.join("data"))
         .arg("--surveys-dir")
-        .arg(surveys)
+        .arg(surveys_dir())
         .arg("--www-dir")
-        .arg(data_dir.join("no-www"))
+        .arg(dir.join("no-www"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -44,17 +59,15 @@ fn start(data_dir: &Path) -> (Child, String) {
     (child, addr.to_string())
 }
 
-/// One request on its own connection; returns (status, body).
-fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+fn request_head(method: &str, path: &str, addr: &str, content_length: usize) -> String {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {SECRET}\r\nContent-Length: {content_length}\r\nConnection: close\r\n\r\n"
     )
-    .unwrap();
+}
+
+/// Reads a whole `Connection: close` response; returns (status, body).
+fn read_response(mut stream: TcpStream) -> (u16, Value) {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no header end in {response:?}"));
@@ -63,6 +76,25 @@ fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Val
     // Responses here are small and sent with Content-Length, never chunked.
     assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
     (status, serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}")))
+}
+
+fn connect(addr: &str) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+}
+
+/// One request on its own connection, with the project's secret key; returns (status, body).
+fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let mut stream = connect(addr);
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(stream, "{}{body}", request_head(method, path, addr, body.len())).unwrap();
+    read_response(stream)
+}
+
+fn sigterm(child: &Child) {
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
 }
 
 fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
@@ -79,34 +111,78 @@ fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatu
     }
 }
 
+fn event(id: &str) -> Value {
+    json!({"id": id, "ts": 1, "anonymous_id": "a", "url": "http://x/", "type": "identify",
+           "user_id": "u1", "traits": {"plan": "pro"}})
+}
+
 #[test]
 fn binary_stores_a_batch_and_shuts_down_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr) = start(dir.path());
     assert!(!addr.ends_with(":0"), "the listening line must carry the bound port: {addr}");
 
-    let event = json!({"id": "smoke-1", "ts": 1, "anonymous_id": "a", "url": "http://x/", "type": "identify",
-                       "user_id": "u1", "traits": {"plan": "pro"}});
-    let (status, body) = http(&addr, "POST", "/v1/events", Some(&json!({"key": "pk_smoke", "events": [event]})));
+    let (status, body) = http(&addr, "POST", "/v1/events", Some(&json!({"key": KEY, "events": [event("smoke-1")]})));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({"results": [{"id": "smoke-1", "status": "accepted"}]}));
 
     let (status, body) = http(&addr, "GET", "/v1/events?anonymous_id=a", None);
     assert_eq!(status, 200);
-    assert_eq!(body["events"], json!([event]));
+    assert_eq!(body["events"], json!([event("smoke-1")]));
 
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(kill.success());
+    sigterm(&child);
     let status = wait_for_exit(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status}");
-    assert!(dir.path().join("touchpoint.db").is_file());
+    assert!(dir.path().join("data/touchpoint.db").is_file());
+}
+
+/// A batch acknowledged before SIGTERM, and one whose request was still
+/// arriving when SIGTERM came, are both answered and both there after a restart.
+#[test]
+fn acknowledged_batches_survive_sigterm_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = start(dir.path());
+
+    let before: Vec<Value> = (0..100).map(|i| event(&format!("before-{i:03}"))).collect();
+    let (status, body) = http(&addr, "POST", "/v1/events", Some(&json!({"key": KEY, "events": before})));
+    assert_eq!(status, 200, "{body}");
+
+    // In flight: headers and half the body are sent, then SIGTERM, then the rest.
+    let during: Vec<Value> = (0..100).map(|i| event(&format!("during-{i:03}"))).collect();
+    let body = json!({"key": KEY, "events": during}).to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut stream = connect(&addr);
+    write!(stream, "{}{first}", request_head("POST", "/v1/events", &addr, body.len())).unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    sigterm(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "the collector exited with a request in flight");
+    // No new connections once shutting down.
+    assert!(TcpStream::connect(&addr).is_err(), "still accepting connections after SIGTERM");
+    stream.write_all(rest.as_bytes()).unwrap();
+    let (status, body) = read_response(stream);
+    assert_eq!(status, 200, "{body}");
+    assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == "accepted"), "{body}");
+    assert_eq!(wait_for_exit(&mut child, Duration::from_secs(10)).code(), Some(0));
+
+    let (mut child, addr) = start(dir.path());
+    let (status, body) = http(&addr, "GET", "/v1/events?limit=1000", None);
+    assert_eq!(status, 200, "{body}");
+    let mut ids: Vec<&str> = body["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    ids.sort();
+    let expected: Vec<String> =
+        ["before", "during"].iter().flat_map(|p| (0..100).map(move |i| format!("{p}-{i:03}"))).collect();
+    assert_eq!(ids, expected);
+    sigterm(&child);
+    assert_eq!(wait_for_exit(&mut child, Duration::from_secs(10)).code(), Some(0));
 }
 
 #[test]
 fn a_bad_survey_directory_stops_startup_with_a_nonzero_exit() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.json"), r#"{"id": "bad"}"#).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_touchpoint-collector"))
+    let out = collector()
         .args(["--addr", "127.0.0.1:0", "--surveys-dir"])
         .arg(dir.path())
         .arg("--data-dir")
@@ -120,11 +196,32 @@ fn a_bad_survey_directory_stops_startup_with_a_nonzero_exit() {
 }
 
 #[test]
+fn a_bad_projects_file_stops_startup_naming_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let projects = dir.path().join("projects.json");
+    std::fs::write(&projects, r#"[{"public_key": "pk_a", "secret_key": "pk_b", "allowed_origins": ["*"]}]"#).unwrap();
+    let out = collector()
+        .args(["--addr", "127.0.0.1:0", "--surveys-dir"])
+        .arg(surveys_dir())
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("TOUCHPOINT_PROJECTS", &projects)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "must not claim to listen: {:?}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!("{}: [0].secret_key: starts with pk_", projects.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "must fail before touching the data directory");
+}
+
+#[test]
 fn help_prints_the_flags_and_exits_zero() {
-    let out = Command::new(env!("CARGO_BIN_EXE_touchpoint-collector")).arg("--help").output().unwrap();
+    let out = collector().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--addr", "--data-dir", "--surveys-dir", "--www-dir", "--pkg-dir", "--project-key"] {
+    for flag in ["--addr", "--data-dir", "--surveys-dir", "--www-dir", "--pkg-dir", "--projects"] {
         assert!(text.contains(flag), "{flag} missing from:\n{text}");
     }
 }

@@ -12,11 +12,21 @@ use tempfile::TempDir;
 use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::config::Config;
 use touchpoint_collector::db::{Db, DB_FILE};
+use touchpoint_collector::projects::Projects;
 use touchpoint_collector::{router, AppState, MAX_BODY_BYTES};
 use touchpoint_protocol::{MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
 use tower::ServiceExt;
 
 const KEY: &str = "pk_test";
+const SECRET: &str = "sk_test";
+const APP_ORIGIN: &str = "https://app.example.com";
+
+/// Two projects, so that scoping and cross-project refusals can be tested.
+const PROJECTS: &str = r#"[
+    {"public_key": "pk_test", "secret_key": "sk_test",
+     "allowed_origins": ["https://app.example.com", "http://127.0.0.1:*"]},
+    {"public_key": "pk_other", "secret_key": "sk_other", "allowed_origins": ["https://other.example"]}
+]"#;
 
 fn repo_surveys() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../surveys")
@@ -24,34 +34,39 @@ fn repo_surveys() -> PathBuf {
 
 struct Harness {
     dir: TempDir,
+    projects: String,
     app: Router,
 }
 
 impl Harness {
     fn new() -> Harness {
-        Harness::in_dir(tempfile::tempdir().unwrap())
+        Harness::with_projects(PROJECTS)
+    }
+
+    fn with_projects(projects: &str) -> Harness {
+        Harness::in_dir(tempfile::tempdir().unwrap(), projects)
     }
 
     /// A collector over `dir/data`, `dir/www` and `dir/pkg`, as they are now.
-    fn in_dir(dir: TempDir) -> Harness {
+    fn in_dir(dir: TempDir, projects: &str) -> Harness {
         let config = Config {
             data_dir: dir.path().join("data"),
             surveys_dir: repo_surveys(),
             www_dir: dir.path().join("www"),
             pkg_dir: dir.path().join("pkg"),
-            project_key: KEY.into(),
             ..Config::default()
         };
         let db = Db::open(&config.data_dir).unwrap();
         let surveys = SurveyCatalog::load_dir(&config.surveys_dir).unwrap();
-        Harness { app: router(AppState::new(config, db, surveys)), dir }
+        let app = router(AppState::new(config, Projects::from_json(projects).unwrap(), db, surveys));
+        Harness { app, dir, projects: projects.to_string() }
     }
 
     /// Simulates a restart: drops the router (and its connection), reopens.
     fn restart(self) -> Harness {
-        let Harness { dir, app } = self;
+        let Harness { dir, app, projects } = self;
         drop(app);
-        Harness::in_dir(dir)
+        Harness::in_dir(dir, &projects)
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
@@ -67,8 +82,17 @@ impl Harness {
         self.send(post_json("/v1/events", &json!({ "key": KEY, "events": events }))).await
     }
 
+    /// A read as the test project (with its secret key).
     async fn get(&self, uri: &str) -> (StatusCode, Value) {
-        self.send(Request::get(uri).body(Body::empty()).unwrap()).await
+        self.get_with(uri, Some(&format!("Bearer {SECRET}"))).await
+    }
+
+    async fn get_with(&self, uri: &str, authorization: Option<&str>) -> (StatusCode, Value) {
+        let mut req = Request::get(uri);
+        if let Some(value) = authorization {
+            req = req.header(header::AUTHORIZATION, value);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
     }
 
     /// Read straight from the SQLite file, independently of the API under test.
@@ -219,83 +243,325 @@ async fn bad_events_are_rejected_with_a_reason_while_the_rest_is_stored() {
     let reasons: Vec<&str> =
         body["results"].as_array().unwrap().iter().map(|r| r["reason"].as_str().unwrap_or("")).collect();
     assert_eq!(reasons[0], "");
-    assert!(reasons[1].contains("missing field `type`"), "{}", reasons[1]);
-    assert!(reasons[2].contains(&format!("limit of {MAX_EVENT_BYTES}")), "{}", reasons[2]);
-    assert!(reasons[3].contains("missing field `id`"), "{}", reasons[3]);
-    assert!(reasons[4].contains("invalid type"), "{}", reasons[4]);
+    assert_eq!(reasons[1], "events[1].type: missing field `type`");
+    assert!(reasons[2].starts_with("events[2]: event is "), "{}", reasons[2]);
+    assert!(reasons[2].ends_with(&format!("more than the limit of {MAX_EVENT_BYTES}")), "{}", reasons[2]);
+    assert_eq!(reasons[3], "events[3].id: missing field `id`");
+    assert_eq!(reasons[4], "events[4].ts: invalid type: string \"soon\", expected i64");
     assert_eq!(h.stored_ids(), ["ok1", "ok2"]);
 }
 
-#[tokio::test]
-async fn unknown_project_key_is_401_and_stores_nothing() {
-    let h = Harness::new();
-    let req = post_json("/v1/events", &json!({"key": "pk_other", "events": [track("e1", "a", 1)]}));
-    let (status, body) = h.send(req).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body, json!({"error": "unknown project key", "field": "key"}));
-    assert!(h.stored_ids().is_empty());
+// Bad input: every request-level problem is a 4xx in our JSON error format
+// and stores nothing, checked in the SQLite file itself.
+
+/// Sends `req`, expects `status` and exactly `error` (our `{"error", "field"}`
+/// body), and that the request stored nothing.
+async fn check_refused(h: &Harness, req: Request<Body>, status: StatusCode, error: Value) {
+    let before = h.stored_ids();
+    let what = format!("{} {}", req.method(), req.uri());
+    let (got, body) = h.send(req).await;
+    assert_eq!((got, &body), (status, &error), "{what}");
+    assert_eq!(h.stored_ids(), before, "{what} stored something");
+}
+
+fn batch_from(origin: &str, body: &Value) -> Request<Body> {
+    Request::post("/v1/events")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ORIGIN, origin)
+        .body(Body::from(body.to_string()))
+        .unwrap()
 }
 
 #[tokio::test]
-async fn malformed_bodies_get_400_in_our_error_format() {
+async fn malformed_json_and_wrong_types_are_400_naming_the_field() {
     let h = Harness::new();
-    for (body, message, field) in [
-        (r#"{"key": "pk_test", "events": ["#, "EOF while parsing", Some("events")),
-        (r#"{"key": "pk_test", "events": []} trailing"#, "trailing characters", None),
-        (r#"{"key": "pk_test", "events": {}}"#, "invalid type: map, expected a sequence", Some("events")),
-        (r#"{"events": []}"#, "missing field `key`", None),
+    let error = |message: &str, field: Option<&str>| match field {
+        Some(field) => json!({"error": format!("invalid JSON body: {message}"), "field": field}),
+        None => json!({"error": format!("invalid JSON body: {message}")}),
+    };
+    let one = track("e1", "a", 1).to_string();
+    for (body, expected) in [
+        (
+            r#"{"key": "pk_test", "events": ["#.to_string(),
+            error("EOF while parsing a list at line 1 column 30", Some("events")),
+        ),
+        (
+            format!(r#"{{"key": "pk_test", "events": [{one}]}} trailing"#),
+            error("trailing characters at line 1 column 132", None),
+        ),
+        (
+            format!(r#"{{"key": "pk_test", "events": [{one},]}}"#),
+            error("trailing comma at line 1 column 130", Some("events")),
+        ),
+        (
+            r#"{"key": "pk_test", "events": {}}"#.into(),
+            error("invalid type: map, expected a sequence at line 1 column 29", Some("events")),
+        ),
+        (
+            r#"{"key": 5, "events": []}"#.into(),
+            error("invalid type: integer `5`, expected a string at line 1 column 9", Some("key")),
+        ),
+        (r#"{"key": "pk_test"}"#.into(), error("missing field `events` at line 1 column 18", Some("events"))),
+        (
+            "[]".into(),
+            error("invalid length 0, expected a batch: {\"key\": …, \"events\": […]} at line 1 column 2", None),
+        ),
+        (
+            "null".into(),
+            error("invalid type: null, expected a batch: {\"key\": …, \"events\": […]} at line 1 column 4", None),
+        ),
+        ("".into(), error("EOF while parsing a value at line 1 column 0", None)),
     ] {
-        let (status, json) = h.send(post_raw("/v1/events", "application/json", body)).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        let error = json["error"].as_str().unwrap_or_else(|| panic!("{body}: not our error format: {json}"));
-        assert!(error.contains(message), "{body}: {error}");
-        assert_eq!(json.get("field").and_then(Value::as_str), field, "{body}");
+        check_refused(&h, post_raw("/v1/events", "application/json", body), StatusCode::BAD_REQUEST, expected).await;
     }
 }
 
 #[tokio::test]
-async fn a_body_that_is_not_json_is_415() {
+async fn a_missing_or_empty_key_is_400_naming_key() {
+    let h = Harness::new();
+    check_refused(
+        &h,
+        post_json("/v1/events", &json!({"events": [track("e1", "a", 1)]})),
+        StatusCode::BAD_REQUEST,
+        json!({"error": "invalid JSON body: missing field `key` at line 1 column 111", "field": "key"}),
+    )
+    .await;
+    check_refused(
+        &h,
+        post_json("/v1/events", &json!({"key": "", "events": [track("e1", "a", 1)]})),
+        StatusCode::BAD_REQUEST,
+        json!({"error": "the project key must not be empty", "field": "key"}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_key_is_401() {
+    let h = Harness::new();
+    for key in ["pk_nobody", SECRET] {
+        check_refused(
+            &h,
+            post_json("/v1/events", &json!({"key": key, "events": [track("e1", "a", 1)]})),
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "unknown project key", "field": "key"}),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn an_origin_the_project_does_not_allow_is_403_naming_it() {
+    let h = Harness::new();
+    for origin in ["https://evil.example", "https://other.example", "http://app.example.com", "null"] {
+        check_refused(
+            &h,
+            batch_from(origin, &json!({"key": KEY, "events": [track("e1", "a", 1)]})),
+            StatusCode::FORBIDDEN,
+            json!({"error": format!("origin {origin:?} is not allowed to send events for this project key"),
+                   "field": "origin"}),
+        )
+        .await;
+    }
+    // Allowed: an exact origin, any port of 127.0.0.1, and no Origin at all (not a browser).
+    for (i, origin) in [Some(APP_ORIGIN), Some("http://127.0.0.1:5173"), None].into_iter().enumerate() {
+        let body = json!({"key": KEY, "events": [track(&format!("ok{i}"), "a", 1)]});
+        let req = match origin {
+            Some(origin) => batch_from(origin, &body),
+            None => post_json("/v1/events", &body),
+        };
+        let (status, body) = h.send(req).await;
+        assert_eq!(status, StatusCode::OK, "{origin:?}: {body}");
+    }
+    assert_eq!(h.stored_ids(), ["ok0", "ok1", "ok2"]);
+}
+
+#[tokio::test]
+async fn a_body_in_another_format_is_415() {
     let h = Harness::new();
     let body = json!({"key": KEY, "events": [track("e1", "a", 1)]}).to_string();
-    for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
-        let (status, json) = h.send(post_raw("/v1/events", content_type, body.clone())).await;
-        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
-        assert!(json["error"].as_str().unwrap().contains("application/json"), "{json}");
+    let expected = json!({"error": "expected a JSON body with content-type: application/json (or text/plain)"});
+    for content_type in ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/html"] {
+        let req = post_raw("/v1/events", content_type, body.clone());
+        check_refused(&h, req, StatusCode::UNSUPPORTED_MEDIA_TYPE, expected.clone()).await;
     }
-    assert!(h.stored_ids().is_empty());
+    let req = Request::post("/v1/events").body(Body::from(body)).unwrap();
+    check_refused(&h, req, StatusCode::UNSUPPORTED_MEDIA_TYPE, expected).await;
+}
+
+#[tokio::test]
+async fn a_text_plain_body_is_json_so_send_beacon_works() {
+    let h = Harness::new();
+    let body = json!({"key": KEY, "events": [track("beacon", "a", 1)]}).to_string();
+    let (status, body) = h.send(post_raw("/v1/events", "text/plain;charset=UTF-8", body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(statuses(&body), pairs(&[("beacon", "accepted")]));
+    assert_eq!(h.stored_ids(), ["beacon"]);
 }
 
 #[tokio::test]
 async fn a_body_over_one_mebibyte_is_413_in_our_error_format() {
     let h = Harness::new();
-    // Valid JSON, so only its size can be the reason.
-    let body = json!({"key": KEY, "events": [], "padding": "x".repeat(MAX_BODY_BYTES)}).to_string();
-    let (status, json) = h.send(post_raw("/v1/events", "application/json", body)).await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(json, json!({"error": format!("request body is larger than {MAX_BODY_BYTES} bytes")}));
+    // Valid JSON with a valid event, so only its size can be the reason.
+    let body = json!({"key": KEY, "events": [track("e1", "a", 1)], "padding": "x".repeat(MAX_BODY_BYTES)});
+    let expected = json!({"error": format!("request body is larger than {MAX_BODY_BYTES} bytes")});
+    check_refused(&h, post_json("/v1/events", &body), StatusCode::PAYLOAD_TOO_LARGE, expected).await;
 
     // Just under the limit is fine (unknown fields are ignored).
-    let mut body = json!({"key": KEY, "events": [], "padding": ""}).to_string();
+    let mut body = json!({"key": KEY, "events": [track("e1", "a", 1)], "padding": ""}).to_string();
     body.insert_str(body.len() - 2, &"x".repeat(MAX_BODY_BYTES - body.len()));
     assert_eq!(body.len(), MAX_BODY_BYTES);
     let (status, _) = h.send(post_raw("/v1/events", "application/json", body)).await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(h.stored_ids(), ["e1"]);
 }
 
 #[tokio::test]
 async fn more_than_the_batch_limit_is_400_and_stores_nothing() {
     let h = Harness::new();
     let events: Vec<Value> = (0..=MAX_BATCH_EVENTS).map(|i| track(&format!("e{i:03}"), "a", i as i64)).collect();
-    let (status, body) = h.post_events(events.clone()).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["field"], "events");
-    assert!(body["error"].as_str().unwrap().contains(&format!("at most {MAX_BATCH_EVENTS}")), "{body}");
-    assert!(h.stored_ids().is_empty());
+    check_refused(
+        &h,
+        post_json("/v1/events", &json!({"key": KEY, "events": events})),
+        StatusCode::BAD_REQUEST,
+        json!({"error": format!("a batch holds at most {MAX_BATCH_EVENTS} events, this one has {}",
+                                MAX_BATCH_EVENTS + 1),
+               "field": "events"}),
+    )
+    .await;
 
     let (status, body) = h.post_events(events[..MAX_BATCH_EVENTS].to_vec()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(statuses(&body).len(), MAX_BATCH_EVENTS);
     assert_eq!(h.stored_ids().len(), MAX_BATCH_EVENTS);
+}
+
+#[tokio::test]
+async fn over_the_rate_limit_is_429_with_retry_after_and_stores_nothing() {
+    let h = Harness::with_projects(
+        r#"[{"public_key": "pk_test", "secret_key": "sk_test", "allowed_origins": ["*"],
+             "rate_limit": {"events_per_second": 10, "burst": 100}},
+            {"public_key": "pk_other", "secret_key": "sk_other", "allowed_origins": ["*"]}]"#,
+    );
+    let batch =
+        |prefix: &str, n: usize| -> Vec<Value> { (0..n).map(|i| track(&format!("{prefix}{i:03}"), "a", 1)).collect() };
+    let (status, _) = h.post_events(batch("a", 100)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The bucket is empty: 50 events need 50 tokens, 5 s at 10 events/s.
+    let req = post_json("/v1/events", &json!({"key": KEY, "events": batch("b", 50)}));
+    let res = h.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = res.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((4..=5).contains(&retry_after), "Retry-After: {retry_after}");
+    let body: Value =
+        serde_json::from_slice(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"error": format!(
+            "rate limit of 10 events/s (burst 100) exceeded for this project key; retry after {retry_after} s")})
+    );
+    assert_eq!(h.stored_ids().len(), 100);
+
+    // Limits are per key: the other project is not affected.
+    let (status, _) = h.send(post_json("/v1/events", &json!({"key": "pk_other", "events": batch("c", 100)}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h.stored_ids().len(), 200);
+}
+
+#[tokio::test]
+async fn read_apis_need_the_projects_secret_key() {
+    let h = Harness::new();
+    h.post_events(vec![answered("a1", "nps", "r1", "score", json!(10), 1)]).await;
+    let needs = json!({"error": "this API needs the project's secret key: Authorization: Bearer <secret_key>",
+                       "field": "authorization"});
+    let malformed =
+        json!({"error": "the Authorization header must be \"Bearer <secret_key>\"", "field": "authorization"});
+    let unknown = json!({"error": "this secret key belongs to no project", "field": "authorization"});
+    let public = json!({"error": "that is a public ingest key; this API needs the project's secret key",
+                        "field": "authorization"});
+    for uri in ["/v1/events", "/v1/events?survey_id=nps", "/v1/surveys/nps/nps"] {
+        for (authorization, status, error) in [
+            (None, StatusCode::UNAUTHORIZED, &needs),
+            (Some("sk_test"), StatusCode::UNAUTHORIZED, &malformed),
+            (Some("Basic c2tfdGVzdDo="), StatusCode::UNAUTHORIZED, &malformed),
+            (Some("Bearer "), StatusCode::UNAUTHORIZED, &malformed),
+            (Some("Bearer sk_wrong"), StatusCode::FORBIDDEN, &unknown),
+            (Some("Bearer sk_tes"), StatusCode::FORBIDDEN, &unknown),
+            (Some("Bearer pk_test"), StatusCode::FORBIDDEN, &public),
+        ] {
+            let req = Request::get(uri);
+            let req = match authorization {
+                Some(value) => req.header(header::AUTHORIZATION, value),
+                None => req,
+            };
+            let res = h.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+            assert_eq!(res.status(), status, "{uri} {authorization:?}");
+            if status == StatusCode::UNAUTHORIZED {
+                assert_eq!(res.headers()[header::WWW_AUTHENTICATE], "Bearer", "{uri} {authorization:?}");
+            }
+            let body: Value =
+                serde_json::from_slice(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).unwrap();
+            assert_eq!(&body, error, "{uri} {authorization:?}");
+        }
+        // The scheme is case-insensitive.
+        let (status, _) = h.get_with(uri, Some("bearer sk_test")).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+    }
+    // Survey definitions stay public: the widget fetches them from the page.
+    let (status, _) = h.get_with("/v1/surveys/nps", None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn reads_are_scoped_to_the_secret_keys_project() {
+    let h = Harness::new();
+    h.post_events(vec![answered("mine", "nps", "r1", "score", json!(10), 1)]).await;
+    let theirs = json!({"key": "pk_other", "events": [answered("theirs", "nps", "r2", "score", json!(0), 2)]});
+    let (status, _) = h.send(post_json("/v1/events", &theirs)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h.stored_ids(), ["mine", "theirs"]);
+
+    for (secret, ids, nps) in [(SECRET, ["mine"], 100.0), ("sk_other", ["theirs"], -100.0)] {
+        let auth = format!("Bearer {secret}");
+        let (_, body) = h.get_with("/v1/events", Some(&auth)).await;
+        assert_eq!(event_ids(&body), ids, "{secret}");
+        let (_, body) = h.get_with("/v1/surveys/nps/nps", Some(&auth)).await;
+        assert_eq!((body["responses"].clone(), body["nps"].clone()), (json!(1), json!(nps)), "{secret}");
+    }
+}
+
+#[tokio::test]
+async fn cors_answers_only_origins_some_project_allows() {
+    let h = Harness::new();
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/v1/events")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    for origin in [APP_ORIGIN, "http://127.0.0.1:4173", "https://other.example"] {
+        let res = h.app.clone().oneshot(preflight(origin)).await.unwrap();
+        assert!(res.status().is_success(), "{origin}: {}", res.status());
+        let headers = res.headers();
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], origin);
+        assert!(headers[header::VARY].to_str().unwrap().contains("origin"), "{origin}");
+        assert!(headers[header::ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap().contains("POST"));
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_HEADERS], "content-type");
+    }
+    for origin in ["https://evil.example", "null", "http://localhost:4173"] {
+        let res = h.app.clone().oneshot(preflight(origin)).await.unwrap();
+        assert!(!res.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN), "{origin}");
+    }
+
+    // The real request: the origin is echoed and Retry-After is readable by the page.
+    let res = h.app.clone().oneshot(batch_from(APP_ORIGIN, &json!({"key": KEY, "events": []}))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP_ORIGIN);
+    assert_eq!(res.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS], "retry-after");
 }
 
 #[tokio::test]
@@ -416,7 +682,7 @@ async fn health_check() {
 async fn unknown_api_routes_get_a_json_404_even_with_a_site() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("www")).unwrap();
-    let h = Harness::in_dir(dir);
+    let h = Harness::in_dir(dir, PROJECTS);
     let (status, body) = h.get("/v1/nothing/here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body, json!({"error": "no such route"}));
@@ -430,7 +696,7 @@ async fn site_and_widget_build_are_served_uncached_with_their_types() {
     std::fs::write(dir.path().join("www/index.html"), "<h1>demo</h1>").unwrap();
     std::fs::write(dir.path().join("pkg/touchpoint_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(dir.path().join("pkg/touchpoint.js"), "export {}").unwrap();
-    let h = Harness::in_dir(dir);
+    let h = Harness::in_dir(dir, PROJECTS);
 
     for (path, content_type) in
         [("/", "text/html"), ("/pkg/touchpoint_bg.wasm", "application/wasm"), ("/pkg/touchpoint.js", "text/javascript")]
@@ -449,25 +715,6 @@ async fn without_a_site_directory_the_root_is_a_json_404() {
     let (status, body) = h.get("/").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"], "no such route");
-}
-
-#[tokio::test]
-async fn any_origin_may_post_json_events() {
-    let h = Harness::new();
-    let preflight = Request::builder()
-        .method(Method::OPTIONS)
-        .uri("/v1/events")
-        .header(header::ORIGIN, "https://customer.example")
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
-        .body(Body::empty())
-        .unwrap();
-    let res = h.app.clone().oneshot(preflight).await.unwrap();
-    assert!(res.status().is_success(), "{}", res.status());
-    let headers = res.headers();
-    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
-    assert!(headers[header::ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap().contains("POST"));
-    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_HEADERS], "content-type");
 }
 
 mod catalog {

@@ -1,8 +1,10 @@
 //! Survey definitions and their results.
 //!
-//! - `GET /v1/surveys/{id}` — the definition JSON, exactly as loaded from its file.
+//! - `GET /v1/surveys/{id}` — the definition JSON, exactly as loaded from its
+//!   file. Public: the widget fetches it from the page.
 //! - `GET /v1/surveys/{id}/nps` — `{"survey_id", "responses", "promoters",
-//!   "passives", "detractors", "nps"}` over the latest answer of each response.
+//!   "passives", "detractors", "nps"}` over the latest answer of each response
+//!   of the project. Needs `Authorization: Bearer <secret_key>`.
 
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
@@ -12,6 +14,7 @@ use axum::Router;
 use serde::Serialize;
 use touchpoint_core::nps::NpsSummary;
 
+use crate::auth::SecretKey;
 use crate::catalog::SurveyEntry;
 use crate::db;
 use crate::error::AppError;
@@ -37,7 +40,11 @@ struct NpsReport {
     summary: NpsSummary,
 }
 
-async fn nps(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<NpsReport>, AppError> {
+async fn nps(
+    State(state): State<AppState>,
+    SecretKey(project): SecretKey,
+    Path(id): Path<String>,
+) -> Result<axum::Json<NpsReport>, AppError> {
     let entry = find(&state, &id)?;
     let question = entry
         .survey
@@ -45,7 +52,7 @@ async fn nps(State(state): State<AppState>, Path(id): Path<String>) -> Result<ax
         .ok_or_else(|| AppError::NotFound(format!("survey {id:?} has no nps question")))?
         .id()
         .to_string();
-    let survey_id = id.clone();
-    let scores = state.db.call(move |conn| db::latest_scores(conn, &survey_id, &question)).await?;
+    let (survey_id, key) = (id.clone(), project.project.public_key.clone());
+    let scores = state.db.read(move |conn| db::latest_scores(conn, &key, &survey_id, &question)).await?;
     Ok(axum::Json(NpsReport { survey_id: id, summary: NpsSummary::from_scores(scores) }))
 }
