@@ -17,8 +17,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
 
-use touchpoint_core::queue::{parse_retry_after, read_stored, Policy, Stored, Verdict};
-use touchpoint_protocol::{Event, EventStatus, IngestResponse};
+use touchpoint_core::queue::{parse_retry_after, read_stored, settle, Fate, Policy, Stored, Verdict};
+use touchpoint_protocol::{Event, IngestResponse};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -302,19 +302,17 @@ impl Outbox {
                 };
                 self.0.borrow_mut().failures = 0;
                 let mut rejected = Vec::new();
-                for r in &resp.results {
-                    let Some((key, raw)) = batch.iter().find(|(k, _)| k.ends_with(&format!(":{}", r.id))) else {
-                        continue;
-                    };
-                    match r.status {
-                        EventStatus::Accepted | EventStatus::Duplicate => {
+                let sent: Vec<&str> = ids.iter().map(String::as_str).collect();
+                for ((key, raw), fate) in batch.iter().zip(settle(&sent, &resp.results)) {
+                    match fate {
+                        Fate::Done => {
                             self.remove(key);
                         }
-                        EventStatus::Rejected => {
-                            let reason = r.reason.clone().unwrap_or_else(|| "no reason given".into());
+                        Fate::Dead(reason) => {
                             self.dead_letter(key, raw, &reason);
-                            rejected.push((r.id.clone(), reason));
+                            rejected.push((key.rsplit(':').next().unwrap_or_default().to_owned(), reason));
                         }
+                        Fate::Keep => {}
                     }
                 }
                 for (id, reason) in rejected {

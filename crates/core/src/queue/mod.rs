@@ -7,7 +7,7 @@ mod retry_after;
 
 pub use retry_after::parse_retry_after;
 
-use touchpoint_protocol::{Event, MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
+use touchpoint_protocol::{Event, EventResult, EventStatus, MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
 
 /// The knobs, with defaults that suit a host page.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +119,32 @@ impl Policy {
             self.flush_delay_ms
         }
     }
+}
+
+/// What happens to one sent event once the collector has answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate {
+    /// Stored now or before (`accepted` / `duplicate`): remove it from the queue.
+    Done,
+    /// Refused for good: move it to the dead letters, with the reason.
+    Dead(String),
+    /// Not answered for (the collector skipped it): keep it and send it again.
+    Keep,
+}
+
+/// Matches the collector's per-event results to the batch that was sent, by
+/// id: order is not trusted, results for ids we did not send are ignored, and
+/// an id answered twice takes its first answer.
+pub fn settle(sent: &[&str], results: &[EventResult]) -> Vec<Fate> {
+    sent.iter()
+        .map(|id| match results.iter().find(|r| r.id == *id) {
+            None => Fate::Keep,
+            Some(r) => match r.status {
+                EventStatus::Accepted | EventStatus::Duplicate => Fate::Done,
+                EventStatus::Rejected => Fate::Dead(r.reason.clone().unwrap_or_else(|| "no reason given".into())),
+            },
+        })
+        .collect()
 }
 
 /// One entry read back from storage.

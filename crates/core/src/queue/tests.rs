@@ -81,3 +81,22 @@ fn stored_entries_are_read_defensively() {
         assert!(matches!(read_stored(raw), Stored::Corrupt { .. }), "{raw}");
     }
 }
+
+#[test]
+fn settling_matches_results_by_id_not_position() {
+    use touchpoint_protocol::{EventResult, EventStatus};
+    let r =
+        |id: &str, status, reason: Option<&str>| EventResult { id: id.into(), status, reason: reason.map(Into::into) };
+    let results = [
+        r("c", EventStatus::Rejected, Some("events[2].ts: invalid type")),
+        r("a", EventStatus::Accepted, None),
+        r("zzz", EventStatus::Accepted, None), // not ours: ignored
+        r("b", EventStatus::Duplicate, None),
+        r("a", EventStatus::Rejected, Some("second answer for a: ignored")),
+    ];
+    assert_eq!(
+        settle(&["a", "b", "c", "d"], &results),
+        [Fate::Done, Fate::Done, Fate::Dead("events[2].ts: invalid type".into()), Fate::Keep]
+    );
+    assert_eq!(settle(&["x"], &[r("x", EventStatus::Rejected, None)]), [Fate::Dead("no reason given".into())]);
+}
