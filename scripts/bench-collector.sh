@@ -17,6 +17,7 @@ seconds="${BENCH_SECONDS:-10}"
 # more show the sustained throughput.
 connections="${BENCH_CONNECTIONS:-1 8}"
 batch="${BENCH_BATCH:-100}"
+target="${CARGO_TARGET_DIR:-target}"
 
 echo "==> building (release)" >&2
 cargo build --release -q -p touchpoint-collector --bin touchpoint-collector --example load
@@ -37,7 +38,7 @@ cat >"$work/projects.json" <<'EOF'
   "rate_limit": {"events_per_second": 10000000, "burst": 10000000}}]
 EOF
 
-target/release/touchpoint-collector --addr 127.0.0.1:0 --projects "$work/projects.json" \
+"$target/release/touchpoint-collector" --addr 127.0.0.1:0 --projects "$work/projects.json" \
   --data-dir "$work/data" --surveys-dir surveys --www-dir "$work/no-www" --pkg-dir "$work/no-pkg" \
   >"$work/stdout" 2>"$work/stderr" &
 collector_pid=$!
@@ -53,7 +54,7 @@ done
 rows=""
 for c in $connections; do
   echo "==> load: ${seconds} s, ${c} connection(s), batches of ${batch} events, 127.0.0.1:${port}" >&2
-  target/release/examples/load --port "$port" --key pk_bench --connections "$c" --batch "$batch" \
+  "$target/release/examples/load" --port "$port" --key pk_bench --connections "$c" --batch "$batch" \
     --seconds "$seconds" --max-batches 10000000 | tee "$work/result"
   get() { sed -n "s/^$1=//p" "$work/result"; }
   rows+="| $(get connections) | $(get batch_size) | **$(get events_per_s)** | $(get p50_ms) | $(get p99_ms) | $(get max_ms) | $(get requests) | $(get events_accepted) in $(get elapsed_s) s | $(get failures) |"$'\n'
@@ -64,6 +65,8 @@ wait "$collector_pid"
 collector_pid=""
 
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if ! git diff --quiet HEAD -- crates/collector 2>/dev/null; then commit="$commit with local changes to crates/collector"; fi
 section="$(cat <<EOF
 ## Collector ingest
 
@@ -74,7 +77,7 @@ for all runs (a fresh data directory at the start).
 | Connections | Batch (events) | Events/s sustained | p50 ms | p99 ms | max ms | Requests | Events accepted | Failed requests |
 |---|---|---|---|---|---|---|---|---|
 ${rows}
-- Machine: $(nproc) cores ($cpu), measured $(date -u +%Y-%m-%d).
+- Machine: $(nproc) cores ($cpu), measured $(date -u +%Y-%m-%d) at commit ${commit}.
 - Load: keep-alive HTTP/1.1 connections, each sending its next batch as soon as the previous one
   is answered; a batch is ${batch} \`track\` events with three props (${batch_bytes} bytes of JSON).
   Latency is per request, from writing the request to reading the whole answer.
