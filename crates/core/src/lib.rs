@@ -6,6 +6,8 @@
 //! clock or storage. Time and randomness are passed in. That is what lets
 //! `cargo test` check every rule on the host in milliseconds.
 
+pub mod checklist;
 pub mod nps;
 pub mod queue;
+mod reader;
 pub mod survey;

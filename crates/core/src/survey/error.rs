@@ -68,6 +68,14 @@ pub enum Problem {
     RuleAfterAny,
     BadRatingMax { max: i64 },
     ChoicesNotAllowed { kind: &'static str },
+    // Checklists
+    UnknownItem { id: String },
+    DependencyCycle { ids: Vec<String> },
+    UnknownChecklist { id: String },
+    NoDefaultSegment,
+    DefaultNotLast { id: String },
+    UnknownOperator { op: String },
+    BadCount,
 }
 
 impl fmt::Display for Problem {
@@ -118,6 +126,22 @@ impl fmt::Display for Problem {
             RuleAfterAny => write!(f, "this rule comes after an \"any\" rule and can never match"),
             BadRatingMax { max } => write!(f, "rating max must be between 3 and 10, got {max}"),
             ChoicesNotAllowed { kind } => write!(f, "a {kind} question has no choices"),
+            UnknownItem { id } => write!(f, "{id:?} is not an item of this checklist"),
+            DependencyCycle { ids } => write!(f, "items depend on each other in a circle: {}", ids.join(" → ")),
+            UnknownChecklist { id } => write!(f, "{id:?} is not the id of a checklist in this file"),
+            NoDefaultSegment => {
+                write!(f, "no default segment: add a last segment without \"when\" for users who match no other")
+            }
+            DefaultNotLast { id } => {
+                write!(
+                    f,
+                    "segment {id:?} has no \"when\", so it matches everyone and the segments after it never apply"
+                )
+            }
+            UnknownOperator { op } => {
+                write!(f, "unknown operator {op:?}; expected one of {}", super::super::checklist::Op::NAMES.join(", "))
+            }
+            BadCount => write!(f, "count must be a whole number of at least 1"),
         }
     }
 }

@@ -9,6 +9,7 @@ use touchpoint_protocol::Action;
 
 use super::error::{DefinitionError, DefinitionErrors, Problem};
 use super::graph::{Choice, Condition, Ending, Question, QuestionKind, Rule, Survey, Target};
+use crate::reader::{join, Reader as Cx};
 
 impl Survey {
     pub fn from_json(text: &str) -> Result<Survey, DefinitionErrors> {
@@ -38,11 +39,6 @@ const CHOICE_FIELDS: &[&str] = &["id", "label"];
 const RULE_FIELDS: &[&str] = &["when", "next"];
 const ENDING_FIELDS: &[&str] = &["id", "title", "message", "actions"];
 
-#[derive(Default)]
-struct Cx {
-    errors: Vec<DefinitionError>,
-}
-
 /// A question before its `next` ids are resolved into [`Target`]s.
 struct Draft {
     path: String,
@@ -52,66 +48,6 @@ struct Draft {
 }
 
 impl Cx {
-    fn err(&mut self, path: impl Into<String>, problem: Problem) {
-        self.errors.push(DefinitionError { path: path.into(), problem });
-    }
-
-    fn object<'v>(
-        &mut self,
-        v: &'v Value,
-        path: &str,
-        allowed: &'static [&'static str],
-    ) -> Option<&'v Map<String, Value>> {
-        let Some(map) = v.as_object() else {
-            self.err(path, Problem::WrongType { expected: "an object" });
-            return None;
-        };
-        for key in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
-            self.err(join(path, key), Problem::UnknownField { allowed });
-        }
-        Some(map)
-    }
-
-    /// A string field that must be present and not blank.
-    fn text(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
-        let p = join(path, key);
-        match map.get(key) {
-            None => {
-                self.err(p, Problem::MissingField);
-                None
-            }
-            Some(v) => self.nonempty_str(v, p),
-        }
-    }
-
-    fn opt_text(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
-        map.get(key).and_then(|v| self.nonempty_str(v, join(path, key)))
-    }
-
-    fn nonempty_str(&mut self, v: &Value, path: String) -> Option<String> {
-        match v.as_str() {
-            None => {
-                self.err(path, Problem::WrongType { expected: "a string" });
-                None
-            }
-            Some(s) if s.trim().is_empty() => {
-                self.err(path, Problem::Empty);
-                None
-            }
-            Some(s) => Some(s.to_owned()),
-        }
-    }
-
-    fn array<'v>(&mut self, map: &'v Map<String, Value>, path: &str, key: &str) -> Option<&'v [Value]> {
-        match map.get(key)? {
-            Value::Array(items) => Some(items),
-            _ => {
-                self.err(join(path, key), Problem::WrongType { expected: "an array" });
-                None
-            }
-        }
-    }
-
     fn survey(&mut self, v: &Value) -> Option<Survey> {
         let map = self.object(v, "", SURVEY_FIELDS)?;
         let id = self.text(map, "", "id");
@@ -489,14 +425,6 @@ impl Cx {
                 self.err(format!("endings[{i}]"), Problem::Unreachable { id: s.endings[i].id.clone() });
             }
         }
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
     }
 }
 
