@@ -46,6 +46,14 @@ pub enum EventKind {
         #[serde(default)]
         traits: Props,
     },
+    /// The checklist panel was put on screen (`segment` is the one chosen from traits).
+    ChecklistShown { checklist_id: String, segment: String },
+    /// An item became complete; `rule` says what fired ("event imported_data", "complete() called by the host").
+    ChecklistItemCompleted { checklist_id: String, item_id: String, rule: String },
+    /// The last item became complete.
+    ChecklistCompleted { checklist_id: String },
+    /// The user dismissed the checklist.
+    ChecklistDismissed { checklist_id: String },
     /// Something went wrong in the widget that the backend should count,
     /// e.g. `queue_overflow` (events dropped because the queue was full).
     ClientError {
@@ -66,6 +74,10 @@ impl EventKind {
             EventKind::SurveyDismissed { .. } => "survey_dismissed",
             EventKind::Track { .. } => "track",
             EventKind::Identify { .. } => "identify",
+            EventKind::ChecklistShown { .. } => "checklist_shown",
+            EventKind::ChecklistItemCompleted { .. } => "checklist_item_completed",
+            EventKind::ChecklistCompleted { .. } => "checklist_completed",
+            EventKind::ChecklistDismissed { .. } => "checklist_dismissed",
             EventKind::ClientError { .. } => "client_error",
         }
     }
@@ -76,7 +88,7 @@ impl EventKind {
             | EventKind::SurveyAnswered { survey_id, .. }
             | EventKind::SurveyCompleted { survey_id, .. }
             | EventKind::SurveyDismissed { survey_id, .. } => Some(survey_id),
-            EventKind::Track { .. } | EventKind::Identify { .. } | EventKind::ClientError { .. } => None,
+            _ => None,
         }
     }
 }
