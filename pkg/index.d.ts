@@ -45,9 +45,25 @@ export function identify(userId: string, traits?: Properties): void;
  */
 export function track(name: string, properties?: Properties): string | undefined;
 
-/** Listens for problems the host should know about: delivery failures, rejected or dropped events, storage trouble. */
-export function on(name: "error", listener: (error: TouchpointError) => void): boolean;
-export function off(name: "error", listener: (error: TouchpointError) => void): void;
+/**
+ * Marks onboarding checklist item `itemId` complete (items whose rule is `"manual"`, or
+ * anything the host knows is done). `false`, with the reason on the console, for an
+ * unknown item or when no checklist is loaded.
+ */
+export function complete(itemId: string): boolean;
+
+/** What the widget tells the host, by event name. */
+export interface TouchpointEvents {
+  /** Delivery failures, rejected or dropped events, storage trouble. */
+  error: TouchpointError;
+  /** A checklist call to action with `{ "callback": name }` was clicked. */
+  cta: { name: string; itemId: string };
+  "checklist:item_completed": { checklistId: string; itemId: string; rule: string };
+  "checklist:completed": { checklistId: string };
+}
+
+export function on<K extends keyof TouchpointEvents>(name: K, listener: (payload: TouchpointEvents[K]) => void): boolean;
+export function off<K extends keyof TouchpointEvents>(name: K, listener: (payload: TouchpointEvents[K]) => void): void;
 
 /**
  * Fetches survey `id` from the collector and shows it. Resolves to `true` once

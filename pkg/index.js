@@ -34,5 +34,6 @@ function forward(name, now) {
 export const identify = forward("identify", (...a) => wasm.identify(...a));
 export const track = forward("track", (...a) => wasm.track(...a));
 export const showSurvey = forward("showSurvey", (...a) => wasm.showSurvey(...a));
+export const complete = forward("complete", (...a) => wasm.complete(...a));
 export const on = forward("on", (...a) => wasm.on(...a));
 export const off = forward("off", (...a) => wasm.off(...a));

@@ -16,7 +16,7 @@ thread_local! {
 }
 
 /// Names `on` accepts; anything else is a typo worth telling about.
-const NAMES: &[&str] = &["error"];
+const NAMES: &[&str] = &["error", "cta", "checklist:item_completed", "checklist:completed"];
 
 pub fn on(name: &str, f: js_sys::Function) -> bool {
     if !NAMES.contains(&name) {
@@ -42,4 +42,12 @@ pub fn dispatch(name: &'static str, payload: JsValue) {
             }
         }
     });
+}
+
+/// [`dispatch`] with a JSON payload.
+pub fn dispatch_json(name: &'static str, payload: &serde_json::Value) {
+    use serde::Serialize;
+    if let Ok(v) = payload.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+        dispatch(name, v);
+    }
 }

@@ -14,6 +14,8 @@ mod browser;
 #[cfg(target_arch = "wasm32")]
 mod bus;
 #[cfg(target_arch = "wasm32")]
+mod checklist;
+#[cfg(target_arch = "wasm32")]
 mod outbox;
 #[cfg(target_arch = "wasm32")]
 mod report;

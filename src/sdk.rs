@@ -19,7 +19,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::browser::{self, LocalStore};
 use crate::outbox::{Outbox, PushError, Pushed};
 use crate::report::{report, Code, Console};
-use crate::{bus, ui};
+use crate::{bus, checklist, ui};
 
 /// What `init({...})` accepts (and the loader's `data-*` attributes, which
 /// arrive as strings). Unknown options are an error, so a typo does not
@@ -66,6 +66,10 @@ struct Sdk {
     outbox: Outbox,
     /// Events dropped because the queue was full, since this page loaded.
     dropped: usize,
+    /// Traits from `identify` (persisted), for choosing the checklist segment.
+    traits: Props,
+    /// A checklist (re)load is scheduled.
+    checklist_pending: bool,
     /// Validated definitions, fetched once per page.
     surveys: HashMap<String, Arc<Survey>>,
 }
@@ -115,10 +119,24 @@ pub fn boot(options: JsValue) -> bool {
     };
     let endpoint = options.endpoint.trim_end_matches('/').to_owned();
     let outbox = Outbox::new(&endpoint, &options.key, policy);
+    let traits = store
+        .get(&storage_key(&options.key, "traits"))
+        .and_then(|t| serde_json::from_str::<Props>(&t).ok())
+        .unwrap_or_default();
     SDK.with(|s| {
-        *s.borrow_mut() =
-            Some(Sdk { key: options.key, endpoint, anonymous_id, user_id, outbox, dropped: 0, surveys: HashMap::new() })
+        *s.borrow_mut() = Some(Sdk {
+            key: options.key,
+            endpoint,
+            anonymous_id,
+            user_id,
+            outbox,
+            dropped: 0,
+            traits,
+            checklist_pending: false,
+            surveys: HashMap::new(),
+        })
     });
+    schedule_checklist();
     true
 }
 
@@ -134,12 +152,22 @@ pub fn identify(user_id: JsValue, traits: JsValue) {
         return;
     };
     let Some(traits) = props("identify", "traits", traits) else { return };
-    let stored = with_sdk("identify", |sdk| {
-        LocalStore::open().set(&storage_key(&sdk.key, "user_id"), &user_id);
+    let changed = with_sdk("identify", |sdk| {
+        let store = LocalStore::open();
+        store.set(&storage_key(&sdk.key, "user_id"), &user_id);
+        let mut merged = sdk.traits.clone();
+        merged.extend(traits.clone());
+        store.set(&storage_key(&sdk.key, "traits"), &serde_json::to_string(&merged).unwrap_or_default());
+        let changed = sdk.user_id.as_deref() != Some(user_id.as_str()) || merged != sdk.traits;
         sdk.user_id = Some(user_id);
+        sdk.traits = merged;
+        changed
     });
-    if stored.is_some() {
+    if let Some(changed) = changed {
         emit(EventKind::Identify { traits });
+        if changed {
+            schedule_checklist();
+        }
     }
 }
 
@@ -153,7 +181,50 @@ pub fn track(name: JsValue, properties: JsValue) -> Option<String> {
         return None;
     };
     let props = props("track", "properties", properties)?;
+    checklist::observe(&name, &props);
     emit(EventKind::Track { name, props })
+}
+
+/// Marks checklist item `itemId` complete (for items the host knows are done,
+/// or whose rule is `"manual"`). `false` (with the reason on the console) for
+/// an unknown item or when no checklist is loaded.
+#[wasm_bindgen]
+pub fn complete(item_id: JsValue) -> bool {
+    match item_id.as_string().filter(|i| !i.trim().is_empty()) {
+        Some(id) => checklist::complete(&id),
+        None => {
+            browser::error("complete: the argument must be a checklist item id string");
+            false
+        }
+    }
+}
+
+/// Loads the checklist for the current user in a fresh task, once, so the
+/// `identify` that usually follows `init` is taken into account.
+fn schedule_checklist() {
+    let first =
+        SDK.with(|s| s.borrow_mut().as_mut().is_some_and(|sdk| !std::mem::replace(&mut sdk.checklist_pending, true)));
+    if !first {
+        return;
+    }
+    browser::set_timeout(0, || {
+        let args = SDK.with(|s| {
+            let mut b = s.borrow_mut();
+            let sdk = b.as_mut()?;
+            sdk.checklist_pending = false;
+            let user = match &sdk.user_id {
+                Some(u) => ("user_id".to_owned(), u.clone()),
+                None => ("anonymous_id".to_owned(), sdk.anonymous_id.clone()),
+            };
+            Some((sdk.endpoint.clone(), sdk.key.clone(), user, sdk.traits.clone()))
+        });
+        let Some((endpoint, key, user, traits)) = args else { return };
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = checklist::load(endpoint, key, user, traits).await {
+                browser::error(&format!("checklist: {e}"));
+            }
+        });
+    });
 }
 
 /// Subscribes `listener` to `name` (today: `"error"`, with `{ code, message, eventIds }`).

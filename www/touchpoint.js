@@ -2,7 +2,7 @@
 (function (w, d) {
   var s = d.currentScript, old = w.Touchpoint;
   if (old && old.loaded) return;
-  var api = ["identify", "track", "showSurvey", "on", "off"];
+  var api = ["identify", "track", "showSurvey", "complete", "on", "off"];
   var q = (old && old.q) || [];
   var tp = (w.Touchpoint = { q: q });
   api.forEach(function (n) {

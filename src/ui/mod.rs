@@ -1,6 +1,7 @@
 //! Putting views on the page: each widget gets its own element with an open
 //! shadow root, so the host's CSS cannot reach in and ours cannot leak out.
 
+mod checklist_panel;
 mod survey_card;
 
 use std::any::Any;
@@ -13,7 +14,10 @@ use touchpoint_protocol::EventKind;
 use wasm_bindgen::JsCast;
 
 use crate::{browser, sdk};
+use checklist_panel::ChecklistPanel;
 use survey_card::SurveyCard;
+
+use crate::checklist::Live;
 
 const CSS: &str = include_str!("style.css");
 
@@ -21,8 +25,16 @@ const CSS: &str = include_str!("style.css");
 /// stylesheets can match (`* { all: unset !important }`, `div { display: none }`).
 /// Inline important declarations win over any author stylesheet.
 const HOST_STYLE: &str = "all: initial !important; display: block !important; position: fixed !important; \
-    right: 16px !important; bottom: 16px !important; z-index: 2147483000 !important; \
+    bottom: 16px !important; z-index: 2147483000 !important; \
     visibility: visible !important; opacity: 1 !important;";
+
+/// Which bottom corner a widget sits in: the survey right, the checklist left,
+/// so both can be up at once without covering each other.
+#[derive(Clone, Copy)]
+enum Corner {
+    Left,
+    Right,
+}
 
 /// The mounted survey; dropping it unmounts the Leptos view.
 struct Mounted {
@@ -32,6 +44,19 @@ struct Mounted {
 
 thread_local! {
     static SURVEY: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+    static CHECKLIST: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+}
+
+/// Shows (or, for a new user, replaces) the checklist launcher and panel.
+pub fn show_checklist(live: Live) -> Result<(), String> {
+    if let Some(old) = CHECKLIST.with(|c| c.borrow_mut().take()) {
+        old.host.remove();
+    }
+    let (host, container) =
+        shadow_host("checklist", Corner::Left).map_err(|e| format!("could not add the checklist to the page: {e}"))?;
+    let view = leptos::mount::mount_to(container, move || view! { <ChecklistPanel live /> });
+    CHECKLIST.with(|c| *c.borrow_mut() = Some(Mounted { host, _view: Box::new(view) }));
+    Ok(())
 }
 
 pub fn survey_on_screen() -> bool {
@@ -39,7 +64,8 @@ pub fn survey_on_screen() -> bool {
 }
 
 pub fn show_survey(survey: Arc<Survey>) -> Result<(), String> {
-    let (host, container) = shadow_host("survey").map_err(|e| format!("could not add the survey to the page: {e}"))?;
+    let (host, container) =
+        shadow_host("survey", Corner::Right).map_err(|e| format!("could not add the survey to the page: {e}"))?;
     let survey_id = survey.id().to_owned();
     let response_id = browser::uuid();
     sdk::emit(EventKind::SurveyShown { survey_id, response_id: response_id.clone() });
@@ -60,12 +86,16 @@ pub fn close_survey() {
 
 /// A `<touchpoint-widget>` at the end of `<body>` with an open shadow root
 /// holding our stylesheet and the container that Leptos mounts into.
-fn shadow_host(kind: &str) -> Result<(web_sys::Element, web_sys::HtmlElement), String> {
+fn shadow_host(kind: &str, corner: Corner) -> Result<(web_sys::Element, web_sys::HtmlElement), String> {
     let describe = |e: wasm_bindgen::JsValue| browser::describe(&e);
     let doc = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
     let body = doc.body().ok_or("the page has no <body> yet")?;
     let host = doc.create_element("touchpoint-widget").map_err(describe)?;
-    host.set_attribute("style", HOST_STYLE).map_err(describe)?;
+    let side = match corner {
+        Corner::Left => "left: 16px !important;",
+        Corner::Right => "right: 16px !important;",
+    };
+    host.set_attribute("style", &format!("{HOST_STYLE} {side}")).map_err(describe)?;
     host.set_attribute("data-touchpoint", kind).map_err(describe)?;
     let shadow = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)).map_err(describe)?;
     let style = doc.create_element("style").map_err(describe)?;

@@ -4,7 +4,17 @@
   var status = document.querySelector("[data-status]");
   function say(text) { if (status) status.textContent = text; }
 
-  Touchpoint.identify("user_42", { name: "Dana Rivera", plan: "trial", team_size: 4, role: "admin" });
+  // ?user=…&team_size=… shows the app as another customer (e.g. team_size=200 for the large-organisation checklist).
+  var params = new URLSearchParams(location.search);
+  Touchpoint.identify(params.get("user") || "user_42", {
+    name: "Dana Rivera", plan: "trial", role: "admin", team_size: Number(params.get("team_size") || 4),
+  });
+  Touchpoint.on("cta", function (e) {
+    if (e.name === "bookOnboardingCall") {
+      say("Opening the booking page…");
+      Touchpoint.complete(e.itemId);
+    }
+  });
 
   document.querySelectorAll("[data-track]").forEach(function (b) {
     b.addEventListener("click", function () {
@@ -18,7 +28,6 @@
   });
 
   // Ask for an NPS score a moment after the projects page opens (?autoshow=0 turns it off).
-  var params = new URLSearchParams(location.search);
   if (location.pathname === "/" && params.get("autoshow") !== "0") {
     setTimeout(function () { Touchpoint.showSurvey("nps"); }, 1500);
   }

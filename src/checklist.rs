@@ -1,0 +1,189 @@
+//! The user's onboarding checklist in the page: loads the definitions and
+//! the collector's progress (the source of truth), merges them with the local
+//! copy ("completed stays completed"), completes items live from `track()`,
+//! and persists locally for an instant paint on the next load.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use serde::Deserialize;
+use touchpoint_core::checklist::{Checklist, ChecklistSet, Progress};
+use touchpoint_protocol::{EventKind, Props};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::browser::{self, LocalStore};
+use crate::{bus, sdk, ui};
+
+/// What the page shows; signals the panel reads.
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub checklist: StoredValue<Arc<Checklist>>,
+    pub progress: RwSignal<Progress>,
+    pub dismissed: RwSignal<bool>,
+}
+
+struct Loaded {
+    live: Live,
+    storage_key: String,
+}
+
+thread_local! {
+    static LOADED: RefCell<Option<Loaded>> = const { RefCell::new(None) };
+    /// `track()` calls made before the checklist loaded, replayed into it.
+    static EARLY: RefCell<Vec<(String, Props, i64)>> = const { RefCell::new(Vec::new()) };
+}
+
+#[derive(Deserialize)]
+struct ServerState {
+    progress: Progress,
+    #[serde(default)]
+    dismissed: bool,
+}
+
+/// Loads and shows the checklist for this user. Safe to call again after
+/// `identify` (it reloads for the new user).
+pub async fn load(endpoint: String, key: String, user: (String, String), traits: Props) -> Result<(), String> {
+    let (who, id) = user;
+    let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
+    let set_text = get(&format!("{endpoint}/v1/checklists?key={}", enc(&key))).await?;
+    let Some(set_text) = set_text else { return Ok(()) }; // no checklists configured
+    let set = ChecklistSet::from_json(&set_text).map_err(|e| e.to_string())?;
+    let (segment, checklist) = set.choose(&traits);
+    let (segment, checklist) = (segment.id.clone(), Arc::new(checklist.clone()));
+
+    let storage_key = format!("touchpoint:{key}:checklist:{}:{id}", checklist.id);
+    let mut progress: Progress =
+        LocalStore::open().get(&storage_key).and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+    let mut dismissed = LocalStore::open().get(&format!("{storage_key}:dismissed")).is_some();
+    let state_url = format!("{endpoint}/v1/checklists/state?key={}&{who}={}", enc(&key), enc(&id));
+    match get(&state_url).await {
+        Ok(Some(text)) => match serde_json::from_str::<ServerState>(&text) {
+            Ok(server) => {
+                progress.merge(&server.progress);
+                dismissed |= server.dismissed;
+            }
+            Err(e) => browser::warn(&format!(
+                "checklist progress from the collector was unreadable ({e}); using this browser's copy"
+            )),
+        },
+        Ok(None) => {}
+        Err(e) => browser::warn(&format!("{e}; showing this browser's copy of the checklist progress")),
+    }
+    let now = browser::now_ms();
+    let mut newly = progress.settle(&checklist, now);
+    for (name, props, at) in EARLY.with(|e| std::mem::take(&mut *e.borrow_mut())) {
+        newly.extend(progress.observe(&checklist, &name, &props, at));
+    }
+    let live = Live {
+        checklist: StoredValue::new(checklist.clone()),
+        progress: RwSignal::new(progress),
+        dismissed: RwSignal::new(dismissed),
+    };
+    LOADED.with(|l| *l.borrow_mut() = Some(Loaded { live, storage_key }));
+    announce(&checklist, newly);
+    persist();
+    if !dismissed {
+        ui::show_checklist(live)?;
+        sdk::emit(EventKind::ChecklistShown { checklist_id: checklist.id.clone(), segment });
+    }
+    Ok(())
+}
+
+/// Feeds a `track()` into the checklist (or keeps it until one is loaded).
+pub fn observe(name: &str, props: &Props) {
+    let at = browser::now_ms();
+    let Some((live, checklist)) = current() else {
+        EARLY.with(|e| e.borrow_mut().push((name.to_owned(), props.clone(), at)));
+        return;
+    };
+    let mut newly = Vec::new();
+    live.progress.update(|p| newly = p.observe(&checklist, name, props, at));
+    if !newly.is_empty() {
+        announce(&checklist, newly);
+        persist();
+    }
+}
+
+/// `Touchpoint.complete(itemId)`.
+pub fn complete(item: &str) -> bool {
+    let Some((live, checklist)) = current() else {
+        browser::error(&format!("complete({item:?}): no checklist is loaded for this user"));
+        return false;
+    };
+    let mut result = Ok(Vec::new());
+    live.progress.update(|p| result = p.complete(&checklist, item, browser::now_ms()));
+    match result {
+        Ok(newly) => {
+            announce(&checklist, newly);
+            persist();
+            true
+        }
+        Err(msg) => {
+            browser::error(&format!("complete: {msg}"));
+            false
+        }
+    }
+}
+
+pub fn dismiss() {
+    let Some((live, checklist)) = current() else { return };
+    live.dismissed.set(true);
+    if let Some(key) = LOADED.with(|l| l.borrow().as_ref().map(|l| l.storage_key.clone())) {
+        LocalStore::open().set(&format!("{key}:dismissed"), "1");
+    }
+    sdk::emit(EventKind::ChecklistDismissed { checklist_id: checklist.id.clone() });
+}
+
+fn current() -> Option<(Live, Arc<Checklist>)> {
+    LOADED.with(|l| l.borrow().as_ref().map(|l| (l.live, l.live.checklist.get_value())))
+}
+
+/// Emits an event per newly completed item (with the rule that fired), and
+/// `checklist_completed` when that was the last one.
+fn announce(checklist: &Checklist, newly: Vec<String>) {
+    if newly.is_empty() {
+        return;
+    }
+    let Some((live, _)) = current() else { return };
+    let progress = live.progress.get_untracked();
+    for item in &newly {
+        let rule = progress.completed.get(item).map(|c| c.trigger.to_string()).unwrap_or_default();
+        sdk::emit(EventKind::ChecklistItemCompleted {
+            checklist_id: checklist.id.clone(),
+            item_id: item.clone(),
+            rule: rule.clone(),
+        });
+        bus::dispatch_json(
+            "checklist:item_completed",
+            &serde_json::json!({ "checklistId": checklist.id, "itemId": item, "rule": rule }),
+        );
+    }
+    if progress.is_complete(checklist) {
+        sdk::emit(EventKind::ChecklistCompleted { checklist_id: checklist.id.clone() });
+        bus::dispatch_json("checklist:completed", &serde_json::json!({ "checklistId": checklist.id }));
+    }
+}
+
+fn persist() {
+    LOADED.with(|l| {
+        if let Some(l) = l.borrow().as_ref() {
+            if let Ok(json) = serde_json::to_string(&l.live.progress.get_untracked()) {
+                LocalStore::open().set(&l.storage_key, &json);
+            }
+        }
+    });
+}
+
+/// GET → body; `None` for 404 (not configured), an error naming the URL otherwise.
+async fn get(url: &str) -> Result<Option<String>, String> {
+    let fail = |e: wasm_bindgen::JsValue| format!("could not load {url}: {}", browser::describe(&e));
+    let window = web_sys::window().ok_or("no window")?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url)).await.map_err(fail)?.into();
+    let text = JsFuture::from(resp.text().map_err(fail)?).await.map_err(fail)?.as_string().unwrap_or_default();
+    match resp.status() {
+        200..=299 => Ok(Some(text)),
+        404 => Ok(None),
+        s => Err(format!("{url} answered HTTP {s}: {text}")),
+    }
+}

@@ -1,0 +1,114 @@
+//! The checklist: a launcher with progress, and a panel of items that expand
+//! to their description and call to action. Text from the definition is
+//! inserted as text only; CTA links were checked to be http(s) or paths.
+
+use leptos::prelude::*;
+use touchpoint_core::checklist::{Cta, Item};
+
+use crate::bus;
+use crate::checklist::{self, Live};
+
+#[component]
+pub fn ChecklistPanel(
+    /// The loaded checklist and its live progress.
+    live: Live,
+) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let expanded = RwSignal::new(None::<String>);
+    let checklist = live.checklist.get_value();
+    let total = checklist.items.len();
+    let title = checklist.title.clone();
+    let done = move || live.progress.with(|p| p.done(&live.checklist.get_value()));
+    let all_done = move || done() == total;
+    let percent = move || format!("width: {}%", done() * 100 / total.max(1));
+    let items = checklist.items.iter().cloned().map(|item| item_view(item, live, expanded)).collect_view();
+
+    view! {
+        <div class="tp-cl" hidden=move || live.dismissed.get() on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                if ev.key() == "Escape" {
+                    open.set(false);
+                }
+            }>
+                    <section class="tp-cl-panel" role="region" aria-labelledby="tp-cl-title" hidden=move || !open.get()>
+                        <header class="tp-cl-head">
+                            <h2 id="tp-cl-title" class="tp-question">{title}</h2>
+                            <button type="button" class="tp-icon" aria-label="Minimise checklist" on:click=move |_| open.set(false)>
+                                "–"
+                            </button>
+                            <button type="button" class="tp-icon" aria-label="Dismiss checklist" on:click=move |_| checklist::dismiss()>
+                                "×"
+                            </button>
+                        </header>
+                        <p class="tp-cl-count" aria-live="polite">{move || format!("{} of {total} done", done())}</p>
+                        <div
+                            class="tp-cl-bar"
+                            role="progressbar"
+                            aria-label="Checklist progress"
+                            aria-valuemin="0"
+                            aria-valuemax=total.to_string()
+                            aria-valuenow=move || done().to_string()
+                        >
+                            <span style=percent></span>
+                        </div>
+                        <p class="tp-cl-celebrate" role="status" hidden=move || !all_done()>
+                            "🎉 You're all set! Nice work."
+                        </p>
+                        <ul class="tp-cl-items">{items}</ul>
+                    </section>
+                <button
+                    type="button"
+                    class="tp-cl-launcher"
+                    aria-expanded=move || open.get().to_string()
+                    on:click=move |_| open.update(|o| *o = !*o)
+                >
+                    <span>"Get started"</span>
+                    <span class="tp-cl-pill">{move || format!("{}/{total}", done())}</span>
+                </button>
+        </div>
+    }
+}
+
+fn item_view(item: Item, live: Live, expanded: RwSignal<Option<String>>) -> impl IntoView {
+    let id = item.id.clone();
+    let (id_done, id_open, id_toggle) = (id.clone(), id.clone(), id.clone());
+    let is_done = move || live.progress.with(|p| p.completed.contains_key(&id_done));
+    let is_open = move || expanded.with(|e| e.as_deref() == Some(id_open.as_str()));
+    let toggle = move |_| {
+        expanded.update(|e| *e = if e.as_deref() == Some(id_toggle.as_str()) { None } else { Some(id_toggle.clone()) })
+    };
+    let description = item.description.clone();
+    let cta = item.cta.clone().map(|cta| match cta {
+        Cta::Url { label, url } => {
+            view! { <a class="tp-primary tp-cta" href=url rel="noopener">{label}</a> }.into_any()
+        }
+        Cta::Callback { label, name } => {
+            let item_id = id.clone();
+            view! {
+                <button
+                    type="button"
+                    class="tp-primary tp-cta"
+                    on:click=move |_| bus::dispatch_json("cta", &serde_json::json!({ "name": name, "itemId": item_id }))
+                >
+                    {label}
+                </button>
+            }
+            .into_any()
+        }
+    });
+    view! {
+        <li class="tp-cl-item" class:tp-done=is_done.clone()>
+            <button type="button" class="tp-cl-toggle" aria-expanded={
+                let o = is_open.clone();
+                move || o().to_string()
+            } on:click=toggle>
+                <span class="tp-cl-check" aria-hidden="true">{let d = is_done.clone(); move || if d() { "✓" } else { "" }}</span>
+                <span class="tp-cl-title">{item.title.clone()}</span>
+                <span class="tp-sr">{let d = is_done.clone(); move || if d() { ", done" } else { ", to do" }}</span>
+            </button>
+            <div class="tp-cl-detail" hidden=move || !is_open()>
+                {description.map(|d| view! { <p class="tp-message">{d}</p> })}
+                {cta}
+            </div>
+        </li>
+    }
+}
