@@ -125,10 +125,21 @@ pub async fn with_lock(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture 
     ran.get()
 }
 
+/// Resolves after `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        set_timeout(ms, move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 pub type LocalFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
 
 async fn with_lease(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture) -> bool {
     const LEASE_MS: i64 = 30_000;
+    const SETTLE_MS: i32 = 60;
     let store = LocalStore::open();
     let key = format!("{name}:lease");
     let now = now_ms();
@@ -141,6 +152,10 @@ async fn with_lease(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture) ->
     }
     let mine = format!("{owner}|{}", now + LEASE_MS);
     store.set(&key, &mine);
+    // Tabs in other renderer processes see this write a little later; two tabs
+    // may both have written. Wait for the writes to settle: the last one wins,
+    // and only its writer goes on.
+    sleep(SETTLE_MS).await;
     if store.get(&key).is_some_and(|v| v != mine) {
         return false;
     }

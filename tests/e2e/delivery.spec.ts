@@ -268,3 +268,21 @@ test("storage unavailable (as in some private modes): works from memory and says
   expect((await errors(page)).filter((e) => e.code === "storage_unavailable").length).toBe(1);
   expect(warnings.filter((w) => w.includes("kept in memory")).length).toBe(1);
 });
+
+test("without Web Locks, the storage lease keeps two tabs from double-sending", async ({ context, fp, collector }) => {
+  await context.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, "locks", { configurable: true, get: () => undefined });
+  });
+  const [a, b] = [await context.newPage(), await context.newPage()];
+  await Promise.all([open(a, fp), open(b, fp)]);
+  expect(await a.evaluate(() => (navigator as any).locks)).toBeUndefined();
+  const batches = await Promise.all(
+    [a, b].flatMap((p) => [0, 1, 2, 3].map(async (i) => {
+      await p.waitForTimeout(i * 41);
+      return track(p, 5);
+    })),
+  );
+  const ids = batches.flat();
+  await expectStoredOnce(collector, ids);
+  expect(fp.forwarded.length).toBe(ids.length);
+});
