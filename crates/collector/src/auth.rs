@@ -1,15 +1,20 @@
-//! The read APIs' credential: `Authorization: Bearer <secret_key>`.
+//! The read APIs' credentials.
 //!
-//! No header (or not a Bearer one) is 401 with `WWW-Authenticate: Bearer`;
+//! [`SecretKey`], for servers: `Authorization: Bearer <secret_key>`. No header (or not a Bearer one) is 401 with `WWW-Authenticate: Bearer`;
 //! a key that is not some project's secret key is 403. The public key is
 //! refused too, with a message saying which key is needed: it is in every
-//! page that embeds the widget, so it must never read data.
+//! page that embeds the widget, so it must never read project-wide data.
+//!
+//! [`PublicKey`], for the few reads the widget makes from the page about its
+//! own user (checklist definitions and progress): `?key=<public_key>`, from
+//! an origin the project allows, checked like ingest.
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, ORIGIN};
 use axum::http::request::Parts;
+use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::projects::ProjectEntry;
@@ -44,5 +49,44 @@ impl FromRequestParts<AppState> for SecretKey {
             "this secret key belongs to no project"
         };
         Err(AppError::Forbidden { message: message.into(), field: "authorization" })
+    }
+}
+
+/// The project whose public key is the `key` query parameter.
+pub struct PublicKey(pub Arc<ProjectEntry>);
+
+#[derive(Deserialize)]
+struct KeyParam {
+    key: Option<String>,
+}
+
+impl FromRequestParts<AppState> for PublicKey {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let key = axum::extract::Query::<KeyParam>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|q| q.0.key)
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| {
+                AppError::bad_request("this API needs the project's public key: ?key=<public_key>", Some("key"))
+            })?;
+        let Some(project) = state.projects.by_public_key(&key) else {
+            if state.projects.by_secret_key(&key).is_some() {
+                let message = "that is a secret key, which must never be in a page; use the project's public key";
+                return Err(AppError::Forbidden { message: message.into(), field: "key" });
+            }
+            return Err(AppError::UnknownProjectKey);
+        };
+        // As for ingest: browsers always say where they call from; other
+        // clients may not, and the key is public anyway.
+        if let Some(origin) = parts.headers.get(ORIGIN) {
+            let origin = String::from_utf8_lossy(origin.as_bytes());
+            if !project.allows_origin(&origin) {
+                let message = format!("origin {origin:?} is not allowed to use this project key");
+                return Err(AppError::Forbidden { message, field: "origin" });
+            }
+        }
+        Ok(PublicKey(project.clone()))
     }
 }

@@ -20,7 +20,14 @@ pub struct Config {
     pub pkg_dir: PathBuf,
     /// The projects file (see [`crate::projects`]); `None` runs the demo project.
     pub projects_file: Option<PathBuf>,
+    /// The checklists file (see [`crate::checklists`]), which must then exist;
+    /// `None` reads [`DEFAULT_CHECKLISTS_FILE`] if it exists and runs without
+    /// checklists if it does not.
+    pub checklists_file: Option<PathBuf>,
 }
+
+/// Read when no `--checklists` is given, if present.
+pub const DEFAULT_CHECKLISTS_FILE: &str = "./checklists.json";
 
 impl Default for Config {
     fn default() -> Config {
@@ -31,6 +38,7 @@ impl Default for Config {
             www_dir: "./www".into(),
             pkg_dir: "./pkg".into(),
             projects_file: None,
+            checklists_file: None,
         }
     }
 }
@@ -54,7 +62,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// (flag, environment variable, help), in the order `--help` lists them.
-const FLAGS: [(&str, &str, &str); 6] = [
+const FLAGS: [(&str, &str, &str); 7] = [
     ("--addr", "TOUCHPOINT_ADDR", "address to listen on [default: 127.0.0.1:8787; port 0 = any free port]"),
     ("--data-dir", "TOUCHPOINT_DATA_DIR", "directory of the SQLite file touchpoint.db [default: ./data]"),
     ("--surveys-dir", "TOUCHPOINT_SURVEYS_DIR", "survey definitions, one *.json each [default: ./surveys]"),
@@ -65,6 +73,12 @@ const FLAGS: [(&str, &str, &str); 6] = [
         "TOUCHPOINT_PROJECTS",
         "JSON file of projects: keys, allowed origins, rate limits \
          [default: the demo project pk_demo / sk_demo, any origin]",
+    ),
+    (
+        "--checklists",
+        "TOUCHPOINT_CHECKLISTS",
+        "JSON file of onboarding checklists and segments; must exist if given \
+         [default: ./checklists.json, none if that file is missing]",
     ),
 ];
 
@@ -112,7 +126,7 @@ impl Command {
         }
 
         let mut config = Config::default();
-        let [addr, data, surveys, www, pkg, projects] = values;
+        let [addr, data, surveys, www, pkg, projects, checklists] = values;
         if let Some(addr) = addr {
             config.addr =
                 addr.parse().map_err(|e| ConfigError(format!("--addr {addr:?} is not an IP:PORT address: {e}")))?;
@@ -130,6 +144,7 @@ impl Command {
             config.pkg_dir = v.into();
         }
         config.projects_file = projects.map(PathBuf::from);
+        config.checklists_file = checklists.map(PathBuf::from);
         Ok(Command::Run(config))
     }
 }
@@ -161,11 +176,17 @@ mod tests {
     fn flags_win_over_env_which_wins_over_defaults() {
         let c = run(
             &["--addr", "127.0.0.1:0", "--data-dir=/tmp/d"],
-            &[("TOUCHPOINT_ADDR", "0.0.0.0:1"), ("TOUCHPOINT_PROJECTS", "/etc/tp/projects.json")],
+            &[
+                ("TOUCHPOINT_ADDR", "0.0.0.0:1"),
+                ("TOUCHPOINT_PROJECTS", "/etc/tp/projects.json"),
+                ("TOUCHPOINT_CHECKLISTS", "/etc/tp/checklists.json"),
+            ],
         );
         assert_eq!(c.addr, "127.0.0.1:0".parse().unwrap());
         assert_eq!(c.data_dir, PathBuf::from("/tmp/d"));
         assert_eq!(c.projects_file, Some(PathBuf::from("/etc/tp/projects.json")));
+        assert_eq!(c.checklists_file, Some(PathBuf::from("/etc/tp/checklists.json")));
+        assert_eq!(run(&["--checklists", "c.json"], &[]).checklists_file, Some(PathBuf::from("c.json")));
         assert_eq!(c.surveys_dir, PathBuf::from("./surveys"));
     }
 

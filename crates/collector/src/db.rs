@@ -24,7 +24,8 @@ use touchpoint_protocol::{Event, EventKind, EventStatus};
 pub const DB_FILE: &str = "touchpoint.db";
 
 /// Applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_events.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_events.sql"), include_str!("../migrations/0002_events_by_user.sql")];
 
 /// Most batches stored in one transaction; bounds the wait of the last one.
 const MAX_GROUP: usize = 64;
@@ -310,6 +311,54 @@ pub fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<
     )?;
     let f = filter;
     let rows = query.query_map(params![f.project_key, f.survey_id, f.anonymous_id, f.kind, f.limit], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// A stored event as the checklist replay reads it: who, when, and the body
+/// only for the kinds it interprets (`identify`, `track`, `checklist_*`).
+#[derive(Debug, Clone)]
+pub struct StoredActivity {
+    pub anonymous_id: String,
+    pub user_id: Option<String>,
+    pub ts: i64,
+    pub body: Option<String>,
+}
+
+/// Every event of `project_key`, oldest first (by `ts`, then arrival).
+pub fn project_activity(conn: &Connection, project_key: &str) -> rusqlite::Result<Vec<StoredActivity>> {
+    activity(conn, "project_key = ?1", params![project_key])
+}
+
+/// Events of `user_id` and every event of each browser they were seen on
+/// (whose anonymous events may be theirs), oldest first.
+pub fn user_activity(conn: &Connection, project_key: &str, user_id: &str) -> rusqlite::Result<Vec<StoredActivity>> {
+    activity(
+        conn,
+        "project_key = ?1 AND (user_id = ?2 OR anonymous_id IN
+            (SELECT anonymous_id FROM events WHERE project_key = ?1 AND user_id = ?2))",
+        params![project_key, user_id],
+    )
+}
+
+/// Every event of one browser, oldest first.
+pub fn browser_activity(
+    conn: &Connection,
+    project_key: &str,
+    anonymous_id: &str,
+) -> rusqlite::Result<Vec<StoredActivity>> {
+    activity(conn, "project_key = ?1 AND anonymous_id = ?2", params![project_key, anonymous_id])
+}
+
+fn activity(conn: &Connection, filter: &str, params: impl rusqlite::Params) -> rusqlite::Result<Vec<StoredActivity>> {
+    let mut query = conn.prepare_cached(&format!(
+        "SELECT anonymous_id, user_id, ts,
+                CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed')
+                     THEN body END
+         FROM events WHERE {filter} ORDER BY ts, rowid"
+    ))?;
+    let rows = query.query_map(params, |r| {
+        Ok(StoredActivity { anonymous_id: r.get(0)?, user_id: r.get(1)?, ts: r.get(2)?, body: r.get(3)? })
+    })?;
     rows.collect()
 }
 

@@ -1,23 +1,28 @@
 //! The Touchpoint reference collector: receives the widget's `/v1` events
-//! into SQLite, serves survey definitions and their NPS, and serves the demo
-//! site and widget build for local development and end-to-end tests.
+//! into SQLite, serves survey definitions and their NPS, onboarding
+//! checklists with each user's progress and their funnel and churn-risk
+//! reports, and the demo site and widget build for local development and
+//! end-to-end tests.
 //!
 //! [`router`] is the whole HTTP surface and needs no socket, so tests drive it
 //! with `tower::ServiceExt::oneshot`; `main.rs` only adds config, binding and
 //! shutdown. Routes are listed at the top of each module in [`routes`].
 //!
-//! **Architecture invariant:** survey rules and NPS arithmetic are called from
-//! `touchpoint-core`, never re-implemented here; wire types come from
-//! `touchpoint-protocol`.
-
+//! **Architecture invariant:** survey rules, checklist rules and NPS
+//! arithmetic are called from `touchpoint-core`, never re-implemented here;
+//! wire types come from `touchpoint-protocol`. Checklist progress is not
+//! stored: it is replayed from the stored events ([`checklists`]).
 //!
 //! **Security boundary:** projects ([`projects`]) decide who may write (the
 //! public key in the body, from an allowed `Origin`, within the rate limit)
-//! and who may read (the secret key as `Authorization: Bearer`). Only survey
-//! definitions, `/healthz` and the static files are public.
+//! and who may read (the secret key as `Authorization: Bearer`). The widget's
+//! own reads (checklist definitions and one user's progress) take the public
+//! key and an allowed `Origin`, like ingest. Only survey definitions,
+//! `/healthz` and the static files are public.
 
 mod auth;
 pub mod catalog;
+pub mod checklists;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -37,6 +42,7 @@ use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::catalog::SurveyCatalog;
+use crate::checklists::ChecklistCatalog;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
@@ -52,11 +58,24 @@ pub struct AppState {
     pub surveys: Arc<SurveyCatalog>,
     pub projects: Arc<Projects>,
     pub config: Arc<Config>,
+    /// `None`: the collector runs without checklists (their routes answer 404).
+    pub checklists: Option<Arc<ChecklistCatalog>>,
 }
 
 impl AppState {
+    /// A state without checklists; see [`AppState::with_checklists`].
     pub fn new(config: Config, projects: Projects, db: Db, surveys: SurveyCatalog) -> AppState {
-        AppState { db, surveys: Arc::new(surveys), projects: Arc::new(projects), config: Arc::new(config) }
+        AppState {
+            db,
+            surveys: Arc::new(surveys),
+            projects: Arc::new(projects),
+            config: Arc::new(config),
+            checklists: None,
+        }
+    }
+
+    pub fn with_checklists(self, checklists: Option<ChecklistCatalog>) -> AppState {
+        AppState { checklists: checklists.map(Arc::new), ..self }
     }
 }
 
@@ -65,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .merge(routes::events::router())
         .merge(routes::surveys::router())
+        .merge(routes::checklists::router())
         // Unknown API paths get our JSON 404, never the demo site's.
         .route("/v1/{*rest}", any(not_found))
         .merge(routes::assets::router(&state.config))
@@ -89,6 +109,12 @@ fn cors(projects: Arc<Projects>) -> CorsLayer {
         .allow_headers([header::CONTENT_TYPE])
         .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(600))
+}
+
+/// The server's clock, in ms since the epoch.
+pub(crate) fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
 async fn not_found() -> AppError {

@@ -1,4 +1,4 @@
-//! Reads config, loads projects and surveys, opens the database, binds,
+//! Reads config, loads projects, surveys and checklists, opens the database, binds,
 //! serves until SIGINT/SIGTERM. Everything else is in the library.
 //!
 //! Shutdown: on the signal the listener closes, idle connections close, and
@@ -17,6 +17,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use touchpoint_collector::catalog::SurveyCatalog;
+use touchpoint_collector::checklists::ChecklistCatalog;
 use touchpoint_collector::config::{usage, Command, Config};
 use touchpoint_collector::db::Db;
 use touchpoint_collector::projects::{Projects, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY};
@@ -59,6 +60,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         }
     };
     let surveys = SurveyCatalog::load_dir(&config.surveys_dir)?;
+    let checklists = ChecklistCatalog::load_configured(config.checklists_file.as_deref())?;
     let db = Db::open(&config.data_dir)?;
     // Installed before the listening line: a supervisor that signals as soon
     // as it reads that line must get a graceful shutdown, not the default kill.
@@ -66,14 +68,18 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     let listener =
         TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
+    let checklists_note = match &checklists {
+        Some(c) => format!("{} checklist(s) from {}", c.set.checklists().len(), c.file.display()),
+        None => "no checklists".into(),
+    };
     eprintln!(
-        "touchpoint-collector: {} project(s), {} survey(s) from {}, database in {}",
+        "touchpoint-collector: {} project(s), {} survey(s) from {}, {checklists_note}, database in {}",
         projects.len(),
         surveys.len(),
         config.surveys_dir.display(),
         config.data_dir.display()
     );
-    let app = router(AppState::new(config, projects, db.clone(), surveys));
+    let app = router(AppState::new(config, projects, db.clone(), surveys).with_checklists(checklists));
 
     // The one line on stdout; scripts and tests parse it for the bound port.
     let mut stdout = std::io::stdout().lock();

@@ -26,7 +26,8 @@ fn collector() -> Command {
     cmd
 }
 
-/// Starts the collector over `dir/data` with one project, `pk_smoke` / `sk_smoke`.
+/// Starts the collector over `dir/data` with one project, `pk_smoke` / `sk_smoke`,
+/// in `dir` as its working directory (where it looks for `./checklists.json`).
 fn start(dir: &Path) -> (Child, String) {
     let projects = dir.join("projects.json");
     let spec = json!([{"public_key": KEY, "secret_key": SECRET, "allowed_origins": ["http://127.0.0.1:*"]}]);
@@ -41,6 +42,7 @@ fn start(dir: &Path) -> (Child, String) {
         .arg(surveys_dir())
         .arg("--www-dir")
         .arg(dir.join("no-www"))
+        .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -129,6 +131,10 @@ fn binary_stores_a_batch_and_shuts_down_gracefully_on_sigterm() {
     let (status, body) = http(&addr, "GET", "/v1/events?anonymous_id=a", None);
     assert_eq!(status, 200);
     assert_eq!(body["events"], json!([event("smoke-1")]));
+
+    // No ./checklists.json and no --checklists: running without checklists.
+    let (status, body) = http(&addr, "GET", &format!("/v1/checklists?key={KEY}"), None);
+    assert_eq!(status, 404, "{body}");
 
     sigterm(&child);
     let status = wait_for_exit(&mut child, Duration::from_secs(10));
@@ -220,11 +226,64 @@ fn a_bad_projects_file_stops_startup_naming_file_and_field() {
 }
 
 #[test]
+fn the_default_checklists_file_is_read_from_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../checklists.json");
+    std::fs::copy(&demo, dir.path().join("checklists.json")).unwrap();
+    let (mut child, addr) = start(dir.path());
+    let (status, body) = http(&addr, "GET", &format!("/v1/checklists?key={KEY}"), None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, serde_json::from_str::<Value>(&std::fs::read_to_string(demo).unwrap()).unwrap());
+    sigterm(&child);
+    assert_eq!(wait_for_exit(&mut child, Duration::from_secs(10)).code(), Some(0));
+}
+
+#[test]
+fn a_bad_or_missing_checklists_file_stops_startup_naming_file_and_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"segments": [{"id": "all", "checklist": "nope"}],
+            "checklists": [{"id": "c", "title": "C", "items": [{"id": "a", "title": "A", "complete_when": "never"}]}]}"#,
+    )
+    .unwrap();
+    let missing = dir.path().join("missing.json");
+    let run = |flag: bool, file: &Path| {
+        let mut cmd = collector();
+        cmd.args(["--addr", "127.0.0.1:0", "--surveys-dir"])
+            .arg(surveys_dir())
+            .arg("--data-dir")
+            .arg(dir.path().join("data"));
+        if flag {
+            cmd.arg("--checklists").arg(file);
+        } else {
+            cmd.env("TOUCHPOINT_CHECKLISTS", file);
+        }
+        let out = cmd.current_dir(dir.path()).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty(), "must not claim to listen: {:?}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+
+    let stderr = run(true, &bad);
+    for expected in [
+        format!("{}: segments[0].checklist: \"nope\" is not the id of a checklist", bad.display()),
+        format!("{}: checklists[0].items[0].complete_when:", bad.display()),
+    ] {
+        assert!(stderr.contains(&expected), "{expected:?} missing from:\n{stderr}");
+    }
+    let stderr = run(false, &missing);
+    assert!(stderr.contains(&format!("{}: cannot read", missing.display())), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "must fail before touching the data directory");
+}
+
+#[test]
 fn help_prints_the_flags_and_exits_zero() {
     let out = collector().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--addr", "--data-dir", "--surveys-dir", "--www-dir", "--pkg-dir", "--projects"] {
+    for flag in ["--addr", "--data-dir", "--surveys-dir", "--www-dir", "--pkg-dir", "--projects", "--checklists"] {
         assert!(text.contains(flag), "{flag} missing from:\n{text}");
     }
 }

@@ -95,16 +95,11 @@ async fn ingest(
     }
 
     let ids: Vec<String> = valid.iter().map(|e| e.event.id.clone()).collect();
-    let statuses = state.db.insert(project.project.public_key.clone(), now_ms(), valid).await?;
+    let statuses = state.db.insert(project.project.public_key.clone(), crate::now_ms(), valid).await?;
     let mut stored = ids.into_iter().zip(statuses).map(|(id, status)| EventResult { id, status, reason: None });
     let results =
         results.into_iter().map(|slot| slot.or_else(|| stored.next()).expect("one status per valid event")).collect();
     Ok(axum::Json(IngestResponse { results }))
-}
-
-fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[derive(Deserialize)]

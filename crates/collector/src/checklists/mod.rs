@@ -1,0 +1,99 @@
+//! Onboarding checklists on the collector: the definition file loaded at
+//! startup ([`ChecklistCatalog`]), each person's progress rebuilt from their
+//! stored events ([`replay`]), and the reports over everyone ([`report`]).
+//!
+//! **Architecture invariant:** the rules (segment choice, item completion,
+//! counts, dependencies) are `touchpoint_core::checklist`'s. This module only
+//! decides *which* stored events are one person's and in what order they are
+//! replayed. The collector keeps no progress table: progress is derived from
+//! events every time, so it can never disagree with them.
+
+pub mod replay;
+pub mod report;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use touchpoint_core::checklist::{Checklist, ChecklistSet, Segment};
+
+use crate::config::DEFAULT_CHECKLISTS_FILE;
+
+/// The checklists this collector serves, loaded once at startup.
+pub struct ChecklistCatalog {
+    pub set: ChecklistSet,
+    /// The file's text, served as is by `GET /v1/checklists` (the widget
+    /// validates and chooses with the same core code).
+    pub definition: Arc<str>,
+    pub file: PathBuf,
+    /// Per segment of `set`, in order, the index of its checklist: reports
+    /// list every segment, including those nobody was chosen into yet.
+    segment_checklists: Vec<usize>,
+}
+
+/// Every problem of a checklists file, each line starting with the file.
+#[derive(Debug)]
+pub struct ChecklistsError {
+    file: PathBuf,
+    problems: Vec<String>,
+}
+
+impl fmt::Display for ChecklistsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(f, "cannot load checklists ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        for problem in &self.problems {
+            write!(f, "\n  {}: {problem}", self.file.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ChecklistsError {}
+
+impl ChecklistCatalog {
+    /// `Some(file)`: that file, which must exist and be valid. `None`:
+    /// [`DEFAULT_CHECKLISTS_FILE`] if it exists (and then must be valid),
+    /// otherwise no checklists.
+    pub fn load_configured(file: Option<&Path>) -> Result<Option<ChecklistCatalog>, ChecklistsError> {
+        match file {
+            Some(file) => ChecklistCatalog::load(file).map(Some),
+            None if Path::new(DEFAULT_CHECKLISTS_FILE).exists() => {
+                ChecklistCatalog::load(Path::new(DEFAULT_CHECKLISTS_FILE)).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Reads and validates `file`, reporting every problem with its JSON path.
+    pub fn load(file: &Path) -> Result<ChecklistCatalog, ChecklistsError> {
+        let fail = |problems| ChecklistsError { file: file.to_path_buf(), problems };
+        let text = std::fs::read_to_string(file).map_err(|e| fail(vec![format!("cannot read: {e}")]))?;
+        ChecklistCatalog::from_json(&text, file).map_err(fail)
+    }
+
+    /// `file` only names the definition in messages.
+    pub fn from_json(text: &str, file: &Path) -> Result<ChecklistCatalog, Vec<String>> {
+        let set = ChecklistSet::from_json(text).map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        // Core keeps a segment's checklist private; valid JSON names it by id.
+        let raw: Value = serde_json::from_str(text).map_err(|e| vec![e.to_string()])?;
+        let segment_checklists = (0..set.segments().len())
+            .map(|i| {
+                let id = raw["segments"][i]["checklist"].as_str().unwrap_or_default();
+                set.checklists()
+                    .iter()
+                    .position(|c| c.id == id)
+                    .ok_or_else(|| format!("segments[{i}].checklist: no checklist {id:?}"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|problem| vec![problem])?;
+        Ok(ChecklistCatalog { set, definition: text.into(), file: file.to_path_buf(), segment_checklists })
+    }
+
+    /// Every segment with its checklist, in definition order.
+    pub fn segments(&self) -> impl Iterator<Item = (&Segment, &Checklist)> {
+        let checklists = self.set.checklists();
+        self.set.segments().iter().zip(&self.segment_checklists).map(move |(s, &c)| (s, &checklists[c]))
+    }
+}

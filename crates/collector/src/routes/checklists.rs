@@ -1,0 +1,250 @@
+//! Onboarding checklists: definitions, one user's progress, and reports.
+//!
+//! - `GET /v1/checklists?key=<public_key>` — the definition file exactly as
+//!   loaded (`{"segments": [...], "checklists": [...]}`), so the widget can
+//!   choose and complete with the same core rules.
+//! - `GET /v1/checklists/state?key=<public_key>&user_id=…` (or
+//!   `&anonymous_id=…`; `user_id` wins if both) — `{"segment", "checklist":
+//!   {"id", "title", "items": [{"id", "title", "description", "cta",
+//!   "depends_on"}]}, "progress", "dismissed"}`, rebuilt from the person's
+//!   stored events (see [`crate::checklists::replay`]). A person without
+//!   events gets the default segment and empty progress.
+//! - `GET /v1/checklists/funnel?segment=` — `{"segments": [{"segment",
+//!   "checklist", "users", "items": [{"item_id", "users_completed",
+//!   "median_ms_to_complete"}]}]}`, every segment or the one named.
+//! - `GET /v1/checklists/churn-risk?days=7&now=<ms>` — `{"days", "now",
+//!   "users": [{"user", "segment", "checklist", "first_seen", "last_seen"}]}`:
+//!   users first seen more than `days` (1..=365, default 7) days before `now`
+//!   (default: the server's clock) who completed no item within `days` days
+//!   of first being seen.
+//!
+//! The first two are for the widget: the public key, from an allowed origin.
+//! The reports need `Authorization: Bearer <secret_key>`, and count only
+//! identified users (see [`crate::checklists::report`]). Every route answers
+//! 404 when the collector runs without checklists.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use touchpoint_core::checklist::{Checklist, Cta, Progress};
+
+use crate::auth::{PublicKey, SecretKey};
+use crate::checklists::replay::{self, by_person, Activity, Person};
+use crate::checklists::report::{self, UserProgress};
+use crate::checklists::ChecklistCatalog;
+use crate::db::{self, Db, StoredActivity};
+use crate::error::AppError;
+use crate::extract::Query;
+use crate::AppState;
+
+const DEFAULT_CHURN_DAYS: i64 = 7;
+const MAX_CHURN_DAYS: i64 = 365;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/checklists", get(definition))
+        .route("/v1/checklists/state", get(user_state))
+        .route("/v1/checklists/funnel", get(funnel))
+        .route("/v1/checklists/churn-risk", get(churn_risk))
+}
+
+fn catalog(state: &AppState) -> Result<Arc<ChecklistCatalog>, AppError> {
+    state.checklists.clone().ok_or_else(|| AppError::NotFound("no checklists are configured on this collector".into()))
+}
+
+async fn definition(State(state): State<AppState>, _: PublicKey) -> Result<impl IntoResponse, AppError> {
+    Ok(([(CONTENT_TYPE, "application/json")], catalog(&state)?.definition.to_string()))
+}
+
+#[derive(Deserialize)]
+struct StateParams {
+    user_id: Option<String>,
+    anonymous_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct UserState<'a> {
+    segment: &'a str,
+    checklist: ChecklistView<'a>,
+    progress: Progress,
+    dismissed: bool,
+}
+
+async fn user_state(
+    State(state): State<AppState>,
+    PublicKey(project): PublicKey,
+    Query(params): Query<StateParams>,
+) -> Result<axum::Json<Value>, AppError> {
+    let catalog = catalog(&state)?;
+    let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+    let who = match (given(params.user_id), given(params.anonymous_id)) {
+        (Some(user), _) => Person::User(user),
+        (None, Some(browser)) => Person::Anonymous(browser),
+        (None, None) => {
+            return Err(AppError::bad_request("give the user as ?user_id=… or ?anonymous_id=…", Some("user_id")))
+        }
+    };
+    let rows = person_activity(&state.db, project.project.public_key.clone(), who).await?;
+    let r = replay::replay(&catalog.set, &rows);
+    let body = UserState {
+        segment: &r.segment.id,
+        checklist: ChecklistView::of(r.checklist),
+        progress: r.progress,
+        dismissed: r.dismissed,
+    };
+    Ok(axum::Json(serde_json::to_value(body).map_err(|e| AppError::Internal(e.to_string()))?))
+}
+
+/// One person's events in replay order. An `anonymous_id` that was
+/// identified stands for its owner, the user, with all their browsers.
+async fn person_activity(db: &Db, key: String, who: Person) -> Result<Vec<Activity>, AppError> {
+    let user = match who {
+        Person::User(user) => user,
+        Person::Anonymous(browser) => {
+            let k = key.clone();
+            let rows = activities(db.read(move |conn| db::browser_activity(conn, &k, &browser)).await?)?;
+            match replay::owner(&rows) {
+                Some(owner) => owner.to_owned(),
+                // Never identified: every event of the browser is anonymous, and all of it is this person.
+                None => return Ok(rows),
+            }
+        }
+    };
+    let u = user.clone();
+    let rows = activities(db.read(move |conn| db::user_activity(conn, &key, &u)).await?)?;
+    Ok(by_person(rows).remove(&Person::User(user)).unwrap_or_default())
+}
+
+fn activities(rows: Vec<StoredActivity>) -> Result<Vec<Activity>, AppError> {
+    rows.into_iter().map(Activity::try_from).collect::<Result<_, _>>().map_err(AppError::Internal)
+}
+
+/// Every identified user of the project, replayed, handed to `report` on the
+/// blocking pool (replaying everyone is CPU work, not for the runtime).
+async fn with_users<R: Send + 'static>(
+    db: &Db,
+    catalog: Arc<ChecklistCatalog>,
+    key: String,
+    report: impl FnOnce(&ChecklistCatalog, &[UserProgress<'_>]) -> R + Send + 'static,
+) -> Result<R, AppError> {
+    let rows = db.read(move |conn| db::project_activity(conn, &key)).await?;
+    tokio::task::spawn_blocking(move || {
+        let users: Vec<UserProgress> = by_person(activities(rows)?)
+            .into_iter()
+            .filter_map(|(person, rows)| match person {
+                Person::User(user_id) => Some(UserProgress { user_id, replayed: replay::replay(&catalog.set, &rows) }),
+                Person::Anonymous(_) => None,
+            })
+            .collect();
+        Ok(report(&catalog, &users))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("report task failed: {e}")))?
+}
+
+#[derive(Deserialize)]
+struct FunnelParams {
+    segment: Option<String>,
+}
+
+async fn funnel(
+    State(state): State<AppState>,
+    SecretKey(project): SecretKey,
+    Query(params): Query<FunnelParams>,
+) -> Result<axum::Json<Value>, AppError> {
+    let catalog = catalog(&state)?;
+    if let Some(id) = &params.segment {
+        if !catalog.set.segments().iter().any(|s| &s.id == id) {
+            let known: Vec<&str> = catalog.set.segments().iter().map(|s| s.id.as_str()).collect();
+            let message = format!("no segment {id:?} (segments: {})", known.join(", "));
+            return Err(AppError::bad_request(message, Some("segment")));
+        }
+    }
+    let key = project.project.public_key.clone();
+    let only = params.segment;
+    let segments =
+        with_users(&state.db, catalog, key, move |catalog, users| report::funnel(catalog, users, only.as_deref()))
+            .await?;
+    Ok(axum::Json(json!({ "segments": segments })))
+}
+
+#[derive(Deserialize)]
+struct ChurnParams {
+    days: Option<String>,
+    now: Option<String>,
+}
+
+async fn churn_risk(
+    State(state): State<AppState>,
+    SecretKey(project): SecretKey,
+    Query(params): Query<ChurnParams>,
+) -> Result<axum::Json<Value>, AppError> {
+    let catalog = catalog(&state)?;
+    let days = match params.days {
+        None => DEFAULT_CHURN_DAYS,
+        Some(days) => days.trim().parse().ok().filter(|d| (1..=MAX_CHURN_DAYS).contains(d)).ok_or_else(|| {
+            let message = format!("days must be a whole number of days from 1 to {MAX_CHURN_DAYS}, not {days:?}");
+            AppError::bad_request(message, Some("days"))
+        })?,
+    };
+    let now = match params.now {
+        None => crate::now_ms(),
+        Some(now) => now.trim().parse().map_err(|_| {
+            AppError::bad_request(format!("now must be milliseconds since the epoch, not {now:?}"), Some("now"))
+        })?,
+    };
+    let key = project.project.public_key.clone();
+    let users = with_users(&state.db, catalog, key, move |_, users| report::churn_risk(users, days, now)).await?;
+    Ok(axum::Json(json!({ "days": days, "now": now, "users": users })))
+}
+
+/// A checklist as the widget renders it: dependencies by item id, the call
+/// to action as in the definition file.
+#[derive(Serialize)]
+struct ChecklistView<'a> {
+    id: &'a str,
+    title: &'a str,
+    items: Vec<ItemView<'a>>,
+}
+
+#[derive(Serialize)]
+struct ItemView<'a> {
+    id: &'a str,
+    title: &'a str,
+    description: Option<&'a str>,
+    cta: Option<CtaView<'a>>,
+    depends_on: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum CtaView<'a> {
+    Url { label: &'a str, url: &'a str },
+    Callback { label: &'a str, callback: &'a str },
+}
+
+impl<'a> ChecklistView<'a> {
+    fn of(c: &'a Checklist) -> ChecklistView<'a> {
+        let items = c
+            .items
+            .iter()
+            .map(|item| ItemView {
+                id: &item.id,
+                title: &item.title,
+                description: item.description.as_deref(),
+                cta: item.cta.as_ref().map(|cta| match cta {
+                    Cta::Url { label, url } => CtaView::Url { label, url },
+                    Cta::Callback { label, name } => CtaView::Callback { label, callback: name },
+                }),
+                depends_on: item.depends_on.iter().map(|&d| c.items[d].id.as_str()).collect(),
+            })
+            .collect();
+        ChecklistView { id: &c.id, title: &c.title, items }
+    }
+}
