@@ -36,9 +36,15 @@ thread_local! {
 
 #[derive(Deserialize)]
 struct ServerState {
+    checklist: ServerChecklist,
     progress: Progress,
     #[serde(default)]
     dismissed: bool,
+}
+
+#[derive(Deserialize)]
+struct ServerChecklist {
+    id: String,
 }
 
 /// Loads and shows the checklist for this user. Safe to call again after
@@ -59,10 +65,14 @@ pub async fn load(endpoint: String, key: String, user: (String, String), traits:
     let state_url = format!("{endpoint}/v1/checklists/state?key={}&{who}={}", enc(&key), enc(&id));
     match get(&state_url).await {
         Ok(Some(text)) => match serde_json::from_str::<ServerState>(&text) {
-            Ok(server) => {
+            // Right after `identify` the collector may not have the new traits
+            // yet and answer for another checklist, whose item ids mean other
+            // things: only the same checklist's progress is merged.
+            Ok(server) if server.checklist.id == checklist.id => {
                 progress.merge(&server.progress);
                 dismissed |= server.dismissed;
             }
+            Ok(_) => {}
             Err(e) => browser::warn(&format!(
                 "checklist progress from the collector was unreadable ({e}); using this browser's copy"
             )),

@@ -51,7 +51,8 @@ pub fn ChecklistPanel(
                             <span style=percent></span>
                         </div>
                         <p class="tp-cl-celebrate" role="status" hidden=move || !all_done()>
-                            "🎉 You're all set! Nice work."
+                            <span class="tp-cl-badge" aria-hidden="true">"✓"</span>
+                            "You're all set! Nice work."
                         </p>
                         <ul class="tp-cl-items">{items}</ul>
                     </section>

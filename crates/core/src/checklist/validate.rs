@@ -91,6 +91,11 @@ impl ChecklistSet {
         &self.checklists
     }
 
+    /// The checklist a segment chooses.
+    pub fn checklist_of(&self, segment: &Segment) -> &Checklist {
+        &self.checklists[segment.checklist]
+    }
+
     pub fn checklist(&self, id: &str) -> Option<&Checklist> {
         self.checklists.iter().find(|c| c.id == id)
     }
