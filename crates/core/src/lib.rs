@@ -7,6 +7,7 @@
 //! `cargo test` check every rule on the host in milliseconds.
 
 pub mod checklist;
+pub mod help;
 pub mod nps;
 pub mod queue;
 mod reader;

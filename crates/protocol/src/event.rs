@@ -28,13 +28,30 @@ pub struct Event {
 pub enum EventKind {
     /// A survey card was put on screen. `response_id` groups all events of one
     /// showing, so an answer changed after going back replaces the earlier one.
-    SurveyShown { survey_id: String, response_id: String },
+    SurveyShown {
+        survey_id: String,
+        response_id: String,
+    },
     /// One question was answered (posted at once, so half-finished surveys count).
-    SurveyAnswered { survey_id: String, response_id: String, question_id: String, value: AnswerValue },
+    SurveyAnswered {
+        survey_id: String,
+        response_id: String,
+        question_id: String,
+        value: AnswerValue,
+    },
     /// An ending was reached; its follow-up actions are for the backend to run.
-    SurveyCompleted { survey_id: String, response_id: String, ending_id: String, actions: Vec<Action> },
+    SurveyCompleted {
+        survey_id: String,
+        response_id: String,
+        ending_id: String,
+        actions: Vec<Action>,
+    },
     /// Closed before reaching an ending.
-    SurveyDismissed { survey_id: String, response_id: String, question_id: String },
+    SurveyDismissed {
+        survey_id: String,
+        response_id: String,
+        question_id: String,
+    },
     /// A host-defined behavior, from `Touchpoint.track(name, props)`.
     Track {
         name: String,
@@ -47,13 +64,50 @@ pub enum EventKind {
         traits: Props,
     },
     /// The checklist panel was put on screen (`segment` is the one chosen from traits).
-    ChecklistShown { checklist_id: String, segment: String },
+    ChecklistShown {
+        checklist_id: String,
+        segment: String,
+    },
     /// An item became complete; `rule` says what fired ("event imported_data", "complete() called by the host").
-    ChecklistItemCompleted { checklist_id: String, item_id: String, rule: String },
+    ChecklistItemCompleted {
+        checklist_id: String,
+        item_id: String,
+        rule: String,
+    },
     /// The last item became complete.
-    ChecklistCompleted { checklist_id: String },
+    ChecklistCompleted {
+        checklist_id: String,
+    },
     /// The user dismissed the checklist.
-    ChecklistDismissed { checklist_id: String },
+    ChecklistDismissed {
+        checklist_id: String,
+    },
+    /// The help panel was opened.
+    HelpOpened {},
+    /// A search in the help panel settled (the user paused typing); `result_count` 0 means
+    /// users look for something the help does not have.
+    HelpSearched {
+        query: String,
+        result_count: u32,
+    },
+    HelpArticleViewed {
+        article_id: String,
+    },
+    /// "Was this helpful?"
+    HelpArticleRated {
+        article_id: String,
+        helpful: bool,
+    },
+    /// "Contact us": a case for a human, with what the user was doing.
+    HelpCaseCreated {
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_article: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_failed_search: Option<String>,
+    },
     /// Something went wrong in the widget that the backend should count,
     /// e.g. `queue_overflow` (events dropped because the queue was full).
     ClientError {
@@ -78,6 +132,11 @@ impl EventKind {
             EventKind::ChecklistItemCompleted { .. } => "checklist_item_completed",
             EventKind::ChecklistCompleted { .. } => "checklist_completed",
             EventKind::ChecklistDismissed { .. } => "checklist_dismissed",
+            EventKind::HelpOpened {} => "help_opened",
+            EventKind::HelpSearched { .. } => "help_searched",
+            EventKind::HelpArticleViewed { .. } => "help_article_viewed",
+            EventKind::HelpArticleRated { .. } => "help_article_rated",
+            EventKind::HelpCaseCreated { .. } => "help_case_created",
             EventKind::ClientError { .. } => "client_error",
         }
     }
@@ -171,6 +230,17 @@ mod tests {
             assert_eq!(serde_json::from_value::<AnswerValue>(json.clone()).unwrap(), value);
             assert_eq!(serde_json::to_value(&value).unwrap(), json);
         }
+    }
+
+    #[test]
+    fn help_events_round_trip() {
+        let raw = json!({"id":"e3","ts":1,"anonymous_id":"a","url":"u","type":"help_case_created",
+            "message":"Export fails","last_failed_search":"exprot"});
+        let e: Event = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!(e.kind.name(), "help_case_created");
+        assert_eq!(serde_json::to_value(&e).unwrap(), raw);
+        let opened = json!({"id":"e4","ts":1,"anonymous_id":"a","url":"u","type":"help_opened"});
+        assert_eq!(serde_json::from_value::<Event>(opened).unwrap().kind, EventKind::HelpOpened {});
     }
 
     #[test]
