@@ -24,6 +24,9 @@ pub struct Config {
     /// `None` reads [`DEFAULT_CHECKLISTS_FILE`] if it exists and runs without
     /// checklists if it does not.
     pub checklists_file: Option<PathBuf>,
+    /// Folder of help articles (`*.md`), which must then exist; `None` reads
+    /// `./help` if it exists.
+    pub help_dir: Option<PathBuf>,
 }
 
 /// Read when no `--checklists` is given, if present.
@@ -39,6 +42,7 @@ impl Default for Config {
             pkg_dir: "./pkg".into(),
             projects_file: None,
             checklists_file: None,
+            help_dir: None,
         }
     }
 }
@@ -62,7 +66,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// (flag, environment variable, help), in the order `--help` lists them.
-const FLAGS: [(&str, &str, &str); 7] = [
+const FLAGS: [(&str, &str, &str); 8] = [
     ("--addr", "TOUCHPOINT_ADDR", "address to listen on [default: 127.0.0.1:8787; port 0 = any free port]"),
     ("--data-dir", "TOUCHPOINT_DATA_DIR", "directory of the SQLite file touchpoint.db [default: ./data]"),
     ("--surveys-dir", "TOUCHPOINT_SURVEYS_DIR", "survey definitions, one *.json each [default: ./surveys]"),
@@ -79,6 +83,12 @@ const FLAGS: [(&str, &str, &str); 7] = [
         "TOUCHPOINT_CHECKLISTS",
         "JSON file of onboarding checklists and segments; must exist if given \
          [default: ./checklists.json, none if that file is missing]",
+    ),
+    (
+        "--help-dir",
+        "TOUCHPOINT_HELP_DIR",
+        "folder of help articles (*.md with front matter); must exist if given \
+         [default: ./help, none if that folder is missing]",
     ),
 ];
 
@@ -126,7 +136,7 @@ impl Command {
         }
 
         let mut config = Config::default();
-        let [addr, data, surveys, www, pkg, projects, checklists] = values;
+        let [addr, data, surveys, www, pkg, projects, checklists, help] = values;
         if let Some(addr) = addr {
             config.addr =
                 addr.parse().map_err(|e| ConfigError(format!("--addr {addr:?} is not an IP:PORT address: {e}")))?;
@@ -145,6 +155,7 @@ impl Command {
         }
         config.projects_file = projects.map(PathBuf::from);
         config.checklists_file = checklists.map(PathBuf::from);
+        config.help_dir = help.map(PathBuf::from);
         Ok(Command::Run(config))
     }
 }

@@ -27,6 +27,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 mod extract;
+pub mod help;
 mod ingest;
 pub mod projects;
 mod rate_limit;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// `None`: the collector runs without checklists (their routes answer 404).
     pub checklists: Option<Arc<ChecklistCatalog>>,
+    /// `None`: no help content (its route answers 404).
+    pub help: Option<Arc<help::HelpCatalog>>,
 }
 
 impl AppState {
@@ -71,11 +74,16 @@ impl AppState {
             projects: Arc::new(projects),
             config: Arc::new(config),
             checklists: None,
+            help: None,
         }
     }
 
     pub fn with_checklists(self, checklists: Option<ChecklistCatalog>) -> AppState {
         AppState { checklists: checklists.map(Arc::new), ..self }
+    }
+
+    pub fn with_help(self, help: Option<help::HelpCatalog>) -> AppState {
+        AppState { help: help.map(Arc::new), ..self }
     }
 }
 
@@ -85,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::events::router())
         .merge(routes::surveys::router())
         .merge(routes::checklists::router())
+        .merge(routes::help::router())
         // Unknown API paths get our JSON 404, never the demo site's.
         .route("/v1/{*rest}", any(not_found))
         .merge(routes::assets::router(&state.config))

@@ -61,6 +61,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     };
     let surveys = SurveyCatalog::load_dir(&config.surveys_dir)?;
     let checklists = ChecklistCatalog::load_configured(config.checklists_file.as_deref())?;
+    let help = touchpoint_collector::help::HelpCatalog::load_configured(config.help_dir.as_deref())?;
     let db = Db::open(&config.data_dir)?;
     // Installed before the listening line: a supervisor that signals as soon
     // as it reads that line must get a graceful shutdown, not the default kill.
@@ -72,14 +73,18 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         Some(c) => format!("{} checklist(s) from {}", c.set.checklists().len(), c.file.display()),
         None => "no checklists".into(),
     };
+    let help_note = match &help {
+        Some(h) => format!("{} help article(s) from {}", h.articles.len(), h.dir.display()),
+        None => "no help content".into(),
+    };
     eprintln!(
-        "touchpoint-collector: {} project(s), {} survey(s) from {}, {checklists_note}, database in {}",
+        "touchpoint-collector: {} project(s), {} survey(s) from {}, {checklists_note}, {help_note}, database in {}",
         projects.len(),
         surveys.len(),
         config.surveys_dir.display(),
         config.data_dir.display()
     );
-    let app = router(AppState::new(config, projects, db.clone(), surveys).with_checklists(checklists));
+    let app = router(AppState::new(config, projects, db.clone(), surveys).with_checklists(checklists).with_help(help));
 
     // The one line on stdout; scripts and tests parse it for the bound port.
     let mut stdout = std::io::stdout().lock();

@@ -3,4 +3,5 @@
 pub mod assets;
 pub mod checklists;
 pub mod events;
+pub mod help;
 pub mod surveys;
