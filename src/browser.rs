@@ -173,3 +173,18 @@ pub fn describe(err: &JsValue) -> String {
     }
     err.as_string().unwrap_or_else(|| format!("{err:?}"))
 }
+
+/// GET `url` → its body; `Ok(None)` for a 404 (the collector has nothing of
+/// that kind configured); otherwise an error naming the URL.
+pub async fn get_text(url: &str) -> Result<Option<String>, String> {
+    use wasm_bindgen_futures::JsFuture;
+    let fail = |e: JsValue| format!("could not load {url}: {}", describe(&e));
+    let window = web_sys::window().ok_or("no window")?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url)).await.map_err(fail)?.into();
+    let text = JsFuture::from(resp.text().map_err(fail)?).await.map_err(fail)?.as_string().unwrap_or_default();
+    match resp.status() {
+        200..=299 => Ok(Some(text)),
+        404 => Ok(None),
+        s => Err(format!("{url} answered HTTP {s}: {text}")),
+    }
+}

@@ -10,7 +10,6 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use touchpoint_core::checklist::{Checklist, ChecklistSet, Progress};
 use touchpoint_protocol::{EventKind, Props};
-use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::{self, LocalStore};
 use crate::{bus, sdk, ui};
@@ -52,7 +51,7 @@ struct ServerChecklist {
 pub async fn load(endpoint: String, key: String, user: (String, String), traits: Props) -> Result<(), String> {
     let (who, id) = user;
     let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
-    let set_text = get(&format!("{endpoint}/v1/checklists?key={}", enc(&key))).await?;
+    let set_text = browser::get_text(&format!("{endpoint}/v1/checklists?key={}", enc(&key))).await?;
     let Some(set_text) = set_text else { return Ok(()) }; // no checklists configured
     let set = ChecklistSet::from_json(&set_text).map_err(|e| e.to_string())?;
     let (segment, checklist) = set.choose(&traits);
@@ -63,7 +62,7 @@ pub async fn load(endpoint: String, key: String, user: (String, String), traits:
         LocalStore::open().get(&storage_key).and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
     let mut dismissed = LocalStore::open().get(&format!("{storage_key}:dismissed")).is_some();
     let state_url = format!("{endpoint}/v1/checklists/state?key={}&{who}={}", enc(&key), enc(&id));
-    match get(&state_url).await {
+    match browser::get_text(&state_url).await {
         Ok(Some(text)) => match serde_json::from_str::<ServerState>(&text) {
             // Right after `identify` the collector may not have the new traits
             // yet and answer for another checklist, whose item ids mean other
@@ -93,8 +92,8 @@ pub async fn load(endpoint: String, key: String, user: (String, String), traits:
     LOADED.with(|l| *l.borrow_mut() = Some(Loaded { live, storage_key }));
     announce(&checklist, newly);
     persist();
+    ui::show_checklist(live, segment.clone())?;
     if !dismissed {
-        ui::show_checklist(live)?;
         sdk::emit(EventKind::ChecklistShown { checklist_id: checklist.id.clone(), segment });
     }
     Ok(())
@@ -183,17 +182,4 @@ fn persist() {
             }
         }
     });
-}
-
-/// GET → body; `None` for 404 (not configured), an error naming the URL otherwise.
-async fn get(url: &str) -> Result<Option<String>, String> {
-    let fail = |e: wasm_bindgen::JsValue| format!("could not load {url}: {}", browser::describe(&e));
-    let window = web_sys::window().ok_or("no window")?;
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url)).await.map_err(fail)?.into();
-    let text = JsFuture::from(resp.text().map_err(fail)?).await.map_err(fail)?.as_string().unwrap_or_default();
-    match resp.status() {
-        200..=299 => Ok(Some(text)),
-        404 => Ok(None),
-        s => Err(format!("{url} answered HTTP {s}: {text}")),
-    }
 }

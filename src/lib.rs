@@ -16,9 +16,13 @@ mod bus;
 #[cfg(target_arch = "wasm32")]
 mod checklist;
 #[cfg(target_arch = "wasm32")]
+mod help;
+#[cfg(target_arch = "wasm32")]
 mod outbox;
 #[cfg(target_arch = "wasm32")]
 mod report;
+#[cfg(target_arch = "wasm32")]
+mod route;
 #[cfg(target_arch = "wasm32")]
 mod sdk;
 #[cfg(target_arch = "wasm32")]

@@ -137,7 +137,27 @@ pub fn boot(options: JsValue) -> bool {
         })
     });
     schedule_checklist();
+    load_help();
     true
+}
+
+/// Fetches the help content and adds the help launcher, in the background.
+fn load_help() {
+    let Some((endpoint, key)) = SDK.with(|s| s.borrow().as_ref().map(|sdk| (sdk.endpoint.clone(), sdk.key.clone())))
+    else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        match crate::help::load(&endpoint, &key).await {
+            Ok(Some(content)) => {
+                if let Err(e) = ui::show_help(content) {
+                    browser::error(&format!("help: {e}"));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => browser::error(&format!("help: {e}")),
+        }
+    });
 }
 
 fn looks_like_uuid(s: &str) -> bool {

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use touchpoint_core::checklist::{Cta, Item};
 
+use super::dock::Open;
 use crate::bus;
 use crate::checklist::{self, Live};
 
@@ -12,8 +13,9 @@ use crate::checklist::{self, Live};
 pub fn ChecklistPanel(
     /// The loaded checklist and its live progress.
     live: Live,
+    /// Which panel of the dock is open.
+    open: RwSignal<Open>,
 ) -> impl IntoView {
-    let open = RwSignal::new(false);
     let expanded = RwSignal::new(None::<String>);
     let checklist = live.checklist.get_value();
     let total = checklist.items.len();
@@ -22,50 +24,63 @@ pub fn ChecklistPanel(
     let all_done = move || done() == total;
     let percent = move || format!("width: {}%", done() * 100 / total.max(1));
     let items = checklist.items.iter().cloned().map(|item| item_view(item, live, expanded)).collect_view();
+    let hidden = move || live.dismissed.get() || open.get() != Open::Checklist;
 
     view! {
-        <div class="tp-cl" hidden=move || live.dismissed.get() on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                if ev.key() == "Escape" {
-                    open.set(false);
-                }
-            }>
-                    <section class="tp-cl-panel" role="region" aria-labelledby="tp-cl-title" hidden=move || !open.get()>
-                        <header class="tp-cl-head">
-                            <h2 id="tp-cl-title" class="tp-question">{title}</h2>
-                            <button type="button" class="tp-icon" aria-label="Minimise checklist" on:click=move |_| open.set(false)>
-                                "–"
-                            </button>
-                            <button type="button" class="tp-icon" aria-label="Dismiss checklist" on:click=move |_| checklist::dismiss()>
-                                "×"
-                            </button>
-                        </header>
-                        <p class="tp-cl-count" aria-live="polite">{move || format!("{} of {total} done", done())}</p>
-                        <div
-                            class="tp-cl-bar"
-                            role="progressbar"
-                            aria-label="Checklist progress"
-                            aria-valuemin="0"
-                            aria-valuemax=total.to_string()
-                            aria-valuenow=move || done().to_string()
-                        >
-                            <span style=percent></span>
-                        </div>
-                        <p class="tp-cl-celebrate" role="status" hidden=move || !all_done()>
-                            <span class="tp-cl-badge" aria-hidden="true">"✓"</span>
-                            "You're all set! Nice work."
-                        </p>
-                        <ul class="tp-cl-items">{items}</ul>
-                    </section>
+        <section class="tp-panel tp-cl-panel" role="region" aria-labelledby="tp-cl-title" hidden=hidden>
+            <header class="tp-cl-head">
+                <h2 id="tp-cl-title" class="tp-question">{title}</h2>
+                <button type="button" class="tp-icon" aria-label="Minimise checklist" on:click=move |_| open.set(Open::Nothing)>
+                    "–"
+                </button>
                 <button
                     type="button"
-                    class="tp-cl-launcher"
-                    aria-expanded=move || open.get().to_string()
-                    on:click=move |_| open.update(|o| *o = !*o)
+                    class="tp-icon"
+                    aria-label="Dismiss checklist"
+                    on:click=move |_| {
+                        open.set(Open::Nothing);
+                        checklist::dismiss();
+                    }
                 >
-                    <span>"Get started"</span>
-                    <span class="tp-cl-pill">{move || format!("{}/{total}", done())}</span>
+                    "×"
                 </button>
-        </div>
+            </header>
+            <p class="tp-cl-count" aria-live="polite">{move || format!("{} of {total} done", done())}</p>
+            <div
+                class="tp-cl-bar"
+                role="progressbar"
+                aria-label="Checklist progress"
+                aria-valuemin="0"
+                aria-valuemax=total.to_string()
+                aria-valuenow=move || done().to_string()
+            >
+                <span style=percent></span>
+            </div>
+            <p class="tp-cl-celebrate" role="status" hidden=move || !all_done()>
+                <span class="tp-cl-badge" aria-hidden="true">"✓"</span>
+                "You're all set! Nice work."
+            </p>
+            <ul class="tp-cl-items">{items}</ul>
+        </section>
+    }
+}
+
+/// "Get started k/n"; hidden once the checklist is dismissed.
+#[component]
+pub fn ChecklistLauncher(live: Live, open: RwSignal<Open>) -> impl IntoView {
+    let total = live.checklist.get_value().items.len();
+    let done = move || live.progress.with(|p| p.done(&live.checklist.get_value()));
+    view! {
+        <button
+            type="button"
+            class="tp-launcher tp-cl-launcher"
+            hidden=move || live.dismissed.get()
+            aria-expanded=move || (open.get() == Open::Checklist).to_string()
+            on:click=move |_| open.update(|o| *o = if *o == Open::Checklist { Open::Nothing } else { Open::Checklist })
+        >
+            <span>"Get started"</span>
+            <span class="tp-cl-pill">{move || format!("{}/{total}", done())}</span>
+        </button>
     }
 }
 

@@ -2,6 +2,8 @@
 //! shadow root, so the host's CSS cannot reach in and ours cannot leak out.
 
 mod checklist_panel;
+mod dock;
+mod help_panel;
 mod survey_card;
 
 use std::any::Any;
@@ -14,10 +16,11 @@ use touchpoint_protocol::EventKind;
 use wasm_bindgen::JsCast;
 
 use crate::{browser, sdk};
-use checklist_panel::ChecklistPanel;
+use dock::{Dock, DockView, Open};
 use survey_card::SurveyCard;
 
 use crate::checklist::Live;
+use crate::help::Content;
 
 const CSS: &str = include_str!("style.css");
 
@@ -44,18 +47,41 @@ struct Mounted {
 
 thread_local! {
     static SURVEY: RefCell<Option<Mounted>> = const { RefCell::new(None) };
-    static CHECKLIST: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+    static DOCK: RefCell<Option<(Mounted, Dock)>> = const { RefCell::new(None) };
 }
 
-/// Shows (or, for a new user, replaces) the checklist launcher and panel.
-pub fn show_checklist(live: Live) -> Result<(), String> {
-    if let Some(old) = CHECKLIST.with(|c| c.borrow_mut().take()) {
-        old.host.remove();
+/// The dock, mounted on first use.
+fn dock() -> Result<Dock, String> {
+    if let Some(d) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) {
+        return Ok(d);
     }
     let (host, container) =
-        shadow_host("checklist", Corner::Left).map_err(|e| format!("could not add the checklist to the page: {e}"))?;
-    let view = leptos::mount::mount_to(container, move || view! { <ChecklistPanel live /> });
-    CHECKLIST.with(|c| *c.borrow_mut() = Some(Mounted { host, _view: Box::new(view) }));
+        shadow_host("dock", Corner::Left).map_err(|e| format!("could not add the help and checklist dock: {e}"))?;
+    let dock = Dock {
+        open: RwSignal::new(Open::Nothing),
+        checklist: RwSignal::new(None),
+        help: RwSignal::new(None),
+        segment: RwSignal::new(None),
+        path: RwSignal::new(crate::route::current_path()),
+    };
+    crate::route::on_change(move |path| dock.path.set(path));
+    let view = leptos::mount::mount_to(container, move || view! { <DockView dock /> });
+    DOCK.with(|d| *d.borrow_mut() = Some((Mounted { host, _view: Box::new(view) }, dock)));
+    Ok(dock)
+}
+
+/// Shows (or, for a new user, replaces) the checklist in the dock.
+pub fn show_checklist(live: Live, segment: String) -> Result<(), String> {
+    let dock = dock()?;
+    dock.segment.set(Some(segment));
+    dock.checklist.set(Some(live));
+    Ok(())
+}
+
+/// Adds the help launcher and panel to the dock.
+pub fn show_help(content: Arc<Content>) -> Result<(), String> {
+    let dock = dock()?;
+    dock.help.set(Some(StoredValue::new(content)));
     Ok(())
 }
 

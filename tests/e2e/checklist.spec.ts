@@ -140,7 +140,7 @@ test("the checklist is keyboard-operable and passes an axe scan", async ({ page,
   await page.keyboard.press("Enter");
   await expect(item(page, "Import your data")).toHaveAttribute("aria-expanded", "true");
   await expect(panel(page).getByRole("link", { name: "Import a CSV" })).toBeVisible();
-  const results = await new AxeBuilder({ page }).include('touchpoint-widget[data-touchpoint="checklist"]').analyze();
+  const results = await new AxeBuilder({ page }).include('touchpoint-widget[data-touchpoint="dock"]').analyze();
   expect(results.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
   await page.keyboard.press("Escape");
   await expect(panel(page)).toBeHidden();

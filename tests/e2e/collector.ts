@@ -61,6 +61,10 @@ async function start(): Promise<Collector> {
   const surveys = join(dir, "surveys");
   cpSync(join(root, "surveys"), surveys, { recursive: true });
   for (const f of readdirSync(join(here, "fixtures/surveys"))) cpSync(join(here, "fixtures/surveys", f), join(surveys, f));
+  // The demo's help articles plus test-only ones (e.g. hostile content).
+  const help = join(dir, "help");
+  cpSync(join(root, "help"), help, { recursive: true });
+  for (const f of readdirSync(join(here, "fixtures/help"))) cpSync(join(here, "fixtures/help", f), join(help, f));
   const { url, proc } = await launch(dir);
   return new Collector(url, proc, dir);
 }
@@ -69,7 +73,8 @@ async function launch(dir: string): Promise<{ url: string; proc: ChildProcess }>
   const surveys = join(dir, "surveys");
   const bin = process.env.TOUCHPOINT_COLLECTOR ?? join(root, "target/release/touchpoint-collector");
   const proc = spawn(bin, ["--addr", "127.0.0.1:0", "--data-dir", join(dir, "data"), "--surveys-dir", surveys,
-                           "--www-dir", join(root, "www"), "--pkg-dir", join(root, "pkg")], { stdio: ["ignore", "pipe", "pipe"] });
+                           "--www-dir", join(root, "www"), "--pkg-dir", join(root, "pkg"),
+                           "--help-dir", join(dir, "help"), "--checklists", join(root, "checklists.json")], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   proc.stderr!.on("data", (d) => (stderr += d));
   const url = await new Promise<string>((ok, fail) => {

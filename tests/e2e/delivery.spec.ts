@@ -106,8 +106,9 @@ test("an answer slower than the timeout is abandoned and retried; the collector 
 });
 
 test("connection reset mid-batch after the collector stored it: resent, counted once", async ({ page, fp, collector }) => {
-  // Twice: Chromium itself silently retries a POST once when a reused keep-alive socket is reset.
-  fp.faults = [{ kind: "reset", forward: true }, { kind: "reset", forward: true }];
+  // Three times: Chromium itself silently retries a POST when a reused keep-alive socket is reset,
+  // so the page's code sees the failure only once the browser gives up.
+  fp.faults = [1, 2, 3].map(() => ({ kind: "reset" as const, forward: true }));
   await open(page, fp);
   const ids = await track(page, 4);
   await expectStoredOnce(collector, ids);

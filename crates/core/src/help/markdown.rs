@@ -150,9 +150,13 @@ pub fn inline(s: &str) -> Vec<Inline> {
     let mut out = Vec::new();
     let mut text = String::new();
     let mut rest = s;
+    let mut prev: Option<char> = None;
     while let Some(c) = rest.chars().next() {
+        // As in CommonMark, `_` does not emphasise inside a word (snake_case, __init__).
+        let intraword = c == '_' && prev.is_some_and(|p| p.is_alphanumeric() || p == '_');
         let parsed = match c {
             '`' => rest[1..].find('`').map(|end| (Inline::Code(rest[1..1 + end].to_owned()), 2 + end)),
+            '_' if intraword => None,
             '*' | '_' if rest[1..].starts_with(c) => {
                 delimited(rest, &rest[..2]).map(|(inner, n)| (Inline::Strong(inline(inner)), n))
             }
@@ -183,10 +187,12 @@ pub fn inline(s: &str) -> Vec<Inline> {
                     out.push(Inline::Text(std::mem::take(&mut text)));
                 }
                 out.push(node);
+                prev = rest[..n].chars().last();
                 rest = &rest[n..];
             }
             None => {
                 text.push(c);
+                prev = Some(c);
                 rest = &rest[c.len_utf8()..];
             }
         }
@@ -197,7 +203,8 @@ pub fn inline(s: &str) -> Vec<Inline> {
     out
 }
 
-/// `**inner**` → (inner, bytes consumed); the closing marker must follow a non-space.
+/// `**inner**` → (inner, bytes consumed); the closing marker must follow a
+/// non-space, and an `_` marker must not be followed by a letter or digit.
 fn delimited<'a>(s: &'a str, marker: &str) -> Option<(&'a str, usize)> {
     let body = &s[marker.len()..];
     if body.starts_with(' ') || body.is_empty() {
@@ -205,6 +212,11 @@ fn delimited<'a>(s: &'a str, marker: &str) -> Option<(&'a str, usize)> {
     }
     let end = body.find(marker)?;
     if end == 0 || body[..end].ends_with(' ') {
+        return None;
+    }
+    if marker.starts_with('_')
+        && body[end + marker.len()..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_')
+    {
         return None;
     }
     Some((&body[..end], marker.len() * 2 + end))
@@ -336,7 +348,12 @@ mod tests {
 
     #[test]
     fn unbalanced_markers_are_text() {
-        assert_eq!(inline("2 * 3 = 6 and a_b_c"), vec![t("2 * 3 = 6 and a"), Emph(vec![t("b")]), t("c")]);
+        assert_eq!(inline("2 * 3 = 6 and a_b_c"), vec![t("2 * 3 = 6 and a_b_c")]);
+        assert_eq!(inline(r#"window.__pwned = 1; x.__y"#), vec![t(r#"window.__pwned = 1; x.__y"#)]);
+        assert_eq!(
+            inline("snake_case_name and _real emphasis_"),
+            vec![t("snake_case_name and "), Emph(vec![t("real emphasis")])]
+        );
         assert_eq!(inline("**not closed"), vec![t("**not closed")]);
         assert_eq!(inline("[no url]"), vec![t("[no url]")]);
         assert_eq!(inline("`open"), vec![t("`open")]);
