@@ -40,6 +40,21 @@ struct Options {
     /// Keep at most this many unsent events; the oldest go first (default 1000).
     #[serde(default, deserialize_with = "number")]
     max_queued_events: Option<u32>,
+    /// Colours, font, radius, position, colour scheme (an object, or JSON text from `data-theme`).
+    #[serde(default, deserialize_with = "theme")]
+    theme: Option<ui::Theme>,
+}
+
+/// The theme as an object or, from a `data-theme` attribute, JSON text; an
+/// unknown key is named in the error.
+fn theme<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ui::Theme>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    let v = match v {
+        serde_json::Value::String(text) => serde_json::from_str(&text)
+            .map_err(|e| serde::de::Error::custom(format!("theme is not valid JSON: {e}")))?,
+        other => other,
+    };
+    serde_json::from_value(v).map(Some).map_err(|e| serde::de::Error::custom(format!("theme: {e}")))
 }
 
 /// A whole number given as a number or, from a `data-*` attribute, a string.
@@ -117,6 +132,7 @@ pub fn boot(options: JsValue) -> bool {
         max_queued: options.max_queued_events.map_or(defaults.max_queued, |n| n.max(1) as usize),
         ..defaults
     };
+    ui::set_theme(options.theme.unwrap_or_default());
     let endpoint = options.endpoint.trim_end_matches('/').to_owned();
     let outbox = Outbox::new(&endpoint, &options.key, policy);
     let traits = store

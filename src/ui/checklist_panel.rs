@@ -22,7 +22,7 @@ pub fn ChecklistPanel(
     let title = checklist.title.clone();
     let done = move || live.progress.with(|p| p.done(&live.checklist.get_value()));
     let all_done = move || done() == total;
-    let percent = move || format!("width: {}%", done() * 100 / total.max(1));
+    let percent = move || format!("{}%", done() * 100 / total.max(1));
     let items = checklist.items.iter().cloned().map(|item| item_view(item, live, expanded)).collect_view();
     let hidden = move || live.dismissed.get() || open.get() != Open::Checklist;
 
@@ -54,7 +54,7 @@ pub fn ChecklistPanel(
                 aria-valuemax=total.to_string()
                 aria-valuenow=move || done().to_string()
             >
-                <span style=percent></span>
+                <span style:width=percent></span>
             </div>
             <p class="tp-cl-celebrate" role="status" hidden=move || !all_done()>
                 <span class="tp-cl-badge" aria-hidden="true">"✓"</span>

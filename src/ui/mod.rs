@@ -24,19 +24,73 @@ use crate::help::Content;
 
 const CSS: &str = include_str!("style.css");
 
-/// Inline and `!important` on the host element: the one node the host page's
-/// stylesheets can match (`* { all: unset !important }`, `div { display: none }`).
-/// Inline important declarations win over any author stylesheet.
-const HOST_STYLE: &str = "all: initial !important; display: block !important; position: fixed !important; \
-    bottom: 16px !important; z-index: 2147483000 !important; \
-    visibility: visible !important; opacity: 1 !important;";
+/// Set on the host element through CSSOM (`style.setProperty`, allowed under a
+/// strict CSP) with `important`: it is the one node the host page's
+/// stylesheets can match (`* { all: unset !important }`, `div { display: none }`),
+/// and inline important declarations win over any author stylesheet.
+const HOST_STYLE: &[(&str, &str)] = &[
+    ("all", "initial"),
+    ("display", "block"),
+    ("position", "fixed"),
+    ("bottom", "16px"),
+    ("z-index", "2147483000"),
+    ("visibility", "visible"),
+    ("opacity", "1"),
+];
 
-/// Which bottom corner a widget sits in: the survey right, the checklist left,
-/// so both can be up at once without covering each other.
+/// How the widgets look; from the `theme` option.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Theme {
+    /// Any CSS colour, e.g. `"#0f766e"`.
+    pub accent: Option<String>,
+    /// Text on the accent colour.
+    pub accent_ink: Option<String>,
+    /// A CSS font-family list.
+    pub font: Option<String>,
+    /// A CSS length, e.g. `"6px"`.
+    pub radius: Option<String>,
+    #[serde(default)]
+    pub color_scheme: ColorScheme,
+    /// Where the survey card sits; the help and checklist dock takes the other corner.
+    #[serde(default)]
+    pub position: Side,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorScheme {
+    /// Follows `prefers-color-scheme`.
+    #[default]
+    Auto,
+    Light,
+    Dark,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Left,
+    #[default]
+    Right,
+}
+
+thread_local! {
+    static THEME: RefCell<Theme> = RefCell::new(Theme::default());
+    /// One constructed stylesheet, adopted by every shadow root: no `<style>`
+    /// element, so no `style-src 'unsafe-inline'` is needed.
+    static SHEET: RefCell<Option<web_sys::CssStyleSheet>> = const { RefCell::new(None) };
+}
+
+pub fn set_theme(theme: Theme) {
+    THEME.with(|t| *t.borrow_mut() = theme);
+}
+
+/// Which widget a host holds: the survey takes the theme's side, the dock the other.
 #[derive(Clone, Copy)]
 enum Corner {
-    Left,
-    Right,
+    Survey,
+    Dock,
 }
 
 /// The mounted survey; dropping it unmounts the Leptos view.
@@ -56,7 +110,7 @@ fn dock() -> Result<Dock, String> {
         return Ok(d);
     }
     let (host, container) =
-        shadow_host("dock", Corner::Left).map_err(|e| format!("could not add the help and checklist dock: {e}"))?;
+        shadow_host("dock", Corner::Dock).map_err(|e| format!("could not add the help and checklist dock: {e}"))?;
     let dock = Dock {
         open: RwSignal::new(Open::Nothing),
         checklist: RwSignal::new(None),
@@ -91,7 +145,7 @@ pub fn survey_on_screen() -> bool {
 
 pub fn show_survey(survey: Arc<Survey>) -> Result<(), String> {
     let (host, container) =
-        shadow_host("survey", Corner::Right).map_err(|e| format!("could not add the survey to the page: {e}"))?;
+        shadow_host("survey", Corner::Survey).map_err(|e| format!("could not add the survey to the page: {e}"))?;
     let survey_id = survey.id().to_owned();
     let response_id = browser::uuid();
     sdk::emit(EventKind::SurveyShown { survey_id, response_id: response_id.clone() });
@@ -111,26 +165,59 @@ pub fn close_survey() {
 }
 
 /// A `<touchpoint-widget>` at the end of `<body>` with an open shadow root
-/// holding our stylesheet and the container that Leptos mounts into.
+/// that adopts our stylesheet and holds the container Leptos mounts into.
 fn shadow_host(kind: &str, corner: Corner) -> Result<(web_sys::Element, web_sys::HtmlElement), String> {
     let describe = |e: wasm_bindgen::JsValue| browser::describe(&e);
     let doc = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
     let body = doc.body().ok_or("the page has no <body> yet")?;
-    let host = doc.create_element("touchpoint-widget").map_err(describe)?;
-    let side = match corner {
-        Corner::Left => "left: 16px !important;",
-        Corner::Right => "right: 16px !important;",
+    let host: web_sys::HtmlElement = doc
+        .create_element("touchpoint-widget")
+        .map_err(describe)?
+        .dyn_into()
+        .map_err(|_| "not an HTMLElement".to_owned())?;
+    let theme = THEME.with(|t| t.borrow().clone());
+    let style = host.style();
+    let side = match (corner, theme.position) {
+        (Corner::Survey, Side::Right) | (Corner::Dock, Side::Left) => "right",
+        (Corner::Survey, Side::Left) | (Corner::Dock, Side::Right) => "left",
     };
-    host.set_attribute("style", &format!("{HOST_STYLE} {side}")).map_err(describe)?;
+    let custom = [
+        ("--tp-accent", &theme.accent),
+        ("--tp-accent-ink", &theme.accent_ink),
+        ("--tp-font", &theme.font),
+        ("--tp-radius", &theme.radius),
+    ];
+    for (name, value) in HOST_STYLE.iter().copied().chain([(side, "16px")]) {
+        style.set_property_with_priority(name, value, "important").map_err(describe)?;
+    }
+    for (name, value) in custom {
+        if let Some(v) = value {
+            style.set_property(name, v).map_err(describe)?;
+        }
+    }
     host.set_attribute("data-touchpoint", kind).map_err(describe)?;
     let shadow = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open)).map_err(describe)?;
-    let style = doc.create_element("style").map_err(describe)?;
-    style.set_text_content(Some(CSS));
-    shadow.append_child(&style).map_err(describe)?;
+    shadow.set_adopted_style_sheets(&js_sys::Array::of1(sheet()?.as_ref()));
     let container: web_sys::HtmlElement =
         doc.create_element("div").map_err(describe)?.dyn_into().map_err(|_| "not an HTMLElement".to_owned())?;
     container.set_class_name("tp-root");
+    let scheme = match theme.color_scheme {
+        ColorScheme::Auto => "auto",
+        ColorScheme::Light => "light",
+        ColorScheme::Dark => "dark",
+    };
+    container.set_attribute("data-scheme", scheme).map_err(describe)?;
     shadow.append_child(&container).map_err(describe)?;
     body.append_child(&host).map_err(describe)?;
-    Ok((host, container))
+    Ok((host.into(), container))
+}
+
+fn sheet() -> Result<web_sys::CssStyleSheet, String> {
+    if let Some(s) = SHEET.with(|s| s.borrow().clone()) {
+        return Ok(s);
+    }
+    let sheet = web_sys::CssStyleSheet::new().map_err(|e| browser::describe(&e))?;
+    sheet.replace_sync(CSS).map_err(|e| browser::describe(&e))?;
+    SHEET.with(|s| *s.borrow_mut() = Some(sheet.clone()));
+    Ok(sheet)
 }

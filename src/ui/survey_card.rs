@@ -171,7 +171,12 @@ fn question_view(
             view! {
                 <fieldset class="tp-fieldset">
                     <legend class="tp-question" id="tp-q">{text}</legend>
-                    <div class="tp-scores" style=format!("--tp-count:{}", last - first + 1)>{buttons}</div>
+                    <div
+                        class="tp-scores"
+                        style:grid-template-columns=format!("repeat({}, minmax(0, 1fr))", last - first + 1)
+                    >
+                        {buttons}
+                    </div>
                     <div class="tp-scale-labels" aria-hidden="true">
                         <span>{low_label.clone()}</span>
                         <span>{high_label.clone()}</span>

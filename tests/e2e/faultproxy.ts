@@ -8,6 +8,16 @@ import { fileURLToPath } from "node:url";
 
 const pages = join(dirname(fileURLToPath(import.meta.url)), "fixtures/pages");
 
+/** No 'unsafe-inline', no 'unsafe-eval': only 'wasm-unsafe-eval', which WebAssembly needs. */
+export const STRICT_CSP = [
+  "default-src 'none'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "frame-src 'self'",
+].join("; ");
+
 export type Fault =
   | { kind: "status"; status: number; headers?: Record<string, string>; body?: string } // answer without forwarding
   | { kind: "delay"; ms: number } // forward now, hold the answer back
@@ -46,8 +56,12 @@ export class FaultProxy {
     const body = Buffer.concat(chunks);
     const path = req.url ?? "/";
     if (path.startsWith("/fixture/")) {
+      const file = path.slice(9).split("?")[0];
+      const headers: Record<string, string> = { "content-type": file.endsWith(".js") ? "text/javascript" : "text/html" };
+      // csp*.html pages are served with the strictest policy a host could reasonably use.
+      if (file.startsWith("csp") && file.endsWith(".html")) headers["content-security-policy"] = STRICT_CSP;
       try {
-        res.writeHead(200, { "content-type": "text/html" }).end(readFileSync(join(pages, path.slice(9).split("?")[0])));
+        res.writeHead(200, headers).end(readFileSync(join(pages, file)));
       } catch {
         res.writeHead(404).end();
       }
