@@ -12,3 +12,4 @@ pub mod nps;
 pub mod queue;
 mod reader;
 pub mod survey;
+pub mod targeting;

@@ -76,6 +76,9 @@ pub enum Problem {
     DefaultNotLast { id: String },
     UnknownOperator { op: String },
     BadCount,
+    // Targeting
+    OutOfRange { min: i64, max: i64, got: String },
+    BadUrlPattern { pattern: String },
 }
 
 impl fmt::Display for Problem {
@@ -142,6 +145,11 @@ impl fmt::Display for Problem {
                 write!(f, "unknown operator {op:?}; expected one of {}", super::super::checklist::Op::NAMES.join(", "))
             }
             BadCount => write!(f, "count must be a whole number of at least 1"),
+            OutOfRange { min, max, got } => write!(f, "must be a whole number from {min} to {max}, got {got}"),
+            BadUrlPattern { pattern } => write!(
+                f,
+                "URL pattern {pattern:?} must start with / or * (it is matched against the page path, e.g. /app/*)"
+            ),
         }
     }
 }

@@ -1,0 +1,314 @@
+//! JSON → [`Experiences`], all problems at once, each with its path.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::checklist::{Op, Predicate};
+use crate::reader::{join, Reader};
+use crate::survey::{DefinitionError, DefinitionErrors, Problem};
+
+/// The experiences of one project's remote config, validated together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiences {
+    cooldown_hours: u32,
+    surveys: Vec<Experience>,
+}
+
+/// One survey and the rules for showing it. Only validation makes one, so
+/// evaluation never re-checks a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experience {
+    id: String,
+    targeting: Targeting,
+    recontact_days: u32,
+    priority: i32,
+    /// The file's global cooldown, copied in so one experience can be
+    /// evaluated on its own.
+    cooldown_hours: u32,
+}
+
+/// Who, where and when. Every field is optional in JSON; an absent one
+/// restricts nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Targeting {
+    /// Page path patterns (`*` matches anything); any one must match. Empty: every page.
+    pub urls: Vec<String>,
+    pub event: Option<EventRule>,
+    /// All must hold on the user's traits (same syntax as a checklist's `where`).
+    pub traits: Vec<Predicate>,
+    /// Segment ids; the user's segment must be one of them. Empty: every user.
+    pub segments: Vec<String>,
+    pub min_days_since_first_seen: u32,
+    /// 0–100; 100 shows to everyone.
+    pub sample_percent: u8,
+    /// How long after page load to show it.
+    pub delay_ms: u32,
+}
+
+/// Shown once the user has done `name` at least `count` times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRule {
+    pub name: String,
+    pub count: u32,
+}
+
+/// A survey is not shown again to the same user within this many days.
+pub const DEFAULT_RECONTACT_DAYS: u32 = 90;
+
+impl Experiences {
+    pub fn from_json(text: &str) -> Result<Experiences, DefinitionErrors> {
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            DefinitionErrors(vec![DefinitionError {
+                path: String::new(),
+                problem: Problem::InvalidJson(e.to_string()),
+            }])
+        })?;
+        Experiences::from_value(&value)
+    }
+
+    pub fn from_value(value: &Value) -> Result<Experiences, DefinitionErrors> {
+        let mut r = Reader::default();
+        let set = r.experiences(value);
+        match set {
+            Some(s) if r.errors.is_empty() => Ok(s),
+            _ => Err(DefinitionErrors(r.errors)),
+        }
+    }
+
+    /// Hours that must pass after any survey was shown before another is.
+    pub fn cooldown_hours(&self) -> u32 {
+        self.cooldown_hours
+    }
+
+    /// In file order.
+    pub fn surveys(&self) -> &[Experience] {
+        &self.surveys
+    }
+
+    pub fn survey(&self, id: &str) -> Option<&Experience> {
+        self.surveys.iter().find(|s| s.id == id)
+    }
+}
+
+impl Experience {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn targeting(&self) -> &Targeting {
+        &self.targeting
+    }
+
+    /// 0: no recontact period.
+    pub fn recontact_days(&self) -> u32 {
+        self.recontact_days
+    }
+
+    /// Higher wins when several are eligible.
+    pub fn priority(&self) -> i32 {
+        self.priority
+    }
+
+    pub fn cooldown_hours(&self) -> u32 {
+        self.cooldown_hours
+    }
+}
+
+const TOP_FIELDS: &[&str] = &["cooldown_hours", "surveys"];
+const SURVEY_FIELDS: &[&str] = &["id", "targeting", "recontact_days", "priority"];
+const TARGETING_FIELDS: &[&str] =
+    &["urls", "event", "traits", "segments", "min_days_since_first_seen", "sample_percent", "delay_ms"];
+const EVENT_FIELDS: &[&str] = &["name", "count"];
+
+/// Bounds of the numeric fields (inclusive): wide enough for any real use,
+/// narrow enough that no arithmetic on them overflows.
+const MAX_DAYS: i64 = 3650;
+const MAX_COOLDOWN_HOURS: i64 = 24 * 365;
+const MAX_DELAY_MS: i64 = 3_600_000;
+const MAX_PRIORITY: i64 = 1000;
+
+impl Reader {
+    fn experiences(&mut self, v: &Value) -> Option<Experiences> {
+        let map = self.object(v, "", TOP_FIELDS)?;
+        let cooldown_hours = self.whole(map, "", "cooldown_hours", 0, MAX_COOLDOWN_HOURS).unwrap_or(0) as u32;
+        if !map.contains_key("surveys") {
+            self.err("surveys", Problem::MissingField);
+        }
+        let mut surveys = Vec::new();
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for (i, s) in self.array(map, "", "surveys").unwrap_or_default().iter().enumerate() {
+            let path = format!("surveys[{i}]");
+            let Some(s) = self.experience(s, &path, cooldown_hours) else { continue };
+            if let Some(first) = seen.insert(s.id.clone(), path.clone()) {
+                self.err(join(&path, "id"), Problem::DuplicateId { id: s.id.clone(), first });
+            }
+            surveys.push(s);
+        }
+        Some(Experiences { cooldown_hours, surveys })
+    }
+
+    fn experience(&mut self, v: &Value, path: &str, cooldown_hours: u32) -> Option<Experience> {
+        let map = self.object(v, path, SURVEY_FIELDS)?;
+        let id = self.text(map, path, "id");
+        let targeting = match map.get("targeting") {
+            None => Some(Targeting::everyone()),
+            Some(t) => self.targeting(t, &join(path, "targeting")),
+        };
+        let recontact_days = self.whole(map, path, "recontact_days", 0, MAX_DAYS);
+        let priority = self.whole(map, path, "priority", -MAX_PRIORITY, MAX_PRIORITY);
+        Some(Experience {
+            id: id?,
+            targeting: targeting?,
+            recontact_days: recontact_days.map_or(DEFAULT_RECONTACT_DAYS, |d| d as u32),
+            priority: priority.unwrap_or(0) as i32,
+            cooldown_hours,
+        })
+    }
+
+    fn targeting(&mut self, v: &Value, path: &str) -> Option<Targeting> {
+        let map = self.object(v, path, TARGETING_FIELDS)?;
+        let urls = self.strings(map, path, "urls");
+        for (i, u) in urls.iter().enumerate() {
+            if !(u.starts_with('/') || u.starts_with('*')) {
+                self.err(format!("{}[{i}]", join(path, "urls")), Problem::BadUrlPattern { pattern: u.clone() });
+            }
+        }
+        let event = map.get("event").and_then(|e| self.event_rule(e, &join(path, "event")));
+        let traits = map.get("traits").map(|t| self.trait_predicates(t, &join(path, "traits"))).unwrap_or_default();
+        let segments = self.strings(map, path, "segments");
+        let min_days = self.whole(map, path, "min_days_since_first_seen", 0, MAX_DAYS);
+        let sample = self.whole(map, path, "sample_percent", 0, 100);
+        let delay = self.whole(map, path, "delay_ms", 0, MAX_DELAY_MS);
+        Some(Targeting {
+            urls,
+            event,
+            traits,
+            segments,
+            min_days_since_first_seen: min_days.unwrap_or(0) as u32,
+            sample_percent: sample.unwrap_or(100) as u8,
+            delay_ms: delay.unwrap_or(0) as u32,
+        })
+    }
+
+    fn event_rule(&mut self, v: &Value, path: &str) -> Option<EventRule> {
+        let map = self.object(v, path, EVENT_FIELDS)?;
+        let name = self.text(map, path, "name");
+        let count = match map.get("count") {
+            None => 1,
+            Some(c) => match c.as_u64() {
+                Some(n @ 1..=1_000_000) => n as u32,
+                _ => {
+                    self.err(join(path, "count"), Problem::BadCount);
+                    1
+                }
+            },
+        };
+        Some(EventRule { name: name?, count })
+    }
+
+    /// A list of non-blank strings that, when present, is not empty (an empty
+    /// list would read as both "nobody" and "everyone").
+    fn strings(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Vec<String> {
+        let Some(items) = self.array(map, path, key) else { return Vec::new() };
+        let p = join(path, key);
+        if items.is_empty() {
+            self.err(&p, Problem::Empty);
+        }
+        items.iter().enumerate().filter_map(|(i, v)| self.nonempty_str(v, format!("{p}[{i}]"))).collect()
+    }
+
+    /// An optional whole number within `min..=max`.
+    fn whole(&mut self, map: &Map<String, Value>, path: &str, key: &str, min: i64, max: i64) -> Option<i64> {
+        let v = map.get(key)?;
+        let p = join(path, key);
+        let Value::Number(n) = v else {
+            self.err(p, Problem::WrongType { expected: "a number" });
+            return None;
+        };
+        match n.as_i64() {
+            Some(x) if (min..=max).contains(&x) => Some(x),
+            _ => {
+                self.err(p, Problem::OutOfRange { min, max, got: n.to_string() });
+                None
+            }
+        }
+    }
+
+    /// `{ "plan": { "in": ["pro", "team"] }, "team_size": { ">=": 6, "<=": 50 } }` — the
+    /// syntax of a checklist's `where`/`when` (a test holds the two parsers to it).
+    fn trait_predicates(&mut self, v: &Value, path: &str) -> Vec<Predicate> {
+        let Some(map) = v.as_object() else {
+            self.err(path, Problem::WrongType { expected: r#"an object like {"team_size": {">=": 6}}"# });
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, cond) in map {
+            let p = join(path, key);
+            let Some(ops) = cond.as_object().filter(|o| !o.is_empty()) else {
+                self.err(&p, Problem::WrongType { expected: r#"an object of operators like {">=": 6}"# });
+                continue;
+            };
+            let mut parsed = Vec::new();
+            for (op, arg) in ops {
+                let op_path = join(&p, op);
+                let num = |r: &mut Reader| {
+                    let n = arg.as_f64();
+                    if n.is_none() {
+                        r.err(&op_path, Problem::WrongType { expected: "a number" });
+                    }
+                    n
+                };
+                let parsed_op = match op.as_str() {
+                    "equals" => Some(Op::Equals(arg.clone())),
+                    "in" => match arg.as_array() {
+                        Some(xs) if !xs.is_empty() => Some(Op::In(xs.clone())),
+                        _ => {
+                            self.err(&op_path, Problem::WrongType { expected: "a non-empty array" });
+                            None
+                        }
+                    },
+                    ">=" => num(self).map(Op::Gte),
+                    ">" => num(self).map(Op::Gt),
+                    "<=" => num(self).map(Op::Lte),
+                    "<" => num(self).map(Op::Lt),
+                    "exists" => match arg.as_bool() {
+                        Some(b) => Some(Op::Exists(b)),
+                        None => {
+                            self.err(&op_path, Problem::WrongType { expected: "true or false" });
+                            None
+                        }
+                    },
+                    other => {
+                        self.err(&op_path, Problem::UnknownOperator { op: other.to_owned() });
+                        None
+                    }
+                };
+                parsed.extend(parsed_op);
+            }
+            out.push(Predicate { key: key.clone(), ops: parsed });
+        }
+        out
+    }
+}
+
+impl Targeting {
+    /// No restriction at all (what an absent `targeting` means).
+    pub fn everyone() -> Targeting {
+        Targeting {
+            urls: Vec::new(),
+            event: None,
+            traits: Vec::new(),
+            segments: Vec::new(),
+            min_days_since_first_seen: 0,
+            sample_percent: 100,
+            delay_ms: 0,
+        }
+    }
+}
+
+impl Default for Targeting {
+    fn default() -> Targeting {
+        Targeting::everyone()
+    }
+}

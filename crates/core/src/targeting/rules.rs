@@ -1,0 +1,307 @@
+//! The rules, in their fixed order, and the reason the first failing one gives.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::context::Context;
+use super::definition::Experience;
+use super::sampling::bucket;
+use crate::checklist::{Op, Predicate};
+use crate::help::path_matches;
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// May it be shown, and when; or the first rule that blocks it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Show at `show_at_ms`: now, or later when `delay_ms` after page load has not passed yet.
+    Eligible {
+        show_at_ms: i64,
+    },
+    Blocked(Reason),
+}
+
+impl Verdict {
+    pub fn is_eligible(&self) -> bool {
+        matches!(self, Verdict::Eligible { .. })
+    }
+
+    pub fn reason(&self) -> Option<&Reason> {
+        match self {
+            Verdict::Eligible { .. } => None,
+            Verdict::Blocked(r) => Some(r),
+        }
+    }
+}
+
+/// The rules, in the order [`evaluate`] checks them. Throttling comes first
+/// (it is about what the user has just seen), then targeting from the
+/// cheapest and most visible condition to sampling, which is last so that
+/// a sampled-out user is one who would otherwise have seen the survey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    OnScreen,
+    Recontact,
+    Cooldown,
+    Url,
+    Segment,
+    Traits,
+    FirstSeen,
+    Event,
+    Sampling,
+}
+
+impl Rule {
+    pub const ORDER: [Rule; 9] = [
+        Rule::OnScreen,
+        Rule::Recontact,
+        Rule::Cooldown,
+        Rule::Url,
+        Rule::Segment,
+        Rule::Traits,
+        Rule::FirstSeen,
+        Rule::Event,
+        Rule::Sampling,
+    ];
+
+    /// A stable machine name (for `why()` answers and the dry run).
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::OnScreen => "on_screen",
+            Rule::Recontact => "recontact",
+            Rule::Cooldown => "cooldown",
+            Rule::Url => "url",
+            Rule::Segment => "segment",
+            Rule::Traits => "traits",
+            Rule::FirstSeen => "first_seen",
+            Rule::Event => "event",
+            Rule::Sampling => "sampling",
+        }
+    }
+}
+
+/// Why an experience is not shown, with the data behind it. `Display` gives
+/// a sentence an operator understands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reason {
+    /// At most one survey on screen at a time.
+    OnScreen { survey: String },
+    /// This survey was shown within its recontact period.
+    Recontact { days_ago: i64, needs_days: u32, eligible_at_ms: i64 },
+    /// Some survey was shown within the global cooldown.
+    Cooldown { hours_ago: i64, needs_hours: u32, eligible_at_ms: i64 },
+    /// The page path matches none of the patterns.
+    Url { path: String, patterns: Vec<String> },
+    /// The user's segment (if any) is not one of those targeted.
+    Segment { segment: Option<String>, wanted: Vec<String> },
+    /// The first trait condition that fails: `value` is `None` when the trait is missing or null.
+    Trait { key: String, value: Option<Value>, op: Op },
+    /// The user is too new.
+    FirstSeen { days_ago: i64, needs_days: u32, eligible_at_ms: i64 },
+    /// The user has not done the event often enough yet.
+    Event { name: String, count: u32, needs: u32 },
+    /// Outside the sample: `bucket` (see [`bucket`](super::bucket)) is not below `percent`.
+    SampledOut { bucket: u8, percent: u8 },
+}
+
+impl Reason {
+    pub fn rule(&self) -> Rule {
+        match self {
+            Reason::OnScreen { .. } => Rule::OnScreen,
+            Reason::Recontact { .. } => Rule::Recontact,
+            Reason::Cooldown { .. } => Rule::Cooldown,
+            Reason::Url { .. } => Rule::Url,
+            Reason::Segment { .. } => Rule::Segment,
+            Reason::Trait { .. } => Rule::Traits,
+            Reason::FirstSeen { .. } => Rule::FirstSeen,
+            Reason::Event { .. } => Rule::Event,
+            Reason::SampledOut { .. } => Rule::Sampling,
+        }
+    }
+
+    /// For reasons that pass with time alone: when this one stops blocking
+    /// (a scheduler can look again then; a later rule may still block).
+    pub fn eligible_at_ms(&self) -> Option<i64> {
+        match self {
+            Reason::Recontact { eligible_at_ms, .. }
+            | Reason::Cooldown { eligible_at_ms, .. }
+            | Reason::FirstSeen { eligible_at_ms, .. } => Some(*eligible_at_ms),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::OnScreen { survey } => write!(f, "waiting: survey {survey:?} is on screen"),
+            Reason::Recontact { days_ago, needs_days, .. } => {
+                write!(f, "recontact period: last shown {} ago, needs {needs_days}", plural(*days_ago, "day"))
+            }
+            Reason::Cooldown { hours_ago, needs_hours, .. } => {
+                write!(f, "cooldown: a survey was shown {} ago, needs {needs_hours}", plural(*hours_ago, "hour"))
+            }
+            Reason::Url { path, patterns } => write!(f, "URL {path} does not match {}", patterns.join(" or ")),
+            Reason::Segment { segment: Some(s), wanted } => {
+                write!(f, "segment {s:?} is not one of {}", list(wanted.iter().map(|w| format!("{w:?}"))))
+            }
+            Reason::Segment { segment: None, wanted } => {
+                write!(f, "no segment, needs one of {}", list(wanted.iter().map(|w| format!("{w:?}"))))
+            }
+            Reason::Trait { key, value, op } => {
+                write!(f, "trait {key}: ")?;
+                match (value, op) {
+                    (None, Op::Exists(true)) => write!(f, "missing, needs a value"),
+                    (Some(v), Op::Exists(false)) => write!(f, "{v} is set, needs none"),
+                    (None, op) => write!(f, "missing, needs {}", Needs(op)),
+                    (Some(v), op) => write!(f, "{v} is not {}", Needs(op)),
+                }
+            }
+            Reason::FirstSeen { days_ago, needs_days, .. } => {
+                write!(f, "first seen {} ago, needs {needs_days}", plural(*days_ago, "day"))
+            }
+            Reason::Event { name, count, needs } => write!(f, "event {name}: {count} of {needs}"),
+            Reason::SampledOut { bucket, percent } => write!(f, "sampled out (bucket {bucket} ≥ {percent})"),
+        }
+    }
+}
+
+/// What an operator asks for, as the end of "is not …".
+struct Needs<'a>(&'a Op);
+
+impl fmt::Display for Needs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Op::Equals(x) => write!(f, "{x}"),
+            Op::In(xs) => write!(f, "one of {}", list(xs.iter().map(Value::to_string))),
+            Op::Gte(x) => write!(f, "≥ {x}"),
+            Op::Gt(x) => write!(f, "> {x}"),
+            Op::Lte(x) => write!(f, "≤ {x}"),
+            Op::Lt(x) => write!(f, "< {x}"),
+            Op::Exists(true) => write!(f, "set"),
+            Op::Exists(false) => write!(f, "unset"),
+        }
+    }
+}
+
+fn list(items: impl Iterator<Item = String>) -> String {
+    format!("[{}]", items.collect::<Vec<_>>().join(", "))
+}
+
+fn plural(n: i64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// Whether `experience` may be shown in `ctx`: the rules of [`Rule::ORDER`]
+/// one by one, stopping at the first that blocks.
+///
+/// Times before "now" count as now-ish: a last showing stamped in the future
+/// (another device's clock) blocks as if it had just happened.
+pub fn evaluate(experience: &Experience, ctx: &Context) -> Verdict {
+    for rule in Rule::ORDER {
+        if let Some(reason) = check(rule, experience, ctx) {
+            return Verdict::Blocked(reason);
+        }
+    }
+    let delay = i64::from(experience.targeting().delay_ms);
+    Verdict::Eligible { show_at_ms: ctx.now_ms.max(ctx.page_loaded_at_ms.saturating_add(delay)) }
+}
+
+fn check(rule: Rule, exp: &Experience, ctx: &Context) -> Option<Reason> {
+    let t = exp.targeting();
+    let since = |at: i64| ctx.now_ms.saturating_sub(at).max(0);
+    match rule {
+        Rule::OnScreen => ctx.on_screen.as_ref().map(|s| Reason::OnScreen { survey: s.clone() }),
+        Rule::Recontact => {
+            let needs_days = exp.recontact_days();
+            let last = *ctx.history.last_shown_ms.get(exp.id())?;
+            let period = i64::from(needs_days) * DAY_MS;
+            (since(last) < period).then(|| Reason::Recontact {
+                days_ago: since(last) / DAY_MS,
+                needs_days,
+                eligible_at_ms: last.saturating_add(period),
+            })
+        }
+        Rule::Cooldown => {
+            let needs_hours = exp.cooldown_hours();
+            let last = ctx.history.last_any_ms?;
+            let period = i64::from(needs_hours) * HOUR_MS;
+            (since(last) < period).then(|| Reason::Cooldown {
+                hours_ago: since(last) / HOUR_MS,
+                needs_hours,
+                eligible_at_ms: last.saturating_add(period),
+            })
+        }
+        Rule::Url => (!t.urls.is_empty() && !t.urls.iter().any(|p| path_matches(p, &ctx.path)))
+            .then(|| Reason::Url { path: ctx.path.clone(), patterns: t.urls.clone() }),
+        Rule::Segment => (!t.segments.is_empty() && !ctx.segment.as_ref().is_some_and(|s| t.segments.contains(s)))
+            .then(|| Reason::Segment { segment: ctx.segment.clone(), wanted: t.segments.clone() }),
+        Rule::Traits => first_failing(&t.traits, &ctx.traits),
+        Rule::FirstSeen => {
+            let needs_days = t.min_days_since_first_seen;
+            let period = i64::from(needs_days) * DAY_MS;
+            (since(ctx.first_seen_ms) < period).then(|| Reason::FirstSeen {
+                days_ago: since(ctx.first_seen_ms) / DAY_MS,
+                needs_days,
+                eligible_at_ms: ctx.first_seen_ms.saturating_add(period),
+            })
+        }
+        Rule::Event => {
+            let rule = t.event.as_ref()?;
+            let count = ctx.event_counts.get(&rule.name).copied().unwrap_or(0);
+            (count < rule.count).then(|| Reason::Event { name: rule.name.clone(), count, needs: rule.count })
+        }
+        Rule::Sampling => {
+            let b = bucket(exp.id(), &ctx.user_key);
+            (b >= t.sample_percent).then_some(Reason::SampledOut { bucket: b, percent: t.sample_percent })
+        }
+    }
+}
+
+/// The first condition that does not hold, by trait name and then operator
+/// name, alphabetically: a JSON object's keys have no order, and the widget
+/// and the collector must name the same one.
+fn first_failing(preds: &[Predicate], traits: &Map<String, Value>) -> Option<Reason> {
+    let mut preds: Vec<&Predicate> = preds.iter().collect();
+    preds.sort_by(|a, b| a.key.cmp(&b.key));
+    preds.into_iter().find_map(|p| {
+        let v = traits.get(&p.key);
+        let mut ops: Vec<&Op> = p.ops.iter().collect();
+        ops.sort_by_key(|op| op_name(op));
+        let op = ops.into_iter().find(|op| !holds(op, v))?;
+        Some(Reason::Trait { key: p.key.clone(), value: v.filter(|v| !v.is_null()).cloned(), op: op.clone() })
+    })
+}
+
+fn op_name(op: &Op) -> &'static str {
+    match op {
+        Op::Equals(_) => "equals",
+        Op::In(_) => "in",
+        Op::Gte(_) => ">=",
+        Op::Gt(_) => ">",
+        Op::Lte(_) => "<=",
+        Op::Lt(_) => "<",
+        Op::Exists(_) => "exists",
+    }
+}
+
+/// The meaning of one operator, as `checklist` evaluates it (`Op`'s own
+/// evaluation is private to `checklist`; a test holds the two together).
+fn holds(op: &Op, v: Option<&Value>) -> bool {
+    let num = || v.and_then(Value::as_f64);
+    match op {
+        Op::Exists(want) => v.is_some_and(|v| !v.is_null()) == *want,
+        Op::Equals(x) => v == Some(x),
+        Op::In(xs) => v.is_some_and(|v| xs.contains(v)),
+        Op::Gte(x) => num().is_some_and(|n| n >= *x),
+        Op::Gt(x) => num().is_some_and(|n| n > *x),
+        Op::Lte(x) => num().is_some_and(|n| n <= *x),
+        Op::Lt(x) => num().is_some_and(|n| n < *x),
+    }
+}
