@@ -75,6 +75,11 @@ impl SurveyCatalog {
         self.surveys.get(id)
     }
 
+    /// Every survey, by id.
+    pub fn all(&self) -> impl Iterator<Item = &Survey> {
+        self.surveys.values().map(|e| &e.survey)
+    }
+
     pub fn len(&self) -> usize {
         self.surveys.len()
     }

@@ -27,10 +27,23 @@ pub struct Config {
     /// Folder of help articles (`*.md`), which must then exist; `None` reads
     /// `./help` if it exists.
     pub help_dir: Option<PathBuf>,
+    /// The automations file (see [`crate::automations`]); `None`: no automations.
+    pub automations_file: Option<PathBuf>,
+    /// Where emails are written as `.eml` files; `None`: `<data_dir>/outbox`.
+    pub email_outbox: Option<PathBuf>,
+    /// A `postgres://` URL: store in Postgres instead of `<data_dir>/touchpoint.db`.
+    pub database_url: Option<String>,
 }
 
 /// Read when no `--checklists` is given, if present.
 pub const DEFAULT_CHECKLISTS_FILE: &str = "./checklists.json";
+
+impl Config {
+    /// Where automation emails go.
+    pub fn email_outbox_dir(&self) -> PathBuf {
+        self.email_outbox.clone().unwrap_or_else(|| self.data_dir.join("outbox"))
+    }
+}
 
 impl Default for Config {
     fn default() -> Config {
@@ -43,12 +56,17 @@ impl Default for Config {
             projects_file: None,
             checklists_file: None,
             help_dir: None,
+            automations_file: None,
+            email_outbox: None,
+            database_url: None,
         }
     }
 }
 
 /// What the command line asked for.
 #[derive(Debug, PartialEq)]
+// Made once per process: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     Run(Config),
     Help,
@@ -66,7 +84,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// (flag, environment variable, help), in the order `--help` lists them.
-const FLAGS: [(&str, &str, &str); 8] = [
+const FLAGS: [(&str, &str, &str); 11] = [
     ("--addr", "TOUCHPOINT_ADDR", "address to listen on [default: 127.0.0.1:8787; port 0 = any free port]"),
     ("--data-dir", "TOUCHPOINT_DATA_DIR", "directory of the SQLite file touchpoint.db [default: ./data]"),
     ("--surveys-dir", "TOUCHPOINT_SURVEYS_DIR", "survey definitions, one *.json each [default: ./surveys]"),
@@ -89,6 +107,22 @@ const FLAGS: [(&str, &str, &str); 8] = [
         "TOUCHPOINT_HELP_DIR",
         "folder of help articles (*.md with front matter); must exist if given \
          [default: ./help, none if that folder is missing]",
+    ),
+    (
+        "--automations",
+        "TOUCHPOINT_AUTOMATIONS",
+        "JSON file of automation rules (webhooks, emails, cases); must exist if given \
+         [default: no automations]",
+    ),
+    (
+        "--email-outbox",
+        "TOUCHPOINT_EMAIL_OUTBOX",
+        "folder where automation emails are written as .eml files (no SMTP) [default: <data-dir>/outbox]",
+    ),
+    (
+        "--database-url",
+        "DATABASE_URL",
+        "postgres://user:password@host:port/db to store in Postgres [default: SQLite in --data-dir]",
     ),
 ];
 
@@ -136,7 +170,7 @@ impl Command {
         }
 
         let mut config = Config::default();
-        let [addr, data, surveys, www, pkg, projects, checklists, help] = values;
+        let [addr, data, surveys, www, pkg, projects, checklists, help, automations, outbox, database_url] = values;
         if let Some(addr) = addr {
             config.addr =
                 addr.parse().map_err(|e| ConfigError(format!("--addr {addr:?} is not an IP:PORT address: {e}")))?;
@@ -156,6 +190,16 @@ impl Command {
         config.projects_file = projects.map(PathBuf::from);
         config.checklists_file = checklists.map(PathBuf::from);
         config.help_dir = help.map(PathBuf::from);
+        config.automations_file = automations.map(PathBuf::from);
+        config.email_outbox = outbox.map(PathBuf::from);
+        if let Some(url) = &database_url {
+            if !crate::store::is_postgres_url(url) {
+                return Err(ConfigError(
+                    "--database-url / DATABASE_URL must be a postgres:// URL (unset it to use SQLite)".into(),
+                ));
+            }
+        }
+        config.database_url = database_url;
         Ok(Command::Run(config))
     }
 }
@@ -217,6 +261,7 @@ mod tests {
             (&["--addr"][..], "--addr needs a value"),
             (&["--addr", "localhost"][..], "--addr \"localhost\" is not an IP:PORT address"),
             (&["--project-key", "pk_x"][..], "unknown argument \"--project-key\" (replaced by --projects FILE)"),
+            (&["--database-url", "mysql://x"][..], "must be a postgres:// URL"),
         ] {
             let err = parse(args, &[]).unwrap_err().to_string();
             assert!(err.contains(expected), "{args:?}: {err}");

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::db::DbError;
+use crate::store::DbError;
 
 #[derive(Debug)]
 pub enum AppError {

@@ -4,8 +4,8 @@
 use serde_json::Value;
 use touchpoint_protocol::{Event, EventResult, EventStatus, MAX_EVENT_BYTES};
 
-use crate::db::NewEvent;
 use crate::extract::field_of;
+use crate::store::NewEvent;
 
 pub enum Checked {
     Valid(NewEvent),
@@ -46,7 +46,7 @@ pub fn check(index: usize, raw: Value) -> Checked {
     if event.id.is_empty() {
         return reject(Some("id"), "must not be empty".into());
     }
-    Checked::Valid(NewEvent { event, body })
+    Checked::Valid(NewEvent { event, body, automate: false })
 }
 
 #[cfg(test)]

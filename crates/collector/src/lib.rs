@@ -21,10 +21,11 @@
 //! `/healthz` and the static files are public.
 
 mod auth;
+pub mod automations;
 pub mod catalog;
 pub mod checklists;
 pub mod config;
-pub mod db;
+pub mod dashboard;
 pub mod error;
 mod extract;
 pub mod help;
@@ -32,6 +33,8 @@ mod ingest;
 pub mod projects;
 mod rate_limit;
 pub mod routes;
+pub mod store;
+pub mod time;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,12 +45,13 @@ use axum::routing::{any, get};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::automations::Automations;
 use crate::catalog::SurveyCatalog;
 use crate::checklists::ChecklistCatalog;
 use crate::config::Config;
-use crate::db::Db;
 use crate::error::AppError;
 use crate::projects::Projects;
+use crate::store::Store;
 
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -55,7 +59,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Shared handles, cloned into every request.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Db,
+    pub db: Store,
     pub surveys: Arc<SurveyCatalog>,
     pub projects: Arc<Projects>,
     pub config: Arc<Config>,
@@ -63,11 +67,13 @@ pub struct AppState {
     pub checklists: Option<Arc<ChecklistCatalog>>,
     /// `None`: no help content (its route answers 404).
     pub help: Option<Arc<help::HelpCatalog>>,
+    /// `None`: no automations (their routes answer 404, nothing is queued).
+    pub automations: Option<Arc<Automations>>,
 }
 
 impl AppState {
     /// A state without checklists; see [`AppState::with_checklists`].
-    pub fn new(config: Config, projects: Projects, db: Db, surveys: SurveyCatalog) -> AppState {
+    pub fn new(config: Config, projects: Projects, db: Store, surveys: SurveyCatalog) -> AppState {
         AppState {
             db,
             surveys: Arc::new(surveys),
@@ -75,6 +81,7 @@ impl AppState {
             config: Arc::new(config),
             checklists: None,
             help: None,
+            automations: None,
         }
     }
 
@@ -85,6 +92,11 @@ impl AppState {
     pub fn with_help(self, help: Option<help::HelpCatalog>) -> AppState {
         AppState { help: help.map(Arc::new), ..self }
     }
+
+    /// Start the worker with [`automations::worker::Worker::spawn`].
+    pub fn with_automations(self, automations: Option<Automations>) -> AppState {
+        AppState { automations: automations.map(Arc::new), ..self }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -94,6 +106,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::surveys::router())
         .merge(routes::checklists::router())
         .merge(routes::help::router())
+        .merge(routes::automations::router())
+        .merge(routes::dashboard::router())
         // Unknown API paths get our JSON 404, never the demo site's.
         .route("/v1/{*rest}", any(not_found))
         .merge(routes::assets::router(&state.config))

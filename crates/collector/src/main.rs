@@ -16,11 +16,14 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use touchpoint_collector::automations::config::Context;
+use touchpoint_collector::automations::worker::Worker;
+use touchpoint_collector::automations::Automations;
 use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::checklists::ChecklistCatalog;
 use touchpoint_collector::config::{usage, Command, Config};
-use touchpoint_collector::db::Db;
 use touchpoint_collector::projects::{Projects, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY};
+use touchpoint_collector::store::Store;
 use touchpoint_collector::{router, AppState};
 
 /// How long requests in flight may take to finish after the shutdown signal.
@@ -62,7 +65,15 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     let surveys = SurveyCatalog::load_dir(&config.surveys_dir)?;
     let checklists = ChecklistCatalog::load_configured(config.checklists_file.as_deref())?;
     let help = touchpoint_collector::help::HelpCatalog::load_configured(config.help_dir.as_deref())?;
-    let db = Db::open(&config.data_dir)?;
+    let automations = match &config.automations_file {
+        Some(file) => {
+            let env = |var: &str| std::env::var(var).ok();
+            let cx = Context { surveys: &surveys, checklists: checklists.as_ref(), projects: &projects, env: &env };
+            Some(Automations::load(file, config.email_outbox_dir(), &cx)?)
+        }
+        None => None,
+    };
+    let db = Store::open(&config.data_dir, config.database_url.as_deref()).await?;
     // Installed before the listening line: a supervisor that signals as soon
     // as it reads that line must get a graceful shutdown, not the default kill.
     let shutdown = shutdown_signal()?;
@@ -77,14 +88,33 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         Some(h) => format!("{} help article(s) from {}", h.articles.len(), h.dir.display()),
         None => "no help content".into(),
     };
+    let automations_note = match &automations {
+        Some(a) => format!(
+            "{} automation rule(s) from {}, emails to {}",
+            a.config.rules.len(),
+            a.config.file.display(),
+            a.outbox_dir.display()
+        ),
+        None => "no automations".into(),
+    };
+    // Never print the URL: it may hold a password.
+    let database_note = match &db {
+        Store::Sqlite(_) => format!("SQLite in {}", config.data_dir.display()),
+        Store::Postgres(_) => "Postgres (DATABASE_URL)".into(),
+    };
     eprintln!(
-        "touchpoint-collector: {} project(s), {} survey(s) from {}, {checklists_note}, {help_note}, database in {}",
+        "touchpoint-collector: {} project(s), {} survey(s) from {}, {checklists_note}, {help_note}, \
+         {automations_note}, database: {database_note}",
         projects.len(),
         surveys.len(),
         config.surveys_dir.display(),
-        config.data_dir.display()
     );
-    let app = router(AppState::new(config, projects, db.clone(), surveys).with_checklists(checklists).with_help(help));
+    let state = AppState::new(config, projects, db.clone(), surveys)
+        .with_checklists(checklists)
+        .with_help(help)
+        .with_automations(automations);
+    let worker = Worker::spawn(&state);
+    let app = router(state);
 
     // The one line on stdout; scripts and tests parse it for the bound port.
     let mut stdout = std::io::stdout().lock();
@@ -112,6 +142,10 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         () = async { grace.await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
             eprintln!("touchpoint-collector: requests still open after {SHUTDOWN_GRACE:?}, closing them unanswered");
         }
+    }
+    // Deliveries in flight finish (or time out) and are recorded before the database closes.
+    if let Some(worker) = worker {
+        worker.stop().await;
     }
     db.close().await;
     eprintln!("touchpoint-collector: shut down");

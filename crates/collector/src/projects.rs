@@ -368,6 +368,11 @@ impl Projects {
         self.entries.iter().any(|e| e.allows_origin(origin))
     }
 
+    /// Every project's public key, in file order.
+    pub fn public_keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| e.project.public_key.as_str())
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

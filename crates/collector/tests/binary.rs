@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod common;
+use common::TestDb;
+
 const PREFIX: &str = "touchpoint-collector listening on http://";
 const KEY: &str = "pk_smoke";
 const SECRET: &str = "sk_smoke";
@@ -20,19 +23,28 @@ fn surveys_dir() -> PathBuf {
 
 fn collector() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_touchpoint-collector"));
-    for (var, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOUCHPOINT_")) {
+    for (var, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOUCHPOINT_") || k == "DATABASE_URL") {
         cmd.env_remove(var);
     }
     cmd
 }
 
+/// SQLite in `dir/data`, or a Postgres schema of this test's own when the suite runs on Postgres.
+fn test_db(dir: &Path) -> TestDb {
+    tokio::runtime::Runtime::new().unwrap().block_on(TestDb::new(&dir.join("data")))
+}
+
 /// Starts the collector over `dir/data` with one project, `pk_smoke` / `sk_smoke`,
-/// in `dir` as its working directory (where it looks for `./checklists.json`).
-fn start(dir: &Path) -> (Child, String) {
+/// in `dir` as its working directory (where it looks for `./checklists.json`), storing in `db`.
+fn start(dir: &Path, db: &TestDb) -> (Child, String) {
     let projects = dir.join("projects.json");
     let spec = json!([{"public_key": KEY, "secret_key": SECRET, "allowed_origins": ["http://127.0.0.1:*"]}]);
     std::fs::write(&projects, spec.to_string()).unwrap();
-    let mut child = collector()
+    let mut cmd = collector();
+    if let Some(url) = db.database_url() {
+        cmd.arg("--database-url").arg(url);
+    }
+    let mut child = cmd
         .args(["--addr", "127.0.0.1:0"])
         .arg("--projects")
         .arg(&projects)
@@ -121,7 +133,8 @@ fn event(id: &str) -> Value {
 #[test]
 fn binary_stores_a_batch_and_shuts_down_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = start(dir.path());
+    let db = test_db(dir.path());
+    let (mut child, addr) = start(dir.path(), &db);
     assert!(!addr.ends_with(":0"), "the listening line must carry the bound port: {addr}");
 
     let (status, body) = http(&addr, "POST", "/v1/events", Some(&json!({"key": KEY, "events": [event("smoke-1")]})));
@@ -139,7 +152,8 @@ fn binary_stores_a_batch_and_shuts_down_gracefully_on_sigterm() {
     sigterm(&child);
     let status = wait_for_exit(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status}");
-    assert!(dir.path().join("data/touchpoint.db").is_file());
+    // The events went to the chosen store, and only there.
+    assert_eq!(dir.path().join("data/touchpoint.db").is_file(), !db.is_postgres());
 }
 
 /// A batch acknowledged before SIGTERM, and one whose request was still
@@ -147,7 +161,8 @@ fn binary_stores_a_batch_and_shuts_down_gracefully_on_sigterm() {
 #[test]
 fn acknowledged_batches_survive_sigterm_and_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = start(dir.path());
+    let db = test_db(dir.path());
+    let (mut child, addr) = start(dir.path(), &db);
 
     let before: Vec<Value> = (0..100).map(|i| event(&format!("before-{i:03}"))).collect();
     let (status, body) = http(&addr, "POST", "/v1/events", Some(&json!({"key": KEY, "events": before})));
@@ -175,7 +190,7 @@ fn acknowledged_batches_survive_sigterm_and_restart() {
     assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == "accepted"), "{body}");
     assert_eq!(wait_for_exit(&mut child, Duration::from_secs(10)).code(), Some(0));
 
-    let (mut child, addr) = start(dir.path());
+    let (mut child, addr) = start(dir.path(), &db);
     let (status, body) = http(&addr, "GET", "/v1/events?limit=1000", None);
     assert_eq!(status, 200, "{body}");
     let mut ids: Vec<&str> = body["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
@@ -230,7 +245,8 @@ fn the_default_checklists_file_is_read_from_the_working_directory() {
     let dir = tempfile::tempdir().unwrap();
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../checklists.json");
     std::fs::copy(&demo, dir.path().join("checklists.json")).unwrap();
-    let (mut child, addr) = start(dir.path());
+    let db = test_db(dir.path());
+    let (mut child, addr) = start(dir.path(), &db);
     let (status, body) = http(&addr, "GET", &format!("/v1/checklists?key={KEY}"), None);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, serde_json::from_str::<Value>(&std::fs::read_to_string(demo).unwrap()).unwrap());

@@ -18,10 +18,12 @@ use tempfile::TempDir;
 use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::checklists::ChecklistCatalog;
 use touchpoint_collector::config::Config;
-use touchpoint_collector::db::Db;
 use touchpoint_collector::projects::Projects;
 use touchpoint_collector::{router, AppState};
 use tower::ServiceExt;
+
+mod common;
+use common::TestDb;
 
 const KEY: &str = "pk_test";
 const SECRET: &str = "sk_test";
@@ -47,11 +49,12 @@ struct Harness {
 }
 
 impl Harness {
-    fn new() -> Harness {
+    async fn new() -> Harness {
         Harness::with(Some(ChecklistCatalog::load(&repo_file("checklists.json")).expect("checklists.json is valid")))
+            .await
     }
 
-    fn with(checklists: Option<ChecklistCatalog>) -> Harness {
+    async fn with(checklists: Option<ChecklistCatalog>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: dir.path().join("data"),
@@ -60,7 +63,7 @@ impl Harness {
             pkg_dir: dir.path().join("pkg"),
             ..Config::default()
         };
-        let db = Db::open(&config.data_dir).unwrap();
+        let db = TestDb::new(&config.data_dir).await.open(&config.data_dir).await;
         let surveys = SurveyCatalog::load_dir(&config.surveys_dir).unwrap();
         let state = AppState::new(config, Projects::from_json(PROJECTS).unwrap(), db, surveys);
         Harness { app: router(state.with_checklists(checklists)), _dir: dir }
@@ -173,7 +176,7 @@ fn done(list: &[(&str, i64)]) -> Vec<(String, i64)> {
 
 #[tokio::test]
 async fn small_team_and_large_org_get_different_checklists() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.post(vec![user_with_team("small", T0, 4), user_with_team("large", T0, 200), user_with_team("mid", T0, 11)]).await;
 
     let small = h.state("user_id=small").await;
@@ -214,7 +217,7 @@ async fn small_team_and_large_org_get_different_checklists() {
 
 #[tokio::test]
 async fn traits_merge_in_time_order_and_the_latest_team_size_chooses() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     // Arrives first but happened last: time order, not arrival, decides.
     h.post(vec![identify("b1", "grew", T0 + 2000, json!({"team_size": 120}))]).await;
     h.post(vec![
@@ -227,7 +230,7 @@ async fn traits_merge_in_time_order_and_the_latest_team_size_chooses() {
 
 #[tokio::test]
 async fn behaviors_before_identify_count_through_the_browser() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.post(vec![
         // Browser a1, before identify: created a project, imported data.
         track("a1", None, T0 + 100, "created_project", json!({})),
@@ -255,7 +258,7 @@ async fn behaviors_before_identify_count_through_the_browser() {
 
 #[tokio::test]
 async fn count_rules_need_that_many_matching_events() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.post(vec![
         user_with_team("m", T0, 25),
         did("m", T0 + 1, "invited_teammate", json!({})),
@@ -279,7 +282,7 @@ async fn count_rules_need_that_many_matching_events() {
 
 #[tokio::test]
 async fn property_predicates_and_dependencies_decide_completion() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.post(vec![
         user_with_team("small", T0, 2),
         did("small", T0 + 1, "imported_data", json!({"rows": 0})),
@@ -308,7 +311,7 @@ async fn property_predicates_and_dependencies_decide_completion() {
 
 #[tokio::test]
 async fn manual_completions_replay_and_claims_of_other_rules_do_not() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.post(vec![
         user_with_team("l", T0, 60),
         item_completed("b-l", "l", T0 + 10, "rollout", "book_onboarding", MANUAL),
@@ -337,7 +340,7 @@ async fn manual_completions_replay_and_claims_of_other_rules_do_not() {
 
 #[tokio::test]
 async fn the_definition_is_served_as_loaded() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let (status, body) = h.widget_get(&format!("/v1/checklists?key={KEY}")).await;
     assert_eq!(status, StatusCode::OK);
     let file: Value = serde_json::from_str(&std::fs::read_to_string(repo_file("checklists.json")).unwrap()).unwrap();
@@ -381,7 +384,7 @@ fn item(id: &str, users_completed: usize, median: Option<i64>) -> Value {
 
 #[tokio::test]
 async fn funnel_counts_users_per_segment_and_median_time_to_each_item() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.post(scripted_users()).await;
     // Another project's users are not this project's.
     h.post_as("pk_other", vec![user_with_team("x1", T0, 2), did("x1", T0 + 1, "created_project", json!({}))]).await;
@@ -419,7 +422,7 @@ async fn funnel_counts_users_per_segment_and_median_time_to_each_item() {
 
 #[tokio::test]
 async fn churn_risk_lists_users_without_a_success_behavior_within_n_days() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.post(vec![
         // Succeeded on day 0.
         user_with_team("quick", T0, 2),
@@ -467,7 +470,7 @@ async fn churn_risk_lists_users_without_a_success_behavior_within_n_days() {
 
 #[tokio::test]
 async fn churn_risk_days_and_now_are_validated() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     for (query, field) in [
         ("days=0", "days"),
         ("days=366", "days"),
@@ -489,7 +492,7 @@ async fn churn_risk_days_and_now_are_validated() {
 
 #[tokio::test]
 async fn widget_routes_need_the_public_key_from_an_allowed_origin() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     for path in ["/v1/checklists?", "/v1/checklists/state?user_id=u1&"] {
         let get = |query: String, origin: Option<&'static str>| {
             let mut req = Request::get(format!("{path}{query}"));
@@ -526,7 +529,7 @@ async fn widget_routes_need_the_public_key_from_an_allowed_origin() {
 
 #[tokio::test]
 async fn reports_need_the_secret_key() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     for path in ["/v1/checklists/funnel", "/v1/checklists/churn-risk"] {
         for (authorization, status) in [
             (Some("Bearer pk_test"), StatusCode::FORBIDDEN),
@@ -546,7 +549,7 @@ async fn reports_need_the_secret_key() {
 
 #[tokio::test]
 async fn without_checklists_every_route_is_a_json_404() {
-    let h = Harness::with(None);
+    let h = Harness::with(None).await;
     for (uri, widget) in [
         (format!("/v1/checklists?key={KEY}"), true),
         (format!("/v1/checklists/state?key={KEY}&user_id=u1"), true),

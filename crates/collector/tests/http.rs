@@ -11,11 +11,13 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::config::Config;
-use touchpoint_collector::db::{Db, DB_FILE};
 use touchpoint_collector::projects::Projects;
 use touchpoint_collector::{router, AppState, MAX_BODY_BYTES};
 use touchpoint_protocol::{MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
 use tower::ServiceExt;
+
+mod common;
+use common::TestDb;
 
 const KEY: &str = "pk_test";
 const SECRET: &str = "sk_test";
@@ -34,21 +36,24 @@ fn repo_surveys() -> PathBuf {
 
 struct Harness {
     dir: TempDir,
+    db: TestDb,
     projects: String,
     app: Router,
 }
 
 impl Harness {
-    fn new() -> Harness {
-        Harness::with_projects(PROJECTS)
+    async fn new() -> Harness {
+        Harness::with_projects(PROJECTS).await
     }
 
-    fn with_projects(projects: &str) -> Harness {
-        Harness::in_dir(tempfile::tempdir().unwrap(), projects)
+    async fn with_projects(projects: &str) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new(&dir.path().join("data")).await;
+        Harness::in_dir(dir, db, projects).await
     }
 
-    /// A collector over `dir/data`, `dir/www` and `dir/pkg`, as they are now.
-    fn in_dir(dir: TempDir, projects: &str) -> Harness {
+    /// A collector over `dir/data` (or the test's Postgres schema), `dir/www` and `dir/pkg`, as they are now.
+    async fn in_dir(dir: TempDir, db: TestDb, projects: &str) -> Harness {
         let config = Config {
             data_dir: dir.path().join("data"),
             surveys_dir: repo_surveys(),
@@ -56,17 +61,17 @@ impl Harness {
             pkg_dir: dir.path().join("pkg"),
             ..Config::default()
         };
-        let db = Db::open(&config.data_dir).unwrap();
+        let store = db.open(&config.data_dir).await;
         let surveys = SurveyCatalog::load_dir(&config.surveys_dir).unwrap();
-        let app = router(AppState::new(config, Projects::from_json(projects).unwrap(), db, surveys));
-        Harness { app, dir, projects: projects.to_string() }
+        let app = router(AppState::new(config, Projects::from_json(projects).unwrap(), store, surveys));
+        Harness { app, dir, db, projects: projects.to_string() }
     }
 
     /// Simulates a restart: drops the router (and its connection), reopens.
-    fn restart(self) -> Harness {
-        let Harness { dir, app, projects } = self;
+    async fn restart(self) -> Harness {
+        let Harness { dir, db, app, projects } = self;
         drop(app);
-        Harness::in_dir(dir, &projects)
+        Harness::in_dir(dir, db, &projects).await
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
@@ -95,11 +100,9 @@ impl Harness {
         self.send(req.body(Body::empty()).unwrap()).await
     }
 
-    /// Read straight from the SQLite file, independently of the API under test.
-    fn stored_ids(&self) -> Vec<String> {
-        let conn = rusqlite::Connection::open(self.dir.path().join("data").join(DB_FILE)).unwrap();
-        let mut q = conn.prepare("SELECT id FROM events ORDER BY id").unwrap();
-        q.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    /// Read straight from the database, independently of the API under test.
+    async fn stored_ids(&self) -> Vec<String> {
+        self.db.strings("SELECT id FROM events ORDER BY id").await
     }
 }
 
@@ -146,67 +149,52 @@ fn event_ids(body: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn retried_batch_is_reported_duplicate_and_stored_once() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let batch = vec![track("e1", "a", 1), track("e2", "a", 2)];
 
     let (status, body) = h.post_events(batch.clone()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(statuses(&body), pairs(&[("e1", "accepted"), ("e2", "accepted")]));
-    assert_eq!(h.stored_ids(), ["e1", "e2"]);
+    assert_eq!(h.stored_ids().await, ["e1", "e2"]);
 
     let (status, body) = h.post_events(batch).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(statuses(&body), pairs(&[("e1", "duplicate"), ("e2", "duplicate")]));
-    assert_eq!(h.stored_ids(), ["e1", "e2"]);
+    assert_eq!(h.stored_ids().await, ["e1", "e2"]);
 
     // The same id twice in one batch: the second copy is the duplicate.
     let (_, body) = h.post_events(vec![track("e3", "a", 3), track("e3", "a", 3)]).await;
     assert_eq!(statuses(&body), pairs(&[("e3", "accepted"), ("e3", "duplicate")]));
-    assert_eq!(h.stored_ids(), ["e1", "e2", "e3"]);
+    assert_eq!(h.stored_ids().await, ["e1", "e2", "e3"]);
 }
 
 #[tokio::test]
 async fn stored_rows_carry_the_columns_queries_rely_on() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let mut event = answered("a1", "nps", "r1", "score", json!(9), 1_700_000_000_000);
     event["user_id"] = json!("u1");
     let before = now_ms();
     h.post_events(vec![event.clone()]).await;
     let after = now_ms();
 
-    let conn = rusqlite::Connection::open(h.dir.path().join("data").join(DB_FILE)).unwrap();
-    type Row = (String, String, i64, i64, String, Option<String>, String, String, String, String, String);
-    let row: Row = conn
-        .query_row(
+    let rows =
+        h.db.rows(
             "SELECT project_key, type, ts, received_at, anonymous_id, user_id, survey_id, response_id, question_id,
                     url, body FROM events WHERE id = 'a1'",
-            [],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                ))
-            },
         )
-        .unwrap();
-    let (key, kind, ts, received_at, anon, user, survey, response, question, url, body) = row;
+        .await;
+    let [key, kind, ts, received_at, anon, user, survey, response, question, url, body] = &rows[0][..] else {
+        panic!("expected one row of 11 columns: {rows:?}")
+    };
     assert_eq!(
-        (key.as_str(), kind.as_str(), ts, anon.as_str(), user.as_deref()),
-        (KEY, "survey_answered", 1_700_000_000_000, "anon-r1", Some("u1"))
+        (key, kind, ts, anon, user),
+        (&json!(KEY), &json!("survey_answered"), &json!(1_700_000_000_000i64), &json!("anon-r1"), &json!("u1"))
     );
-    assert_eq!((survey.as_str(), response.as_str(), question.as_str()), ("nps", "r1", "score"));
+    assert_eq!((survey, response, question), (&json!("nps"), &json!("r1"), &json!("score")));
     assert_eq!(url, "http://127.0.0.1/app");
+    let received_at = received_at.as_i64().unwrap();
     assert!((before..=after).contains(&received_at), "{before} <= {received_at} <= {after}");
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), event);
+    assert_eq!(serde_json::from_str::<Value>(body.as_str().unwrap()).unwrap(), event);
 }
 
 fn now_ms() -> i64 {
@@ -215,7 +203,7 @@ fn now_ms() -> i64 {
 
 #[tokio::test]
 async fn bad_events_are_rejected_with_a_reason_while_the_rest_is_stored() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let mut too_big = track("big", "a", 3);
     too_big["props"] = json!({ "blob": "x".repeat(MAX_EVENT_BYTES) });
     let batch = vec![
@@ -248,7 +236,7 @@ async fn bad_events_are_rejected_with_a_reason_while_the_rest_is_stored() {
     assert!(reasons[2].ends_with(&format!("more than the limit of {MAX_EVENT_BYTES}")), "{}", reasons[2]);
     assert_eq!(reasons[3], "events[3].id: missing field `id`");
     assert_eq!(reasons[4], "events[4].ts: invalid type: string \"soon\", expected i64");
-    assert_eq!(h.stored_ids(), ["ok1", "ok2"]);
+    assert_eq!(h.stored_ids().await, ["ok1", "ok2"]);
 }
 
 // Bad input: every request-level problem is a 4xx in our JSON error format
@@ -257,11 +245,11 @@ async fn bad_events_are_rejected_with_a_reason_while_the_rest_is_stored() {
 /// Sends `req`, expects `status` and exactly `error` (our `{"error", "field"}`
 /// body), and that the request stored nothing.
 async fn check_refused(h: &Harness, req: Request<Body>, status: StatusCode, error: Value) {
-    let before = h.stored_ids();
+    let before = h.stored_ids().await;
     let what = format!("{} {}", req.method(), req.uri());
     let (got, body) = h.send(req).await;
     assert_eq!((got, &body), (status, &error), "{what}");
-    assert_eq!(h.stored_ids(), before, "{what} stored something");
+    assert_eq!(h.stored_ids().await, before, "{what} stored something");
 }
 
 fn batch_from(origin: &str, body: &Value) -> Request<Body> {
@@ -274,7 +262,7 @@ fn batch_from(origin: &str, body: &Value) -> Request<Body> {
 
 #[tokio::test]
 async fn malformed_json_and_wrong_types_are_400_naming_the_field() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let error = |message: &str, field: Option<&str>| match field {
         Some(field) => json!({"error": format!("invalid JSON body: {message}"), "field": field}),
         None => json!({"error": format!("invalid JSON body: {message}")}),
@@ -318,7 +306,7 @@ async fn malformed_json_and_wrong_types_are_400_naming_the_field() {
 
 #[tokio::test]
 async fn a_missing_or_empty_key_is_400_naming_key() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     check_refused(
         &h,
         post_json("/v1/events", &json!({"events": [track("e1", "a", 1)]})),
@@ -337,7 +325,7 @@ async fn a_missing_or_empty_key_is_400_naming_key() {
 
 #[tokio::test]
 async fn an_unknown_key_is_401() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     for key in ["pk_nobody", SECRET] {
         check_refused(
             &h,
@@ -351,7 +339,7 @@ async fn an_unknown_key_is_401() {
 
 #[tokio::test]
 async fn an_origin_the_project_does_not_allow_is_403_naming_it() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     for origin in ["https://evil.example", "https://other.example", "http://app.example.com", "null"] {
         check_refused(
             &h,
@@ -372,12 +360,12 @@ async fn an_origin_the_project_does_not_allow_is_403_naming_it() {
         let (status, body) = h.send(req).await;
         assert_eq!(status, StatusCode::OK, "{origin:?}: {body}");
     }
-    assert_eq!(h.stored_ids(), ["ok0", "ok1", "ok2"]);
+    assert_eq!(h.stored_ids().await, ["ok0", "ok1", "ok2"]);
 }
 
 #[tokio::test]
 async fn a_body_in_another_format_is_415() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let body = json!({"key": KEY, "events": [track("e1", "a", 1)]}).to_string();
     let expected = json!({"error": "expected a JSON body with content-type: application/json (or text/plain)"});
     for content_type in ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/html"] {
@@ -390,17 +378,17 @@ async fn a_body_in_another_format_is_415() {
 
 #[tokio::test]
 async fn a_text_plain_body_is_json_so_send_beacon_works() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let body = json!({"key": KEY, "events": [track("beacon", "a", 1)]}).to_string();
     let (status, body) = h.send(post_raw("/v1/events", "text/plain;charset=UTF-8", body)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(statuses(&body), pairs(&[("beacon", "accepted")]));
-    assert_eq!(h.stored_ids(), ["beacon"]);
+    assert_eq!(h.stored_ids().await, ["beacon"]);
 }
 
 #[tokio::test]
 async fn a_body_over_one_mebibyte_is_413_in_our_error_format() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     // Valid JSON with a valid event, so only its size can be the reason.
     let body = json!({"key": KEY, "events": [track("e1", "a", 1)], "padding": "x".repeat(MAX_BODY_BYTES)});
     let expected = json!({"error": format!("request body is larger than {MAX_BODY_BYTES} bytes")});
@@ -412,12 +400,12 @@ async fn a_body_over_one_mebibyte_is_413_in_our_error_format() {
     assert_eq!(body.len(), MAX_BODY_BYTES);
     let (status, _) = h.send(post_raw("/v1/events", "application/json", body)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(h.stored_ids(), ["e1"]);
+    assert_eq!(h.stored_ids().await, ["e1"]);
 }
 
 #[tokio::test]
 async fn more_than_the_batch_limit_is_400_and_stores_nothing() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let events: Vec<Value> = (0..=MAX_BATCH_EVENTS).map(|i| track(&format!("e{i:03}"), "a", i as i64)).collect();
     check_refused(
         &h,
@@ -432,7 +420,7 @@ async fn more_than_the_batch_limit_is_400_and_stores_nothing() {
     let (status, body) = h.post_events(events[..MAX_BATCH_EVENTS].to_vec()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(statuses(&body).len(), MAX_BATCH_EVENTS);
-    assert_eq!(h.stored_ids().len(), MAX_BATCH_EVENTS);
+    assert_eq!(h.stored_ids().await.len(), MAX_BATCH_EVENTS);
 }
 
 #[tokio::test]
@@ -441,7 +429,8 @@ async fn over_the_rate_limit_is_429_with_retry_after_and_stores_nothing() {
         r#"[{"public_key": "pk_test", "secret_key": "sk_test", "allowed_origins": ["*"],
              "rate_limit": {"events_per_second": 10, "burst": 100}},
             {"public_key": "pk_other", "secret_key": "sk_other", "allowed_origins": ["*"]}]"#,
-    );
+    )
+    .await;
     let batch =
         |prefix: &str, n: usize| -> Vec<Value> { (0..n).map(|i| track(&format!("{prefix}{i:03}"), "a", 1)).collect() };
     let (status, _) = h.post_events(batch("a", 100)).await;
@@ -460,17 +449,17 @@ async fn over_the_rate_limit_is_429_with_retry_after_and_stores_nothing() {
         json!({"error": format!(
             "rate limit of 10 events/s (burst 100) exceeded for this project key; retry after {retry_after} s")})
     );
-    assert_eq!(h.stored_ids().len(), 100);
+    assert_eq!(h.stored_ids().await.len(), 100);
 
     // Limits are per key: the other project is not affected.
     let (status, _) = h.send(post_json("/v1/events", &json!({"key": "pk_other", "events": batch("c", 100)}))).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(h.stored_ids().len(), 200);
+    assert_eq!(h.stored_ids().await.len(), 200);
 }
 
 #[tokio::test]
 async fn read_apis_need_the_projects_secret_key() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.post_events(vec![answered("a1", "nps", "r1", "score", json!(10), 1)]).await;
     let needs = json!({"error": "this API needs the project's secret key: Authorization: Bearer <secret_key>",
                        "field": "authorization"});
@@ -514,12 +503,12 @@ async fn read_apis_need_the_projects_secret_key() {
 
 #[tokio::test]
 async fn reads_are_scoped_to_the_secret_keys_project() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.post_events(vec![answered("mine", "nps", "r1", "score", json!(10), 1)]).await;
     let theirs = json!({"key": "pk_other", "events": [answered("theirs", "nps", "r2", "score", json!(0), 2)]});
     let (status, _) = h.send(post_json("/v1/events", &theirs)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(h.stored_ids(), ["mine", "theirs"]);
+    assert_eq!(h.stored_ids().await, ["mine", "theirs"]);
 
     for (secret, ids, nps) in [(SECRET, ["mine"], 100.0), ("sk_other", ["theirs"], -100.0)] {
         let auth = format!("Bearer {secret}");
@@ -532,7 +521,7 @@ async fn reads_are_scoped_to_the_secret_keys_project() {
 
 #[tokio::test]
 async fn cors_answers_only_origins_some_project_allows() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let preflight = |origin: &str| {
         Request::builder()
             .method(Method::OPTIONS)
@@ -566,7 +555,7 @@ async fn cors_answers_only_origins_some_project_allows() {
 
 #[tokio::test]
 async fn survey_definitions_are_served_as_loaded() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let (status, body) = h.get("/v1/surveys/nps").await;
     assert_eq!(status, StatusCode::OK);
     let file: Value = serde_json::from_str(&std::fs::read_to_string(repo_surveys().join("nps.json")).unwrap()).unwrap();
@@ -579,7 +568,7 @@ async fn survey_definitions_are_served_as_loaded() {
 
 #[tokio::test]
 async fn nps_counts_the_latest_answer_of_each_response_once() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let (status, body) = h.get("/v1/surveys/nps/nps").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -625,7 +614,7 @@ async fn nps_counts_the_latest_answer_of_each_response_once() {
 
 #[tokio::test]
 async fn events_query_filters_and_orders_by_ts() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.post_events(vec![
         shown("s2", "nps", "r2", "bob", 20),
         shown("s1", "nps", "r1", "ann", 10),
@@ -660,10 +649,10 @@ async fn events_query_filters_and_orders_by_ts() {
 
 #[tokio::test]
 async fn events_survive_a_restart() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.post_events(vec![track("e1", "a", 1), answered("a1", "nps", "r1", "score", json!(10), 2)]).await;
 
-    let h = h.restart();
+    let h = h.restart().await;
     let (_, body) = h.get("/v1/events").await;
     assert_eq!(event_ids(&body), ["e1", "a1"]);
     let (_, body) = h.post_events(vec![track("e1", "a", 1)]).await;
@@ -674,7 +663,7 @@ async fn events_survive_a_restart() {
 
 #[tokio::test]
 async fn health_check() {
-    let (status, body) = Harness::new().get("/healthz").await;
+    let (status, body) = Harness::new().await.get("/healthz").await;
     assert_eq!((status, body), (StatusCode::OK, json!("ok")));
 }
 
@@ -682,7 +671,8 @@ async fn health_check() {
 async fn unknown_api_routes_get_a_json_404_even_with_a_site() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("www")).unwrap();
-    let h = Harness::in_dir(dir, PROJECTS);
+    let db = TestDb::new(&dir.path().join("data")).await;
+    let h = Harness::in_dir(dir, db, PROJECTS).await;
     let (status, body) = h.get("/v1/nothing/here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body, json!({"error": "no such route"}));
@@ -696,7 +686,8 @@ async fn site_and_widget_build_are_served_uncached_with_their_types() {
     std::fs::write(dir.path().join("www/index.html"), "<h1>demo</h1>").unwrap();
     std::fs::write(dir.path().join("pkg/touchpoint_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(dir.path().join("pkg/touchpoint.js"), "export {}").unwrap();
-    let h = Harness::in_dir(dir, PROJECTS);
+    let db = TestDb::new(&dir.path().join("data")).await;
+    let h = Harness::in_dir(dir, db, PROJECTS).await;
 
     for (path, content_type) in
         [("/", "text/html"), ("/pkg/touchpoint_bg.wasm", "application/wasm"), ("/pkg/touchpoint.js", "text/javascript")]
@@ -711,7 +702,7 @@ async fn site_and_widget_build_are_served_uncached_with_their_types() {
 
 #[tokio::test]
 async fn without_a_site_directory_the_root_is_a_json_404() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let (status, body) = h.get("/").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"], "no such route");

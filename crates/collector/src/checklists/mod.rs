@@ -19,6 +19,10 @@ use serde_json::Value;
 use touchpoint_core::checklist::{Checklist, ChecklistSet, Segment};
 
 use crate::config::DEFAULT_CHECKLISTS_FILE;
+use crate::error::AppError;
+use crate::store::{Store, StoredActivity};
+use replay::{by_person, Activity, Person};
+use report::UserProgress;
 
 /// The checklists this collector serves, loaded once at startup.
 pub struct ChecklistCatalog {
@@ -96,4 +100,51 @@ impl ChecklistCatalog {
         let checklists = self.set.checklists();
         self.set.segments().iter().zip(&self.segment_checklists).map(move |(s, &c)| (s, &checklists[c]))
     }
+}
+
+/// One person's events in replay order. An `anonymous_id` that was
+/// identified stands for its owner, the user, with all their browsers.
+pub async fn person_activity(db: &Store, key: String, who: Person) -> Result<Vec<Activity>, AppError> {
+    let user = match who {
+        Person::User(user) => user,
+        Person::Anonymous(browser) => {
+            let k = key.clone();
+            let rows = activities(db.browser_activity(k, browser).await?)?;
+            match replay::owner(&rows) {
+                Some(owner) => owner.to_owned(),
+                // Never identified: every event of the browser is anonymous, and all of it is this person.
+                None => return Ok(rows),
+            }
+        }
+    };
+    let u = user.clone();
+    let rows = activities(db.user_activity(key, u).await?)?;
+    Ok(by_person(rows).remove(&Person::User(user)).unwrap_or_default())
+}
+
+pub fn activities(rows: Vec<StoredActivity>) -> Result<Vec<Activity>, AppError> {
+    rows.into_iter().map(Activity::try_from).collect::<Result<_, _>>().map_err(AppError::Internal)
+}
+
+/// Every identified user of the project, replayed, handed to `report` on the
+/// blocking pool (replaying everyone is CPU work, not for the runtime).
+pub async fn with_users<R: Send + 'static>(
+    db: &Store,
+    catalog: Arc<ChecklistCatalog>,
+    key: String,
+    report: impl FnOnce(&ChecklistCatalog, &[UserProgress<'_>]) -> R + Send + 'static,
+) -> Result<R, AppError> {
+    let rows = db.project_activity(key).await?;
+    tokio::task::spawn_blocking(move || {
+        let users: Vec<UserProgress> = by_person(activities(rows)?)
+            .into_iter()
+            .filter_map(|(person, rows)| match person {
+                Person::User(user_id) => Some(UserProgress { user_id, replayed: replay::replay(&catalog.set, &rows) }),
+                Person::Anonymous(_) => None,
+            })
+            .collect();
+        Ok(report(&catalog, &users))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("report task failed: {e}")))?
 }

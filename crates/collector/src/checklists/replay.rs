@@ -22,7 +22,7 @@ use serde_json::Map;
 use touchpoint_core::checklist::{Checklist, ChecklistSet, Progress, Segment, Trigger};
 use touchpoint_protocol::{Event, EventKind};
 
-use crate::db::StoredActivity;
+use crate::store::StoredActivity;
 
 /// A stored event as the replay reads it.
 #[derive(Debug, Clone)]

@@ -35,10 +35,10 @@ use serde_json::{json, Value};
 use touchpoint_core::checklist::{Checklist, Cta, Progress};
 
 use crate::auth::{PublicKey, SecretKey};
-use crate::checklists::replay::{self, by_person, Activity, Person};
-use crate::checklists::report::{self, UserProgress};
+use crate::checklists::replay::{self, Person};
+use crate::checklists::report;
 use crate::checklists::ChecklistCatalog;
-use crate::db::{self, Db, StoredActivity};
+use crate::checklists::{person_activity, with_users};
 use crate::error::AppError;
 use crate::extract::Query;
 use crate::AppState;
@@ -99,53 +99,6 @@ async fn user_state(
         dismissed: r.dismissed,
     };
     Ok(axum::Json(serde_json::to_value(body).map_err(|e| AppError::Internal(e.to_string()))?))
-}
-
-/// One person's events in replay order. An `anonymous_id` that was
-/// identified stands for its owner, the user, with all their browsers.
-async fn person_activity(db: &Db, key: String, who: Person) -> Result<Vec<Activity>, AppError> {
-    let user = match who {
-        Person::User(user) => user,
-        Person::Anonymous(browser) => {
-            let k = key.clone();
-            let rows = activities(db.read(move |conn| db::browser_activity(conn, &k, &browser)).await?)?;
-            match replay::owner(&rows) {
-                Some(owner) => owner.to_owned(),
-                // Never identified: every event of the browser is anonymous, and all of it is this person.
-                None => return Ok(rows),
-            }
-        }
-    };
-    let u = user.clone();
-    let rows = activities(db.read(move |conn| db::user_activity(conn, &key, &u)).await?)?;
-    Ok(by_person(rows).remove(&Person::User(user)).unwrap_or_default())
-}
-
-fn activities(rows: Vec<StoredActivity>) -> Result<Vec<Activity>, AppError> {
-    rows.into_iter().map(Activity::try_from).collect::<Result<_, _>>().map_err(AppError::Internal)
-}
-
-/// Every identified user of the project, replayed, handed to `report` on the
-/// blocking pool (replaying everyone is CPU work, not for the runtime).
-async fn with_users<R: Send + 'static>(
-    db: &Db,
-    catalog: Arc<ChecklistCatalog>,
-    key: String,
-    report: impl FnOnce(&ChecklistCatalog, &[UserProgress<'_>]) -> R + Send + 'static,
-) -> Result<R, AppError> {
-    let rows = db.read(move |conn| db::project_activity(conn, &key)).await?;
-    tokio::task::spawn_blocking(move || {
-        let users: Vec<UserProgress> = by_person(activities(rows)?)
-            .into_iter()
-            .filter_map(|(person, rows)| match person {
-                Person::User(user_id) => Some(UserProgress { user_id, replayed: replay::replay(&catalog.set, &rows) }),
-                Person::Anonymous(_) => None,
-            })
-            .collect();
-        Ok(report(&catalog, &users))
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("report task failed: {e}")))?
 }
 
 #[derive(Deserialize)]

@@ -21,13 +21,13 @@ use axum::routing::post;
 use axum::Router;
 use serde::Deserialize;
 use serde_json::Value;
-use touchpoint_protocol::{EventResult, IngestResponse, MAX_BATCH_EVENTS};
+use touchpoint_protocol::{EventResult, EventStatus, IngestResponse, MAX_BATCH_EVENTS};
 
 use crate::auth::SecretKey;
-use crate::db::{self, EventFilter};
 use crate::error::AppError;
 use crate::extract::{Json, Query};
 use crate::ingest::{self, Checked};
+use crate::store::EventFilter;
 use crate::AppState;
 
 const DEFAULT_LIMIT: u32 = 1000;
@@ -81,12 +81,15 @@ async fn ingest(
         return Err(AppError::RateLimited { message, retry_after: wait });
     }
 
+    let automations = state.automations.as_deref();
     // `None` marks the slots that the database fills in.
     let mut results: Vec<Option<EventResult>> = Vec::with_capacity(count);
     let mut valid = Vec::with_capacity(count);
     for (index, raw) in batch.events.into_iter().enumerate() {
         match ingest::check(index, raw) {
-            Checked::Valid(event) => {
+            Checked::Valid(mut event) => {
+                event.automate =
+                    automations.is_some_and(|a| a.watches(&project.project.public_key, event.event.kind.name()));
                 results.push(None);
                 valid.push(event);
             }
@@ -95,7 +98,14 @@ async fn ingest(
     }
 
     let ids: Vec<String> = valid.iter().map(|e| e.event.id.clone()).collect();
+    let queued: Vec<bool> = valid.iter().map(|e| e.automate).collect();
     let statuses = state.db.insert(project.project.public_key.clone(), crate::now_ms(), valid).await?;
+    // After the commit: the worker reads what was queued with the events.
+    if let Some(automations) = automations {
+        if queued.iter().zip(&statuses).any(|(&q, s)| q && *s == EventStatus::Accepted) {
+            automations.wake();
+        }
+    }
     let mut stored = ids.into_iter().zip(statuses).map(|(id, status)| EventResult { id, status, reason: None });
     let results =
         results.into_iter().map(|slot| slot.or_else(|| stored.next()).expect("one status per valid event")).collect();
@@ -127,7 +137,7 @@ async fn list(
         kind: params.kind,
         limit,
     };
-    let bodies = state.db.read(move |conn| db::list_events(conn, &filter)).await?;
+    let bodies = state.db.list_events(filter).await?;
     let events = bodies
         .iter()
         .map(|body| serde_json::from_str(body))

@@ -1,7 +1,9 @@
 //! One router per area, merged by [`crate::router`].
 
 pub mod assets;
+pub mod automations;
 pub mod checklists;
+pub mod dashboard;
 pub mod events;
 pub mod help;
 pub mod surveys;

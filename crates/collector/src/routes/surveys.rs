@@ -16,7 +16,6 @@ use touchpoint_core::nps::NpsSummary;
 
 use crate::auth::SecretKey;
 use crate::catalog::SurveyEntry;
-use crate::db;
 use crate::error::AppError;
 use crate::AppState;
 
@@ -53,6 +52,6 @@ async fn nps(
         .id()
         .to_string();
     let (survey_id, key) = (id.clone(), project.project.public_key.clone());
-    let scores = state.db.read(move |conn| db::latest_scores(conn, &key, &survey_id, &question)).await?;
+    let scores = state.db.latest_scores(key, survey_id, question).await?;
     Ok(axum::Json(NpsReport { survey_id: id, summary: NpsSummary::from_scores(scores) }))
 }

@@ -1,0 +1,456 @@
+//! Automations: rules from a config file ([`config`]) that turn stored
+//! events — an answer, a score range, an ending's action, a completed
+//! checklist — and the churn-risk report into follow-ups: a signed webhook,
+//! an email rendered from a template ([`template`]), or a case for a person.
+//!
+//! **Flow.** Ingest stores an event that some rule listens to together with a
+//! row in `automation_queue` (same transaction) and wakes the [`worker`]
+//! after the commit. The worker claims queued events, matches the rules,
+//! and per matching rule writes, in one transaction, the run
+//! (`automation_runs`, primary key `(trigger_id, rule_id)`), its outbox rows
+//! and its cases, and removes the queue row. It then delivers due outbox
+//! rows: webhooks with an HMAC-SHA256 signature, emails as `.eml` files in
+//! the outbox folder (there is no SMTP client: a mail transfer agent or a
+//! person picks them up). Each attempt is logged (`delivery_attempts`); a
+//! failure is retried with exponential backoff until `max_attempts`.
+//!
+//! **Exactly once.** A rule runs at most once per trigger: the run row, the
+//! case and the outbox row are written together, and a second run of the same
+//! rule for the same trigger (a retried claim, a second collector on the same
+//! Postgres) finds the run row and stores nothing. A delivery may be *sent*
+//! more than once only if the collector dies between the receiver's answer
+//! and recording it; every send carries the same `X-Touchpoint-Delivery` id
+//! (and an email the same file name and `Message-ID`), so receivers can
+//! deduplicate.
+//!
+//! **Ingest is never blocked:** it only writes the queue row; matching,
+//! rendering and sending happen in the worker, after the commit.
+
+pub mod config;
+pub mod template;
+pub mod worker;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+use touchpoint_protocol::{AnswerValue, Event, EventKind};
+
+use self::config::{ActionSpec, AutomationsConfig, AutomationsError, Context, Rule, Trigger};
+use self::template::{render, Template, Vars};
+use crate::store::{Case, OutboxItem, RunEffects};
+
+/// Header carrying `sha256=<hex HMAC-SHA256 of the body, keyed by the secret>`.
+pub const SIGNATURE_HEADER: &str = "X-Touchpoint-Signature-256";
+/// Header carrying the delivery id, the same on every retry.
+pub const DELIVERY_HEADER: &str = "X-Touchpoint-Delivery";
+
+/// The loaded rules plus what the worker needs to act on them.
+pub struct Automations {
+    pub config: AutomationsConfig,
+    /// Where emails are written as `<delivery id>.eml`.
+    pub outbox_dir: PathBuf,
+    watched: HashSet<&'static str>,
+    wake: Notify,
+}
+
+impl Automations {
+    /// Loads `file` (see [`config`]) and creates `outbox_dir` if needed.
+    pub fn load(file: &std::path::Path, outbox_dir: PathBuf, cx: &Context) -> Result<Automations, AutomationsError> {
+        let config = AutomationsConfig::load(file, cx)?;
+        std::fs::create_dir_all(&outbox_dir).map_err(|e| AutomationsError {
+            file: file.to_path_buf(),
+            problems: vec![format!("cannot create the email outbox folder {}: {e}", outbox_dir.display())],
+        })?;
+        Ok(Automations::new(config, outbox_dir))
+    }
+
+    pub fn new(config: AutomationsConfig, outbox_dir: PathBuf) -> Automations {
+        let watched = config.rules.iter().filter_map(|r| r.when.event_type()).collect();
+        Automations { config, outbox_dir, watched, wake: Notify::new() }
+    }
+
+    /// Does some rule for `project_key` listen to events of this type? Such
+    /// events are queued for the worker when stored.
+    pub fn watches(&self, project_key: &str, kind: &str) -> bool {
+        self.watched.contains(kind)
+            && self.config.rules.iter().any(|r| applies_to(r, project_key) && r.when.event_type() == Some(kind))
+    }
+
+    /// Tells the worker there is work (after a commit).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub(crate) async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// The rules `event` (of `project_key`) triggers, each with the ending
+    /// action that matched, if the trigger is one.
+    pub fn matching(&self, project_key: &str, event: &Event) -> Vec<(&Rule, Option<Map<String, Value>>)> {
+        self.config
+            .rules
+            .iter()
+            .filter(|r| applies_to(r, project_key))
+            .filter_map(|r| matches(&r.when, &event.kind).map(|action| (r, action)))
+            .collect()
+    }
+
+    /// What `rule` does for one trigger, ready to store.
+    pub fn effects(&self, rule: &Rule, t: &TriggerContext) -> RunEffects {
+        let mut run = RunEffects { rule_id: rule.id.clone(), ..RunEffects::default() };
+        for (i, action) in rule.actions.iter().enumerate() {
+            let id = effect_id(&t.trigger_id, &rule.id, i);
+            let item = |kind: &str, target: String, payload: String| OutboxItem {
+                id: id.clone(),
+                project_key: t.project_key.clone(),
+                rule_id: rule.id.clone(),
+                trigger_id: t.trigger_id.clone(),
+                kind: kind.into(),
+                target,
+                payload,
+                signature: None,
+                status: "pending".into(),
+                attempts: 0,
+                next_attempt_at: t.now,
+                created_at: t.now,
+                delivered_at: None,
+                last_error: None,
+            };
+            match action {
+                ActionSpec::Webhook { url, secret } => {
+                    let payload = json!({
+                        "delivery_id": id,
+                        "rule": rule.id,
+                        "project": t.project_key,
+                        "trigger": t.kind,
+                        "event": t.event,
+                        "churn_risk": t.churn_risk,
+                        "user": { "user_id": t.user_id, "anonymous_id": t.anonymous_id, "traits": t.traits },
+                        "created_at": t.now,
+                    })
+                    .to_string();
+                    let secret = secret
+                        .as_deref()
+                        .or_else(|| self.config.project_secrets.get(&t.project_key).map(String::as_str));
+                    let mut o = item("webhook", url.clone(), String::new());
+                    match secret {
+                        Some(secret) => o.signature = Some(sign(secret, payload.as_bytes())),
+                        // Validation requires a secret for every project a webhook rule applies to.
+                        None => fail(&mut o, "no signing secret for this project"),
+                    }
+                    o.payload = payload;
+                    run.outbox.push(o);
+                }
+                ActionSpec::Email { template, to } => {
+                    let vars = Vars {
+                        rule: &rule.id,
+                        user_id: t.user_id.as_deref(),
+                        anonymous_id: t.anonymous_id.as_deref(),
+                        traits: &t.traits,
+                        event: t.event.as_ref(),
+                        action: t.action.as_ref(),
+                    };
+                    let to = Template::parse_line(to).map(|parts| render(&parts, &vars)).unwrap_or_default();
+                    let to = to.trim().to_string();
+                    let mut o = item("email", to.clone(), String::new());
+                    match self.config.templates.get(template) {
+                        Some(tpl) => {
+                            o.payload = compose_email(&self.config.email_from, &to, tpl, &vars, &id, t);
+                            if !is_address(&to) {
+                                let who = t.user_id.as_deref().or(t.anonymous_id.as_deref()).unwrap_or("?");
+                                fail(&mut o, &format!("no valid recipient for {who}: {to:?} (the \"to\" of the rule)"));
+                            }
+                        }
+                        None => fail(&mut o, &format!("no template {template:?}")),
+                    }
+                    run.outbox.push(o);
+                }
+                ActionSpec::Case { title } => run.cases.push(Case {
+                    id,
+                    project_key: t.project_key.clone(),
+                    rule_id: rule.id.clone(),
+                    trigger_id: t.trigger_id.clone(),
+                    title: title.clone(),
+                    user_id: t.user_id.clone(),
+                    anonymous_id: t.anonymous_id.clone(),
+                    detail: t.detail().to_string(),
+                    status: "open".into(),
+                    created_at: t.now,
+                    closed_at: None,
+                    note: None,
+                }),
+            }
+        }
+        run
+    }
+}
+
+/// An outbox row that can never be delivered is stored as `failed` at once,
+/// so the problem shows in the deliveries log instead of vanishing.
+fn fail(o: &mut OutboxItem, why: &str) {
+    o.status = "failed".into();
+    o.last_error = Some(why.into());
+}
+
+/// Everything a rule's actions may use about one trigger.
+#[derive(Debug, Clone)]
+pub struct TriggerContext {
+    pub project_key: String,
+    /// The event id, or `churn_risk:<project>:<user>`.
+    pub trigger_id: String,
+    /// `event` or `churn_risk`.
+    pub kind: &'static str,
+    pub event: Option<Value>,
+    pub churn_risk: Option<Value>,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    /// The person's `identify` traits, merged oldest to newest.
+    pub traits: Map<String, Value>,
+    /// The ending action that matched an `ending_action` rule.
+    pub action: Option<Map<String, Value>>,
+    pub now: i64,
+}
+
+impl TriggerContext {
+    /// What a case records: the event, or the churn-risk finding.
+    fn detail(&self) -> Value {
+        match (&self.event, &self.churn_risk) {
+            (Some(e), _) => json!({ "event": e }),
+            (None, Some(c)) => json!({ "churn_risk": c }),
+            (None, None) => Value::Null,
+        }
+    }
+}
+
+fn applies_to(rule: &Rule, project_key: &str) -> bool {
+    rule.project.as_deref().is_none_or(|p| p == project_key)
+}
+
+/// `Some(matched ending action)` if `trigger` fires on an event of `kind`.
+pub fn matches(trigger: &Trigger, kind: &EventKind) -> Option<Option<Map<String, Value>>> {
+    match (trigger, kind) {
+        (
+            Trigger::Answer { survey, question, values },
+            EventKind::SurveyAnswered { survey_id, question_id, value, .. },
+        ) if survey == survey_id && question == question_id => {
+            let hit = values.iter().any(|v| match value {
+                AnswerValue::Score(n) => v.as_u64() == Some(u64::from(*n)),
+                AnswerValue::Text(s) => v.as_str() == Some(s),
+                AnswerValue::Choices(list) => v.as_str().is_some_and(|c| list.iter().any(|x| x == c)),
+            });
+            hit.then_some(None)
+        }
+        (
+            Trigger::Score { survey, question, min, max },
+            EventKind::SurveyAnswered { survey_id, question_id, value: AnswerValue::Score(n), .. },
+        ) if survey == survey_id && question == question_id && (min..=max).contains(&n) => Some(None),
+        (
+            Trigger::EndingAction { survey, ending, action, params },
+            EventKind::SurveyCompleted { survey_id, ending_id, actions, .. },
+        ) if survey.as_ref().is_none_or(|s| s == survey_id) && ending.as_ref().is_none_or(|e| e == ending_id) => {
+            let found = actions
+                .iter()
+                .find(|a| a.action == *action && params.iter().all(|(k, v)| a.params.get(k) == Some(v)))?;
+            let mut map = found.params.clone();
+            map.insert("action".into(), Value::String(found.action.clone()));
+            Some(Some(map))
+        }
+        (Trigger::ChecklistCompleted { checklist }, EventKind::ChecklistCompleted { checklist_id }) => {
+            checklist.as_ref().is_none_or(|c| c == checklist_id).then_some(None)
+        }
+        _ => None,
+    }
+}
+
+/// The id of effect `index` of `rule` for `trigger`: stable (a retry makes
+/// the same id) and safe as a file name whatever the (client-chosen) event id.
+pub fn effect_id(trigger_id: &str, rule_id: &str, index: usize) -> String {
+    let mut h = Sha256::new();
+    h.update(trigger_id.as_bytes());
+    h.update([0]);
+    h.update(rule_id.as_bytes());
+    h.update([0]);
+    h.update(index.to_string().as_bytes());
+    hex(&h.finalize()[..16])
+}
+
+/// `sha256=<hex HMAC-SHA256(secret, body)>`, the value of [`SIGNATURE_HEADER`].
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(body);
+    format!("sha256={}", hex(&mac.finalize().into_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A plausible single address: `local@domain`, no spaces, no header syntax.
+fn is_address(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && s.len() <= 254
+        && s.chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, ',' | ';' | '<' | '>' | '"' | '(' | ')' | '[' | ']' | '\\'))
+        && !domain.contains('@')
+}
+
+/// A header value: control characters (a CR or LF would start a new header,
+/// and values come from users' traits) become spaces; non-ASCII text is
+/// RFC 2047-encoded.
+fn header_value(s: &str) -> String {
+    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if clean.is_ascii() {
+        clean
+    } else {
+        format!("=?UTF-8?B?{}?=", base64(clean.as_bytes()))
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The whole message (RFC 5322, CRLF line ends, UTF-8 plain text).
+fn compose_email(from: &str, to: &str, tpl: &Template, vars: &Vars, id: &str, t: &TriggerContext) -> String {
+    let mut headers = vec![
+        ("From", header_value(from)),
+        ("To", header_value(to)),
+        ("Subject", header_value(&render(&tpl.subject, vars))),
+        ("Date", crate::time::rfc5322(t.now)),
+        ("Message-ID", format!("<{id}@touchpoint>")),
+    ];
+    if let Some(reply_to) = &tpl.reply_to {
+        headers.push(("Reply-To", header_value(&render(reply_to, vars))));
+    }
+    headers.extend([
+        ("MIME-Version", "1.0".to_string()),
+        ("Content-Type", "text/plain; charset=utf-8".to_string()),
+        ("Content-Transfer-Encoding", "8bit".to_string()),
+        ("X-Touchpoint-Rule", header_value(vars.rule)),
+        ("X-Touchpoint-Trigger", header_value(&t.trigger_id)),
+    ]);
+    let mut msg = String::new();
+    for (name, value) in headers {
+        msg.push_str(&format!("{name}: {value}\r\n"));
+    }
+    msg.push_str("\r\n");
+    let body = render(&tpl.body, vars);
+    for line in body.lines() {
+        msg.push_str(line);
+        msg.push_str("\r\n");
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use touchpoint_protocol::Action;
+
+    fn answered(question: &str, value: AnswerValue) -> EventKind {
+        EventKind::SurveyAnswered {
+            survey_id: "nps".into(),
+            response_id: "r".into(),
+            question_id: question.into(),
+            value,
+        }
+    }
+
+    #[test]
+    fn triggers_match_the_events_they_name() {
+        let score = Trigger::Score { survey: "nps".into(), question: "score".into(), min: 0, max: 6 };
+        let answer =
+            Trigger::Answer { survey: "nps".into(), question: "obstacle".into(), values: vec![json!("not_ready")] };
+        let offer = Trigger::EndingAction {
+            survey: Some("nps".into()),
+            ending: None,
+            action: "offer".into(),
+            params: json!({"code": "trial_extension_14d"}).as_object().unwrap().clone(),
+        };
+        let done = Trigger::ChecklistCompleted { checklist: Some("get_started".into()) };
+        let completed = |actions: Vec<Action>| EventKind::SurveyCompleted {
+            survey_id: "nps".into(),
+            response_id: "r".into(),
+            ending_id: "trial_offer".into(),
+            actions,
+        };
+        let action = |name: &str, code: Option<&str>| Action {
+            action: name.into(),
+            params: code.map(|c| json!({"code": c}).as_object().unwrap().clone()).unwrap_or_default(),
+        };
+        for (trigger, kind, expected) in [
+            (&score, answered("score", AnswerValue::Score(0)), true),
+            (&score, answered("score", AnswerValue::Score(6)), true),
+            (&score, answered("score", AnswerValue::Score(7)), false),
+            (&score, answered("other", AnswerValue::Score(3)), false),
+            (&answer, answered("obstacle", AnswerValue::Text("not_ready".into())), true),
+            (&answer, answered("obstacle", AnswerValue::Text("too_hard".into())), false),
+            (&answer, answered("obstacle", AnswerValue::Choices(vec!["x".into(), "not_ready".into()])), true),
+            (&offer, completed(vec![action("webhook", None), action("offer", Some("trial_extension_14d"))]), true),
+            (&offer, completed(vec![action("offer", Some("discount_10"))]), false),
+            (&offer, completed(vec![]), false),
+            (&done, EventKind::ChecklistCompleted { checklist_id: "get_started".into() }, true),
+            (&done, EventKind::ChecklistCompleted { checklist_id: "rollout".into() }, false),
+            (&done, answered("score", AnswerValue::Score(1)), false),
+        ] {
+            assert_eq!(matches(trigger, &kind).is_some(), expected, "{trigger:?} on {kind:?}");
+        }
+        let params = matches(&offer, &completed(vec![action("offer", Some("trial_extension_14d"))])).unwrap().unwrap();
+        assert_eq!(Value::Object(params), json!({"action": "offer", "code": "trial_extension_14d"}));
+    }
+
+    #[test]
+    fn signatures_are_hmac_sha256_of_the_body() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            sign("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn header_values_cannot_start_new_headers() {
+        assert_eq!(header_value("Hi\r\nBcc: all@example.com"), "Hi  Bcc: all@example.com");
+        assert_eq!(header_value("Zwei Wochen für dich"), "=?UTF-8?B?WndlaSBXb2NoZW4gZsO8ciBkaWNo?=");
+        assert_eq!(base64(b"ab"), "YWI=");
+        for (s, ok) in [
+            ("dana@example.com", true),
+            ("dana@localhost", false),
+            ("", false),
+            ("a b@x.io", false),
+            ("x@y.io,z@w.io", false),
+        ] {
+            assert_eq!(is_address(s), ok, "{s}");
+        }
+    }
+
+    #[test]
+    fn effect_ids_are_stable_and_distinct() {
+        assert_eq!(effect_id("e1", "r1", 0), effect_id("e1", "r1", 0));
+        assert_ne!(effect_id("e1", "r1", 0), effect_id("e1", "r1", 1));
+        assert_ne!(effect_id("e1", "r1", 0), effect_id("e1", "r2", 0));
+        assert_eq!(effect_id("../../etc/passwd", "r", 0).len(), 32);
+    }
+}

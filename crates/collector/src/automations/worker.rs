@@ -1,0 +1,322 @@
+//! The background worker: claims queued events and runs the rules they
+//! trigger, scans for churn risk now and then, and delivers due webhooks and
+//! emails, logging every attempt. Woken after each commit that queued
+//! something; otherwise it sleeps until the next retry is due (at most
+//! [`POLL`], so work queued by another collector on the same Postgres is
+//! picked up too). Errors are logged and retried; the worker never stops on
+//! its own.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use touchpoint_protocol::{Event, EventKind};
+
+use super::config::Trigger;
+use super::{Automations, TriggerContext, DELIVERY_HEADER, SIGNATURE_HEADER};
+use crate::checklists::replay::{Activity, Person};
+use crate::checklists::{person_activity, report, with_users};
+use crate::store::{AfterAttempt, Attempt, OutboxItem, Store, StoredEvent};
+use crate::AppState;
+
+/// Longest sleep between looks at the queue and the outbox.
+const POLL: Duration = Duration::from_secs(2);
+/// Queued events claimed at once.
+const CLAIM: u32 = 50;
+/// Deliveries sent at once.
+const PARALLEL_DELIVERIES: u32 = 8;
+/// A claimed event not finished in this time can be claimed again.
+const QUEUE_LEASE_MS: i64 = 60_000;
+
+/// The running worker; [`Worker::stop`] ends it after the step in progress.
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts the worker if `state` has automations.
+    pub fn spawn(state: &AppState) -> Option<Worker> {
+        let automations = state.automations.clone()?;
+        let (stop, stopped) = watch::channel(false);
+        let state = state.clone();
+        let handle = tokio::spawn(run(state, automations, stopped));
+        Some(Worker { stop, handle })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.handle.await;
+    }
+}
+
+async fn run(state: AppState, automations: Arc<Automations>, mut stopped: watch::Receiver<bool>) {
+    let has_churn_rules = automations.config.rules.iter().any(|r| matches!(r.when, Trigger::ChurnRisk { .. }));
+    let mut next_scan = Instant::now();
+    loop {
+        let mut busy = false;
+        match process_queue(&state, &automations).await {
+            Ok(n) => busy |= n > 0,
+            Err(e) => log(&format!("processing queued events: {e}")),
+        }
+        if has_churn_rules && Instant::now() >= next_scan {
+            if let Err(e) = scan_churn_risk(&state, &automations).await {
+                log(&format!("churn-risk scan: {e}"));
+            }
+            let every = u64::try_from(automations.config.churn_scan_every_ms).unwrap_or(3_600_000);
+            next_scan = Instant::now() + Duration::from_millis(every);
+        }
+        match deliver_due(&state.db, &automations).await {
+            Ok(n) => busy |= n > 0,
+            Err(e) => log(&format!("delivering: {e}")),
+        }
+        if *stopped.borrow() {
+            return;
+        }
+        if busy {
+            continue;
+        }
+        let mut wait = POLL;
+        if let Ok(Some(due)) = state.db.next_due_at().await {
+            let ms = u64::try_from(due - crate::now_ms()).unwrap_or(0);
+            wait = wait.min(Duration::from_millis(ms));
+        }
+        if has_churn_rules {
+            wait = wait.min(next_scan.saturating_duration_since(Instant::now()));
+        }
+        tokio::select! {
+            () = automations.woken() => {}
+            () = tokio::time::sleep(wait) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+fn log(message: &str) {
+    eprintln!("touchpoint-collector: automations: {message}");
+}
+
+/// Runs the rules of every queued event; returns how many were claimed.
+async fn process_queue(state: &AppState, automations: &Automations) -> Result<usize, String> {
+    let claimed = state.db.claim_queued(crate::now_ms(), QUEUE_LEASE_MS, CLAIM).await.map_err(|e| e.to_string())?;
+    let n = claimed.len();
+    for row in claimed {
+        let id = row.id.clone();
+        if let Err(e) = process_event(state, automations, row).await {
+            // Left in the queue: claimed again when its lease runs out.
+            log(&format!("event {id:?}: {e}"));
+        }
+    }
+    Ok(n)
+}
+
+async fn process_event(state: &AppState, automations: &Automations, row: StoredEvent) -> Result<(), String> {
+    let now = crate::now_ms();
+    let value: Value = serde_json::from_str(&row.body).map_err(|e| format!("stored body is not JSON: {e}"))?;
+    let runs = match serde_json::from_value::<Event>(value.clone()) {
+        Ok(event) => {
+            let matching = automations.matching(&row.project_key, &event);
+            let mut runs = Vec::with_capacity(matching.len());
+            if !matching.is_empty() {
+                let who = match &event.user_id {
+                    Some(user) => Person::User(user.clone()),
+                    None => Person::Anonymous(event.anonymous_id.clone()),
+                };
+                let (user_id, traits) = person(&state.db, &row.project_key, who).await?;
+                for (rule, action) in matching {
+                    let t = TriggerContext {
+                        project_key: row.project_key.clone(),
+                        trigger_id: row.id.clone(),
+                        kind: "event",
+                        event: Some(value.clone()),
+                        churn_risk: None,
+                        user_id: event.user_id.clone().or_else(|| user_id.clone()),
+                        anonymous_id: Some(event.anonymous_id.clone()),
+                        traits: traits.clone(),
+                        action,
+                        now,
+                    };
+                    runs.push(automations.effects(rule, &t));
+                }
+            }
+            runs
+        }
+        // Stored events were valid when stored; one this build cannot read runs no rule.
+        Err(e) => {
+            log(&format!("event {:?} is not readable by this version ({e}); no rule runs for it", row.id));
+            Vec::new()
+        }
+    };
+    state.db.apply_runs(row.project_key, row.id.clone(), Some(row.id), runs, now).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The person's user id (if identified) and their traits, merged oldest to newest.
+async fn person(db: &Store, key: &str, who: Person) -> Result<(Option<String>, Map<String, Value>), String> {
+    let rows: Vec<Activity> = person_activity(db, key.to_string(), who).await.map_err(|e| format!("{e:?}"))?;
+    let user_id = rows.iter().find_map(|r| r.user_id.clone());
+    let mut traits = Map::new();
+    for row in &rows {
+        if let Some(EventKind::Identify { traits: t }) = &row.kind {
+            traits.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    Ok((user_id, traits))
+}
+
+/// Runs every churn-risk rule for the users now at risk that it has not run for.
+async fn scan_churn_risk(state: &AppState, automations: &Automations) -> Result<(), String> {
+    let Some(catalog) = state.checklists.clone() else { return Ok(()) };
+    let now = crate::now_ms();
+    for rule in &automations.config.rules {
+        let Trigger::ChurnRisk { days } = rule.when else { continue };
+        let keys: Vec<String> = match &rule.project {
+            Some(key) => vec![key.clone()],
+            None => state.projects.public_keys().map(str::to_string).collect(),
+        };
+        for key in keys {
+            let at_risk = with_users(&state.db, catalog.clone(), key.clone(), move |_, users| {
+                report::churn_risk(users, days, now)
+            })
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+            let done = state.db.rule_runs(key.clone(), rule.id.clone()).await.map_err(|e| e.to_string())?;
+            for user in at_risk {
+                let trigger_id = format!("churn_risk:{key}:{}", user.user);
+                if done.contains(&trigger_id) {
+                    continue;
+                }
+                let (_, traits) = person(&state.db, &key, Person::User(user.user.clone())).await?;
+                let t = TriggerContext {
+                    project_key: key.clone(),
+                    trigger_id: trigger_id.clone(),
+                    kind: "churn_risk",
+                    event: None,
+                    churn_risk: Some(json!({
+                        "days": days, "user": user.user, "segment": user.segment, "checklist": user.checklist,
+                        "first_seen": user.first_seen, "last_seen": user.last_seen,
+                    })),
+                    user_id: Some(user.user.clone()),
+                    anonymous_id: None,
+                    traits,
+                    action: None,
+                    now,
+                };
+                let run = automations.effects(rule, &t);
+                state.db.apply_runs(key.clone(), trigger_id, None, vec![run], now).await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sends what is due; returns how many deliveries were attempted.
+async fn deliver_due(db: &Store, automations: &Arc<Automations>) -> Result<usize, String> {
+    let retry = automations.config.retry;
+    // Long enough for the request to time out and be recorded.
+    let lease = retry.timeout_ms + 30_000;
+    let due = db.claim_due(crate::now_ms(), lease, PARALLEL_DELIVERIES).await.map_err(|e| e.to_string())?;
+    let n = due.len();
+    let mut running = JoinSet::new();
+    for item in due {
+        let automations = automations.clone();
+        let db = db.clone();
+        running.spawn(async move {
+            let attempt_no = item.attempts + 1;
+            let started_at = crate::now_ms();
+            let clock = Instant::now();
+            let (status_code, error) = attempt(&automations, &item).await;
+            let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+            let after = match &error {
+                None => AfterAttempt::Delivered { at: crate::now_ms() },
+                Some(_) if attempt_no >= retry.max_attempts => AfterAttempt::Failed,
+                Some(_) => AfterAttempt::Retry { at: crate::now_ms() + retry.delay_after(attempt_no) },
+            };
+            let record = Attempt {
+                delivery_id: item.id.clone(),
+                attempt: attempt_no,
+                started_at,
+                duration_ms,
+                status_code,
+                error,
+            };
+            if let Err(e) = db.record_attempt(record, after).await {
+                // The lease runs out and the delivery is tried again, with the same id.
+                log(&format!("recording attempt {attempt_no} of delivery {}: {e}", item.id));
+            }
+        });
+    }
+    while running.join_next().await.is_some() {}
+    Ok(n)
+}
+
+/// One try: `(HTTP status if any, error if it failed)`.
+async fn attempt(automations: &Automations, item: &OutboxItem) -> (Option<i64>, Option<String>) {
+    match item.kind.as_str() {
+        "webhook" => {
+            let timeout = Duration::from_millis(u64::try_from(automations.config.retry.timeout_ms).unwrap_or(10_000));
+            let item = item.clone();
+            let attempt_no = item.attempts + 1;
+            let sent = tokio::task::spawn_blocking(move || post_webhook(&item, attempt_no, timeout)).await;
+            match sent {
+                Ok(Ok(status)) if (200..300).contains(&status) => (Some(i64::from(status)), None),
+                Ok(Ok(status)) => (Some(i64::from(status)), Some(format!("the receiver answered HTTP {status}"))),
+                Ok(Err(e)) => (None, Some(e)),
+                Err(e) => (None, Some(format!("send task failed: {e}"))),
+            }
+        }
+        "email" => match write_email(&automations.outbox_dir, item).await {
+            Ok(()) => (None, None),
+            Err(e) => (None, Some(e)),
+        },
+        other => (None, Some(format!("unknown delivery kind {other:?}"))),
+    }
+}
+
+fn post_webhook(item: &OutboxItem, attempt_no: i64, timeout: Duration) -> Result<u16, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        // A receiver's redirect is a failure to fix, not something to follow with a signed body.
+        .max_redirects(0)
+        .proxy(None)
+        .user_agent(concat!("touchpoint-collector/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let mut request = agent
+        .post(&item.target)
+        .header("Content-Type", "application/json")
+        .header(DELIVERY_HEADER, &item.id)
+        .header("X-Touchpoint-Rule", &item.rule_id)
+        .header("X-Touchpoint-Attempt", attempt_no.to_string());
+    if let Some(signature) = &item.signature {
+        request = request.header(SIGNATURE_HEADER, signature);
+    }
+    let response = request.send(item.payload.as_bytes()).map_err(|e| format!("cannot deliver: {e}"))?;
+    Ok(response.status().as_u16())
+}
+
+/// Writes `<outbox>/<delivery id>.eml` atomically (a temporary file renamed
+/// into place), so a reader never sees half a message and a retry after a
+/// crash replaces the file instead of adding a second one.
+async fn write_email(dir: &std::path::Path, item: &OutboxItem) -> Result<(), String> {
+    let path = dir.join(format!("{}.eml", item.id));
+    let tmp = dir.join(format!(".{}.eml.tmp", item.id));
+    let payload = item.payload.clone();
+    tokio::task::spawn_blocking(move || {
+        let write = || -> std::io::Result<()> {
+            let mut file = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut file, payload.as_bytes())?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write {}: {e}", path.display())
+        })
+    })
+    .await
+    .map_err(|e| format!("write task failed: {e}"))?
+}

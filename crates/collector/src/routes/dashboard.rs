@@ -1,0 +1,219 @@
+//! The dashboard page and the data and exports behind it.
+//!
+//! - `GET /dashboard` (and `/dashboard/app.js`, `/dashboard/app.css`) — a
+//!   static page, compiled into the binary, that holds no data. It asks for
+//!   the project's secret key once, keeps it in `sessionStorage` (this tab
+//!   only, gone when the tab closes) and sends it as `Authorization: Bearer`
+//!   on every fetch below; the browser never sends it by itself, so there is
+//!   no cookie to forge requests with. A strict Content-Security-Policy
+//!   (`script-src 'self'`, no inline script) and rendering every value as
+//!   text keep answers written by end users from running as script where
+//!   the key lives. Charts are inline SVG drawn by `app.js`; nothing is
+//!   loaded from another origin.
+//! - `GET /v1/dashboard/surveys` — `{"surveys": [{"id", "title"}]}`.
+//! - `GET /v1/dashboard/surveys/{id}?interval=day|week|month` (default
+//!   `week`) — the survey's figures (see [`crate::dashboard::survey_report`]).
+//! - `GET /v1/dashboard/help-searches` — help searches without a result,
+//!   grouped by query, from stored `help_searched` events.
+//! - `GET /v1/export/events.csv?type=&survey_id=` — every stored event, one
+//!   record each, oldest first, streamed page by page.
+//! - `GET /v1/export/responses.csv?survey_id=` — one record per response.
+//!
+//! Everything under `/v1/` needs `Authorization: Bearer <secret_key>`. The
+//! checklist funnel, churn-risk users and cases come from their own routes
+//! (`/v1/checklists/funnel`, `/v1/checklists/churn-risk`, `/v1/cases`).
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::SecretKey;
+use crate::catalog::SurveyEntry;
+use crate::dashboard::{self, EVENT_COLUMNS, PAGE};
+use crate::error::AppError;
+use crate::extract::Query;
+use crate::store::{EventQuery, Store};
+use crate::time::Interval;
+use crate::AppState;
+
+const PAGE_HTML: &str = include_str!("../../dashboard/index.html");
+const APP_JS: &str = include_str!("../../dashboard/app.js");
+const APP_CSS: &str = include_str!("../../dashboard/app.css");
+
+/// Only our own script and style; SVG is drawn by script, images are inline.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
+                   base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(|| async { asset(PAGE_HTML, "text/html; charset=utf-8") }))
+        .route("/dashboard/", get(|| async { asset(PAGE_HTML, "text/html; charset=utf-8") }))
+        .route("/dashboard/app.js", get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }))
+        .route("/dashboard/app.css", get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }))
+        .route("/v1/dashboard/surveys", get(surveys))
+        .route("/v1/dashboard/surveys/{id}", get(survey))
+        .route("/v1/dashboard/help-searches", get(help_searches))
+        .route("/v1/export/events.csv", get(events_csv))
+        .route("/v1/export/responses.csv", get(responses_csv))
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (CONTENT_TYPE, content_type),
+            (CONTENT_SECURITY_POLICY, CSP),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (X_FRAME_OPTIONS, "DENY"),
+            (REFERRER_POLICY, "no-referrer"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn title(entry: &SurveyEntry) -> Option<String> {
+    serde_json::from_str::<Value>(&entry.definition).ok()?.get("title")?.as_str().map(str::to_string)
+}
+
+fn find<'a>(state: &'a AppState, id: &str, field: &str) -> Result<&'a SurveyEntry, AppError> {
+    state.surveys.get(id).ok_or_else(|| match field {
+        "path" => AppError::NotFound(format!("no survey with id {id:?}")),
+        _ => AppError::bad_request(format!("no survey with id {id:?}"), Some(field)),
+    })
+}
+
+async fn surveys(State(state): State<AppState>, _: SecretKey) -> axum::Json<Value> {
+    let list: Vec<Value> = state
+        .surveys
+        .all()
+        .map(|s| json!({ "id": s.id(), "title": state.surveys.get(s.id()).and_then(title) }))
+        .collect();
+    axum::Json(json!({ "surveys": list }))
+}
+
+#[derive(Deserialize)]
+struct SurveyParams {
+    interval: Option<String>,
+}
+
+async fn survey(
+    State(state): State<AppState>,
+    SecretKey(project): SecretKey,
+    Path(id): Path<String>,
+    Query(params): Query<SurveyParams>,
+) -> Result<axum::Json<Value>, AppError> {
+    let entry = find(&state, &id, "path")?;
+    let interval = match params.interval.as_deref() {
+        None | Some("week") => Interval::Week,
+        Some("day") => Interval::Day,
+        Some("month") => Interval::Month,
+        Some(other) => {
+            let message = format!("interval must be day, week or month, not {other:?}");
+            return Err(AppError::bad_request(message, Some("interval")));
+        }
+    };
+    let events = dashboard::load_events(&state.db, &project.project.public_key, &[], Some(&id)).await?;
+    let title = title(entry);
+    Ok(axum::Json(dashboard::survey_report(&entry.survey, title.as_deref(), &events, interval)))
+}
+
+async fn help_searches(
+    State(state): State<AppState>,
+    SecretKey(project): SecretKey,
+) -> Result<axum::Json<Value>, AppError> {
+    let events = dashboard::load_events(&state.db, &project.project.public_key, &["help_searched"], None).await?;
+    Ok(axum::Json(dashboard::help_gaps(&events)))
+}
+
+fn csv_response(name: &str, body: Body) -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (CACHE_CONTROL, "no-store".to_string()),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct EventsCsvParams {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    survey_id: Option<String>,
+}
+
+async fn events_csv(
+    State(state): State<AppState>,
+    SecretKey(project): SecretKey,
+    Query(params): Query<EventsCsvParams>,
+) -> Result<Response, AppError> {
+    let query = EventQuery {
+        project_key: project.project.public_key.clone(),
+        kinds: params.kind.into_iter().collect(),
+        survey_id: params.survey_id,
+        after: None,
+        limit: PAGE,
+    };
+    // The first page is read before answering, so a database error is a 500, not a cut-off file.
+    let first = state.db.events(query.clone()).await?;
+    let mut header = String::new();
+    dashboard::csv_record(&mut header, &EVENT_COLUMNS.map(dashboard::Cell::Text));
+    let stream = futures_util::stream::unfold(
+        (Some(header), Some(first), query, state.db.clone()),
+        |(header, page, mut query, db): (Option<String>, Option<Vec<_>>, EventQuery, Store)| async move {
+            if let Some(header) = header {
+                return Some((Ok::<_, std::io::Error>(header), (None, page, query, db)));
+            }
+            let page = match page {
+                Some(page) => page,
+                None => match db.events(query.clone()).await {
+                    Ok(page) => page,
+                    // Cut the download short rather than pretend it is complete.
+                    Err(e) => return Some((Err(std::io::Error::other(e.to_string())), (None, None, query, db))),
+                },
+            };
+            if page.is_empty() {
+                return None;
+            }
+            let mut chunk = String::new();
+            for e in &page {
+                dashboard::event_record(&mut chunk, e);
+            }
+            let more = page.len() == PAGE as usize;
+            query.after = page.last().map(|e| (e.ts, e.seq));
+            let next = if more { None } else { Some(Vec::new()) };
+            Some((Ok(chunk), (None, next, query, db)))
+        },
+    );
+    Ok(csv_response("events.csv", Body::from_stream(stream)))
+}
+
+#[derive(Deserialize)]
+struct ResponsesCsvParams {
+    survey_id: Option<String>,
+}
+
+async fn responses_csv(
+    State(state): State<AppState>,
+    SecretKey(project): SecretKey,
+    Query(params): Query<ResponsesCsvParams>,
+) -> Result<Response, AppError> {
+    let id =
+        params.survey_id.ok_or_else(|| AppError::bad_request("give the survey as ?survey_id=…", Some("survey_id")))?;
+    let entry = find(&state, &id, "survey_id")?;
+    let events = dashboard::load_events(&state.db, &project.project.public_key, &[], Some(&id)).await?;
+    let csv = dashboard::responses_csv(&entry.survey, &events);
+    Ok(csv_response(&format!("responses-{id}.csv"), Body::from(csv)))
+}

@@ -1,0 +1,398 @@
+//! Storage: SQLite (the embedded default) or Postgres (chosen by a
+//! `postgres://` `DATABASE_URL`), behind one [`Store`] enum whose methods are
+//! the only queries the rest of the collector makes.
+//!
+//! **API boundary:** routes, reports and the automation worker call `Store`
+//! methods with plain Rust types; no SQL and no driver type leaves this
+//! module. Each backend writes its own SQL (the dialects differ in JSON,
+//! upserts, row locks and identity columns), and the same test suite runs
+//! over both (`DATABASE_URL=postgres://… cargo test -p touchpoint-collector`).
+//!
+//! **Invariants both backends keep:**
+//! - Ingest is idempotent on the event id (the primary key); a request is
+//!   answered only after its transaction committed.
+//! - An accepted event that some automation rule listens to is queued for
+//!   the automation worker *in the same transaction* as the event itself
+//!   (`automation_queue`), so a crash between commit and processing loses
+//!   nothing; the worker is only woken after the commit.
+//! - An automation rule runs at most once per trigger: `automation_runs` has
+//!   the primary key `(trigger_id, rule_id)`, and a run's outbox rows and
+//!   cases are written in the same transaction as its run row.
+//! - "Arrival order" is SQLite's `rowid` or Postgres' identity column `seq`;
+//!   both are exposed as [`StoredEvent::seq`].
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::collections::HashSet;
+use std::fmt;
+
+use touchpoint_protocol::{Event, EventStatus};
+
+pub use self::postgres::PgStore;
+pub use self::sqlite::{Db, DB_FILE};
+
+/// Where the events live; cheap to clone.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(Db),
+    Postgres(PgStore),
+}
+
+/// A parsed event together with the JSON it arrived as.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event: Event,
+    pub body: String,
+    /// Queue it for the automation worker if it is stored (some rule listens to its kind).
+    pub automate: bool,
+}
+
+/// Events of `project_key`; `None` fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub project_key: String,
+    pub survey_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    pub kind: Option<String>,
+    pub limit: u32,
+}
+
+/// A page of a project's events with every stored column, oldest first (by
+/// `ts`, then arrival), for reports and exports.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub project_key: String,
+    /// Only these types; empty means every type.
+    pub kinds: Vec<String>,
+    pub survey_id: Option<String>,
+    /// Keyset pagination: only events after this `(ts, seq)`.
+    pub after: Option<(i64, i64)>,
+    pub limit: u32,
+}
+
+/// A stored event as the replay reads it: who, when, and the body only for
+/// the kinds it interprets (`identify`, `track`, `checklist_*`).
+#[derive(Debug, Clone)]
+pub struct StoredActivity {
+    pub anonymous_id: String,
+    pub user_id: Option<String>,
+    pub ts: i64,
+    pub body: Option<String>,
+}
+
+/// One stored row of `events`, every column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Arrival order (SQLite rowid, Postgres identity).
+    pub seq: i64,
+    pub id: String,
+    pub project_key: String,
+    pub kind: String,
+    pub ts: i64,
+    pub received_at: i64,
+    pub anonymous_id: String,
+    pub user_id: Option<String>,
+    pub survey_id: Option<String>,
+    pub response_id: Option<String>,
+    pub question_id: Option<String>,
+    pub url: String,
+    pub body: String,
+}
+
+/// A webhook or email waiting to be delivered, delivered, or given up on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    /// The delivery id: stable across retries, sent to receivers so they can deduplicate.
+    pub id: String,
+    pub project_key: String,
+    pub rule_id: String,
+    pub trigger_id: String,
+    /// `webhook` or `email`.
+    pub kind: String,
+    /// The webhook URL, or the email's recipient.
+    pub target: String,
+    /// The exact body sent (webhooks) or the whole message (emails, RFC 5322).
+    pub payload: String,
+    /// Webhooks: the value of the signature header, computed when the row was made.
+    pub signature: Option<String>,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// One try at delivering an [`OutboxItem`], as logged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub delivery_id: String,
+    /// 1 for the first try.
+    pub attempt: i64,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    /// The receiver's HTTP status, if it answered.
+    pub status_code: Option<i64>,
+    /// Why the attempt failed; `None` when it succeeded.
+    pub error: Option<String>,
+}
+
+/// What becomes of a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AfterAttempt {
+    Delivered { at: i64 },
+    Retry { at: i64 },
+    Failed,
+}
+
+/// A case for a person to follow up on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub id: String,
+    pub project_key: String,
+    pub rule_id: String,
+    pub trigger_id: String,
+    pub title: String,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    /// JSON: the triggering event, or the churn-risk finding.
+    pub detail: String,
+    /// `open` or `closed`.
+    pub status: String,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// What one rule does for one trigger; stored only if the rule has not run
+/// for that trigger before.
+#[derive(Debug, Clone, Default)]
+pub struct RunEffects {
+    pub rule_id: String,
+    pub outbox: Vec<OutboxItem>,
+    pub cases: Vec<Case>,
+}
+
+/// A queued event claimed by the automation worker.
+pub type Claimed = StoredEvent;
+
+#[derive(Debug)]
+pub struct OpenError(pub String);
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+#[derive(Debug, Clone)]
+pub enum DbError {
+    Sqlite(String),
+    Postgres(String),
+    /// The blocking task panicked or was cancelled.
+    Task(String),
+    /// The writer has stopped (the collector is shutting down).
+    Closed,
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> DbError {
+        DbError::Sqlite(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> DbError {
+        // The server's own message (e.g. a constraint name) is more useful than "db error".
+        match e.as_db_error() {
+            Some(db) => DbError::Postgres(format!("{}: {}", db.code().code(), db.message())),
+            None => DbError::Postgres(e.to_string()),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(e: deadpool_postgres::PoolError) -> DbError {
+        DbError::Postgres(format!("connection pool: {e}"))
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbError::Sqlite(e) => write!(f, "sqlite: {e}"),
+            DbError::Postgres(e) => write!(f, "postgres: {e}"),
+            DbError::Task(e) => write!(f, "blocking task failed: {e}"),
+            DbError::Closed => write!(f, "the database writer has stopped"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+/// `postgres://` or `postgresql://`: the URL names a Postgres server.
+pub fn is_postgres_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($s) => $call,
+            Store::Postgres($s) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// SQLite in `data_dir`, or Postgres if `database_url` is given (it must
+    /// then be a `postgres://` URL).
+    pub async fn open(data_dir: &std::path::Path, database_url: Option<&str>) -> Result<Store, OpenError> {
+        match database_url {
+            None => Db::open(data_dir).map(Store::Sqlite),
+            Some(url) if is_postgres_url(url) => PgStore::open(url).await.map(Store::Postgres),
+            Some(_) => Err(OpenError(
+                "DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite database)".into(),
+            )),
+        }
+    }
+
+    /// `sqlite` or `postgres`, for the startup line.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Stores one request's events (one transaction) and returns, per event
+    /// in order, `Accepted` or `Duplicate`. Returns once the transaction committed.
+    pub async fn insert(
+        &self,
+        project_key: String,
+        received_at: i64,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventStatus>, DbError> {
+        dispatch!(self, s => s.insert(project_key, received_at, events).await)
+    }
+
+    /// Stored bodies, oldest first by the client's clock, then by arrival.
+    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<String>, DbError> {
+        dispatch!(self, s => s.list_events(filter).await)
+    }
+
+    /// Every stored column of a page of events, oldest first (by `ts`, then arrival).
+    pub async fn events(&self, query: EventQuery) -> Result<Vec<StoredEvent>, DbError> {
+        dispatch!(self, s => s.events(query).await)
+    }
+
+    /// Every event of `project_key`, oldest first (by `ts`, then arrival).
+    pub async fn project_activity(&self, project_key: String) -> Result<Vec<StoredActivity>, DbError> {
+        dispatch!(self, s => s.project_activity(project_key).await)
+    }
+
+    /// Events of `user_id` and every event of each browser they were seen on
+    /// (whose anonymous events may be theirs), oldest first.
+    pub async fn user_activity(&self, project_key: String, user_id: String) -> Result<Vec<StoredActivity>, DbError> {
+        dispatch!(self, s => s.user_activity(project_key, user_id).await)
+    }
+
+    /// Every event of one browser, oldest first.
+    pub async fn browser_activity(
+        &self,
+        project_key: String,
+        anonymous_id: String,
+    ) -> Result<Vec<StoredActivity>, DbError> {
+        dispatch!(self, s => s.browser_activity(project_key, anonymous_id).await)
+    }
+
+    /// The score of each response to `question_id`, counting only its latest
+    /// answer (by `ts`, then arrival): going back and changing a score must
+    /// not count the response twice. Non-numeric answers count as no score.
+    pub async fn latest_scores(
+        &self,
+        project_key: String,
+        survey_id: String,
+        question_id: String,
+    ) -> Result<Vec<u8>, DbError> {
+        dispatch!(self, s => s.latest_scores(project_key, survey_id, question_id).await)
+    }
+
+    /// Claims up to `limit` queued events for the automation worker for
+    /// `lease_ms` (another worker may take them after that), with their rows.
+    pub async fn claim_queued(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<Claimed>, DbError> {
+        dispatch!(self, s => s.claim_queued(now, lease_ms, limit).await)
+    }
+
+    /// In one transaction: for each rule of `runs` that has not run for
+    /// `trigger_id` yet, records the run and stores its outbox rows and
+    /// cases; removes `dequeue` from the automation queue. Returns the rules
+    /// that ran now (the others had run before: nothing of theirs is stored again).
+    pub async fn apply_runs(
+        &self,
+        project_key: String,
+        trigger_id: String,
+        dequeue: Option<String>,
+        runs: Vec<RunEffects>,
+        now: i64,
+    ) -> Result<Vec<String>, DbError> {
+        dispatch!(self, s => s.apply_runs(project_key, trigger_id, dequeue, runs, now).await)
+    }
+
+    /// The triggers `rule_id` has already run for in `project_key`.
+    pub async fn rule_runs(&self, project_key: String, rule_id: String) -> Result<HashSet<String>, DbError> {
+        dispatch!(self, s => s.rule_runs(project_key, rule_id).await)
+    }
+
+    /// Claims up to `limit` pending deliveries that are due, for `lease_ms`.
+    pub async fn claim_due(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<OutboxItem>, DbError> {
+        dispatch!(self, s => s.claim_due(now, lease_ms, limit).await)
+    }
+
+    /// When the next pending delivery is due (`None`: nothing is pending).
+    pub async fn next_due_at(&self) -> Result<Option<i64>, DbError> {
+        dispatch!(self, s => s.next_due_at().await)
+    }
+
+    /// Logs `attempt` and moves its delivery on, in one transaction.
+    pub async fn record_attempt(&self, attempt: Attempt, after: AfterAttempt) -> Result<(), DbError> {
+        dispatch!(self, s => s.record_attempt(attempt, after).await)
+    }
+
+    /// The project's deliveries, newest first, each with its attempts (oldest first).
+    pub async fn deliveries(
+        &self,
+        project_key: String,
+        status: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<(OutboxItem, Vec<Attempt>)>, DbError> {
+        dispatch!(self, s => s.deliveries(project_key, status, limit).await)
+    }
+
+    /// The project's cases with `status` (all if `None`), newest first.
+    pub async fn cases(&self, project_key: String, status: Option<String>) -> Result<Vec<Case>, DbError> {
+        dispatch!(self, s => s.cases(project_key, status).await)
+    }
+
+    /// Closes a case of `project_key` (a closed one stays as it was closed);
+    /// `None` if it has no such case.
+    pub async fn close_case(
+        &self,
+        project_key: String,
+        id: String,
+        note: Option<String>,
+        now: i64,
+    ) -> Result<Option<Case>, DbError> {
+        dispatch!(self, s => s.close_case(project_key, id, note, now).await)
+    }
+
+    /// Stores what is queued and stops (SQLite's writer); closes the pool (Postgres).
+    pub async fn close(&self) {
+        dispatch!(self, s => s.close().await)
+    }
+}

@@ -1,0 +1,552 @@
+//! Postgres storage, chosen by a `postgres://` `DATABASE_URL`: a small pool of
+//! connections (`deadpool-postgres`), one transaction per ingest request
+//! (Postgres handles concurrent writers itself, so there is no writer thread
+//! or group commit here), and row claims with `FOR UPDATE SKIP LOCKED`, so
+//! several collectors can share one database and one automation queue.
+//!
+//! The connection is not encrypted (`NoTls`): run it on 127.0.0.1, a private
+//! network or a socket. Which schema the tables live in follows the server's
+//! `search_path`, which the URL can set
+//! (`postgres://…/db?options=-c%20search_path%3Dtouchpoint`); the tests give
+//! each test a schema of its own that way.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::{NoTls, Row};
+use touchpoint_protocol::{EventKind, EventStatus};
+
+use super::{
+    AfterAttempt, Attempt, Case, Claimed, DbError, EventFilter, EventQuery, NewEvent, OpenError, OutboxItem,
+    RunEffects, StoredActivity, StoredEvent,
+};
+
+/// Applied in order; the table `touchpoint_schema` records which have run.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_schema.sql")];
+
+/// Serialises migrations of collectors starting at once against one database.
+const MIGRATION_LOCK: i64 = 0x746f_7563_6870_7431; // "touchpt1"
+
+const POOL_SIZE: usize = 16;
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+const EVENT_COLUMNS: &str =
+    "seq, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, response_id, question_id, url, body";
+const OUTBOX_COLUMNS: &str = "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
+                              attempts, next_attempt_at, created_at, delivered_at, last_error";
+const CASE_COLUMNS: &str = "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
+                            created_at, closed_at, note";
+
+impl PgStore {
+    /// Connects (checking the URL and the server at once, so a wrong URL
+    /// stops startup) and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<PgStore, OpenError> {
+        // Never echo the URL: it may hold a password.
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| OpenError(format!("DATABASE_URL is not a valid Postgres URL: {e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| OpenError(format!("cannot set up the Postgres pool: {e}")))?;
+        let mut client = pool.get().await.map_err(|e| OpenError(format!("cannot connect to Postgres: {e}")))?;
+        migrate(&mut client).await.map_err(|e| OpenError(format!("cannot migrate the Postgres schema: {e}")))?;
+        Ok(PgStore { pool })
+    }
+
+    async fn client(&self) -> Result<Object, DbError> {
+        Ok(self.pool.get().await?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close();
+    }
+
+    pub async fn insert(
+        &self,
+        project_key: String,
+        received_at: i64,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventStatus>, DbError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
+                                     survey_id, response_id, question_id, url, body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .await?;
+        let enqueue = tx
+            .prepare_cached(
+                "INSERT INTO automation_queue (event_id, project_key, enqueued_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (event_id) DO NOTHING",
+            )
+            .await?;
+        let mut statuses = Vec::with_capacity(events.len());
+        for NewEvent { event: e, body, automate } in &events {
+            let (response_id, question_id) = response_and_question(&e.kind);
+            let inserted = tx
+                .execute(
+                    &insert,
+                    &[
+                        &e.id,
+                        &project_key,
+                        &e.kind.name(),
+                        &e.ts,
+                        &received_at,
+                        &e.anonymous_id,
+                        &e.user_id,
+                        &e.kind.survey_id(),
+                        &response_id,
+                        &question_id,
+                        &e.url,
+                        body,
+                    ],
+                )
+                .await?;
+            if inserted == 1 && *automate {
+                tx.execute(&enqueue, &[&e.id, &project_key, &received_at]).await?;
+            }
+            statuses.push(if inserted == 1 { EventStatus::Accepted } else { EventStatus::Duplicate });
+        }
+        tx.commit().await?;
+        Ok(statuses)
+    }
+
+    pub async fn list_events(&self, f: EventFilter) -> Result<Vec<String>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT body FROM events
+                 WHERE project_key = $1
+                   AND ($2::text IS NULL OR survey_id = $2) AND ($3::text IS NULL OR anonymous_id = $3)
+                   AND ($4::text IS NULL OR type = $4)
+                 ORDER BY ts, seq LIMIT $5",
+                &[&f.project_key, &f.survey_id, &f.anonymous_id, &f.kind, &i64::from(f.limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn events(&self, q: EventQuery) -> Result<Vec<StoredEvent>, DbError> {
+        let client = self.client().await?;
+        let (after_ts, after_seq) = q.after.unwrap_or((i64::MIN, i64::MIN));
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM events
+                     WHERE project_key = $1
+                       AND (cardinality($2::text[]) = 0 OR type = ANY($2))
+                       AND ($3::text IS NULL OR survey_id = $3)
+                       AND (ts > $4 OR (ts = $4 AND seq > $5))
+                     ORDER BY ts, seq LIMIT $6"
+                ),
+                &[&q.project_key, &q.kinds, &q.survey_id, &after_ts, &after_seq, &i64::from(q.limit)],
+            )
+            .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    async fn activity(
+        &self,
+        filter: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<StoredActivity>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT anonymous_id, user_id, ts,
+                            CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed')
+                                 THEN body END
+                     FROM events WHERE {filter} ORDER BY ts, seq"
+                ),
+                params,
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredActivity { anonymous_id: r.get(0), user_id: r.get(1), ts: r.get(2), body: r.get(3) })
+            .collect())
+    }
+
+    pub async fn project_activity(&self, key: String) -> Result<Vec<StoredActivity>, DbError> {
+        self.activity("project_key = $1", &[&key]).await
+    }
+
+    pub async fn user_activity(&self, key: String, user_id: String) -> Result<Vec<StoredActivity>, DbError> {
+        self.activity(
+            "project_key = $1 AND (user_id = $2 OR anonymous_id IN
+                (SELECT anonymous_id FROM events WHERE project_key = $1 AND user_id = $2))",
+            &[&key, &user_id],
+        )
+        .await
+    }
+
+    pub async fn browser_activity(&self, key: String, anonymous_id: String) -> Result<Vec<StoredActivity>, DbError> {
+        self.activity("project_key = $1 AND anonymous_id = $2", &[&key, &anonymous_id]).await
+    }
+
+    pub async fn latest_scores(&self, key: String, survey_id: String, question_id: String) -> Result<Vec<u8>, DbError> {
+        let client = self.client().await?;
+        // The stored body is the event's JSON text; a score is a JSON integer.
+        let rows = client
+            .query(
+                "SELECT response_id,
+                        CASE WHEN jsonb_typeof(body::jsonb -> 'value') = 'number'
+                                  AND (body::jsonb ->> 'value') ~ '^[0-9]{1,3}$'
+                             THEN (body::jsonb ->> 'value')::bigint END
+                 FROM events
+                 WHERE type = 'survey_answered' AND survey_id = $1 AND question_id = $2 AND project_key = $3
+                 ORDER BY ts, seq",
+                &[&survey_id, &question_id, &key],
+            )
+            .await?;
+        let mut latest: HashMap<String, Option<i64>> = HashMap::new();
+        for row in rows {
+            latest.insert(row.get(0), row.get(1));
+        }
+        Ok(latest.into_values().filter_map(|v| v.and_then(|v| u8::try_from(v).ok())).collect())
+    }
+
+    pub async fn claim_queued(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<Claimed>, DbError> {
+        let client = self.client().await?;
+        let ids: Vec<String> = client
+            .query(
+                "UPDATE automation_queue SET lease_until = $1
+                 WHERE event_id IN (SELECT event_id FROM automation_queue
+                                    WHERE lease_until IS NULL OR lease_until <= $2
+                                    ORDER BY enqueued_at, event_id LIMIT $3
+                                    FOR UPDATE SKIP LOCKED)
+                 RETURNING event_id",
+                &[&(now + lease_ms), &now, &i64::from(limit)],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = client
+            .query(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ANY($1) ORDER BY ts, seq"), &[&ids])
+            .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    pub async fn apply_runs(
+        &self,
+        key: String,
+        trigger_id: String,
+        dequeue: Option<String>,
+        runs: Vec<RunEffects>,
+        now: i64,
+    ) -> Result<Vec<String>, DbError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut ran = Vec::new();
+        for run in runs {
+            let new = tx
+                .execute(
+                    "INSERT INTO automation_runs (trigger_id, rule_id, project_key, created_at)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    &[&trigger_id, &run.rule_id, &key, &now],
+                )
+                .await?
+                == 1;
+            if !new {
+                continue;
+            }
+            for o in &run.outbox {
+                tx.execute(
+                    "INSERT INTO outbox (id, project_key, rule_id, trigger_id, kind, target, payload, signature,
+                                         status, attempts, next_attempt_at, created_at, delivered_at, last_error)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                    &[
+                        &o.id,
+                        &o.project_key,
+                        &o.rule_id,
+                        &o.trigger_id,
+                        &o.kind,
+                        &o.target,
+                        &o.payload,
+                        &o.signature,
+                        &o.status,
+                        &o.attempts,
+                        &o.next_attempt_at,
+                        &o.created_at,
+                        &o.delivered_at,
+                        &o.last_error,
+                    ],
+                )
+                .await?;
+            }
+            for c in &run.cases {
+                tx.execute(
+                    "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
+                                        status, created_at, closed_at, note)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    &[
+                        &c.id,
+                        &c.project_key,
+                        &c.rule_id,
+                        &c.trigger_id,
+                        &c.title,
+                        &c.user_id,
+                        &c.anonymous_id,
+                        &c.detail,
+                        &c.status,
+                        &c.created_at,
+                        &c.closed_at,
+                        &c.note,
+                    ],
+                )
+                .await?;
+            }
+            ran.push(run.rule_id);
+        }
+        if let Some(event_id) = dequeue {
+            tx.execute("DELETE FROM automation_queue WHERE event_id = $1", &[&event_id]).await?;
+        }
+        tx.commit().await?;
+        Ok(ran)
+    }
+
+    pub async fn rule_runs(&self, key: String, rule_id: String) -> Result<HashSet<String>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT trigger_id FROM automation_runs WHERE project_key = $1 AND rule_id = $2", &[&key, &rule_id])
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn claim_due(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<OutboxItem>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "UPDATE outbox SET lease_until = $1
+                     WHERE id IN (SELECT id FROM outbox
+                                  WHERE status = 'pending' AND next_attempt_at <= $2
+                                    AND (lease_until IS NULL OR lease_until <= $2)
+                                  ORDER BY next_attempt_at, id LIMIT $3
+                                  FOR UPDATE SKIP LOCKED)
+                     RETURNING {OUTBOX_COLUMNS}"
+                ),
+                &[&(now + lease_ms), &now, &i64::from(limit)],
+            )
+            .await?;
+        let mut items: Vec<OutboxItem> = rows.iter().map(outbox_item).collect::<Result<_, _>>()?;
+        items.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+        Ok(items)
+    }
+
+    pub async fn next_due_at(&self) -> Result<Option<i64>, DbError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT MIN(GREATEST(next_attempt_at, COALESCE(lease_until, 0))) FROM outbox WHERE status = 'pending'",
+                &[],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    pub async fn record_attempt(&self, a: Attempt, after: AfterAttempt) -> Result<(), DbError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (delivery_id, attempt) DO UPDATE
+             SET started_at = EXCLUDED.started_at, duration_ms = EXCLUDED.duration_ms,
+                 status_code = EXCLUDED.status_code, error = EXCLUDED.error",
+            &[&a.delivery_id, &a.attempt, &a.started_at, &a.duration_ms, &a.status_code, &a.error],
+        )
+        .await?;
+        let (status, next, delivered): (&str, Option<i64>, Option<i64>) = match after {
+            AfterAttempt::Delivered { at } => ("delivered", None, Some(at)),
+            AfterAttempt::Retry { at } => ("pending", Some(at), None),
+            AfterAttempt::Failed => ("failed", None, None),
+        };
+        tx.execute(
+            "UPDATE outbox SET status = $2, attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at),
+                               delivered_at = $5, last_error = $6, lease_until = NULL
+             WHERE id = $1",
+            &[&a.delivery_id, &status, &a.attempt, &next, &delivered, &a.error],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn deliveries(
+        &self,
+        key: String,
+        status: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<(OutboxItem, Vec<Attempt>)>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE project_key = $1 AND ($2::text IS NULL OR status = $2)
+                     ORDER BY created_at DESC, id LIMIT $3"
+                ),
+                &[&key, &status, &i64::from(limit)],
+            )
+            .await?;
+        let items: Vec<OutboxItem> = rows.iter().map(outbox_item).collect::<Result<_, _>>()?;
+        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        let attempt_rows = client
+            .query(
+                "SELECT delivery_id, attempt, started_at, duration_ms, status_code, error
+                 FROM delivery_attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id, attempt",
+                &[&ids],
+            )
+            .await?;
+        let mut attempts: HashMap<String, Vec<Attempt>> = HashMap::new();
+        for r in attempt_rows {
+            let a = Attempt {
+                delivery_id: r.try_get(0)?,
+                attempt: r.try_get(1)?,
+                started_at: r.try_get(2)?,
+                duration_ms: r.try_get(3)?,
+                status_code: r.try_get(4)?,
+                error: r.try_get(5)?,
+            };
+            attempts.entry(a.delivery_id.clone()).or_default().push(a);
+        }
+        Ok(items
+            .into_iter()
+            .map(|item| {
+                let list = attempts.remove(&item.id).unwrap_or_default();
+                (item, list)
+            })
+            .collect())
+    }
+
+    pub async fn cases(&self, key: String, status: Option<String>) -> Result<Vec<Case>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {CASE_COLUMNS} FROM cases WHERE project_key = $1 AND ($2::text IS NULL OR status = $2)
+                     ORDER BY created_at DESC, id"
+                ),
+                &[&key, &status],
+            )
+            .await?;
+        rows.iter().map(case).collect()
+    }
+
+    pub async fn close_case(
+        &self,
+        key: String,
+        id: String,
+        note: Option<String>,
+        now: i64,
+    ) -> Result<Option<Case>, DbError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE cases SET status = 'closed', closed_at = $3, note = $4
+                 WHERE project_key = $1 AND id = $2 AND status = 'open'",
+                &[&key, &id, &now, &note],
+            )
+            .await?;
+        let row = client
+            .query_opt(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE project_key = $1 AND id = $2"), &[&key, &id])
+            .await?;
+        row.as_ref().map(case).transpose()
+    }
+}
+
+async fn migrate(client: &mut Object) -> Result<(), DbError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1::bigint)", &[&MIGRATION_LOCK]).await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS touchpoint_schema (version BIGINT PRIMARY KEY, applied_at BIGINT)")
+        .await?;
+    let done: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM touchpoint_schema", &[]).await?.get(0);
+    let known = i64::try_from(MIGRATIONS.len()).expect("a handful of migrations");
+    if done > known {
+        return Err(DbError::Postgres(format!(
+            "schema version {done} is newer than this collector knows ({known}); refusing to touch it"
+        )));
+    }
+    for (version, sql) in (1_i64..).zip(MIGRATIONS).skip(usize::try_from(done).unwrap_or(0)) {
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO touchpoint_schema (version, applied_at) VALUES ($1, $2)",
+            &[&version, &crate::now_ms()],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn response_and_question(kind: &EventKind) -> (Option<&str>, Option<&str>) {
+    super::sqlite::response_and_question(kind)
+}
+
+fn stored_event(r: &Row) -> Result<StoredEvent, DbError> {
+    Ok(StoredEvent {
+        seq: r.try_get(0)?,
+        id: r.try_get(1)?,
+        project_key: r.try_get(2)?,
+        kind: r.try_get(3)?,
+        ts: r.try_get(4)?,
+        received_at: r.try_get(5)?,
+        anonymous_id: r.try_get(6)?,
+        user_id: r.try_get(7)?,
+        survey_id: r.try_get(8)?,
+        response_id: r.try_get(9)?,
+        question_id: r.try_get(10)?,
+        url: r.try_get(11)?,
+        body: r.try_get(12)?,
+    })
+}
+
+fn outbox_item(r: &Row) -> Result<OutboxItem, DbError> {
+    Ok(OutboxItem {
+        id: r.try_get(0)?,
+        project_key: r.try_get(1)?,
+        rule_id: r.try_get(2)?,
+        trigger_id: r.try_get(3)?,
+        kind: r.try_get(4)?,
+        target: r.try_get(5)?,
+        payload: r.try_get(6)?,
+        signature: r.try_get(7)?,
+        status: r.try_get(8)?,
+        attempts: r.try_get(9)?,
+        next_attempt_at: r.try_get(10)?,
+        created_at: r.try_get(11)?,
+        delivered_at: r.try_get(12)?,
+        last_error: r.try_get(13)?,
+    })
+}
+
+fn case(r: &Row) -> Result<Case, DbError> {
+    Ok(Case {
+        id: r.try_get(0)?,
+        project_key: r.try_get(1)?,
+        rule_id: r.try_get(2)?,
+        trigger_id: r.try_get(3)?,
+        title: r.try_get(4)?,
+        user_id: r.try_get(5)?,
+        anonymous_id: r.try_get(6)?,
+        detail: r.try_get(7)?,
+        status: r.try_get(8)?,
+        created_at: r.try_get(9)?,
+        closed_at: r.try_get(10)?,
+        note: r.try_get(11)?,
+    })
+}

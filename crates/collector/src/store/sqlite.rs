@@ -1,0 +1,715 @@
+//! SQLite storage: one writer thread that owns the write connection, and one
+//! read connection.
+//!
+//! **Writes** go through [`Db::insert`] to the writer thread, which takes
+//! every batch waiting in its queue and stores them in *one* transaction
+//! ("group commit"), then answers each. Under load a commit (and its fsync)
+//! is shared by many requests; alone, a batch is committed at once. A request
+//! is answered only after its transaction committed, with
+//! `synchronous = FULL`: what was acknowledged survives a crash or power loss.
+//! The automation worker's writes ([`Db::write`]) go to the same thread, each
+//! in its own transaction, so SQLite never sees two writers.
+//!
+//! **Reads** run on tokio's blocking pool through [`Db::read`]; with WAL they
+//! never wait for the writer.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+use tokio::sync::{mpsc, oneshot};
+use touchpoint_protocol::{EventKind, EventStatus};
+
+use super::{
+    AfterAttempt, Attempt, Case, Claimed, DbError, EventFilter, EventQuery, NewEvent, OpenError, OutboxItem,
+    RunEffects, StoredActivity, StoredEvent,
+};
+
+pub const DB_FILE: &str = "touchpoint.db";
+
+/// Applied in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_events.sql"),
+    include_str!("../../migrations/0002_events_by_user.sql"),
+    include_str!("../../migrations/0003_automations.sql"),
+];
+
+/// Most batches stored in one transaction; bounds the wait of the last one.
+const MAX_GROUP: usize = 64;
+/// Batches waiting for the writer before `insert` itself waits (backpressure).
+const QUEUE: usize = 256;
+
+/// Handles to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    reader: Arc<Mutex<Connection>>,
+    writer: mpsc::Sender<Job>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+type WriteFn = Box<dyn FnOnce(&mut Connection) + Send>;
+
+enum Job {
+    Insert {
+        batch: Batch,
+        reply: oneshot::Sender<Result<Vec<EventStatus>, DbError>>,
+    },
+    /// Any other write, run on the writer's connection (it opens its own transaction).
+    Write(WriteFn),
+    /// Store everything queued before this, then stop.
+    Close,
+}
+
+/// One request's valid events.
+struct Batch {
+    project_key: String,
+    received_at: i64,
+    events: Vec<NewEvent>,
+}
+
+impl Db {
+    /// Opens (creating if needed) `data_dir/touchpoint.db`, brings its schema
+    /// up to date and starts the writer thread.
+    pub fn open(data_dir: &Path) -> Result<Db, OpenError> {
+        let path = data_dir.join(DB_FILE);
+        let fail = |message: String| OpenError(format!("cannot open database {}: {message}", path.display()));
+        std::fs::create_dir_all(data_dir).map_err(|e| fail(format!("cannot create {}: {e}", data_dir.display())))?;
+        let mut conn = Connection::open(&path).map_err(|e| fail(e.to_string()))?;
+        configure(&conn).map_err(|e| fail(e.to_string()))?;
+        migrate(&mut conn).map_err(fail)?;
+        let reader =
+            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .and_then(|r| r.busy_timeout(std::time::Duration::from_secs(5)).map(|()| r))
+                .map_err(|e| fail(format!("read connection: {e}")))?;
+
+        let (writer, jobs) = mpsc::channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("touchpoint-db-writer".into())
+            .spawn(move || write_loop(conn, jobs))
+            .map_err(|e| fail(format!("cannot start the writer thread: {e}")))?;
+        Ok(Db { reader: Arc::new(Mutex::new(reader)), writer, thread: Arc::new(Mutex::new(Some(thread))) })
+    }
+
+    /// Stores one request's events (in one transaction, possibly shared with
+    /// other requests) and returns, per event in order, `Accepted` or
+    /// `Duplicate`. Returns only once the transaction committed.
+    pub async fn insert(
+        &self,
+        project_key: String,
+        received_at: i64,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventStatus>, DbError> {
+        let (reply, answer) = oneshot::channel();
+        let batch = Batch { project_key, received_at, events };
+        self.writer.send(Job::Insert { batch, reply }).await.map_err(|_| DbError::Closed)?;
+        answer.await.map_err(|_| DbError::Closed)?
+    }
+
+    /// Runs `f` in a transaction of its own on the writer thread; commits if it returns `Ok`.
+    pub async fn write<R, F>(&self, f: F) -> Result<R, DbError>
+    where
+        F: FnOnce(&Transaction) -> rusqlite::Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: WriteFn = Box::new(move |conn: &mut Connection| {
+            let result = conn.transaction().and_then(|tx| {
+                let r = f(&tx)?;
+                tx.commit()?;
+                Ok(r)
+            });
+            let _ = reply.send(result.map_err(DbError::from));
+        });
+        self.writer.send(Job::Write(job)).await.map_err(|_| DbError::Closed)?;
+        answer.await.map_err(|_| DbError::Closed)?
+    }
+
+    /// Runs a read on the blocking pool, so a slow disk never stalls the runtime.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, DbError>
+    where
+        F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let conn = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&conn)
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+        .map_err(DbError::from)
+    }
+
+    /// Stores every batch queued so far, stops the writer and waits for it.
+    /// Inserts after this fail with [`DbError::Closed`].
+    pub async fn close(&self) {
+        let _ = self.writer.send(Job::Close).await;
+        let thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+
+    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<String>, DbError> {
+        self.read(move |conn| list_events(conn, &filter)).await
+    }
+
+    pub async fn events(&self, query: EventQuery) -> Result<Vec<StoredEvent>, DbError> {
+        self.read(move |conn| events(conn, &query)).await
+    }
+
+    pub async fn project_activity(&self, key: String) -> Result<Vec<StoredActivity>, DbError> {
+        self.read(move |conn| activity(conn, "project_key = ?1", params![key])).await
+    }
+
+    pub async fn user_activity(&self, key: String, user_id: String) -> Result<Vec<StoredActivity>, DbError> {
+        self.read(move |conn| {
+            activity(
+                conn,
+                "project_key = ?1 AND (user_id = ?2 OR anonymous_id IN
+                    (SELECT anonymous_id FROM events WHERE project_key = ?1 AND user_id = ?2))",
+                params![key, user_id],
+            )
+        })
+        .await
+    }
+
+    pub async fn browser_activity(&self, key: String, anonymous_id: String) -> Result<Vec<StoredActivity>, DbError> {
+        self.read(move |conn| activity(conn, "project_key = ?1 AND anonymous_id = ?2", params![key, anonymous_id]))
+            .await
+    }
+
+    pub async fn latest_scores(&self, key: String, survey_id: String, question_id: String) -> Result<Vec<u8>, DbError> {
+        self.read(move |conn| latest_scores(conn, &key, &survey_id, &question_id)).await
+    }
+
+    pub async fn claim_queued(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<Claimed>, DbError> {
+        self.write(move |tx| {
+            let ids: Vec<String> = {
+                let mut claim = tx.prepare_cached(
+                    "UPDATE automation_queue SET lease_until = ?1
+                     WHERE event_id IN (SELECT event_id FROM automation_queue
+                                        WHERE lease_until IS NULL OR lease_until <= ?2
+                                        ORDER BY enqueued_at, event_id LIMIT ?3)
+                     RETURNING event_id",
+                )?;
+                let rows = claim.query_map(params![now + lease_ms, now, limit], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let mut select = tx.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1"))?;
+            let mut claimed = Vec::with_capacity(ids.len());
+            for id in ids {
+                match select.query_row([&id], stored_event).optional()? {
+                    Some(event) => claimed.push(event),
+                    // Cannot happen (events are never deleted); do not let it block the queue.
+                    None => {
+                        tx.execute("DELETE FROM automation_queue WHERE event_id = ?1", [&id])?;
+                    }
+                }
+            }
+            claimed.sort_by_key(|e| (e.ts, e.seq));
+            Ok(claimed)
+        })
+        .await
+    }
+
+    pub async fn apply_runs(
+        &self,
+        key: String,
+        trigger_id: String,
+        dequeue: Option<String>,
+        runs: Vec<RunEffects>,
+        now: i64,
+    ) -> Result<Vec<String>, DbError> {
+        self.write(move |tx| {
+            let mut ran = Vec::new();
+            for run in runs {
+                let new = tx.execute(
+                    "INSERT OR IGNORE INTO automation_runs (trigger_id, rule_id, project_key, created_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![trigger_id, run.rule_id, key, now],
+                )? == 1;
+                if !new {
+                    continue;
+                }
+                for o in &run.outbox {
+                    tx.execute(
+                        "INSERT INTO outbox (id, project_key, rule_id, trigger_id, kind, target, payload, signature,
+                                             status, attempts, next_attempt_at, created_at, delivered_at, last_error)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                        params![
+                            o.id,
+                            o.project_key,
+                            o.rule_id,
+                            o.trigger_id,
+                            o.kind,
+                            o.target,
+                            o.payload,
+                            o.signature,
+                            o.status,
+                            o.attempts,
+                            o.next_attempt_at,
+                            o.created_at,
+                            o.delivered_at,
+                            o.last_error
+                        ],
+                    )?;
+                }
+                for c in &run.cases {
+                    tx.execute(
+                        "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
+                                            status, created_at, closed_at, note)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                        params![
+                            c.id,
+                            c.project_key,
+                            c.rule_id,
+                            c.trigger_id,
+                            c.title,
+                            c.user_id,
+                            c.anonymous_id,
+                            c.detail,
+                            c.status,
+                            c.created_at,
+                            c.closed_at,
+                            c.note
+                        ],
+                    )?;
+                }
+                ran.push(run.rule_id);
+            }
+            if let Some(event_id) = dequeue {
+                tx.execute("DELETE FROM automation_queue WHERE event_id = ?1", [event_id])?;
+            }
+            Ok(ran)
+        })
+        .await
+    }
+
+    pub async fn rule_runs(&self, key: String, rule_id: String) -> Result<HashSet<String>, DbError> {
+        self.read(move |conn| {
+            let mut q =
+                conn.prepare_cached("SELECT trigger_id FROM automation_runs WHERE project_key = ?1 AND rule_id = ?2")?;
+            let rows = q.query_map(params![key, rule_id], |r| r.get(0))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    pub async fn claim_due(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<OutboxItem>, DbError> {
+        self.write(move |tx| {
+            let mut claim = tx.prepare_cached(&format!(
+                "UPDATE outbox SET lease_until = ?1
+                 WHERE id IN (SELECT id FROM outbox
+                              WHERE status = 'pending' AND next_attempt_at <= ?2
+                                AND (lease_until IS NULL OR lease_until <= ?2)
+                              ORDER BY next_attempt_at, id LIMIT ?3)
+                 RETURNING {OUTBOX_COLUMNS}"
+            ))?;
+            let rows = claim.query_map(params![now + lease_ms, now, limit], outbox_item)?;
+            let mut items: Vec<OutboxItem> = rows.collect::<rusqlite::Result<_>>()?;
+            items.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+            Ok(items)
+        })
+        .await
+    }
+
+    pub async fn next_due_at(&self) -> Result<Option<i64>, DbError> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, 0))) FROM outbox WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .await
+    }
+
+    pub async fn record_attempt(&self, a: Attempt, after: AfterAttempt) -> Result<(), DbError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error],
+            )?;
+            let (status, next, delivered) = match after {
+                AfterAttempt::Delivered { at } => ("delivered", None, Some(at)),
+                AfterAttempt::Retry { at } => ("pending", Some(at), None),
+                AfterAttempt::Failed => ("failed", None, None),
+            };
+            tx.execute(
+                "UPDATE outbox SET status = ?2, attempts = ?3, next_attempt_at = COALESCE(?4, next_attempt_at),
+                                   delivered_at = ?5, last_error = ?6, lease_until = NULL
+                 WHERE id = ?1",
+                params![a.delivery_id, status, a.attempt, next, delivered, a.error],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn deliveries(
+        &self,
+        key: String,
+        status: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<(OutboxItem, Vec<Attempt>)>, DbError> {
+        self.read(move |conn| {
+            let mut q = conn.prepare_cached(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE project_key = ?1 AND (?2 IS NULL OR status = ?2)
+                 ORDER BY created_at DESC, id LIMIT ?3"
+            ))?;
+            let items: Vec<OutboxItem> =
+                q.query_map(params![key, status, limit], outbox_item)?.collect::<rusqlite::Result<_>>()?;
+            let mut attempts = conn.prepare_cached(
+                "SELECT delivery_id, attempt, started_at, duration_ms, status_code, error
+                 FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY attempt",
+            )?;
+            items
+                .into_iter()
+                .map(|item| {
+                    let list = attempts
+                        .query_map([&item.id], |r| {
+                            Ok(Attempt {
+                                delivery_id: r.get(0)?,
+                                attempt: r.get(1)?,
+                                started_at: r.get(2)?,
+                                duration_ms: r.get(3)?,
+                                status_code: r.get(4)?,
+                                error: r.get(5)?,
+                            })
+                        })?
+                        .collect::<rusqlite::Result<_>>()?;
+                    Ok((item, list))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    pub async fn cases(&self, key: String, status: Option<String>) -> Result<Vec<Case>, DbError> {
+        self.read(move |conn| {
+            let mut q = conn.prepare_cached(&format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE project_key = ?1 AND (?2 IS NULL OR status = ?2)
+                 ORDER BY created_at DESC, id"
+            ))?;
+            let rows = q.query_map(params![key, status], case)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    pub async fn close_case(
+        &self,
+        key: String,
+        id: String,
+        note: Option<String>,
+        now: i64,
+    ) -> Result<Option<Case>, DbError> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE cases SET status = 'closed', closed_at = ?3, note = ?4
+                 WHERE project_key = ?1 AND id = ?2 AND status = 'open'",
+                params![key, id, now, note],
+            )?;
+            tx.query_row(
+                &format!("SELECT {CASE_COLUMNS} FROM cases WHERE project_key = ?1 AND id = ?2"),
+                params![key, id],
+                case,
+            )
+            .optional()
+        })
+        .await
+    }
+}
+
+const EVENT_COLUMNS: &str = "rowid, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
+                             response_id, question_id, url, body";
+const OUTBOX_COLUMNS: &str = "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
+                              attempts, next_attempt_at, created_at, delivered_at, last_error";
+const CASE_COLUMNS: &str = "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
+                            created_at, closed_at, note";
+
+fn stored_event(r: &rusqlite::Row) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        project_key: r.get(2)?,
+        kind: r.get(3)?,
+        ts: r.get(4)?,
+        received_at: r.get(5)?,
+        anonymous_id: r.get(6)?,
+        user_id: r.get(7)?,
+        survey_id: r.get(8)?,
+        response_id: r.get(9)?,
+        question_id: r.get(10)?,
+        url: r.get(11)?,
+        body: r.get(12)?,
+    })
+}
+
+fn outbox_item(r: &rusqlite::Row) -> rusqlite::Result<OutboxItem> {
+    Ok(OutboxItem {
+        id: r.get(0)?,
+        project_key: r.get(1)?,
+        rule_id: r.get(2)?,
+        trigger_id: r.get(3)?,
+        kind: r.get(4)?,
+        target: r.get(5)?,
+        payload: r.get(6)?,
+        signature: r.get(7)?,
+        status: r.get(8)?,
+        attempts: r.get(9)?,
+        next_attempt_at: r.get(10)?,
+        created_at: r.get(11)?,
+        delivered_at: r.get(12)?,
+        last_error: r.get(13)?,
+    })
+}
+
+fn case(r: &rusqlite::Row) -> rusqlite::Result<Case> {
+    Ok(Case {
+        id: r.get(0)?,
+        project_key: r.get(1)?,
+        rule_id: r.get(2)?,
+        trigger_id: r.get(3)?,
+        title: r.get(4)?,
+        user_id: r.get(5)?,
+        anonymous_id: r.get(6)?,
+        detail: r.get(7)?,
+        status: r.get(8)?,
+        created_at: r.get(9)?,
+        closed_at: r.get(10)?,
+        note: r.get(11)?,
+    })
+}
+
+fn events(conn: &Connection, q: &EventQuery) -> rusqlite::Result<Vec<StoredEvent>> {
+    // Types as a JSON array, so one cached statement serves any number of them.
+    let kinds = serde_json::to_string(&q.kinds).unwrap_or_else(|_| "[]".into());
+    let (after_ts, after_seq) = q.after.unwrap_or((i64::MIN, i64::MIN));
+    let mut query = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events
+         WHERE project_key = ?1
+           AND (?2 = '[]' OR type IN (SELECT value FROM json_each(?2)))
+           AND (?3 IS NULL OR survey_id = ?3)
+           AND (ts > ?4 OR (ts = ?4 AND rowid > ?5))
+         ORDER BY ts, rowid LIMIT ?6"
+    ))?;
+    let rows =
+        query.query_map(params![q.project_key, kinds, q.survey_id, after_ts, after_seq, q.limit], stored_event)?;
+    rows.collect()
+}
+
+/// The writer thread: waits for a job; for a batch, takes whatever other
+/// batches are queued (up to [`MAX_GROUP`]), stores them all in one
+/// transaction and answers each. Other writes run one by one, in queue order.
+fn write_loop(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
+    let mut closing = false;
+    let mut pending: Option<Job> = None;
+    while !closing {
+        let Some(first) = pending.take().or_else(|| jobs.blocking_recv()) else { break };
+        let mut group = Vec::new();
+        for job in std::iter::once(first).chain(std::iter::from_fn(|| jobs.try_recv().ok())) {
+            match job {
+                Job::Insert { batch, reply } => group.push((batch, reply)),
+                Job::Write(write) if group.is_empty() => {
+                    write(&mut conn);
+                    break;
+                }
+                // Keep the order: the batches before it are stored first.
+                job @ Job::Write(_) => {
+                    pending = Some(job);
+                    break;
+                }
+                Job::Close => {
+                    closing = true;
+                    break;
+                }
+            }
+            if group.len() == MAX_GROUP {
+                break;
+            }
+        }
+        if group.is_empty() {
+            continue;
+        }
+        let batches: Vec<&Batch> = group.iter().map(|(batch, _)| batch).collect();
+        match insert_batches(&mut conn, &batches) {
+            Ok(statuses) => {
+                for ((_, reply), statuses) in group.into_iter().zip(statuses) {
+                    let _ = reply.send(Ok(statuses));
+                }
+            }
+            // The transaction rolled back: no batch of the group was stored, none is acknowledged.
+            Err(e) => {
+                let e = DbError::from(e);
+                for (_, reply) in group {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // WAL: readers (tests, a sqlite3 shell) never block the writer.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit is on disk before the request is answered, even across a
+    // power loss. Group commit (see the module docs) is what keeps it cheap.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| e.to_string())?;
+    let done = usize::try_from(done).map_err(|_| format!("schema version {done} is not a version"))?;
+    if done > MIGRATIONS.len() {
+        return Err(format!(
+            "schema version {done} is newer than this collector knows ({}); refusing to touch it",
+            MIGRATIONS.len()
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let version = i64::try_from(i + 1).expect("a handful of migrations");
+        apply(conn, sql, version).map_err(|e| format!("migration {version} failed: {e}"))?;
+    }
+    Ok(())
+}
+
+/// A migration and its version bump commit together or not at all.
+fn apply(conn: &mut Connection, sql: &str, version: i64) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(sql)?;
+    tx.pragma_update(None, "user_version", version)?;
+    tx.commit()
+}
+
+/// Stores `batches` in one transaction. Returns, per batch and per event in
+/// order, `Accepted` or `Duplicate` (its id was already stored, possibly
+/// earlier in this very transaction).
+fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result<Vec<Vec<EventStatus>>> {
+    let tx = conn.transaction()?;
+    let mut all = Vec::with_capacity(batches.len());
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
+                                           survey_id, response_id, question_id, url, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        let mut enqueue = tx.prepare_cached(
+            "INSERT OR IGNORE INTO automation_queue (event_id, project_key, enqueued_at) VALUES (?1, ?2, ?3)",
+        )?;
+        for batch in batches {
+            let mut statuses = Vec::with_capacity(batch.events.len());
+            for NewEvent { event: e, body, automate } in &batch.events {
+                let (response_id, question_id) = response_and_question(&e.kind);
+                let inserted = insert.execute(params![
+                    e.id,
+                    batch.project_key,
+                    e.kind.name(),
+                    e.ts,
+                    batch.received_at,
+                    e.anonymous_id,
+                    e.user_id,
+                    e.kind.survey_id(),
+                    response_id,
+                    question_id,
+                    e.url,
+                    body,
+                ])?;
+                if inserted == 1 && *automate {
+                    enqueue.execute(params![e.id, batch.project_key, batch.received_at])?;
+                }
+                statuses.push(if inserted == 1 { EventStatus::Accepted } else { EventStatus::Duplicate });
+            }
+            all.push(statuses);
+        }
+    }
+    tx.commit()?;
+    Ok(all)
+}
+
+pub(super) fn response_and_question(kind: &EventKind) -> (Option<&str>, Option<&str>) {
+    match kind {
+        EventKind::SurveyAnswered { response_id, question_id, .. }
+        | EventKind::SurveyDismissed { response_id, question_id, .. } => (Some(response_id), Some(question_id)),
+        EventKind::SurveyShown { response_id, .. } | EventKind::SurveyCompleted { response_id, .. } => {
+            (Some(response_id), None)
+        }
+        // Track, identify, client errors, and any kind added later: neither.
+        _ => (None, None),
+    }
+}
+
+/// Stored bodies, oldest first by the client's clock, then by arrival.
+fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<String>> {
+    let mut query = conn.prepare_cached(
+        "SELECT body FROM events
+         WHERE project_key = ?1
+           AND (?2 IS NULL OR survey_id = ?2) AND (?3 IS NULL OR anonymous_id = ?3) AND (?4 IS NULL OR type = ?4)
+         ORDER BY ts, rowid LIMIT ?5",
+    )?;
+    let f = filter;
+    let rows = query.query_map(params![f.project_key, f.survey_id, f.anonymous_id, f.kind, f.limit], |r| r.get(0))?;
+    rows.collect()
+}
+
+fn activity(conn: &Connection, filter: &str, params: impl rusqlite::Params) -> rusqlite::Result<Vec<StoredActivity>> {
+    let mut query = conn.prepare_cached(&format!(
+        "SELECT anonymous_id, user_id, ts,
+                CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed')
+                     THEN body END
+         FROM events WHERE {filter} ORDER BY ts, rowid"
+    ))?;
+    let rows = query.query_map(params, |r| {
+        Ok(StoredActivity { anonymous_id: r.get(0)?, user_id: r.get(1)?, ts: r.get(2)?, body: r.get(3)? })
+    })?;
+    rows.collect()
+}
+
+/// The score of each response to `question_id`, counting only its latest
+/// answer: going back and changing a score must not count the response twice.
+/// Non-numeric answers count as no score. Only `project_key`'s events count.
+fn latest_scores(
+    conn: &Connection,
+    project_key: &str,
+    survey_id: &str,
+    question_id: &str,
+) -> rusqlite::Result<Vec<u8>> {
+    // "Latest" is by the client's ts (one response comes from one browser, so
+    // its clock is consistent with itself), then by arrival for equal ts.
+    let mut query = conn.prepare_cached(
+        "SELECT response_id,
+                CASE json_type(body, '$.value') WHEN 'integer' THEN json_extract(body, '$.value') END
+         FROM events
+         WHERE type = 'survey_answered' AND survey_id = ?1 AND question_id = ?2 AND project_key = ?3
+         ORDER BY ts, rowid",
+    )?;
+    let mut latest: HashMap<String, Option<i64>> = HashMap::new();
+    let mut rows = query.query(params![survey_id, question_id, project_key])?;
+    while let Some(row) = rows.next()? {
+        latest.insert(row.get(0)?, row.get(1)?);
+    }
+    Ok(latest.into_values().filter_map(|v| v.and_then(|v| u8::try_from(v).ok())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_a_newer_schema_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1).unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(err.contains("newer than this collector"), "{err}");
+    }
+}
