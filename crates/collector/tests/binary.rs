@@ -303,3 +303,49 @@ fn help_prints_the_flags_and_exits_zero() {
         assert!(text.contains(flag), "{flag} missing from:\n{text}");
     }
 }
+
+#[test]
+fn a_bad_automations_file_stops_startup_naming_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("automations.json");
+    let rules = json!({"rules": [{"id": "x", "when": {"score": {"survey": "nps", "min": 0, "max": 12}},
+                                  "do": [{"action": "case", "title": "t"}]}]});
+    std::fs::write(&file, rules.to_string()).unwrap();
+    let out = collector()
+        .args(["--addr", "127.0.0.1:0", "--surveys-dir"])
+        .arg(surveys_dir())
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--automations")
+        .arg(&file)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "must not claim to listen: {:?}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!("{}: rules[0].when.score.max: must be a whole number from 0 to 10, not 12", file.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "must fail before touching the data directory");
+}
+
+#[test]
+fn an_unreachable_database_url_stops_startup_without_echoing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 9 (discard) on 127.0.0.1: nothing listens there.
+    let url = "postgres://touchpoint:hunter2-secret@127.0.0.1:9/touchpoint";
+    let out = collector()
+        .args(["--addr", "127.0.0.1:0", "--surveys-dir"])
+        .arg(surveys_dir())
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("DATABASE_URL", url)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot connect to Postgres"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the password must not be printed: {stderr}");
+    assert!(!dir.path().join("data/touchpoint.db").exists(), "must not fall back to SQLite");
+}
