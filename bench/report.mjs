@@ -1,0 +1,243 @@
+// Turns one run's results (bench/run.mjs) into the "Widget on the host page" section of BENCHMARKS.md.
+export const HEADING = "## Widget on the host page";
+
+const SURVEYS = ["vanilla", "touchpoint", "touchpoint-survey", "posthog", "formbricks"];
+const ORDER = ["vanilla", "touchpoint", "touchpoint-survey", "posthog", "formbricks", "driver", "blank"];
+
+const n0 = (x) => (x == null ? "—" : Math.round(x).toLocaleString("en-US"));
+const n1 = (x) => (x == null ? "—" : x.toFixed(1));
+const n2 = (x) => (x == null ? "—" : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString("en-US"));
+const kb = (b) => (b == null ? "—" : `${(b / 1024).toFixed(1)} KB`);
+const ratio = (a, b) => (a == null || b == null || b <= 0 ? "—" : `${(a / b).toFixed(a / b < 10 ? 2 : 1)}×`);
+const mb = (b) => (b == null ? "—" : `${(b / 1048576).toFixed(2)} MB`);
+
+/** Replaces this section (from its heading to the next "## " heading) or appends it; other sections are kept. */
+export function replaceSection(doc, section) {
+  if (!doc.trim()) doc = "# Benchmarks\n\nMeasured on this project's reference machine; every number here comes from a script in scripts/.\n";
+  const lines = doc.split("\n");
+  const start = lines.findIndex((l) => l.trim() === HEADING);
+  if (start < 0) return doc.replace(/\n*$/, "\n\n") + section.replace(/\n*$/, "\n");
+  let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
+  if (end < 0) end = lines.length;
+  const before = lines.slice(0, start).join("\n").replace(/\n*$/, "\n\n");
+  const after = lines.slice(end).join("\n");
+  return before + section.replace(/\n*$/, "\n") + (after ? "\n" + after : "");
+}
+
+export function renderSection(r) {
+  const C = r.contenders;
+  const ids = ORDER.filter((id) => C[id]);
+  const S = (id, th) => C[id]?.summary?.[th];
+  const blank = (th, k) => S("blank", th)?.[k] ?? 0;
+  const caused = (id, th, k) => (S(id, th)?.[k] == null ? null : S(id, th)[k] - blank(th, k));
+  const vis = (id, th) => S(id, th)?.visible?.median;
+  const label = (id) => C[id].label + (id === "driver" ? " †" : "");
+  const bytesBefore = (id) => C[id].bytes.beforeCard.total.brotli;
+  const track = (id) => C[id].summary.calls?.trackUs;
+  const out = [];
+  const p = (s = "") => out.push(s);
+
+  p(HEADING);
+  p();
+  p(`What a host page pays for the widget, for Touchpoint and peers measured in the same run: a minimal host page per`);
+  p(`contender served from 127.0.0.1, loaded cold (new browser context: empty cache and storage) in headless Debian`);
+  p(`chromium ${r.chromium}, ${r.runs} loads per contender at 1× and again at 4× CPU (CDP \`Emulation.setCPUThrottlingRate\`),`);
+  p(`contenders interleaved in a new random order every round. Ratios against the hand-written vanilla popover are the`);
+  p(`headline; absolute times depend on this machine.`);
+  p();
+  const t = C.touchpoint ? `**Touchpoint** is measured as a page with all three widgets configured pays for it (collector with the demo's` +
+    ` \`checklists.json\` and \`help/\`: the page also fetches the checklist, its state and the help content), and as` +
+    ` **survey only** (collector started from an empty directory, so it serves neither; the widget's requests for them get 404).` : "";
+  if (t) p(t);
+  p();
+
+  // Headline.
+  p(`### Headline: against the vanilla floor`);
+  p();
+  p(`| | Downloaded before the card shows (brotli) | Card visible, median, 1× CPU | Card visible, median, 4× CPU | Main-thread script it causes, 1× | \`track()\`, mean of 10,000 calls (bursts of 100) |`);
+  p(`|---|---|---|---|---|---|`);
+  for (const id of ids.filter((i) => i !== "blank")) {
+    const cell = (a, b, fmt) => (a == null ? "—" : id === "vanilla" ? `${fmt(a)}` : `**${ratio(a, b)}** (${fmt(a)})`);
+    p(`| ${label(id)} | ${cell(bytesBefore(id), bytesBefore("vanilla"), kb)} | ${cell(vis(id, 1), vis("vanilla", 1), (x) => `${n0(x)} ms`)} | ` +
+      `${cell(vis(id, 4), vis("vanilla", 4), (x) => `${n0(x)} ms`)} | ${cell(caused(id, 1, "script"), caused("vanilla", 1, "script"), (x) => `${n1(x)} ms`)} | ` +
+      `${track(id) == null ? "n/a" : cell(track(id), track("vanilla"), (x) => `${n2(x)} µs`)} |`);
+  }
+  p();
+  p(`† driver.js is the tour side: its time is to the first tour step's popover (with its Next button), not to an NPS card.`);
+  p();
+
+  // Targets.
+  if (C.touchpoint && C.vanilla) out.push(...targets(r));
+
+  // Times.
+  p(`### Time to the card (ms from navigation start)`);
+  p();
+  p(`Visible: the first animation frame in which the "10" score control (driver.js: the Next button) is laid out inside the`);
+  p(`viewport with a non-zero size, not hidden and not at opacity 0 (through shadow roots). Interactive: when the first task`);
+  p(`queued from that frame runs, i.e. the frame has been produced and the main thread is free to take a click. Every`);
+  p(`contender's click was checked once per run (see "What ran").`);
+  p();
+  p(`| | 1×: visible, median | p95 | interactive, median | p95 | 4×: visible, median | p95 | interactive, median | p95 | failed loads |`);
+  p(`|---|---|---|---|---|---|---|---|---|---|`);
+  for (const id of ids) {
+    const a = S(id, 1), b = S(id, 4);
+    p(`| ${label(id)} | ${n0(a.visible.median)} | ${n0(a.visible.p95)} | ${n0(a.interactive.median)} | ${n0(a.interactive.p95)} | ` +
+      `${n0(b.visible.median)} | ${n0(b.visible.p95)} | ${n0(b.interactive.median)} | ${n0(b.interactive.p95)} | ` +
+      `${C[id].failures[1] + C[id].failures[4]} of ${2 * r.runs} |`);
+  }
+  p();
+  p(`For the host page alone, "visible" is the first frame after its \`load\` event.`);
+  p();
+
+  // Main thread and memory.
+  p(`### Main thread and memory (medians)`);
+  p();
+  p(`CDP \`Performance.getMetrics\` ${r.settleMs} ms after the card is interactive: \`ScriptDuration\` (script) and \`TaskDuration\``);
+  p(`(all main-thread tasks), minus the host page alone, so the numbers are what loading the widget and showing the card`);
+  p(`cost. Long tasks: \`PerformanceObserver('longtask')\` from navigation start, total duration (count). Heap: \`JSHeapUsedSize\``);
+  p(`after a forced GC, minus the host page alone; wasm: the byte length of the widget module's \`WebAssembly.Memory\`.`);
+  p();
+  p(`| | Script, 1× | Tasks, 1× | Long tasks, 1× | Script, 4× | Tasks, 4× | Long tasks, 4× | JS heap after GC | wasm memory |`);
+  p(`|---|---|---|---|---|---|---|---|---|`);
+  for (const id of ids) {
+    const a = S(id, 1), b = S(id, 4);
+    const c = (th, k) => n1(id === "blank" ? S(id, th)[k] : caused(id, th, k));
+    const lt = (s) => `${n0(s.longtaskMs)} ms (${n0(s.longtaskCount)})`;
+    const heap = id === "blank" ? a.heap : caused(id, 1, "heap");
+    p(`| ${label(id)}${id === "blank" ? " — absolute" : ""} | ${c(1, "script")} ms | ${c(1, "task")} ms | ${lt(a)} | ${c(4, "script")} ms | ` +
+      `${c(4, "task")} ms | ${lt(b)} | ${mb(heap)} | ${a.wasm ? mb(a.wasm) : "—"} |`);
+  }
+  p();
+
+  // Bytes.
+  p(`### Bytes the page downloads for the widget`);
+  p();
+  p(`Every response the page received (resource timing), up to ${r.settleMs} ms after the card; sizes of the bodies as served, and`);
+  p(`compressed here (gzip -9, brotli q11; the server sends them uncompressed). "Before" = finished before the card was visible.`);
+  p();
+  p(`| | File | Kind | Before | Raw | gzip | brotli |`);
+  p(`|---|---|---|---|--:|--:|--:|`);
+  for (const id of ids.filter((i) => i !== "blank")) {
+    for (const f of C[id].resources) {
+      p(`| ${label(id)} | \`${f.path.replace(/anonymous_id=[0-9a-f-]+/, "anonymous_id=…").replace(/&_=\d+/, "")}\` | ${f.category} | ${f.beforeCard ? "yes" : "no"} | ` +
+        `${n0(f.raw)} | ${n0(f.gzip)} | ${n0(f.brotli)} |`);
+    }
+    const b = C[id].bytes.beforeCard;
+    p(`| **${label(id)}** | **before the card** | code ${n0(b.code.brotli)} br + data | | **${n0(b.total.raw)}** | **${n0(b.total.gzip)}** | **${n0(b.total.brotli)}** |`);
+  }
+  if (r.formbricksLoader) {
+    const f = r.formbricksLoader;
+    p(`| @formbricks/js ${r.versions["@formbricks/js"]} (size only) | \`dist/index.js\` (the loader a page bundles) | loader | — | ${n0(f.raw)} | ${n0(f.gzip)} | ${n0(f.brotli)} |`);
+  }
+  p();
+  if (C.touchpoint?.inspectT) {
+    const w = C.touchpoint.resources;
+    const at = (re) => w.find((f) => re.test(f.path));
+    const parts = [[/^\/touchpoint\.js/, "loader"], [/^\/pkg\/index\.js/, "index.js"], [/^\/pkg\/touchpoint\.js/, "glue"],
+                   [/\.wasm$/, "wasm"], [/\/v1\/surveys\//, "survey definition"]]
+      .map(([re, name]) => at(re) && `${name} ${n0(at(re).start)}–${n0(at(re).end)}`).filter(Boolean);
+    p(`Touchpoint's waterfall in the inspected load (1×, ms from navigation start, request start–response end): ${parts.join(", ")};`);
+    p(`card visible at ${n0(C.touchpoint.inspectT.visible)}.`);
+    p();
+  }
+
+  // Calls.
+  p(`### Calls`);
+  p();
+  p(`In the page, after the card, timed with \`performance.now()\` (medians of ${r.callReps} loads): 100 \`track(name, {i, plan})\` calls on an`);
+  p(`empty queue, and the flush that delivers them (CDP script and task time from the last call until the server has all`);
+  p(`100, plus 300 ms for handling the answer); then **10,000 calls in 100 bursts of 100**, the page idle 50 ms between bursts`);
+  p(`so each library sends as it would in an app (the headline figure); then 1,000 calls in a row, which leaves a backlog`);
+  p(`of unsent events and shows whether a call's cost grows with it. PostHog's call is \`posthog.capture\`; the vanilla`);
+  p(`floor writes each event to \`localStorage\` before sending, like Touchpoint.`);
+  p();
+  p(`| | \`track()\`, mean of 10,000 (bursts of 100) | first 100 | 1,000 in a row | Flush of 100: script | tasks | delivered after (wall) |`);
+  p(`|---|---|---|---|---|---|---|`);
+  for (const id of ids.filter((i) => C[i].summary.calls)) {
+    const c = C[id].summary.calls;
+    p(`| ${label(id)} | ${n2(c.trackUs)} µs | ${n2(c.first100Us)} µs | ${n2(c.row1000Us)} µs | ${n1(c.flushScriptMs)} ms | ${n1(c.flushTaskMs)} ms | ` +
+      `${c.delivered ? `${n0(c.flushWallMs)} ms` : "not delivered in 20 s"} |`);
+  }
+  p();
+  p(`Wall time is mostly each library's batching delay (Touchpoint and the floor: 1 s, or at once for a full batch of 100; PostHog: 3 s).`);
+  p();
+
+  // What ran.
+  p(`### What ran`);
+  p();
+  for (const id of ids) {
+    const c = C[id];
+    const v = c.verified == null ? "" : c.verified ? " The click was answered." : " **The click was not answered.**";
+    const u = Object.keys(c.unexpected || {}).length ? ` Unanswered requests: ${Object.entries(c.unexpected).map(([k, n]) => `\`${k}\` ×${n}`).join(", ")}.` : "";
+    const ext = c.external?.length ? ` **Requests off this machine: ${c.external.length}.**` : "";
+    p(`- **${c.label}**: ${DESCRIBE[id] || ""}${v}${u}${ext}`);
+  }
+  p(`- **@formbricks/js ${r.versions["@formbricks/js"]}**: size only. It is a loader that injects \`<appUrl>/js/formbricks.umd.cjs\`, the SDK`);
+  p(`  core, which only a Formbricks server serves (it is not on npm), so the SDK cannot run without its cloud or a self-hosted app.`);
+  p(`  Its renderer ran instead (row above), which is a lower bound for Formbricks: no SDK core, no environment/state fetch.`);
+  p();
+  const m = r.machine;
+  const area = (f) => (f.startsWith("crates/") ? f.split("/").slice(0, 2).join("/") : f.includes("/") ? f.split("/")[0] + "/" : f);
+  const dirty = m.dirty.length ? ` plus uncommitted changes in ${[...new Set(m.dirty.map(area))].join(", ")} (built and measured as they were)` : "";
+  p(`- Machine: ${m.nproc} cores (${m.cpu}), chromium ${r.chromium}, measured ${m.date.slice(0, 10)} at commit ${m.commit}${dirty};`);
+  p(`  load average ${m.loadavgStart.map((x) => x.toFixed(2)).join(" ")} at the start and ${m.loadavgEnd.map((x) => x.toFixed(2)).join(" ")} at the end; the run took ${Math.round(m.seconds / 60)} min.`);
+  p(`- All pages and every library file come from one origin on 127.0.0.1 (this harness); \`/full/v1/*\` and \`/lean/v1/*\` are`);
+  p(`  proxied to the two collectors (release build), so Touchpoint and the floor talk to the real collector. Chromium resolves no`);
+  p(`  other host name. Peer versions are pinned in \`bench/package.json\` / \`package-lock.json\` (${Object.entries(r.versions).filter(([k]) => k !== "playwright-core").map(([k, v]) => `${k} ${v}`).join(", ")}).`);
+  p();
+  p(`Rerun: \`scripts/bench.sh\` (builds, installs \`bench/\`'s dependencies with \`npm ci\`, runs \`bench/run.mjs\`); \`BENCH_RUNS=20\`,`);
+  p(`\`NO_WRITE=1\` prints instead of writing. It rewrites only this section; raw results go to \`bench/results/\`.`);
+  return out.join("\n") + "\n";
+}
+
+const DESCRIBE = {
+  vanilla: "ran fully. `bench/pages/vanilla-nps.js`: the same definition from the collector, Touchpoint's card CSS, 11 buttons in a shadow root, events written to `localStorage` and posted to the collector in batches.",
+  touchpoint: "ran fully: the README's embed (stub + async `touchpoint.js`) and `Touchpoint.showSurvey(\"nps\")`; release build from `scripts/build.sh`.",
+  "touchpoint-survey": "ran fully, as above against the collector without checklists or help.",
+  posthog: "ran fully, offline: its snippet, `array.js` and the lazily loaded `surveys.js` served from 127.0.0.1, `api_host` pointing here; the harness answers the remote config (`surveys: true`, no flags, no compression), `/flags/`, `/api/surveys/` (one popover NPS survey: rating 0–10, submit on click) and the capture endpoint. Lightest profile: no autocapture, pageviews, replay, heatmaps, tours or chat; `opt_out_useragent_filter` so headless chromium is not dropped as a bot; client rate limiting raised so no `capture` is dropped.",
+  formbricks: "ran (renderer only): `@formbricks/surveys`' UMD bundle, the one the Formbricks SDK loads to show a survey, driven directly with an NPS definition (fetched in parallel, as the SDK does), answers posted to the harness. No `track()`: that is the SDK core's.",
+  driver: "ran fully: its CSS and IIFE build, a two-step tour started on load. No `track()`.",
+  blank: "the host page with no widget: the baseline subtracted above.",
+};
+
+function targets(r) {
+  const C = r.contenders;
+  const tp = C.touchpoint, v = C.vanilla, ph = C.posthog;
+  const out = [];
+  const p = (s = "") => out.push(s);
+  const blank = (th, k) => C.blank?.summary?.[th]?.[k] ?? 0;
+  const visT = (c, th) => c?.summary?.[th]?.visible?.median;
+  const scr = (c, th) => c.summary[th].script - blank(th, "script");
+  const loader = tp.resources.filter((f) => f.category === "loader").reduce((n, f) => n + f.brotli, 0);
+  const before = tp.bytes.beforeCard.total.brotli;
+  const wasm = tp.resources.filter((f) => f.category === "wasm" && f.beforeCard).reduce((n, f) => n + f.brotli, 0);
+  const rows = [];
+  const row = (name, measured, pass, close) => rows.push(`| ${name} | ${measured} | ${pass ? "**PASS**" : "**MISS**"} | ${pass ? "" : close} |`);
+  row("Loader ≤ 1.5 KB brotli", `${kb(loader)} (${n0(loader)} B)`, loader <= 1536, "Trim `www/touchpoint.js` (it is the only part a page always pays).");
+  row("Everything before the first survey shows ≤ 60 KB brotli", `${kb(before)}, of which the wasm ${kb(wasm)}`, before <= 60 * 1024,
+      "The one wasm module holds everything (Leptos views for all three widgets, serde with `flatten`/`untagged` buffering for `Event`, serde_json, the error strings) and loads before the first survey shows. Split the UI (Leptos) into a second module loaded lazily when something renders, parse stored events without serde `flatten`, trim error strings.");
+  for (const th of [1, 4]) {
+    const a = visT(tp, th), fl = visT(v, th), pv = visT(ph, th);
+    row(`Time to visible ≤ 1.5× the floor, ${th}× CPU`, `${n0(a)} ms vs ${n0(fl)} ms: ${ratio(a, fl)}`, a <= 1.5 * fl,
+        "The card waits for loader → `index.js` → glue → the whole wasm (download, compile, instantiate) → boot → the definition fetch, in series (waterfall below). A smaller first module, and starting the definition fetch in parallel with the wasm (the loader knows the queued `showSurvey` id), would close most of it.");
+    if (ph) row(`Time to visible ahead of posthog-js surveys, ${th}× CPU`, `${n0(a)} ms vs ${n0(pv)} ms`, a < pv,
+        "As above: the wasm module and the serial waterfall.");
+  }
+  for (const th of [1, 4]) {
+    const a = scr(tp, th), fl = scr(v, th);
+    row(`Main-thread script ≤ 2× the floor, ${th}× CPU`, `${n1(a)} ms vs ${n1(fl)} ms: ${ratio(a, fl)}`, a <= 2 * fl,
+        "Less to compile and run before the card: the lazily loaded UI module, and no checklist/help work (fetch, validate, render) before the survey's card.");
+  }
+  const tr = tp.summary.calls?.trackUs, t100 = tp.summary.calls?.first100Us, row1k = tp.summary.calls?.row1000Us, vtr = v.summary.calls?.trackUs;
+  if (tr != null) {
+    row("`track()` ≤ 5 µs per call (mean of 10,000)", `${n2(tr)} µs (first 100: ${n2(t100)} µs; 1,000 in a row: ${n2(row1k)} µs; floor: ${n2(vtr)} µs)`, tr <= 5,
+        "Each call lists every `localStorage` key to count the queue (`Outbox::push` → `keys()`), so it grows with the queue: keep the queue index in memory (read storage once at boot, follow other tabs with the `storage` event). Even then one synchronous `localStorage.setItem` per call costs the floor what its row shows: ≤ 5 µs needs the write batched to the end of the task (a microtask), keeping the persist-before-send guarantee.");
+  }
+  p(`### Targets (issue 8), Touchpoint with all three widgets`);
+  p();
+  p(`| Target | Measured | Result | What would close it |`);
+  p(`|---|---|---|---|`);
+  out.push(...rows);
+  p();
+  return out;
+}
