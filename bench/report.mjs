@@ -170,7 +170,8 @@ export function renderSection(r) {
     const v = c.verified == null ? "" : c.verified ? " The click was answered." : " **The click was not answered.**";
     const u = Object.keys(c.unexpected || {}).length ? ` Unanswered requests: ${Object.entries(c.unexpected).map(([k, n]) => `\`${k}\` ×${n}`).join(", ")}.` : "";
     const ext = c.external?.length ? ` **Requests off this machine: ${c.external.length}.**` : "";
-    p(`- **${c.label}**: ${DESCRIBE[id] || ""}${v}${u}${ext}`);
+    const err = c.error ? ` **Could not show its card (${c.error}); not timed.**` : "";
+    p(`- **${c.label}**: ${DESCRIBE[id] || ""}${err}${v}${u}${ext}`);
   }
   p(`- **@formbricks/js ${r.versions["@formbricks/js"]}**: size only. It is a loader that injects \`<appUrl>/js/formbricks.umd.cjs\`, the SDK`);
   p(`  core, which only a Formbricks server serves (it is not on npm), so the SDK cannot run without its cloud or a self-hosted app.`);
@@ -180,7 +181,9 @@ export function renderSection(r) {
   const area = (f) => (f.startsWith("crates/") ? f.split("/").slice(0, 2).join("/") : f.includes("/") ? f.split("/")[0] + "/" : f);
   const dirty = m.dirty.length ? ` plus uncommitted changes in ${[...new Set(m.dirty.map(area))].join(", ")} (built and measured as they were)` : "";
   p(`- Machine: ${m.nproc} cores (${m.cpu}), chromium ${r.chromium}, measured ${m.date.slice(0, 10)} at commit ${m.commit}${dirty};`);
-  p(`  load average ${m.loadavgStart.map((x) => x.toFixed(2)).join(" ")} at the start and ${m.loadavgEnd.map((x) => x.toFixed(2)).join(" ")} at the end; the run took ${Math.round(m.seconds / 60)} min.`);
+  const la = r.loadavg?.length ? [Math.min(...r.loadavg), Math.max(...r.loadavg)] : [m.loadavgStart[0], m.loadavgEnd[0]];
+  p(`  1-minute load average ${la[0].toFixed(1)}–${la[1].toFixed(1)} at the rounds' starts (the harness's own load included; whatever`);
+  p(`  else ran on the ${m.nproc} cores adds to it and to the noise); the measuring took ${Math.round(m.seconds / 60)} min.`);
   p(`- All pages and every library file come from one origin on 127.0.0.1 (this harness); \`/full/v1/*\` and \`/lean/v1/*\` are`);
   p(`  proxied to the two collectors (release build), so Touchpoint and the floor talk to the real collector. Chromium resolves no`);
   p(`  other host name. Peer versions are pinned in \`bench/package.json\` / \`package-lock.json\` (${Object.entries(r.versions).filter(([k]) => k !== "playwright-core").map(([k, v]) => `${k} ${v}`).join(", ")}).`);

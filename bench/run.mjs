@@ -71,12 +71,12 @@ const CONTENDERS = [
     id: "driver", label: `driver.js ${VERSIONS["driver.js"]} (tour)`, snippet: "driver.html",
     target: { selector: ".driver-popover-next-btn" }, click: { selector: ".driver-popover-next-btn", expectTitle: "Bring your data" },
   },
-].filter((c) => !ONLY || c.id === "blank" || ONLY.includes(c.id));
+].filter((c) => !ONLY || c.id === "blank" || c.id === "vanilla" || ONLY.includes(c.id)); // the floor and the bare page always run
 
 // ---------------------------------------------------------------------------------------------
 // The probe, installed before any page script: records long tasks, and polls once per animation
 // frame for the target. "visible" is the first frame in which it is laid out with a non-zero size,
-// inside the viewport, and neither hidden nor at opacity 0 (checkVisibility, through shadow roots);
+// inside the viewport, and neither hidden nor at opacity 0 (checkVisibility; inside shadow roots too);
 // "interactive" is when the first task queued from that frame runs, i.e. after that frame and once
 // the main thread is free to handle a click.
 function probe(cfg) {
@@ -102,9 +102,18 @@ function probe(cfg) {
     addEventListener("load", () => requestAnimationFrame(finish));
     return;
   }
-  const find = (scope) => {
-    for (const el of scope.querySelectorAll(cfg.selector)) if (!cfg.text || el.textContent.trim() === cfg.text) return el;
-    for (const el of scope.querySelectorAll("*")) if (el.shadowRoot) { const f = find(el.shadowRoot); if (f) return f; }
+  // Shadow roots are found by wrapping attachShadow (open or closed), so a poll costs one query per root.
+  const roots = [];
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) {
+    const root = attach.call(this, init);
+    roots.push(root);
+    return root;
+  };
+  const find = () => {
+    for (const scope of [document, ...roots]) {
+      for (const el of scope.querySelectorAll(cfg.selector)) if (!cfg.text || el.textContent.trim() === cfg.text) return el;
+    }
     return null;
   };
   const shown = (el) => {
@@ -113,7 +122,7 @@ function probe(cfg) {
       el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
   };
   const tick = () => {
-    const el = document.documentElement && find(document);
+    const el = find();
     if (el && shown(el)) finish();
     else requestAnimationFrame(tick);
   };
@@ -309,6 +318,8 @@ async function inspect(browser, c) {
   const s = await openPage(browser, c, 1, { capture: true });
   try {
     await sleep(SETTLE_MS);
+    mkdirSync(join(here, "results"), { recursive: true });
+    await s.page.screenshot({ path: join(here, "results", `${c.id}.png`) }); // to look at: bench/results/<id>.png
     const entries = await s.page.evaluate(() => performance.getEntriesByType("resource").map((e) => ({ url: e.name, start: e.startTime, end: e.responseEnd })));
     const resources = entries.filter((e) => e.url.startsWith(origin) && !e.url.includes(`/${c.id}.html`)).map((e) => {
       const body = s.bodies.get(e.url) || Buffer.alloc(0);
@@ -412,7 +423,15 @@ async function main() {
       const r = (results.contenders[c.id] = { label: c.label, loads: { 1: [], 4: [] }, failures: { 1: 0, 4: 0 }, calls: [] });
       log(`inspect ${c.id}`);
       unexpected.clear();
-      const i = await inspect(browser, c);
+      let i;
+      try { i = await inspect(browser, c); }
+      catch (e) {
+        // A contender that cannot show its card is reported, not timed (each load would only wait for the timeout).
+        log(`${c.id}: ${e.message}; not timed`);
+        r.error = e.message;
+        r.unexpected = Object.fromEntries(unexpected);
+        continue;
+      }
       r.resources = i.resources;
       r.verified = i.verified;
       r.inspectT = i.t;
@@ -420,9 +439,12 @@ async function main() {
       r.external = i.external;
       r.unexpected = Object.fromEntries(unexpected);
     }
+    const live = CONTENDERS.filter((c) => !results.contenders[c.id].error);
+    results.loadavg = [];
     for (let run = 0; run < RUNS; run++) {
+      results.loadavg.push(loadavg()[0]);
       for (const throttle of [1, 4]) {
-        for (const c of shuffle([...CONTENDERS])) {
+        for (const c of shuffle([...live])) {
           const r = results.contenders[c.id];
           try { r.loads[throttle].push(await timedLoad(browser, c, throttle)); }
           catch (e) { r.failures[throttle]++; log(`${c.id} ${throttle}x run ${run}: ${e.message}`); }
@@ -431,7 +453,7 @@ async function main() {
       log(`round ${run + 1}/${RUNS} done (${Math.round((Date.now() - started) / 1000)} s)`);
     }
     for (let rep = 0; rep < CALL_REPS; rep++) {
-      for (const c of CONTENDERS.filter((c) => c.track)) {
+      for (const c of live.filter((c) => c.track)) {
         try { results.contenders[c.id].calls.push(await calls(browser, c)); }
         catch (e) { log(`${c.id} calls: ${e.message}`); }
       }
@@ -445,6 +467,7 @@ async function main() {
   // Summaries.
   for (const r of Object.values(results.contenders)) {
     r.summary = {};
+    r.resources ||= [];
     for (const th of [1, 4]) {
       const L = r.loads[th];
       const col = (k) => L.map((x) => x[k]).filter((v) => v !== undefined);

@@ -6,7 +6,7 @@
 #
 #   scripts/bench.sh
 #   BENCH_RUNS=20 BENCH_CALL_REPS=2 scripts/bench.sh   # loads per contender and CPU setting; call-benchmark loads
-#   BENCH_ONLY=vanilla,touchpoint scripts/bench.sh     # a subset (the host page alone always runs)
+#   BENCH_ONLY=touchpoint,posthog scripts/bench.sh    # a subset (the floor and the bare host page always run)
 #   NO_WRITE=1 scripts/bench.sh                        # print the section instead of writing BENCHMARKS.md
 #   SKIP_BUILD=1 scripts/bench.sh                      # measure pkg/ and target/release as they are
 set -euo pipefail
