@@ -1,4 +1,4 @@
-/** Options for {@link init}. */
+/** Options for {@link init} (also accepted as `data-*` attributes on the script tag, e.g. `data-request-timeout-ms`). */
 export interface TouchpointOptions {
   /** The project's public ingest key, e.g. `"pk_demo"`. Safe to put in a page. */
   key: string;
@@ -10,7 +10,29 @@ export interface TouchpointOptions {
   requestTimeoutMs?: number;
   /** Keep at most this many unsent events; the oldest are dropped first (and reported). Default 1000. */
   maxQueuedEvents?: number;
+  /** Treat Global Privacy Control / Do Not Track as an opt-out. Default false. */
+  respectPrivacySignals?: boolean;
+  /** How the widgets look. As a `data-theme` attribute: JSON text. */
+  theme?: TouchpointTheme;
 }
+
+export interface TouchpointTheme {
+  /** Any CSS colour. */
+  accent?: string;
+  /** Text on the accent colour. */
+  accentInk?: string;
+  /** A CSS font-family list. */
+  font?: string;
+  /** A CSS length, e.g. `"6px"`. */
+  radius?: string;
+  /** `"auto"` (default) follows `prefers-color-scheme`. */
+  colorScheme?: "auto" | "light" | "dark";
+  /** The survey card's corner (default `"right"`); the help and checklist dock takes the other. */
+  position?: "left" | "right";
+}
+
+/** JSON-serialisable properties of an event or traits of a user. */
+export type Properties = { [key: string]: unknown };
 
 /** What `on("error", …)` listeners receive. */
 export interface TouchpointError {
@@ -26,8 +48,24 @@ export interface TouchpointError {
   eventIds: string[];
 }
 
-/** JSON-serialisable properties of an event or traits of a user. */
-export type Properties = { [key: string]: unknown };
+/** A follow-up an ending asks the backend to run, e.g. `{ action: "offer", code: "trial_extension_14d" }`. */
+export interface SurveyAction {
+  action: string;
+  [param: string]: unknown;
+}
+
+/** What the widget tells the host, by event name. */
+export interface TouchpointEvents {
+  /** Delivery failures, rejected or dropped events, storage trouble. */
+  error: TouchpointError;
+  "survey:shown": { surveyId: string; responseId: string };
+  "survey:completed": { surveyId: string; endingId: string; actions: SurveyAction[] };
+  "survey:dismissed": { surveyId: string; questionId: string };
+  "checklist:item_completed": { checklistId: string; itemId: string; rule: string };
+  "checklist:completed": { checklistId: string };
+  /** A checklist call to action with `{ "callback": name }` was clicked. */
+  cta: { name: string; itemId: string };
+}
 
 /**
  * Loads the widget and starts it. Resolves to `true` once ready, `false` if the
@@ -35,7 +73,7 @@ export type Properties = { [key: string]: unknown };
  */
 export function init(options: TouchpointOptions): Promise<boolean>;
 
-/** Names the current user; later events carry this id. */
+/** Names the current user; later events carry this id, and the checklist follows their traits. */
 export function identify(userId: string, traits?: Properties): void;
 
 /**
@@ -45,6 +83,24 @@ export function identify(userId: string, traits?: Properties): void;
  */
 export function track(name: string, properties?: Properties): string | undefined;
 
+/** Records a page view (single-page apps: on route changes). Returns the event id. */
+export function page(properties?: Properties): string | undefined;
+
+/**
+ * Fetches survey `id` from the collector and shows it. Resolves to `true` once it is on
+ * screen; `false` if it could not be shown (the reason is on the console).
+ */
+export function showSurvey(id: string): Promise<boolean>;
+
+/** Opens the onboarding checklist; `false` if none is loaded for this user. */
+export function showChecklist(): boolean;
+
+/** Opens the help panel, optionally searching for `query`; `false` if there is no help content. */
+export function openHelp(query?: string): boolean;
+
+/** Closes whatever Touchpoint shows; a survey on screen counts as dismissed. */
+export function hide(): void;
+
 /**
  * Marks onboarding checklist item `itemId` complete (items whose rule is `"manual"`, or
  * anything the host knows is done). `false`, with the reason on the console, for an
@@ -52,21 +108,12 @@ export function track(name: string, properties?: Properties): string | undefined
  */
 export function complete(itemId: string): boolean;
 
-/** What the widget tells the host, by event name. */
-export interface TouchpointEvents {
-  /** Delivery failures, rejected or dropped events, storage trouble. */
-  error: TouchpointError;
-  /** A checklist call to action with `{ "callback": name }` was clicked. */
-  cta: { name: string; itemId: string };
-  "checklist:item_completed": { checklistId: string; itemId: string; rule: string };
-  "checklist:completed": { checklistId: string };
-}
+/** Forgets the user (call it on logout): a new anonymous id, no user id or traits. */
+export function reset(): void;
+
+/** Stops all collection in this browser until {@link optIn}; unsent events are deleted. */
+export function optOut(): void;
+export function optIn(): void;
 
 export function on<K extends keyof TouchpointEvents>(name: K, listener: (payload: TouchpointEvents[K]) => void): boolean;
 export function off<K extends keyof TouchpointEvents>(name: K, listener: (payload: TouchpointEvents[K]) => void): void;
-
-/**
- * Fetches survey `id` from the collector and shows it. Resolves to `true` once
- * it is on screen; `false` if it could not be shown (the reason is on the console).
- */
-export function showSurvey(id: string): Promise<boolean>;

@@ -33,7 +33,14 @@ function forward(name, now) {
 
 export const identify = forward("identify", (...a) => wasm.identify(...a));
 export const track = forward("track", (...a) => wasm.track(...a));
+export const page = forward("page", (...a) => wasm.page(...a));
 export const showSurvey = forward("showSurvey", (...a) => wasm.showSurvey(...a));
+export const showChecklist = forward("showChecklist", (...a) => wasm.showChecklist(...a));
+export const openHelp = forward("openHelp", (...a) => wasm.openHelp(...a));
+export const hide = forward("hide", (...a) => wasm.hide(...a));
 export const complete = forward("complete", (...a) => wasm.complete(...a));
+export const reset = forward("reset", (...a) => wasm.reset(...a));
+export const optOut = forward("optOut", (...a) => wasm.optOut(...a));
+export const optIn = forward("optIn", (...a) => wasm.optIn(...a));
 export const on = forward("on", (...a) => wasm.on(...a));
 export const off = forward("off", (...a) => wasm.off(...a));

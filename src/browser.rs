@@ -188,3 +188,12 @@ pub async fn get_text(url: &str) -> Result<Option<String>, String> {
         s => Err(format!("{url} answered HTTP {s}: {text}")),
     }
 }
+
+/// Whether the browser asks not to be tracked: Global Privacy Control, or
+/// the older Do Not Track.
+pub fn privacy_signal() -> bool {
+    let Some(nav) = web_sys::window().map(|w| w.navigator()) else { return false };
+    let gpc = js_sys::Reflect::get(&nav, &"globalPrivacyControl".into()).ok().and_then(|v| v.as_bool()) == Some(true);
+    let dnt = js_sys::Reflect::get(&nav, &"doNotTrack".into()).ok().and_then(|v| v.as_string()).as_deref() == Some("1");
+    gpc || dnt
+}

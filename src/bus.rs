@@ -16,7 +16,15 @@ thread_local! {
 }
 
 /// Names `on` accepts; anything else is a typo worth telling about.
-const NAMES: &[&str] = &["error", "cta", "checklist:item_completed", "checklist:completed"];
+const NAMES: &[&str] = &[
+    "error",
+    "cta",
+    "survey:shown",
+    "survey:completed",
+    "survey:dismissed",
+    "checklist:item_completed",
+    "checklist:completed",
+];
 
 pub fn on(name: &str, f: js_sys::Function) -> bool {
     if !NAMES.contains(&name) {

@@ -43,6 +43,9 @@ struct Inner {
     /// Keys this tab is sending right now.
     in_flight: HashSet<String>,
     failures: u32,
+    /// After a failure, no send before this (ms since the epoch): new events
+    /// must not cut a backoff or a `Retry-After` short.
+    not_before: f64,
     timer: Option<(i32, f64)>,
     sending: bool,
     said_memory_only: bool,
@@ -82,6 +85,7 @@ impl Outbox {
             memory: BTreeMap::new(),
             in_flight: HashSet::new(),
             failures: 0,
+            not_before: 0.0,
             timer: None,
             sending: false,
             said_memory_only: false,
@@ -133,6 +137,13 @@ impl Outbox {
         let delay = self.0.borrow().policy.flush_in_ms(queued);
         self.schedule(delay);
         Ok(Pushed { dropped })
+    }
+
+    /// Deletes every unsent event (after `optOut()`).
+    pub fn clear(&self) {
+        for key in self.keys() {
+            self.remove(&key);
+        }
     }
 
     fn memory_only(&self, why: &str) {
@@ -203,9 +214,12 @@ impl Outbox {
         out
     }
 
-    /// Sends after `delay_ms`, unless a send is already due sooner.
+    /// Sends after `delay_ms` (but not during a backoff), unless a send is
+    /// already due sooner.
     pub fn schedule(&self, delay_ms: u32) {
-        let due = js_sys::Date::now() + delay_ms as f64;
+        let now = js_sys::Date::now();
+        let due = (now + delay_ms as f64).max(self.0.borrow().not_before);
+        let delay_ms = (due - now).max(0.0) as u32;
         {
             let inner = self.0.borrow();
             if inner.timer.is_some_and(|(_, at)| at <= due) {
@@ -226,6 +240,12 @@ impl Outbox {
     /// Sends everything queued, batch after batch, while holding the
     /// cross-tab lock. Stops at the first failure and schedules a retry.
     pub async fn flush(self) {
+        // A timer set before a failure may fire inside its backoff: wait it out.
+        let wait = self.0.borrow().not_before - js_sys::Date::now();
+        if wait > 0.0 {
+            self.schedule(wait as u32);
+            return;
+        }
         if std::mem::replace(&mut self.0.borrow_mut().sending, true) {
             return;
         }
@@ -300,7 +320,11 @@ impl Outbox {
                     // A proxy answering 200 with something else: treat as not delivered.
                     return self.retry_later(&ids, "the collector's answer was not readable".into(), failures);
                 };
-                self.0.borrow_mut().failures = 0;
+                {
+                    let mut inner = self.0.borrow_mut();
+                    inner.failures = 0;
+                    inner.not_before = 0.0;
+                }
                 let mut rejected = Vec::new();
                 let sent: Vec<&str> = ids.iter().map(String::as_str).collect();
                 for ((key, raw), fate) in batch.iter().zip(settle(&sent, &resp.results)) {
@@ -330,7 +354,11 @@ impl Outbox {
                     Answer::Status { status, .. } => format!("HTTP {status}"),
                     Answer::NoAnswer(why) => why.clone(),
                 };
-                self.0.borrow_mut().failures = failures;
+                {
+                    let mut inner = self.0.borrow_mut();
+                    inner.failures = failures;
+                    inner.not_before = js_sys::Date::now() + ms as f64;
+                }
                 report(
                     Code::DeliveryFailed,
                     &format!("could not send {} events ({why}); retrying in {} ms, nothing is lost", ids.len(), ms),
@@ -362,7 +390,11 @@ impl Outbox {
 
     fn retry_later(&self, ids: &[String], why: String, failures: u32) -> bool {
         let ms = self.0.borrow().policy.backoff_ms(failures, js_sys::Math::random());
-        self.0.borrow_mut().failures = failures;
+        {
+            let mut inner = self.0.borrow_mut();
+            inner.failures = failures;
+            inner.not_before = js_sys::Date::now() + ms as f64;
+        }
         report(Code::DeliveryFailed, &format!("{why}; retrying in {ms} ms"), ids, Console::Warn);
         self.schedule(ms);
         false
@@ -418,6 +450,14 @@ impl Outbox {
             }
         });
         let _ = window.add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
+        // Back online: no reason to sit out the rest of a backoff that the outage caused.
+        let this = self.clone();
+        let on_online = Closure::<dyn Fn()>::new(move || {
+            this.0.borrow_mut().not_before = 0.0;
+            this.schedule(0);
+        });
+        let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        on_online.forget();
         if let Some(doc) = window.document() {
             let _ = doc.add_event_listener_with_callback("visibilitychange", on_hide.as_ref().unchecked_ref());
         }

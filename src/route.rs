@@ -27,7 +27,7 @@ pub fn on_change(f: impl Fn(String) + 'static) {
     }
 }
 
-fn notify() {
+pub fn notify() {
     let path = current_path();
     LISTENERS.with(|l| l.borrow().iter().for_each(|f| f(path.clone())));
 }

@@ -9,7 +9,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer};
 use touchpoint_core::queue::Policy;
 use touchpoint_core::survey::Survey;
 use touchpoint_protocol::{Event, EventKind, Props};
@@ -22,53 +21,103 @@ use crate::report::{report, Code, Console};
 use crate::{bus, checklist, ui};
 
 /// What `init({...})` accepts (and the loader's `data-*` attributes, which
-/// arrive as strings). Unknown options are an error, so a typo does not
-/// silently do nothing.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// arrive as strings). Read by hand from the JSON value, not derived: serde
+/// through wasm-bindgen only looks up the fields it knows, so a typo such as
+/// `flushIntervl` would pass unnoticed, and a wrong value could not name its option.
 struct Options {
     /// The project's public ingest key.
     key: String,
     /// Base URL of the collector, e.g. `https://touchpoint.example.com`.
     endpoint: String,
     /// Wait this long to batch events before sending (default 1000).
-    #[serde(default, deserialize_with = "number")]
     flush_interval_ms: Option<u32>,
     /// Abandon and retry a send not answered within this (default 10000).
-    #[serde(default, deserialize_with = "number")]
     request_timeout_ms: Option<u32>,
     /// Keep at most this many unsent events; the oldest go first (default 1000).
-    #[serde(default, deserialize_with = "number")]
     max_queued_events: Option<u32>,
+    /// Treat Global Privacy Control / Do Not Track as an opt-out (default false).
+    respect_privacy_signals: bool,
     /// Colours, font, radius, position, colour scheme (an object, or JSON text from `data-theme`).
-    #[serde(default, deserialize_with = "theme")]
     theme: Option<ui::Theme>,
 }
 
-/// The theme as an object or, from a `data-theme` attribute, JSON text; an
-/// unknown key is named in the error.
-fn theme<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ui::Theme>, D::Error> {
-    let v = serde_json::Value::deserialize(d)?;
-    let v = match v {
-        serde_json::Value::String(text) => serde_json::from_str(&text)
-            .map_err(|e| serde::de::Error::custom(format!("theme is not valid JSON: {e}")))?,
-        other => other,
-    };
-    serde_json::from_value(v).map(Some).map_err(|e| serde::de::Error::custom(format!("theme: {e}")))
-}
+const OPTION_NAMES: &[&str] =
+    &["key", "endpoint", "flushIntervalMs", "requestTimeoutMs", "maxQueuedEvents", "respectPrivacySignals", "theme"];
 
-/// A whole number given as a number or, from a `data-*` attribute, a string.
-fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum N {
-        Num(u32),
-        Text(String),
-    }
-    match N::deserialize(d).map_err(|_| serde::de::Error::custom("expected a whole number of 0 or more"))? {
-        N::Num(n) => Ok(Some(n)),
-        N::Text(t) => {
-            t.trim().parse().map(Some).map_err(|_| serde::de::Error::custom(format!("{t:?} is not a whole number")))
+impl Options {
+    /// Every problem, each naming its option.
+    fn parse(v: serde_json::Value) -> Result<Options, Vec<String>> {
+        use serde_json::Value;
+        let Value::Object(map) = v else {
+            return Err(vec!["expected an object like { key, endpoint }".into()]);
+        };
+        let mut errors = Vec::new();
+        let mut o = Options {
+            key: String::new(),
+            endpoint: String::new(),
+            flush_interval_ms: None,
+            request_timeout_ms: None,
+            max_queued_events: None,
+            respect_privacy_signals: false,
+            theme: None,
+        };
+        let text = |k: &str, v: &Value, errors: &mut Vec<String>| match v.as_str().map(str::trim) {
+            Some(s) if !s.is_empty() => s.to_owned(),
+            _ => {
+                errors.push(format!("{k} must be a non-empty string, got {v}"));
+                String::new()
+            }
+        };
+        let number = |k: &str, v: &Value, errors: &mut Vec<String>| {
+            let n = match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            };
+            match n.and_then(|n| u32::try_from(n).ok()) {
+                Some(n) => Some(n),
+                None => {
+                    errors.push(format!("{k}: {v} is not a whole number of 0 or more"));
+                    None
+                }
+            }
+        };
+        for (k, v) in &map {
+            match k.as_str() {
+                "key" => o.key = text(k, v, &mut errors),
+                "endpoint" => o.endpoint = text(k, v, &mut errors),
+                "flushIntervalMs" => o.flush_interval_ms = number(k, v, &mut errors),
+                "requestTimeoutMs" => o.request_timeout_ms = number(k, v, &mut errors),
+                "maxQueuedEvents" => o.max_queued_events = number(k, v, &mut errors),
+                "respectPrivacySignals" => match v {
+                    Value::Bool(b) => o.respect_privacy_signals = *b,
+                    Value::String(s) if s == "true" || s == "false" => o.respect_privacy_signals = s == "true",
+                    other => errors.push(format!("respectPrivacySignals: expected true or false, got {other}")),
+                },
+                "theme" => {
+                    let value = match v {
+                        Value::String(t) => {
+                            serde_json::from_str(t).map_err(|e| format!("theme is not valid JSON: {e}"))
+                        }
+                        other => Ok(other.clone()),
+                    };
+                    match value.and_then(|v| serde_json::from_value(v).map_err(|e| format!("theme: {e}"))) {
+                        Ok(t) => o.theme = Some(t),
+                        Err(e) => errors.push(e),
+                    }
+                }
+                other => errors.push(format!("unknown option {other:?}; known options: {}", OPTION_NAMES.join(", "))),
+            }
+        }
+        for (name, value) in [("key", &o.key), ("endpoint", &o.endpoint)] {
+            if !map.contains_key(name) && value.is_empty() {
+                errors.push(format!("{name} is required"));
+            }
+        }
+        if errors.is_empty() {
+            Ok(o)
+        } else {
+            Err(errors)
         }
     }
 }
@@ -85,6 +134,10 @@ struct Sdk {
     traits: Props,
     /// A checklist (re)load is scheduled.
     checklist_pending: bool,
+    /// `optOut()` was called, or a privacy signal is honoured: nothing is collected.
+    opted_out: bool,
+    /// The browser sends Global Privacy Control / Do Not Track and `respectPrivacySignals` is on.
+    privacy_signal: bool,
     /// Validated definitions, fetched once per page.
     surveys: HashMap<String, Arc<Survey>>,
 }
@@ -100,17 +153,18 @@ fn storage_key(project: &str, what: &str) -> String {
 /// Starts the SDK. Called once by the loader; a second call is ignored with a warning.
 #[wasm_bindgen]
 pub fn boot(options: JsValue) -> bool {
-    let options: Options = match serde_wasm_bindgen::from_value(options) {
+    let parsed = serde_wasm_bindgen::from_value::<serde_json::Value>(options)
+        .map_err(|e| vec![format!("options could not be read: {e}")])
+        .and_then(Options::parse);
+    let options = match parsed {
         Ok(o) => o,
-        Err(e) => {
-            browser::error(&format!("init: {e} (expected {{ key: string, endpoint: string }})"));
+        Err(problems) => {
+            for p in problems {
+                browser::error(&format!("init: {p}"));
+            }
             return false;
         }
     };
-    if options.key.trim().is_empty() {
-        browser::error("init: `key` is empty; pass your project's public key, e.g. data-key=\"pk_…\"");
-        return false;
-    }
     if SDK.with(|s| s.borrow().is_some()) {
         browser::warn("init was called twice; keeping the first configuration");
         return false;
@@ -135,6 +189,8 @@ pub fn boot(options: JsValue) -> bool {
     ui::set_theme(options.theme.unwrap_or_default());
     let endpoint = options.endpoint.trim_end_matches('/').to_owned();
     let outbox = Outbox::new(&endpoint, &options.key, policy);
+    let privacy_signal = options.respect_privacy_signals && browser::privacy_signal();
+    let opted_out = privacy_signal || store.get(&storage_key(&options.key, "opt_out")).is_some();
     let traits = store
         .get(&storage_key(&options.key, "traits"))
         .and_then(|t| serde_json::from_str::<Props>(&t).ok())
@@ -149,6 +205,8 @@ pub fn boot(options: JsValue) -> bool {
             dropped: 0,
             traits,
             checklist_pending: false,
+            opted_out,
+            privacy_signal,
             surveys: HashMap::new(),
         })
     });
@@ -263,6 +321,82 @@ fn schedule_checklist() {
     });
 }
 
+/// Records a page view; single-page apps call it on route changes (pushState
+/// and popstate are followed anyway, for help suggestions).
+#[wasm_bindgen]
+pub fn page(properties: JsValue) -> Option<String> {
+    let props = props("page", "properties", properties)?;
+    crate::route::notify();
+    emit(EventKind::Page { props })
+}
+
+/// Forgets the user (call it on logout): a new anonymous id, no user id or
+/// traits; widgets close and the checklist reloads for the anonymous visitor.
+/// Events already queued still go out under the identity they were made with.
+#[wasm_bindgen]
+pub fn reset() {
+    let fresh = browser::uuid();
+    let done = with_sdk("reset", |sdk| {
+        let store = LocalStore::open();
+        for what in ["user_id", "traits"] {
+            store.remove(&storage_key(&sdk.key, what));
+        }
+        store.set(&storage_key(&sdk.key, "anonymous_id"), &fresh);
+        sdk.anonymous_id = fresh;
+        sdk.user_id = None;
+        sdk.traits = Props::new();
+    });
+    if done.is_some() {
+        ui::hide();
+        ui::clear_checklist();
+        schedule_checklist();
+    }
+}
+
+/// Stops all collection for this browser until `optIn()`: no events are
+/// created, unsent ones are deleted, and the widgets close. Remembered.
+#[wasm_bindgen(js_name = optOut)]
+pub fn opt_out() {
+    let outbox = with_sdk("optOut", |sdk| {
+        LocalStore::open().set(&storage_key(&sdk.key, "opt_out"), "1");
+        sdk.opted_out = true;
+        sdk.outbox.clone()
+    });
+    if let Some(outbox) = outbox {
+        outbox.clear();
+        ui::hide();
+    }
+}
+
+#[wasm_bindgen(js_name = optIn)]
+pub fn opt_in() {
+    with_sdk("optIn", |sdk| {
+        LocalStore::open().remove(&storage_key(&sdk.key, "opt_out"));
+        sdk.opted_out = sdk.privacy_signal;
+        if sdk.privacy_signal {
+            browser::warn("optIn: the browser sends Global Privacy Control or Do Not Track, which this page honours");
+        }
+    });
+}
+
+/// Opens the onboarding checklist panel; `false` if none is loaded.
+#[wasm_bindgen(js_name = showChecklist)]
+pub fn show_checklist() -> bool {
+    ui::open_panel(ui::Panel::Checklist)
+}
+
+/// Opens the help panel, optionally searching for `query`; `false` if there is no help content.
+#[wasm_bindgen(js_name = openHelp)]
+pub fn open_help(query: JsValue) -> bool {
+    ui::open_help(query.as_string())
+}
+
+/// Closes whatever Touchpoint shows (a survey on screen counts as dismissed).
+#[wasm_bindgen]
+pub fn hide() {
+    ui::hide();
+}
+
 /// Subscribes `listener` to `name` (today: `"error"`, with `{ code, message, eventIds }`).
 #[wasm_bindgen]
 pub fn on(name: JsValue, listener: JsValue) -> bool {
@@ -339,7 +473,7 @@ async fn fetch_survey(endpoint: &str, id: &str) -> Result<Survey, String> {
 /// Returns the event id, or `None` if it was refused.
 pub fn emit(kind: EventKind) -> Option<String> {
     let caller = kind.name();
-    let (event, outbox) = with_sdk(caller, |sdk| (stamp(sdk, kind), sdk.outbox.clone()))?;
+    let (event, outbox) = with_sdk(caller, |sdk| (!sdk.opted_out).then(|| (stamp(sdk, kind), sdk.outbox.clone())))??;
     // Pushed outside the SDK borrow: reporting may reach host listeners.
     match outbox.push(&event) {
         Ok(Pushed { dropped }) => {

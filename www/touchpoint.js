@@ -2,7 +2,7 @@
 (function (w, d) {
   var s = d.currentScript, old = w.Touchpoint;
   if (old && old.loaded) return;
-  var api = ["identify", "track", "showSurvey", "complete", "on", "off"];
+  var api = ["identify", "track", "page", "showSurvey", "showChecklist", "openHelp", "hide", "complete", "reset", "optOut", "optIn", "on", "off"];
   var q = (old && old.q) || [];
   var tp = (w.Touchpoint = { q: q });
   api.forEach(function (n) {
@@ -17,7 +17,10 @@
   // Every data-* attribute is an option (data-request-timeout-ms → requestTimeoutMs); the widget checks them.
   var opts = { endpoint: new URL(base).origin };
   for (var k in data) if (k !== "pkg") opts[k] = data[k];
-  import(entry)
+  // Load after the page's own work: when the browser is idle (or soon, where it cannot say).
+  var idle = w.requestIdleCallback || function (f) { return setTimeout(f, 1); };
+  new Promise(function (r) { idle(r, { timeout: 2000 }); })
+    .then(function () { return import(entry); })
     .then(function (m) {
       return m.init(opts).then(function () {
         api.forEach(function (n) { tp[n] = m[n]; });

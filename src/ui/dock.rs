@@ -26,13 +26,33 @@ pub struct Dock {
     pub segment: RwSignal<Option<String>>,
     /// The page path, updated on client-side navigation.
     pub path: RwSignal<String>,
+    /// The help search box (settable by `openHelp(query)`).
+    pub query: RwSignal<String>,
 }
 
 #[component]
 pub fn DockView(dock: Dock) -> impl IntoView {
     let toggle_help = move |_| dock.open.update(|o| *o = if *o == Open::Help { Open::Nothing } else { Open::Help });
+    let root = NodeRef::<leptos::html::Div>::new();
+    // Focus moves into a panel when it opens, and back to its launcher when it
+    // closes — but only if focus was in the dock: a panel closed by the host's
+    // code must not pull focus out of the page.
+    Effect::new(move |prev: Option<Open>| {
+        let now = dock.open.get();
+        if let Some(prev) = prev.filter(|p| *p != now) {
+            let (selector, only_if_inside) = match (prev, now) {
+                (_, Open::Checklist) => (".tp-cl-panel .tp-cl-toggle", false),
+                (_, Open::Help) => ("#tp-help-q, .tp-help-panel .tp-back", false),
+                (Open::Checklist, Open::Nothing) => (".tp-cl-launcher", true),
+                (Open::Help, Open::Nothing) => (".tp-help-launcher", true),
+                (Open::Nothing, Open::Nothing) => return now,
+            };
+            focus_soon(root, selector, only_if_inside);
+        }
+        now
+    });
     view! {
-        <div class="tp-dock" on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+        <div class="tp-dock" node_ref=root on:keydown=move |ev: leptos::ev::KeyboardEvent| {
             if ev.key() == "Escape" {
                 dock.open.set(Open::Nothing);
             }
@@ -61,4 +81,23 @@ pub fn DockView(dock: Dock) -> impl IntoView {
             </div>
         </div>
     }
+}
+
+fn focus_soon(root: NodeRef<leptos::html::Div>, selector: &'static str, only_if_inside: bool) {
+    use wasm_bindgen::JsCast;
+    crate::browser::set_timeout(0, move || {
+        let Some(root) = root.get_untracked() else { return };
+        if only_if_inside {
+            let inside =
+                root.get_root_node().dyn_into::<web_sys::ShadowRoot>().ok().and_then(|s| s.active_element()).is_some();
+            if !inside {
+                return;
+            }
+        }
+        let target =
+            root.query_selector(selector).ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(el) = target {
+            let _ = el.focus();
+        }
+    });
 }

@@ -26,7 +26,7 @@ const SEARCH_SETTLE_MS: i32 = 700;
 #[component]
 pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoView {
     let screen = RwSignal::new(Screen::Home);
-    let query = RwSignal::new(String::new());
+    let query = dock.query;
     // Context for a case: what the user last read and last searched for in vain.
     let last_article = RwSignal::new(None::<String>);
     let last_failed_search = RwSignal::new(None::<String>);
@@ -121,7 +121,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
                 type="search"
                 placeholder="Search help"
                 autocomplete="off"
-                prop:value=move || query.get_untracked()
+                prop:value=move || query.get()
                 on:input=on_input
             />
             {body}

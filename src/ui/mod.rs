@@ -102,6 +102,7 @@ struct Mounted {
 thread_local! {
     static SURVEY: RefCell<Option<Mounted>> = const { RefCell::new(None) };
     static DOCK: RefCell<Option<(Mounted, Dock)>> = const { RefCell::new(None) };
+    static SURVEY_CLOSER: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
 }
 
 /// The dock, mounted on first use.
@@ -117,11 +118,59 @@ fn dock() -> Result<Dock, String> {
         help: RwSignal::new(None),
         segment: RwSignal::new(None),
         path: RwSignal::new(crate::route::current_path()),
+        query: RwSignal::new(String::new()),
     };
     crate::route::on_change(move |path| dock.path.set(path));
     let view = leptos::mount::mount_to(container, move || view! { <DockView dock /> });
     DOCK.with(|d| *d.borrow_mut() = Some((Mounted { host, _view: Box::new(view) }, dock)));
     Ok(dock)
+}
+
+pub use dock::Open as Panel;
+
+/// Opens a dock panel; `false` when it has nothing to show.
+pub fn open_panel(panel: Panel) -> bool {
+    let Some(dock) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) else { return false };
+    let available = match panel {
+        Panel::Checklist => dock.checklist.with_untracked(|c| c.is_some_and(|l| !l.dismissed.get_untracked())),
+        Panel::Help => dock.help.with_untracked(Option::is_some),
+        Panel::Nothing => true,
+    };
+    if available {
+        dock.open.set(panel);
+    }
+    available
+}
+
+pub fn open_help(query: Option<String>) -> bool {
+    let opened = open_panel(Panel::Help);
+    if let (true, Some(q)) = (opened, query) {
+        if let Some(dock) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) {
+            dock.query.set(q);
+        }
+    }
+    opened
+}
+
+/// Closes open panels and the survey (which then counts as dismissed).
+pub fn hide() {
+    open_panel(Panel::Nothing);
+    if let Some(close) = SURVEY_CLOSER.with(|c| c.borrow_mut().take()) {
+        close();
+    }
+}
+
+/// Removes the checklist (after `reset()`), until one loads for the new visitor.
+pub fn clear_checklist() {
+    if let Some(dock) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) {
+        dock.checklist.set(None);
+        dock.segment.set(None);
+    }
+}
+
+/// Lets `hide()` close the survey the way its own close button does.
+pub fn register_survey_closer(close: impl Fn() + 'static) {
+    SURVEY_CLOSER.with(|c| *c.borrow_mut() = Some(Box::new(close)));
 }
 
 /// Shows (or, for a new user, replaces) the checklist in the dock.
@@ -148,6 +197,7 @@ pub fn show_survey(survey: Arc<Survey>) -> Result<(), String> {
         shadow_host("survey", Corner::Survey).map_err(|e| format!("could not add the survey to the page: {e}"))?;
     let survey_id = survey.id().to_owned();
     let response_id = browser::uuid();
+    crate::bus::dispatch_json("survey:shown", &serde_json::json!({ "surveyId": survey_id, "responseId": response_id }));
     sdk::emit(EventKind::SurveyShown { survey_id, response_id: response_id.clone() });
     let view = leptos::mount::mount_to(container, move || view! { <SurveyCard survey response_id /> });
     SURVEY.with(|s| *s.borrow_mut() = Some(Mounted { host, _view: Box::new(view) }));
@@ -158,6 +208,7 @@ pub fn show_survey(survey: Arc<Survey>) -> Result<(), String> {
 /// card's own event handlers, which must finish before their view is dropped.
 pub fn close_survey() {
     browser::set_timeout(0, || {
+        SURVEY_CLOSER.with(|c| c.borrow_mut().take());
         if let Some(m) = SURVEY.with(|s| s.borrow_mut().take()) {
             m.host.remove();
         }

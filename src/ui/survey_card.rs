@@ -56,6 +56,8 @@ pub fn SurveyCard(
             value,
         });
         if let Some((ending_id, actions)) = ending {
+            let payload = serde_json::json!({ "surveyId": survey_id, "endingId": ending_id, "actions": actions });
+            crate::bus::dispatch_json("survey:completed", &payload);
             sdk::emit(EventKind::SurveyCompleted { survey_id, response_id, ending_id, actions });
         }
         error.set(None);
@@ -78,10 +80,15 @@ pub fn SurveyCard(
         let at = session.with_untracked(|s| s.current_question().map(|q| q.id().to_owned()));
         if let Some(question_id) = at {
             let Ids { survey_id, response_id } = ids.get_value();
+            crate::bus::dispatch_json(
+                "survey:dismissed",
+                &serde_json::json!({ "surveyId": survey_id, "questionId": question_id }),
+            );
             sdk::emit(EventKind::SurveyDismissed { survey_id, response_id, question_id });
         }
         crate::ui::close_survey();
     };
+    crate::ui::register_survey_closer(close);
 
     let on_keydown = move |ev: KeyboardEvent| {
         if ev.key() == "Escape" {

@@ -28,6 +28,9 @@ export type Post = { at: number; ids: string[]; fault?: Fault["kind"] };
 
 export class FaultProxy {
   faults: Fault[] = [];
+  /** When set, only requests carrying a `track` event take the next fault (pages also send
+   * events of their own, such as `checklist_shown`, which then pass through untouched). */
+  faultsOnlyForTrack = false;
   posts: Post[] = [];
   /** Event ids the collector received through us, in order, with repeats. */
   forwarded: string[] = [];
@@ -70,10 +73,13 @@ export class FaultProxy {
     if (req.method !== "POST" || !path.startsWith("/v1/events")) return this.forward(req, body, res);
 
     let ids: string[] = [];
+    let hasTrack = false;
     try {
-      ids = JSON.parse(body.toString()).events.map((e: { id: string }) => e.id);
+      const events = JSON.parse(body.toString()).events as { id: string; type: string }[];
+      ids = events.map((e) => e.id);
+      hasTrack = events.some((e) => e.type === "track");
     } catch {}
-    const fault = this.faults.shift();
+    const fault = !this.faultsOnlyForTrack || hasTrack ? this.faults.shift() : undefined;
     this.posts.push({ at: Date.now(), ids, fault: fault?.kind });
     switch (fault?.kind) {
       case undefined:

@@ -58,6 +58,11 @@ pub enum EventKind {
         #[serde(default)]
         props: Props,
     },
+    /// A page view, from `Touchpoint.page(props)` (single-page apps call it on route changes).
+    Page {
+        #[serde(default)]
+        props: Props,
+    },
     /// The host named the user, from `Touchpoint.identify(userId, traits)`.
     Identify {
         #[serde(default)]
@@ -127,6 +132,7 @@ impl EventKind {
             EventKind::SurveyCompleted { .. } => "survey_completed",
             EventKind::SurveyDismissed { .. } => "survey_dismissed",
             EventKind::Track { .. } => "track",
+            EventKind::Page { .. } => "page",
             EventKind::Identify { .. } => "identify",
             EventKind::ChecklistShown { .. } => "checklist_shown",
             EventKind::ChecklistItemCompleted { .. } => "checklist_item_completed",
