@@ -18,6 +18,9 @@ cargo test --workspace
 
 scripts/build.sh
 
+say "TypeScript declarations (tsc --strict on a sample app)"
+tests/typescript/check.sh
+
 say "end-to-end tests (Playwright, Debian chromium)"
 mkdir -p tests/artifacts
 npx playwright test
