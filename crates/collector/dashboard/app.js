@@ -82,8 +82,9 @@
   /** NPS per period as a line on a −100…100 scale, a labelled point per period. */
   function trendChart(periods) {
     if (periods.length === 0) return note("No scores yet.");
-    const W = 520, H = 220, L = 40, R = 12, T = 14, B = 40;
-    const x = (i) => (periods.length === 1 ? L + (W - L - R) / 2 : L + (i * (W - L - R)) / (periods.length - 1));
+    // Points sit PAD inside the plot, so the first and last labels are not cut off.
+    const W = 520, H = 220, L = 40, R = 12, T = 16, B = 40, PAD = 36;
+    const x = (i) => (periods.length === 1 ? L + (W - L - R) / 2 : L + PAD + (i * (W - L - R - 2 * PAD)) / (periods.length - 1));
     const y = (v) => T + ((100 - v) * (H - T - B)) / 200;
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "trend" });
     const summary = periods.map((p) => `${p.label}: ${fmtNps(p.nps)} (${p.responses} responses)`).join("; ");
@@ -295,6 +296,9 @@
       return showLogin(`Could not reach the collector: ${e.message}`);
     }
     $("survey").replaceChildren(...surveys.map((s) => el("option", { value: s.id }, s.title ? `${s.title} (${s.id})` : s.id)));
+    // Open on the first survey with an NPS question (the list is by id).
+    const first = surveys.find((s) => s.has_nps) || surveys[0];
+    if (first) $("survey").value = first.id;
     $("login").hidden = true;
     $("controls").hidden = false;
     $("board").hidden = false;

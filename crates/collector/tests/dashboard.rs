@@ -273,7 +273,7 @@ async fn no_responses_means_no_rates_and_no_nps() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         h.json("/v1/dashboard/surveys").await,
-        json!({"surveys": [{"id": "nps", "title": "How are we doing?"}]})
+        json!({"surveys": [{"id": "nps", "title": "How are we doing?", "has_nps": true}]})
     );
 }
 

@@ -10,7 +10,8 @@
 //!   text keep answers written by end users from running as script where
 //!   the key lives. Charts are inline SVG drawn by `app.js`; nothing is
 //!   loaded from another origin.
-//! - `GET /v1/dashboard/surveys` — `{"surveys": [{"id", "title"}]}`.
+//! - `GET /v1/dashboard/surveys` — `{"surveys": [{"id", "title", "has_nps"}]}`
+//!   (the page opens on the first survey with an NPS question).
 //! - `GET /v1/dashboard/surveys/{id}?interval=day|week|month` (default
 //!   `week`) — the survey's figures (see [`crate::dashboard::survey_report`]).
 //! - `GET /v1/dashboard/help-searches` — help searches without a result,
@@ -95,7 +96,10 @@ async fn surveys(State(state): State<AppState>, _: SecretKey) -> axum::Json<Valu
     let list: Vec<Value> = state
         .surveys
         .all()
-        .map(|s| json!({ "id": s.id(), "title": state.surveys.get(s.id()).and_then(title) }))
+        .map(|s| {
+            let title = state.surveys.get(s.id()).and_then(title);
+            json!({ "id": s.id(), "title": title, "has_nps": s.nps_question().is_some() })
+        })
         .collect();
     axum::Json(json!({ "surveys": list }))
 }
