@@ -197,3 +197,10 @@ pub fn privacy_signal() -> bool {
     let dnt = js_sys::Reflect::get(&nav, &"doNotTrack".into()).ok().and_then(|v| v.as_string()).as_deref() == Some("1");
     gpc || dnt
 }
+
+/// `navigator.languages`, most preferred first.
+pub fn languages() -> Vec<String> {
+    web_sys::window()
+        .map(|w| w.navigator().languages().iter().filter_map(|l| l.as_string()).collect())
+        .unwrap_or_default()
+}

@@ -39,6 +39,10 @@ struct Options {
     respect_privacy_signals: bool,
     /// Colours, font, radius, position, colour scheme (an object, or JSON text from `data-theme`).
     theme: Option<ui::Theme>,
+    /// Force a locale (e.g. "de"); otherwise the browser's languages decide.
+    locale: Option<String>,
+    /// Strings per locale, overriding the built-in ones (an object, or JSON text from `data-messages`).
+    messages: touchpoint_core::i18n::Catalog,
 }
 
 const OPTION_NAMES: &[&str] =
@@ -60,6 +64,8 @@ impl Options {
             max_queued_events: None,
             respect_privacy_signals: false,
             theme: None,
+            locale: None,
+            messages: Default::default(),
         };
         let text = |k: &str, v: &Value, errors: &mut Vec<String>| match v.as_str().map(str::trim) {
             Some(s) if !s.is_empty() => s.to_owned(),
@@ -104,6 +110,19 @@ impl Options {
                     match value.and_then(|v| serde_json::from_value(v).map_err(|e| format!("theme: {e}"))) {
                         Ok(t) => o.theme = Some(t),
                         Err(e) => errors.push(e),
+                    }
+                }
+                "locale" => o.locale = Some(text(k, v, &mut errors)),
+                "messages" => {
+                    let value = match v {
+                        Value::String(t) => {
+                            serde_json::from_str(t).map_err(|e| vec![format!("messages is not valid JSON: {e}")])
+                        }
+                        other => Ok(other.clone()),
+                    };
+                    match value.and_then(|v| touchpoint_core::i18n::Catalog::from_value(&v)) {
+                        Ok(c) => o.messages = c,
+                        Err(es) => errors.extend(es),
                     }
                 }
                 other => errors.push(format!("unknown option {other:?}; known options: {}", OPTION_NAMES.join(", "))),
@@ -187,6 +206,11 @@ pub fn boot(options: JsValue) -> bool {
         ..defaults
     };
     ui::set_theme(options.theme.unwrap_or_default());
+    let preferred = match &options.locale {
+        Some(l) => vec![l.clone()],
+        None => browser::languages(),
+    };
+    ui::set_messages(options.messages.messages(&options.messages.choose(&preferred)));
     let endpoint = options.endpoint.trim_end_matches('/').to_owned();
     let outbox = Outbox::new(&endpoint, &options.key, policy);
     let privacy_signal = options.respect_privacy_signals && browser::privacy_signal();

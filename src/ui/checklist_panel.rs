@@ -8,6 +8,7 @@ use touchpoint_core::checklist::{Cta, Item};
 use super::dock::Open;
 use crate::bus;
 use crate::checklist::{self, Live};
+use crate::ui::{t, tf};
 
 #[component]
 pub fn ChecklistPanel(
@@ -30,13 +31,13 @@ pub fn ChecklistPanel(
         <section class="tp-panel tp-cl-panel" role="region" aria-labelledby="tp-cl-title" hidden=hidden>
             <header class="tp-cl-head">
                 <h2 id="tp-cl-title" class="tp-question">{title}</h2>
-                <button type="button" class="tp-icon" aria-label="Minimise checklist" on:click=move |_| open.set(Open::Nothing)>
+                <button type="button" class="tp-icon" aria-label=t("checklist.minimise") on:click=move |_| open.set(Open::Nothing)>
                     "–"
                 </button>
                 <button
                     type="button"
                     class="tp-icon"
-                    aria-label="Dismiss checklist"
+                    aria-label=t("checklist.dismiss")
                     on:click=move |_| {
                         open.set(Open::Nothing);
                         checklist::dismiss();
@@ -45,11 +46,11 @@ pub fn ChecklistPanel(
                     "×"
                 </button>
             </header>
-            <p class="tp-cl-count" aria-live="polite">{move || format!("{} of {total} done", done())}</p>
+            <p class="tp-cl-count" aria-live="polite">{move || tf("checklist.count", &[("done", &done().to_string()), ("total", &total.to_string())])}</p>
             <div
                 class="tp-cl-bar"
                 role="progressbar"
-                aria-label="Checklist progress"
+                aria-label=t("checklist.progress")
                 aria-valuemin="0"
                 aria-valuemax=total.to_string()
                 aria-valuenow=move || done().to_string()
@@ -58,7 +59,7 @@ pub fn ChecklistPanel(
             </div>
             <p class="tp-cl-celebrate" role="status" hidden=move || !all_done()>
                 <span class="tp-cl-badge" aria-hidden="true">"✓"</span>
-                "You're all set! Nice work."
+                {t("checklist.all_set")}
             </p>
             <ul class="tp-cl-items">{items}</ul>
         </section>
@@ -78,7 +79,7 @@ pub fn ChecklistLauncher(live: Live, open: RwSignal<Open>) -> impl IntoView {
             aria-expanded=move || (open.get() == Open::Checklist).to_string()
             on:click=move |_| open.update(|o| *o = if *o == Open::Checklist { Open::Nothing } else { Open::Checklist })
         >
-            <span>"Get started"</span>
+            <span>{t("checklist.get_started")}</span>
             <span class="tp-cl-pill">{move || format!("{}/{total}", done())}</span>
         </button>
     }
@@ -119,7 +120,7 @@ fn item_view(item: Item, live: Live, expanded: RwSignal<Option<String>>) -> impl
             } on:click=toggle>
                 <span class="tp-cl-check" aria-hidden="true">{let d = is_done.clone(); move || if d() { "✓" } else { "" }}</span>
                 <span class="tp-cl-title">{item.title.clone()}</span>
-                <span class="tp-sr">{let d = is_done.clone(); move || if d() { ", done" } else { ", to do" }}</span>
+                <span class="tp-sr">{let d = is_done.clone(); move || if d() { t("checklist.done") } else { t("checklist.todo") }}</span>
             </button>
             <div class="tp-cl-detail" hidden=move || !is_open()>
                 {description.map(|d| view! { <p class="tp-message">{d}</p> })}

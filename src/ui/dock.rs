@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::checklist_panel::{ChecklistLauncher, ChecklistPanel};
 use super::help_panel::HelpPanel;
+use super::t;
 use crate::checklist::Live;
 use crate::help::Content;
 
@@ -73,7 +74,7 @@ pub fn DockView(dock: Dock) -> impl IntoView {
                                     on:click=toggle_help
                                 >
                                     <span class="tp-help-icon" aria-hidden="true">"?"</span>
-                                    "Help"
+                                    {t("help.launcher")}
                                 </button>
                             }
                         })

@@ -9,6 +9,7 @@ use touchpoint_core::help::{suggest, Block, Inline};
 use touchpoint_protocol::EventKind;
 
 use super::dock::{Dock, Open};
+use super::{t, tf};
 use crate::help::Content;
 use crate::{browser, sdk};
 
@@ -89,11 +90,11 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
                 hits.iter().filter_map(|a| c.articles.iter().position(|x| x.id == a.id)).collect()
             });
             if ids.is_empty() {
-                view! { <p class="tp-hint">"Search for a topic above."</p> }.into_any()
+                view! { <p class="tp-hint">{t("help.search_hint")}</p> }.into_any()
             } else {
                 view! {
-                    <h3 class="tp-help-sub">"Suggested for this page"</h3>
-                    <ul class="tp-help-list" aria-label="Suggested articles">{list(ids)}</ul>
+                    <h3 class="tp-help-sub">{t("help.suggested")}</h3>
+                    <ul class="tp-help-list" aria-label=t("help.suggested_list")>{list(ids)}</ul>
                 }
                 .into_any()
             }
@@ -101,34 +102,35 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
             let ids: Vec<usize> = content.with_value(|c| c.index.search(&q).iter().map(|h| h.article).collect());
             if ids.is_empty() {
                 view! {
-                    <p class="tp-help-empty" role="status">{format!("No articles match “{q}”.")}</p>
+                    <p class="tp-help-empty" role="status">{tf("help.no_match", &[("query", &q)])}</p>
                 }
                 .into_any()
             } else {
                 let n = ids.len();
                 view! {
-                    <p class="tp-sr" role="status">{format!("{n} article{} found", if n == 1 { "" } else { "s" })}</p>
-                    <ul class="tp-help-list" aria-label="Search results">{list(ids)}</ul>
+                    <p class="tp-sr" role="status">{tf("help.found", &[("n", &n.to_string())])}</p>
+                    <ul class="tp-help-list" aria-label=t("help.results")>{list(ids)}</ul>
                 }
                 .into_any()
             }
         };
         view! {
-            <label class="tp-sr" for="tp-help-q">"Search help"</label>
+            <label class="tp-sr" for="tp-help-q">{t("help.search")}</label>
             <input
                 id="tp-help-q"
                 class="tp-help-search"
                 type="search"
-                placeholder="Search help"
+                placeholder=t("help.search")
                 autocomplete="off"
                 prop:value=move || query.get()
                 on:input=on_input
             />
             {body}
             <p class="tp-help-contact">
-                "Can't find it? "
+                {t("help.cant_find")}
+                " "
                 <button type="button" class="tp-help-link tp-inline" on:click=move |_| screen.set(Screen::Contact)>
-                    "Contact us"
+                    {t("help.contact")}
                 </button>
             </p>
         }
@@ -146,7 +148,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
         };
         let rate_yes = rate.clone();
         let video = a.video.clone().map(|src| {
-            let title = format!("Video: {}", a.title);
+            let title = tf("help.video_title", &[("title", &a.title)]);
             view! {
                 <div class="tp-help-video">
                     {move || {
@@ -163,7 +165,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
                         } else {
                             view! {
                                 <button type="button" class="tp-secondary" on:click=move |_| show_video.set(true)>
-                                    "▶ Watch the video"
+                                    {t("help.watch")}
                                 </button>
                             }
                             .into_any()
@@ -174,7 +176,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
         });
         view! {
             <button type="button" class="tp-back" data-tp-focus="" on:click=move |_| screen.set(Screen::Home)>
-                "← All help"
+                {t("help.all")}
             </button>
             <article class="tp-help-article" aria-labelledby="tp-help-title">
                 <h3 id="tp-help-title" class="tp-question">{a.title.clone()}</h3>
@@ -184,16 +186,16 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
             <div class="tp-help-rate">
                 {move || {
                     if rated.get() {
-                        view! { <p role="status">"Thanks for the feedback!"</p> }.into_any()
+                        view! { <p role="status">{t("help.thanks_feedback")}</p> }.into_any()
                     } else {
                         let (yes, no) = (rate_yes.clone(), rate.clone());
                         view! {
-                            <span id="tp-rate-q">"Was this helpful?"</span>
+                            <span id="tp-rate-q">{t("help.helpful")}</span>
                             <button type="button" class="tp-secondary" aria-describedby="tp-rate-q" on:click=move |_| yes(true)>
-                                "Yes"
+                                {t("help.yes")}
                             </button>
                             <button type="button" class="tp-secondary" aria-describedby="tp-rate-q" on:click=move |_| no(false)>
-                                "No"
+                                {t("help.no")}
                             </button>
                         }
                         .into_any()
@@ -207,12 +209,12 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
     let contact = move || {
         let message = RwSignal::new(String::new());
         let email = RwSignal::new(String::new());
-        let error = RwSignal::new(None::<&'static str>);
+        let error = RwSignal::new(None::<String>);
         let submit = move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let text = message.get_untracked();
             if text.trim().is_empty() {
-                error.set(Some("Please tell us what you need help with."));
+                error.set(Some(t("help.need_message")));
                 return;
             }
             let mail = Some(email.get_untracked().trim().to_owned()).filter(|e| !e.is_empty());
@@ -225,10 +227,10 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
             screen.set(Screen::Sent);
         };
         view! {
-            <button type="button" class="tp-back" on:click=move |_| screen.set(Screen::Home)>"← All help"</button>
+            <button type="button" class="tp-back" on:click=move |_| screen.set(Screen::Home)>{t("help.all")}</button>
             <form class="tp-form" on:submit=submit>
-                <h3 class="tp-question">"Contact us"</h3>
-                <label class="tp-label" for="tp-case-msg">"How can we help?"</label>
+                <h3 class="tp-question">{t("help.contact")}</h3>
+                <label class="tp-label" for="tp-case-msg">{t("help.how")}</label>
                 <textarea
                     id="tp-case-msg"
                     class="tp-text"
@@ -240,7 +242,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
                         message.set(event_target_value(&ev));
                     }
                 ></textarea>
-                <label class="tp-label" for="tp-case-email">"Email for our reply (optional)"</label>
+                <label class="tp-label" for="tp-case-email">{t("help.email")}</label>
                 <input
                     id="tp-case-email"
                     class="tp-text tp-input"
@@ -249,7 +251,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
                     on:input=move |ev| email.set(event_target_value(&ev))
                 />
                 <p class="tp-error" role="alert">{move || error.get()}</p>
-                <button type="submit" class="tp-primary">"Send to the team"</button>
+                <button type="submit" class="tp-primary">{t("help.send")}</button>
             </form>
         }
         .into_any()
@@ -258,19 +260,19 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
     let sent = move || {
         view! {
             <div role="status" class="tp-help-sent">
-                <h3 class="tp-question">"Thanks — we're on it"</h3>
-                <p class="tp-message">"A person on our team will reply, usually within one business day."</p>
+                <h3 class="tp-question">{t("help.sent_title")}</h3>
+                <p class="tp-message">{t("help.sent_body")}</p>
             </div>
-            <button type="button" class="tp-secondary" on:click=move |_| screen.set(Screen::Home)>"Back to help"</button>
+            <button type="button" class="tp-secondary" on:click=move |_| screen.set(Screen::Home)>{t("help.back")}</button>
         }
         .into_any()
     };
 
     view! {
-        <section class="tp-panel tp-help-panel" role="region" aria-label="Help" hidden=move || dock.open.get() != Open::Help>
+        <section class="tp-panel tp-help-panel" role="region" aria-label=t("help.title") hidden=move || dock.open.get() != Open::Help>
             <header class="tp-cl-head">
-                <h2 class="tp-question">"Help"</h2>
-                <button type="button" class="tp-icon" aria-label="Close help" on:click=move |_| dock.open.set(Open::Nothing)>
+                <h2 class="tp-question">{t("help.title")}</h2>
+                <button type="button" class="tp-icon" aria-label=t("help.close") on:click=move |_| dock.open.set(Open::Nothing)>
                     "×"
                 </button>
             </header>

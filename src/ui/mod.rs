@@ -80,10 +80,25 @@ thread_local! {
     /// One constructed stylesheet, adopted by every shadow root: no `<style>`
     /// element, so no `style-src 'unsafe-inline'` is needed.
     static SHEET: RefCell<Option<web_sys::CssStyleSheet>> = const { RefCell::new(None) };
+    static MESSAGES: RefCell<touchpoint_core::i18n::Messages> = RefCell::new(Default::default());
 }
 
 pub fn set_theme(theme: Theme) {
     THEME.with(|t| *t.borrow_mut() = theme);
+}
+
+pub fn set_messages(messages: touchpoint_core::i18n::Messages) {
+    MESSAGES.with(|m| *m.borrow_mut() = messages);
+}
+
+/// The user-facing string `key` in the chosen locale.
+pub fn t(key: &str) -> String {
+    MESSAGES.with(|m| m.borrow().get(key))
+}
+
+/// [`t`] with `{name}` placeholders filled.
+pub fn tf(key: &str, args: &[(&str, &str)]) -> String {
+    MESSAGES.with(|m| m.borrow().fill(key, args))
 }
 
 /// Which widget a host holds: the survey takes the theme's side, the dock the other.
@@ -258,6 +273,9 @@ fn shadow_host(kind: &str, corner: Corner) -> Result<(web_sys::Element, web_sys:
         ColorScheme::Dark => "dark",
     };
     container.set_attribute("data-scheme", scheme).map_err(describe)?;
+    let (lang, rtl) = MESSAGES.with(|m| (m.borrow().locale.clone(), m.borrow().rtl));
+    container.set_attribute("lang", &lang).map_err(describe)?;
+    container.set_attribute("dir", if rtl { "rtl" } else { "ltr" }).map_err(describe)?;
     shadow.append_child(&container).map_err(describe)?;
     body.append_child(&host).map_err(describe)?;
     Ok((host.into(), container))

@@ -11,6 +11,7 @@ use touchpoint_core::survey::{AnswerError, Ending, Question, QuestionKind, Sessi
 use touchpoint_protocol::{AnswerValue, EventKind};
 use wasm_bindgen::JsCast;
 
+use crate::ui::t;
 use crate::{browser, sdk};
 
 /// Which showing the events belong to.
@@ -107,13 +108,13 @@ pub fn SurveyCard(
 
     view! {
         <div class="tp-card" role="dialog" aria-modal="false" aria-labelledby="tp-q" node_ref=card on:keydown=on_keydown>
-            <button type="button" class="tp-close" aria-label="Close survey" on:click=move |_| close()>
+            <button type="button" class="tp-close" aria-label=t("survey.close_label") on:click=move |_| close()>
                 "×"
             </button>
             {step}
             <p class="tp-error" role="alert">{move || error.get()}</p>
             <Show when=can_go_back>
-                <button type="button" class="tp-back" on:click=back>"← Back"</button>
+                <button type="button" class="tp-back" on:click=back>{t("survey.back")}</button>
             </Show>
         </div>
     }
@@ -121,8 +122,8 @@ pub fn SurveyCard(
 
 fn user_message(e: &AnswerError) -> String {
     match e {
-        AnswerError::EmptyText { .. } => "Please write a few words, or go back.".into(),
-        AnswerError::NothingChosen { .. } => "Please choose at least one option.".into(),
+        AnswerError::EmptyText { .. } => t("survey.need_text"),
+        AnswerError::NothingChosen { .. } => t("survey.need_choice"),
         other => other.to_string(),
     }
 }
@@ -154,10 +155,13 @@ fn question_view(
                 Some(AnswerValue::Score(s)) => Some(s),
                 _ => None,
             };
-            let label = move |n: u8| match (n, low_label.clone(), high_label.clone()) {
-                (n, Some(l), _) if n == first => format!("{n} out of {last}, {l}"),
-                (n, _, Some(h)) if n == last => format!("{n} out of {last}, {h}"),
-                (n, _, _) => format!("{n} out of {last}"),
+            let label = move |n: u8| {
+                let base = crate::ui::tf("survey.score_label", &[("n", &n.to_string()), ("max", &last.to_string())]);
+                match (n, low_label.clone(), high_label.clone()) {
+                    (n, Some(l), _) if n == first => format!("{base}, {l}"),
+                    (n, _, Some(h)) if n == last => format!("{base}, {h}"),
+                    _ => base,
+                }
             };
             let buttons = scale
                 .map(|n| {
@@ -269,7 +273,7 @@ fn question_view(
                         <legend class="tp-question" id="tp-q">{text}</legend>
                         <div class="tp-choices">{boxes}</div>
                     </fieldset>
-                    <button type="submit" class="tp-primary">"Next"</button>
+                    <button type="submit" class="tp-primary">{t("survey.next")}</button>
                 </form>
             }
             .into_any()
@@ -283,7 +287,7 @@ fn question_view(
                 ev.prevent_default();
                 answer(AnswerValue::Text(draft.get_untracked()));
             };
-            let hint = optional.then_some("Optional");
+            let hint = optional.then(|| t("survey.optional"));
             view! {
                 <form class="tp-form" on:submit=submit>
                     <label class="tp-question" id="tp-q" for="tp-text">{text}</label>
@@ -294,7 +298,7 @@ fn question_view(
                         maxlength="2000"
                         data-tp-focus=""
                         placeholder=placeholder.clone()
-                        aria-describedby=hint.map(|_| "tp-hint")
+                        aria-describedby=hint.as_ref().map(|_| "tp-hint")
                         prop:value=move || draft.get()
                         on:input=move |ev| {
                             error.set(None);
@@ -303,7 +307,7 @@ fn question_view(
                     ></textarea>
                     <div class="tp-row">
                         <span class="tp-hint" id="tp-hint">{hint}</span>
-                        <button type="submit" class="tp-primary">"Send"</button>
+                        <button type="submit" class="tp-primary">{t("survey.send")}</button>
                     </div>
                 </form>
             }
@@ -313,13 +317,13 @@ fn question_view(
 }
 
 fn ending_view(e: &Ending, close: impl Fn() + Copy + 'static) -> AnyView {
-    let title = e.title().unwrap_or("Thank you!").to_owned();
+    let title = e.title().map(str::to_owned).unwrap_or_else(|| t("survey.thank_you"));
     let message = e.message().to_owned();
     view! {
         <div class="tp-ending">
             <h2 class="tp-question" id="tp-q" tabindex="-1" data-tp-focus="">{title}</h2>
             <p class="tp-message">{message}</p>
-            <button type="button" class="tp-primary" on:click=move |_| close()>"Close"</button>
+            <button type="button" class="tp-primary" on:click=move |_| close()>{t("survey.close")}</button>
         </div>
     }
     .into_any()

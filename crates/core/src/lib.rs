@@ -8,6 +8,7 @@
 
 pub mod checklist;
 pub mod help;
+pub mod i18n;
 pub mod nps;
 pub mod queue;
 mod reader;
