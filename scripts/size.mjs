@@ -1,5 +1,6 @@
 // Prints what a host page downloads for the widget: raw, gzip and brotli bytes.
 import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 
 const files = ["www/touchpoint.js", "pkg/index.js", "pkg/touchpoint.js", "pkg/touchpoint_bg.wasm"];
@@ -16,3 +17,7 @@ for (const f of files) {
   console.log(`${f.padEnd(24)} ${String(row.raw).padStart(7)} ${String(row.gzip).padStart(9)} ${String(row.brotli).padStart(9)}`);
 }
 console.log(`${"total".padEnd(24)} ${String(total.raw).padStart(7)} ${String(total.gzip).padStart(9)} ${String(total.brotli).padStart(9)}`);
+
+// Subresource Integrity for the script tag (the loader; see README "Content Security Policy").
+const sri = "sha384-" + createHash("sha384").update(readFileSync("www/touchpoint.js")).digest("base64");
+console.log(`loader SRI: integrity="${sri}"`);
