@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, skipping whatever is already there.
 #   scripts/setup.sh            toolchain for the wasm build + npm dev deps
-#   scripts/setup.sh --browser  also Debian's chromium + chromium-driver (for tests)
+#   scripts/setup.sh --browser  also Debian's chromium + chromium-driver (for tests), and
+#                               Debian's postgresql (the collector suite also runs on Postgres)
 # Everything comes from the package registries (crates.io, npm, Debian); no
 # browser or binary is downloaded from anywhere else.
 set -euo pipefail
@@ -34,4 +35,14 @@ if [ "${1:-}" = "--browser" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver
+fi
+
+# Issue 9: scripts/test.sh runs the collector suite a second time on Postgres,
+# in a throwaway cluster of Debian's postgresql (nothing is started here).
+if [ "${1:-}" = "--browser" ] && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  say "installing Debian's postgresql"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq postgresql
 fi

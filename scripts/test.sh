@@ -16,6 +16,26 @@ cargo clippy -p touchpoint --target wasm32-unknown-unknown -- -D warnings
 say "host tests (cargo test)"
 cargo test --workspace
 
+# Issue 9: the same collector suite on Postgres (DATABASE_URL; each test makes a
+# schema of its own). A throwaway cluster of Debian's postgresql in a temporary
+# directory owned by the postgres user, on 127.0.0.1 only, removed on exit.
+say "collector tests again, on Postgres"
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+pg_dir=$(mktemp -d /tmp/touchpoint-pg.XXXXXX)
+pg_port=55433
+while (exec 3<>"/dev/tcp/127.0.0.1/$pg_port") 2>/dev/null; do pg_port=$((pg_port + 1)); done
+stop_postgres() { as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast stop >/dev/null 2>&1 || true; as_postgres rm -rf "$pg_dir"; }
+trap stop_postgres EXIT
+if [ "$(id -u)" -eq 0 ]; then chown postgres "$pg_dir"; else sudo chown postgres "$pg_dir"; fi
+as_postgres "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres -E UTF8 >/dev/null
+as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -o \
+  "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_dir -c fsync=off -c synchronous_commit=off" start >/dev/null
+as_postgres "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres touchpoint_test
+DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/touchpoint_test" cargo test -p touchpoint-collector
+stop_postgres
+trap - EXIT
+
 scripts/build.sh
 
 say "TypeScript declarations (tsc --strict on a sample app)"
