@@ -199,7 +199,7 @@ impl Outbox {
             }
             let Some(raw) = self.read(&key) else { continue };
             match read_stored(&raw) {
-                Stored::Event(_) => out.push((key, raw)),
+                Stored::Event => out.push((key, raw)),
                 Stored::Corrupt { reason } => {
                     let id = self.remove(&key).unwrap_or_default();
                     report(

@@ -7,7 +7,7 @@ mod retry_after;
 
 pub use retry_after::parse_retry_after;
 
-use touchpoint_protocol::{Event, EventResult, EventStatus, MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
+use touchpoint_protocol::{EventResult, EventStatus, MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
 
 /// The knobs, with defaults that suit a host page.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,21 +150,37 @@ pub fn settle(sent: &[&str], results: &[EventResult]) -> Vec<Fate> {
 /// One entry read back from storage.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stored {
-    Event(Event),
+    /// Looks like an event we wrote; the collector validates it fully.
+    Event,
     /// Not an event we wrote: truncated, edited, or from another program.
-    Corrupt {
-        reason: String,
-    },
+    Corrupt { reason: String },
 }
 
 /// Reads a stored event. Storage is shared with the host page and the user,
-/// so anything can be there.
+/// so anything can be there. The check is structural (an object with a
+/// non-empty `id`, a `type` and an integer `ts`) rather than a full
+/// `Event` parse: the widget sends the stored text as it is, and a full
+/// parse would pull serde's buffering of flattened enums into the wasm.
 pub fn read_stored(raw: &str) -> Stored {
-    match serde_json::from_str::<Event>(raw) {
-        Ok(e) if !e.id.is_empty() => Stored::Event(e),
-        Ok(_) => Stored::Corrupt { reason: "event without an id".into() },
-        Err(e) => Stored::Corrupt { reason: e.to_string() },
+    let v: serde_json::Value = match serde_json::from_str(raw) {
+        Ok(v) => v,
+        Err(e) => return Stored::Corrupt { reason: e.to_string() },
+    };
+    let Some(obj) = v.as_object() else { return Stored::Corrupt { reason: "not a JSON object".into() } };
+    let field = |k: &str| obj.get(k);
+    if !field("id").and_then(|v| v.as_str()).is_some_and(|s| !s.is_empty()) {
+        return Stored::Corrupt { reason: "event without an id".into() };
     }
+    if !field("type").is_some_and(|v| v.is_string()) {
+        return Stored::Corrupt { reason: "event without a type".into() };
+    }
+    if !field("ts").is_some_and(|v| v.is_i64()) {
+        return Stored::Corrupt { reason: "event without an integer ts".into() };
+    }
+    if !field("anonymous_id").is_some_and(|v| v.is_string()) || !field("url").is_some_and(|v| v.is_string()) {
+        return Stored::Corrupt { reason: "event without anonymous_id or url".into() };
+    }
+    Stored::Event
 }
 
 #[cfg(test)]

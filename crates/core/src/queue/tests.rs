@@ -70,7 +70,7 @@ fn full_batches_go_out_at_once() {
 #[test]
 fn stored_entries_are_read_defensively() {
     let good = json!({"id":"e1","ts":1,"anonymous_id":"a","url":"u","type":"track","name":"x","props":{}}).to_string();
-    assert!(matches!(read_stored(&good), Stored::Event(e) if e.id == "e1"));
+    assert_eq!(read_stored(&good), Stored::Event);
     for raw in [
         "{garbage",
         "null",
