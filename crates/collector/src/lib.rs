@@ -1,8 +1,10 @@
 //! The Touchpoint reference collector: receives the widget's `/v1` events
-//! into SQLite, serves survey definitions and their NPS, onboarding
-//! checklists with each user's progress and their funnel and churn-risk
-//! reports, and the demo site and widget build for local development and
-//! end-to-end tests.
+//! into SQLite (or Postgres, [`store`]), serves survey definitions and their
+//! NPS, onboarding checklists with each user's progress and their funnel and
+//! churn-risk reports, runs follow-up automations (webhooks, emails, cases:
+//! [`automations`]), serves the dashboard and CSV exports ([`dashboard`]),
+//! and the demo site and widget build for local development and end-to-end
+//! tests.
 //!
 //! [`router`] is the whole HTTP surface and needs no socket, so tests drive it
 //! with `tower::ServiceExt::oneshot`; `main.rs` only adds config, binding and
@@ -18,7 +20,8 @@
 //! and who may read (the secret key as `Authorization: Bearer`). The widget's
 //! own reads (checklist definitions and one user's progress) take the public
 //! key and an allowed `Origin`, like ingest. Only survey definitions,
-//! `/healthz` and the static files are public.
+//! `/healthz`, the dashboard's page and script (which hold no data) and the
+//! static files are public.
 
 mod auth;
 pub mod automations;

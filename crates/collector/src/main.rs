@@ -1,12 +1,15 @@
-//! Reads config, loads projects, surveys and checklists, opens the database, binds,
-//! serves until SIGINT/SIGTERM. Everything else is in the library.
+//! Reads config, loads projects, surveys, checklists, help and automations,
+//! opens the database (SQLite, or Postgres with `DATABASE_URL`), starts the
+//! automation worker, binds, serves until SIGINT/SIGTERM. Everything else is
+//! in the library.
 //!
 //! Shutdown: on the signal the listener closes, idle connections close, and
 //! requests already being processed run to the end (their transaction
-//! commits, their answer is sent); then the database writer stores anything
-//! still queued and stops. A client that holds a request open longer than
-//! [`SHUTDOWN_GRACE`] is cut off; it got no answer, so nothing acknowledged
-//! is lost and its retry is recognised by event id.
+//! commits, their answer is sent); then the automation worker finishes the
+//! step it is in (a delivery in flight is recorded), and the database writer
+//! stores anything still queued and stops. A client that holds a request
+//! open longer than [`SHUTDOWN_GRACE`] is cut off; it got no answer, so
+//! nothing acknowledged is lost and its retry is recognised by event id.
 
 use std::error::Error;
 use std::future::{Future, IntoFuture};
