@@ -168,7 +168,7 @@ pub fn read_stored(raw: &str) -> Stored {
     };
     let Some(obj) = v.as_object() else { return Stored::Corrupt { reason: "not a JSON object".into() } };
     let field = |k: &str| obj.get(k);
-    if !field("id").and_then(|v| v.as_str()).is_some_and(|s| !s.is_empty()) {
+    if field("id").and_then(|v| v.as_str()).is_none_or(|s| s.is_empty()) {
         return Stored::Corrupt { reason: "event without an id".into() };
     }
     if !field("type").is_some_and(|v| v.is_string()) {
