@@ -112,6 +112,12 @@ test("contact us: a case lands in the collector with the page, user and recent c
     user_id: "user_42",
     url: `${collector.url}/?autoshow=0`,
   });
+  // …and it is an open case for a person to follow up.
+  const res = await fetch(`${collector.url}/v1/cases?status=open`, { headers: { authorization: "Bearer sk_demo" } });
+  const { cases: open } = await res.json();
+  expect(open).toHaveLength(1);
+  expect(open[0]).toMatchObject({ rule: "help_contact", status: "open", user_id: "user_42" });
+  expect(open[0].title).toBe("Help request: How do I see my projects as a Gantt chart?");
 });
 
 test("hostile article content renders inert", async ({ page, collector }) => {

@@ -396,3 +396,36 @@ impl Store {
         dispatch!(self, s => s.close().await)
     }
 }
+
+/// The case a "Contact us" message opens: every stored `help_case_created`
+/// becomes an open case, in the same transaction as the event, so it exists
+/// exactly once whatever automations are configured.
+pub(super) struct HelpCase {
+    pub id: String,
+    pub title: String,
+    pub detail: String,
+}
+
+pub(super) fn help_case(e: &touchpoint_protocol::Event) -> Option<HelpCase> {
+    let touchpoint_protocol::EventKind::HelpCaseCreated { message, email, last_article, last_failed_search } = &e.kind
+    else {
+        return None;
+    };
+    let short: String = message.chars().take(80).collect();
+    let ellipsis = if message.chars().count() > 80 { "…" } else { "" };
+    let detail = serde_json::json!({
+        "message": message,
+        "email": email,
+        "url": e.url,
+        "last_article": last_article,
+        "last_failed_search": last_failed_search,
+    });
+    Some(HelpCase {
+        id: format!("help-{}", e.id),
+        title: format!("Help request: {short}{ellipsis}"),
+        detail: detail.to_string(),
+    })
+}
+
+/// `rule_id` of the cases opened by the help widget's "Contact us".
+pub const HELP_CASE_RULE: &str = "help_contact";

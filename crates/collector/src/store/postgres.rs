@@ -89,6 +89,14 @@ impl PgStore {
                  ON CONFLICT (event_id) DO NOTHING",
             )
             .await?;
+        let open_case = tx
+            .prepare_cached(
+                "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
+                                    status, created_at, closed_at, note)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, NULL, NULL)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .await?;
         let mut statuses = Vec::with_capacity(events.len());
         for NewEvent { event: e, body, automate } in &events {
             let (response_id, question_id) = response_and_question(&e.kind);
@@ -113,6 +121,24 @@ impl PgStore {
                 .await?;
             if inserted == 1 && *automate {
                 tx.execute(&enqueue, &[&e.id, &project_key, &received_at]).await?;
+            }
+            if let Some(c) = super::help_case(e).filter(|_| inserted == 1) {
+                let rule = super::HELP_CASE_RULE;
+                tx.execute(
+                    &open_case,
+                    &[
+                        &c.id,
+                        &project_key,
+                        &rule,
+                        &e.id,
+                        &c.title,
+                        &e.user_id,
+                        &e.anonymous_id,
+                        &c.detail,
+                        &received_at,
+                    ],
+                )
+                .await?;
             }
             statuses.push(if inserted == 1 { EventStatus::Accepted } else { EventStatus::Duplicate });
         }

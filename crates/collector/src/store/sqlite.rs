@@ -602,6 +602,11 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
         let mut enqueue = tx.prepare_cached(
             "INSERT OR IGNORE INTO automation_queue (event_id, project_key, enqueued_at) VALUES (?1, ?2, ?3)",
         )?;
+        let mut open_case = tx.prepare_cached(
+            "INSERT OR IGNORE INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
+                                          status, created_at, closed_at, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, NULL, NULL)",
+        )?;
         for batch in batches {
             let mut statuses = Vec::with_capacity(batch.events.len());
             for NewEvent { event: e, body, automate } in &batch.events {
@@ -622,6 +627,19 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
                 ])?;
                 if inserted == 1 && *automate {
                     enqueue.execute(params![e.id, batch.project_key, batch.received_at])?;
+                }
+                if let Some(c) = super::help_case(e).filter(|_| inserted == 1) {
+                    open_case.execute(params![
+                        c.id,
+                        batch.project_key,
+                        super::HELP_CASE_RULE,
+                        e.id,
+                        c.title,
+                        e.user_id,
+                        e.anonymous_id,
+                        c.detail,
+                        batch.received_at
+                    ])?;
                 }
                 statuses.push(if inserted == 1 { EventStatus::Accepted } else { EventStatus::Duplicate });
             }
