@@ -7,7 +7,8 @@
   // ?user=…&team_size=… shows the app as another customer (e.g. team_size=200 for the large-organisation checklist).
   var params = new URLSearchParams(location.search);
   Touchpoint.identify(params.get("user") || "user_42", {
-    name: "Dana Rivera", plan: "trial", role: "admin", team_size: Number(params.get("team_size") || 4),
+    name: "Dana Rivera", email: "dana@northwind.test", plan: "trial", role: "admin",
+    team_size: Number(params.get("team_size") || 4),
   });
   Touchpoint.on("cta", function (e) {
     if (e.name === "bookOnboardingCall") {
