@@ -181,9 +181,13 @@ export function renderSection(r) {
   const area = (f) => (f.startsWith("crates/") ? f.split("/").slice(0, 2).join("/") : f.includes("/") ? f.split("/")[0] + "/" : f);
   const dirty = m.dirty.length ? ` plus uncommitted changes in ${[...new Set(m.dirty.map(area))].join(", ")} (built and measured as they were)` : "";
   p(`- Machine: ${m.nproc} cores (${m.cpu}), chromium ${r.chromium}, measured ${m.date.slice(0, 10)} at commit ${m.commit}${dirty};`);
-  const la = r.loadavg?.length ? [Math.min(...r.loadavg), Math.max(...r.loadavg)] : [m.loadavgStart[0], m.loadavgEnd[0]];
-  p(`  1-minute load average ${la[0].toFixed(1)}–${la[1].toFixed(1)} at the rounds' starts (the harness's own load included; whatever`);
-  p(`  else ran on the ${m.nproc} cores adds to it and to the noise); the measuring took ${Math.round(m.seconds / 60)} min.`);
+  if (r.rounds?.length) {
+    const all = r.rounds.map((x) => x.others), kept = r.kept || all;
+    const rng = (xs) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+    p(`  ${all.length} rounds ran; other processes on the machine used ${rng(all)} cores during a round (this process tree's own CPU`);
+    p(`  time subtracted from \`/proc/stat\`), and the ${kept.length} least disturbed rounds were kept (${rng(kept)} cores), chosen by the`);
+    p(`  machine's load, not by what they measured. The measuring took ${Math.round(m.seconds / 60)} min.`);
+  }
   p(`- All pages and every library file come from one origin on 127.0.0.1 (this harness); \`/full/v1/*\` and \`/lean/v1/*\` are`);
   p(`  proxied to the two collectors (release build), so Touchpoint and the floor talk to the real collector. Chromium resolves no`);
   p(`  other host name. Peer versions are pinned in \`bench/package.json\` / \`package-lock.json\` (${Object.entries(r.versions).filter(([k]) => k !== "playwright-core").map(([k, v]) => `${k} ${v}`).join(", ")}).`);
