@@ -23,7 +23,8 @@ pub enum Op {
 impl Op {
     pub const NAMES: &'static [&'static str] = &["equals", "in", ">=", ">", "<=", "<", "exists"];
 
-    fn holds(&self, v: Option<&Value>) -> bool {
+    /// Whether the operator holds for `v` (`None`: the key is missing).
+    pub fn holds(&self, v: Option<&Value>) -> bool {
         let num = || v.and_then(Value::as_f64);
         match self {
             Op::Exists(want) => v.is_some_and(|v| !v.is_null()) == *want,

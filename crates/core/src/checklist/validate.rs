@@ -268,7 +268,8 @@ impl Reader {
     }
 
     /// `{ "plan": { "in": ["pro", "team"] }, "team_size": { ">=": 6, "<=": 50 } }`
-    fn predicates(&mut self, v: &Value, path: &str) -> Vec<Predicate> {
+    /// Shared with targeting, whose `traits` conditions use the same syntax.
+    pub(crate) fn predicates(&mut self, v: &Value, path: &str) -> Vec<Predicate> {
         let Some(map) = v.as_object() else {
             self.err(path, Problem::WrongType { expected: r#"an object like {"team_size": {">=": 6}}"# });
             return Vec::new();

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::checklist::{Op, Predicate};
+use crate::checklist::Predicate;
 use crate::reader::{join, Reader};
 use crate::survey::{DefinitionError, DefinitionErrors, Problem};
 
@@ -175,7 +175,7 @@ impl Reader {
             }
         }
         let event = map.get("event").and_then(|e| self.event_rule(e, &join(path, "event")));
-        let traits = map.get("traits").map(|t| self.trait_predicates(t, &join(path, "traits"))).unwrap_or_default();
+        let traits = map.get("traits").map(|t| self.predicates(t, &join(path, "traits"))).unwrap_or_default();
         let segments = self.strings(map, path, "segments");
         let min_days = self.whole(map, path, "min_days_since_first_seen", 0, MAX_DAYS);
         let sample = self.whole(map, path, "sample_percent", 0, 100);
@@ -233,62 +233,6 @@ impl Reader {
                 None
             }
         }
-    }
-
-    /// `{ "plan": { "in": ["pro", "team"] }, "team_size": { ">=": 6, "<=": 50 } }` — the
-    /// syntax of a checklist's `where`/`when` (a test holds the two parsers to it).
-    fn trait_predicates(&mut self, v: &Value, path: &str) -> Vec<Predicate> {
-        let Some(map) = v.as_object() else {
-            self.err(path, Problem::WrongType { expected: r#"an object like {"team_size": {">=": 6}}"# });
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (key, cond) in map {
-            let p = join(path, key);
-            let Some(ops) = cond.as_object().filter(|o| !o.is_empty()) else {
-                self.err(&p, Problem::WrongType { expected: r#"an object of operators like {">=": 6}"# });
-                continue;
-            };
-            let mut parsed = Vec::new();
-            for (op, arg) in ops {
-                let op_path = join(&p, op);
-                let num = |r: &mut Reader| {
-                    let n = arg.as_f64();
-                    if n.is_none() {
-                        r.err(&op_path, Problem::WrongType { expected: "a number" });
-                    }
-                    n
-                };
-                let parsed_op = match op.as_str() {
-                    "equals" => Some(Op::Equals(arg.clone())),
-                    "in" => match arg.as_array() {
-                        Some(xs) if !xs.is_empty() => Some(Op::In(xs.clone())),
-                        _ => {
-                            self.err(&op_path, Problem::WrongType { expected: "a non-empty array" });
-                            None
-                        }
-                    },
-                    ">=" => num(self).map(Op::Gte),
-                    ">" => num(self).map(Op::Gt),
-                    "<=" => num(self).map(Op::Lte),
-                    "<" => num(self).map(Op::Lt),
-                    "exists" => match arg.as_bool() {
-                        Some(b) => Some(Op::Exists(b)),
-                        None => {
-                            self.err(&op_path, Problem::WrongType { expected: "true or false" });
-                            None
-                        }
-                    },
-                    other => {
-                        self.err(&op_path, Problem::UnknownOperator { op: other.to_owned() });
-                        None
-                    }
-                };
-                parsed.extend(parsed_op);
-            }
-            out.push(Predicate { key: key.clone(), ops: parsed });
-        }
-        out
     }
 }
 

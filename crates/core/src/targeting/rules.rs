@@ -274,7 +274,7 @@ fn first_failing(preds: &[Predicate], traits: &Map<String, Value>) -> Option<Rea
         let v = traits.get(&p.key);
         let mut ops: Vec<&Op> = p.ops.iter().collect();
         ops.sort_by_key(|op| op_name(op));
-        let op = ops.into_iter().find(|op| !holds(op, v))?;
+        let op = ops.into_iter().find(|op| !op.holds(v))?;
         Some(Reason::Trait { key: p.key.clone(), value: v.filter(|v| !v.is_null()).cloned(), op: op.clone() })
     })
 }
@@ -288,20 +288,5 @@ fn op_name(op: &Op) -> &'static str {
         Op::Lte(_) => "<=",
         Op::Lt(_) => "<",
         Op::Exists(_) => "exists",
-    }
-}
-
-/// The meaning of one operator, as `checklist` evaluates it (`Op`'s own
-/// evaluation is private to `checklist`; a test holds the two together).
-fn holds(op: &Op, v: Option<&Value>) -> bool {
-    let num = || v.and_then(Value::as_f64);
-    match op {
-        Op::Exists(want) => v.is_some_and(|v| !v.is_null()) == *want,
-        Op::Equals(x) => v == Some(x),
-        Op::In(xs) => v.is_some_and(|v| xs.contains(v)),
-        Op::Gte(x) => num().is_some_and(|n| n >= *x),
-        Op::Gt(x) => num().is_some_and(|n| n > *x),
-        Op::Lte(x) => num().is_some_and(|n| n <= *x),
-        Op::Lt(x) => num().is_some_and(|n| n < *x),
     }
 }

@@ -528,9 +528,9 @@ fn all_problems_at_once() {
 
 // ---- the same trait syntax and meaning as checklists ----------------------
 
-/// Trait conditions are parsed and evaluated here by a copy of checklist's
-/// code (its parser and `Op`'s evaluation are private to `checklist`); this
-/// holds the two to the same syntax, errors and meaning.
+/// Trait conditions are parsed and evaluated by checklist's code; this holds
+/// targeting and checklist segments to the same syntax, errors and meaning
+/// (through their public entry points, so a divergence in either shows).
 #[test]
 fn trait_conditions_agree_with_checklist_segments() {
     let conditions = [
