@@ -1,47 +1,17 @@
 // The real collector with extra flags (e.g. --automations), for the automations
 // and dashboard specs; otherwise started exactly like ./collector.ts does it
 // (fresh data directory, repo surveys + fixtures, demo site and widget build).
-import { test as base, expect, Collector, artifacts } from "./collector";
-import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { test as base, expect, Collector, artifacts, launch, workDir } from "./collector";
+import { rmSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const root = resolve(here, "../..");
-export { expect, Collector, artifacts };
-
-/** A fresh working directory with the repo's surveys and the e2e fixture surveys. */
-export function workDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "touchpoint-e2e-"));
-  const surveys = join(dir, "surveys");
-  cpSync(join(root, "surveys"), surveys, { recursive: true });
-  for (const f of readdirSync(join(here, "fixtures/surveys"))) cpSync(join(here, "fixtures/surveys", f), join(surveys, f));
-  return dir;
-}
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export { expect, Collector, artifacts, workDir };
 
 /** Starts the collector over `dir` with `extra` flags after the usual ones. */
 export async function launchWith(dir: string, extra: string[]): Promise<Collector> {
-  const bin = process.env.TOUCHPOINT_COLLECTOR ?? join(root, "target/release/touchpoint-collector");
-  const args = ["--addr", "127.0.0.1:0", "--data-dir", join(dir, "data"), "--surveys-dir", join(dir, "surveys"),
-                "--www-dir", join(root, "www"), "--pkg-dir", join(root, "pkg"), ...extra];
-  // DATABASE_URL is for the Rust suite's Postgres run; these specs use SQLite in their own directory.
-  const env = { ...process.env };
-  delete env.DATABASE_URL;
-  const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env });
-  let stderr = "";
-  proc.stderr!.on("data", (d) => (stderr += d));
-  const url = await new Promise<string>((ok, fail) => {
-    let out = "";
-    proc.stdout!.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) ok(m[1]);
-    });
-    proc.on("exit", (code) => fail(new Error(`collector exited with ${code}: ${stderr}`)));
-    setTimeout(() => fail(new Error(`collector did not start: ${out} ${stderr}`)), 10_000);
-  });
+  const { url, proc } = await launch(dir, extra);
   return new Collector(url, proc, dir);
 }
 

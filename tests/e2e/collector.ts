@@ -56,7 +56,8 @@ export class Collector {
   }
 }
 
-async function start(): Promise<Collector> {
+/** A fresh working directory: the repo's surveys and help articles plus the test-only ones. */
+export function workDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "touchpoint-e2e-"));
   const surveys = join(dir, "surveys");
   cpSync(join(root, "surveys"), surveys, { recursive: true });
@@ -65,16 +66,25 @@ async function start(): Promise<Collector> {
   const help = join(dir, "help");
   cpSync(join(root, "help"), help, { recursive: true });
   for (const f of readdirSync(join(here, "fixtures/help"))) cpSync(join(here, "fixtures/help", f), join(help, f));
+  return dir;
+}
+
+async function start(): Promise<Collector> {
+  const dir = workDir();
   const { url, proc } = await launch(dir);
   return new Collector(url, proc, dir);
 }
 
-async function launch(dir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const surveys = join(dir, "surveys");
+/** Starts the collector binary over `dir`, with `extra` flags after the usual ones. */
+export async function launch(dir: string, extra: string[] = []): Promise<{ url: string; proc: ChildProcess }> {
   const bin = process.env.TOUCHPOINT_COLLECTOR ?? join(root, "target/release/touchpoint-collector");
-  const proc = spawn(bin, ["--addr", "127.0.0.1:0", "--data-dir", join(dir, "data"), "--surveys-dir", surveys,
-                           "--www-dir", join(root, "www"), "--pkg-dir", join(root, "pkg"),
-                           "--help-dir", join(dir, "help"), "--checklists", join(root, "checklists.json")], { stdio: ["ignore", "pipe", "pipe"] });
+  const args = ["--addr", "127.0.0.1:0", "--data-dir", join(dir, "data"), "--surveys-dir", join(dir, "surveys"),
+                "--www-dir", join(root, "www"), "--pkg-dir", join(root, "pkg"),
+                "--help-dir", join(dir, "help"), "--checklists", join(root, "checklists.json"), ...extra];
+  // DATABASE_URL is for the Rust suite's Postgres run; the e2e collectors use SQLite in their own directory.
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env });
   let stderr = "";
   proc.stderr!.on("data", (d) => (stderr += d));
   const url = await new Promise<string>((ok, fail) => {

@@ -1,14 +1,7 @@
 // The widget under a strict Content-Security-Policy: no 'unsafe-inline', no 'unsafe-eval'.
-import { test as base, expect, artifacts } from "./collector";
-import { FaultProxy } from "./faultproxy";
+import { expect, artifacts } from "./collector";
+import { FaultProxy, test } from "./faultproxy";
 
-const test = base.extend<{ fp: FaultProxy }>({
-  fp: async ({ collector }, use) => {
-    const p = await new FaultProxy(collector.url).start();
-    await use(p);
-    await p.stop();
-  },
-});
 
 test("survey, checklist and help work under a strict CSP, with no violation", async ({ page, fp, collector, consoleErrors }) => {
   await page.setViewportSize({ width: 1280, height: 800 });

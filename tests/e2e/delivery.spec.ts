@@ -1,18 +1,12 @@
-// Durable delivery under faults, in real Chromium, through a fault fp in front of the real collector.
+// Durable delivery under faults, in real Chromium, through a fault proxy in front of the real collector.
 // In every case: each tracked event is stored exactly once (by UUID), nothing else is stored, and the
 // failure is visible to the host through Touchpoint.on("error").
 import type { Page } from "@playwright/test";
-import { test as base, expect, Collector, StoredEvent } from "./collector";
-import { FaultProxy } from "./faultproxy";
+import { expect, Collector, StoredEvent } from "./collector";
+import { FaultProxy, test } from "./faultproxy";
 
-const test = base.extend<{ fp: FaultProxy }>({
-  fp: async ({ collector }, use) => {
-    const p = await new FaultProxy(collector.url).start();
-    p.faultsOnlyForTrack = true;
-    await use(p);
-    await p.stop();
-  },
-});
+// Pages also send events of their own (checklist_shown); faults are for the tracked ones.
+test.use({ faultsOnlyForTrack: true });
 
 type Opts = Record<string, string | number>;
 
@@ -172,7 +166,7 @@ test("collector restarted mid-stream: nothing acknowledged is lost, nothing doub
   const before = await track(page, 5);
   await expectStoredOnce(collector, before);
   await collector.stop();
-  const during = await track(page, 5); // the fp answers 502 while the collector is down
+  const during = await track(page, 5); // the proxy answers 502 while the collector is down
   await expect.poll(() => errors(page).then((e) => e.some((x) => x.message.includes("HTTP 502")))).toBe(true);
   await collector.restart();
   fp.upstream = collector.url;

@@ -2,6 +2,7 @@
 // POST /v1/events, one per request, in order; everything else passes through. It also
 // serves the test pages under /fixture/ and records which event ids it forwarded.
 import http from "node:http";
+import { test as base } from "./collector";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -138,3 +139,15 @@ export class FaultProxy {
     this.send(res, await this.fetchUpstream(req, body));
   }
 }
+
+/** The e2e `test` with `fp`: a fault proxy in front of the test's collector.
+ * `test.use({ faultsOnlyForTrack: true })` makes faults hit only requests carrying `track` events. */
+export const test = base.extend<{ fp: FaultProxy; faultsOnlyForTrack: boolean }>({
+  faultsOnlyForTrack: [false, { option: true }],
+  fp: async ({ collector, faultsOnlyForTrack }, use) => {
+    const p = await new FaultProxy(collector.url).start();
+    p.faultsOnlyForTrack = faultsOnlyForTrack;
+    await use(p);
+    await p.stop();
+  },
+});

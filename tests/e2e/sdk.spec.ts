@@ -1,16 +1,9 @@
 // The JS SDK as a frontend developer meets it: the command queue, options, identity,
 // privacy controls, panels opened from code, host callbacks, focus, dark mode.
 import type { Page } from "@playwright/test";
-import { test as base, expect, anonymousId, openDemo, card, artifacts } from "./collector";
-import { FaultProxy } from "./faultproxy";
+import { expect, anonymousId, openDemo, card, artifacts } from "./collector";
+import { FaultProxy, test } from "./faultproxy";
 
-const test = base.extend<{ fp: FaultProxy }>({
-  fp: async ({ collector }, use) => {
-    const p = await new FaultProxy(collector.url).start();
-    await use(p);
-    await p.stop();
-  },
-});
 
 async function fixture(page: Page, fp: FaultProxy, opts: Record<string, string> = {}) {
   await page.goto(`${fp.url}/fixture/queue.html?${new URLSearchParams({ flushIntervalMs: "50", ...opts })}`);
