@@ -14,7 +14,7 @@
 //! `touchpoint_core::queue`; this module does the I/O.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::rc::Rc;
 
 use touchpoint_core::queue::{parse_retry_after, read_stored, settle, Fate, Policy, Stored, Verdict};
@@ -42,6 +42,10 @@ struct Inner {
     memory: BTreeMap<String, String>,
     /// Keys this tab is sending right now.
     in_flight: HashSet<String>,
+    /// The queue's keys as this tab last saw them: kept up to date by its own
+    /// pushes and removals, and re-read from storage at each flush (when other
+    /// tabs' events matter). Spares `track()` a scan of all of localStorage.
+    index: BTreeSet<String>,
     failures: u32,
     /// After a failure, no send before this (ms since the epoch): new events
     /// must not cut a backoff or a `Retry-After` short.
@@ -84,6 +88,7 @@ impl Outbox {
             storage,
             memory: BTreeMap::new(),
             in_flight: HashSet::new(),
+            index: BTreeSet::new(),
             failures: 0,
             not_before: 0.0,
             timer: None,
@@ -97,7 +102,7 @@ impl Outbox {
         }
         outbox.install_page_hooks();
         // Whatever an earlier page left unsent goes out now.
-        if !outbox.keys().is_empty() {
+        if !outbox.rescan().is_empty() {
             outbox.schedule(0);
         }
         outbox
@@ -114,11 +119,12 @@ impl Outbox {
         if raw.len() > max {
             return Err(PushError::TooLarge { bytes: raw.len(), max });
         }
-        let keys = self.keys();
+        let queued = self.0.borrow().index.len();
         // One more than strictly needed: the overflow report is an event too.
-        let excess = self.0.borrow().policy.overflow(keys.len());
+        let excess = self.0.borrow().policy.overflow(queued);
         let dropped: Vec<String> = if excess > 0 {
-            keys.iter().take(excess + 1).map(|k| self.remove(k).unwrap_or_default()).collect()
+            let oldest: Vec<String> = self.0.borrow().index.iter().take(excess + 1).cloned().collect();
+            oldest.iter().map(|k| self.remove(k).unwrap_or_default()).collect()
         } else {
             Vec::new()
         };
@@ -129,11 +135,12 @@ impl Outbox {
         };
         let key = format!("{}{:013}.{seq:06}:{}", self.prefix(), event.ts.max(0), event.id);
         let stored = self.0.borrow().storage.as_ref().is_some_and(|s| s.set_item(&key, &raw).is_ok());
+        self.0.borrow_mut().index.insert(key.clone());
         if !stored {
             self.0.borrow_mut().memory.insert(key, raw);
             self.memory_only("localStorage is full or refused the write");
         }
-        let queued = keys.len() + 1 - dropped.len();
+        let queued = self.0.borrow().index.len();
         let delay = self.0.borrow().policy.flush_in_ms(queued);
         self.schedule(delay);
         Ok(Pushed { dropped })
@@ -160,6 +167,14 @@ impl Outbox {
         }
     }
 
+    /// Re-reads the queue's keys from storage (other tabs may have added or
+    /// sent events) into the index; returns them in age order.
+    fn rescan(&self) -> Vec<String> {
+        let keys = self.keys();
+        self.0.borrow_mut().index = keys.iter().cloned().collect();
+        keys
+    }
+
     /// Queue keys in age order, from storage and memory.
     fn keys(&self) -> Vec<String> {
         let prefix = self.prefix();
@@ -183,6 +198,7 @@ impl Outbox {
     fn remove(&self, key: &str) -> Option<String> {
         let mut inner = self.0.borrow_mut();
         inner.memory.remove(key);
+        inner.index.remove(key);
         if let Some(s) = &inner.storage {
             let _ = s.remove_item(key);
         }
@@ -193,7 +209,7 @@ impl Outbox {
     /// removing (and reporting) what is not an event of ours.
     fn pending(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for key in self.keys() {
+        for key in self.rescan() {
             if self.0.borrow().in_flight.contains(&key) {
                 continue;
             }
