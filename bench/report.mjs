@@ -181,7 +181,10 @@ export function renderSection(r) {
   const m = r.machine;
   const area = (f) => (f.startsWith("crates/") ? f.split("/").slice(0, 2).join("/") : f.includes("/") ? f.split("/")[0] + "/" : f);
   const dirty = m.dirty.length ? ` plus uncommitted changes in ${[...new Set(m.dirty.map(area))].join(", ")} (built and measured as they were)` : "";
-  p(`- Machine: ${m.nproc} cores (${m.cpu}), chromium ${r.chromium}, measured ${m.date.slice(0, 10)} at commit ${m.commit}${dirty};`);
+  const built = m.notBuiltHere
+    ? `of \`pkg/\` as found (not built by this run; HEAD was ${m.commit}${dirty})`
+    : `from commit ${m.commit}${dirty}`;
+  p(`- Machine: ${m.nproc} cores (${m.cpu}), chromium ${r.chromium}, measured ${m.date.slice(0, 10)}; Touchpoint's release build ${built};`);
   if (r.rounds?.length) {
     const all = r.rounds.map((x) => x.others), kept = r.kept || all;
     const rng = (xs) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;

@@ -15,6 +15,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zc, gunzipSync, gzipSync } from "node:zlib";
+import { createHash } from "node:crypto";
 import { chromium } from "playwright-core";
 import { renderSection, replaceSection } from "./report.mjs";
 
@@ -426,9 +427,15 @@ function shuffle(a) { for (let i = a.length - 1; i > 0; i--) { const j = Math.fl
 
 function gitInfo() {
   const git = (...a) => { try { return execFileSync("git", a, { cwd: root, encoding: "utf8" }).trimEnd(); } catch { return ""; } };
-  const commit = git("rev-parse", "--short", "HEAD") || "unknown";
+  const head = git("rev-parse", "--short", "HEAD") || "unknown";
+  // scripts/bench.sh records the commit it built; it is the one measured if pkg/ still holds that build's wasm.
+  const wasm = files.get("/pkg/touchpoint_bg.wasm")?.body;
+  const sha = wasm && createHash("sha256").update(wasm).digest("hex");
+  let built = null;
+  try { built = JSON.parse(readFileSync(join(here, "results/built.json"), "utf8")); } catch {}
+  if (built && built.wasmSha256 === sha) return { commit: built.commit, dirty: built.dirty, builtAt: built.at, head };
   const dirty = git("status", "--porcelain", "--", "src", "crates", "www", "pkg", "Cargo.toml", "Cargo.lock", "surveys", "checklists.json", "help");
-  return { commit, dirty: dirty ? dirty.split("\n").map((l) => l.slice(3)) : [] };
+  return { commit: head, dirty: dirty ? dirty.split("\n").map((l) => l.slice(3)) : [], head, notBuiltHere: true };
 }
 
 async function main() {

@@ -8,7 +8,8 @@
 #   BENCH_RUNS=20 BENCH_CALL_REPS=2 scripts/bench.sh   # loads per contender and CPU setting; call-benchmark loads
 #   BENCH_ONLY=touchpoint,posthog scripts/bench.sh    # a subset (the floor and the bare host page always run)
 #   NO_WRITE=1 scripts/bench.sh                        # print the section instead of writing BENCHMARKS.md
-#   SKIP_BUILD=1 scripts/bench.sh                      # measure pkg/ and target/release as they are
+#   SKIP_BUILD=1 scripts/bench.sh                      # measure pkg/ and target/release as they are (the report names
+#                                                      # the last bench.sh build's commit if pkg/ still holds its wasm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,17 @@ start=$(date +%s)
 
 if [ -z "${SKIP_BUILD:-}" ]; then
   say "building release artifacts (scripts/build.sh)"
+  # What the build sees, recorded first: the report names this commit (and any uncommitted changes)
+  # as long as pkg/ still holds this build's wasm.
+  BUILT_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  BUILT_DIRTY=$(git status --porcelain -- src crates www pkg Cargo.toml Cargo.lock surveys checklists.json help 2>/dev/null | cut -c4- || true)
   scripts/build.sh
+  mkdir -p bench/results
+  BUILT_COMMIT="$BUILT_COMMIT" BUILT_DIRTY="$BUILT_DIRTY" node -e '
+    const { createHash } = require("node:crypto"), fs = require("node:fs");
+    fs.writeFileSync("bench/results/built.json", JSON.stringify({
+      commit: process.env.BUILT_COMMIT, dirty: process.env.BUILT_DIRTY.split("\n").filter(Boolean), at: new Date().toISOString(),
+      wasmSha256: createHash("sha256").update(fs.readFileSync("pkg/touchpoint_bg.wasm")).digest("hex") }));'
 fi
 
 # Debian's chromium; never a downloaded browser.
