@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::checklist::Predicate;
 use crate::reader::{join, Reader};
-use crate::survey::{DefinitionError, DefinitionErrors, Problem};
+use crate::survey::{DefinitionErrors, Problem};
 
 /// The experiences of one project's remote config, validated together.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,22 +58,11 @@ pub const DEFAULT_RECONTACT_DAYS: u32 = 90;
 
 impl Experiences {
     pub fn from_json(text: &str) -> Result<Experiences, DefinitionErrors> {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            DefinitionErrors(vec![DefinitionError {
-                path: String::new(),
-                problem: Problem::InvalidJson(e.to_string()),
-            }])
-        })?;
-        Experiences::from_value(&value)
+        crate::reader::validate_text(text, Reader::experiences)
     }
 
     pub fn from_value(value: &Value) -> Result<Experiences, DefinitionErrors> {
-        let mut r = Reader::default();
-        let set = r.experiences(value);
-        match set {
-            Some(s) if r.errors.is_empty() => Ok(s),
-            _ => Err(DefinitionErrors(r.errors)),
-        }
+        crate::reader::validate(value, Reader::experiences)
     }
 
     /// Hours that must pass after any survey was shown before another is.

@@ -42,12 +42,14 @@
 mod choose;
 mod context;
 mod definition;
+mod facts;
 mod rules;
 mod sampling;
 
 pub use choose::{pick, Pick};
 pub use context::{Context, History};
 pub use definition::{EventRule, Experience, Experiences, Targeting, DEFAULT_RECONTACT_DAYS};
+pub use facts::Facts;
 pub use rules::{evaluate, Reason, Rule, Verdict};
 pub use sampling::bucket;
 
