@@ -37,6 +37,7 @@ pub mod projects;
 mod rate_limit;
 pub mod routes;
 pub mod store;
+pub mod targeting;
 pub mod time;
 
 use std::sync::Arc;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub help: Option<Arc<help::HelpCatalog>>,
     /// `None`: no automations (their routes answer 404, nothing is queued).
     pub automations: Option<Arc<Automations>>,
+    /// `None`: no survey shows on its own (`/v1/config` says `"targeting": null`).
+    pub targeting: Option<Arc<targeting::TargetingCatalog>>,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
             checklists: None,
             help: None,
             automations: None,
+            targeting: None,
         }
     }
 
@@ -94,6 +98,10 @@ impl AppState {
 
     pub fn with_help(self, help: Option<help::HelpCatalog>) -> AppState {
         AppState { help: help.map(Arc::new), ..self }
+    }
+
+    pub fn with_targeting(self, targeting: Option<targeting::TargetingCatalog>) -> AppState {
+        AppState { targeting: targeting.map(Arc::new), ..self }
     }
 
     /// Start the worker with [`automations::worker::Worker::spawn`].
@@ -108,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::events::router())
         .merge(routes::surveys::router())
         .merge(routes::checklists::router())
+        .merge(routes::config::router())
         .merge(routes::help::router())
         .merge(routes::automations::router())
         .merge(routes::dashboard::router())

@@ -27,6 +27,7 @@ use touchpoint_collector::checklists::ChecklistCatalog;
 use touchpoint_collector::config::{usage, Command, Config};
 use touchpoint_collector::projects::{Projects, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY};
 use touchpoint_collector::store::Store;
+use touchpoint_collector::targeting::TargetingCatalog;
 use touchpoint_collector::{router, AppState};
 
 /// How long requests in flight may take to finish after the shutdown signal.
@@ -76,6 +77,10 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         }
         None => None,
     };
+    let targeting = match &config.targeting_file {
+        Some(file) => Some(TargetingCatalog::load(file, &surveys)?),
+        None => None,
+    };
     let db = Store::open(&config.data_dir, config.database_url.as_deref()).await?;
     // Installed before the listening line: a supervisor that signals as soon
     // as it reads that line must get a graceful shutdown, not the default kill.
@@ -100,6 +105,10 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         ),
         None => "no automations".into(),
     };
+    let targeting_note = match &targeting {
+        Some(t) => format!("{} targeted survey(s) from {}", t.experiences.surveys().len(), t.file.display()),
+        None => "no targeting".into(),
+    };
     // Never print the URL: it may hold a password.
     let database_note = match &db {
         Store::Sqlite(_) => format!("SQLite in {}", config.data_dir.display()),
@@ -107,7 +116,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     };
     eprintln!(
         "touchpoint-collector: {} project(s), {} survey(s) from {}, {checklists_note}, {help_note}, \
-         {automations_note}, database: {database_note}",
+         {automations_note}, {targeting_note}, database: {database_note}",
         projects.len(),
         surveys.len(),
         config.surveys_dir.display(),
@@ -115,7 +124,8 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     let state = AppState::new(config, projects, db.clone(), surveys)
         .with_checklists(checklists)
         .with_help(help)
-        .with_automations(automations);
+        .with_automations(automations)
+        .with_targeting(targeting);
     let worker = Worker::spawn(&state);
     let app = router(state);
 

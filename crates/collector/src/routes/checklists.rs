@@ -4,7 +4,8 @@
 //!   loaded (`{"segments": [...], "checklists": [...]}`), so the widget can
 //!   choose and complete with the same core rules.
 //! - `GET /v1/checklists/state?key=<public_key>&user_id=…` (or
-//!   `&anonymous_id=…`; `user_id` wins if both) — `{"segment", "checklist":
+//!   `&anonymous_id=…`; `user_id` wins if both; with identity verification
+//!   on, `user_id` needs `&user_hash=…`) — `{"segment", "checklist":
 //!   {"id", "title", "items": [{"id", "title", "description", "cta",
 //!   "depends_on"}]}, "progress", "dismissed"}`, rebuilt from the person's
 //!   stored events (see [`crate::checklists::replay`]). A person without
@@ -34,8 +35,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use touchpoint_core::checklist::{Checklist, Cta, Progress};
 
-use crate::auth::{PublicKey, SecretKey};
-use crate::checklists::replay::{self, Person};
+use crate::auth::{person, PublicKey, SecretKey};
+use crate::checklists::replay;
 use crate::checklists::report;
 use crate::checklists::ChecklistCatalog;
 use crate::checklists::{person_activity, with_users};
@@ -65,6 +66,7 @@ async fn definition(State(state): State<AppState>, _: PublicKey) -> Result<impl 
 #[derive(Deserialize)]
 struct StateParams {
     user_id: Option<String>,
+    user_hash: Option<String>,
     anonymous_id: Option<String>,
 }
 
@@ -82,14 +84,7 @@ async fn user_state(
     Query(params): Query<StateParams>,
 ) -> Result<axum::Json<Value>, AppError> {
     let catalog = catalog(&state)?;
-    let given = |v: Option<String>| v.filter(|v| !v.is_empty());
-    let who = match (given(params.user_id), given(params.anonymous_id)) {
-        (Some(user), _) => Person::User(user),
-        (None, Some(browser)) => Person::Anonymous(browser),
-        (None, None) => {
-            return Err(AppError::bad_request("give the user as ?user_id=… or ?anonymous_id=…", Some("user_id")))
-        }
-    };
+    let who = person(&project, params.user_id, params.user_hash, params.anonymous_id)?;
     let rows = person_activity(&state.db, project.project.public_key.clone(), who).await?;
     let r = replay::replay(&catalog.set, &rows);
     let body = UserState {

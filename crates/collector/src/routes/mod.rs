@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod automations;
 pub mod checklists;
+pub mod config;
 pub mod dashboard;
 pub mod events;
 pub mod help;
