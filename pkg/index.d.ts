@@ -73,8 +73,21 @@ export interface TouchpointEvents {
  */
 export function init(options: TouchpointOptions): Promise<boolean>;
 
-/** Names the current user; later events carry this id, and the checklist follows their traits. */
-export function identify(userId: string, traits?: Properties): void;
+/** Options of {@link identify}. */
+export interface IdentifyOptions {
+  /**
+   * Proof that the page speaks for `userId`, for projects with identity verification: the
+   * lowercase hex HMAC-SHA256 of `userId` under the project's `identity_secret`, computed by
+   * your backend (never in the page). Without it such a project rejects this user's events.
+   */
+  userHash?: string;
+}
+
+/**
+ * Names the current user; later events carry this id, the checklist follows their traits, and
+ * surveys' targeting and recontact periods follow the user across devices.
+ */
+export function identify(userId: string, traits?: Properties, options?: IdentifyOptions): void;
 
 /**
  * Records a success behavior, e.g. `track("imported_data", { rows: 120 })`. The event is

@@ -118,6 +118,8 @@ thread_local! {
     static SURVEY: RefCell<Option<Mounted>> = const { RefCell::new(None) };
     static DOCK: RefCell<Option<(Mounted, Dock)>> = const { RefCell::new(None) };
     static SURVEY_CLOSER: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+    /// The id of the survey in `SURVEY`.
+    static SURVEY_ID: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 /// The dock, mounted on first use.
@@ -207,10 +209,15 @@ pub fn survey_on_screen() -> bool {
     SURVEY.with(|s| s.borrow().is_some())
 }
 
+pub fn survey_on_screen_id() -> Option<String> {
+    SURVEY_ID.with(|s| s.borrow().clone()).filter(|_| survey_on_screen())
+}
+
 pub fn show_survey(survey: Arc<Survey>) -> Result<(), String> {
     let (host, container) =
         shadow_host("survey", Corner::Survey).map_err(|e| format!("could not add the survey to the page: {e}"))?;
     let survey_id = survey.id().to_owned();
+    SURVEY_ID.with(|s| *s.borrow_mut() = Some(survey_id.clone()));
     let response_id = browser::uuid();
     crate::bus::dispatch_json("survey:shown", &serde_json::json!({ "surveyId": survey_id, "responseId": response_id }));
     sdk::emit(EventKind::SurveyShown { survey_id, response_id: response_id.clone() });
@@ -227,6 +234,8 @@ pub fn close_survey() {
         if let Some(m) = SURVEY.with(|s| s.borrow_mut().take()) {
             m.host.remove();
         }
+        // The screen is free: another survey may be due (cooldowns permitting).
+        crate::targeting::decide();
     });
 }
 

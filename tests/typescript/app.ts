@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     theme: { accent: "#0f766e", colorScheme: "auto", position: "left" },
   });
   if (!ready) return;
-  identify("user_42", { plan: "trial", team_size: 4 });
+  identify("user_42", { plan: "trial", team_size: 4 }, { userHash: "e699d9e131ee56644bf34100e488ca331f0fdf0b6b23c792d5e4a5c690d06045" });
   const id: string | undefined = track("imported_data", { rows: 120 });
   console.log(id?.length);
   page({ title: "Projects" });
