@@ -15,6 +15,7 @@ const metrics = {
   "script 4× ms": (r, id) => r.contenders[id] && r.contenders[id].summary[4].script - r.contenders.blank.summary[4].script,
   "brotli before card": (r, id) => r.contenders[id]?.bytes.beforeCard.total.brotli,
   "track µs": (r, id) => r.contenders[id]?.summary.calls?.trackUs,
+  "track + end of task µs": (r, id) => r.contenders[id]?.summary.calls?.trackTaskUs,
 };
 const f = (x) => (x == null ? "—" : x >= 100 ? Math.round(x).toString() : x.toFixed(1));
 const pct = (x, y) => (x == null || y == null ? "" : `${y >= x ? "+" : ""}${Math.round(((y - x) / x) * 100)}%`);

@@ -70,6 +70,29 @@ impl LocalStore {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = queueMicrotask, catch)]
+    fn queue_microtask_js(f: &JsValue) -> Result<(), JsValue>;
+}
+
+/// Runs `f` at the end of the current task, as a microtask: after the
+/// host's code that called us has returned, before the browser does anything
+/// else (no timer, event, `pagehide` or page unload comes in between). Lets a
+/// burst of calls share one piece of work instead of paying for it each time.
+/// `false` if it could not be scheduled: the caller does the work at once.
+#[must_use = "when it returns false, `f` will not run: do the work now"]
+pub fn at_end_of_task(f: impl FnOnce() + 'static) -> bool {
+    let cb = Closure::once_into_js(f);
+    if queue_microtask_js(&cb).is_ok() {
+        return true;
+    }
+    // Browsers without queueMicrotask: a resolved promise's reaction is a microtask too.
+    let promise = js_sys::Promise::resolve(&JsValue::UNDEFINED);
+    let then = js_sys::Reflect::get(&promise, &"then".into()).ok().and_then(|t| t.dyn_into::<js_sys::Function>().ok());
+    then.is_some_and(|t| t.call1(&promise, &cb).is_ok())
+}
+
 /// Runs `f` once after `ms` milliseconds; the handle cancels it.
 pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
     let cb = Closure::once_into_js(f);

@@ -33,6 +33,8 @@ thread_local! {
     static LOADED: RefCell<Option<Loaded>> = const { RefCell::new(None) };
     /// `track()` calls made before the checklist loaded, replayed into it.
     static EARLY: RefCell<Vec<(String, Props, i64)>> = const { RefCell::new(Vec::new()) };
+    /// The collector has no checklists configured: nothing to keep `track()`s for.
+    static NONE_CONFIGURED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 #[derive(Deserialize)]
@@ -59,7 +61,12 @@ pub async fn load(
     let (who, id) = (person.param, person.id);
     let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
     let set_text = browser::get_text(&format!("{endpoint}/v1/checklists?key={}", enc(&key))).await?;
-    let Some(set_text) = set_text else { return Ok(()) }; // no checklists configured
+    let Some(set_text) = set_text else {
+        // No checklists configured: stop keeping track() calls for one.
+        NONE_CONFIGURED.with(|n| n.set(true));
+        EARLY.with(|e| e.borrow_mut().clear());
+        return Ok(());
+    };
     let set = ChecklistSet::from_json(&set_text).map_err(|e| e.to_string())?;
     let (segment, checklist) = set.choose(&traits);
     let (segment, checklist) = (segment.id.clone(), Arc::new(checklist.clone()));
@@ -120,11 +127,19 @@ pub fn segment() -> Option<String> {
 pub fn observe(name: &str, props: &Props) {
     let at = browser::now_ms();
     let Some((live, checklist)) = current() else {
-        EARLY.with(|e| e.borrow_mut().push((name.to_owned(), props.clone(), at)));
+        if !NONE_CONFIGURED.with(|n| n.get()) {
+            EARLY.with(|e| e.borrow_mut().push((name.to_owned(), props.clone(), at)));
+        }
         return;
     };
     let mut newly = Vec::new();
-    live.progress.update(|p| newly = p.observe(&checklist, name, props, at));
+    // Most behaviors count for no item: the panel is told only of a change.
+    live.progress.maybe_update(|p| {
+        let counted = |p: &Progress| p.counts.values().map(|&n| u64::from(n)).sum::<u64>();
+        let before = counted(p);
+        newly = p.observe(&checklist, name, props, at);
+        !newly.is_empty() || counted(p) != before
+    });
     if !newly.is_empty() {
         announce(&checklist, newly);
         persist();

@@ -10,6 +10,14 @@
 //! the rest, and key order is age order. One tab at a time sends, under a Web
 //! Lock (or a lease in storage where Web Locks are missing).
 //!
+//! `push` does not write: it stages the event, and the events staged during
+//! a task are written together at the end of that task (a microtask), so a
+//! burst of `track()` calls does not pay for a synchronous `localStorage`
+//! write each. Nothing can run between the host's call and that microtask
+//! (no timer, no `pagehide`, no unload), and every path that reads the queue
+//! to send it writes what is staged first: an event is still in storage
+//! before it is ever sent.
+//!
 //! Every decision (batching, backoff, eviction, reading storage) is asked of
 //! `touchpoint_core::queue`; this module does the I/O.
 
@@ -40,6 +48,10 @@ struct Inner {
     storage: Option<web_sys::Storage>,
     /// Events storage could not take (missing, or full), by the same keys.
     memory: BTreeMap<String, String>,
+    /// Events pushed during this task and not yet written (see the module docs).
+    staged: BTreeMap<String, String>,
+    /// The end-of-task write of `staged` is scheduled.
+    write_scheduled: bool,
     /// Keys this tab is sending right now.
     in_flight: HashSet<String>,
     /// The queue's keys as this tab last saw them: kept up to date by its own
@@ -87,6 +99,8 @@ impl Outbox {
             policy,
             storage,
             memory: BTreeMap::new(),
+            staged: BTreeMap::new(),
+            write_scheduled: false,
             in_flight: HashSet::new(),
             index: BTreeSet::new(),
             failures: 0,
@@ -112,7 +126,7 @@ impl Outbox {
         format!("touchpoint:{}:q:", self.0.borrow().project)
     }
 
-    /// Persists `event` and schedules a send.
+    /// Queues `event` (written to storage at the end of this task) and schedules a send.
     pub fn push(&self, event: &Event) -> Result<Pushed, PushError> {
         let raw = serde_json::to_string(event).unwrap_or_default();
         let max = self.0.borrow().policy.max_event_bytes;
@@ -134,16 +148,46 @@ impl Outbox {
             inner.seq
         };
         let key = format!("{}{:013}.{seq:06}:{}", self.prefix(), event.ts.max(0), event.id);
-        let stored = self.0.borrow().storage.as_ref().is_some_and(|s| s.set_item(&key, &raw).is_ok());
-        self.0.borrow_mut().index.insert(key.clone());
-        if !stored {
-            self.0.borrow_mut().memory.insert(key, raw);
-            self.memory_only("localStorage is full or refused the write");
-        }
-        let queued = self.0.borrow().index.len();
+        let queued = {
+            let mut inner = self.0.borrow_mut();
+            inner.index.insert(key.clone());
+            inner.staged.insert(key, raw);
+            inner.index.len()
+        };
+        self.write_at_end_of_task();
         let delay = self.0.borrow().policy.flush_in_ms(queued);
         self.schedule(delay);
         Ok(Pushed { dropped })
+    }
+
+    fn write_at_end_of_task(&self) {
+        if std::mem::replace(&mut self.0.borrow_mut().write_scheduled, true) {
+            return;
+        }
+        let this = self.clone();
+        if !browser::at_end_of_task(move || this.write_staged()) {
+            self.write_staged();
+        }
+    }
+
+    /// Writes the staged events to storage (to memory what storage refuses).
+    fn write_staged(&self) {
+        let refused = {
+            let mut inner = self.0.borrow_mut();
+            inner.write_scheduled = false;
+            let staged = std::mem::take(&mut inner.staged);
+            let mut refused = false;
+            for (key, raw) in staged {
+                if !inner.storage.as_ref().is_some_and(|s| s.set_item(&key, &raw).is_ok()) {
+                    inner.memory.insert(key, raw);
+                    refused = true;
+                }
+            }
+            refused
+        };
+        if refused {
+            self.memory_only("localStorage is full or refused the write");
+        }
     }
 
     /// Deletes every unsent event (after `optOut()`).
@@ -175,11 +219,11 @@ impl Outbox {
         keys
     }
 
-    /// Queue keys in age order, from storage and memory.
+    /// Queue keys in age order, from storage, memory and what is staged.
     fn keys(&self) -> Vec<String> {
         let prefix = self.prefix();
         let inner = self.0.borrow();
-        let mut keys: Vec<String> = inner.memory.keys().cloned().collect();
+        let mut keys: Vec<String> = inner.memory.keys().chain(inner.staged.keys()).cloned().collect();
         if let Some(s) = &inner.storage {
             let n = s.length().unwrap_or(0);
             keys.extend((0..n).filter_map(|i| s.key(i).ok().flatten()).filter(|k| k.starts_with(&prefix)));
@@ -191,7 +235,8 @@ impl Outbox {
 
     fn read(&self, key: &str) -> Option<String> {
         let inner = self.0.borrow();
-        inner.memory.get(key).cloned().or_else(|| inner.storage.as_ref()?.get_item(key).ok().flatten())
+        let local = inner.staged.get(key).or_else(|| inner.memory.get(key)).cloned();
+        local.or_else(|| inner.storage.as_ref()?.get_item(key).ok().flatten())
     }
 
     /// Removes an entry; returns the event id from its key.
@@ -199,8 +244,11 @@ impl Outbox {
         let mut inner = self.0.borrow_mut();
         inner.memory.remove(key);
         inner.index.remove(key);
-        if let Some(s) = &inner.storage {
-            let _ = s.remove_item(key);
+        // A staged event is not in storage yet.
+        if inner.staged.remove(key).is_none() {
+            if let Some(s) = &inner.storage {
+                let _ = s.remove_item(key);
+            }
         }
         key.rsplit(':').next().map(str::to_owned)
     }
@@ -208,6 +256,8 @@ impl Outbox {
     /// Reads the queue oldest first, skipping what this tab is sending and
     /// removing (and reporting) what is not an event of ours.
     fn pending(&self) -> Vec<(String, String)> {
+        // Persisted before sent: whatever is staged goes to storage first.
+        self.write_staged();
         let mut out = Vec::new();
         for key in self.rescan() {
             if self.0.borrow().in_flight.contains(&key) {
@@ -458,6 +508,9 @@ impl Outbox {
         let Some(window) = web_sys::window() else { return };
         let this = self.clone();
         let on_hide = Closure::<dyn Fn()>::new(move || {
+            // Staged events are written at the end of the task that made them, so
+            // none can be waiting here; writing them anyway costs nothing if so.
+            this.write_staged();
             let hidden = web_sys::window()
                 .and_then(|w| w.document())
                 .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);

@@ -4,7 +4,8 @@
 //!
 //! What it knows about the user are [`Facts`]: every event this browser
 //! makes is folded in at once (`observe`, called for each event `emit`s),
-//! persisted per person in `localStorage`, and merged with the collector's
+//! persisted per person in `localStorage` (once at the end of the task that
+//! made the events, not once per event), and merged with the collector's
 //! facts from every device when the config loads. So a survey dismissed on
 //! the laptop counts on the phone, and one shown a moment ago counts before
 //! its `survey_shown` event has even been sent.
@@ -49,6 +50,10 @@ thread_local! {
     static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
     static PAGE_LOADED_AT: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
     static ROUTE_WATCHED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// A write of the facts at the end of this task is scheduled.
+    static PERSIST_SCHEDULED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// A `decide` after the current task is scheduled.
+    static DECIDE_SCHEDULED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 #[derive(Deserialize)]
@@ -66,6 +71,11 @@ pub fn page_loaded() {
 /// Starts (or, after `identify`/`reset`, restarts) targeting for `person`:
 /// this browser's facts at once, then the remote config and the collector's facts.
 pub async fn load(endpoint: String, key: String, person: Person) -> Result<(), String> {
+    // Facts of this task's events not written yet are written now, before
+    // they are read back or replaced by another person's.
+    if PERSIST_SCHEDULED.get() {
+        persist();
+    }
     let storage_key = format!("touchpoint:{key}:facts:{}", person.id);
     let facts = match LocalStore::open().get(&storage_key) {
         None => Facts::default(),
@@ -130,10 +140,33 @@ pub fn observe(ts: i64, kind: &EventKind) {
     if observed.is_none() {
         return;
     }
-    persist();
-    if matches!(kind, EventKind::Track { .. } | EventKind::SurveyShown { .. }) {
-        // After the current call returns: `emit` may run inside a survey's own handler.
-        browser::set_timeout(0, decide);
+    persist_at_end_of_task();
+    // After the current call returns: `emit` may run inside a survey's own handler.
+    // One decision after the task sees every event the task made: a burst of
+    // calls schedules it once.
+    if matches!(kind, EventKind::Track { .. } | EventKind::SurveyShown { .. }) && !DECIDE_SCHEDULED.replace(true) {
+        let scheduled = browser::set_timeout(0, || {
+            DECIDE_SCHEDULED.set(false);
+            decide();
+        });
+        if scheduled.is_none() {
+            DECIDE_SCHEDULED.set(false);
+        }
+    }
+}
+
+/// One write for all the events of a task (nothing else runs before it: see
+/// `browser::at_end_of_task`).
+fn persist_at_end_of_task() {
+    if PERSIST_SCHEDULED.replace(true) {
+        return;
+    }
+    let run = || {
+        PERSIST_SCHEDULED.set(false);
+        persist();
+    };
+    if !browser::at_end_of_task(run) {
+        run();
     }
 }
 
