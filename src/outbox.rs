@@ -178,7 +178,7 @@ impl Outbox {
             let staged = std::mem::take(&mut inner.staged);
             let mut refused = false;
             for (key, raw) in staged {
-                if !inner.storage.as_ref().is_some_and(|s| s.set_item(&key, &raw).is_ok()) {
+                if inner.storage.as_ref().is_none_or(|s| s.set_item(&key, &raw).is_err()) {
                     inner.memory.insert(key, raw);
                     refused = true;
                 }
@@ -253,19 +253,36 @@ impl Outbox {
         key.rsplit(':').next().map(str::to_owned)
     }
 
-    /// Reads the queue oldest first, skipping what this tab is sending and
-    /// removing (and reporting) what is not an event of ours.
-    fn pending(&self) -> Vec<(String, String)> {
+    /// The next batch within `budget` bytes: the queue read oldest first,
+    /// skipping what this tab is sending and removing (and reporting) what
+    /// is not an event of ours, and no further than the batch takes (a long
+    /// backlog is not re-read for every batch). `rescan`: list storage again
+    /// first, for other tabs' events.
+    fn next_batch(&self, budget: usize, rescan: bool) -> Vec<(String, String)> {
         // Persisted before sent: whatever is staged goes to storage first.
         self.write_staged();
+        let keys: Vec<String> = if rescan { self.rescan() } else { self.0.borrow().index.iter().cloned().collect() };
+        let mut fill = self.0.borrow().policy.batch(budget);
         let mut out = Vec::new();
-        for key in self.rescan() {
+        for key in keys {
+            if fill.is_full() {
+                break;
+            }
             if self.0.borrow().in_flight.contains(&key) {
                 continue;
             }
-            let Some(raw) = self.read(&key) else { continue };
+            let Some(raw) = self.read(&key) else {
+                // Gone meanwhile (another tab, or the user).
+                self.0.borrow_mut().index.remove(&key);
+                continue;
+            };
             match read_stored(&raw) {
-                Stored::Event => out.push((key, raw)),
+                Stored::Event => {
+                    if !fill.offer(raw.len()) {
+                        break;
+                    }
+                    out.push((key, raw));
+                }
                 Stored::Corrupt { reason } => {
                     let id = self.remove(&key).unwrap_or_default();
                     report(
@@ -331,17 +348,14 @@ impl Outbox {
     }
 
     async fn send_all(self) {
+        let budget = self.0.borrow().policy.max_batch_bytes;
+        // Storage is listed once per flush; later batches come from the index.
+        let mut rescan = true;
         loop {
-            let pending = self.pending();
-            let n = {
-                let p = &self.0.borrow().policy;
-                let sizes: Vec<usize> = pending.iter().map(|(_, raw)| raw.len()).collect();
-                p.take_batch(&sizes, p.max_batch_bytes)
-            };
-            if n == 0 {
+            let batch = self.next_batch(budget, std::mem::take(&mut rescan));
+            if batch.is_empty() {
                 return;
             }
-            let batch: Vec<(String, String)> = pending.into_iter().take(n).collect();
             if !self.send(batch, false).await {
                 return;
             }
@@ -488,16 +502,11 @@ impl Outbox {
     /// chance): send what fits in the keepalive budget now, without waiting
     /// for a lock. What does not fit stays queued for the next page load.
     fn flush_on_hide(&self) {
-        let pending = self.pending();
-        let n = {
-            let p = &self.0.borrow().policy;
-            let sizes: Vec<usize> = pending.iter().map(|(_, raw)| raw.len()).collect();
-            p.take_batch(&sizes, p.keepalive_bytes)
-        };
-        if n == 0 {
+        let budget = self.0.borrow().policy.keepalive_bytes;
+        let batch = self.next_batch(budget, true);
+        if batch.is_empty() {
             return;
         }
-        let batch: Vec<(String, String)> = pending.into_iter().take(n).collect();
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             this.send(batch, true).await;

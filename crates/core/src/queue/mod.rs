@@ -92,17 +92,15 @@ impl Policy {
     /// `budget` bytes. `sizes` are the serialized sizes, oldest first. At
     /// least one event is taken if it fits the budget at all.
     pub fn take_batch(&self, sizes: &[usize], budget: usize) -> usize {
-        let mut used = ENVELOPE_BYTES;
-        let mut n = 0;
-        for &s in sizes.iter().take(self.max_batch_events) {
-            // +1 for the comma between events.
-            if used + s + 1 > budget {
-                break;
-            }
-            used += s + 1;
-            n += 1;
-        }
-        n
+        let mut fill = self.batch(budget);
+        sizes.iter().take_while(|&&s| fill.offer(s)).count()
+    }
+
+    /// The next batch, filled one event at a time (oldest first), so the
+    /// outbox reads no more of a long queue than one batch takes. Takes the
+    /// same events as [`Policy::take_batch`].
+    pub fn batch(&self, budget: usize) -> BatchFill {
+        BatchFill { max_events: self.max_batch_events, budget, used: ENVELOPE_BYTES, n: 0, closed: false }
     }
 
     /// How many of the oldest events to drop so that one more fits.
@@ -118,6 +116,36 @@ impl Policy {
         } else {
             self.flush_delay_ms
         }
+    }
+}
+
+/// A batch being filled: see [`Policy::batch`].
+#[derive(Debug, Clone)]
+pub struct BatchFill {
+    max_events: usize,
+    budget: usize,
+    used: usize,
+    n: usize,
+    /// An event did not fit: nothing younger may jump ahead of it.
+    closed: bool,
+}
+
+impl BatchFill {
+    /// Offers the next event's serialized size: `true` if it joins the batch.
+    pub fn offer(&mut self, size: usize) -> bool {
+        // +1 for the comma between events.
+        if self.is_full() || self.used + size + 1 > self.budget {
+            self.closed = true;
+            return false;
+        }
+        self.used += size + 1;
+        self.n += 1;
+        true
+    }
+
+    /// No further event can join: stop reading the queue.
+    pub fn is_full(&self) -> bool {
+        self.closed || self.n >= self.max_events
     }
 }
 

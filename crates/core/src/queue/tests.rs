@@ -52,6 +52,34 @@ fn batches_take_oldest_first_within_count_and_bytes() {
 }
 
 #[test]
+fn a_batch_filled_one_event_at_a_time_takes_what_take_batch_takes_and_then_stops() {
+    let p = policy();
+    let check = |sizes: &[usize], budget: usize| {
+        let mut fill = p.batch(budget);
+        let mut taken = 0;
+        for &s in sizes {
+            if fill.is_full() || !fill.offer(s) {
+                break;
+            }
+            taken += 1;
+        }
+        assert_eq!(taken, p.take_batch(sizes, budget), "{sizes:?} within {budget}");
+        assert!(fill.is_full() || taken == sizes.len(), "{sizes:?}: stopped early without being full");
+    };
+    check(&[100, 100, 100, 100], 10_000);
+    check(&[100, 100, 100], 256 + 202);
+    check(&[], 10_000);
+    check(&[70_000], 60 * 1024);
+    check(&[100, 70_000, 100], 60 * 1024);
+    // Once one event does not fit, a smaller younger one does not jump ahead.
+    let mut fill = p.batch(256 + 150);
+    assert!(fill.offer(100));
+    assert!(!fill.offer(100));
+    assert!(!fill.offer(10));
+    assert!(fill.is_full());
+}
+
+#[test]
 fn overflow_drops_just_enough_of_the_oldest() {
     let p = policy();
     assert_eq!(p.overflow(3), 0);
