@@ -133,15 +133,7 @@ impl Outbox {
         if raw.len() > max {
             return Err(PushError::TooLarge { bytes: raw.len(), max });
         }
-        let queued = self.0.borrow().index.len();
-        // One more than strictly needed: the overflow report is an event too.
-        let excess = self.0.borrow().policy.overflow(queued);
-        let dropped: Vec<String> = if excess > 0 {
-            let oldest: Vec<String> = self.0.borrow().index.iter().take(excess + 1).cloned().collect();
-            oldest.iter().map(|k| self.remove(k).unwrap_or_default()).collect()
-        } else {
-            Vec::new()
-        };
+        let dropped = self.make_room();
         let seq = {
             let mut inner = self.0.borrow_mut();
             inner.seq = (inner.seq + 1) % 1_000_000;
@@ -158,6 +150,19 @@ impl Outbox {
         let delay = self.0.borrow().policy.flush_in_ms(queued);
         self.schedule(delay);
         Ok(Pushed { dropped })
+    }
+
+    /// Drops the oldest events so that one more fits; returns their ids.
+    pub fn make_room(&self) -> Vec<String> {
+        let excess = {
+            let inner = self.0.borrow();
+            inner.policy.overflow(inner.index.len())
+        };
+        if excess == 0 {
+            return Vec::new();
+        }
+        let oldest: Vec<String> = self.0.borrow().index.iter().take(excess).cloned().collect();
+        oldest.iter().map(|k| self.remove(k).unwrap_or_default()).collect()
     }
 
     fn write_at_end_of_task(&self) {

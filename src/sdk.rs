@@ -152,6 +152,8 @@ struct Sdk {
     outbox: Outbox,
     /// Events dropped because the queue was full, since this page loaded.
     dropped: usize,
+    /// Dropped in this task and not reported yet (see `note_dropped`).
+    unreported_drops: Vec<String>,
     /// Traits from `identify` (persisted), for choosing the checklist segment.
     traits: Props,
     /// A (re)load of the person's checklist and targeting is scheduled.
@@ -232,6 +234,7 @@ pub fn boot(options: JsValue) -> bool {
             user_hash,
             outbox,
             dropped: 0,
+            unreported_drops: Vec::new(),
             traits,
             person_pending: false,
             opted_out,
@@ -581,21 +584,7 @@ pub fn emit(kind: EventKind) -> Option<String> {
     match outbox.push(&event) {
         Ok(Pushed { dropped }) => {
             if !dropped.is_empty() {
-                let total = with_sdk(caller, |sdk| {
-                    sdk.dropped += dropped.len();
-                    sdk.dropped
-                })
-                .unwrap_or_default();
-                let message = format!(
-                    "the event queue was full; dropped the {} oldest unsent events ({total} since this page loaded)",
-                    dropped.len()
-                );
-                report(Code::QueueOverflow, &message, &dropped, Console::Error);
-                // Recorded as an event too, so the backend can count losses.
-                let kind = EventKind::ClientError { code: "queue_overflow".into(), message, event_ids: dropped };
-                if let Some(e) = with_sdk(caller, |sdk| stamp(sdk, kind)) {
-                    let _ = outbox.push(&e);
-                }
+                note_dropped(dropped, &outbox);
             }
             Some(event.id)
         }
@@ -609,6 +598,55 @@ pub fn emit(kind: EventKind) -> Option<String> {
                 Console::Error,
             );
             None
+        }
+    }
+}
+
+/// Events dropped because the queue was full are reported, and recorded as
+/// one `client_error` event, once per task: a burst of calls into a full
+/// queue would otherwise report (and queue a record) on every call.
+fn note_dropped(dropped: Vec<String>, outbox: &Outbox) {
+    let first = SDK.with(|s| {
+        s.borrow_mut().as_mut().is_some_and(|sdk| {
+            let first = sdk.unreported_drops.is_empty();
+            sdk.unreported_drops.extend(dropped);
+            first
+        })
+    });
+    if !first {
+        return;
+    }
+    let later = outbox.clone();
+    if !browser::at_end_of_task(move || report_dropped(&later)) {
+        report_dropped(outbox);
+    }
+}
+
+fn report_dropped(outbox: &Outbox) {
+    let Some(mut dropped) = SDK.with(|s| s.borrow_mut().as_mut().map(|sdk| std::mem::take(&mut sdk.unreported_drops)))
+    else {
+        return;
+    };
+    // Room for the record of the loss itself.
+    dropped.extend(outbox.make_room());
+    let Some((total, opted_out)) = SDK.with(|s| {
+        s.borrow_mut().as_mut().map(|sdk| {
+            sdk.dropped += dropped.len();
+            (sdk.dropped, sdk.opted_out)
+        })
+    }) else {
+        return;
+    };
+    let message = format!(
+        "the event queue was full; dropped the {} oldest unsent events ({total} since this page loaded)",
+        dropped.len()
+    );
+    report(Code::QueueOverflow, &message, &dropped, Console::Error);
+    // Recorded as an event too, so the backend can count losses.
+    let kind = EventKind::ClientError { code: "queue_overflow".into(), message, event_ids: dropped };
+    if !opted_out {
+        if let Some(e) = SDK.with(|s| s.borrow().as_ref().map(|sdk| stamp(sdk, kind))) {
+            let _ = outbox.push(&e);
         }
     }
 }
