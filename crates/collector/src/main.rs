@@ -106,7 +106,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         None => "no automations".into(),
     };
     let targeting_note = match &targeting {
-        Some(t) => format!("{} targeted survey(s) from {}", t.experiences.surveys().len(), t.file.display()),
+        Some(t) => format!("{} targeted experience(s) from {}", t.experiences.all().len(), t.file.display()),
         None => "no targeting".into(),
     };
     // Never print the URL: it may hold a password.
