@@ -68,7 +68,8 @@ async fn config_serves_the_targeting_file_and_the_persons_facts_from_every_devic
     assert_eq!(body["targeting"], serde_json::from_str::<Value>(TARGETING).unwrap());
     assert_eq!(
         body["facts"],
-        json!({"first_seen_ms": T0, "event_counts": {"report_created": 3}, "last_shown_ms": {"nps": T0 + 20}})
+        json!({"first_seen_ms": T0, "event_counts": {"report_created": 3}, "last_shown_ms": {"nps": T0 + 20},
+               "last_kind_ms": {"survey": T0 + 20}})
     );
     // The laptop, read by its anonymous id, is Ada (identified there).
     let (_, by_browser) = app.widget_get("/v1/config?key=pk_open&anonymous_id=laptop").await;
@@ -77,11 +78,14 @@ async fn config_serves_the_targeting_file_and_the_persons_facts_from_every_devic
     let (_, stranger) = app.widget_get("/v1/config?key=pk_open&anonymous_id=stranger").await;
     assert_eq!(
         stranger["facts"],
-        json!({"first_seen_ms": T0 - 5, "event_counts": {"report_created": 1}, "last_shown_ms": {}})
+        json!({"first_seen_ms": T0 - 5, "event_counts": {"report_created": 1}, "last_shown_ms": {}, "last_kind_ms": {}})
     );
     // Someone unknown: no facts yet.
     let (_, nobody) = app.widget_get("/v1/config?key=pk_open&user_id=nobody").await;
-    assert_eq!(nobody["facts"], json!({"first_seen_ms": null, "event_counts": {}, "last_shown_ms": {}}));
+    assert_eq!(
+        nobody["facts"],
+        json!({"first_seen_ms": null, "event_counts": {}, "last_shown_ms": {}, "last_kind_ms": {}})
+    );
     // Another project's events are not this project's.
     let (_, other) = app.widget_get("/v1/config?key=pk_verified&anonymous_id=laptop").await;
     assert_eq!(other["facts"]["event_counts"], json!({}));
