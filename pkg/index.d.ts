@@ -130,3 +130,33 @@ export function optIn(): void;
 
 export function on<K extends keyof TouchpointEvents>(name: K, listener: (payload: TouchpointEvents[K]) => void): boolean;
 export function off<K extends keyof TouchpointEvents>(name: K, listener: (payload: TouchpointEvents[K]) => void): void;
+
+/** While `true`, no survey or nudge claims the user's attention (a checkout, your own modal). */
+export function setBusy(busy: boolean): void;
+
+/** The rule that decided, by name; `unknown`, `not_loaded` and `opted_out` when there is no verdict. */
+export type WhyRule =
+  | "on_screen" | "busy" | "session_cap" | "recontact" | "kind_cooldown" | "cooldown" | "available"
+  | "url" | "segment" | "traits" | "first_seen" | "event" | "sampling" | "queued"
+  | "unknown" | "not_loaded" | "opted_out";
+
+/** What {@link why} answers. */
+export type WhyAnswer =
+  | { id: string; kind: "survey" | "nudge"; opens?: "checklist" | "help"; eligible: true; show_at_ms: number }
+  | {
+      id: string;
+      kind?: "survey" | "nudge";
+      opens?: "checklist" | "help";
+      eligible: false;
+      rule: WhyRule;
+      /** A sentence, e.g. "recontact period: last shown 12 days ago, needs 90". */
+      reason: string;
+      /** The rule's figures, e.g. `{ days_ago: 12, needs_days: 90, eligible_at_ms: … }`. */
+      data?: Record<string, unknown>;
+    };
+
+/** Why the survey or nudge `experienceId` of the remote config is, or is not, showing now. */
+export function why(experienceId: string): WhyAnswer;
+
+/** Shows (default) or removes an overlay listing every experience with its verdict (also `?touchpoint_debug=1`). */
+export function debug(on?: boolean): void;

@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde::Serialize;
 use touchpoint_core::queue::Policy;
 use touchpoint_core::survey::Survey;
 use touchpoint_protocol::{Event, EventKind, Props};
@@ -240,6 +241,14 @@ pub fn boot(options: JsValue) -> bool {
         })
     });
     crate::targeting::page_loaded();
+    if web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|q| q.split(['?', '&']).any(|p| p == "touchpoint_debug=1"))
+    {
+        if let Err(e) = crate::ui::debug::enable(true) {
+            browser::error(&format!("debug: {e}"));
+        }
+    }
     schedule_person_load();
     load_help();
     true
@@ -491,6 +500,46 @@ pub fn open_help(query: JsValue) -> bool {
 #[wasm_bindgen]
 pub fn hide() {
     ui::hide();
+}
+
+/// Tells Touchpoint the page is busy (a checkout, a modal of its own): no
+/// survey or nudge claims attention until `setBusy(false)`.
+#[wasm_bindgen(js_name = setBusy)]
+pub fn set_busy(busy: JsValue) {
+    match busy.as_bool() {
+        Some(b) => crate::targeting::set_busy(b),
+        None => browser::error("setBusy: the argument must be true or false"),
+    }
+}
+
+/// Why experience `id` (a survey or nudge of the remote config) is or is not
+/// showing: `{ id, kind, eligible, show_at_ms }` or `{ id, kind, eligible:
+/// false, rule, reason, data }`.
+#[wasm_bindgen]
+pub fn why(id: JsValue) -> JsValue {
+    let Some(id) = id.as_string() else {
+        browser::error("why: the argument must be an experience id string");
+        return JsValue::UNDEFINED;
+    };
+    let answer = crate::targeting::why(&id);
+    answer.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Shows (`true`) or removes the debug overlay listing every experience and its verdict.
+#[wasm_bindgen]
+pub fn debug(on: JsValue) {
+    let on = on.as_bool().unwrap_or(true);
+    if let Err(e) = crate::ui::debug::enable(on) {
+        browser::error(&format!("debug: {e}"));
+    }
+    if on {
+        crate::targeting::decide();
+    }
+}
+
+/// The project's public key, once booted.
+pub fn project_key() -> Option<String> {
+    SDK.with(|s| s.borrow().as_ref().map(|sdk| sdk.key.clone()))
 }
 
 /// Subscribes `listener` to `name` (today: `"error"`, with `{ code, message, eventIds }`).

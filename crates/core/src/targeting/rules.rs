@@ -24,6 +24,30 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// One experience's answer, as `why()` and the dry run give it:
+    /// `{"id", "kind", "eligible": true, "show_at_ms"}`, or
+    /// `{"id", "kind", "eligible": false, "rule", "reason", "data"}` with the
+    /// blocking rule's name, the sentence, and its figures.
+    pub fn explain(&self, experience: &Experience) -> Value {
+        let mut out = serde_json::json!({ "id": experience.id(), "kind": experience.kind().name() });
+        if let Kind::Nudge(opens) = experience.kind() {
+            out["opens"] = opens.name().into();
+        }
+        match self {
+            Verdict::Eligible { show_at_ms } => {
+                out["eligible"] = true.into();
+                out["show_at_ms"] = (*show_at_ms).into();
+            }
+            Verdict::Blocked(r) => {
+                out["eligible"] = false.into();
+                out["rule"] = r.rule().name().into();
+                out["reason"] = r.to_string().into();
+                out["data"] = r.data();
+            }
+        }
+        out
+    }
+
     pub fn is_eligible(&self) -> bool {
         matches!(self, Verdict::Eligible { .. })
     }
@@ -150,6 +174,39 @@ impl Reason {
             Reason::FirstSeen { .. } => Rule::FirstSeen,
             Reason::Event { .. } => Rule::Event,
             Reason::SampledOut { .. } => Rule::Sampling,
+        }
+    }
+
+    /// The reason's figures as JSON (snake_case keys), for `why()` answers,
+    /// the debug overlay and the dry run: `{"days_ago": 12, "needs_days": 90, …}`.
+    pub fn data(&self) -> Value {
+        use serde_json::json;
+        match self {
+            Reason::OnScreen { what: OnScreen::Survey(id) } => json!({ "survey": id }),
+            Reason::OnScreen { what: OnScreen::Panel(p) } => json!({ "panel": p.name() }),
+            Reason::Busy { busy } => json!({ "busy": busy.name() }),
+            Reason::SessionCap { shown, cap } => json!({ "shown": shown, "cap": cap }),
+            Reason::Recontact { days_ago, needs_days, eligible_at_ms } => {
+                json!({ "days_ago": days_ago, "needs_days": needs_days, "eligible_at_ms": eligible_at_ms })
+            }
+            Reason::KindCooldown { kind, hours_ago, needs_hours, eligible_at_ms } => json!({
+                "kind": kind, "hours_ago": hours_ago, "needs_hours": needs_hours, "eligible_at_ms": eligible_at_ms
+            }),
+            Reason::Cooldown { hours_ago, needs_hours, eligible_at_ms } => {
+                json!({ "hours_ago": hours_ago, "needs_hours": needs_hours, "eligible_at_ms": eligible_at_ms })
+            }
+            Reason::Unavailable { opens } => json!({ "opens": opens.name() }),
+            Reason::Url { path, patterns } => json!({ "path": path, "patterns": patterns }),
+            Reason::Segment { segment, wanted } => json!({ "segment": segment, "wanted": wanted }),
+            Reason::Trait { key, value, op } => json!({ "trait": key, "value": value, "needs": Needs(op).to_string() }),
+            Reason::FirstSeen { days_ago, needs_days, eligible_at_ms } => {
+                json!({ "days_ago": days_ago, "needs_days": needs_days, "eligible_at_ms": eligible_at_ms })
+            }
+            Reason::Event { name, count, needs } => json!({ "event": name, "count": count, "needs": needs }),
+            Reason::SampledOut { bucket, percent } => json!({ "bucket": bucket, "percent": percent }),
+            Reason::Queued { first, first_priority, priority } => {
+                json!({ "first": first, "first_priority": first_priority, "priority": priority })
+            }
         }
     }
 

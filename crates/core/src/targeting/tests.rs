@@ -716,3 +716,35 @@ fn nudge_and_kind_definitions_name_their_problems() {
     // Nudges alone are a valid file.
     assert!(Experiences::from_value(&json!({ "nudges": [] })).is_ok());
 }
+
+#[test]
+fn explanations_carry_rule_sentence_and_figures() {
+    let file = json!({ "surveys": [{ "id": "nps", "recontact_days": 90 }],
+                       "nudges": [{ "id": "finish", "opens": "checklist", "targeting": { "sample_percent": 5 } }] });
+    let exps = Experiences::from_value(&file).unwrap();
+    let mut c = ctx();
+    c.history.record_kind(Kind::Survey, "nps", NOW - 12 * DAY);
+    c.openable = vec![Opens::Checklist];
+    let s = exps.schedule(&c);
+    assert_eq!(
+        s.verdict("nps").unwrap().explain(exps.get("nps").unwrap()),
+        json!({ "id": "nps", "kind": "survey", "eligible": false, "rule": "recontact",
+                "reason": "recontact period: last shown 12 days ago, needs 90",
+                "data": { "days_ago": 12, "needs_days": 90, "eligible_at_ms": NOW + 78 * DAY } })
+    );
+    let finish = s.verdict("finish").unwrap().explain(exps.get("finish").unwrap());
+    assert_eq!(finish["opens"], "checklist");
+    assert_eq!(finish["rule"], "sampling");
+    assert_eq!(finish["data"], json!({ "bucket": bucket("finish", "user-1"), "percent": 5 }));
+    c.user_key = "user-13".into();
+    let s = exps.schedule(&c);
+    assert_eq!(s.verdict("finish").unwrap().explain(exps.get("finish").unwrap())["eligible"], true);
+    assert_eq!(s.verdict("finish").unwrap().explain(exps.get("finish").unwrap())["show_at_ms"], NOW);
+    // Every reason has figures.
+    let trait_reason = Reason::Trait {
+        key: "plan".into(),
+        value: Some(json!("trial")),
+        op: crate::checklist::Op::In(vec![json!("pro")]),
+    };
+    assert_eq!(trait_reason.data(), json!({ "trait": "plan", "value": "trial", "needs": "one of [\"pro\"]" }));
+}
