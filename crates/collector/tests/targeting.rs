@@ -196,12 +196,16 @@ async fn dry_run_explains_what_a_stored_user_would_see_and_why() {
     assert_eq!(nps["rule"], "event", "{nps}");
     assert_eq!(nps["reason"], "event report_created: 2 of 3");
     assert_eq!(nps["data"], json!({"event": "report_created", "count": 2, "needs": 3}));
-    assert_eq!(body["experiences"][1], json!({"id": "finish-setup", "kind": "nudge", "opens": "checklist",
-                                              "eligible": true, "show_at_ms": T0 + 1000}));
+    assert_eq!(
+        body["experiences"][1],
+        json!({"id": "finish-setup", "kind": "nudge", "opens": "checklist",
+                                              "eligible": true, "show_at_ms": T0 + 1000})
+    );
 
     // "What if": one more report, on another page, and the nudge already shown an hour ago.
     let (_, body) = run(json!({"user_id": "ada", "path": "/settings", "now_ms": T0 + 3_600_000,
-                              "event_counts": {"report_created": 3}, "last_shown_ms": {"finish-setup": T0}})).await;
+                              "event_counts": {"report_created": 3}, "last_shown_ms": {"finish-setup": T0}}))
+    .await;
     assert_eq!(body["experiences"][0]["rule"], "cooldown", "{body}");
     assert_eq!(body["experiences"][0]["reason"], "cooldown: something was shown 1 hour ago, needs 24");
     assert_eq!(body["experiences"][1]["rule"], "recontact");
