@@ -90,11 +90,29 @@ export interface IdentifyOptions {
 export function identify(userId: string, traits?: Properties, options?: IdentifyOptions): void;
 
 /**
+ * Your declared events, by name, with their properties. Empty here, so any name is allowed;
+ * `touchpoint-collector types --projects projects.json` generates a declaration that fills
+ * it from the project's `events.declared`, and then `tsc` checks every `track()` call.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface EventMap {}
+
+/** Any name until {@link EventMap} is filled; then only the declared ones. */
+export type EventName = [keyof EventMap] extends [never] ? string : Extract<keyof EventMap, string>;
+
+/** The properties of event `N`: its declared ones, or any {@link Properties}. */
+export type EventProperties<N extends string> = N extends keyof EventMap ? EventMap[N] : Properties;
+
+/**
  * Records a success behavior, e.g. `track("imported_data", { rows: 120 })`. The event is
  * stored in `localStorage` before it is sent and is delivered once, surviving reloads and
- * outages. Returns its id, or `undefined` if it was refused (see {@link on}).
+ * outages. Returns its id, or `undefined` if it was refused (see {@link on}). Declared
+ * events with required properties need them.
  */
-export function track(name: string, properties?: Properties): string | undefined;
+export function track<N extends EventName>(
+  name: N,
+  ...properties: {} extends EventProperties<N> ? [properties?: EventProperties<N>] : [properties: EventProperties<N>]
+): string | undefined;
 
 /** Records a page view (single-page apps: on route changes). Returns the event id. */
 export function page(properties?: Properties): string | undefined;
@@ -130,3 +148,33 @@ export function optIn(): void;
 
 export function on<K extends keyof TouchpointEvents>(name: K, listener: (payload: TouchpointEvents[K]) => void): boolean;
 export function off<K extends keyof TouchpointEvents>(name: K, listener: (payload: TouchpointEvents[K]) => void): void;
+
+/** While `true`, no survey or nudge claims the user's attention (a checkout, your own modal). */
+export function setBusy(busy: boolean): void;
+
+/** The rule that decided, by name; `unknown`, `not_loaded` and `opted_out` when there is no verdict. */
+export type WhyRule =
+  | "on_screen" | "busy" | "session_cap" | "recontact" | "kind_cooldown" | "cooldown" | "available"
+  | "url" | "segment" | "traits" | "first_seen" | "event" | "sampling" | "queued"
+  | "unknown" | "not_loaded" | "opted_out";
+
+/** What {@link why} answers. */
+export type WhyAnswer =
+  | { id: string; kind: "survey" | "nudge"; opens?: "checklist" | "help"; eligible: true; show_at_ms: number }
+  | {
+      id: string;
+      kind?: "survey" | "nudge";
+      opens?: "checklist" | "help";
+      eligible: false;
+      rule: WhyRule;
+      /** A sentence, e.g. "recontact period: last shown 12 days ago, needs 90". */
+      reason: string;
+      /** The rule's figures, e.g. `{ days_ago: 12, needs_days: 90, eligible_at_ms: … }`. */
+      data?: Record<string, unknown>;
+    };
+
+/** Why the survey or nudge `experienceId` of the remote config is, or is not, showing now. */
+export function why(experienceId: string): WhyAnswer;
+
+/** Shows (default) or removes an overlay listing every experience with its verdict (also `?touchpoint_debug=1`). */
+export function debug(on?: boolean): void;

@@ -67,7 +67,7 @@ pub async fn load(
         EARLY.with(|e| e.borrow_mut().clear());
         return Ok(());
     };
-    let set = ChecklistSet::from_json(&set_text).map_err(|e| e.to_string())?;
+    let set = ChecklistSet::from_json_in(&set_text, &sdk::locales()).map_err(|e| e.to_string())?;
     let (segment, checklist) = set.choose(&traits);
     let (segment, checklist) = (segment.id.clone(), Arc::new(checklist.clone()));
 

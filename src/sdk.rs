@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde::Serialize;
 use touchpoint_core::queue::Policy;
 use touchpoint_core::survey::Survey;
 use touchpoint_protocol::{Event, EventKind, Props};
@@ -164,6 +165,8 @@ struct Sdk {
     privacy_signal: bool,
     /// Validated definitions, fetched once per page.
     surveys: HashMap<String, Arc<Survey>>,
+    /// The reader's languages, most preferred first: the `locale` option, or the browser's.
+    locales: Vec<String>,
 }
 
 thread_local! {
@@ -217,6 +220,7 @@ pub fn boot(options: JsValue) -> bool {
         None => browser::languages(),
     };
     ui::set_messages(options.messages.messages(&options.messages.choose(&preferred)));
+    let preferred = preferred.into_iter().chain(std::iter::once("en".to_owned())).collect::<Vec<_>>();
     let endpoint = options.endpoint.trim_end_matches('/').to_owned();
     let outbox = Outbox::new(&endpoint, &options.key, policy);
     let privacy_signal = options.respect_privacy_signals && browser::privacy_signal();
@@ -240,9 +244,18 @@ pub fn boot(options: JsValue) -> bool {
             opted_out,
             privacy_signal,
             surveys: HashMap::new(),
+            locales: preferred,
         })
     });
     crate::targeting::page_loaded();
+    if web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|q| q.split(['?', '&']).any(|p| p == "touchpoint_debug=1"))
+    {
+        if let Err(e) = crate::ui::debug::enable(true) {
+            browser::error(&format!("debug: {e}"));
+        }
+    }
     schedule_person_load();
     load_help();
     true
@@ -496,6 +509,51 @@ pub fn hide() {
     ui::hide();
 }
 
+/// Tells Touchpoint the page is busy (a checkout, a modal of its own): no
+/// survey or nudge claims attention until `setBusy(false)`.
+#[wasm_bindgen(js_name = setBusy)]
+pub fn set_busy(busy: JsValue) {
+    match busy.as_bool() {
+        Some(b) => crate::targeting::set_busy(b),
+        None => browser::error("setBusy: the argument must be true or false"),
+    }
+}
+
+/// Why experience `id` (a survey or nudge of the remote config) is or is not
+/// showing: `{ id, kind, eligible, show_at_ms }` or `{ id, kind, eligible:
+/// false, rule, reason, data }`.
+#[wasm_bindgen]
+pub fn why(id: JsValue) -> JsValue {
+    let Some(id) = id.as_string() else {
+        browser::error("why: the argument must be an experience id string");
+        return JsValue::UNDEFINED;
+    };
+    let answer = crate::targeting::why(&id);
+    answer.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Shows (`true`) or removes the debug overlay listing every experience and its verdict.
+#[wasm_bindgen]
+pub fn debug(on: JsValue) {
+    let on = on.as_bool().unwrap_or(true);
+    if let Err(e) = crate::ui::debug::enable(on) {
+        browser::error(&format!("debug: {e}"));
+    }
+    if on {
+        crate::targeting::decide();
+    }
+}
+
+/// The reader's languages, most preferred first (for texts given per locale).
+pub fn locales() -> Vec<String> {
+    SDK.with(|s| s.borrow().as_ref().map(|sdk| sdk.locales.clone()).unwrap_or_default())
+}
+
+/// The project's public key, once booted.
+pub fn project_key() -> Option<String> {
+    SDK.with(|s| s.borrow().as_ref().map(|sdk| sdk.key.clone()))
+}
+
 /// Subscribes `listener` to `name` (today: `"error"`, with `{ code, message, eventIds }`).
 #[wasm_bindgen]
 pub fn on(name: JsValue, listener: JsValue) -> bool {
@@ -533,11 +591,12 @@ pub async fn show_survey_by_id(id: &str) -> bool {
         browser::warn(&format!("showSurvey({id:?}): another survey is on screen; not showing a second one"));
         return false;
     }
-    let cached = with_sdk("showSurvey", |sdk| (sdk.surveys.get(id).cloned(), sdk.endpoint.clone()));
-    let Some((cached, endpoint)) = cached else { return false };
+    let cached =
+        with_sdk("showSurvey", |sdk| (sdk.surveys.get(id).cloned(), sdk.endpoint.clone(), sdk.locales.clone()));
+    let Some((cached, endpoint, locales)) = cached else { return false };
     let survey = match cached {
         Some(s) => s,
-        None => match fetch_survey(&endpoint, id).await {
+        None => match fetch_survey(&endpoint, id, &locales).await {
             Ok(s) => {
                 let s = Arc::new(s);
                 with_sdk("showSurvey", |sdk| sdk.surveys.insert(id.to_owned(), s.clone()));
@@ -562,7 +621,7 @@ pub async fn show_survey_by_id(id: &str) -> bool {
     }
 }
 
-async fn fetch_survey(endpoint: &str, id: &str) -> Result<Survey, String> {
+async fn fetch_survey(endpoint: &str, id: &str, locales: &[String]) -> Result<Survey, String> {
     let url = format!("{endpoint}/v1/surveys/{}", js_sys::encode_uri_component(id));
     let fail = |e: JsValue| format!("could not load {url}: {}", browser::describe(&e));
     let window = web_sys::window().ok_or("no window")?;
@@ -571,7 +630,7 @@ async fn fetch_survey(endpoint: &str, id: &str) -> Result<Survey, String> {
     if !resp.ok() {
         return Err(format!("{url} answered HTTP {}: {text}", resp.status()));
     }
-    Survey::from_json(&text).map_err(|e| e.to_string())
+    Survey::from_json_in(&text, locales).map_err(|e| e.to_string())
 }
 
 /// Stamps `kind` with id, time, identity and page, and queues it durably.

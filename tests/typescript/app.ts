@@ -2,7 +2,7 @@
 // (and reject the misuse in misuse.ts, see tests/typescript/check.sh).
 import {
   init, identify, track, page, showSurvey, showChecklist, openHelp, hide, complete, reset, optOut, optIn, on, off,
-  type TouchpointError, type TouchpointEvents,
+  setBusy, why, debug, type TouchpointError, type TouchpointEvents,
 } from "@touchpoint/widget";
 
 async function main(): Promise<void> {
@@ -31,6 +31,12 @@ async function main(): Promise<void> {
   reset();
   optOut();
   optIn();
+  setBusy(true);
+  setBusy(false);
+  const answer = why("nps");
+  if (answer.eligible) console.log(answer.show_at_ms);
+  else console.log(answer.rule, answer.reason, answer.data?.["days_ago"]);
+  debug(true);
   const payload: TouchpointEvents["checklist:item_completed"] = { checklistId: "c", itemId: "i", rule: "manual" };
   console.log(payload.rule);
 }

@@ -59,7 +59,6 @@ impl TargetingCatalog {
             Experiences::from_json(text).map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
         let unknown: Vec<String> = experiences
             .surveys()
-            .iter()
             .enumerate()
             .filter(|(_, e)| surveys.get(e.id()).is_none())
             .map(|(i, e)| format!("surveys[{i}].id: no survey {:?} in the surveys directory", e.id()))

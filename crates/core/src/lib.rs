@@ -7,6 +7,7 @@
 //! `cargo test` check every rule on the host in milliseconds.
 
 pub mod checklist;
+pub mod events;
 pub mod help;
 pub mod i18n;
 pub mod nps;

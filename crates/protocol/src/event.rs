@@ -58,6 +58,11 @@ pub enum EventKind {
         response_id: String,
         question_id: String,
     },
+    /// A nudge opened one of the widget's panels unasked (`opens`: `checklist` or `help`).
+    NudgeShown {
+        nudge_id: String,
+        opens: String,
+    },
     /// A host-defined behavior, from `Touchpoint.track(name, props)`.
     Track {
         name: String,
@@ -137,6 +142,7 @@ impl EventKind {
             EventKind::SurveyAnswered { .. } => "survey_answered",
             EventKind::SurveyCompleted { .. } => "survey_completed",
             EventKind::SurveyDismissed { .. } => "survey_dismissed",
+            EventKind::NudgeShown { .. } => "nudge_shown",
             EventKind::Track { .. } => "track",
             EventKind::Page { .. } => "page",
             EventKind::Identify { .. } => "identify",

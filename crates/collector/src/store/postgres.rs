@@ -190,7 +190,8 @@ impl PgStore {
             .query(
                 &format!(
                     "SELECT anonymous_id, user_id, ts,
-                            CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown')
+                            CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
+                                 'nudge_shown')
                                  THEN body END
                      FROM events WHERE {filter} ORDER BY ts, seq"
                 ),

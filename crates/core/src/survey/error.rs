@@ -79,6 +79,8 @@ pub enum Problem {
     // Targeting
     OutOfRange { min: i64, max: i64, got: String },
     BadUrlPattern { pattern: String },
+    NotOneOf { expected: &'static str, got: String },
+    BadLocale { tag: String },
 }
 
 impl fmt::Display for Problem {
@@ -150,6 +152,8 @@ impl fmt::Display for Problem {
                 f,
                 "URL pattern {pattern:?} must start with / or * (it is matched against the page path, e.g. /app/*)"
             ),
+            NotOneOf { expected, got } => write!(f, "must be {expected}, got {got}"),
+            BadLocale { tag } => write!(f, "{tag:?} is not a locale tag such as \"en\" or \"pt-BR\""),
         }
     }
 }

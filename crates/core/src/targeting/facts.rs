@@ -22,6 +22,8 @@ pub struct Facts {
     /// Per survey id, the latest `survey_shown` (a showing counts whether it
     /// was answered or dismissed).
     pub last_shown_ms: BTreeMap<String, i64>,
+    /// Per kind (`survey`, `nudge`), the latest showing of any experience of it.
+    pub last_kind_ms: BTreeMap<String, i64>,
 }
 
 impl Facts {
@@ -31,7 +33,8 @@ impl Facts {
         self.first_seen_ms = Some(self.first_seen_ms.map_or(ts, |t| t.min(ts)));
         match kind {
             Some(EventKind::Track { name, .. }) => self.count(name),
-            Some(EventKind::SurveyShown { survey_id, .. }) => self.shown(survey_id, ts),
+            Some(EventKind::SurveyShown { survey_id, .. }) => self.shown("survey", survey_id, ts),
+            Some(EventKind::NudgeShown { nudge_id, .. }) => self.shown("nudge", nudge_id, ts),
             _ => {}
         }
     }
@@ -41,9 +44,12 @@ impl Facts {
         *n = n.saturating_add(1);
     }
 
-    pub fn shown(&mut self, survey_id: &str, at_ms: i64) {
-        let last = self.last_shown_ms.entry(survey_id.to_owned()).or_insert(at_ms);
-        *last = (*last).max(at_ms);
+    /// `id`, an experience of `kind` (its name), was shown at `at_ms`.
+    pub fn shown(&mut self, kind: &str, id: &str, at_ms: i64) {
+        for (map, key) in [(&mut self.last_shown_ms, id), (&mut self.last_kind_ms, kind)] {
+            let last = map.entry(key.to_owned()).or_insert(at_ms);
+            *last = (*last).max(at_ms);
+        }
     }
 
     /// Combines two views of the same person: the earliest first sighting,
@@ -60,8 +66,13 @@ impl Facts {
             let mine = self.event_counts.entry(name.clone()).or_default();
             *mine = (*mine).max(n);
         }
-        for (id, &at) in &other.last_shown_ms {
-            self.shown(id, at);
+        for (mine, theirs) in
+            [(&mut self.last_shown_ms, &other.last_shown_ms), (&mut self.last_kind_ms, &other.last_kind_ms)]
+        {
+            for (key, &at) in theirs {
+                let last = mine.entry(key.clone()).or_insert(at);
+                *last = (*last).max(at);
+            }
         }
     }
 
@@ -70,6 +81,7 @@ impl Facts {
         History {
             last_shown_ms: self.last_shown_ms.clone(),
             last_any_ms: self.last_shown_ms.values().copied().max(),
+            last_kind_ms: self.last_kind_ms.clone(),
         }
     }
 }
@@ -103,6 +115,10 @@ mod tests {
         let h = f.history();
         assert_eq!(h.last_any_ms, Some(30));
         assert_eq!(h.last_shown_ms.get("nps"), Some(&30));
+        f.observe(35, Some(&EventKind::NudgeShown { nudge_id: "finish".into(), opens: "checklist".into() }));
+        let h = f.history();
+        assert_eq!((h.last_kind_ms.get("survey"), h.last_kind_ms.get("nudge")), (Some(&30), Some(&35)));
+        assert_eq!(h.last_any_ms, Some(35));
     }
 
     #[test]
@@ -123,6 +139,7 @@ mod tests {
         assert_eq!(local.last_shown_ms.get("nps"), Some(&110));
         assert_eq!(local.last_shown_ms.get("csat"), Some(&90));
         assert_eq!(local.history().last_any_ms, Some(110));
+        assert_eq!(local.last_kind_ms.get("survey"), Some(&110));
         // Merging is idempotent.
         let once = local.clone();
         local.merge(&server);
