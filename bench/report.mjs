@@ -34,6 +34,11 @@ export function renderSection(r) {
   const label = (id) => C[id].label + (id === "driver" ? " †" : "");
   const bytesBefore = (id) => C[id].bytes.beforeCard.total.brotli;
   const track = (id) => C[id].summary.calls?.trackUs;
+  // The call's figure with the work it defers to the end of its task, when that differs visibly (> 10%).
+  const taskNote = (id) => {
+    const c = C[id].summary.calls;
+    return c?.trackTaskUs != null && c.trackTaskUs > 1.1 * c.trackUs ? `; ${n2(c.trackTaskUs)} µs with the end of its task` : "";
+  };
   const out = [];
   const p = (s = "") => out.push(s);
 
@@ -61,9 +66,14 @@ export function renderSection(r) {
     const cell = (a, b, fmt) => (a == null ? "—" : id === "vanilla" ? `${fmt(a)}` : `**${ratio(a, b)}** (${fmt(a)})`);
     p(`| ${label(id)} | ${cell(bytesBefore(id), bytesBefore("vanilla"), kb)} | ${cell(vis(id, 1), vis("vanilla", 1), (x) => `${n0(x)} ms`)} | ` +
       `${cell(vis(id, 4), vis("vanilla", 4), (x) => `${n0(x)} ms`)} | ${cell(caused(id, 1, "script"), caused("vanilla", 1, "script"), (x) => `${n1(x)} ms`)} | ` +
-      `${track(id) == null ? "n/a" : cell(track(id), track("vanilla"), (x) => `${n2(x)} µs`)} |`);
+      `${track(id) == null ? "n/a" : cell(track(id), track("vanilla"), (x) => `${n2(x)} µs`) + taskNote(id)} |`);
   }
   p();
+  if (ids.some((id) => taskNote(id))) {
+    p(`\`track()\` is the call itself; where a library defers work to the end of the task (Touchpoint writes the task's events to`);
+    p(`\`localStorage\` then), the figure with that work is given beside it (see "Calls").`);
+    p();
+  }
   p(`† driver.js is the tour side: its time is to the first tour step's popover (with its Next button), not to an NPS card.`);
   p();
 

@@ -13,10 +13,11 @@
 //! `push` does not write: it stages the event, and the events staged during
 //! a task are written together at the end of that task (a microtask), so a
 //! burst of `track()` calls does not pay for a synchronous `localStorage`
-//! write each. Nothing can run between the host's call and that microtask
-//! (no timer, no `pagehide`, no unload), and every path that reads the queue
-//! to send it writes what is staged first: an event is still in storage
-//! before it is ever sent.
+//! write each. No timer, event (`pagehide` included) or unload can come
+//! between the host's call and that microtask, and every path that reads
+//! the queue to send it (even a send's continuation running earlier in the
+//! same microtask checkpoint) writes what is staged first: an event is still
+//! in storage before it is ever sent.
 //!
 //! Every decision (batching, backoff, eviction, reading storage) is asked of
 //! `touchpoint_core::queue`; this module does the I/O.
