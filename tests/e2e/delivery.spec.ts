@@ -137,6 +137,23 @@ test("tab closed mid-flush, page reopened: the events are sent from storage", as
   await expect.poll(() => queued(again)).toBe(0);
 });
 
+test("a burst of track() calls is written to storage at the end of its task, before any send", async ({ page, fp, collector }) => {
+  await open(page, fp, { flushIntervalMs: 60_000 });
+  const r = await page.evaluate(async () => {
+    const key = (id: string) => Object.keys(localStorage).some((k) => k.startsWith("touchpoint:pk_demo:q:") && k.endsWith(`:${id}`));
+    const ids: string[] = Array.from({ length: 50 }, (_, i) => (window as any).Touchpoint.track("e2e_event", { i }));
+    const inCall = ids.filter(key).length;
+    await null; // resumes after the microtasks the calls queued
+    return { ids, inCall, atEndOfTask: ids.filter(key).length };
+  });
+  expect(r.inCall).toBe(0); // the write is not part of the call…
+  expect(r.atEndOfTask).toBe(50); // …but done before the task ends
+  expect(fp.posts.filter((p) => p.ids.some((id) => r.ids.includes(id)))).toEqual([]);
+  // Leaving the page sends them (keepalive on pagehide, or the next page load from storage), each once.
+  await open(page, fp, { flushIntervalMs: 50 });
+  await expectStoredOnce(collector, r.ids);
+});
+
 test("closing the tab sends what is still queued, with keepalive", async ({ context, fp, collector }) => {
   const page = await context.newPage();
   await open(page, fp, { flushIntervalMs: 60_000 });
