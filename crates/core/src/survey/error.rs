@@ -79,6 +79,10 @@ pub enum Problem {
     // Targeting
     OutOfRange { min: i64, max: i64, got: String },
     BadUrlPattern { pattern: String },
+    // Accounts
+    UnknownSignal { name: String },
+    NotAfter { earlier: String },
+    NumberOutOfRange { min: f64, max: f64, got: String },
 }
 
 impl fmt::Display for Problem {
@@ -150,6 +154,13 @@ impl fmt::Display for Problem {
                 f,
                 "URL pattern {pattern:?} must start with / or * (it is matched against the page path, e.g. /app/*)"
             ),
+            UnknownSignal { name } => write!(
+                f,
+                "unknown signal {name:?}; expected one of {}",
+                crate::accounts::Signal::NAMES.join(", ")
+            ),
+            NotAfter { earlier } => write!(f, "must be greater than {earlier}"),
+            NumberOutOfRange { min, max, got } => write!(f, "must be a number from {min} to {max}, got {got}"),
         }
     }
 }
