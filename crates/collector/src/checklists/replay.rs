@@ -33,21 +33,23 @@ pub struct Activity {
     /// Only for the kinds the replay interprets; `None` for the rest, which
     /// still count for first and last seen.
     pub kind: Option<EventKind>,
+    /// The event's id, known with its `kind`.
+    pub event_id: Option<String>,
 }
 
 impl TryFrom<StoredActivity> for Activity {
     type Error = String;
 
     fn try_from(row: StoredActivity) -> Result<Activity, String> {
-        let kind = match row.body {
-            Some(body) => Some(
-                serde_json::from_str::<Event>(&body)
-                    .map_err(|e| format!("stored event body is not an event: {e}"))?
-                    .kind,
-            ),
-            None => None,
+        let (kind, event_id) = match row.body {
+            Some(body) => {
+                let e = serde_json::from_str::<Event>(&body)
+                    .map_err(|e| format!("stored event body is not an event: {e}"))?;
+                (Some(e.kind), Some(e.id))
+            }
+            None => (None, None),
         };
-        Ok(Activity { anonymous_id: row.anonymous_id, user_id: row.user_id, ts: row.ts, kind })
+        Ok(Activity { anonymous_id: row.anonymous_id, user_id: row.user_id, ts: row.ts, kind, event_id })
     }
 }
 
@@ -143,7 +145,7 @@ mod tests {
     use super::*;
 
     fn row(anon: &str, user: Option<&str>, ts: i64) -> Activity {
-        Activity { anonymous_id: anon.into(), user_id: user.map(Into::into), ts, kind: None }
+        Activity { anonymous_id: anon.into(), user_id: user.map(Into::into), ts, kind: None, event_id: None }
     }
 
     fn summary(split: &BTreeMap<Person, Vec<Activity>>) -> Vec<(Person, Vec<i64>)> {

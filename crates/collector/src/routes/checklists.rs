@@ -6,9 +6,12 @@
 //! - `GET /v1/checklists/state?key=<public_key>&user_id=…` (or
 //!   `&anonymous_id=…`; `user_id` wins if both) — `{"segment", "checklist":
 //!   {"id", "title", "items": [{"id", "title", "description", "cta",
-//!   "depends_on"}]}, "progress", "dismissed"}`, rebuilt from the person's
-//!   stored events (see [`crate::checklists::replay`]). A person without
-//!   events gets the default segment and empty progress.
+//!   "depends_on", "scope"}]}, "progress", "dismissed", "account"?}`, rebuilt
+//!   from the person's stored events (see [`crate::checklists::replay`]). A
+//!   person without events gets the default segment and empty progress. For
+//!   a user grouped into an account, items with `"scope": "account"` count
+//!   every user of the account, and `account` is `{"id", "by": {"<item>":
+//!   [{"user_id", "count"}]}}`: who did what.
 //! - `GET /v1/checklists/funnel?segment=` — `{"segments": [{"segment",
 //!   "checklist", "users", "items": [{"item_id", "users_completed",
 //!   "median_ms_to_complete"}]}]}`, every segment or the one named.
@@ -74,6 +77,10 @@ struct UserState<'a> {
     checklist: ChecklistView<'a>,
     progress: Progress,
     dismissed: bool,
+    /// The user's account, when they were grouped into one and the checklist
+    /// has account-level items: `{"id", "by": {"<item>": [{"user_id", "count"}]}}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<Value>,
 }
 
 async fn user_state(
@@ -90,13 +97,24 @@ async fn user_state(
             return Err(AppError::bad_request("give the user as ?user_id=… or ?anonymous_id=…", Some("user_id")))
         }
     };
-    let rows = person_activity(&state.db, project.project.public_key.clone(), who).await?;
-    let r = replay::replay(&catalog.set, &rows);
+    let key = project.project.public_key.clone();
+    let rows = person_activity(&state.db, key.clone(), who).await?;
+    let mut r = replay::replay(&catalog.set, &rows);
+    // Account-level items count every user of the account (see crate::accounts).
+    let mut account = None;
+    if let Some(user) = replay::owner(&rows) {
+        if let Some((id, tally)) = crate::accounts::account_checklist(&state, &catalog.set, &key, user).await? {
+            let t = tally.get(&r.checklist.id).cloned().unwrap_or_default();
+            r.progress.with_account(r.checklist, &t);
+            account = Some(json!({ "id": id, "by": t.by }));
+        }
+    }
     let body = UserState {
         segment: &r.segment.id,
         checklist: ChecklistView::of(r.checklist),
         progress: r.progress,
         dismissed: r.dismissed,
+        account,
     };
     Ok(axum::Json(serde_json::to_value(body).map_err(|e| AppError::Internal(e.to_string()))?))
 }
@@ -173,6 +191,7 @@ struct ItemView<'a> {
     description: Option<&'a str>,
     cta: Option<CtaView<'a>>,
     depends_on: Vec<&'a str>,
+    scope: &'static str,
 }
 
 #[derive(Serialize)]
@@ -196,6 +215,10 @@ impl<'a> ChecklistView<'a> {
                     Cta::Callback { label, name } => CtaView::Callback { label, callback: name },
                 }),
                 depends_on: item.depends_on.iter().map(|&d| c.items[d].id.as_str()).collect(),
+                scope: match item.scope {
+                    touchpoint_core::checklist::Scope::User => "user",
+                    touchpoint_core::checklist::Scope::Account => "account",
+                },
             })
             .collect();
         ChecklistView { id: &c.id, title: &c.title, items }

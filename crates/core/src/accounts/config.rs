@@ -62,8 +62,7 @@ pub enum Signal {
 }
 
 impl Signal {
-    pub const NAMES: &'static [&'static str] =
-        &["nps", "checklist", "behaviors", "recency", "frequency", "open_cases"];
+    pub const NAMES: &'static [&'static str] = &["nps", "checklist", "behaviors", "recency", "frequency", "open_cases"];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -101,7 +100,10 @@ pub enum RouteAction {
 impl AccountsConfig {
     pub fn from_json(text: &str) -> Result<AccountsConfig, DefinitionErrors> {
         let value: Value = serde_json::from_str(text).map_err(|e| {
-            DefinitionErrors(vec![DefinitionError { path: String::new(), problem: Problem::InvalidJson(e.to_string()) }])
+            DefinitionErrors(vec![DefinitionError {
+                path: String::new(),
+                problem: Problem::InvalidJson(e.to_string()),
+            }])
         })?;
         AccountsConfig::from_value(&value)
     }
@@ -144,16 +146,8 @@ impl Reader {
             nps_survey = self.opt_text(nps, "nps", "survey").unwrap_or(nps_survey);
             nps_question = self.opt_text(nps, "nps", "question").unwrap_or(nps_question);
         }
-        let tiers = self
-            .ordered_choices(map, "tiers")
-            .into_iter()
-            .map(|(id, when)| Tier { id, when })
-            .collect();
-        let stages = self
-            .ordered_choices(map, "stages")
-            .into_iter()
-            .map(|(id, when)| Stage { id, when })
-            .collect();
+        let tiers = self.ordered_choices(map, "tiers").into_iter().map(|(id, when)| Tier { id, when }).collect();
+        let stages = self.ordered_choices(map, "stages").into_iter().map(|(id, when)| Stage { id, when }).collect();
         let signals = match map.get("health") {
             None => {
                 self.err("health", Problem::MissingField);
@@ -277,7 +271,9 @@ impl Reader {
                         _ => None,
                     }
                 }
-                _ => self.number(m, &path, "zero_at", 1.0, 1000.0, Some(3.0)).map(|z| Signal::OpenCases { zero_at: z as u32 }),
+                _ => self
+                    .number(m, &path, "zero_at", 1.0, 1000.0, Some(3.0))
+                    .map(|z| Signal::OpenCases { zero_at: z as u32 }),
             };
             let (Some(signal), Some(weight)) = (signal, weight) else { continue };
             if let Some(first) = seen.insert(signal.name(), path.clone()) {
@@ -292,7 +288,15 @@ impl Reader {
     }
 
     /// A number in `min..=max`; `default` when absent (`None`: required).
-    fn number(&mut self, m: &Map<String, Value>, path: &str, key: &str, min: f64, max: f64, default: Option<f64>) -> Option<f64> {
+    fn number(
+        &mut self,
+        m: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        min: f64,
+        max: f64,
+        default: Option<f64>,
+    ) -> Option<f64> {
         let p = join(path, key);
         match (m.get(key), default) {
             (None, Some(d)) => Some(d),

@@ -120,7 +120,13 @@ pub fn days_inactive(inputs: &Inputs) -> Option<i64> {
 /// Distinct days (UTC) with activity in the `window` days up to `now`.
 pub fn active_days(inputs: &Inputs, window: u32) -> usize {
     let from = inputs.now - i64::from(window) * DAY_MS;
-    inputs.activity.iter().filter(|t| **t > from && **t <= inputs.now).map(|t| t.div_euclid(DAY_MS)).collect::<BTreeSet<_>>().len()
+    inputs
+        .activity
+        .iter()
+        .filter(|t| **t > from && **t <= inputs.now)
+        .map(|t| t.div_euclid(DAY_MS))
+        .collect::<BTreeSet<_>>()
+        .len()
 }
 
 /// Percent of checklist items done, over all users; `None` without checklists.
@@ -174,7 +180,10 @@ fn signal_value(signal: &Signal, i: &Inputs) -> (f64, String) {
         },
         Signal::Frequency { window_days, target_days } => {
             let n = active_days(i, *window_days);
-            (n as f64 / f64::from(*target_days), format!("active on {n} of the last {window_days} days (target {target_days})"))
+            (
+                n as f64 / f64::from(*target_days),
+                format!("active on {n} of the last {window_days} days (target {target_days})"),
+            )
         }
         Signal::OpenCases { zero_at } => {
             let v = 1.0 - f64::from(i.open_cases) / f64::from(*zero_at);

@@ -103,7 +103,14 @@ fn a_large_account_of_inactive_detractors_is_at_risk_and_every_point_is_explaine
     // inactive → 0 recency and 0 active days; no open case → 5 of 5.
     assert_eq!(
         points,
-        [("nps", 0.0), ("checklist", 5.0), ("behaviors", 5.0), ("recency", 0.0), ("frequency", 0.0), ("open_cases", 5.0)]
+        [
+            ("nps", 0.0),
+            ("checklist", 5.0),
+            ("behaviors", 5.0),
+            ("recency", 0.0),
+            ("frequency", 0.0),
+            ("open_cases", 5.0)
+        ]
     );
     assert_eq!(a.health.score, 15);
     assert_eq!(a.tier, "high_touch");
@@ -168,7 +175,11 @@ fn a_state_rule_fires_once_per_episode() {
     assert!(p.fire[0].open);
 
     // Still at risk with that decision open: nothing again.
-    let open = vec![Past { trigger_id: "account:globex:at_risk_to_owner:0".into(), rule_id: "at_risk_to_owner".into(), open: true }];
+    let open = vec![Past {
+        trigger_id: "account:globex:at_risk_to_owner:0".into(),
+        rule_id: "at_risk_to_owner".into(),
+        open: true,
+    }];
     assert_eq!(plan(&c, "globex", &facts, &[], &open), routing::Plan::default());
 
     // Recovered: the episode closes, and nothing fires.
@@ -217,7 +228,8 @@ fn an_event_rule_fires_once_per_event_when_its_conditions_hold() {
         rule_id: "high_touch_detractor".into(),
         open: false,
     }];
-    let again: Vec<String> = plan(&c, "globex", &facts, &events, &past).fire.into_iter().filter(|f| !f.open).map(|f| f.trigger_id).collect();
+    let again: Vec<String> =
+        plan(&c, "globex", &facts, &events, &past).fire.into_iter().filter(|f| !f.open).map(|f| f.trigger_id).collect();
     assert_eq!(again, ["account:globex:high_touch_detractor:event:e3"]);
     // A tech-touch account asking to cancel is not routed by this rule.
     let small = assess(&c, &Inputs { traits: map(json!({ "seats": 2 })), ..failing() }).facts;
@@ -249,10 +261,16 @@ fn every_problem_is_reported_with_its_path() {
             "routing[2].do[0].action: expected \"case\", \"webhook\" or \"list\"",
         ]
     );
-    assert_eq!(errors(json!({ "tiers": [{ "id": "t" }], "stages": [{ "id": "s" }] })), ["health: is required but missing"]);
+    assert_eq!(
+        errors(json!({ "tiers": [{ "id": "t" }], "stages": [{ "id": "s" }] })),
+        ["health: is required but missing"]
+    );
     assert_eq!(
         errors(json!({ "tiers": [{ "id": "t" }], "stages": [{ "id": "s" }], "health": { "signals": [] },
                        "routing": [{ "id": "r", "do": [{ "action": "list", "list": "x" }] }] })),
-        ["health.signals: must not be empty", "routing[0]: expected a rule with \"when\" conditions, an \"event\", or both"]
+        [
+            "health.signals: must not be empty",
+            "routing[0]: expected a rule with \"when\" conditions, an \"event\", or both"
+        ]
     );
 }

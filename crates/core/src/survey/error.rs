@@ -154,11 +154,9 @@ impl fmt::Display for Problem {
                 f,
                 "URL pattern {pattern:?} must start with / or * (it is matched against the page path, e.g. /app/*)"
             ),
-            UnknownSignal { name } => write!(
-                f,
-                "unknown signal {name:?}; expected one of {}",
-                crate::accounts::Signal::NAMES.join(", ")
-            ),
+            UnknownSignal { name } => {
+                write!(f, "unknown signal {name:?}; expected one of {}", crate::accounts::Signal::NAMES.join(", "))
+            }
             NotAfter { earlier } => write!(f, "must be greater than {earlier}"),
             NumberOutOfRange { min, max, got } => write!(f, "must be a number from {min} to {max}, got {got}"),
         }
