@@ -76,6 +76,22 @@ export function init(options: TouchpointOptions): Promise<boolean>;
 /** Names the current user; later events carry this id, and the checklist follows their traits. */
 export function identify(userId: string, traits?: Properties): void;
 
+/** Traits of an account (a customer of yours), e.g. `{ name: "Acme", seats: 40, owner: "sam@you.example" }`. */
+export interface AccountTraits extends Properties {
+  name?: string;
+  plan?: string;
+  seats?: number;
+  industry?: string;
+  /** Who owns the account on your side: routing assigns its cases to them. */
+  owner?: string;
+}
+
+/**
+ * Ties the current user to account `accountId`. Checklist items with `"scope": "account"` then
+ * count every user of the account, and the collector scores the account's health from them.
+ */
+export function group(accountId: string, traits?: AccountTraits): void;
+
 /**
  * Records a success behavior, e.g. `track("imported_data", { rows: 120 })`. The event is
  * stored in `localStorage` before it is sent and is delivered once, surviving reloads and

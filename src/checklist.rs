@@ -4,11 +4,12 @@
 //! and persists locally for an instant paint on the next load.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use leptos::prelude::*;
 use serde::Deserialize;
-use touchpoint_core::checklist::{Checklist, ChecklistSet, Progress};
+use touchpoint_core::checklist::{Checklist, ChecklistSet, Contributor, Progress};
 use touchpoint_protocol::{EventKind, Props};
 
 use crate::browser::{self, LocalStore};
@@ -20,6 +21,8 @@ pub struct Live {
     pub checklist: StoredValue<Arc<Checklist>>,
     pub progress: RwSignal<Progress>,
     pub dismissed: RwSignal<bool>,
+    /// Account-level items: who in the account did them (from the collector).
+    pub by: RwSignal<BTreeMap<String, Vec<Contributor>>>,
 }
 
 struct Loaded {
@@ -39,6 +42,14 @@ struct ServerState {
     progress: Progress,
     #[serde(default)]
     dismissed: bool,
+    #[serde(default)]
+    account: Option<ServerAccount>,
+}
+
+#[derive(Deserialize)]
+struct ServerAccount {
+    #[serde(default)]
+    by: BTreeMap<String, Vec<Contributor>>,
 }
 
 #[derive(Deserialize)]
@@ -61,7 +72,13 @@ pub async fn load(endpoint: String, key: String, user: (String, String), traits:
     let mut progress: Progress =
         LocalStore::open().get(&storage_key).and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
     let mut dismissed = LocalStore::open().get(&format!("{storage_key}:dismissed")).is_some();
-    let state_url = format!("{endpoint}/v1/checklists/state?key={}&{who}={}", enc(&key), enc(&id));
+    // The account set by `group()`, in case the collector has not stored that event yet.
+    let account = LocalStore::open()
+        .get(&format!("touchpoint:{key}:account_id"))
+        .map(|a| format!("&account_id={}", enc(&a)))
+        .unwrap_or_default();
+    let state_url = format!("{endpoint}/v1/checklists/state?key={}&{who}={}{account}", enc(&key), enc(&id));
+    let mut by = BTreeMap::new();
     match browser::get_text(&state_url).await {
         Ok(Some(text)) => match serde_json::from_str::<ServerState>(&text) {
             // Right after `identify` the collector may not have the new traits
@@ -70,6 +87,7 @@ pub async fn load(endpoint: String, key: String, user: (String, String), traits:
             Ok(server) if server.checklist.id == checklist.id => {
                 progress.merge(&server.progress);
                 dismissed |= server.dismissed;
+                by = server.account.map(|a| a.by).unwrap_or_default();
             }
             Ok(_) => {}
             Err(e) => browser::warn(&format!(
@@ -88,6 +106,7 @@ pub async fn load(endpoint: String, key: String, user: (String, String), traits:
         checklist: StoredValue::new(checklist.clone()),
         progress: RwSignal::new(progress),
         dismissed: RwSignal::new(dismissed),
+        by: RwSignal::new(by),
     };
     LOADED.with(|l| *l.borrow_mut() = Some(Loaded { live, storage_key }));
     announce(&checklist, newly);

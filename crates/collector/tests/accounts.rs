@@ -287,12 +287,12 @@ async fn scripted_accounts_get_their_scores_stages_tiers_and_are_routed_once() {
             ("open_cases".into(), 5.0)
         ]
     );
-    assert_eq!(page["stage_reason"], "health 10 (< 40)");
+    assert_eq!(page["stage_reason"], "age_days 45 (>= 7), health 10 (< 40)");
     assert_eq!(page["cases"][0]["assigned_to"], "olga@acme.example");
     assert!(!page["history"].as_array().unwrap().is_empty());
 
     // CSV export of the table.
-    let req = Request::get("/v1/export/accounts.csv")
+    let req = Request::get(format!("/v1/export/accounts.csv?now={NOW}"))
         .header(header::AUTHORIZATION, format!("Bearer {SECRET}"))
         .body(Body::empty())
         .unwrap();

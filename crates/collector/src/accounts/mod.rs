@@ -327,12 +327,15 @@ pub fn account_tally<'a>(
 }
 
 /// The account of `user` and its tally for the checklists, if the user is
-/// grouped into one; for the widget's checklist state.
+/// grouped into one (by a stored `group`, or else by `claimed`, the account
+/// the widget says `group()` named, whose event may not be stored yet); for
+/// the widget's checklist state.
 pub async fn account_checklist(
     state: &AppState,
     set: &ChecklistSet,
     key: &str,
     user: &str,
+    claimed: Option<&str>,
 ) -> Result<Option<(String, BTreeMap<String, AccountProgress>)>, AppError> {
     if !set.checklists().iter().any(|c| c.items.iter().any(|i| i.scope == Scope::Account)) {
         return Ok(None);
@@ -340,11 +343,13 @@ pub async fn account_checklist(
     let rows = state.db.project_activity(key.to_string()).await?;
     let people = by_person(activities(rows)?);
     let member_of = memberships(&people);
-    let Some(account) = member_of.get(user) else { return Ok(None) };
-    let users: BTreeSet<&str> = member_of.iter().filter(|(_, a)| *a == account).map(|(u, _)| u.as_str()).collect();
+    let Some(account) = member_of.get(user).map(String::as_str).or(claimed) else { return Ok(None) };
+    let mut users: BTreeSet<&str> =
+        member_of.iter().filter(|(_, a)| a.as_str() == account).map(|(u, _)| u.as_str()).collect();
+    users.insert(user);
     let tally = account_tally(
         set,
         users.iter().map(|u| (*u, people.get(&Person::User(u.to_string())).map(Vec::as_slice).unwrap_or_default())),
     );
-    Ok(Some((account.clone(), tally)))
+    Ok(Some((account.to_string(), tally)))
 }

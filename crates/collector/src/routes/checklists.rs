@@ -4,7 +4,8 @@
 //!   loaded (`{"segments": [...], "checklists": [...]}`), so the widget can
 //!   choose and complete with the same core rules.
 //! - `GET /v1/checklists/state?key=<public_key>&user_id=…` (or
-//!   `&anonymous_id=…`; `user_id` wins if both) — `{"segment", "checklist":
+//!   `&anonymous_id=…`; `user_id` wins if both; `&account_id=` names the
+//!   account `group()` set, until its event is stored) — `{"segment", "checklist":
 //!   {"id", "title", "items": [{"id", "title", "description", "cta",
 //!   "depends_on", "scope"}]}, "progress", "dismissed", "account"?}`, rebuilt
 //!   from the person's stored events (see [`crate::checklists::replay`]). A
@@ -69,6 +70,8 @@ async fn definition(State(state): State<AppState>, _: PublicKey) -> Result<impl 
 struct StateParams {
     user_id: Option<String>,
     anonymous_id: Option<String>,
+    /// The account the widget's `group()` named (used until a `group` event is stored).
+    account_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -90,6 +93,7 @@ async fn user_state(
 ) -> Result<axum::Json<Value>, AppError> {
     let catalog = catalog(&state)?;
     let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+    let claimed = given(params.account_id);
     let who = match (given(params.user_id), given(params.anonymous_id)) {
         (Some(user), _) => Person::User(user),
         (None, Some(browser)) => Person::Anonymous(browser),
@@ -103,7 +107,9 @@ async fn user_state(
     // Account-level items count every user of the account (see crate::accounts).
     let mut account = None;
     if let Some(user) = replay::owner(&rows) {
-        if let Some((id, tally)) = crate::accounts::account_checklist(&state, &catalog.set, &key, user).await? {
+        if let Some((id, tally)) =
+            crate::accounts::account_checklist(&state, &catalog.set, &key, user, claimed.as_deref()).await?
+        {
             let t = tally.get(&r.checklist.id).cloned().unwrap_or_default();
             r.progress.with_account(r.checklist, &t);
             account = Some(json!({ "id": id, "by": t.by }));

@@ -69,7 +69,8 @@ pub struct Assessment {
 }
 
 /// Named values of an account: `health`, `nps` (absent without answers),
-/// `checklist` (percent), `days_inactive` (absent without activity),
+/// `checklist` (percent), `days_inactive` and `age_days` (since the first
+/// activity; both absent without activity),
 /// `active_days`, `open_cases`, `users`, `tier`, `stage`, `account.<trait>`.
 pub type Facts = Map<String, Value>;
 
@@ -206,6 +207,9 @@ pub fn assess(config: &AccountsConfig, inputs: &Inputs) -> Assessment {
     }
     if let Some(d) = days_inactive(inputs) {
         facts.insert("days_inactive".into(), json!(d));
+    }
+    if let Some(first) = inputs.activity.iter().min() {
+        facts.insert("age_days".into(), json!((inputs.now - first).max(0) / DAY_MS));
     }
     let window = config
         .signals

@@ -18,7 +18,7 @@
 //!     { "signal": "recency", "weight": 15, "full_days": 3, "zero_days": 30 },
 //!     { "signal": "frequency", "weight": 10, "window_days": 14, "target_days": 7 },
 //!     { "signal": "open_cases", "weight": 5, "zero_at": 3 } ] },
-//!   "stages": [ { "id": "at_risk", "when": { "health": { "<": 40 } } },
+//!   "stages": [ { "id": "at_risk", "when": { "health": { "<": 40 }, "age_days": { ">=": 7 } } },
 //!               { "id": "champion", "when": { "health": { ">=": 80 } } },
 //!               { "id": "adopted", "when": { "checklist": { ">=": 75 } } },
 //!               { "id": "onboarding" } ],
@@ -33,7 +33,7 @@
 //! - Tiers and stages: first match wins, the last one (without `"when"`) is
 //!   the default. Conditions use the checklist's predicate syntax on the
 //!   account's [`facts`](health::Facts) (`health`, `nps`, `checklist`,
-//!   `days_inactive`, `active_days`, `open_cases`, `users`, `tier`, `stage`,
+//!   `days_inactive`, `age_days`, `active_days`, `open_cases`, `users`, `tier`, `stage`,
 //!   and the account's traits as `account.<trait>`); tiers read the account's
 //!   traits by their own names.
 //! - [`routing`]: which rules fire, and *once per trigger*: a rule on the

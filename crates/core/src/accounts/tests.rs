@@ -115,7 +115,7 @@ fn a_large_account_of_inactive_detractors_is_at_risk_and_every_point_is_explaine
     assert_eq!(a.health.score, 15);
     assert_eq!(a.tier, "high_touch");
     assert_eq!(a.stage, "at_risk");
-    assert_eq!(a.stage_reason, "health 15 (< 40)");
+    assert_eq!(a.stage_reason, "age_days 45 (>= 7), health 15 (< 40)");
     let detail = |s: &str| a.health.contributions.iter().find(|c| c.signal == s).unwrap().detail.clone();
     assert_eq!(detail("nps"), "4 users answered: 0 promoters, 0 passive, 4 detractors (NPS -100)");
     assert_eq!(detail("recency"), "last activity 40 day(s) ago (full marks up to 3, none from 30)");
@@ -156,7 +156,8 @@ fn signals_scale_linearly_and_missing_answers_count_as_neutral() {
 fn stages_first_match_wins() {
     let c = demo();
     let stage = |facts: Value| c.stage(&map(facts)).id.clone();
-    assert_eq!(stage(json!({ "health": 39 })), "at_risk");
+    assert_eq!(stage(json!({ "health": 39, "age_days": 7 })), "at_risk");
+    assert_eq!(stage(json!({ "health": 39, "age_days": 6 })), "onboarding", "a first week is onboarding, not a risk");
     assert_eq!(stage(json!({ "health": 90, "nps": 60 })), "champion");
     assert_eq!(stage(json!({ "health": 90, "nps": 20, "checklist": 80 })), "adopted", "champion needs nps >= 50");
     assert_eq!(stage(json!({ "health": 90 })), "onboarding", "no NPS: not a champion; no checklist: not adopted");
