@@ -77,7 +77,12 @@ pub async fn load(endpoint: String, key: String, user: (String, String), traits:
         .get(&format!("touchpoint:{key}:account_id"))
         .map(|a| format!("&account_id={}", enc(&a)))
         .unwrap_or_default();
-    let state_url = format!("{endpoint}/v1/checklists/state?key={}&{who}={}{account}", enc(&key), enc(&id));
+    let state_url = format!(
+        "{endpoint}/v1/checklists/state?key={}&{who}={}{account}&checklist={}",
+        enc(&key),
+        enc(&id),
+        enc(&checklist.id)
+    );
     let mut by = BTreeMap::new();
     match browser::get_text(&state_url).await {
         Ok(Some(text)) => match serde_json::from_str::<ServerState>(&text) {

@@ -406,6 +406,24 @@ async fn an_account_level_item_completes_for_every_user_of_the_account_with_who_
     assert!(zed["progress"]["completed"].get("invite_three").is_none(), "{zed}");
     assert_eq!(zed["progress"]["counts"]["invite_three"], 1);
 
+    // Dee's first page load: none of her events is stored yet; the widget names the
+    // account group() set and the checklist it chose from her traits.
+    let req =
+        Request::get(format!("/v1/checklists/state?key={KEY}&user_id=dee&account_id=umbrella&checklist=team_setup"))
+            .header(header::ORIGIN, ORIGIN)
+            .body(Body::empty())
+            .unwrap();
+    let (_, dee) = h.send(req).await;
+    assert_eq!(dee["checklist"]["id"], "team_setup", "{dee}");
+    assert_eq!(dee["progress"]["completed"]["invite_three"]["at"], json!(t + 12), "{dee}");
+    // Without the hints she is nobody yet: the default checklist, no account.
+    let req = Request::get(format!("/v1/checklists/state?key={KEY}&user_id=dee"))
+        .header(header::ORIGIN, ORIGIN)
+        .body(Body::empty())
+        .unwrap();
+    let (_, dee) = h.send(req).await;
+    assert_eq!((dee["checklist"]["id"].as_str(), dee.get("account")), (Some("get_started"), None));
+
     // The account page lists the item with who did it.
     let page = h.read(&format!("/v1/accounts/umbrella?now={NOW}")).await;
     let item =

@@ -103,13 +103,28 @@ pub struct Replayed<'a> {
 
 /// Replays one person's `rows`, which must be in `(ts, arrival)` order.
 pub fn replay<'a>(set: &'a ChecklistSet, rows: &[Activity]) -> Replayed<'a> {
+    replay_choosing(set, rows, None)
+}
+
+/// [`replay`], but a person none of whose `identify` events is stored yet
+/// (the widget's may still be on its way) is replayed on the checklist with
+/// id `unknown_traits`, if there is one: the one the widget chose from the
+/// traits it has.
+pub fn replay_choosing<'a>(set: &'a ChecklistSet, rows: &[Activity], unknown_traits: Option<&str>) -> Replayed<'a> {
     let mut traits = Map::new();
+    let mut identified = false;
     for row in rows {
         if let Some(EventKind::Identify { traits: t }) = &row.kind {
+            identified = true;
             traits.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
     }
-    let (segment, checklist) = set.choose(&traits);
+    let (mut segment, mut checklist) = set.choose(&traits);
+    if let (false, Some(wanted)) = (identified, unknown_traits) {
+        if let Some(s) = set.segments().iter().find(|s| set.checklist_of(s).id == wanted) {
+            (segment, checklist) = (s, set.checklist_of(s));
+        }
+    }
 
     let manual = Trigger::Manual.to_string();
     let mut progress = Progress::default();

@@ -4,8 +4,9 @@
 //!   loaded (`{"segments": [...], "checklists": [...]}`), so the widget can
 //!   choose and complete with the same core rules.
 //! - `GET /v1/checklists/state?key=<public_key>&user_id=…` (or
-//!   `&anonymous_id=…`; `user_id` wins if both; `&account_id=` names the
-//!   account `group()` set, until its event is stored) — `{"segment", "checklist":
+//!   `&anonymous_id=…`; `user_id` wins if both; until their events are
+//!   stored, `&account_id=` names the account `group()` set and
+//!   `&checklist=` the checklist the widget chose from the user's traits) — `{"segment", "checklist":
 //!   {"id", "title", "items": [{"id", "title", "description", "cta",
 //!   "depends_on", "scope"}]}, "progress", "dismissed", "account"?}`, rebuilt
 //!   from the person's stored events (see [`crate::checklists::replay`]). A
@@ -72,6 +73,8 @@ struct StateParams {
     anonymous_id: Option<String>,
     /// The account the widget's `group()` named (used until a `group` event is stored).
     account_id: Option<String>,
+    /// The checklist the widget chose (used until an `identify` event is stored).
+    checklist: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -102,11 +105,15 @@ async fn user_state(
         }
     };
     let key = project.project.public_key.clone();
+    let named = match &who {
+        Person::User(user) => Some(user.clone()),
+        Person::Anonymous(_) => None,
+    };
     let rows = person_activity(&state.db, key.clone(), who).await?;
-    let mut r = replay::replay(&catalog.set, &rows);
+    let mut r = replay::replay_choosing(&catalog.set, &rows, given(params.checklist).as_deref());
     // Account-level items count every user of the account (see crate::accounts).
     let mut account = None;
-    if let Some(user) = replay::owner(&rows) {
+    if let Some(user) = named.as_deref().or_else(|| replay::owner(&rows)) {
         if let Some((id, tally)) =
             crate::accounts::account_checklist(&state, &catalog.set, &key, user, claimed.as_deref()).await?
         {
