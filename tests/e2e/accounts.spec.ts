@@ -122,7 +122,7 @@ test("scripted accounts get the expected health, stage and tier; the at-risk acc
     reason: "stage \"at_risk\" (= \"at_risk\")",
     account: { id: "globex", owner: "olga@acme.example", tier: "high_touch", stage: "at_risk", health: 10 },
   });
-  const cases = (await readApi(c, "/v1/cases?status=open")).cases.filter((x: any) => x.rule_id === "at_risk_to_owner");
+  const cases = (await readApi(c, "/v1/cases?status=open")).cases.filter((x: any) => x.rule === "at_risk_to_owner");
   expect(cases.map((x: any) => x.title)).toEqual(["Account at risk: call them this week — account globex (owner: olga@acme.example)"]);
   expect(cases[0].detail.assigned_to).toBe("olga@acme.example");
   expect((await readApi(c, "/v1/accounts/lists")).lists).toMatchObject({
@@ -138,7 +138,7 @@ test("scripted accounts get the expected health, stage and tier; the at-risk acc
   const decisions = (await readApi(c, "/v1/accounts/routing")).decisions;
   expect(decisions.map((d: any) => [d.account_id, d.rule_id]).sort()).toEqual([["globex", "at_risk_to_owner"], ["initech", "upsell_champions"]]);
   expect(hook.hits.length).toBe(1);
-  expect((await readApi(c, "/v1/cases?status=open")).cases.filter((x: any) => x.rule_id === "at_risk_to_owner")).toHaveLength(1);
+  expect((await readApi(c, "/v1/cases?status=open")).cases.filter((x: any) => x.rule === "at_risk_to_owner")).toHaveLength(1);
 
   // The dashboard: the accounts table, lowest health first, then Globex's page.
   await page.setViewportSize({ width: 1280, height: 900 });

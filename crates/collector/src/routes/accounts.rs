@@ -166,8 +166,13 @@ async fn one(
                 (*u, people.get(&p).map(Vec::as_slice).unwrap_or_default())
             }),
         );
+        // Only the checklists the account's users have.
+        let theirs: Vec<&str> = v.members.iter().filter_map(|m| m.checklist.as_ref().map(|c| c.0.as_str())).collect();
         for (checklist_id, t) in tally {
-            let Some(checklist) = c.set.checklist(&checklist_id) else { continue };
+            let Some(checklist) = c.set.checklist(&checklist_id).filter(|_| theirs.contains(&checklist_id.as_str()))
+            else {
+                continue;
+            };
             for item in checklist.items.iter().filter(|i| i.scope == touchpoint_core::checklist::Scope::Account) {
                 account_items.push(json!({
                     "checklist_id": checklist_id, "item_id": item.id, "title": item.title,
