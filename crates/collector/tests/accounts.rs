@@ -177,7 +177,7 @@ fn initech() -> Vec<Value> {
             evs.push(track(&u, t + 10 + n as i64, name, props));
         }
         for d in 0..7 {
-            evs.push(track(&u, NOW - d * DAY - 3600_000, "opened_board", json!({})));
+            evs.push(track(&u, NOW - d * DAY - 3_600_000, "opened_board", json!({})));
         }
         evs.push(nps(&u, NOW - 2 * DAY + i, 9 + (i % 2) as u8));
     }

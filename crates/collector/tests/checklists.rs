@@ -199,13 +199,13 @@ async fn small_team_and_large_org_get_different_checklists() {
         json!({"id": "rollout", "title": "Roll out Acme across your organisation", "items": [
             {"id": "book_onboarding", "title": "Book your onboarding call",
              "description": "Your success manager plans the rollout with you.",
-             "cta": {"label": "Pick a time", "callback": "bookOnboardingCall"}, "depends_on": []},
+             "cta": {"label": "Pick a time", "callback": "bookOnboardingCall"}, "depends_on": [], "scope": "user"},
             {"id": "import_data", "title": "Import existing projects", "description": null, "cta": null,
-             "depends_on": []},
+             "depends_on": [], "scope": "user"},
             {"id": "invite_five", "title": "Invite five team leads", "description": null,
-             "cta": {"label": "Invite team leads", "url": "/settings.html"}, "depends_on": []},
+             "cta": {"label": "Invite team leads", "url": "/settings.html"}, "depends_on": [], "scope": "account"},
             {"id": "connect_slack", "title": "Connect Slack", "description": null, "cta": null,
-             "depends_on": ["invite_five"]}
+             "depends_on": ["invite_five"], "scope": "user"}
         ]})
     );
 
