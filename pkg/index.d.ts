@@ -73,8 +73,21 @@ export interface TouchpointEvents {
  */
 export function init(options: TouchpointOptions): Promise<boolean>;
 
-/** Names the current user; later events carry this id, and the checklist follows their traits. */
-export function identify(userId: string, traits?: Properties): void;
+/** Options of {@link identify}. */
+export interface IdentifyOptions {
+  /**
+   * Proof that the page speaks for `userId`, for projects with identity verification: the
+   * lowercase hex HMAC-SHA256 of `userId` under the project's `identity_secret`, computed by
+   * your backend (never in the page). Without it such a project rejects this user's events.
+   */
+  userHash?: string;
+}
+
+/**
+ * Names the current user; later events carry this id, the checklist follows their traits, and
+ * surveys' targeting and recontact periods follow the user across devices.
+ */
+export function identify(userId: string, traits?: Properties, options?: IdentifyOptions): void;
 
 /** Traits of an account (a customer of yours), e.g. `{ name: "Acme", seats: 40, owner: "sam@you.example" }`. */
 export interface AccountTraits extends Properties {
@@ -133,3 +146,33 @@ export function optIn(): void;
 
 export function on<K extends keyof TouchpointEvents>(name: K, listener: (payload: TouchpointEvents[K]) => void): boolean;
 export function off<K extends keyof TouchpointEvents>(name: K, listener: (payload: TouchpointEvents[K]) => void): void;
+
+/** While `true`, no survey or nudge claims the user's attention (a checkout, your own modal). */
+export function setBusy(busy: boolean): void;
+
+/** The rule that decided, by name; `unknown`, `not_loaded` and `opted_out` when there is no verdict. */
+export type WhyRule =
+  | "on_screen" | "busy" | "session_cap" | "recontact" | "kind_cooldown" | "cooldown" | "available"
+  | "url" | "segment" | "traits" | "first_seen" | "event" | "sampling" | "queued"
+  | "unknown" | "not_loaded" | "opted_out";
+
+/** What {@link why} answers. */
+export type WhyAnswer =
+  | { id: string; kind: "survey" | "nudge"; opens?: "checklist" | "help"; eligible: true; show_at_ms: number }
+  | {
+      id: string;
+      kind?: "survey" | "nudge";
+      opens?: "checklist" | "help";
+      eligible: false;
+      rule: WhyRule;
+      /** A sentence, e.g. "recontact period: last shown 12 days ago, needs 90". */
+      reason: string;
+      /** The rule's figures, e.g. `{ days_ago: 12, needs_days: 90, eligible_at_ms: … }`. */
+      data?: Record<string, unknown>;
+    };
+
+/** Why the survey or nudge `experienceId` of the remote config is, or is not, showing now. */
+export function why(experienceId: string): WhyAnswer;
+
+/** Shows (default) or removes an overlay listing every experience with its verdict (also `?touchpoint_debug=1`). */
+export function debug(on?: boolean): void;

@@ -45,3 +45,6 @@ export const optOut = forward("optOut", (...a) => wasm.optOut(...a));
 export const optIn = forward("optIn", (...a) => wasm.optIn(...a));
 export const on = forward("on", (...a) => wasm.on(...a));
 export const off = forward("off", (...a) => wasm.off(...a));
+export const setBusy = forward("setBusy", (...a) => wasm.setBusy(...a));
+export const why = forward("why", (...a) => wasm.why(...a));
+export const debug = forward("debug", (...a) => wasm.debug(...a));

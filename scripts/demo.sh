@@ -9,4 +9,4 @@ scripts/build.sh
 addr="${TOUCHPOINT_ADDR:-127.0.0.1:8787}"
 printf '\n\033[1m==> demo: open http://%s/ — dashboard at http://%s/dashboard with key sk_demo (Ctrl-C to stop)\033[0m\n' "$addr" "$addr"
 exec target/release/touchpoint-collector --addr "$addr" --data-dir data --surveys-dir surveys --www-dir www --pkg-dir pkg \
-  --checklists checklists.json --help-dir help --automations automations.json
+  --checklists checklists.json --help-dir help --automations automations.json --targeting targeting.json

@@ -28,6 +28,8 @@ pub struct Live {
 struct Loaded {
     live: Live,
     storage_key: String,
+    /// The segment chosen from the user's traits (targeting may ask for one).
+    segment: String,
 }
 
 thread_local! {
@@ -59,8 +61,13 @@ struct ServerChecklist {
 
 /// Loads and shows the checklist for this user. Safe to call again after
 /// `identify` (it reloads for the new user).
-pub async fn load(endpoint: String, key: String, user: (String, String), traits: Props) -> Result<(), String> {
-    let (who, id) = user;
+pub async fn load(
+    endpoint: String,
+    key: String,
+    person: crate::targeting::Person,
+    traits: Props,
+) -> Result<(), String> {
+    let (who, id) = (person.param, person.id);
     let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
     let set_text = browser::get_text(&format!("{endpoint}/v1/checklists?key={}", enc(&key))).await?;
     let Some(set_text) = set_text else { return Ok(()) }; // no checklists configured
@@ -72,17 +79,16 @@ pub async fn load(endpoint: String, key: String, user: (String, String), traits:
     let mut progress: Progress =
         LocalStore::open().get(&storage_key).and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
     let mut dismissed = LocalStore::open().get(&format!("{storage_key}:dismissed")).is_some();
-    // The account set by `group()`, in case the collector has not stored that event yet.
-    let account = LocalStore::open()
-        .get(&format!("touchpoint:{key}:account_id"))
-        .map(|a| format!("&account_id={}", enc(&a)))
-        .unwrap_or_default();
-    let state_url = format!(
-        "{endpoint}/v1/checklists/state?key={}&{who}={}{account}&checklist={}",
-        enc(&key),
-        enc(&id),
-        enc(&checklist.id)
-    );
+    let mut state_url = format!("{endpoint}/v1/checklists/state?key={}&{who}={}", enc(&key), enc(&id));
+    if let Some(hash) = &person.user_hash {
+        state_url.push_str(&format!("&user_hash={}", enc(hash)));
+    }
+    // The account set by `group()` and the checklist chosen here, in case the
+    // collector has not stored this user's `group` / `identify` yet.
+    if let Some(account) = LocalStore::open().get(&format!("touchpoint:{key}:account_id")) {
+        state_url.push_str(&format!("&account_id={}", enc(&account)));
+    }
+    state_url.push_str(&format!("&checklist={}", enc(&checklist.id)));
     let mut by = BTreeMap::new();
     match browser::get_text(&state_url).await {
         Ok(Some(text)) => match serde_json::from_str::<ServerState>(&text) {
@@ -113,14 +119,21 @@ pub async fn load(endpoint: String, key: String, user: (String, String), traits:
         dismissed: RwSignal::new(dismissed),
         by: RwSignal::new(by),
     };
-    LOADED.with(|l| *l.borrow_mut() = Some(Loaded { live, storage_key }));
+    LOADED.with(|l| *l.borrow_mut() = Some(Loaded { live, storage_key, segment: segment.clone() }));
     announce(&checklist, newly);
     persist();
     ui::show_checklist(live, segment.clone())?;
     if !dismissed {
         sdk::emit(EventKind::ChecklistShown { checklist_id: checklist.id.clone(), segment });
     }
+    // A survey may target this segment.
+    crate::targeting::decide();
     Ok(())
+}
+
+/// The segment of the loaded checklist, if one is loaded.
+pub fn segment() -> Option<String> {
+    LOADED.with(|l| l.borrow().as_ref().map(|l| l.segment.clone()))
 }
 
 /// Feeds a `track()` into the checklist (or keeps it until one is loaded).

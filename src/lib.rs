@@ -26,4 +26,6 @@ mod route;
 #[cfg(target_arch = "wasm32")]
 mod sdk;
 #[cfg(target_arch = "wasm32")]
+mod targeting;
+#[cfg(target_arch = "wasm32")]
 mod ui;

@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde::Serialize;
 use touchpoint_core::queue::Policy;
 use touchpoint_core::survey::Survey;
 use touchpoint_protocol::{Event, EventKind, Props};
@@ -146,13 +147,16 @@ struct Sdk {
     endpoint: String,
     anonymous_id: String,
     user_id: Option<String>,
+    /// From `identify(id, traits, { userHash })`: the host backend's proof
+    /// for `user_id` (projects that verify identities need it).
+    user_hash: Option<String>,
     outbox: Outbox,
     /// Events dropped because the queue was full, since this page loaded.
     dropped: usize,
     /// Traits from `identify` (persisted), for choosing the checklist segment.
     traits: Props,
-    /// A checklist (re)load is scheduled.
-    checklist_pending: bool,
+    /// A (re)load of the person's checklist and targeting is scheduled.
+    person_pending: bool,
     /// `optOut()` was called, or a privacy signal is honoured: nothing is collected.
     opted_out: bool,
     /// The browser sends Global Privacy Control / Do Not Track and `respectPrivacySignals` is on.
@@ -198,6 +202,7 @@ pub fn boot(options: JsValue) -> bool {
         id
     });
     let user_id = store.get(&storage_key(&options.key, "user_id")).filter(|u| !u.is_empty());
+    let user_hash = store.get(&storage_key(&options.key, "user_hash")).filter(|h| !h.is_empty());
     let defaults = Policy::default();
     let policy = Policy {
         flush_delay_ms: options.flush_interval_ms.unwrap_or(defaults.flush_delay_ms),
@@ -225,16 +230,26 @@ pub fn boot(options: JsValue) -> bool {
             endpoint,
             anonymous_id,
             user_id,
+            user_hash,
             outbox,
             dropped: 0,
             traits,
-            checklist_pending: false,
+            person_pending: false,
             opted_out,
             privacy_signal,
             surveys: HashMap::new(),
         })
     });
-    schedule_checklist();
+    crate::targeting::page_loaded();
+    if web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|q| q.split(['?', '&']).any(|p| p == "touchpoint_debug=1"))
+    {
+        if let Err(e) = crate::ui::debug::enable(true) {
+            browser::error(&format!("debug: {e}"));
+        }
+    }
+    schedule_person_load();
     load_help();
     true
 }
@@ -262,29 +277,54 @@ fn looks_like_uuid(s: &str) -> bool {
     s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
-/// Names the current user; later events carry `user_id`.
+/// Names the current user; later events carry `user_id`. `options.userHash`
+/// is the host backend's HMAC of the user id, for projects that verify identities.
 #[wasm_bindgen]
-pub fn identify(user_id: JsValue, traits: JsValue) {
+pub fn identify(user_id: JsValue, traits: JsValue, options: JsValue) {
     let Some(user_id) = user_id.as_string().filter(|u| !u.trim().is_empty()) else {
         browser::error("identify: the first argument must be a non-empty string user id");
         return;
     };
     let Some(traits) = props("identify", "traits", traits) else { return };
+    let Some(options) = props("identify", "options", options) else { return };
+    let mut user_hash = None;
+    for (name, value) in &options {
+        match (name.as_str(), value) {
+            ("userHash", serde_json::Value::String(h)) if !h.trim().is_empty() => user_hash = Some(h.trim().to_owned()),
+            ("userHash", other) => {
+                browser::error(&format!("identify: options.userHash must be a non-empty string, got {other}"));
+                return;
+            }
+            (other, _) => {
+                browser::error(&format!("identify: unknown option {other:?}; the only option is userHash"));
+                return;
+            }
+        }
+    }
     let changed = with_sdk("identify", |sdk| {
         let store = LocalStore::open();
         store.set(&storage_key(&sdk.key, "user_id"), &user_id);
+        match &user_hash {
+            Some(h) => store.set(&storage_key(&sdk.key, "user_hash"), h),
+            None => {
+                store.remove(&storage_key(&sdk.key, "user_hash"));
+                true
+            }
+        };
         let mut merged = sdk.traits.clone();
         merged.extend(traits.clone());
         store.set(&storage_key(&sdk.key, "traits"), &serde_json::to_string(&merged).unwrap_or_default());
-        let changed = sdk.user_id.as_deref() != Some(user_id.as_str()) || merged != sdk.traits;
+        let changed =
+            sdk.user_id.as_deref() != Some(user_id.as_str()) || merged != sdk.traits || sdk.user_hash != user_hash;
         sdk.user_id = Some(user_id);
+        sdk.user_hash = user_hash;
         sdk.traits = merged;
         changed
     });
     if let Some(changed) = changed {
         emit(EventKind::Identify { traits });
         if changed {
-            schedule_checklist();
+            schedule_person_load();
         }
     }
 }
@@ -309,7 +349,7 @@ pub fn group(account_id: JsValue, traits: JsValue) {
     if let Some(changed) = changed {
         emit(EventKind::Group { account_id, traits });
         if changed {
-            schedule_checklist();
+            schedule_person_load();
         }
     }
 }
@@ -342,11 +382,12 @@ pub fn complete(item_id: JsValue) -> bool {
     }
 }
 
-/// Loads the checklist for the current user in a fresh task, once, so the
-/// `identify` that usually follows `init` is taken into account.
-fn schedule_checklist() {
+/// Loads the checklist and the targeting config for the current person in
+/// a fresh task, once, so the `identify` that usually follows `init` is
+/// taken into account.
+fn schedule_person_load() {
     let first =
-        SDK.with(|s| s.borrow_mut().as_mut().is_some_and(|sdk| !std::mem::replace(&mut sdk.checklist_pending, true)));
+        SDK.with(|s| s.borrow_mut().as_mut().is_some_and(|sdk| !std::mem::replace(&mut sdk.person_pending, true)));
     if !first {
         return;
     }
@@ -354,20 +395,59 @@ fn schedule_checklist() {
         let args = SDK.with(|s| {
             let mut b = s.borrow_mut();
             let sdk = b.as_mut()?;
-            sdk.checklist_pending = false;
-            let user = match &sdk.user_id {
-                Some(u) => ("user_id".to_owned(), u.clone()),
-                None => ("anonymous_id".to_owned(), sdk.anonymous_id.clone()),
-            };
-            Some((sdk.endpoint.clone(), sdk.key.clone(), user, sdk.traits.clone()))
+            sdk.person_pending = false;
+            Some((sdk.endpoint.clone(), sdk.key.clone(), sdk.traits.clone()))
         });
-        let Some((endpoint, key, user, traits)) = args else { return };
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Err(e) = checklist::load(endpoint, key, user, traits).await {
-                browser::error(&format!("checklist: {e}"));
-            }
-        });
+        let Some((endpoint, key, traits)) = args else { return };
+        let (e, k) = (endpoint.clone(), key.clone());
+        if let Some(person) = person() {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = checklist::load(e, k, person, traits).await {
+                    browser::error(&format!("checklist: {e}"));
+                }
+            });
+        }
+        if let Some(person) = person() {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = crate::targeting::load(endpoint, key, person).await {
+                    browser::error(&format!("targeting: {e}"));
+                }
+            });
+        }
     });
+}
+
+/// Who the widget's per-person reads are about: the user once identified
+/// (with their hash), else this browser.
+fn person() -> Option<crate::targeting::Person> {
+    SDK.with(|s| {
+        let b = s.borrow();
+        let sdk = b.as_ref()?;
+        Some(match &sdk.user_id {
+            Some(u) => crate::targeting::Person { param: "user_id", id: u.clone(), user_hash: sdk.user_hash.clone() },
+            None => crate::targeting::Person { param: "anonymous_id", id: sdk.anonymous_id.clone(), user_hash: None },
+        })
+    })
+}
+
+/// What targeting needs from the SDK's state.
+pub struct TargetingInputs {
+    pub traits: Props,
+    /// Sampling's stable key: the user id once identified, else the anonymous id.
+    pub user_key: String,
+    pub opted_out: bool,
+}
+
+pub fn targeting_inputs() -> Option<TargetingInputs> {
+    SDK.with(|s| {
+        let b = s.borrow();
+        let sdk = b.as_ref()?;
+        Some(TargetingInputs {
+            traits: sdk.traits.clone(),
+            user_key: sdk.user_id.clone().unwrap_or_else(|| sdk.anonymous_id.clone()),
+            opted_out: sdk.opted_out,
+        })
+    })
 }
 
 /// Records a page view; single-page apps call it on route changes (pushState
@@ -387,18 +467,19 @@ pub fn reset() {
     let fresh = browser::uuid();
     let done = with_sdk("reset", |sdk| {
         let store = LocalStore::open();
-        for what in ["user_id", "traits", "account_id"] {
+        for what in ["user_id", "user_hash", "traits", "account_id"] {
             store.remove(&storage_key(&sdk.key, what));
         }
         store.set(&storage_key(&sdk.key, "anonymous_id"), &fresh);
         sdk.anonymous_id = fresh;
         sdk.user_id = None;
+        sdk.user_hash = None;
         sdk.traits = Props::new();
     });
     if done.is_some() {
         ui::hide();
         ui::clear_checklist();
-        schedule_checklist();
+        schedule_person_load();
     }
 }
 
@@ -446,6 +527,46 @@ pub fn hide() {
     ui::hide();
 }
 
+/// Tells Touchpoint the page is busy (a checkout, a modal of its own): no
+/// survey or nudge claims attention until `setBusy(false)`.
+#[wasm_bindgen(js_name = setBusy)]
+pub fn set_busy(busy: JsValue) {
+    match busy.as_bool() {
+        Some(b) => crate::targeting::set_busy(b),
+        None => browser::error("setBusy: the argument must be true or false"),
+    }
+}
+
+/// Why experience `id` (a survey or nudge of the remote config) is or is not
+/// showing: `{ id, kind, eligible, show_at_ms }` or `{ id, kind, eligible:
+/// false, rule, reason, data }`.
+#[wasm_bindgen]
+pub fn why(id: JsValue) -> JsValue {
+    let Some(id) = id.as_string() else {
+        browser::error("why: the argument must be an experience id string");
+        return JsValue::UNDEFINED;
+    };
+    let answer = crate::targeting::why(&id);
+    answer.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Shows (`true`) or removes the debug overlay listing every experience and its verdict.
+#[wasm_bindgen]
+pub fn debug(on: JsValue) {
+    let on = on.as_bool().unwrap_or(true);
+    if let Err(e) = crate::ui::debug::enable(on) {
+        browser::error(&format!("debug: {e}"));
+    }
+    if on {
+        crate::targeting::decide();
+    }
+}
+
+/// The project's public key, once booted.
+pub fn project_key() -> Option<String> {
+    SDK.with(|s| s.borrow().as_ref().map(|sdk| sdk.key.clone()))
+}
+
 /// Subscribes `listener` to `name` (today: `"error"`, with `{ code, message, eventIds }`).
 #[wasm_bindgen]
 pub fn on(name: JsValue, listener: JsValue) -> bool {
@@ -465,26 +586,32 @@ pub fn off(name: JsValue, listener: JsValue) {
     }
 }
 
-/// Fetches, validates and shows survey `id`. Resolves to `true` once it is on
-/// screen, `false` (with the reason on the console) otherwise.
+/// Fetches, validates and shows survey `id`, whatever the targeting says
+/// (the page asked for it; the showing still counts for recontact periods).
+/// Resolves to `true` once it is on screen, `false` (with the reason on the
+/// console) otherwise.
 #[wasm_bindgen(js_name = showSurvey)]
 pub async fn show_survey(id: JsValue) -> bool {
     let Some(id) = id.as_string().filter(|i| !i.trim().is_empty()) else {
         browser::error("showSurvey: the argument must be a survey id string");
         return false;
     };
+    show_survey_by_id(&id).await
+}
+
+pub async fn show_survey_by_id(id: &str) -> bool {
     if ui::survey_on_screen() {
         browser::warn(&format!("showSurvey({id:?}): another survey is on screen; not showing a second one"));
         return false;
     }
-    let cached = with_sdk("showSurvey", |sdk| (sdk.surveys.get(&id).cloned(), sdk.endpoint.clone()));
+    let cached = with_sdk("showSurvey", |sdk| (sdk.surveys.get(id).cloned(), sdk.endpoint.clone()));
     let Some((cached, endpoint)) = cached else { return false };
     let survey = match cached {
         Some(s) => s,
-        None => match fetch_survey(&endpoint, &id).await {
+        None => match fetch_survey(&endpoint, id).await {
             Ok(s) => {
                 let s = Arc::new(s);
-                with_sdk("showSurvey", |sdk| sdk.surveys.insert(id.clone(), s.clone()));
+                with_sdk("showSurvey", |sdk| sdk.surveys.insert(id.to_owned(), s.clone()));
                 s
             }
             Err(msg) => {
@@ -523,6 +650,7 @@ async fn fetch_survey(endpoint: &str, id: &str) -> Result<Survey, String> {
 pub fn emit(kind: EventKind) -> Option<String> {
     let caller = kind.name();
     let (event, outbox) = with_sdk(caller, |sdk| (!sdk.opted_out).then(|| (stamp(sdk, kind), sdk.outbox.clone())))??;
+    crate::targeting::observe(event.ts, &event.kind);
     // Pushed outside the SDK borrow: reporting may reach host listeners.
     match outbox.push(&event) {
         Ok(Pushed { dropped }) => {
@@ -565,6 +693,7 @@ fn stamp(sdk: &Sdk, kind: EventKind) -> Event {
         ts: browser::now_ms(),
         anonymous_id: sdk.anonymous_id.clone(),
         user_id: sdk.user_id.clone(),
+        user_hash: sdk.user_id.as_ref().and(sdk.user_hash.clone()),
         url: browser::page_url(),
         kind,
     }

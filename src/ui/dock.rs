@@ -29,6 +29,8 @@ pub struct Dock {
     pub path: RwSignal<String>,
     /// The help search box (settable by `openHelp(query)`).
     pub query: RwSignal<String>,
+    /// The next opening is a nudge's, unasked: focus stays where the user has it.
+    pub quiet: StoredValue<bool>,
 }
 
 #[component]
@@ -41,6 +43,13 @@ pub fn DockView(dock: Dock) -> impl IntoView {
     Effect::new(move |prev: Option<Open>| {
         let now = dock.open.get();
         if let Some(prev) = prev.filter(|p| *p != now) {
+            if now == Open::Nothing {
+                // The screen is free: something may be waiting for it.
+                crate::browser::set_timeout(0, crate::targeting::decide);
+            }
+            if std::mem::take(&mut *dock.quiet.write_value()) {
+                return now;
+            }
             let (selector, only_if_inside) = match (prev, now) {
                 (_, Open::Checklist) => (".tp-cl-panel .tp-cl-toggle", false),
                 (_, Open::Help) => ("#tp-help-q, .tp-help-panel .tp-back", false),

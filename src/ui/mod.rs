@@ -2,6 +2,7 @@
 //! shadow root, so the host's CSS cannot reach in and ours cannot leak out.
 
 mod checklist_panel;
+pub mod debug;
 mod dock;
 mod help_panel;
 mod survey_card;
@@ -106,6 +107,8 @@ pub fn tf(key: &str, args: &[(&str, &str)]) -> String {
 enum Corner {
     Survey,
     Dock,
+    /// The debug overlay: top left, out of the widgets' way.
+    Debug,
 }
 
 /// The mounted survey; dropping it unmounts the Leptos view.
@@ -118,6 +121,8 @@ thread_local! {
     static SURVEY: RefCell<Option<Mounted>> = const { RefCell::new(None) };
     static DOCK: RefCell<Option<(Mounted, Dock)>> = const { RefCell::new(None) };
     static SURVEY_CLOSER: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+    /// The id of the survey in `SURVEY`.
+    static SURVEY_ID: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 /// The dock, mounted on first use.
@@ -134,6 +139,7 @@ fn dock() -> Result<Dock, String> {
         segment: RwSignal::new(None),
         path: RwSignal::new(crate::route::current_path()),
         query: RwSignal::new(String::new()),
+        quiet: StoredValue::new(false),
     };
     crate::route::on_change(move |path| dock.path.set(path));
     let view = leptos::mount::mount_to(container, move || view! { <DockView dock /> });
@@ -155,6 +161,38 @@ pub fn open_panel(panel: Panel) -> bool {
         dock.open.set(panel);
     }
     available
+}
+
+/// The panel open now, if one is.
+pub fn open_panel_now() -> Option<Panel> {
+    let dock = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d))?;
+    Some(dock.open.get_untracked()).filter(|p| *p != Panel::Nothing)
+}
+
+/// Whether a nudge could open `panel`: a checklist the user has not
+/// finished or dismissed; help content.
+pub fn can_nudge(panel: Panel) -> bool {
+    let Some(dock) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) else { return false };
+    match panel {
+        Panel::Checklist => dock.checklist.with_untracked(|c| {
+            c.is_some_and(|l| {
+                !l.dismissed.get_untracked() && !l.progress.with_untracked(|p| p.is_complete(&l.checklist.get_value()))
+            })
+        }),
+        Panel::Help => dock.help.with_untracked(Option::is_some),
+        Panel::Nothing => false,
+    }
+}
+
+/// Opens `panel` for a nudge: like [`open_panel`], without taking focus.
+pub fn nudge_open(panel: Panel) -> bool {
+    let Some(dock) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) else { return false };
+    dock.quiet.set_value(true);
+    let opened = open_panel(panel);
+    if !opened {
+        dock.quiet.set_value(false);
+    }
+    opened
 }
 
 pub fn open_help(query: Option<String>) -> bool {
@@ -207,10 +245,15 @@ pub fn survey_on_screen() -> bool {
     SURVEY.with(|s| s.borrow().is_some())
 }
 
+pub fn survey_on_screen_id() -> Option<String> {
+    SURVEY_ID.with(|s| s.borrow().clone()).filter(|_| survey_on_screen())
+}
+
 pub fn show_survey(survey: Arc<Survey>) -> Result<(), String> {
     let (host, container) =
         shadow_host("survey", Corner::Survey).map_err(|e| format!("could not add the survey to the page: {e}"))?;
     let survey_id = survey.id().to_owned();
+    SURVEY_ID.with(|s| *s.borrow_mut() = Some(survey_id.clone()));
     let response_id = browser::uuid();
     crate::bus::dispatch_json("survey:shown", &serde_json::json!({ "surveyId": survey_id, "responseId": response_id }));
     sdk::emit(EventKind::SurveyShown { survey_id, response_id: response_id.clone() });
@@ -227,6 +270,8 @@ pub fn close_survey() {
         if let Some(m) = SURVEY.with(|s| s.borrow_mut().take()) {
             m.host.remove();
         }
+        // The screen is free: another survey may be due (cooldowns permitting).
+        crate::targeting::decide();
     });
 }
 
@@ -245,7 +290,7 @@ fn shadow_host(kind: &str, corner: Corner) -> Result<(web_sys::Element, web_sys:
     let style = host.style();
     let side = match (corner, theme.position) {
         (Corner::Survey, Side::Right) | (Corner::Dock, Side::Left) => "right",
-        (Corner::Survey, Side::Left) | (Corner::Dock, Side::Right) => "left",
+        (Corner::Survey, Side::Left) | (Corner::Dock, Side::Right) | (Corner::Debug, _) => "left",
     };
     let custom = [
         ("--tp-accent", &theme.accent),
@@ -255,6 +300,11 @@ fn shadow_host(kind: &str, corner: Corner) -> Result<(web_sys::Element, web_sys:
     ];
     for (name, value) in HOST_STYLE.iter().copied().chain([(side, "16px")]) {
         style.set_property_with_priority(name, value, "important").map_err(describe)?;
+    }
+    if let Corner::Debug = corner {
+        for (name, value) in [("bottom", "auto"), ("top", "16px")] {
+            style.set_property_with_priority(name, value, "important").map_err(describe)?;
+        }
     }
     for (name, value) in custom {
         if let Some(v) = value {

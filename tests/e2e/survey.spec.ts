@@ -165,12 +165,6 @@ test("the card sits in the bottom-right corner and leaves the app usable", async
   await expect(page.getByRole("status")).toHaveText("Tracked “created_project”.");
 });
 
-test("the demo asks for a score by itself a moment after the projects page opens", async ({ page, collector }) => {
-  await page.goto(`${collector.url}/`);
-  await expect(card(page)).toBeVisible({ timeout: 8_000 });
-  await expect(card(page)).toContainText("How likely are you to recommend");
-});
-
 test("text from the survey definition is shown as text, never parsed as HTML", async ({ page, collector }) => {
   await openDemo(page, collector);
   expect(await page.evaluate(() => (window as any).Touchpoint.showSurvey("hostile"))).toBe(true);

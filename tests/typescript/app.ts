@@ -2,7 +2,7 @@
 // (and reject the misuse in misuse.ts, see tests/typescript/check.sh).
 import {
   init, identify, group, track, page, showSurvey, showChecklist, openHelp, hide, complete, reset, optOut, optIn, on, off,
-  type TouchpointError, type TouchpointEvents,
+  setBusy, why, debug, type TouchpointError, type TouchpointEvents,
 } from "@touchpoint/widget";
 
 async function main(): Promise<void> {
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     theme: { accent: "#0f766e", colorScheme: "auto", position: "left" },
   });
   if (!ready) return;
-  identify("user_42", { plan: "trial", team_size: 4 });
+  identify("user_42", { plan: "trial", team_size: 4 }, { userHash: "e699d9e131ee56644bf34100e488ca331f0fdf0b6b23c792d5e4a5c690d06045" });
   group("acme", { name: "Acme", seats: 40, owner: "sam@example.com", region: "eu" });
   const id: string | undefined = track("imported_data", { rows: 120 });
   console.log(id?.length);
@@ -32,6 +32,12 @@ async function main(): Promise<void> {
   reset();
   optOut();
   optIn();
+  setBusy(true);
+  setBusy(false);
+  const answer = why("nps");
+  if (answer.eligible) console.log(answer.show_at_ms);
+  else console.log(answer.rule, answer.reason, answer.data?.["days_ago"]);
+  debug(true);
   const payload: TouchpointEvents["checklist:item_completed"] = { checklistId: "c", itemId: "i", rule: "manual" };
   console.log(payload.rule);
 }

@@ -32,8 +32,6 @@
     b.addEventListener("click", function () { Touchpoint.showSurvey("nps"); });
   });
 
-  // Ask for an NPS score a moment after the projects page opens (?autoshow=0 turns it off).
-  if (location.pathname === "/" && params.get("autoshow") !== "0") {
-    setTimeout(function () { Touchpoint.showSurvey("nps"); }, 1500);
-  }
+  // No code here decides when the NPS survey appears: the collector's targeting.json does
+  // (on the projects page, 1.5 s after load, at most once per 90 days per user).
 })();

@@ -6,8 +6,10 @@
 //! page that embeds the widget, so it must never read project-wide data.
 //!
 //! [`PublicKey`], for the few reads the widget makes from the page about its
-//! own user (checklist definitions and progress): `?key=<public_key>`, from
-//! an origin the project allows, checked like ingest.
+//! own user (checklist definitions and progress, targeting facts):
+//! `?key=<public_key>`, from an origin the project allows, checked like
+//! ingest. Which user is [`person`]'s business: with identity verification
+//! on, a `user_id` needs its `user_hash`.
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use axum::http::header::{AUTHORIZATION, ORIGIN};
 use axum::http::request::Parts;
 use serde::Deserialize;
 
+use crate::checklists::replay::Person;
 use crate::error::AppError;
 use crate::projects::ProjectEntry;
 use crate::AppState;
@@ -88,5 +91,27 @@ impl FromRequestParts<AppState> for PublicKey {
             }
         }
         Ok(PublicKey(project.clone()))
+    }
+}
+
+/// The person a widget read is about: `user_id` (believed only with the
+/// right `user_hash` when the project verifies identities) wins over
+/// `anonymous_id`; empty values count as absent.
+pub fn person(
+    project: &ProjectEntry,
+    user_id: Option<String>,
+    user_hash: Option<String>,
+    anonymous_id: Option<String>,
+) -> Result<Person, AppError> {
+    let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+    match (given(user_id), given(anonymous_id)) {
+        (Some(user), _) => {
+            project
+                .verify_user(&user, user_hash.as_deref())
+                .map_err(|e| AppError::Forbidden { message: e.to_string(), field: "user_hash" })?;
+            Ok(Person::User(user))
+        }
+        (None, Some(browser)) => Ok(Person::Anonymous(browser)),
+        (None, None) => Err(AppError::bad_request("give the user as ?user_id=… or ?anonymous_id=…", Some("user_id"))),
     }
 }

@@ -29,6 +29,8 @@ pub struct Config {
     pub help_dir: Option<PathBuf>,
     /// The automations file (see [`crate::automations`]); `None`: no automations.
     pub automations_file: Option<PathBuf>,
+    /// The targeting file (see [`crate::targeting`]); `None`: no survey shows on its own.
+    pub targeting_file: Option<PathBuf>,
     /// Where emails are written as `.eml` files; `None`: `<data_dir>/outbox`.
     pub email_outbox: Option<PathBuf>,
     /// A `postgres://` URL: store in Postgres instead of `<data_dir>/touchpoint.db`.
@@ -60,6 +62,7 @@ impl Default for Config {
             checklists_file: None,
             help_dir: None,
             automations_file: None,
+            targeting_file: None,
             email_outbox: None,
             database_url: None,
             accounts_file: None,
@@ -88,7 +91,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// (flag, environment variable, help), in the order `--help` lists them.
-const FLAGS: [(&str, &str, &str); 12] = [
+const FLAGS: [(&str, &str, &str); 13] = [
     ("--addr", "TOUCHPOINT_ADDR", "address to listen on [default: 127.0.0.1:8787; port 0 = any free port]"),
     ("--data-dir", "TOUCHPOINT_DATA_DIR", "directory of the SQLite file touchpoint.db [default: ./data]"),
     ("--surveys-dir", "TOUCHPOINT_SURVEYS_DIR", "survey definitions, one *.json each [default: ./surveys]"),
@@ -117,6 +120,12 @@ const FLAGS: [(&str, &str, &str); 12] = [
         "TOUCHPOINT_AUTOMATIONS",
         "JSON file of automation rules (webhooks, emails, cases); must exist if given \
          [default: no automations]",
+    ),
+    (
+        "--targeting",
+        "TOUCHPOINT_TARGETING",
+        "JSON file saying which surveys show on their own, to whom, where and how often; must exist if given \
+         [default: none, surveys show only when the page calls showSurvey]",
     ),
     (
         "--email-outbox",
@@ -180,7 +189,7 @@ impl Command {
         }
 
         let mut config = Config::default();
-        let [addr, data, surveys, www, pkg, projects, checklists, help, automations, outbox, database_url, accounts] =
+        let [addr, data, surveys, www, pkg, projects, checklists, help, automations, targeting, outbox, database_url, accounts] =
             values;
         if let Some(addr) = addr {
             config.addr =
@@ -202,6 +211,7 @@ impl Command {
         config.checklists_file = checklists.map(PathBuf::from);
         config.help_dir = help.map(PathBuf::from);
         config.automations_file = automations.map(PathBuf::from);
+        config.targeting_file = targeting.map(PathBuf::from);
         config.email_outbox = outbox.map(PathBuf::from);
         if let Some(url) = &database_url {
             if !crate::store::is_postgres_url(url) {

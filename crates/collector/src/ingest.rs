@@ -5,16 +5,18 @@ use serde_json::Value;
 use touchpoint_protocol::{Event, EventResult, EventStatus, MAX_EVENT_BYTES};
 
 use crate::extract::field_of;
+use crate::projects::ProjectEntry;
 use crate::store::NewEvent;
 
 pub enum Checked {
-    Valid(NewEvent),
+    /// Boxed: an event is far larger than a rejection.
+    Valid(Box<NewEvent>),
     Rejected(EventResult),
 }
 
 /// Judges the event at `index` of its batch. Reasons start with the JSON
 /// path at fault, e.g. `events[3].ts: invalid type: string "x", expected i64`.
-pub fn check(index: usize, raw: Value) -> Checked {
+pub fn check(index: usize, mut raw: Value, project: &ProjectEntry) -> Checked {
     let id = raw.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
     let reject = |field: Option<&str>, reason: String| {
         let at = match field {
@@ -28,6 +30,8 @@ pub fn check(index: usize, raw: Value) -> Checked {
         })
     };
 
+    // Checked below, never stored: it is a credential for the user id.
+    let user_hash = raw.as_object_mut().and_then(|o| o.remove("user_hash"));
     let body = raw.to_string();
     if body.len() > MAX_EVENT_BYTES {
         return reject(None, format!("event is {} bytes, more than the limit of {MAX_EVENT_BYTES}", body.len()));
@@ -46,13 +50,32 @@ pub fn check(index: usize, raw: Value) -> Checked {
     if event.id.is_empty() {
         return reject(Some("id"), "must not be empty".into());
     }
-    Checked::Valid(NewEvent { event, body, automate: false })
+    if let Some(user) = &event.user_id {
+        let hash = match &user_hash {
+            None | Some(Value::Null) => None,
+            Some(Value::String(h)) => Some(h.as_str()),
+            Some(other) => return reject(Some("user_hash"), format!("must be a string, not {other}")),
+        };
+        if let Err(e) = project.verify_user(user, hash) {
+            return reject(Some("user_hash"), e.to_string());
+        }
+    }
+    Checked::Valid(Box::new(NewEvent { event, body, automate: false }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::projects::Projects;
     use serde_json::json;
+
+    fn demo() -> std::sync::Arc<ProjectEntry> {
+        Projects::demo().by_public_key(crate::projects::DEMO_PUBLIC_KEY).unwrap().clone()
+    }
+
+    fn check(index: usize, raw: Value) -> Checked {
+        super::check(index, raw, &demo())
+    }
 
     fn check_rejected(raw: Value, expected_id: &str, expected_reason: &str) {
         match check(3, raw.clone()) {
@@ -125,5 +148,36 @@ mod tests {
         let Checked::Valid(e) = check(0, track("t1")) else { panic!("rejected") };
         assert_eq!(e.event.id, "t1");
         assert_eq!(serde_json::from_str::<Value>(&e.body).unwrap(), track("t1"));
+    }
+
+    #[test]
+    fn verified_projects_reject_unproven_user_ids_and_never_store_the_hash() {
+        let projects = Projects::from_json(
+            r#"[{"public_key": "pk_v", "secret_key": "sk_v", "allowed_origins": ["*"],
+                 "identity_secret": "0123456789abcdef-secret"}]"#,
+        )
+        .unwrap();
+        let verified = projects.by_public_key("pk_v").unwrap();
+        let hash = crate::projects::user_hash_of("0123456789abcdef-secret", "alice");
+        let as_alice = |h: Value| {
+            let mut e = track("t1");
+            e["user_id"] = json!("alice");
+            e["user_hash"] = h;
+            e
+        };
+        let Checked::Valid(ok) = super::check(0, as_alice(json!(hash)), verified) else { panic!("rejected") };
+        assert_eq!(ok.event.user_id.as_deref(), Some("alice"));
+        assert!(!ok.body.contains("user_hash") && !ok.body.contains(&hash), "{}", ok.body);
+
+        for (h, why) in [(json!(null), "needs its user_hash"), (json!("beef"), "is not the HMAC-SHA256")] {
+            let Checked::Rejected(r) = super::check(2, as_alice(h.clone()), verified) else { panic!("{h} accepted") };
+            let reason = r.reason.unwrap_or_default();
+            assert!(reason.starts_with("events[2].user_hash: ") && reason.contains(why), "{reason}");
+        }
+        // Anonymous events need no hash.
+        assert!(matches!(super::check(0, track("t2"), verified), Checked::Valid(_)));
+        // Projects without a secret take the user id as given, and still drop a stray hash.
+        let Checked::Valid(e) = check(0, as_alice(json!("whatever"))) else { panic!("rejected") };
+        assert!(!e.body.contains("user_hash"));
     }
 }

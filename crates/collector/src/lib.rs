@@ -38,6 +38,7 @@ pub mod projects;
 mod rate_limit;
 pub mod routes;
 pub mod store;
+pub mod targeting;
 pub mod time;
 
 use std::sync::Arc;
@@ -73,6 +74,8 @@ pub struct AppState {
     pub help: Option<Arc<help::HelpCatalog>>,
     /// `None`: no automations (their routes answer 404, nothing is queued).
     pub automations: Option<Arc<Automations>>,
+    /// `None`: no survey shows on its own (`/v1/config` says `"targeting": null`).
+    pub targeting: Option<Arc<targeting::TargetingCatalog>>,
     /// `None`: no accounts definition (account routes answer 404).
     pub accounts: Option<Arc<accounts::AccountsCatalog>>,
 }
@@ -88,6 +91,7 @@ impl AppState {
             checklists: None,
             help: None,
             automations: None,
+            targeting: None,
             accounts: None,
         }
     }
@@ -98,6 +102,10 @@ impl AppState {
 
     pub fn with_help(self, help: Option<help::HelpCatalog>) -> AppState {
         AppState { help: help.map(Arc::new), ..self }
+    }
+
+    pub fn with_targeting(self, targeting: Option<targeting::TargetingCatalog>) -> AppState {
+        AppState { targeting: targeting.map(Arc::new), ..self }
     }
 
     /// Start the worker with [`automations::worker::Worker::spawn`].
@@ -117,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::events::router())
         .merge(routes::surveys::router())
         .merge(routes::checklists::router())
+        .merge(routes::config::router())
         .merge(routes::help::router())
         .merge(routes::automations::router())
         .merge(routes::dashboard::router())

@@ -27,6 +27,7 @@ use touchpoint_collector::checklists::ChecklistCatalog;
 use touchpoint_collector::config::{usage, Command, Config};
 use touchpoint_collector::projects::{Projects, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY};
 use touchpoint_collector::store::Store;
+use touchpoint_collector::targeting::TargetingCatalog;
 use touchpoint_collector::{router, AppState};
 
 /// How long requests in flight may take to finish after the shutdown signal.
@@ -76,6 +77,10 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         }
         None => None,
     };
+    let targeting = match &config.targeting_file {
+        Some(file) => Some(TargetingCatalog::load(file, &surveys)?),
+        None => None,
+    };
     let accounts = {
         let env = |var: &str| std::env::var(var).ok();
         touchpoint_collector::accounts::AccountsCatalog::load_configured(config.accounts_file.as_deref(), &env)?
@@ -104,6 +109,10 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         ),
         None => "no automations".into(),
     };
+    let targeting_note = match &targeting {
+        Some(t) => format!("{} targeted experience(s) from {}", t.experiences.all().len(), t.file.display()),
+        None => "no targeting".into(),
+    };
     let accounts_note = match &accounts {
         Some(a) => format!(
             "accounts from {} ({} routing rule(s){})",
@@ -120,7 +129,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     };
     eprintln!(
         "touchpoint-collector: {} project(s), {} survey(s) from {}, {checklists_note}, {help_note}, \
-         {automations_note}, {accounts_note}, database: {database_note}",
+         {automations_note}, {targeting_note}, {accounts_note}, database: {database_note}",
         projects.len(),
         surveys.len(),
         config.surveys_dir.display(),
@@ -129,6 +138,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         .with_checklists(checklists)
         .with_help(help)
         .with_automations(automations)
+        .with_targeting(targeting)
         .with_accounts(accounts);
     let worker = Worker::spawn(&state);
     let accounts_worker = touchpoint_collector::accounts::worker::Worker::spawn(&state);

@@ -8,8 +8,17 @@
 //! ```json
 //! [{"public_key": "pk_live_1", "secret_key": "sk_live_1",
 //!   "allowed_origins": ["https://app.example.com", "http://127.0.0.1:*"],
-//!   "rate_limit": {"events_per_second": 1000, "burst": 10000}}]
+//!   "rate_limit": {"events_per_second": 1000, "burst": 10000},
+//!   "identity_secret": "a long random string only the host's backend knows"}]
 //! ```
+//!
+//! **Identity verification.** With an `identity_secret`, a user id is only
+//! believed when it comes with its `user_hash`: the lowercase hex
+//! HMAC-SHA256 of the user id under that secret, which the host's backend
+//! computes and puts in the page (`identify(id, traits, { userHash })`).
+//! Events carrying a `user_id` without the right hash are rejected, and the
+//! widget's per-user reads (checklist progress, targeting facts) refuse it,
+//! so nobody can write as, or read about, a user by guessing their id.
 //!
 //! Loading is all or nothing and reports every problem at once, each naming
 //! its field (`[1].secret_key: …`): a collector that skipped a bad project
@@ -38,6 +47,30 @@ pub struct Project {
     pub secret_key: String,
     pub allowed_origins: Vec<OriginPattern>,
     pub rate_limit: RateLimit,
+    /// Set: user ids must come with their HMAC (see the module docs).
+    pub identity_secret: Option<String>,
+}
+
+/// Why a user id was not believed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityError {
+    MissingHash,
+    WrongHash,
+}
+
+impl fmt::Display for IdentityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IdentityError::MissingHash => {
+                "this project verifies identities: a user_id needs its user_hash (hex HMAC-SHA256 of the user id \
+                 under the project's identity secret), given as identify(userId, traits, { userHash })"
+            }
+            IdentityError::WrongHash => {
+                "user_hash is not the HMAC-SHA256 of this user_id under the project's identity secret; the identity \
+                 was not believed"
+            }
+        })
+    }
 }
 
 /// A token bucket counted in **events**: a batch of n events takes n tokens
@@ -199,6 +232,19 @@ impl ProjectEntry {
         self.project.allowed_origins.iter().any(|p| p.matches(origin))
     }
 
+    /// Whether to believe that the page speaks for `user_id`. Always yes
+    /// for a project without an identity secret.
+    pub fn verify_user(&self, user_id: &str, user_hash: Option<&str>) -> Result<(), IdentityError> {
+        let Some(secret) = &self.project.identity_secret else { return Ok(()) };
+        let given = user_hash.filter(|h| !h.is_empty()).ok_or(IdentityError::MissingHash)?;
+        let expected = user_hash_of(secret, user_id);
+        if constant_time_eq(expected.as_bytes(), given.to_ascii_lowercase().as_bytes()) {
+            Ok(())
+        } else {
+            Err(IdentityError::WrongHash)
+        }
+    }
+
     /// Takes `events` tokens (at least 1), or says how long until they would be there.
     pub fn admit(&self, events: usize, now: Instant) -> Result<(), Duration> {
         let cost = u32::try_from(events).unwrap_or(u32::MAX).max(1);
@@ -234,6 +280,8 @@ struct ProjectSpec {
     allowed_origins: Vec<String>,
     #[serde(default)]
     rate_limit: RateLimit,
+    #[serde(default)]
+    identity_secret: Option<String>,
 }
 
 impl Projects {
@@ -245,6 +293,7 @@ impl Projects {
             secret_key: DEMO_SECRET_KEY.into(),
             allowed_origins: vec![OriginPattern::Any],
             rate_limit: RateLimit::default(),
+            identity_secret: None,
         }])
         .expect("the demo project is valid")
     }
@@ -287,6 +336,7 @@ impl Projects {
                 secret_key: spec.secret_key,
                 allowed_origins: origins,
                 rate_limit: spec.rate_limit,
+                identity_secret: spec.identity_secret,
             });
         }
         match Projects::new(projects) {
@@ -327,6 +377,17 @@ impl Projects {
                 problems.push(format!(
                     "[{i}].secret_key: starts with pk_, the prefix of public keys; a secret key must not look public"
                 ));
+            }
+            if let Some(secret) = &p.identity_secret {
+                if secret.len() < MIN_IDENTITY_SECRET_BYTES {
+                    problems.push(format!(
+                        "[{i}].identity_secret: must be at least {MIN_IDENTITY_SECRET_BYTES} characters; a short \
+                         secret can be guessed from one user's hash"
+                    ));
+                }
+                if [&p.public_key, &p.secret_key].contains(&secret) {
+                    problems.push(format!("[{i}].identity_secret: must differ from the project's keys"));
+                }
             }
             let RateLimit { events_per_second, burst } = p.rate_limit;
             if events_per_second == 0 {
@@ -380,6 +441,17 @@ impl Projects {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+const MIN_IDENTITY_SECRET_BYTES: usize = 16;
+
+/// Lowercase hex HMAC-SHA256 of `user_id` under `secret`: what the host's
+/// backend computes for `identify(id, traits, { userHash })`.
+pub fn user_hash_of(secret: &str, user_id: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(user_id.as_bytes());
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -540,5 +612,42 @@ mod tests {
         let entry = demo.by_public_key(DEMO_PUBLIC_KEY).unwrap();
         assert_eq!(entry.project.secret_key, DEMO_SECRET_KEY);
         assert!(entry.allows_origin("https://whatever.example") && entry.allows_origin("null"));
+    }
+
+    #[test]
+    fn identity_verification_believes_only_the_right_hash() {
+        let projects = Projects::from_json(
+            r#"[{"public_key": "pk_v", "secret_key": "sk_v", "allowed_origins": ["*"],
+                 "identity_secret": "0123456789abcdef-secret"},
+                {"public_key": "pk_o", "secret_key": "sk_o", "allowed_origins": ["*"]}]"#,
+        )
+        .unwrap();
+        let verified = projects.by_public_key("pk_v").unwrap();
+        // A known vector: `printf alice | openssl dgst -sha256 -hmac 0123456789abcdef-secret`.
+        let computed = user_hash_of("0123456789abcdef-secret", "alice");
+        assert_eq!(computed, "e699d9e131ee56644bf34100e488ca331f0fdf0b6b23c792d5e4a5c690d06045");
+        assert_eq!(verified.verify_user("alice", Some(&computed)), Ok(()));
+        assert_eq!(verified.verify_user("alice", Some(&computed.to_ascii_uppercase())), Ok(()), "hex case is free");
+        assert_eq!(verified.verify_user("mallory", Some(&computed)), Err(IdentityError::WrongHash));
+        assert_eq!(verified.verify_user("alice", Some("00")), Err(IdentityError::WrongHash));
+        assert_eq!(verified.verify_user("alice", None), Err(IdentityError::MissingHash));
+        assert_eq!(verified.verify_user("alice", Some("")), Err(IdentityError::MissingHash));
+        // Without a secret, every identity is taken as given.
+        assert_eq!(projects.by_public_key("pk_o").unwrap().verify_user("alice", None), Ok(()));
+    }
+
+    #[test]
+    fn a_weak_identity_secret_is_refused() {
+        let json = r#"[{"public_key": "pk_a", "secret_key": "sk_a", "allowed_origins": ["*"], "identity_secret": "short"},
+                       {"public_key": "pk_b", "secret_key": "sk_b_long_enough_key", "allowed_origins": ["*"],
+                        "identity_secret": "sk_b_long_enough_key"}]"#;
+        assert_eq!(
+            problems(json),
+            [
+                "[0].identity_secret: must be at least 16 characters; a short secret can be guessed from one user's \
+                 hash",
+                "[1].identity_secret: must differ from the project's keys",
+            ]
+        );
     }
 }

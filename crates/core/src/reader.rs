@@ -4,7 +4,31 @@
 
 use serde_json::{Map, Value};
 
-use crate::survey::{DefinitionError, Problem};
+use crate::survey::{DefinitionError, DefinitionErrors, Problem};
+
+/// Runs `read` over `value`: the result only when nothing was wrong,
+/// otherwise every problem found.
+pub(crate) fn validate<T>(
+    value: &Value,
+    read: impl FnOnce(&mut Reader, &Value) -> Option<T>,
+) -> Result<T, DefinitionErrors> {
+    let mut r = Reader::default();
+    match read(&mut r, value) {
+        Some(t) if r.errors.is_empty() => Ok(t),
+        _ => Err(DefinitionErrors(r.errors)),
+    }
+}
+
+/// [`validate`] for JSON text; a syntax error is one `InvalidJson` problem at the root.
+pub(crate) fn validate_text<T>(
+    text: &str,
+    read: impl FnOnce(&mut Reader, &Value) -> Option<T>,
+) -> Result<T, DefinitionErrors> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        DefinitionErrors(vec![DefinitionError { path: String::new(), problem: Problem::InvalidJson(e.to_string()) }])
+    })?;
+    validate(&value, read)
+}
 
 #[derive(Default)]
 pub(crate) struct Reader {

@@ -16,6 +16,12 @@ pub struct Event {
     /// Set once the host called `identify`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Proof that the page may speak for `user_id`: the hex HMAC-SHA256 of
+    /// the user id under the project's identity secret, from the host's
+    /// backend. Only projects that verify identities need it; the collector
+    /// checks it and does not store it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_hash: Option<String>,
     /// The page the event happened on.
     pub url: String,
     #[serde(flatten)]
@@ -51,6 +57,11 @@ pub enum EventKind {
         survey_id: String,
         response_id: String,
         question_id: String,
+    },
+    /// A nudge opened one of the widget's panels unasked (`opens`: `checklist` or `help`).
+    NudgeShown {
+        nudge_id: String,
+        opens: String,
     },
     /// A host-defined behavior, from `Touchpoint.track(name, props)`.
     Track {
@@ -138,6 +149,7 @@ impl EventKind {
             EventKind::SurveyAnswered { .. } => "survey_answered",
             EventKind::SurveyCompleted { .. } => "survey_completed",
             EventKind::SurveyDismissed { .. } => "survey_dismissed",
+            EventKind::NudgeShown { .. } => "nudge_shown",
             EventKind::Track { .. } => "track",
             EventKind::Page { .. } => "page",
             EventKind::Identify { .. } => "identify",
@@ -199,6 +211,7 @@ mod tests {
             ts: 1_700_000_000_000,
             anonymous_id: "anon".into(),
             user_id: Some("u1".into()),
+            user_hash: None,
             url: "http://127.0.0.1/app".into(),
             kind,
         }

@@ -4,9 +4,10 @@
 //!   loaded (`{"segments": [...], "checklists": [...]}`), so the widget can
 //!   choose and complete with the same core rules.
 //! - `GET /v1/checklists/state?key=<public_key>&user_id=…` (or
-//!   `&anonymous_id=…`; `user_id` wins if both; until their events are
-//!   stored, `&account_id=` names the account `group()` set and
-//!   `&checklist=` the checklist the widget chose from the user's traits) — `{"segment", "checklist":
+//!   `&anonymous_id=…`; `user_id` wins if both; with identity verification
+//!   on, `user_id` needs `&user_hash=…`; until their events are stored,
+//!   `&account_id=` names the account `group()` set and `&checklist=` the
+//!   checklist the widget chose from the user's traits) — `{"segment", "checklist":
 //!   {"id", "title", "items": [{"id", "title", "description", "cta",
 //!   "depends_on", "scope"}]}, "progress", "dismissed", "account"?}`, rebuilt
 //!   from the person's stored events (see [`crate::checklists::replay`]). A
@@ -39,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use touchpoint_core::checklist::{Checklist, Cta, Progress};
 
-use crate::auth::{PublicKey, SecretKey};
+use crate::auth::{person, PublicKey, SecretKey};
 use crate::checklists::replay::{self, Person};
 use crate::checklists::report;
 use crate::checklists::ChecklistCatalog;
@@ -70,6 +71,7 @@ async fn definition(State(state): State<AppState>, _: PublicKey) -> Result<impl 
 #[derive(Deserialize)]
 struct StateParams {
     user_id: Option<String>,
+    user_hash: Option<String>,
     anonymous_id: Option<String>,
     /// The account the widget's `group()` named (used until a `group` event is stored).
     account_id: Option<String>,
@@ -96,14 +98,10 @@ async fn user_state(
 ) -> Result<axum::Json<Value>, AppError> {
     let catalog = catalog(&state)?;
     let given = |v: Option<String>| v.filter(|v| !v.is_empty());
-    let claimed = given(params.account_id);
-    let who = match (given(params.user_id), given(params.anonymous_id)) {
-        (Some(user), _) => Person::User(user),
-        (None, Some(browser)) => Person::Anonymous(browser),
-        (None, None) => {
-            return Err(AppError::bad_request("give the user as ?user_id=… or ?anonymous_id=…", Some("user_id")))
-        }
-    };
+    // A claimed account is only a stand-in for an unstored `group` event; where
+    // identities are verified, only stored (verified) events say who is in an account.
+    let claimed = given(params.account_id).filter(|_| project.project.identity_secret.is_none());
+    let who = person(&project, params.user_id, params.user_hash, params.anonymous_id)?;
     let key = project.project.public_key.clone();
     let named = match &who {
         Person::User(user) => Some(user.clone()),

@@ -86,12 +86,12 @@ async fn ingest(
     let mut results: Vec<Option<EventResult>> = Vec::with_capacity(count);
     let mut valid = Vec::with_capacity(count);
     for (index, raw) in batch.events.into_iter().enumerate() {
-        match ingest::check(index, raw) {
+        match ingest::check(index, raw, project) {
             Checked::Valid(mut event) => {
                 event.automate =
                     automations.is_some_and(|a| a.watches(&project.project.public_key, event.event.kind.name()));
                 results.push(None);
-                valid.push(event);
+                valid.push(*event);
             }
             Checked::Rejected(result) => results.push(Some(result)),
         }

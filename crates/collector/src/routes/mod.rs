@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod assets;
 pub mod automations;
 pub mod checklists;
+pub mod config;
 pub mod dashboard;
 pub mod events;
 pub mod help;

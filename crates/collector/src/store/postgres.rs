@@ -193,8 +193,8 @@ impl PgStore {
             .query(
                 &format!(
                     "SELECT anonymous_id, user_id, ts,
-                            CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed',
-                                               'group', 'survey_answered')
+                            CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
+                                 'nudge_shown', 'group', 'survey_answered')
                                  THEN body END
                      FROM events WHERE {filter} ORDER BY ts, seq"
                 ),

@@ -693,8 +693,8 @@ fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<
 fn activity(conn: &Connection, filter: &str, params: impl rusqlite::Params) -> rusqlite::Result<Vec<StoredActivity>> {
     let mut query = conn.prepare_cached(&format!(
         "SELECT anonymous_id, user_id, ts,
-                CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'group',
-                                   'survey_answered')
+                CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
+                                 'nudge_shown', 'group', 'survey_answered')
                      THEN body END
          FROM events WHERE {filter} ORDER BY ts, rowid"
     ))?;

@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub mod app;
+
 use serde_json::Value;
 use touchpoint_collector::store::{Store, DB_FILE};
 

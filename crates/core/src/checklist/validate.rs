@@ -76,22 +76,11 @@ pub enum CompleteWhen {
 
 impl ChecklistSet {
     pub fn from_json(text: &str) -> Result<ChecklistSet, DefinitionErrors> {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            DefinitionErrors(vec![crate::survey::DefinitionError {
-                path: String::new(),
-                problem: Problem::InvalidJson(e.to_string()),
-            }])
-        })?;
-        ChecklistSet::from_value(&value)
+        crate::reader::validate_text(text, Reader::checklist_set)
     }
 
     pub fn from_value(value: &Value) -> Result<ChecklistSet, DefinitionErrors> {
-        let mut r = Reader::default();
-        let set = r.checklist_set(value);
-        match set {
-            Some(s) if r.errors.is_empty() => Ok(s),
-            _ => Err(DefinitionErrors(r.errors)),
-        }
+        crate::reader::validate(value, Reader::checklist_set)
     }
 
     pub fn segments(&self) -> &[Segment] {

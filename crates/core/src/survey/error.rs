@@ -79,6 +79,7 @@ pub enum Problem {
     // Targeting
     OutOfRange { min: i64, max: i64, got: String },
     BadUrlPattern { pattern: String },
+    NotOneOf { expected: &'static str, got: String },
     // Accounts
     UnknownSignal { name: String },
     NotAfter { earlier: String },
@@ -154,6 +155,7 @@ impl fmt::Display for Problem {
                 f,
                 "URL pattern {pattern:?} must start with / or * (it is matched against the page path, e.g. /app/*)"
             ),
+            NotOneOf { expected, got } => write!(f, "must be {expected}, got {got}"),
             UnknownSignal { name } => {
                 write!(f, "unknown signal {name:?}; expected one of {}", crate::accounts::Signal::NAMES.join(", "))
             }

@@ -2,7 +2,7 @@
 
 use super::context::Context;
 use super::definition::{Experience, Experiences};
-use super::rules::{evaluate, Verdict};
+use super::rules::{evaluate, Reason, Verdict};
 
 /// The experience to show next, and when.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,14 +28,48 @@ pub fn pick<'a>(candidates: impl IntoIterator<Item = &'a Experience>, ctx: &Cont
         })
 }
 
+/// What the attention budget decides now: the experience to show next (and
+/// when), and every experience's verdict. An experience that is eligible but
+/// loses to `next` is blocked as [`Reason::Queued`], so `why()` can say so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule<'a> {
+    pub next: Option<Pick<'a>>,
+    /// In file order (surveys, then nudges).
+    pub verdicts: Vec<(&'a Experience, Verdict)>,
+}
+
+impl<'a> Schedule<'a> {
+    pub fn verdict(&self, id: &str) -> Option<&Verdict> {
+        self.verdicts.iter().find(|(e, _)| e.id() == id).map(|(_, v)| v)
+    }
+}
+
 impl Experiences {
-    /// Every survey with its verdict, in file order (a debug overlay, a dry run).
-    pub fn evaluate_all(&self, ctx: &Context) -> Vec<(&Experience, Verdict)> {
-        self.surveys().iter().map(|e| (e, evaluate(e, ctx))).collect()
+    /// See [`Schedule`].
+    pub fn schedule(&self, ctx: &Context) -> Schedule<'_> {
+        let next = self.pick(ctx);
+        let verdicts = self
+            .all()
+            .iter()
+            .map(|e| {
+                let verdict = match (evaluate(e, ctx), &next) {
+                    (Verdict::Eligible { .. }, Some(p)) if p.experience.id() != e.id() => {
+                        Verdict::Blocked(Reason::Queued {
+                            first: p.experience.id().to_owned(),
+                            first_priority: p.experience.priority(),
+                            priority: e.priority(),
+                        })
+                    }
+                    (v, _) => v,
+                };
+                (e, verdict)
+            })
+            .collect();
+        Schedule { next, verdicts }
     }
 
     /// See [`pick`].
     pub fn pick(&self, ctx: &Context) -> Option<Pick<'_>> {
-        pick(self.surveys(), ctx)
+        pick(self.all(), ctx)
     }
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::definition::{Kind, Opens};
+
 /// Everything [`evaluate`](super::evaluate) looks at. Times are Unix ms.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Context {
@@ -23,19 +25,75 @@ pub struct Context {
     /// The stable key sampling hashes: the user id once identified, else the anonymous id.
     pub user_key: String,
     pub history: History,
-    /// The id of the survey on screen now, if one is.
-    pub on_screen: Option<String>,
+    /// What of ours is on screen now, if anything: nothing else may claim attention meanwhile.
+    pub on_screen: Option<OnScreen>,
+    /// The page or the user is busy: wait.
+    pub busy: Option<Busy>,
+    /// Experiences shown in this browser session (tab) so far.
+    pub session_shown: u32,
+    /// Panels a nudge could open now (e.g. the user has a checklist to finish).
+    pub openable: Vec<Opens>,
     pub page_loaded_at_ms: i64,
 }
 
-/// When surveys were last shown to this user. A showing counts whether it
+/// Ours, on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnScreen {
+    Survey(String),
+    /// A panel, whether the user or a nudge opened it.
+    Panel(Opens),
+}
+
+impl std::fmt::Display for OnScreen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OnScreen::Survey(id) => write!(f, "survey {id:?}"),
+            OnScreen::Panel(p) => write!(f, "the {} panel", p.name()),
+        }
+    }
+}
+
+/// Why now is a bad moment to interrupt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Busy {
+    /// The host called `Touchpoint.setBusy(true)`.
+    Host,
+    /// A modal of the host's is open (`<dialog open>`, `aria-modal="true"`).
+    Modal,
+    /// The user is typing in a field of the page.
+    Typing,
+}
+
+impl Busy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Busy::Host => "host",
+            Busy::Modal => "modal",
+            Busy::Typing => "typing",
+        }
+    }
+}
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Busy::Host => "the page said it is busy (setBusy)",
+            Busy::Modal => "a dialog of the page is open",
+            Busy::Typing => "the user is typing in a field",
+        })
+    }
+}
+
+/// When experiences were last shown to this user. A showing counts whether it
 /// was answered or dismissed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct History {
     /// Per survey id.
     pub last_shown_ms: BTreeMap<String, i64>,
-    /// Of any survey, including ones no longer in the config.
+    /// Of any experience, including ones no longer in the config.
     pub last_any_ms: Option<i64>,
+    /// Per kind name (`survey`, `nudge`).
+    pub last_kind_ms: BTreeMap<String, i64>,
 }
 
 impl History {
@@ -44,5 +102,12 @@ impl History {
         let last = self.last_shown_ms.entry(survey_id.to_owned()).or_insert(at_ms);
         *last = (*last).max(at_ms);
         self.last_any_ms = Some(self.last_any_ms.map_or(at_ms, |t| t.max(at_ms)));
+    }
+
+    /// [`History::record`], counting for `kind`'s cooldown too.
+    pub fn record_kind(&mut self, kind: Kind, id: &str, at_ms: i64) {
+        self.record(id, at_ms);
+        let last = self.last_kind_ms.entry(kind.name().to_owned()).or_insert(at_ms);
+        *last = (*last).max(at_ms);
     }
 }

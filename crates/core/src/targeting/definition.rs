@@ -6,26 +6,74 @@ use serde_json::{Map, Value};
 
 use crate::checklist::Predicate;
 use crate::reader::{join, Reader};
-use crate::survey::{DefinitionError, DefinitionErrors, Problem};
+use crate::survey::{DefinitionErrors, Problem};
 
 /// The experiences of one project's remote config, validated together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Experiences {
     cooldown_hours: u32,
-    surveys: Vec<Experience>,
+    /// Surveys first, then nudges, each in file order. Ids are unique across both.
+    experiences: Vec<Experience>,
 }
 
-/// One survey and the rules for showing it. Only validation makes one, so
-/// evaluation never re-checks a value.
+/// What claims the user's attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// A survey card.
+    Survey,
+    /// Opens one of the widget's panels unasked, e.g. the checklist to nudge
+    /// the user towards finishing it.
+    Nudge(Opens),
+}
+
+/// The panel a nudge opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Opens {
+    Checklist,
+    Help,
+}
+
+impl Kind {
+    /// The kind's name in the file's `kinds` caps and in answers: `survey`, `nudge`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Survey => "survey",
+            Kind::Nudge(_) => "nudge",
+        }
+    }
+}
+
+impl Opens {
+    pub fn name(self) -> &'static str {
+        match self {
+            Opens::Checklist => "checklist",
+            Opens::Help => "help",
+        }
+    }
+}
+
+/// One experience and the rules for showing it. Only validation makes one,
+/// so evaluation never re-checks a value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Experience {
     id: String,
+    kind: Kind,
     targeting: Targeting,
     recontact_days: u32,
     priority: i32,
-    /// The file's global cooldown, copied in so one experience can be
-    /// evaluated on its own.
-    cooldown_hours: u32,
+    /// The file's caps, copied in so one experience can be evaluated on its own.
+    caps: Caps,
+}
+
+/// The attention budget shared by every experience of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Caps {
+    /// Hours after any experience was shown before another may be.
+    pub cooldown_hours: u32,
+    /// Hours after an experience of the same kind was shown (`kinds.<kind>.cooldown_hours`).
+    pub kind_cooldown_hours: u32,
+    /// Experiences shown per browser session (tab), at most; `None`: no cap.
+    pub per_session: Option<u32>,
 }
 
 /// Who, where and when. Every field is optional in JSON; an absent one
@@ -58,36 +106,29 @@ pub const DEFAULT_RECONTACT_DAYS: u32 = 90;
 
 impl Experiences {
     pub fn from_json(text: &str) -> Result<Experiences, DefinitionErrors> {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            DefinitionErrors(vec![DefinitionError {
-                path: String::new(),
-                problem: Problem::InvalidJson(e.to_string()),
-            }])
-        })?;
-        Experiences::from_value(&value)
+        crate::reader::validate_text(text, Reader::experiences)
     }
 
     pub fn from_value(value: &Value) -> Result<Experiences, DefinitionErrors> {
-        let mut r = Reader::default();
-        let set = r.experiences(value);
-        match set {
-            Some(s) if r.errors.is_empty() => Ok(s),
-            _ => Err(DefinitionErrors(r.errors)),
-        }
+        crate::reader::validate(value, Reader::experiences)
     }
 
-    /// Hours that must pass after any survey was shown before another is.
+    /// Hours that must pass after any experience was shown before another is.
     pub fn cooldown_hours(&self) -> u32 {
         self.cooldown_hours
     }
 
-    /// In file order.
-    pub fn surveys(&self) -> &[Experience] {
-        &self.surveys
+    /// Surveys, then nudges, each in file order.
+    pub fn all(&self) -> &[Experience] {
+        &self.experiences
     }
 
-    pub fn survey(&self, id: &str) -> Option<&Experience> {
-        self.surveys.iter().find(|s| s.id == id)
+    pub fn surveys(&self) -> impl Iterator<Item = &Experience> {
+        self.experiences.iter().filter(|e| e.kind == Kind::Survey)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Experience> {
+        self.experiences.iter().find(|s| s.id == id)
     }
 }
 
@@ -110,13 +151,20 @@ impl Experience {
         self.priority
     }
 
-    pub fn cooldown_hours(&self) -> u32 {
-        self.cooldown_hours
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn caps(&self) -> Caps {
+        self.caps
     }
 }
 
-const TOP_FIELDS: &[&str] = &["cooldown_hours", "surveys"];
+const TOP_FIELDS: &[&str] = &["cooldown_hours", "per_session", "kinds", "surveys", "nudges"];
 const SURVEY_FIELDS: &[&str] = &["id", "targeting", "recontact_days", "priority"];
+const NUDGE_FIELDS: &[&str] = &["id", "opens", "targeting", "recontact_days", "priority"];
+const KIND_FIELDS: &[&str] = &["survey", "nudge"];
+const KIND_CAP_FIELDS: &[&str] = &["cooldown_hours"];
 const TARGETING_FIELDS: &[&str] =
     &["urls", "event", "traits", "segments", "min_days_since_first_seen", "sample_percent", "delay_ms"];
 const EVENT_FIELDS: &[&str] = &["name", "count"];
@@ -127,30 +175,67 @@ const MAX_DAYS: i64 = 3650;
 const MAX_COOLDOWN_HOURS: i64 = 24 * 365;
 const MAX_DELAY_MS: i64 = 3_600_000;
 const MAX_PRIORITY: i64 = 1000;
+const MAX_PER_SESSION: i64 = 100;
 
 impl Reader {
     fn experiences(&mut self, v: &Value) -> Option<Experiences> {
         let map = self.object(v, "", TOP_FIELDS)?;
         let cooldown_hours = self.whole(map, "", "cooldown_hours", 0, MAX_COOLDOWN_HOURS).unwrap_or(0) as u32;
-        if !map.contains_key("surveys") {
+        let per_session = self.whole(map, "", "per_session", 1, MAX_PER_SESSION).map(|n| n as u32);
+        let mut kind_cooldown = [0u32; 2];
+        if let Some(kinds) = map.get("kinds").and_then(|k| self.object(k, "kinds", KIND_FIELDS)) {
+            for (i, name) in KIND_FIELDS.iter().enumerate() {
+                let path = join("kinds", name);
+                if let Some(caps) = kinds.get(*name).and_then(|c| self.object(c, &path, KIND_CAP_FIELDS)) {
+                    kind_cooldown[i] =
+                        self.whole(caps, &path, "cooldown_hours", 0, MAX_COOLDOWN_HOURS).unwrap_or(0) as u32;
+                }
+            }
+        }
+        if !map.contains_key("surveys") && !map.contains_key("nudges") {
             self.err("surveys", Problem::MissingField);
         }
-        let mut surveys = Vec::new();
+        let caps = |kind: Kind| Caps {
+            cooldown_hours,
+            kind_cooldown_hours: kind_cooldown[usize::from(kind != Kind::Survey)],
+            per_session,
+        };
+        let mut experiences = Vec::new();
         let mut seen: HashMap<String, String> = HashMap::new();
-        for (i, s) in self.array(map, "", "surveys").unwrap_or_default().iter().enumerate() {
-            let path = format!("surveys[{i}]");
-            let Some(s) = self.experience(s, &path, cooldown_hours) else { continue };
-            if let Some(first) = seen.insert(s.id.clone(), path.clone()) {
-                self.err(join(&path, "id"), Problem::DuplicateId { id: s.id.clone(), first });
+        for key in ["surveys", "nudges"] {
+            for (i, e) in self.array(map, "", key).unwrap_or_default().iter().enumerate() {
+                let path = format!("{key}[{i}]");
+                let Some(e) = self.experience(e, &path, key == "nudges", &caps) else { continue };
+                if let Some(first) = seen.insert(e.id.clone(), path.clone()) {
+                    self.err(join(&path, "id"), Problem::DuplicateId { id: e.id.clone(), first });
+                }
+                experiences.push(e);
             }
-            surveys.push(s);
         }
-        Some(Experiences { cooldown_hours, surveys })
+        Some(Experiences { cooldown_hours, experiences })
     }
 
-    fn experience(&mut self, v: &Value, path: &str, cooldown_hours: u32) -> Option<Experience> {
-        let map = self.object(v, path, SURVEY_FIELDS)?;
+    fn experience(&mut self, v: &Value, path: &str, nudge: bool, caps: &dyn Fn(Kind) -> Caps) -> Option<Experience> {
+        let map = self.object(v, path, if nudge { NUDGE_FIELDS } else { SURVEY_FIELDS })?;
         let id = self.text(map, path, "id");
+        let kind = if nudge {
+            let opens = match map.get("opens").map(|o| (o, o.as_str())) {
+                Some((_, Some("checklist"))) => Some(Opens::Checklist),
+                Some((_, Some("help"))) => Some(Opens::Help),
+                Some((o, _)) => {
+                    let problem = Problem::NotOneOf { expected: "\"checklist\" or \"help\"", got: o.to_string() };
+                    self.err(join(path, "opens"), problem);
+                    None
+                }
+                None => {
+                    self.err(join(path, "opens"), Problem::MissingField);
+                    None
+                }
+            };
+            Kind::Nudge(opens?)
+        } else {
+            Kind::Survey
+        };
         let targeting = match map.get("targeting") {
             None => Some(Targeting::everyone()),
             Some(t) => self.targeting(t, &join(path, "targeting")),
@@ -159,10 +244,11 @@ impl Reader {
         let priority = self.whole(map, path, "priority", -MAX_PRIORITY, MAX_PRIORITY);
         Some(Experience {
             id: id?,
+            kind,
             targeting: targeting?,
             recontact_days: recontact_days.map_or(DEFAULT_RECONTACT_DAYS, |d| d as u32),
             priority: priority.unwrap_or(0) as i32,
-            cooldown_hours,
+            caps: caps(kind),
         })
     }
 

@@ -4,8 +4,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::context::Context;
-use super::definition::Experience;
+use super::context::{Busy, Context, OnScreen};
+use super::definition::{Experience, Kind, Opens};
 use super::sampling::bucket;
 use crate::checklist::{Op, Predicate};
 use crate::help::path_matches;
@@ -24,6 +24,30 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// One experience's answer, as `why()` and the dry run give it:
+    /// `{"id", "kind", "eligible": true, "show_at_ms"}`, or
+    /// `{"id", "kind", "eligible": false, "rule", "reason", "data"}` with the
+    /// blocking rule's name, the sentence, and its figures.
+    pub fn explain(&self, experience: &Experience) -> Value {
+        let mut out = serde_json::json!({ "id": experience.id(), "kind": experience.kind().name() });
+        if let Kind::Nudge(opens) = experience.kind() {
+            out["opens"] = opens.name().into();
+        }
+        match self {
+            Verdict::Eligible { show_at_ms } => {
+                out["eligible"] = true.into();
+                out["show_at_ms"] = (*show_at_ms).into();
+            }
+            Verdict::Blocked(r) => {
+                out["eligible"] = false.into();
+                out["rule"] = r.rule().name().into();
+                out["reason"] = r.to_string().into();
+                out["data"] = r.data();
+            }
+        }
+        out
+    }
+
     pub fn is_eligible(&self) -> bool {
         matches!(self, Verdict::Eligible { .. })
     }
@@ -36,28 +60,40 @@ impl Verdict {
     }
 }
 
-/// The rules, in the order [`evaluate`] checks them. Throttling comes first
-/// (it is about what the user has just seen), then targeting from the
-/// cheapest and most visible condition to sampling, which is last so that
-/// a sampled-out user is one who would otherwise have seen the survey.
+/// The rules, in the order [`evaluate`] checks them. The attention budget
+/// comes first (what is on screen, whether the moment is right, what the
+/// user has just seen), then targeting from the cheapest and most visible
+/// condition to sampling, which is last so that a sampled-out user is one
+/// who would otherwise have seen the experience. [`Rule::Queue`] is the
+/// scheduler's, not a check of one experience: an eligible experience that
+/// waits behind a higher-priority one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
     OnScreen,
+    Busy,
+    SessionCap,
     Recontact,
+    KindCooldown,
     Cooldown,
+    Available,
     Url,
     Segment,
     Traits,
     FirstSeen,
     Event,
     Sampling,
+    Queue,
 }
 
 impl Rule {
-    pub const ORDER: [Rule; 9] = [
+    pub const ORDER: [Rule; 13] = [
         Rule::OnScreen,
+        Rule::Busy,
+        Rule::SessionCap,
         Rule::Recontact,
+        Rule::KindCooldown,
         Rule::Cooldown,
+        Rule::Available,
         Rule::Url,
         Rule::Segment,
         Rule::Traits,
@@ -70,6 +106,11 @@ impl Rule {
     pub fn name(self) -> &'static str {
         match self {
             Rule::OnScreen => "on_screen",
+            Rule::Busy => "busy",
+            Rule::SessionCap => "session_cap",
+            Rule::KindCooldown => "kind_cooldown",
+            Rule::Available => "available",
+            Rule::Queue => "queued",
             Rule::Recontact => "recontact",
             Rule::Cooldown => "cooldown",
             Rule::Url => "url",
@@ -86,8 +127,18 @@ impl Rule {
 /// a sentence an operator understands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reason {
-    /// At most one survey on screen at a time.
-    OnScreen { survey: String },
+    /// One thing of ours on screen at a time.
+    OnScreen { what: OnScreen },
+    /// Not while the page or the user is busy.
+    Busy { busy: Busy },
+    /// Enough was shown in this browser session.
+    SessionCap { shown: u32, cap: u32 },
+    /// An experience of the same kind was shown within the kind's cooldown.
+    KindCooldown { kind: &'static str, hours_ago: i64, needs_hours: u32, eligible_at_ms: i64 },
+    /// A nudge's panel has nothing to show this user.
+    Unavailable { opens: Opens },
+    /// Eligible, but `first` (of higher priority, or equal and first by id) goes first.
+    Queued { first: String, first_priority: i32, priority: i32 },
     /// This survey was shown within its recontact period.
     Recontact { days_ago: i64, needs_days: u32, eligible_at_ms: i64 },
     /// Some survey was shown within the global cooldown.
@@ -110,6 +161,11 @@ impl Reason {
     pub fn rule(&self) -> Rule {
         match self {
             Reason::OnScreen { .. } => Rule::OnScreen,
+            Reason::Busy { .. } => Rule::Busy,
+            Reason::SessionCap { .. } => Rule::SessionCap,
+            Reason::KindCooldown { .. } => Rule::KindCooldown,
+            Reason::Unavailable { .. } => Rule::Available,
+            Reason::Queued { .. } => Rule::Queue,
             Reason::Recontact { .. } => Rule::Recontact,
             Reason::Cooldown { .. } => Rule::Cooldown,
             Reason::Url { .. } => Rule::Url,
@@ -121,12 +177,46 @@ impl Reason {
         }
     }
 
+    /// The reason's figures as JSON (snake_case keys), for `why()` answers,
+    /// the debug overlay and the dry run: `{"days_ago": 12, "needs_days": 90, …}`.
+    pub fn data(&self) -> Value {
+        use serde_json::json;
+        match self {
+            Reason::OnScreen { what: OnScreen::Survey(id) } => json!({ "survey": id }),
+            Reason::OnScreen { what: OnScreen::Panel(p) } => json!({ "panel": p.name() }),
+            Reason::Busy { busy } => json!({ "busy": busy.name() }),
+            Reason::SessionCap { shown, cap } => json!({ "shown": shown, "cap": cap }),
+            Reason::Recontact { days_ago, needs_days, eligible_at_ms } => {
+                json!({ "days_ago": days_ago, "needs_days": needs_days, "eligible_at_ms": eligible_at_ms })
+            }
+            Reason::KindCooldown { kind, hours_ago, needs_hours, eligible_at_ms } => json!({
+                "kind": kind, "hours_ago": hours_ago, "needs_hours": needs_hours, "eligible_at_ms": eligible_at_ms
+            }),
+            Reason::Cooldown { hours_ago, needs_hours, eligible_at_ms } => {
+                json!({ "hours_ago": hours_ago, "needs_hours": needs_hours, "eligible_at_ms": eligible_at_ms })
+            }
+            Reason::Unavailable { opens } => json!({ "opens": opens.name() }),
+            Reason::Url { path, patterns } => json!({ "path": path, "patterns": patterns }),
+            Reason::Segment { segment, wanted } => json!({ "segment": segment, "wanted": wanted }),
+            Reason::Trait { key, value, op } => json!({ "trait": key, "value": value, "needs": Needs(op).to_string() }),
+            Reason::FirstSeen { days_ago, needs_days, eligible_at_ms } => {
+                json!({ "days_ago": days_ago, "needs_days": needs_days, "eligible_at_ms": eligible_at_ms })
+            }
+            Reason::Event { name, count, needs } => json!({ "event": name, "count": count, "needs": needs }),
+            Reason::SampledOut { bucket, percent } => json!({ "bucket": bucket, "percent": percent }),
+            Reason::Queued { first, first_priority, priority } => {
+                json!({ "first": first, "first_priority": first_priority, "priority": priority })
+            }
+        }
+    }
+
     /// For reasons that pass with time alone: when this one stops blocking
     /// (a scheduler can look again then; a later rule may still block).
     pub fn eligible_at_ms(&self) -> Option<i64> {
         match self {
             Reason::Recontact { eligible_at_ms, .. }
             | Reason::Cooldown { eligible_at_ms, .. }
+            | Reason::KindCooldown { eligible_at_ms, .. }
             | Reason::FirstSeen { eligible_at_ms, .. } => Some(*eligible_at_ms),
             _ => None,
         }
@@ -136,12 +226,24 @@ impl Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::OnScreen { survey } => write!(f, "waiting: survey {survey:?} is on screen"),
+            Reason::OnScreen { what } => write!(f, "waiting: {what} is on screen"),
+            Reason::Busy { busy } => write!(f, "waiting: {busy}"),
+            Reason::SessionCap { shown, cap } => write!(f, "session cap: {shown} shown in this session, at most {cap}"),
+            Reason::KindCooldown { kind, hours_ago, needs_hours, .. } => {
+                write!(f, "{kind} cooldown: a {kind} was shown {} ago, needs {needs_hours}", plural(*hours_ago, "hour"))
+            }
+            Reason::Unavailable { opens: Opens::Checklist } => {
+                write!(f, "nothing to open: no unfinished checklist for this user")
+            }
+            Reason::Unavailable { opens: Opens::Help } => write!(f, "nothing to open: no help content"),
+            Reason::Queued { first, first_priority, priority } => {
+                write!(f, "waiting: {first:?} goes first (priority {first_priority}, this one {priority})")
+            }
             Reason::Recontact { days_ago, needs_days, .. } => {
                 write!(f, "recontact period: last shown {} ago, needs {needs_days}", plural(*days_ago, "day"))
             }
             Reason::Cooldown { hours_ago, needs_hours, .. } => {
-                write!(f, "cooldown: a survey was shown {} ago, needs {needs_hours}", plural(*hours_ago, "hour"))
+                write!(f, "cooldown: something was shown {} ago, needs {needs_hours}", plural(*hours_ago, "hour"))
             }
             Reason::Url { path, patterns } => write!(f, "URL {path} does not match {}", patterns.join(" or ")),
             Reason::Segment { segment: Some(s), wanted } => {
@@ -217,7 +319,29 @@ fn check(rule: Rule, exp: &Experience, ctx: &Context) -> Option<Reason> {
     let t = exp.targeting();
     let since = |at: i64| ctx.now_ms.saturating_sub(at).max(0);
     match rule {
-        Rule::OnScreen => ctx.on_screen.as_ref().map(|s| Reason::OnScreen { survey: s.clone() }),
+        Rule::OnScreen => ctx.on_screen.as_ref().map(|s| Reason::OnScreen { what: s.clone() }),
+        Rule::Busy => ctx.busy.map(|busy| Reason::Busy { busy }),
+        Rule::SessionCap => {
+            let cap = exp.caps().per_session?;
+            (ctx.session_shown >= cap).then_some(Reason::SessionCap { shown: ctx.session_shown, cap })
+        }
+        Rule::KindCooldown => {
+            let needs_hours = exp.caps().kind_cooldown_hours;
+            let kind = exp.kind().name();
+            let last = *ctx.history.last_kind_ms.get(kind)?;
+            let period = i64::from(needs_hours) * HOUR_MS;
+            (since(last) < period).then(|| Reason::KindCooldown {
+                kind,
+                hours_ago: since(last) / HOUR_MS,
+                needs_hours,
+                eligible_at_ms: last.saturating_add(period),
+            })
+        }
+        Rule::Available => match exp.kind() {
+            Kind::Survey => None,
+            Kind::Nudge(opens) => (!ctx.openable.contains(&opens)).then_some(Reason::Unavailable { opens }),
+        },
+        Rule::Queue => None,
         Rule::Recontact => {
             let needs_days = exp.recontact_days();
             let last = *ctx.history.last_shown_ms.get(exp.id())?;
@@ -229,7 +353,7 @@ fn check(rule: Rule, exp: &Experience, ctx: &Context) -> Option<Reason> {
             })
         }
         Rule::Cooldown => {
-            let needs_hours = exp.cooldown_hours();
+            let needs_hours = exp.caps().cooldown_hours;
             let last = ctx.history.last_any_ms?;
             let period = i64::from(needs_hours) * HOUR_MS;
             (since(last) < period).then(|| Reason::Cooldown {

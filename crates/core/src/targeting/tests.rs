@@ -42,7 +42,7 @@ fn check(file: Value, edit: impl FnOnce(&mut Context), expected: &str) {
     let exps = Experiences::from_value(&file).unwrap_or_else(|e| panic!("{e}"));
     let mut c = ctx();
     edit(&mut c);
-    assert_eq!(render(&evaluate(&exps.surveys()[0], &c)), expected);
+    assert_eq!(render(&evaluate(&exps.all()[0], &c)), expected);
 }
 
 fn errors(v: Value) -> Vec<String> {
@@ -102,8 +102,16 @@ fn no_targeting_shows_to_everyone_now() {
 #[test]
 fn on_screen() {
     let f = || one(json!({}), json!({}));
-    check(f(), |c| c.on_screen = Some("onboarding".into()), r#"on_screen: waiting: survey "onboarding" is on screen"#);
-    check(f(), |c| c.on_screen = Some("nps".into()), r#"on_screen: waiting: survey "nps" is on screen"#);
+    check(
+        f(),
+        |c| c.on_screen = Some(OnScreen::Survey("onboarding".into())),
+        r#"on_screen: waiting: survey "onboarding" is on screen"#,
+    );
+    check(
+        f(),
+        |c| c.on_screen = Some(OnScreen::Survey("nps".into())),
+        r#"on_screen: waiting: survey "nps" is on screen"#,
+    );
 }
 
 #[test]
@@ -131,21 +139,21 @@ fn recontact_defaults_to_90_days() {
         "recontact: recontact period: last shown 89 days ago, needs 90",
     );
     check(f(), |c| c.history.record("nps", NOW - 90 * DAY), "eligible now");
-    assert_eq!(Experiences::from_value(&f()).unwrap().surveys()[0].recontact_days(), DEFAULT_RECONTACT_DAYS);
+    assert_eq!(Experiences::from_value(&f()).unwrap().all()[0].recontact_days(), DEFAULT_RECONTACT_DAYS);
 }
 
 #[test]
 fn global_cooldown() {
     let f = |hours: Value| json!({ "cooldown_hours": hours, "surveys": [{ "id": "nps" }] });
     let any = |ago: i64| move |c: &mut Context| c.history.record("csat", NOW - ago);
-    check(f(json!(24)), any(3 * HOUR + 59 * 60_000), "cooldown: cooldown: a survey was shown 3 hours ago, needs 24");
-    check(f(json!(24)), any(30 * 60_000), "cooldown: cooldown: a survey was shown 0 hours ago, needs 24");
+    check(f(json!(24)), any(3 * HOUR + 59 * 60_000), "cooldown: cooldown: something was shown 3 hours ago, needs 24");
+    check(f(json!(24)), any(30 * 60_000), "cooldown: cooldown: something was shown 0 hours ago, needs 24");
     check(f(json!(24)), any(24 * HOUR), "eligible now");
     // The survey shown may be one no longer in the config: only `last_any_ms` is known.
     check(
         f(json!(1)),
         |c| c.history.last_any_ms = Some(NOW - 1),
-        "cooldown: cooldown: a survey was shown 0 hours ago, needs 1",
+        "cooldown: cooldown: something was shown 0 hours ago, needs 1",
     );
     // Default: no cooldown.
     check(json!({ "surveys": [{ "id": "nps" }] }), any(1), "eligible now");
@@ -280,24 +288,33 @@ fn delay_after_page_load() {
 
 #[test]
 fn rules_are_checked_in_the_documented_order() {
-    let file = json!({ "cooldown_hours": 24, "surveys": [{ "id": "nps", "recontact_days": 90, "targeting": {
+    let file = json!({ "cooldown_hours": 24, "per_session": 1, "kinds": { "nudge": { "cooldown_hours": 48 } },
+        "nudges": [{ "id": "finish", "opens": "checklist", "recontact_days": 90, "targeting": {
         "urls": ["/app/*"], "segments": ["large_org"], "traits": { "plan": { "in": ["pro"] } },
         "min_days_since_first_seen": 7, "event": { "name": "report_created", "count": 3 }, "sample_percent": 20 } }] });
     let exp = Experiences::from_value(&file).unwrap();
     // Every rule fails; fixing them one at a time reveals the next, in order.
     let mut c = ctx();
-    c.on_screen = Some("csat".into());
-    c.history.record("nps", NOW - DAY);
+    c.on_screen = Some(OnScreen::Survey("csat".into()));
+    c.busy = Some(Busy::Modal);
+    c.session_shown = 1;
+    c.history.record_kind(Kind::Nudge(Opens::Help), "finish", NOW - DAY);
     c.history.last_any_ms = Some(NOW - HOUR);
     c.path = "/settings".into();
     c.first_seen_ms = NOW;
-    c.user_key = "user-2".into(); // bucket 30
-    let fixes: [fn(&mut Context); 9] = [
+    c.user_key = "user-2".into(); // bucket of finish:user-2 is 49
+    let fixes: [fn(&mut Context); 13] = [
         |c| c.on_screen = None,
+        |c| c.busy = None,
+        |c| c.session_shown = 0,
         |c| {
             c.history.last_shown_ms.clear();
         },
+        |c| {
+            c.history.last_kind_ms.clear();
+        },
         |c| c.history.last_any_ms = None,
+        |c| c.openable = vec![Opens::Checklist],
         |c| c.path = "/app/x".into(),
         |c| c.segment = Some("large_org".into()),
         |c| c.traits = map(json!({ "plan": "pro" })),
@@ -305,19 +322,33 @@ fn rules_are_checked_in_the_documented_order() {
         |c| {
             c.event_counts.insert("report_created".into(), 3);
         },
-        |c| c.user_key = "user-1".into(), // bucket 11
+        |c| c.user_key = "user-13".into(),
     ];
     let mut seen = Vec::new();
     for fix in fixes {
-        let v = evaluate(&exp.surveys()[0], &c);
-        seen.push(v.reason().expect("still blocked").rule());
+        let v = evaluate(&exp.all()[0], &c);
+        seen.push(v.reason().unwrap_or_else(|| panic!("still blocked after {seen:?}")).rule());
         fix(&mut c);
     }
     assert_eq!(seen, Rule::ORDER);
-    assert!(evaluate(&exp.surveys()[0], &c).is_eligible());
+    assert!(evaluate(&exp.all()[0], &c).is_eligible(), "{:?}", evaluate(&exp.all()[0], &c));
     assert_eq!(
         Rule::ORDER.map(Rule::name),
-        ["on_screen", "recontact", "cooldown", "url", "segment", "traits", "first_seen", "event", "sampling"]
+        [
+            "on_screen",
+            "busy",
+            "session_cap",
+            "recontact",
+            "kind_cooldown",
+            "cooldown",
+            "available",
+            "url",
+            "segment",
+            "traits",
+            "first_seen",
+            "event",
+            "sampling"
+        ]
     );
 }
 
@@ -329,12 +360,12 @@ fn time_based_reasons_say_when_they_pass() {
     let at = |edit: fn(&mut Context)| {
         let mut c = ctx();
         edit(&mut c);
-        evaluate(&exp.surveys()[0], &c).reason().and_then(Reason::eligible_at_ms)
+        evaluate(&exp.all()[0], &c).reason().and_then(Reason::eligible_at_ms)
     };
     assert_eq!(at(|c| c.history.record("nps", NOW - DAY)), Some(NOW + 89 * DAY));
     assert_eq!(at(|c| c.history.last_any_ms = Some(NOW - HOUR)), Some(NOW + 23 * HOUR));
     assert_eq!(at(|c| c.first_seen_ms = NOW - DAY), Some(NOW + 6 * DAY));
-    assert_eq!(at(|c| c.on_screen = Some("x".into())), None);
+    assert_eq!(at(|c| c.on_screen = Some(OnScreen::Survey("x".into()))), None);
 }
 
 #[test]
@@ -366,23 +397,26 @@ fn pick_by_priority_then_id_one_on_screen() {
     };
     assert_eq!(picked(|_| {}).as_deref(), Some("a_high at +3000"), "priority, then id; delay does not demote");
     assert_eq!(picked(|c| c.history.record("a_high", NOW - DAY)).as_deref(), Some("b_high at +0"));
-    assert_eq!(picked(|c| c.on_screen = Some("low".into())), None, "one on screen at a time");
-    let only_low = exps.surveys().iter().filter(|e| e.id() == "low" || e.id() == "blocked");
+    assert_eq!(picked(|c| c.on_screen = Some(OnScreen::Survey("low".into()))), None, "one on screen at a time");
+    let only_low = exps.surveys().filter(|e| e.id() == "low" || e.id() == "blocked");
     assert_eq!(pick(only_low, &ctx()).map(|p| p.experience.id()), Some("low"));
     assert_eq!(pick([], &ctx()), None);
 
-    let all: Vec<String> =
-        exps.evaluate_all(&ctx()).iter().map(|(e, v)| format!("{}: {}", e.id(), render(v))).collect();
+    let schedule = exps.schedule(&ctx());
+    let all: Vec<String> = schedule.verdicts.iter().map(|(e, v)| format!("{}: {}", e.id(), render(v))).collect();
     assert_eq!(
         all,
         [
-            "low: eligible now",
-            "b_high: eligible now",
+            r#"low: queued: waiting: "a_high" goes first (priority 10, this one -5)"#,
+            r#"b_high: queued: waiting: "a_high" goes first (priority 10, this one 10)"#,
             "a_high: eligible in 3000 ms",
             "blocked: url: URL /app/reports does not match /nowhere",
-            "mid: eligible now"
+            r#"mid: queued: waiting: "a_high" goes first (priority 10, this one 0)"#,
         ]
     );
+    assert_eq!(schedule.next.as_ref().map(|p| p.experience.id()), Some("a_high"));
+    assert!(schedule.verdict("a_high").is_some_and(Verdict::is_eligible));
+    assert_eq!(schedule.verdict("nope"), None);
 }
 
 // ---- definitions ----------------------------------------------------------
@@ -395,8 +429,8 @@ fn a_full_definition_reads_back() {
                        "min_days_since_first_seen": 7, "sample_percent": 50, "delay_ms": 2000 } } ] }"#;
     let exps = Experiences::from_json(file).unwrap();
     assert_eq!(exps.cooldown_hours(), 24);
-    let e = exps.survey("nps").unwrap();
-    assert_eq!((e.id(), e.priority(), e.recontact_days(), e.cooldown_hours()), ("nps", 10, 30, 24));
+    let e = exps.get("nps").unwrap();
+    assert_eq!((e.id(), e.priority(), e.recontact_days(), e.caps().cooldown_hours), ("nps", 10, 30, 24));
     let t = e.targeting();
     assert_eq!(t.urls, ["/app/*"]);
     assert_eq!(t.event, Some(EventRule { name: "report_created".into(), count: 3 }));
@@ -409,11 +443,11 @@ fn a_full_definition_reads_back() {
 fn defaults() {
     let exps = Experiences::from_value(&json!({ "surveys": [{ "id": "nps" }] })).unwrap();
     assert_eq!(exps.cooldown_hours(), 0);
-    let e = &exps.surveys()[0];
+    let e = &exps.all()[0];
     assert_eq!((e.priority(), e.recontact_days()), (0, 90));
     assert_eq!(e.targeting(), &Targeting::everyone());
     assert_eq!(Targeting::default().sample_percent, 100, "the default targets everyone");
-    assert!(Experiences::from_value(&json!({ "surveys": [] })).unwrap().surveys().is_empty());
+    assert!(Experiences::from_value(&json!({ "surveys": [] })).unwrap().all().is_empty());
 }
 
 #[test]
@@ -424,7 +458,7 @@ fn definition_errors_name_their_path() {
         (json!({ "surveys": {} }), vec!["surveys: expected an array"]),
         (
             json!({ "surveys": [], "cooldown": 24 }),
-            vec!["cooldown: unknown field; allowed here: cooldown_hours, surveys"],
+            vec!["cooldown: unknown field; allowed here: cooldown_hours, per_session, kinds, surveys, nudges"],
         ),
         (
             json!({ "surveys": [], "cooldown_hours": -1 }),
@@ -554,13 +588,13 @@ fn trait_conditions_agree_with_checklist_segments() {
         let survey = one(json!({ "traits": when }), json!({}));
         match (ChecklistSet::from_value(&set), Experiences::from_value(&survey)) {
             (Ok(set), Ok(exps)) => {
-                let ours = &exps.surveys()[0].targeting().traits;
+                let ours = &exps.all()[0].targeting().traits;
                 assert_eq!(&set.segments()[0].when, ours, "{when}");
                 for u in &users {
                     let theirs = set.choose(&map(u.clone())).0.id == "t";
                     let mut c = ctx();
                     c.traits = map(u.clone());
-                    assert_eq!(theirs, evaluate(&exps.surveys()[0], &c).is_eligible(), "{when} on {u}");
+                    assert_eq!(theirs, evaluate(&exps.all()[0], &c).is_eligible(), "{when} on {u}");
                 }
             }
             (Err(theirs), Err(ours)) => {
@@ -574,4 +608,143 @@ fn trait_conditions_agree_with_checklist_segments() {
             (a, b) => panic!("{when}: checklist {a:?}, targeting {b:?}"),
         }
     }
+}
+
+// ---- the attention budget (issue 10) -----------------------------------------
+
+#[test]
+fn busy_defers_with_what_it_waits_for() {
+    let f = || one(json!({}), json!({}));
+    check(f(), |c| c.busy = Some(Busy::Host), "busy: waiting: the page said it is busy (setBusy)");
+    check(f(), |c| c.busy = Some(Busy::Modal), "busy: waiting: a dialog of the page is open");
+    check(f(), |c| c.busy = Some(Busy::Typing), "busy: waiting: the user is typing in a field");
+    check(f(), |c| c.on_screen = Some(OnScreen::Panel(Opens::Help)), "on_screen: waiting: the help panel is on screen");
+}
+
+#[test]
+fn session_cap_counts_everything_shown_in_the_session() {
+    let f = || json!({ "per_session": 2, "surveys": [{ "id": "nps" }] });
+    check(f(), |c| c.session_shown = 1, "eligible now");
+    check(f(), |c| c.session_shown = 2, "session_cap: session cap: 2 shown in this session, at most 2");
+    // Without a cap, no limit.
+    check(one(json!({}), json!({})), |c| c.session_shown = 50, "eligible now");
+}
+
+#[test]
+fn kind_cooldowns_are_per_kind_and_the_global_one_spans_kinds() {
+    let file = json!({ "cooldown_hours": 1, "kinds": { "survey": { "cooldown_hours": 720 } },
+        "surveys": [{ "id": "nps" }], "nudges": [{ "id": "finish", "opens": "checklist" }] });
+    let exps = Experiences::from_value(&file).unwrap();
+    let mut c = ctx();
+    c.openable = vec![Opens::Checklist];
+    c.history.record_kind(Kind::Survey, "csat", NOW - 2 * DAY);
+    let render_of = |id: &str, c: &Context| render(&evaluate(exps.get(id).unwrap(), c));
+    assert_eq!(render_of("nps", &c), "kind_cooldown: survey cooldown: a survey was shown 48 hours ago, needs 720");
+    assert_eq!(render_of("finish", &c), "eligible now", "a survey's cooldown does not hold back a nudge");
+    c.history.record_kind(Kind::Nudge(Opens::Checklist), "finish-earlier", NOW - HOUR / 2);
+    assert_eq!(render_of("finish", &c), "cooldown: cooldown: something was shown 0 hours ago, needs 1");
+    let blocked = evaluate(exps.get("nps").unwrap(), &c);
+    assert_eq!(blocked.reason().and_then(Reason::eligible_at_ms), Some(NOW - 2 * DAY + 720 * HOUR));
+}
+
+#[test]
+fn a_nudge_needs_something_to_open() {
+    let file = json!({ "nudges": [{ "id": "finish", "opens": "checklist" }, { "id": "help", "opens": "help" }] });
+    let exps = Experiences::from_value(&file).unwrap();
+    let c = ctx();
+    assert_eq!(
+        render(&evaluate(exps.get("finish").unwrap(), &c)),
+        "available: nothing to open: no unfinished checklist for this user"
+    );
+    assert_eq!(render(&evaluate(exps.get("help").unwrap(), &c)), "available: nothing to open: no help content");
+    let mut c = ctx();
+    c.openable = vec![Opens::Help];
+    assert!(evaluate(exps.get("help").unwrap(), &c).is_eligible());
+    assert_eq!(exps.get("help").unwrap().kind(), Kind::Nudge(Opens::Help));
+    assert_eq!(exps.surveys().count(), 0);
+}
+
+/// The issue's scenario: two eligible surveys → one shows; the second waits
+/// while it is on screen, then for the cooldown after it ended, then shows.
+#[test]
+fn two_eligible_surveys_take_turns_with_the_cooldown_between() {
+    let file = json!({ "cooldown_hours": 24, "surveys": [
+        { "id": "csat", "priority": 1 }, { "id": "nps", "priority": 5 } ] });
+    let exps = Experiences::from_value(&file).unwrap();
+    let why = |c: &Context, id: &str| {
+        let s = exps.schedule(c);
+        render(s.verdict(id).unwrap())
+    };
+    let mut c = ctx();
+    assert_eq!(exps.schedule(&c).next.map(|p| p.experience.id()), Some("nps"));
+    assert_eq!(why(&c, "csat"), r#"queued: waiting: "nps" goes first (priority 5, this one 1)"#);
+
+    c.on_screen = Some(OnScreen::Survey("nps".into()));
+    c.history.record_kind(Kind::Survey, "nps", NOW);
+    assert_eq!(why(&c, "csat"), r#"on_screen: waiting: survey "nps" is on screen"#);
+    assert_eq!(exps.schedule(&c).next, None);
+
+    c.on_screen = None;
+    c.now_ms = NOW + HOUR;
+    assert_eq!(why(&c, "csat"), "cooldown: cooldown: something was shown 1 hour ago, needs 24");
+    assert_eq!(why(&c, "nps"), "recontact: recontact period: last shown 0 days ago, needs 90");
+    assert_eq!(exps.schedule(&c).next, None);
+
+    c.now_ms = NOW + 24 * HOUR;
+    let s = exps.schedule(&c);
+    assert_eq!(s.next.map(|p| (p.experience.id(), p.show_at_ms)), Some(("csat", NOW + 24 * HOUR)));
+}
+
+#[test]
+fn nudge_and_kind_definitions_name_their_problems() {
+    check_errors(
+        json!({ "kinds": { "banner": {}, "survey": { "cooldown_hours": -1, "max": 2 } }, "per_session": 0,
+                "surveys": [{ "id": "x" }],
+                "nudges": [{ "id": "x", "opens": "checklist" }, { "id": "n2" }, { "id": "n3", "opens": "tour" },
+                           { "id": "n4", "opens": "help", "url": "/" }] }),
+        &[
+            "per_session: must be a whole number from 1 to 100, got 0",
+            "kinds.banner: unknown field; allowed here: survey, nudge",
+            "kinds.survey.max: unknown field; allowed here: cooldown_hours",
+            "kinds.survey.cooldown_hours: must be a whole number from 0 to 8760, got -1",
+            "nudges[0].id: duplicate id \"x\", already used at surveys[0]",
+            "nudges[1].opens: is required but missing",
+            "nudges[2].opens: must be \"checklist\" or \"help\", got \"tour\"",
+            "nudges[3].url: unknown field; allowed here: id, opens, targeting, recontact_days, priority",
+        ],
+    );
+    // Nudges alone are a valid file.
+    assert!(Experiences::from_value(&json!({ "nudges": [] })).is_ok());
+}
+
+#[test]
+fn explanations_carry_rule_sentence_and_figures() {
+    let file = json!({ "surveys": [{ "id": "nps", "recontact_days": 90 }],
+                       "nudges": [{ "id": "finish", "opens": "checklist", "targeting": { "sample_percent": 5 } }] });
+    let exps = Experiences::from_value(&file).unwrap();
+    let mut c = ctx();
+    c.history.record_kind(Kind::Survey, "nps", NOW - 12 * DAY);
+    c.openable = vec![Opens::Checklist];
+    let s = exps.schedule(&c);
+    assert_eq!(
+        s.verdict("nps").unwrap().explain(exps.get("nps").unwrap()),
+        json!({ "id": "nps", "kind": "survey", "eligible": false, "rule": "recontact",
+                "reason": "recontact period: last shown 12 days ago, needs 90",
+                "data": { "days_ago": 12, "needs_days": 90, "eligible_at_ms": NOW + 78 * DAY } })
+    );
+    let finish = s.verdict("finish").unwrap().explain(exps.get("finish").unwrap());
+    assert_eq!(finish["opens"], "checklist");
+    assert_eq!(finish["rule"], "sampling");
+    assert_eq!(finish["data"], json!({ "bucket": bucket("finish", "user-1"), "percent": 5 }));
+    c.user_key = "user-13".into();
+    let s = exps.schedule(&c);
+    assert_eq!(s.verdict("finish").unwrap().explain(exps.get("finish").unwrap())["eligible"], true);
+    assert_eq!(s.verdict("finish").unwrap().explain(exps.get("finish").unwrap())["show_at_ms"], NOW);
+    // Every reason has figures.
+    let trait_reason = Reason::Trait {
+        key: "plan".into(),
+        value: Some(json!("trial")),
+        op: crate::checklist::Op::In(vec![json!("pro")]),
+    };
+    assert_eq!(trait_reason.data(), json!({ "trait": "plan", "value": "trial", "needs": "one of [\"pro\"]" }));
 }

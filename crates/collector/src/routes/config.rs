@@ -1,0 +1,161 @@
+//! The widget's remote config: what may show on its own, and what the
+//! collector knows about this person for deciding it.
+//!
+//! - `GET /v1/config?key=<public_key>&user_id=…[&user_hash=…]` (or
+//!   `&anonymous_id=…`) — `{"targeting": <the targeting file as loaded, or
+//!   null>, "facts": {"first_seen_ms", "event_counts": {name: n},
+//!   "last_shown_ms": {survey_id: ms}}}`, facts folded from the person's
+//!   stored events on every device (see [`crate::checklists::replay`] for who
+//!   is one person). With identity verification on, a `user_id` needs its
+//!   `user_hash` (403 otherwise).
+//!
+//!   The public key, from an allowed origin, like the widget's other reads.
+//! - `POST /v1/targeting/dry-run` — for support staff answering "why didn't I
+//!   see it?": body `{"user_id"?, "anonymous_id"?, "traits"?, "segment"?,
+//!   "event_counts"?, "first_seen_ms"?, "last_shown_ms"?, "path"?, "now_ms"?,
+//!   "session_shown"?, "openable"?}`. Starts from the person's stored facts
+//!   and `identify` traits when a user or browser is named; every other field
+//!   overrides (traits merge). Answers `{"now_ms", "path", "segment", "next",
+//!   "experiences": [{"id", "kind", "eligible", "rule", "reason", "data" | "show_at_ms"}]}`
+//!   — the verdicts `Touchpoint.why()` gives in the page, from the same core
+//!   schedule. Needs the secret key; 404 without a targeting file.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use touchpoint_core::targeting::{Context, Facts, Opens};
+use touchpoint_protocol::EventKind;
+
+use crate::auth::{person, PublicKey, SecretKey};
+use crate::checklists::person_activity;
+use crate::checklists::replay::Person;
+use crate::error::AppError;
+use crate::extract::{Json, Query};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/config", get(config)).route("/v1/targeting/dry-run", post(dry_run))
+}
+
+#[derive(Deserialize)]
+struct ConfigParams {
+    user_id: Option<String>,
+    user_hash: Option<String>,
+    anonymous_id: Option<String>,
+}
+
+async fn config(
+    State(state): State<AppState>,
+    PublicKey(project): PublicKey,
+    Query(params): Query<ConfigParams>,
+) -> Result<axum::Json<Value>, AppError> {
+    let who = person(&project, params.user_id, params.user_hash, params.anonymous_id)?;
+    let rows = person_activity(&state.db, project.project.public_key.clone(), who).await?;
+    let facts = crate::targeting::facts(&rows);
+    let targeting = match &state.targeting {
+        Some(t) => serde_json::from_str::<Value>(&t.definition).map_err(|e| AppError::Internal(e.to_string()))?,
+        None => Value::Null,
+    };
+    Ok(axum::Json(json!({ "targeting": targeting, "facts": facts })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DryRun {
+    user_id: Option<String>,
+    anonymous_id: Option<String>,
+    #[serde(default)]
+    traits: Map<String, Value>,
+    segment: Option<String>,
+    event_counts: Option<BTreeMap<String, u32>>,
+    first_seen_ms: Option<i64>,
+    last_shown_ms: Option<BTreeMap<String, i64>>,
+    path: Option<String>,
+    now_ms: Option<i64>,
+    #[serde(default)]
+    session_shown: u32,
+    openable: Option<Vec<String>>,
+}
+
+async fn dry_run(
+    State(state): State<AppState>,
+    SecretKey(project): SecretKey,
+    Json(req): Json<DryRun>,
+) -> Result<axum::Json<Value>, AppError> {
+    let targeting = state
+        .targeting
+        .clone()
+        .ok_or_else(|| AppError::NotFound("no targeting file is configured on this collector (--targeting)".into()))?;
+    let mut facts = Facts::default();
+    let mut traits = Map::new();
+    let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    // Staff read with the secret key: a user id needs no hash here.
+    let who = match (given(&req.user_id), given(&req.anonymous_id)) {
+        (Some(user), _) => Some(Person::User(user)),
+        (None, Some(browser)) => Some(Person::Anonymous(browser)),
+        (None, None) => None,
+    };
+    if let Some(who) = who {
+        let rows = person_activity(&state.db, project.project.public_key.clone(), who).await?;
+        facts = crate::targeting::facts(&rows);
+        for row in &rows {
+            if let Some(EventKind::Identify { traits: t }) = &row.kind {
+                traits.extend(t.clone());
+            }
+        }
+    }
+    traits.extend(req.traits);
+    if let Some(counts) = req.event_counts {
+        facts.event_counts.extend(counts);
+    }
+    if let Some(shown) = req.last_shown_ms {
+        for (id, at) in shown {
+            let kind = targeting.experiences.get(&id).map_or("survey", |e| e.kind().name());
+            facts.shown(kind, &id, at);
+        }
+    }
+    let now = req.now_ms.unwrap_or_else(crate::now_ms);
+    let segment = req.segment.or_else(|| state.checklists.as_ref().map(|c| c.set.choose(&traits).0.id.clone()));
+    let openable = match req.openable {
+        Some(names) => names
+            .iter()
+            .map(|n| match n.as_str() {
+                "checklist" => Ok(Opens::Checklist),
+                "help" => Ok(Opens::Help),
+                other => Err(AppError::bad_request(
+                    format!("openable: {other:?} is not a panel; use \"checklist\" or \"help\""),
+                    Some("openable"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => [(Opens::Checklist, state.checklists.is_some()), (Opens::Help, state.help.is_some())]
+            .into_iter()
+            .filter_map(|(o, there)| there.then_some(o))
+            .collect(),
+    };
+    let path = req.path.unwrap_or_else(|| "/".into());
+    let user_key = req.user_id.or(req.anonymous_id).unwrap_or_default();
+    let ctx = Context {
+        now_ms: now,
+        path: path.clone(),
+        traits,
+        segment: segment.clone(),
+        event_counts: facts.event_counts.clone(),
+        first_seen_ms: req.first_seen_ms.or(facts.first_seen_ms).unwrap_or(now),
+        user_key,
+        history: facts.history(),
+        on_screen: None,
+        busy: None,
+        session_shown: req.session_shown,
+        openable,
+        page_loaded_at_ms: now,
+    };
+    let schedule = targeting.experiences.schedule(&ctx);
+    let experiences: Vec<Value> = schedule.verdicts.iter().map(|(e, v)| v.explain(e)).collect();
+    let next = schedule.next.as_ref().map(|p| p.experience.id());
+    Ok(axum::Json(json!({ "now_ms": now, "path": path, "segment": segment, "next": next, "experiences": experiences })))
+}

@@ -1,0 +1,80 @@
+//! Which surveys show on their own, to whom, where and how often: the
+//! targeting file (`--targeting`), loaded once at startup, and each person's
+//! [`Facts`] folded from their stored events, which the widget merges with
+//! its own so that recontact periods hold across devices.
+//!
+//! **Architecture invariant:** eligibility is `touchpoint_core::targeting`'s
+//! (the widget evaluates it in the page); the collector validates the file
+//! with the same code and folds events with the same [`Facts::observe`].
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use touchpoint_core::targeting::{Experiences, Facts};
+
+use crate::catalog::SurveyCatalog;
+use crate::checklists::replay::Activity;
+
+pub struct TargetingCatalog {
+    pub experiences: Experiences,
+    /// The file's text, served as is (the widget validates it with the same core code).
+    pub definition: Arc<str>,
+    pub file: PathBuf,
+}
+
+/// Every problem of a targeting file, each line starting with the file.
+#[derive(Debug)]
+pub struct TargetingError {
+    file: PathBuf,
+    problems: Vec<String>,
+}
+
+impl fmt::Display for TargetingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(f, "cannot load targeting ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        for problem in &self.problems {
+            write!(f, "\n  {}: {problem}", self.file.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TargetingError {}
+
+impl TargetingCatalog {
+    /// Reads and validates `file`; every survey it targets must be one the
+    /// collector serves, or the widget would be told to show a survey it
+    /// cannot load.
+    pub fn load(file: &Path, surveys: &SurveyCatalog) -> Result<TargetingCatalog, TargetingError> {
+        let fail = |problems| TargetingError { file: file.to_path_buf(), problems };
+        let text = std::fs::read_to_string(file).map_err(|e| fail(vec![format!("cannot read: {e}")]))?;
+        TargetingCatalog::from_json(&text, file, surveys).map_err(fail)
+    }
+
+    /// `file` only names the definition in messages.
+    pub fn from_json(text: &str, file: &Path, surveys: &SurveyCatalog) -> Result<TargetingCatalog, Vec<String>> {
+        let experiences =
+            Experiences::from_json(text).map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let unknown: Vec<String> = experiences
+            .surveys()
+            .enumerate()
+            .filter(|(_, e)| surveys.get(e.id()).is_none())
+            .map(|(i, e)| format!("surveys[{i}].id: no survey {:?} in the surveys directory", e.id()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(unknown);
+        }
+        Ok(TargetingCatalog { experiences, definition: text.into(), file: file.to_path_buf() })
+    }
+}
+
+/// One person's facts from their events (in replay order).
+pub fn facts(rows: &[Activity]) -> Facts {
+    let mut facts = Facts::default();
+    for row in rows {
+        facts.observe(row.ts, row.kind.as_ref());
+    }
+    facts
+}

@@ -1,0 +1,172 @@
+//! Remote config (`GET /v1/config`) and identity verification, through
+//! `router(state)`: the targeting file as served, each person's facts folded
+//! from their stored events on every device, and a project with an identity
+//! secret refusing user ids that come without their HMAC — on ingest, on the
+//! config read and on the checklist-progress read.
+
+use std::path::Path;
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use touchpoint_collector::catalog::SurveyCatalog;
+use touchpoint_collector::checklists::ChecklistCatalog;
+use touchpoint_collector::projects::user_hash_of;
+use touchpoint_collector::targeting::TargetingCatalog;
+
+mod common;
+use common::app::{event, repo_file, TestApp};
+
+const SECRET_ID: &str = "a-long-identity-secret-for-tests";
+const PROJECTS: &str = r#"[
+    {"public_key": "pk_open", "secret_key": "sk_open", "allowed_origins": ["https://app.example.com"]},
+    {"public_key": "pk_verified", "secret_key": "sk_verified", "allowed_origins": ["https://app.example.com"],
+     "identity_secret": "a-long-identity-secret-for-tests"}
+]"#;
+const TARGETING: &str = r#"{"cooldown_hours": 24, "surveys": [
+    {"id": "nps", "recontact_days": 90, "targeting": {"urls": ["/app/*"], "event": {"name": "report_created", "count": 3}}}
+]}"#;
+const T0: i64 = 1_700_000_000_000;
+
+fn surveys() -> SurveyCatalog {
+    SurveyCatalog::load_dir(&repo_file("surveys")).unwrap()
+}
+
+async fn app() -> TestApp {
+    let targeting = TargetingCatalog::from_json(TARGETING, Path::new("targeting.json"), &surveys()).unwrap();
+    let checklists = ChecklistCatalog::load(&repo_file("checklists.json")).unwrap();
+    TestApp::new(PROJECTS, |s| s.with_targeting(Some(targeting)).with_checklists(Some(checklists))).await
+}
+
+fn track(name: &str) -> Value {
+    json!({"type": "track", "name": name})
+}
+
+fn shown(survey: &str) -> Value {
+    json!({"type": "survey_shown", "survey_id": survey, "response_id": "r1"})
+}
+
+fn accepted(results: &[Value]) -> bool {
+    results.iter().all(|r| r["status"] == "accepted")
+}
+
+#[tokio::test]
+async fn config_serves_the_targeting_file_and_the_persons_facts_from_every_device() {
+    let app = app().await;
+    // Laptop: tracked twice, then saw the NPS survey. Phone: tracked once more, later.
+    let events = [
+        event("laptop", None, T0, track("report_created")),
+        event("laptop", Some("ada"), T0 + 10, track("report_created")),
+        event("laptop", Some("ada"), T0 + 20, shown("nps")),
+        event("phone", Some("ada"), T0 + 30, track("report_created")),
+        event("phone", Some("ada"), T0 + 40, json!({"type": "page", "props": {}})),
+        event("stranger", None, T0 - 5, track("report_created")),
+    ];
+    assert!(accepted(&app.post("pk_open", &events).await));
+
+    let (status, body) = app.widget_get("/v1/config?key=pk_open&user_id=ada").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["targeting"], serde_json::from_str::<Value>(TARGETING).unwrap());
+    assert_eq!(
+        body["facts"],
+        json!({"first_seen_ms": T0, "event_counts": {"report_created": 3}, "last_shown_ms": {"nps": T0 + 20},
+               "last_kind_ms": {"survey": T0 + 20}})
+    );
+    // The laptop, read by its anonymous id, is Ada (identified there).
+    let (_, by_browser) = app.widget_get("/v1/config?key=pk_open&anonymous_id=laptop").await;
+    assert_eq!(by_browser["facts"], body["facts"]);
+    // A browser never identified is a person of its own.
+    let (_, stranger) = app.widget_get("/v1/config?key=pk_open&anonymous_id=stranger").await;
+    assert_eq!(
+        stranger["facts"],
+        json!({"first_seen_ms": T0 - 5, "event_counts": {"report_created": 1}, "last_shown_ms": {}, "last_kind_ms": {}})
+    );
+    // Someone unknown: no facts yet.
+    let (_, nobody) = app.widget_get("/v1/config?key=pk_open&user_id=nobody").await;
+    assert_eq!(
+        nobody["facts"],
+        json!({"first_seen_ms": null, "event_counts": {}, "last_shown_ms": {}, "last_kind_ms": {}})
+    );
+    // Another project's events are not this project's.
+    let (_, other) = app.widget_get("/v1/config?key=pk_verified&anonymous_id=laptop").await;
+    assert_eq!(other["facts"]["event_counts"], json!({}));
+}
+
+#[tokio::test]
+async fn config_without_targeting_says_null_and_needs_a_person() {
+    let app = TestApp::new(PROJECTS, |s| s).await;
+    let (status, body) = app.widget_get("/v1/config?key=pk_open&anonymous_id=a").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["targeting"], Value::Null);
+    let (status, body) = app.widget_get("/v1/config?key=pk_open").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "user_id", "{body}");
+    let (status, _) = app.widget_get("/v1/config?anonymous_id=a").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn identity_verification_rejects_forged_user_ids_everywhere() {
+    let app = app().await;
+    let good = user_hash_of(SECRET_ID, "ada");
+    let forged = user_hash_of("some-other-secret-entirely", "ada");
+    let mut signed = event("laptop", Some("ada"), T0, track("report_created"));
+    signed["user_hash"] = json!(good);
+    let mut wrong = event("laptop", Some("ada"), T0 + 1, track("report_created"));
+    wrong["user_hash"] = json!(forged);
+    let unsigned = event("laptop", Some("ada"), T0 + 2, track("report_created"));
+    let anonymous = event("laptop", None, T0 + 3, track("report_created"));
+
+    let results = app.post("pk_verified", &[signed, wrong, unsigned, anonymous]).await;
+    let statuses: Vec<&str> = results.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["accepted", "rejected", "rejected", "accepted"], "{results:?}");
+    assert!(results[1]["reason"].as_str().unwrap().starts_with("events[1].user_hash: user_hash is not the HMAC"));
+    assert!(results[2]["reason"].as_str().unwrap().contains("needs its user_hash"), "{results:?}");
+
+    // The stored event does not keep the hash.
+    let (_, stored) = app.secret_get("/v1/events", "sk_verified").await;
+    let stored = stored["events"].as_array().unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|e| e.get("user_hash").is_none()), "{stored:?}");
+
+    for read in ["/v1/config", "/v1/checklists/state"] {
+        for (hash, why) in [("", "needs its user_hash"), (forged.as_str(), "is not the HMAC")] {
+            let (status, body) = app.widget_get(&format!("{read}?key=pk_verified&user_id=ada&user_hash={hash}")).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{read} {body}");
+            assert_eq!(body["field"], "user_hash", "{body}");
+            assert!(body["error"].as_str().unwrap_or_default().contains(why), "{body}");
+        }
+        let (status, body) = app.widget_get(&format!("{read}?key=pk_verified&user_id=ada&user_hash={good}")).await;
+        assert_eq!(status, StatusCode::OK, "{read} {body}");
+    }
+    let (_, body) = app.widget_get(&format!("/v1/config?key=pk_verified&user_id=ada&user_hash={good}")).await;
+    assert_eq!(body["facts"]["event_counts"], json!({"report_created": 2}));
+    // The open project still takes user ids as given.
+    let (status, _) = app.widget_get("/v1/config?key=pk_open&user_id=ada").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[test]
+fn a_targeting_file_is_checked_against_the_surveys_and_names_every_problem() {
+    let file = Path::new("targeting.json");
+    let problems =
+        TargetingCatalog::from_json(r#"{"surveys": [{"id": "nps"}, {"id": "csat-2027"}]}"#, file, &surveys())
+            .err()
+            .unwrap();
+    assert_eq!(problems, ["surveys[1].id: no survey \"csat-2027\" in the surveys directory"]);
+
+    let problems = TargetingCatalog::from_json(
+        r#"{"surveys": [{"id": "nps", "targeting": {"sample_percent": 140, "urls": ["app"]}}]}"#,
+        file,
+        &surveys(),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems.iter().any(|p| p.starts_with("surveys[0].targeting.sample_percent")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.starts_with("surveys[0].targeting.urls[0]")), "{problems:?}");
+
+    let err = TargetingCatalog::load(Path::new("/nonexistent/targeting.json"), &surveys()).err().unwrap().to_string();
+    assert!(err.contains("/nonexistent/targeting.json: cannot read"), "{err}");
+    // The repository's demo file is valid.
+    TargetingCatalog::load(&repo_file("targeting.json"), &surveys()).unwrap();
+}
