@@ -130,6 +130,10 @@ test("scripted accounts get the expected health, stage and tier; the at-risk acc
     upsell: [{ account_id: "initech", rule_id: "upsell_champions" }],
   });
 
+  // The accounts worker assessed them when the events arrived and kept the first snapshot of each.
+  const history = (await readApi(c, "/v1/accounts/globex")).history;
+  expect(history.map((h: any) => [h.score, h.stage, h.tier])).toEqual([[10, "at_risk", "high_touch"]]);
+
   // More events arrive (each wakes the assessment again): Globex is still at risk, and not routed twice.
   for (let i = 0; i < 3; i++) {
     await postEvents(c, [track("hooli-0", Date.now(), "opened_board")]);
