@@ -68,6 +68,13 @@ pub async fn load(
     traits: Props,
 ) -> Result<(), String> {
     let (who, id) = (person.param, person.id);
+    // Segments can read the account's traits (from `group()`) as `account.<trait>`.
+    let mut traits = traits;
+    let account_traits: Props = LocalStore::open()
+        .get(&format!("touchpoint:{key}:account_traits"))
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    traits.extend(account_traits.into_iter().map(|(k, v)| (format!("account.{k}"), v)));
     let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
     let set_text = browser::get_text(&format!("{endpoint}/v1/checklists?key={}", enc(&key))).await?;
     let Some(set_text) = set_text else { return Ok(()) }; // no checklists configured

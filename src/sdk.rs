@@ -342,8 +342,18 @@ pub fn group(account_id: JsValue, traits: JsValue) {
     let changed = with_sdk("group", |sdk| {
         let key = storage_key(&sdk.key, "account_id");
         let store = LocalStore::open();
-        let changed = store.get(&key).as_deref() != Some(account_id.as_str());
+        // The account's traits, for checklist segments on `account.<trait>`.
+        let traits_key = storage_key(&sdk.key, "account_traits");
+        let mut merged: Props = match store.get(&key).as_deref() == Some(account_id.as_str()) {
+            true => store.get(&traits_key).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+            false => Props::new(),
+        };
+        merged.extend(traits.clone());
+        let new_traits = serde_json::to_string(&merged).unwrap_or_default();
+        let changed = store.get(&key).as_deref() != Some(account_id.as_str())
+            || store.get(&traits_key).as_deref() != Some(new_traits.as_str());
         store.set(&key, &account_id);
+        store.set(&traits_key, &new_traits);
         changed
     });
     if let Some(changed) = changed {
@@ -467,7 +477,7 @@ pub fn reset() {
     let fresh = browser::uuid();
     let done = with_sdk("reset", |sdk| {
         let store = LocalStore::open();
-        for what in ["user_id", "user_hash", "traits", "account_id"] {
+        for what in ["user_id", "user_hash", "traits", "account_id", "account_traits"] {
             store.remove(&storage_key(&sdk.key, what));
         }
         store.set(&storage_key(&sdk.key, "anonymous_id"), &fresh);

@@ -50,6 +50,10 @@ struct Harness {
 
 impl Harness {
     async fn new() -> Harness {
+        Harness::with_checklists(ChecklistCatalog::load(&repo_file("checklists.json")).unwrap()).await
+    }
+
+    async fn with_checklists(checklists: ChecklistCatalog) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: dir.path().join("data"),
@@ -61,7 +65,6 @@ impl Harness {
         let testdb = TestDb::new(&config.data_dir).await;
         let db = testdb.open(&config.data_dir).await;
         let surveys = SurveyCatalog::load_dir(&config.surveys_dir).unwrap();
-        let checklists = ChecklistCatalog::load(&repo_file("checklists.json")).unwrap();
         // The demo's rules, with the webhook signed by a secret from the environment.
         let mut accounts: Value =
             serde_json::from_str(&std::fs::read_to_string(repo_file("accounts.json")).unwrap()).unwrap();
@@ -449,4 +452,33 @@ async fn without_an_accounts_file_the_routes_answer_404_and_a_bad_file_names_its
                   "routing": [{"id": "r", "when": {}, "do": [{"action": "webhook", "url": "https://x.example", "secret_env": "NOPE"}]}]}"#;
     let err = AccountsCatalog::from_json(bad, Path::new("a.json"), &|_| None).err().unwrap();
     assert_eq!(err, ["routing[0].do[0].secret_env: the environment variable NOPE is not set"]);
+}
+
+#[tokio::test]
+async fn checklist_segments_can_be_chosen_on_account_traits() {
+    let text = r#"{
+        "segments": [ { "id": "enterprise", "when": { "account.plan": { "equals": "enterprise" } }, "checklist": "rollout" },
+                      { "id": "everyone", "checklist": "basics" } ],
+        "checklists": [
+            { "id": "rollout", "title": "Roll out", "items": [ { "id": "sso", "title": "Set up SSO", "complete_when": "manual" } ] },
+            { "id": "basics", "title": "Basics", "items": [ { "id": "import", "title": "Import", "complete_when": { "event": "imported_data" } } ] } ]
+    }"#;
+    let h = Harness::with_checklists(ChecklistCatalog::from_json(text, Path::new("checklists.json")).unwrap()).await;
+    h.post(vec![
+        identify("eve", NOW, 3),
+        group("eve", NOW + 1, "megacorp", json!({ "plan": "enterprise", "seats": 900 })),
+        identify("fay", NOW, 3),
+        group("fay", NOW + 1, "smallco", json!({ "plan": "team", "seats": 3 })),
+    ])
+    .await;
+    let segment = |user: &'static str| {
+        let req = Request::get(format!("/v1/checklists/state?key={KEY}&user_id={user}"))
+            .header(header::ORIGIN, ORIGIN)
+            .body(Body::empty())
+            .unwrap();
+        let h = &h;
+        async move { h.send(req).await.1["segment"].as_str().unwrap().to_string() }
+    };
+    assert_eq!(segment("eve").await, "enterprise");
+    assert_eq!(segment("fay").await, "everyone");
 }

@@ -10,6 +10,7 @@
 //!
 //! **Replay.** Events run in `(ts, arrival)` order. The segment and checklist
 //! are chosen from the traits of all `identify` events merged (later wins),
+//! with the traits of the person's `group` events as `account.<trait>`,
 //! as they are now; then `track` events go through `Progress::observe` and
 //! `checklist_item_completed` events whose rule is a manual completion
 //! through `Progress::complete`. Completions the widget reported for rules
@@ -114,9 +115,16 @@ pub fn replay_choosing<'a>(set: &'a ChecklistSet, rows: &[Activity], unknown_tra
     let mut traits = Map::new();
     let mut identified = false;
     for row in rows {
-        if let Some(EventKind::Identify { traits: t }) = &row.kind {
-            identified = true;
-            traits.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+        match &row.kind {
+            Some(EventKind::Identify { traits: t }) => {
+                identified = true;
+                traits.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            // Segments can read the account's traits as `account.<trait>`.
+            Some(EventKind::Group { traits: t, .. }) => {
+                traits.extend(t.iter().map(|(k, v)| (format!("account.{k}"), v.clone())));
+            }
+            _ => {}
         }
     }
     let (mut segment, mut checklist) = set.choose(&traits);
