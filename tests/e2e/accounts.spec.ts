@@ -227,3 +227,30 @@ test("an account-level checklist item completed by two teammates shows as done, 
   await zed.getByRole("button", { name: /Get started/ }).click();
   await expect(zed.getByRole("region", { name: /./ }).getByRole("button", { name: /^Invite three teammates/ })).toHaveAccessibleName(/, to do$/);
 });
+
+test("a checklist segment on account traits (account.seats) picks the checklist in the widget", async ({ browser, startCollector }) => {
+  const c = await startCollector((dir) => {
+    const file = join(dir, "checklists.json");
+    writeFileSync(file, JSON.stringify({
+      segments: [{ id: "big_account", when: { "account.seats": { ">=": 100 } }, checklist: "enterprise" }, { id: "everyone", checklist: "basics" }],
+      checklists: [
+        { id: "enterprise", title: "Enterprise rollout", items: [{ id: "sso", title: "Set up single sign-on", complete_when: "manual" }] },
+        { id: "basics", title: "The basics", items: [{ id: "project", title: "Create a project", complete_when: { event: "created_project" } }] },
+      ],
+    }));
+    return ["--checklists", file];
+  });
+  // The demo app groups its user with seats = team_size.
+  for (const [seats, title] of [[150, "Enterprise rollout"], [4, "The basics"]] as const) {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${c.url}/?autoshow=0&user=u${seats}&team_size=${seats}&account=acct${seats}`);
+    await page.waitForFunction(() => (window as any).Touchpoint?.loaded === true);
+    await page.getByRole("button", { name: /Get started/ }).click();
+    await expect(page.getByRole("region", { name: /./ }).getByRole("heading")).toHaveText(title);
+  }
+  // The collector's replay chooses the same from the stored group events.
+  const state = async (user: string) =>
+    (await (await fetch(`${c.url}/v1/checklists/state?key=pk_demo&user_id=${user}`)).json()).segment;
+  await expect.poll(() => state("u150")).toBe("big_account");
+  expect(await state("u4")).toBe("everyone");
+});
