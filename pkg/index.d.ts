@@ -106,11 +106,29 @@ export interface AccountTraits extends Properties {
 export function group(accountId: string, traits?: AccountTraits): void;
 
 /**
+ * Your declared events, by name, with their properties. Empty here, so any name is allowed;
+ * `touchpoint-collector types --projects projects.json` generates a declaration that fills
+ * it from the project's `events.declared`, and then `tsc` checks every `track()` call.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface EventMap {}
+
+/** Any name until {@link EventMap} is filled; then only the declared ones. */
+export type EventName = [keyof EventMap] extends [never] ? string : Extract<keyof EventMap, string>;
+
+/** The properties of event `N`: its declared ones, or any {@link Properties}. */
+export type EventProperties<N extends string> = N extends keyof EventMap ? EventMap[N] : Properties;
+
+/**
  * Records a success behavior, e.g. `track("imported_data", { rows: 120 })`. The event is
  * stored in `localStorage` before it is sent and is delivered once, surviving reloads and
- * outages. Returns its id, or `undefined` if it was refused (see {@link on}).
+ * outages. Returns its id, or `undefined` if it was refused (see {@link on}). Declared
+ * events with required properties need them.
  */
-export function track(name: string, properties?: Properties): string | undefined;
+export function track<N extends EventName>(
+  name: N,
+  ...properties: {} extends EventProperties<N> ? [properties?: EventProperties<N>] : [properties: EventProperties<N>]
+): string | undefined;
 
 /** Records a page view (single-page apps: on route changes). Returns the event id. */
 export function page(properties?: Properties): string | undefined;

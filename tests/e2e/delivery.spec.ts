@@ -108,13 +108,15 @@ test("an answer slower than the timeout is abandoned and retried; the collector 
 });
 
 test("connection reset mid-batch after the collector stored it: resent, counted once", async ({ page, fp, collector }) => {
-  // Three times: Chromium itself silently retries a POST when a reused keep-alive socket is reset,
-  // so the page's code sees the failure only once the browser gives up.
+  // Three times: Chromium itself silently retries a POST when a reused keep-alive socket is
+  // reset, so whether the page's code sees a failure (and reports delivery_failed) or the
+  // browser's own retry resends depends on which socket the POST got. Either way the batch
+  // reached the collector several times; what must hold is that it is stored once and the
+  // queue drains.
   fp.faults = [1, 2, 3].map(() => ({ kind: "reset" as const, forward: true }));
   await open(page, fp);
   const ids = await track(page, 4);
   await expectStoredOnce(collector, ids);
-  await expect.poll(() => errors(page).then((e) => e.some((x) => x.code === "delivery_failed"))).toBe(true);
   await expect.poll(() => queued(page)).toBe(0);
   // The collector saw the batch at least three times and stored it once.
   expect(fp.forwarded.filter((id) => id === ids[0]).length).toBeGreaterThanOrEqual(2);

@@ -77,6 +77,12 @@ impl Default for Config {
 pub enum Command {
     Run(Config),
     Help,
+    /// `types --projects FILE [--key PUBLIC_KEY]`: print TypeScript
+    /// declarations of a project's declared events (see `touchpoint_core::events`).
+    Types {
+        projects: PathBuf,
+        key: Option<String>,
+    },
 }
 
 #[derive(Debug, PartialEq)]
@@ -145,6 +151,22 @@ const FLAGS: [(&str, &str, &str); 13] = [
     ),
 ];
 
+impl Command {
+    fn parse_types(mut args: impl Iterator<Item = String>) -> Result<Command, ConfigError> {
+        let (mut projects, mut key) = (None, None);
+        while let Some(arg) = args.next() {
+            let slot = match arg.as_str() {
+                "--projects" => &mut projects,
+                "--key" => &mut key,
+                other => return Err(ConfigError(format!("types: unknown argument {other:?}"))),
+            };
+            *slot = Some(args.next().ok_or_else(|| ConfigError(format!("types: {arg} needs a value")))?);
+        }
+        let projects = projects.ok_or_else(|| ConfigError("types: --projects FILE is required".into()))?;
+        Ok(Command::Types { projects: projects.into(), key })
+    }
+}
+
 pub fn usage() -> String {
     let mut s =
         String::from("Usage: touchpoint-collector [OPTIONS]\n\nOptions (a flag wins over its environment variable):\n");
@@ -152,6 +174,10 @@ pub fn usage() -> String {
         s.push_str(&format!("  {flag} <value>  [env: {env}]\n      {help}\n"));
     }
     s.push_str("  -h, --help\n      print this help\n");
+    s.push_str(
+        "\nUsage: touchpoint-collector types --projects FILE [--key PUBLIC_KEY]\n      \
+         print TypeScript declarations of the project's declared events (to check track() calls with tsc)\n",
+    );
     s
 }
 
@@ -162,8 +188,12 @@ impl Command {
         args: impl IntoIterator<Item = String>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Command, ConfigError> {
+        let mut args = args.into_iter().peekable();
+        if args.peek().is_some_and(|a| a == "types") {
+            args.next();
+            return Command::parse_types(args);
+        }
         let mut values: [Option<String>; FLAGS.len()] = Default::default();
-        let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             if arg == "-h" || arg == "--help" {
                 return Ok(Command::Help);
@@ -293,5 +323,25 @@ mod tests {
             let err = parse(args, &[]).unwrap_err().to_string();
             assert!(err.contains(expected), "{args:?}: {err}");
         }
+    }
+
+    #[test]
+    fn the_types_subcommand_takes_a_projects_file_and_an_optional_key() {
+        assert_eq!(
+            parse(&["types", "--projects", "p.json", "--key", "pk_a"], &[]).unwrap(),
+            Command::Types { projects: "p.json".into(), key: Some("pk_a".into()) }
+        );
+        assert_eq!(
+            parse(&["types", "--projects", "p.json"], &[]).unwrap(),
+            Command::Types { projects: "p.json".into(), key: None }
+        );
+        assert!(parse(&["types"], &[]).unwrap_err().to_string().starts_with("types: --projects FILE is required"));
+        assert!(parse(&["types", "--key"], &[]).unwrap_err().to_string().starts_with("types: --key needs a value"));
+        assert!(parse(&["types", "--out", "x"], &[])
+            .unwrap_err()
+            .to_string()
+            .starts_with("types: unknown argument \"--out\""));
+        // The targeting flag is an ordinary flag.
+        assert_eq!(run(&["--targeting", "t.json"], &[]).targeting_file, Some("t.json".into()));
     }
 }

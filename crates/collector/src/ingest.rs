@@ -2,7 +2,7 @@
 //! rejected with its reason while the rest of the batch is still stored.
 
 use serde_json::Value;
-use touchpoint_protocol::{Event, EventResult, EventStatus, MAX_EVENT_BYTES};
+use touchpoint_protocol::{Event, EventKind, EventResult, EventStatus, MAX_EVENT_BYTES};
 
 use crate::extract::field_of;
 use crate::projects::ProjectEntry;
@@ -58,6 +58,11 @@ pub fn check(index: usize, mut raw: Value, project: &ProjectEntry) -> Checked {
         };
         if let Err(e) = project.verify_user(user, hash) {
             return reject(Some("user_hash"), e.to_string());
+        }
+    }
+    if let (Some(schema), EventKind::Track { name, props }) = (&project.project.events, &event.kind) {
+        if let Err(p) = schema.check(name, props) {
+            return reject(Some(&p.at), p.message);
         }
     }
     Checked::Valid(Box::new(NewEvent { event, body, automate: false }))
@@ -179,5 +184,38 @@ mod tests {
         // Projects without a secret take the user id as given, and still drop a stray hash.
         let Checked::Valid(e) = check(0, as_alice(json!("whatever"))) else { panic!("rejected") };
         assert!(!e.body.contains("user_hash"));
+    }
+
+    #[test]
+    fn declared_events_are_checked_and_strict_projects_refuse_undeclared_ones() {
+        let projects = Projects::from_json(
+            r#"[{"public_key": "pk_s", "secret_key": "sk_s", "allowed_origins": ["*"],
+                 "events": {"strict": true, "declared": {"imported_data": {"rows": "integer"}}}}]"#,
+        )
+        .unwrap();
+        let strict = projects.by_public_key("pk_s").unwrap();
+        let tracked = |name: &str, props: Value| {
+            let mut e = track("t9");
+            e["name"] = json!(name);
+            e["props"] = props;
+            e
+        };
+        assert!(matches!(super::check(0, tracked("imported_data", json!({"rows": 3})), strict), Checked::Valid(_)));
+        let reason = |raw: Value| match super::check(4, raw, strict) {
+            Checked::Rejected(r) => r.reason.unwrap_or_default(),
+            Checked::Valid(_) => "accepted".into(),
+        };
+        assert_eq!(
+            reason(tracked("imprted_data", json!({}))),
+            "events[4].name: \"imprted_data\" is not a declared event (declared: imported_data); did you mean \
+             \"imported_data\"?"
+        );
+        assert_eq!(
+            reason(tracked("imported_data", json!({"rows": "3"}))),
+            "events[4].props.rows: expected integer, got \"3\""
+        );
+        // Other kinds are not tracks: not checked.
+        let page = json!({"id": "p1", "ts": 1, "anonymous_id": "a", "url": "u", "type": "page"});
+        assert!(matches!(super::check(0, page, strict), Checked::Valid(_)));
     }
 }

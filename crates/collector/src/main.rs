@@ -41,6 +41,7 @@ async fn main() -> ExitCode {
             print!("{}", usage());
             return ExitCode::SUCCESS;
         }
+        Ok(Command::Types { projects, key }) => return print_types(&projects, key.as_deref()),
         Err(e) => {
             eprintln!("touchpoint-collector: {e}");
             return ExitCode::from(2);
@@ -53,6 +54,34 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `touchpoint-collector types`: the declared events of one project as TypeScript.
+fn print_types(file: &std::path::Path, key: Option<&str>) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("touchpoint-collector types: {msg}");
+        ExitCode::FAILURE
+    };
+    let projects = match Projects::load(file) {
+        Ok(p) => p,
+        Err(e) => return fail(e.to_string()),
+    };
+    let keys: Vec<&str> = projects.public_keys().collect();
+    let key = match (key, keys.as_slice()) {
+        (Some(k), _) => k,
+        (None, [only]) => only,
+        (None, _) => {
+            return fail(format!("the file has {} projects; name one with --key ({})", keys.len(), keys.join(", ")))
+        }
+    };
+    let Some(entry) = projects.by_public_key(key) else {
+        return fail(format!("no project with public key {key:?} in {} ({})", file.display(), keys.join(", ")));
+    };
+    let Some(schema) = &entry.project.events else {
+        return fail(format!("project {key} declares no events (add \"events\": {{\"declared\": {{…}}}} to it)"));
+    };
+    print!("{}", schema.typescript(&format!("{} (project {key})", file.display())));
+    ExitCode::SUCCESS
 }
 
 async fn serve(config: Config) -> Result<(), Box<dyn Error>> {

@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use touchpoint_core::events::EventSchema;
 use touchpoint_protocol::MAX_BATCH_EVENTS;
 
 use crate::rate_limit::TokenBucket;
@@ -49,6 +50,9 @@ pub struct Project {
     pub rate_limit: RateLimit,
     /// Set: user ids must come with their HMAC (see the module docs).
     pub identity_secret: Option<String>,
+    /// Declared `track()` events (see `touchpoint_core::events`): declared
+    /// ones are type-checked at ingest; in strict mode undeclared ones are refused.
+    pub events: Option<EventSchema>,
 }
 
 /// Why a user id was not believed.
@@ -282,6 +286,8 @@ struct ProjectSpec {
     rate_limit: RateLimit,
     #[serde(default)]
     identity_secret: Option<String>,
+    #[serde(default)]
+    events: Option<serde_json::Value>,
 }
 
 impl Projects {
@@ -294,6 +300,7 @@ impl Projects {
             allowed_origins: vec![OriginPattern::Any],
             rate_limit: RateLimit::default(),
             identity_secret: None,
+            events: None,
         }])
         .expect("the demo project is valid")
     }
@@ -331,12 +338,23 @@ impl Projects {
             if spec.allowed_origins.is_empty() {
                 problems.push(format!("[{i}].allowed_origins: must not be empty (use [\"*\"] to allow any origin)"));
             }
+            let events = match &spec.events {
+                None => None,
+                Some(v) => match EventSchema::from_value(v) {
+                    Ok(schema) => Some(schema),
+                    Err(errors) => {
+                        problems.extend(errors.0.iter().map(|e| format!("[{i}].events.{e}")));
+                        None
+                    }
+                },
+            };
             projects.push(Project {
                 public_key: spec.public_key,
                 secret_key: spec.secret_key,
                 allowed_origins: origins,
                 rate_limit: spec.rate_limit,
                 identity_secret: spec.identity_secret,
+                events,
             });
         }
         match Projects::new(projects) {
@@ -648,6 +666,24 @@ mod tests {
                  hash",
                 "[1].identity_secret: must differ from the project's keys",
             ]
+        );
+    }
+
+    #[test]
+    fn declared_events_load_and_bad_ones_name_their_path() {
+        let projects = Projects::from_json(
+            r#"[{"public_key": "pk_a", "secret_key": "sk_a", "allowed_origins": ["*"],
+                 "events": {"strict": true, "declared": {"imported_data": {"rows": "integer"}}}}]"#,
+        )
+        .unwrap();
+        let schema = projects.by_public_key("pk_a").unwrap().project.events.clone().unwrap();
+        assert!(schema.strict && schema.declared.contains_key("imported_data"));
+        let json = r#"[{"public_key": "pk_a", "secret_key": "sk_a", "allowed_origins": ["*"],
+                        "events": {"declared": {"imported_data": {"rows": "int"}}}}]"#;
+        assert_eq!(
+            problems(json),
+            ["[0].events.declared.imported_data.rows: must be string, number, integer, boolean, object or array (? \
+              for optional), got \"int\""]
         );
     }
 }

@@ -170,3 +170,62 @@ fn a_targeting_file_is_checked_against_the_surveys_and_names_every_problem() {
     // The repository's demo file is valid.
     TargetingCatalog::load(&repo_file("targeting.json"), &surveys()).unwrap();
 }
+
+#[tokio::test]
+async fn dry_run_explains_what_a_stored_user_would_see_and_why() {
+    let targeting = r#"{"cooldown_hours": 24, "surveys": [
+        {"id": "nps", "priority": 5, "targeting": {"urls": ["/app/*"], "event": {"name": "report_created", "count": 3}}}],
+        "nudges": [{"id": "finish-setup", "opens": "checklist", "targeting": {"segments": ["large_org"]}}]}"#;
+    let targeting = TargetingCatalog::from_json(targeting, Path::new("t.json"), &surveys()).unwrap();
+    let checklists = ChecklistCatalog::load(&repo_file("checklists.json")).unwrap();
+    let app = TestApp::new(PROJECTS, |s| s.with_targeting(Some(targeting)).with_checklists(Some(checklists))).await;
+    let events = [
+        event("laptop", Some("ada"), T0, json!({"type": "identify", "traits": {"team_size": 200, "plan": "pro"}})),
+        event("laptop", Some("ada"), T0 + 1, track("report_created")),
+        event("laptop", Some("ada"), T0 + 2, track("report_created")),
+    ];
+    assert!(accepted(&app.post("pk_open", &events).await));
+
+    let app = &app;
+    let run = |body: Value| async move { app.secret_post("/v1/targeting/dry-run", "sk_open", &body).await };
+    let (status, body) = run(json!({"user_id": "ada", "path": "/app/reports", "now_ms": T0 + 1000})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["segment"], "large_org", "chosen from the stored identify traits");
+    assert_eq!(body["next"], "finish-setup");
+    let nps = &body["experiences"][0];
+    assert_eq!(nps["rule"], "event", "{nps}");
+    assert_eq!(nps["reason"], "event report_created: 2 of 3");
+    assert_eq!(nps["data"], json!({"event": "report_created", "count": 2, "needs": 3}));
+    assert_eq!(
+        body["experiences"][1],
+        json!({"id": "finish-setup", "kind": "nudge", "opens": "checklist",
+                                              "eligible": true, "show_at_ms": T0 + 1000})
+    );
+
+    // "What if": one more report, on another page, and the nudge already shown an hour ago.
+    let (_, body) = run(json!({"user_id": "ada", "path": "/settings", "now_ms": T0 + 3_600_000,
+                              "event_counts": {"report_created": 3}, "last_shown_ms": {"finish-setup": T0}}))
+    .await;
+    assert_eq!(body["experiences"][0]["rule"], "cooldown", "{body}");
+    assert_eq!(body["experiences"][0]["reason"], "cooldown: something was shown 1 hour ago, needs 24");
+    assert_eq!(body["experiences"][1]["rule"], "recontact");
+    assert_eq!(body["next"], Value::Null);
+    let (_, body) = run(json!({"user_id": "ada", "path": "/settings", "event_counts": {"report_created": 3}})).await;
+    assert_eq!(body["experiences"][0]["reason"], "URL /settings does not match /app/*");
+
+    // Nobody stored: traits given directly; a small team is not large_org.
+    let (_, body) = run(json!({"traits": {"team_size": 3}, "openable": ["checklist"]})).await;
+    assert_eq!(body["experiences"][1]["rule"], "segment", "{body}");
+    assert_eq!(body["experiences"][1]["data"], json!({"segment": "small_team", "wanted": ["large_org"]}));
+
+    // Staff only, and bad input is named.
+    let (status, _) = app.widget_get("/v1/targeting/dry-run?key=pk_open").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let (status, body) = app.secret_post("/v1/targeting/dry-run", "pk_open", &json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = run(json!({"openable": ["tour"]})).await;
+    assert_eq!((status, body["field"].clone()), (StatusCode::BAD_REQUEST, json!("openable")), "{body}");
+    let (status, body) = run(json!({"user": "ada"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].as_str().unwrap_or_default().contains("unknown field `user`"), "{body}");
+}

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod checklist;
+pub mod events;
 pub mod help;
 pub mod i18n;
 pub mod nps;

@@ -73,6 +73,16 @@ impl TestApp {
         self.send(Request::get(uri).header(header::ORIGIN, APP_ORIGIN).body(Body::empty()).unwrap()).await
     }
 
+    /// A JSON POST with `Authorization: Bearer <secret>`.
+    pub async fn secret_post(&self, uri: &str, secret: &str, body: &Value) -> (StatusCode, Value) {
+        let req = Request::post(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        self.send(req).await
+    }
+
     /// A read with `Authorization: Bearer <secret>`.
     pub async fn secret_get(&self, uri: &str, secret: &str) -> (StatusCode, Value) {
         let auth = format!("Bearer {secret}");
