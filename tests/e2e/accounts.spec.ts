@@ -159,6 +159,10 @@ test("scripted accounts get the expected health, stage and tier; the at-risk acc
   await page.locator("#h-accounts").scrollIntoViewIfNeeded();
   await page.locator("#accounts").screenshot({ path: `${artifacts}/accounts-table.png` });
 
+  // The open-cases panel says which account and why.
+  await expect(page.locator("#cases")).toContainText("account globex (health 10): stage \"at_risk\" (= \"at_risk\")");
+  await page.screenshot({ path: `${artifacts}/accounts-dashboard.png`, fullPage: true });
+
   await page.getByRole("button", { name: "Open account globex" }).click();
   const account = page.locator("#account");
   await expect(account.getByRole("heading", { name: "Account: Globex" })).toBeVisible();

@@ -215,6 +215,7 @@
     if (e && e.type === "survey_completed") return `ending ${e.ending_id}`;
     if (e) return e.type;
     if (c.detail && c.detail.churn_risk) return `no success within ${c.detail.churn_risk.days} days`;
+    if (c.detail && c.detail.account) return `account ${c.detail.account.id} (health ${c.detail.account.health}): ${c.detail.reason}`;
     return "";
   }
 
@@ -235,7 +236,8 @@
           $("status").textContent = `Could not close the case: ${e.message}`;
         }
       });
-      return [fmtTime(c.created_at), c.title, c.user_id || c.anonymous_id || "—", caseSummary(c), close];
+      const who = c.user_id || c.anonymous_id || (c.detail && c.detail.assigned_to ? `→ ${c.detail.assigned_to}` : "—");
+      return [fmtTime(c.created_at), c.title, who, caseSummary(c), close];
     });
     $("cases").replaceChildren(table(["Opened", "Case", "User", "Why", ""], rows));
   }

@@ -427,6 +427,13 @@ async fn an_account_level_item_completes_for_every_user_of_the_account_with_who_
     let (_, dee) = h.send(req).await;
     assert_eq!((dee["checklist"]["id"].as_str(), dee.get("account")), (Some("get_started"), None));
 
+    // The funnel counts the account's item as done for each of its users (not Zed).
+    let funnel = h.read("/v1/checklists/funnel?segment=mid_team").await;
+    let seg = &funnel["segments"][0];
+    assert_eq!(seg["users"], 4, "{funnel}");
+    let invite = seg["items"].as_array().unwrap().iter().find(|i| i["item_id"] == "invite_three").unwrap();
+    assert_eq!(invite["users_completed"], 3, "{funnel}");
+
     // The account page lists the item with who did it.
     let page = h.read(&format!("/v1/accounts/umbrella?now={NOW}")).await;
     let item =

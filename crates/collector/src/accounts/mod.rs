@@ -326,6 +326,30 @@ pub fn account_tally<'a>(
     out
 }
 
+/// For every user grouped into an account, the account's tally per checklist
+/// (users of one account share one tally); for reports over everyone.
+pub fn tallies_by_user(
+    set: &ChecklistSet,
+    people: &BTreeMap<Person, Vec<Activity>>,
+) -> BTreeMap<String, std::rc::Rc<BTreeMap<String, AccountProgress>>> {
+    let member_of = memberships(people);
+    let mut users_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (user, account) in &member_of {
+        users_of.entry(account).or_default().push(user);
+    }
+    let mut out = BTreeMap::new();
+    for users in users_of.values() {
+        let tally = std::rc::Rc::new(account_tally(
+            set,
+            users.iter().map(|u| (*u, people.get(&Person::User(u.to_string())).map(Vec::as_slice).unwrap_or_default())),
+        ));
+        for u in users {
+            out.insert(u.to_string(), tally.clone());
+        }
+    }
+    out
+}
+
 /// The account of `user` and its tally for the checklists, if the user is
 /// grouped into one (by a stored `group`, or else by `claimed`, the account
 /// the widget says `group()` named, whose event may not be stored yet); for
