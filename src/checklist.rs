@@ -78,7 +78,7 @@ pub async fn load(
     let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
     let set_text = browser::get_text(&format!("{endpoint}/v1/checklists?key={}", enc(&key))).await?;
     let Some(set_text) = set_text else { return Ok(()) }; // no checklists configured
-    let set = ChecklistSet::from_json(&set_text).map_err(|e| e.to_string())?;
+    let set = ChecklistSet::from_json_in(&set_text, &sdk::locales()).map_err(|e| e.to_string())?;
     let (segment, checklist) = set.choose(&traits);
     let (segment, checklist) = (segment.id.clone(), Arc::new(checklist.clone()));
 

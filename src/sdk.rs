@@ -163,6 +163,8 @@ struct Sdk {
     privacy_signal: bool,
     /// Validated definitions, fetched once per page.
     surveys: HashMap<String, Arc<Survey>>,
+    /// The reader's languages, most preferred first: the `locale` option, or the browser's.
+    locales: Vec<String>,
 }
 
 thread_local! {
@@ -216,6 +218,7 @@ pub fn boot(options: JsValue) -> bool {
         None => browser::languages(),
     };
     ui::set_messages(options.messages.messages(&options.messages.choose(&preferred)));
+    let preferred = preferred.into_iter().chain(std::iter::once("en".to_owned())).collect::<Vec<_>>();
     let endpoint = options.endpoint.trim_end_matches('/').to_owned();
     let outbox = Outbox::new(&endpoint, &options.key, policy);
     let privacy_signal = options.respect_privacy_signals && browser::privacy_signal();
@@ -238,6 +241,7 @@ pub fn boot(options: JsValue) -> bool {
             opted_out,
             privacy_signal,
             surveys: HashMap::new(),
+            locales: preferred,
         })
     });
     crate::targeting::page_loaded();
@@ -572,6 +576,11 @@ pub fn debug(on: JsValue) {
     }
 }
 
+/// The reader's languages, most preferred first (for texts given per locale).
+pub fn locales() -> Vec<String> {
+    SDK.with(|s| s.borrow().as_ref().map(|sdk| sdk.locales.clone()).unwrap_or_default())
+}
+
 /// The project's public key, once booted.
 pub fn project_key() -> Option<String> {
     SDK.with(|s| s.borrow().as_ref().map(|sdk| sdk.key.clone()))
@@ -614,11 +623,12 @@ pub async fn show_survey_by_id(id: &str) -> bool {
         browser::warn(&format!("showSurvey({id:?}): another survey is on screen; not showing a second one"));
         return false;
     }
-    let cached = with_sdk("showSurvey", |sdk| (sdk.surveys.get(id).cloned(), sdk.endpoint.clone()));
-    let Some((cached, endpoint)) = cached else { return false };
+    let cached =
+        with_sdk("showSurvey", |sdk| (sdk.surveys.get(id).cloned(), sdk.endpoint.clone(), sdk.locales.clone()));
+    let Some((cached, endpoint, locales)) = cached else { return false };
     let survey = match cached {
         Some(s) => s,
-        None => match fetch_survey(&endpoint, id).await {
+        None => match fetch_survey(&endpoint, id, &locales).await {
             Ok(s) => {
                 let s = Arc::new(s);
                 with_sdk("showSurvey", |sdk| sdk.surveys.insert(id.to_owned(), s.clone()));
@@ -643,7 +653,7 @@ pub async fn show_survey_by_id(id: &str) -> bool {
     }
 }
 
-async fn fetch_survey(endpoint: &str, id: &str) -> Result<Survey, String> {
+async fn fetch_survey(endpoint: &str, id: &str, locales: &[String]) -> Result<Survey, String> {
     let url = format!("{endpoint}/v1/surveys/{}", js_sys::encode_uri_component(id));
     let fail = |e: JsValue| format!("could not load {url}: {}", browser::describe(&e));
     let window = web_sys::window().ok_or("no window")?;
@@ -652,7 +662,7 @@ async fn fetch_survey(endpoint: &str, id: &str) -> Result<Survey, String> {
     if !resp.ok() {
         return Err(format!("{url} answered HTTP {}: {text}", resp.status()));
     }
-    Survey::from_json(&text).map_err(|e| e.to_string())
+    Survey::from_json_in(&text, locales).map_err(|e| e.to_string())
 }
 
 /// Stamps `kind` with id, time, identity and page, and queues it durably.

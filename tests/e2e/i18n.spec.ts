@@ -12,6 +12,11 @@ test("the browser's language picks the built-in German strings", async ({ browse
   await page.evaluate(() => (window as any).Touchpoint.showSurvey("nps"));
   await expect(page.getByRole("dialog").getByRole("button", { name: "Umfrage schließen" })).toBeVisible();
   await expect(page.getByRole("dialog").getByRole("button", { name: /^3 von 10$/ })).toBeVisible();
+  // The survey's own texts, given per locale in surveys/nps.json, follow too.
+  await expect(page.getByRole("dialog")).toContainText("Wie wahrscheinlich ist es, dass Sie Acme Projects");
+  await expect(page.getByRole("dialog")).toContainText("Sehr unwahrscheinlich");
+  await page.getByRole("dialog").getByRole("button", { name: /^3 von 10$/ }).click();
+  await expect(page.getByRole("dialog").getByRole("button", { name: "Noch nicht bereit für ein Upgrade" })).toBeVisible();
   const lang = await page.evaluate(() => document.querySelector('touchpoint-widget[data-touchpoint="survey"]')!.shadowRoot!.querySelector(".tp-root")!.getAttribute("lang"));
   expect(lang).toBe("de"); // de-AT resolves to the German strings we have
 });

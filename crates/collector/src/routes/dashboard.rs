@@ -81,8 +81,9 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
         .into_response()
 }
 
+/// In the definition's default language (English where it gives one).
 fn title(entry: &SurveyEntry) -> Option<String> {
-    serde_json::from_str::<Value>(&entry.definition).ok()?.get("title")?.as_str().map(str::to_string)
+    entry.survey.title().map(str::to_string)
 }
 
 fn find<'a>(state: &'a AppState, id: &str, field: &str) -> Result<&'a SurveyEntry, AppError> {

@@ -83,6 +83,12 @@ impl ChecklistSet {
         crate::reader::validate(value, Reader::checklist_set)
     }
 
+    /// [`ChecklistSet::from_json`], with texts given per locale shown in the
+    /// best of `locales` (most preferred first).
+    pub fn from_json_in(text: &str, locales: &[String]) -> Result<ChecklistSet, DefinitionErrors> {
+        crate::reader::validate_text_in(text, locales, Reader::checklist_set)
+    }
+
     pub fn segments(&self) -> &[Segment] {
         &self.segments
     }
@@ -175,7 +181,7 @@ impl Reader {
     fn checklist(&mut self, v: &Value, path: &str) -> Option<Checklist> {
         let map = self.object(v, path, CHECKLIST_FIELDS)?;
         let id = self.text(map, path, "id");
-        let title = self.text(map, path, "title");
+        let title = self.label(map, path, "title");
         let raw = self.array(map, path, "items").unwrap_or_default();
         if raw.is_empty() {
             self.err(join(path, "items"), Problem::Empty);
@@ -202,8 +208,8 @@ impl Reader {
     fn item(&mut self, v: &Value, path: &str, ids: &[Option<&str>]) -> Option<Item> {
         let map = self.object(v, path, ITEM_FIELDS)?;
         let id = self.text(map, path, "id");
-        let title = self.text(map, path, "title");
-        let description = self.opt_text(map, path, "description");
+        let title = self.label(map, path, "title");
+        let description = self.opt_label(map, path, "description");
         let cta = map.get("cta").and_then(|c| self.cta(c, &join(path, "cta")));
         let complete_when = match map.get("complete_when") {
             None => {
@@ -236,7 +242,7 @@ impl Reader {
 
     fn cta(&mut self, v: &Value, path: &str) -> Option<Cta> {
         let map = self.object(v, path, CTA_FIELDS)?;
-        let label = self.text(map, path, "label")?;
+        let label = self.label(map, path, "label")?;
         match (map.get("url"), map.get("callback")) {
             (Some(_), None) => {
                 let url = self.text(map, path, "url")?;

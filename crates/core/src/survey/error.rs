@@ -80,6 +80,7 @@ pub enum Problem {
     OutOfRange { min: i64, max: i64, got: String },
     BadUrlPattern { pattern: String },
     NotOneOf { expected: &'static str, got: String },
+    BadLocale { tag: String },
     // Accounts
     UnknownSignal { name: String },
     NotAfter { earlier: String },
@@ -156,6 +157,7 @@ impl fmt::Display for Problem {
                 "URL pattern {pattern:?} must start with / or * (it is matched against the page path, e.g. /app/*)"
             ),
             NotOneOf { expected, got } => write!(f, "must be {expected}, got {got}"),
+            BadLocale { tag } => write!(f, "{tag:?} is not a locale tag such as \"en\" or \"pt-BR\""),
             UnknownSignal { name } => {
                 write!(f, "unknown signal {name:?}; expected one of {}", crate::accounts::Signal::NAMES.join(", "))
             }

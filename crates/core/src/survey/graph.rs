@@ -9,6 +9,8 @@ use touchpoint_protocol::Action;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Survey {
     pub(super) id: String,
+    /// In the reader's locale when the file gives it per locale.
+    pub(super) title: Option<String>,
     pub(super) questions: Vec<Question>,
     pub(super) endings: Vec<Ending>,
 }
@@ -16,6 +18,10 @@ pub struct Survey {
 impl Survey {
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
     }
     /// Where every showing starts; a survey has at least one question.
     pub fn first_question(&self) -> &Question {

@@ -7,28 +7,23 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{Map, Value};
 use touchpoint_protocol::Action;
 
-use super::error::{DefinitionError, DefinitionErrors, Problem};
+use super::error::{DefinitionErrors, Problem};
 use super::graph::{Choice, Condition, Ending, Question, QuestionKind, Rule, Survey, Target};
 use crate::reader::{join, Reader as Cx};
 
 impl Survey {
     pub fn from_json(text: &str) -> Result<Survey, DefinitionErrors> {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            DefinitionErrors(vec![DefinitionError {
-                path: String::new(),
-                problem: Problem::InvalidJson(e.to_string()),
-            }])
-        })?;
-        Survey::from_value(&value)
+        crate::reader::validate_text(text, Cx::survey)
+    }
+
+    /// [`Survey::from_json`], with texts given per locale shown in the best of
+    /// `locales` (the reader's languages, most preferred first).
+    pub fn from_json_in(text: &str, locales: &[String]) -> Result<Survey, DefinitionErrors> {
+        crate::reader::validate_text_in(text, locales, Cx::survey)
     }
 
     pub fn from_value(value: &Value) -> Result<Survey, DefinitionErrors> {
-        let mut cx = Cx::default();
-        let survey = cx.survey(value);
-        match survey {
-            Some(s) if cx.errors.is_empty() => Ok(s),
-            _ => Err(DefinitionErrors(cx.errors)),
-        }
+        crate::reader::validate(value, Cx::survey)
     }
 }
 
@@ -51,7 +46,7 @@ impl Cx {
     fn survey(&mut self, v: &Value) -> Option<Survey> {
         let map = self.object(v, "", SURVEY_FIELDS)?;
         let id = self.text(map, "", "id");
-        self.opt_text(map, "", "title");
+        let title = self.opt_label(map, "", "title");
 
         let mut drafts = Vec::new();
         match map.get("questions") {
@@ -117,7 +112,7 @@ impl Cx {
             questions.push(d.question);
         }
         let endings: Vec<Ending> = endings.into_iter().map(|(_, e)| e).collect();
-        let survey = Survey { id: id?, questions, endings };
+        let survey = Survey { id: id?, title, questions, endings };
         if self.errors.is_empty() {
             self.graph_shape(&survey, &paths);
         }
@@ -127,10 +122,10 @@ impl Cx {
     fn question(&mut self, v: &Value, path: String) -> Option<Draft> {
         let map = self.object(v, &path, QUESTION_FIELDS)?;
         let id = self.text(map, &path, "id");
-        let text = self.text(map, &path, "text");
+        let text = self.label(map, &path, "text");
         let kind_name = self.text(map, &path, "kind");
-        let low_label = self.opt_text(map, &path, "low_label");
-        let high_label = self.opt_text(map, &path, "high_label");
+        let low_label = self.opt_label(map, &path, "low_label");
+        let high_label = self.opt_label(map, &path, "high_label");
 
         let choices = self.choices(map, &path);
         let kind = match kind_name.as_deref()? {
@@ -163,7 +158,7 @@ impl Cx {
                         false
                     }
                 };
-                QuestionKind::Text { optional, placeholder: self.opt_text(map, &path, "placeholder") }
+                QuestionKind::Text { optional, placeholder: self.opt_label(map, &path, "placeholder") }
             }
             other => {
                 self.err(join(&path, "kind"), Problem::UnknownKind(other.to_owned()));
@@ -193,7 +188,7 @@ impl Cx {
         for (i, c) in items.iter().enumerate() {
             let p = format!("{path}[{i}]");
             let Some(m) = self.object(c, &p, CHOICE_FIELDS) else { continue };
-            let (id, label) = (self.text(m, &p, "id"), self.text(m, &p, "label"));
+            let (id, label) = (self.text(m, &p, "id"), self.label(m, &p, "label"));
             let (Some(id), Some(label)) = (id, label) else { continue };
             if let Some(first) = seen.get(&id) {
                 self.err(format!("{p}.id"), Problem::DuplicateId { id, first: first.clone() });
@@ -353,8 +348,8 @@ impl Cx {
     fn ending(&mut self, v: &Value, path: String) -> Option<Ending> {
         let map = self.object(v, &path, ENDING_FIELDS)?;
         let id = self.text(map, &path, "id");
-        let title = self.opt_text(map, &path, "title");
-        let message = self.text(map, &path, "message");
+        let title = self.opt_label(map, &path, "title");
+        let message = self.label(map, &path, "message");
         let mut actions = Vec::new();
         for (i, a) in self.array(map, &path, "actions").unwrap_or_default().iter().enumerate() {
             let p = format!("{path}.actions[{i}]");

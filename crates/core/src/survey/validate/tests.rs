@@ -266,3 +266,41 @@ fn ending_actions_keep_their_parameters() {
         ],
     );
 }
+
+/// Texts given per locale: the reader's languages choose, with fallbacks.
+#[test]
+fn localized_texts_follow_the_readers_languages() {
+    let mut v = base();
+    v["questions"][0]["text"] = json!({ "en": "How likely?", "de": "Wie wahrscheinlich?", "pt-BR": "Qual a chance?" });
+    v["endings"][0]["message"] = json!({ "en": "Thanks", "de": "Danke" });
+    let text = v.to_string();
+    let read = |langs: &[&str]| {
+        let langs: Vec<String> = langs.iter().map(|l| l.to_string()).collect();
+        let s = Survey::from_json_in(&text, &langs).unwrap();
+        (s.first_question().text().to_owned(), s.endings()[0].message().to_owned())
+    };
+    assert_eq!(read(&["de-AT", "en"]), ("Wie wahrscheinlich?".into(), "Danke".into()), "de-AT falls back to de");
+    assert_eq!(read(&["pt-BR"]), ("Qual a chance?".into(), "Thanks".into()), "a text without pt-BR falls back to en");
+    assert_eq!(read(&["fr", "de"]), ("Wie wahrscheinlich?".into(), "Danke".into()), "the next preferred language");
+    assert_eq!(read(&["ja"]), ("How likely?".into(), "Thanks".into()), "otherwise English");
+    assert_eq!(read(&[]), ("How likely?".into(), "Thanks".into()));
+    // Without English, the first alphabetically.
+    v["endings"][0]["message"] = json!({ "fr": "Merci", "de": "Danke" });
+    let s = Survey::from_json_in(&v.to_string(), &["ja".to_owned()]).unwrap();
+    assert_eq!(s.endings()[0].message(), "Danke");
+}
+
+#[test]
+fn bad_localized_texts_name_their_path() {
+    let mut v = base();
+    v["questions"][0]["text"] = json!({});
+    v["questions"][1]["text"] = json!({ "en": "", "de_DE": "Warum?" });
+    check(
+        v,
+        &[
+            "questions[0].text: must not be empty",
+            "questions[1].text.de_DE: \"de_DE\" is not a locale tag such as \"en\" or \"pt-BR\"",
+            "questions[1].text.en: must not be empty",
+        ],
+    );
+}
