@@ -489,3 +489,38 @@ async fn checklist_segments_can_be_chosen_on_account_traits() {
     assert_eq!(segment("eve").await, "enterprise");
     assert_eq!(segment("fay").await, "everyone");
 }
+
+#[tokio::test]
+async fn an_event_rule_routes_once_per_event_of_a_large_account() {
+    let h = Harness::new().await;
+    h.post(globex()).await;
+    h.post(initech()).await;
+    h.assess(NOW).await;
+    // A Globex user (high touch) and an Initech user (low touch) ask to cancel.
+    h.post(vec![
+        track("globex-1", NOW + 1000, "requested_cancellation", json!({})),
+        track("initech-0", NOW + 1000, "requested_cancellation", json!({})),
+    ])
+    .await;
+    assert_eq!(h.assess(NOW + 2000).await, [("globex".to_string(), "high_touch_detractor".to_string())]);
+    assert!(h.assess(NOW + 3000).await.is_empty(), "the same event routes once");
+    h.post(vec![track("globex-2", NOW + 4000, "requested_cancellation", json!({}))]).await;
+    assert_eq!(h.assess(NOW + 5000).await, [("globex".to_string(), "high_touch_detractor".to_string())]);
+    let titles = h.db.strings("SELECT title FROM cases WHERE rule_id = 'high_touch_detractor'").await;
+    assert_eq!(titles.len(), 2);
+    assert!(titles.iter().all(|t| t.ends_with("— account globex (owner: olga@acme.example)")), "{titles:?}");
+    let log = h.read("/v1/accounts/routing").await;
+    let reasons: Vec<&str> = log["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule_id"] == "high_touch_detractor")
+        .map(|d| d["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2);
+    assert!(
+        reasons.iter().all(|r| r.starts_with("event requested_cancellation (ev")
+            && r.ends_with("tier \"high_touch\" (= \"high_touch\")")),
+        "{reasons:?}"
+    );
+}
