@@ -89,6 +89,22 @@ export interface IdentifyOptions {
  */
 export function identify(userId: string, traits?: Properties, options?: IdentifyOptions): void;
 
+/** Traits of an account (a customer of yours), e.g. `{ name: "Acme", seats: 40, owner: "sam@you.example" }`. */
+export interface AccountTraits extends Properties {
+  name?: string;
+  plan?: string;
+  seats?: number;
+  industry?: string;
+  /** Who owns the account on your side: routing assigns its cases to them. */
+  owner?: string;
+}
+
+/**
+ * Ties the current user to account `accountId`. Checklist items with `"scope": "account"` then
+ * count every user of the account, and the collector scores the account's health from them.
+ */
+export function group(accountId: string, traits?: AccountTraits): void;
+
 /**
  * Your declared events, by name, with their properties. Empty here, so any name is allowed;
  * `touchpoint-collector types --projects projects.json` generates a declaration that fills

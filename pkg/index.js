@@ -32,6 +32,7 @@ function forward(name, now) {
 }
 
 export const identify = forward("identify", (...a) => wasm.identify(...a));
+export const group = forward("group", (...a) => wasm.group(...a));
 export const track = forward("track", (...a) => wasm.track(...a));
 export const page = forward("page", (...a) => wasm.page(...a));
 export const showSurvey = forward("showSurvey", (...a) => wasm.showSurvey(...a));

@@ -4,11 +4,12 @@
 //! and persists locally for an instant paint on the next load.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use leptos::prelude::*;
 use serde::Deserialize;
-use touchpoint_core::checklist::{Checklist, ChecklistSet, Progress};
+use touchpoint_core::checklist::{Checklist, ChecklistSet, Contributor, Progress};
 use touchpoint_protocol::{EventKind, Props};
 
 use crate::browser::{self, LocalStore};
@@ -20,6 +21,8 @@ pub struct Live {
     pub checklist: StoredValue<Arc<Checklist>>,
     pub progress: RwSignal<Progress>,
     pub dismissed: RwSignal<bool>,
+    /// Account-level items: who in the account did them (from the collector).
+    pub by: RwSignal<BTreeMap<String, Vec<Contributor>>>,
 }
 
 struct Loaded {
@@ -43,6 +46,14 @@ struct ServerState {
     progress: Progress,
     #[serde(default)]
     dismissed: bool,
+    #[serde(default)]
+    account: Option<ServerAccount>,
+}
+
+#[derive(Deserialize)]
+struct ServerAccount {
+    #[serde(default)]
+    by: BTreeMap<String, Vec<Contributor>>,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +70,13 @@ pub async fn load(
     traits: Props,
 ) -> Result<(), String> {
     let (who, id) = (person.param, person.id);
+    // Segments can read the account's traits (from `group()`) as `account.<trait>`.
+    let mut traits = traits;
+    let account_traits: Props = LocalStore::open()
+        .get(&format!("touchpoint:{key}:account_traits"))
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    traits.extend(account_traits.into_iter().map(|(k, v)| (format!("account.{k}"), v)));
     let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
     let set_text = browser::get_text(&format!("{endpoint}/v1/checklists?key={}", enc(&key))).await?;
     let Some(set_text) = set_text else {
@@ -79,6 +97,13 @@ pub async fn load(
     if let Some(hash) = &person.user_hash {
         state_url.push_str(&format!("&user_hash={}", enc(hash)));
     }
+    // The account set by `group()` and the checklist chosen here, in case the
+    // collector has not stored this user's `group` / `identify` yet.
+    if let Some(account) = LocalStore::open().get(&format!("touchpoint:{key}:account_id")) {
+        state_url.push_str(&format!("&account_id={}", enc(&account)));
+    }
+    state_url.push_str(&format!("&checklist={}", enc(&checklist.id)));
+    let mut by = BTreeMap::new();
     match browser::get_text(&state_url).await {
         Ok(Some(text)) => match serde_json::from_str::<ServerState>(&text) {
             // Right after `identify` the collector may not have the new traits
@@ -87,6 +112,7 @@ pub async fn load(
             Ok(server) if server.checklist.id == checklist.id => {
                 progress.merge(&server.progress);
                 dismissed |= server.dismissed;
+                by = server.account.map(|a| a.by).unwrap_or_default();
             }
             Ok(_) => {}
             Err(e) => browser::warn(&format!(
@@ -105,6 +131,7 @@ pub async fn load(
         checklist: StoredValue::new(checklist.clone()),
         progress: RwSignal::new(progress),
         dismissed: RwSignal::new(dismissed),
+        by: RwSignal::new(by),
     };
     LOADED.with(|l| *l.borrow_mut() = Some(Loaded { live, storage_key, segment: segment.clone() }));
     announce(&checklist, newly);

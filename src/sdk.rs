@@ -1,4 +1,4 @@
-//! The JS-facing API (`boot`, `identify`, `track`, `showSurvey`, `on`, `off`)
+//! The JS-facing API (`boot`, `identify`, `group`, `track`, `showSurvey`, `on`, `off`)
 //! and the one piece of global state behind it.
 //!
 //! The page calls these through `pkg/index.js`, which queues calls made
@@ -336,6 +336,41 @@ pub fn identify(user_id: JsValue, traits: JsValue, options: JsValue) {
     }
 }
 
+/// Ties the current user to an account (a customer of the host: plan, seats,
+/// owner, …). Checklist items with `"scope": "account"` then count the
+/// behaviors of everyone in that account; the collector assesses its health.
+#[wasm_bindgen]
+pub fn group(account_id: JsValue, traits: JsValue) {
+    let Some(account_id) = account_id.as_string().filter(|a| !a.trim().is_empty()) else {
+        browser::error("group: the first argument must be a non-empty string account id");
+        return;
+    };
+    let Some(traits) = props("group", "traits", traits) else { return };
+    let changed = with_sdk("group", |sdk| {
+        let key = storage_key(&sdk.key, "account_id");
+        let store = LocalStore::open();
+        // The account's traits, for checklist segments on `account.<trait>`.
+        let traits_key = storage_key(&sdk.key, "account_traits");
+        let mut merged: Props = match store.get(&key).as_deref() == Some(account_id.as_str()) {
+            true => store.get(&traits_key).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+            false => Props::new(),
+        };
+        merged.extend(traits.clone());
+        let new_traits = serde_json::to_string(&merged).unwrap_or_default();
+        let changed = store.get(&key).as_deref() != Some(account_id.as_str())
+            || store.get(&traits_key).as_deref() != Some(new_traits.as_str());
+        store.set(&key, &account_id);
+        store.set(&traits_key, &new_traits);
+        changed
+    });
+    if let Some(changed) = changed {
+        emit(EventKind::Group { account_id, traits });
+        if changed {
+            schedule_person_load();
+        }
+    }
+}
+
 /// Records a host-defined behavior such as `imported_data`. Returns the
 /// event's id (it is queued durably and sent once), or `undefined` if it was
 /// refused (the reason is on the console and passed to `on('error')`).
@@ -449,7 +484,7 @@ pub fn reset() {
     let fresh = browser::uuid();
     let done = with_sdk("reset", |sdk| {
         let store = LocalStore::open();
-        for what in ["user_id", "user_hash", "traits"] {
+        for what in ["user_id", "user_hash", "traits", "account_id", "account_traits"] {
             store.remove(&storage_key(&sdk.key, what));
         }
         store.set(&storage_key(&sdk.key, "anonymous_id"), &fresh);

@@ -3,7 +3,7 @@
 //! inserted as text only; CTA links were checked to be http(s) or paths.
 
 use leptos::prelude::*;
-use touchpoint_core::checklist::{Cta, Item};
+use touchpoint_core::checklist::{Cta, Item, Scope};
 
 use super::dock::Open;
 use crate::bus;
@@ -94,6 +94,25 @@ fn item_view(item: Item, live: Live, expanded: RwSignal<Option<String>>) -> impl
         expanded.update(|e| *e = if e.as_deref() == Some(id_toggle.as_str()) { None } else { Some(id_toggle.clone()) })
     };
     let description = item.description.clone();
+    // Account-level items say who in the account did them (text nodes only).
+    let who = (item.scope == Scope::Account).then(|| {
+        let id_who = id.clone();
+        let names = move || {
+            live.by.with(|by| {
+                by.get(&id_who)
+                    .map(|list| {
+                        list.iter().map(|c| format!("{} ×{}", c.user_id, c.count)).collect::<Vec<_>>().join(", ")
+                    })
+                    .unwrap_or_default()
+            })
+        };
+        let shown = names.clone();
+        view! {
+            <p class="tp-cl-who" hidden=move || shown().is_empty()>
+                {move || tf("checklist.by_team", &[("names", &names())])}
+            </p>
+        }
+    });
     let cta = item.cta.clone().map(|cta| match cta {
         Cta::Url { label, url } => {
             view! { <a class="tp-primary tp-cta" href=url rel="noopener">{label}</a> }.into_any()
@@ -122,6 +141,7 @@ fn item_view(item: Item, live: Live, expanded: RwSignal<Option<String>>) -> impl
                 <span class="tp-cl-title">{item.title.clone()}</span>
                 <span class="tp-sr">{let d = is_done.clone(); move || if d() { t("checklist.done") } else { t("checklist.todo") }}</span>
             </button>
+            {who}
             <div class="tp-cl-detail" hidden=move || !is_open()>
                 {description.map(|d| view! { <p class="tp-message">{d}</p> })}
                 {cta}

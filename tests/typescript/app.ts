@@ -1,7 +1,7 @@
 // A sample app written against the npm package's types; `tsc --strict` must accept it
 // (and reject the misuse in misuse.ts, see tests/typescript/check.sh).
 import {
-  init, identify, track, page, showSurvey, showChecklist, openHelp, hide, complete, reset, optOut, optIn, on, off,
+  init, identify, group, track, page, showSurvey, showChecklist, openHelp, hide, complete, reset, optOut, optIn, on, off,
   setBusy, why, debug, type TouchpointError, type TouchpointEvents,
 } from "@touchpoint/widget";
 
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   });
   if (!ready) return;
   identify("user_42", { plan: "trial", team_size: 4 }, { userHash: "e699d9e131ee56644bf34100e488ca331f0fdf0b6b23c792d5e4a5c690d06045" });
+  group("acme", { name: "Acme", seats: 40, owner: "sam@example.com", region: "eu" });
   const id: string | undefined = track("imported_data", { rows: 120 });
   console.log(id?.length);
   page({ title: "Projects" });

@@ -1,5 +1,5 @@
 // Each line is a mistake the types must catch; check.sh expects tsc to report exactly these.
-import { init, identify, track, on, why } from "@touchpoint/widget";
+import { init, identify, track, on, why, group } from "@touchpoint/widget";
 
 void init({ key: "pk_demo" }); // missing endpoint
 track(42); // name must be a string
@@ -8,3 +8,4 @@ on("no_such_event", () => {}); // unknown event name
 void init({ key: "k", endpoint: "e", theme: { colorScheme: "purple" } }); // not a colour scheme
 identify("u1", {}, { user_hash: "abc" }); // the option is userHash
 const w = why("nps"); if (!w.eligible) console.log(w.show_at_ms); // a blocked answer has no show time
+group("acme", { seats: "forty" }); // seats must be a number

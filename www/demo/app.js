@@ -10,6 +10,10 @@
     name: "Dana Rivera", email: "dana@northwind.test", plan: "trial", role: "admin",
     team_size: Number(params.get("team_size") || 4),
   });
+  // The customer account the user works in (?account=… to see another); its health shows on /dashboard.
+  Touchpoint.group(params.get("account") || "northwind", {
+    name: "Northwind", plan: "trial", seats: Number(params.get("team_size") || 4), owner: "sam@acme.example",
+  });
   Touchpoint.on("cta", function (e) {
     if (e.name === "bookOnboardingCall") {
       say("Opening the booking page…");

@@ -215,6 +215,7 @@
     if (e && e.type === "survey_completed") return `ending ${e.ending_id}`;
     if (e) return e.type;
     if (c.detail && c.detail.churn_risk) return `no success within ${c.detail.churn_risk.days} days`;
+    if (c.detail && c.detail.account) return `account ${c.detail.account.id} (health ${c.detail.account.health}): ${c.detail.reason}`;
     return "";
   }
 
@@ -235,7 +236,8 @@
           $("status").textContent = `Could not close the case: ${e.message}`;
         }
       });
-      return [fmtTime(c.created_at), c.title, c.user_id || c.anonymous_id || "—", caseSummary(c), close];
+      const who = c.user_id || c.anonymous_id || (c.detail && c.detail.assigned_to ? `→ ${c.detail.assigned_to}` : "—");
+      return [fmtTime(c.created_at), c.title, who, caseSummary(c), close];
     });
     $("cases").replaceChildren(table(["Opened", "Case", "User", "Why", ""], rows));
   }
@@ -250,6 +252,99 @@
       ? note("Every search found something.")
       : table(["Query", "Searches", "People", "Last searched"], data.queries.map((q) => [q.query, q.count, q.people, fmtTime(q.last_searched)]));
     $("help").replaceChildren(summary, list);
+  }
+
+  // ------------------------------------------------------------ accounts
+
+  const fmtTrend = (n) => (n === null || n === undefined ? "—" : n > 0 ? `▲ +${n}` : n < 0 ? `▼ ${n}` : "± 0");
+
+  function healthBadge(score, stage) {
+    return el("span", { class: `health ${stage}`, "data-health": score }, String(score));
+  }
+
+  function showAccounts(data) {
+    if (data.accounts.length === 0) {
+      $("accounts").replaceChildren(note("No accounts yet: call Touchpoint.group(accountId, traits) in your app."));
+      return;
+    }
+    const rows = data.accounts.map((a) => {
+      const open = el("button", { type: "button", class: "link", "aria-label": `Open account ${a.account_id}` }, a.name || a.account_id);
+      open.addEventListener("click", () => loadAccount(a.account_id));
+      return [open, healthBadge(a.health, a.stage), fmtTrend(a.trend), a.stage, a.tier, a.owner || "—", a.users, (a.lists || []).join(", ") || "—"];
+    });
+    const t = table(["Account", "Health", "Trend (7 d)", "Stage", "Tier", "Owner", "Users", "Lists"], rows);
+    t.classList.add("accounts");
+    $("accounts").replaceChildren(t);
+  }
+
+  /** Each signal's points out of its maximum, as labelled bars. */
+  function breakdownChart(contributions) {
+    const W = 620, row = 26, L = 110, R = 70;
+    const H = contributions.length * row + 8;
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "breakdown" });
+    root.append(svg("title", {}, "Score breakdown — " + contributions.map((c) => `${c.signal}: ${c.points} of ${c.max_points}`).join(", ")));
+    contributions.forEach((c, i) => {
+      const y = 4 + i * row;
+      const full = W - L - R;
+      const g = svg("g", { class: "signal", "data-signal": c.signal });
+      g.append(svg("text", { x: L - 8, y: y + 15, "text-anchor": "end" }, c.signal));
+      g.append(svg("rect", { x: L, y: y + 3, width: full, height: 16, class: "track" }));
+      g.append(svg("rect", { x: L, y: y + 3, width: Math.max(0, (full * c.points) / 100), height: 16, class: "fill" }));
+      g.append(svg("rect", { x: L + (full * c.points) / 100, y: y + 3, width: Math.max(0, (full * (c.max_points - c.points)) / 100), height: 16, class: "rest" }));
+      g.append(svg("text", { x: W - R + 6, y: y + 15, class: "value" }, `${c.points} / ${c.max_points}`));
+      root.append(g);
+    });
+    return root;
+  }
+
+  function showAccount(d) {
+    const a = d.account;
+    const body = [];
+    const dl = el("dl", { class: "summary" },
+      el("div", { class: "big" }, el("dt", {}, "Health"), el("dd", {}, healthBadge(a.health, a.stage))),
+      el("div", {}, el("dt", {}, "Trend (7 d)"), el("dd", {}, fmtTrend(a.trend))),
+      el("div", {}, el("dt", {}, "Stage"), el("dd", {}, a.stage)),
+      el("div", {}, el("dt", {}, "Tier"), el("dd", {}, a.tier)),
+      el("div", {}, el("dt", {}, "Owner"), el("dd", {}, a.owner || "—")),
+      el("div", {}, el("dt", {}, "Users"), el("dd", {}, a.users)));
+    body.push(el("p", { class: "hint" }, `${a.name || a.account_id} (${a.account_id}) — stage ${a.stage} because ${d.stage_reason}`));
+    body.push(el("div", { class: "figures" }, dl));
+    body.push(el("h3", {}, "Score breakdown"));
+    body.push(breakdownChart(d.breakdown));
+    body.push(table(["Signal", "Points", "Why"], d.breakdown.map((c) => [c.signal, `${c.points} of ${c.max_points}`, c.detail])));
+    body.push(el("h3", {}, "Users"));
+    body.push(table(["User", "Last seen", "Latest NPS", "Checklist"], d.users.map((u) => [
+      u.user_id, fmtTime(u.last_seen), u.nps === null || u.nps === undefined ? "—" : u.nps,
+      u.checklist ? `${u.checklist[0]}: ${u.checklist[1]} of ${u.checklist[2]}` : "—",
+    ])));
+    body.push(el("h3", {}, "NPS answers"));
+    body.push(d.nps_history.length === 0 ? note("No NPS answers yet.") : table(["When", "User", "Score"], d.nps_history.map((n) => [fmtTime(n.ts), n.user_id, n.score])));
+    body.push(el("h3", {}, "Account-level checklist items"));
+    body.push(d.account_checklist.length === 0 ? note("No account-level items.") : table(["Checklist", "Item", "Done", "By"], d.account_checklist.map((i) => [
+      i.checklist_id, i.title, i.done_at ? fmtTime(i.done_at) : `${i.count || 0} so far`,
+      (i.by || []).map((b) => `${b.user_id} ×${b.count}`).join(", ") || "—",
+    ])));
+    body.push(el("h3", {}, "Cases"));
+    body.push(d.cases.length === 0 ? note("No cases.") : table(["Opened", "Case", "Status", "Assigned to"], d.cases.map((c) => [fmtTime(c.created_at), c.title, c.status, c.assigned_to || c.user_id || "—"])));
+    body.push(el("h3", {}, "Routing decisions"));
+    body.push(d.routing.length === 0 ? note("Not routed.") : table(["When", "Rule", "Why", "Did"], d.routing.map((r) => [
+      fmtTime(r.decided_at), r.rule_id, r.reason,
+      (r.actions || []).map((x) => (x.action === "list" ? `list ${x.list}` : x.action === "case" ? `case → ${x.assigned_to || "no owner"}` : `webhook ${x.url}`)).join("; "),
+    ])));
+    body.push(el("h3", {}, "Health history"));
+    body.push(d.history.length === 0 ? note("No history recorded yet.") : table(["When", "Health", "Stage", "Tier"], d.history.map((h) => [fmtTime(h.at), h.score, h.stage, h.tier])));
+    $("account-body").replaceChildren(...body);
+    $("h-account").textContent = `Account: ${a.name || a.account_id}`;
+    $("account").hidden = false;
+  }
+
+  async function loadAccount(id) {
+    try {
+      showAccount(await json(`/v1/accounts/${encodeURIComponent(id)}`));
+      $("account").scrollIntoView();
+    } catch (e) {
+      $("status").textContent = `Could not load the account: ${e.message}`;
+    }
   }
 
   // ------------------------------------------------------------ loading
@@ -276,6 +371,7 @@
       json("/v1/checklists/funnel").then(showFunnel, (e) => failed($("funnel"), e, "checklists")),
       json("/v1/checklists/churn-risk?days=7").then(showChurn, (e) => failed($("churn"), e, "checklists")),
       loadCases(),
+      json("/v1/accounts").then(showAccounts, (e) => failed($("accounts"), e, "accounts")),
       json("/v1/dashboard/help-searches").then(showHelp, (e) => failed($("help"), e, "help searches")),
     ];
     await Promise.all(panels);
@@ -351,6 +447,7 @@
       download(`/v1/export/responses.csv?survey_id=${encodeURIComponent(id)}`, `responses-${id}.csv`);
     });
     $("export-events").addEventListener("click", () => download("/v1/export/events.csv", "events.csv"));
+    $("export-accounts").addEventListener("click", () => download("/v1/export/accounts.csv", "accounts.csv"));
     start();
   });
 })();

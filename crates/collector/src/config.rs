@@ -35,6 +35,9 @@ pub struct Config {
     pub email_outbox: Option<PathBuf>,
     /// A `postgres://` URL: store in Postgres instead of `<data_dir>/touchpoint.db`.
     pub database_url: Option<String>,
+    /// The accounts file (tiers, health, stages, routing; see [`crate::accounts`]),
+    /// which must then exist; `None` reads `./accounts.json` if it exists.
+    pub accounts_file: Option<PathBuf>,
 }
 
 /// Read when no `--checklists` is given, if present.
@@ -62,6 +65,7 @@ impl Default for Config {
             targeting_file: None,
             email_outbox: None,
             database_url: None,
+            accounts_file: None,
         }
     }
 }
@@ -93,7 +97,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// (flag, environment variable, help), in the order `--help` lists them.
-const FLAGS: [(&str, &str, &str); 12] = [
+const FLAGS: [(&str, &str, &str); 13] = [
     ("--addr", "TOUCHPOINT_ADDR", "address to listen on [default: 127.0.0.1:8787; port 0 = any free port]"),
     ("--data-dir", "TOUCHPOINT_DATA_DIR", "directory of the SQLite file touchpoint.db [default: ./data]"),
     ("--surveys-dir", "TOUCHPOINT_SURVEYS_DIR", "survey definitions, one *.json each [default: ./surveys]"),
@@ -138,6 +142,12 @@ const FLAGS: [(&str, &str, &str); 12] = [
         "--database-url",
         "DATABASE_URL",
         "postgres://user:password@host:port/db to store in Postgres [default: SQLite in --data-dir]",
+    ),
+    (
+        "--accounts",
+        "TOUCHPOINT_ACCOUNTS",
+        "JSON file of account tiers, health score weights, lifecycle stages and routing rules; must exist if \
+         given [default: ./accounts.json, none if that file is missing]",
     ),
 ];
 
@@ -209,7 +219,7 @@ impl Command {
         }
 
         let mut config = Config::default();
-        let [addr, data, surveys, www, pkg, projects, checklists, help, automations, targeting, outbox, database_url] =
+        let [addr, data, surveys, www, pkg, projects, checklists, help, automations, targeting, outbox, database_url, accounts] =
             values;
         if let Some(addr) = addr {
             config.addr =
@@ -241,6 +251,7 @@ impl Command {
             }
         }
         config.database_url = database_url;
+        config.accounts_file = accounts.map(PathBuf::from);
         Ok(Command::Run(config))
     }
 }
@@ -283,6 +294,11 @@ mod tests {
         assert_eq!(c.projects_file, Some(PathBuf::from("/etc/tp/projects.json")));
         assert_eq!(c.checklists_file, Some(PathBuf::from("/etc/tp/checklists.json")));
         assert_eq!(run(&["--checklists", "c.json"], &[]).checklists_file, Some(PathBuf::from("c.json")));
+        assert_eq!(run(&["--accounts", "a.json"], &[]).accounts_file, Some(PathBuf::from("a.json")));
+        assert_eq!(
+            run(&[], &[("TOUCHPOINT_ACCOUNTS", "/etc/a.json")]).accounts_file,
+            Some(PathBuf::from("/etc/a.json"))
+        );
         assert_eq!(c.surveys_dir, PathBuf::from("./surveys"));
     }
 

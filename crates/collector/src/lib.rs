@@ -2,7 +2,7 @@
 //! into SQLite (or Postgres, [`store`]), serves survey definitions and their
 //! NPS, onboarding checklists with each user's progress and their funnel and
 //! churn-risk reports, runs follow-up automations (webhooks, emails, cases:
-//! [`automations`]), serves the dashboard and CSV exports ([`dashboard`]),
+//! [`automations`]), assesses and routes accounts ([`accounts`]), serves the dashboard and CSV exports ([`dashboard`]),
 //! and the demo site and widget build for local development and end-to-end
 //! tests.
 //!
@@ -23,6 +23,7 @@
 //! `/healthz`, the dashboard's page and script (which hold no data) and the
 //! static files are public.
 
+pub mod accounts;
 mod auth;
 pub mod automations;
 pub mod catalog;
@@ -75,6 +76,8 @@ pub struct AppState {
     pub automations: Option<Arc<Automations>>,
     /// `None`: no survey shows on its own (`/v1/config` says `"targeting": null`).
     pub targeting: Option<Arc<targeting::TargetingCatalog>>,
+    /// `None`: no accounts definition (account routes answer 404).
+    pub accounts: Option<Arc<accounts::AccountsCatalog>>,
 }
 
 impl AppState {
@@ -89,6 +92,7 @@ impl AppState {
             help: None,
             automations: None,
             targeting: None,
+            accounts: None,
         }
     }
 
@@ -108,6 +112,11 @@ impl AppState {
     pub fn with_automations(self, automations: Option<Automations>) -> AppState {
         AppState { automations: automations.map(Arc::new), ..self }
     }
+
+    /// Start the worker with [`accounts::worker::Worker::spawn`].
+    pub fn with_accounts(self, accounts: Option<accounts::AccountsCatalog>) -> AppState {
+        AppState { accounts: accounts.map(Arc::new), ..self }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -120,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::help::router())
         .merge(routes::automations::router())
         .merge(routes::dashboard::router())
+        .merge(routes::accounts::router())
         // Unknown API paths get our JSON 404, never the demo site's.
         .route("/v1/{*rest}", any(not_found))
         .merge(routes::assets::router(&state.config))

@@ -1,6 +1,6 @@
-//! Reads config, loads projects, surveys, checklists, help and automations,
+//! Reads config, loads projects, surveys, checklists, help, automations and accounts,
 //! opens the database (SQLite, or Postgres with `DATABASE_URL`), starts the
-//! automation worker, binds, serves until SIGINT/SIGTERM. Everything else is
+//! automation and accounts workers, binds, serves until SIGINT/SIGTERM. Everything else is
 //! in the library.
 //!
 //! Shutdown: on the signal the listener closes, idle connections close, and
@@ -110,6 +110,10 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         Some(file) => Some(TargetingCatalog::load(file, &surveys)?),
         None => None,
     };
+    let accounts = {
+        let env = |var: &str| std::env::var(var).ok();
+        touchpoint_collector::accounts::AccountsCatalog::load_configured(config.accounts_file.as_deref(), &env)?
+    };
     let db = Store::open(&config.data_dir, config.database_url.as_deref()).await?;
     // Installed before the listening line: a supervisor that signals as soon
     // as it reads that line must get a graceful shutdown, not the default kill.
@@ -138,6 +142,15 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         Some(t) => format!("{} targeted experience(s) from {}", t.experiences.all().len(), t.file.display()),
         None => "no targeting".into(),
     };
+    let accounts_note = match &accounts {
+        Some(a) => format!(
+            "accounts from {} ({} routing rule(s){})",
+            a.file.display(),
+            a.config.routing.len(),
+            if automations.is_none() { "; webhooks need --automations to be delivered" } else { "" }
+        ),
+        None => "no accounts".into(),
+    };
     // Never print the URL: it may hold a password.
     let database_note = match &db {
         Store::Sqlite(_) => format!("SQLite in {}", config.data_dir.display()),
@@ -145,7 +158,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     };
     eprintln!(
         "touchpoint-collector: {} project(s), {} survey(s) from {}, {checklists_note}, {help_note}, \
-         {automations_note}, {targeting_note}, database: {database_note}",
+         {automations_note}, {targeting_note}, {accounts_note}, database: {database_note}",
         projects.len(),
         surveys.len(),
         config.surveys_dir.display(),
@@ -154,8 +167,10 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         .with_checklists(checklists)
         .with_help(help)
         .with_automations(automations)
-        .with_targeting(targeting);
+        .with_targeting(targeting)
+        .with_accounts(accounts);
     let worker = Worker::spawn(&state);
+    let accounts_worker = touchpoint_collector::accounts::worker::Worker::spawn(&state);
     let app = router(state);
 
     // The one line on stdout; scripts and tests parse it for the bound port.
@@ -186,6 +201,9 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         }
     }
     // Deliveries in flight finish (or time out) and are recorded before the database closes.
+    if let Some(worker) = accounts_worker {
+        worker.stop().await;
+    }
     if let Some(worker) = worker {
         worker.stop().await;
     }

@@ -15,15 +15,11 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::checklists::ChecklistCatalog;
-use touchpoint_collector::config::Config;
-use touchpoint_collector::projects::Projects;
-use touchpoint_collector::{router, AppState};
 use tower::ServiceExt;
 
 mod common;
-use common::TestDb;
+use common::app::TestApp;
 
 const KEY: &str = "pk_test";
 const SECRET: &str = "sk_test";
@@ -55,18 +51,8 @@ impl Harness {
     }
 
     async fn with(checklists: Option<ChecklistCatalog>) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            data_dir: dir.path().join("data"),
-            surveys_dir: repo_file("surveys"),
-            www_dir: dir.path().join("www"),
-            pkg_dir: dir.path().join("pkg"),
-            ..Config::default()
-        };
-        let db = TestDb::new(&config.data_dir).await.open(&config.data_dir).await;
-        let surveys = SurveyCatalog::load_dir(&config.surveys_dir).unwrap();
-        let state = AppState::new(config, Projects::from_json(PROJECTS).unwrap(), db, surveys);
-        Harness { app: router(state.with_checklists(checklists)), _dir: dir }
+        let t = TestApp::new(PROJECTS, |s| s.with_checklists(checklists)).await;
+        Harness { app: t.app, _dir: t.dir }
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
@@ -199,13 +185,13 @@ async fn small_team_and_large_org_get_different_checklists() {
         json!({"id": "rollout", "title": "Roll out Acme across your organisation", "items": [
             {"id": "book_onboarding", "title": "Book your onboarding call",
              "description": "Your success manager plans the rollout with you.",
-             "cta": {"label": "Pick a time", "callback": "bookOnboardingCall"}, "depends_on": []},
+             "cta": {"label": "Pick a time", "callback": "bookOnboardingCall"}, "depends_on": [], "scope": "user"},
             {"id": "import_data", "title": "Import existing projects", "description": null, "cta": null,
-             "depends_on": []},
+             "depends_on": [], "scope": "user"},
             {"id": "invite_five", "title": "Invite five team leads", "description": null,
-             "cta": {"label": "Invite team leads", "url": "/settings.html"}, "depends_on": []},
+             "cta": {"label": "Invite team leads", "url": "/settings.html"}, "depends_on": [], "scope": "account"},
             {"id": "connect_slack", "title": "Connect Slack", "description": null, "cta": null,
-             "depends_on": ["invite_five"]}
+             "depends_on": ["invite_five"], "scope": "user"}
         ]})
     );
 

@@ -12,14 +12,11 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::checklists::ChecklistCatalog;
-use touchpoint_collector::config::Config;
-use touchpoint_collector::projects::Projects;
-use touchpoint_collector::{router, AppState};
 use tower::ServiceExt;
 
 mod common;
+use common::app::TestApp;
 use common::TestDb;
 
 const KEY: &str = "pk_test";
@@ -45,19 +42,9 @@ struct Harness {
 
 impl Harness {
     async fn new() -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let data_dir = dir.path().join("data");
-        let db = TestDb::new(&data_dir).await;
-        let store = db.open(&data_dir).await;
-        let config = Config { data_dir, surveys_dir: repo("surveys"), ..Config::default() };
-        let state = AppState::new(
-            config,
-            Projects::from_json(PROJECTS).unwrap(),
-            store,
-            SurveyCatalog::load_dir(&repo("surveys")).unwrap(),
-        )
-        .with_checklists(Some(ChecklistCatalog::load(&repo("checklists.json")).unwrap()));
-        Harness { app: router(state), db, _dir: dir }
+        let checklists = ChecklistCatalog::load(&repo("checklists.json")).unwrap();
+        let t = TestApp::new(PROJECTS, |s| s.with_checklists(Some(checklists))).await;
+        Harness { app: t.app, db: t.db, _dir: t.dir }
     }
 
     async fn raw(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {

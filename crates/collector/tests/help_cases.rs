@@ -3,20 +3,15 @@
 //! with its context and closable. No automations need to be configured.
 //! Runs on SQLite, and on Postgres when `DATABASE_URL` is set.
 
-use std::path::{Path, PathBuf};
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use touchpoint_collector::catalog::SurveyCatalog;
-use touchpoint_collector::config::Config;
-use touchpoint_collector::projects::Projects;
-use touchpoint_collector::{router, AppState};
 use tower::ServiceExt;
 
 mod common;
+use common::app::TestApp;
 use common::TestDb;
 
 const PROJECTS: &str = r#"[
@@ -24,23 +19,9 @@ const PROJECTS: &str = r#"[
     {"public_key": "pk_other", "secret_key": "sk_other", "allowed_origins": ["*"]}
 ]"#;
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
-}
-
 async fn app() -> (TempDir, TestDb, Router) {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("data");
-    let db = TestDb::new(&data_dir).await;
-    let store = db.open(&data_dir).await;
-    let config = Config { data_dir, surveys_dir: repo("surveys"), ..Config::default() };
-    let state = AppState::new(
-        config,
-        Projects::from_json(PROJECTS).unwrap(),
-        store,
-        SurveyCatalog::load_dir(&repo("surveys")).unwrap(),
-    );
-    (dir, db, router(state))
+    let t = TestApp::new(PROJECTS, |s| s).await;
+    (t.dir, t.db, t.app)
 }
 
 async fn call(app: &Router, req: Request<Body>) -> (StatusCode, Value) {

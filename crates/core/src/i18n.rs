@@ -30,6 +30,7 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
     ("checklist.all_set", "You're all set! Nice work.", "Alles erledigt! Gut gemacht."),
     ("checklist.done", ", done", ", erledigt"),
     ("checklist.todo", ", to do", ", offen"),
+    ("checklist.by_team", "Counts for your whole team: {names}", "Zählt für Ihr ganzes Team: {names}"),
     ("help.launcher", "Help", "Hilfe"),
     ("help.title", "Help", "Hilfe"),
     ("help.close", "Close help", "Hilfe schließen"),

@@ -6,6 +6,7 @@
 //! clock or storage. Time and randomness are passed in. That is what lets
 //! `cargo test` check every rule on the host in milliseconds.
 
+pub mod accounts;
 pub mod checklist;
 pub mod events;
 pub mod help;

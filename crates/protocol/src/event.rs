@@ -79,6 +79,13 @@ pub enum EventKind {
         #[serde(default)]
         traits: Props,
     },
+    /// The user belongs to an account, from `Touchpoint.group(accountId, traits)`
+    /// (a B2B customer: plan, seats, owner, …). The latest `group` of a user wins.
+    Group {
+        account_id: String,
+        #[serde(default)]
+        traits: Props,
+    },
     /// The checklist panel was put on screen (`segment` is the one chosen from traits).
     ChecklistShown {
         checklist_id: String,
@@ -146,6 +153,7 @@ impl EventKind {
             EventKind::Track { .. } => "track",
             EventKind::Page { .. } => "page",
             EventKind::Identify { .. } => "identify",
+            EventKind::Group { .. } => "group",
             EventKind::ChecklistShown { .. } => "checklist_shown",
             EventKind::ChecklistItemCompleted { .. } => "checklist_item_completed",
             EventKind::ChecklistCompleted { .. } => "checklist_completed",
@@ -260,6 +268,17 @@ mod tests {
         assert_eq!(serde_json::to_value(&e).unwrap(), raw);
         let opened = json!({"id":"e4","ts":1,"anonymous_id":"a","url":"u","type":"help_opened"});
         assert_eq!(serde_json::from_value::<Event>(opened).unwrap().kind, EventKind::HelpOpened {});
+    }
+
+    #[test]
+    fn group_event_round_trips() {
+        let raw = json!({"id":"e5","ts":1,"anonymous_id":"a","user_id":"u","url":"u","type":"group",
+            "account_id":"acme","traits":{"seats":12,"owner":"sam@acme.example"}});
+        let e: Event = serde_json::from_value(raw.clone()).unwrap();
+        let EventKind::Group { account_id, traits } = &e.kind else { panic!("wrong kind {e:?}") };
+        assert_eq!((account_id.as_str(), &traits["seats"]), ("acme", &json!(12)));
+        assert_eq!(e.kind.name(), "group");
+        assert_eq!(serde_json::to_value(&e).unwrap(), raw);
     }
 
     #[test]

@@ -136,10 +136,19 @@ pub async fn with_users<R: Send + 'static>(
 ) -> Result<R, AppError> {
     let rows = db.project_activity(key).await?;
     tokio::task::spawn_blocking(move || {
-        let users: Vec<UserProgress> = by_person(activities(rows)?)
-            .into_iter()
+        let people = by_person(activities(rows)?);
+        // Account-level items count every user of the account (see crate::accounts).
+        let tallies = crate::accounts::tallies_by_user(&catalog.set, &people);
+        let users: Vec<UserProgress> = people
+            .iter()
             .filter_map(|(person, rows)| match person {
-                Person::User(user_id) => Some(UserProgress { user_id, replayed: replay::replay(&catalog.set, &rows) }),
+                Person::User(user_id) => {
+                    let mut replayed = replay::replay(&catalog.set, rows);
+                    if let Some(t) = tallies.get(user_id).and_then(|t| t.get(&replayed.checklist.id)) {
+                        replayed.progress.with_account(replayed.checklist, t);
+                    }
+                    Some(UserProgress { user_id: user_id.clone(), replayed })
+                }
                 Person::Anonymous(_) => None,
             })
             .collect();

@@ -10,6 +10,7 @@
 //!
 //! **Replay.** Events run in `(ts, arrival)` order. The segment and checklist
 //! are chosen from the traits of all `identify` events merged (later wins),
+//! with the traits of the person's `group` events as `account.<trait>`,
 //! as they are now; then `track` events go through `Progress::observe` and
 //! `checklist_item_completed` events whose rule is a manual completion
 //! through `Progress::complete`. Completions the widget reported for rules
@@ -33,21 +34,23 @@ pub struct Activity {
     /// Only for the kinds the replay interprets; `None` for the rest, which
     /// still count for first and last seen.
     pub kind: Option<EventKind>,
+    /// The event's id, known with its `kind`.
+    pub event_id: Option<String>,
 }
 
 impl TryFrom<StoredActivity> for Activity {
     type Error = String;
 
     fn try_from(row: StoredActivity) -> Result<Activity, String> {
-        let kind = match row.body {
-            Some(body) => Some(
-                serde_json::from_str::<Event>(&body)
-                    .map_err(|e| format!("stored event body is not an event: {e}"))?
-                    .kind,
-            ),
-            None => None,
+        let (kind, event_id) = match row.body {
+            Some(body) => {
+                let e = serde_json::from_str::<Event>(&body)
+                    .map_err(|e| format!("stored event body is not an event: {e}"))?;
+                (Some(e.kind), Some(e.id))
+            }
+            None => (None, None),
         };
-        Ok(Activity { anonymous_id: row.anonymous_id, user_id: row.user_id, ts: row.ts, kind })
+        Ok(Activity { anonymous_id: row.anonymous_id, user_id: row.user_id, ts: row.ts, kind, event_id })
     }
 }
 
@@ -101,13 +104,35 @@ pub struct Replayed<'a> {
 
 /// Replays one person's `rows`, which must be in `(ts, arrival)` order.
 pub fn replay<'a>(set: &'a ChecklistSet, rows: &[Activity]) -> Replayed<'a> {
+    replay_choosing(set, rows, None)
+}
+
+/// [`replay`], but a person none of whose `identify` events is stored yet
+/// (the widget's may still be on its way) is replayed on the checklist with
+/// id `unknown_traits`, if there is one: the one the widget chose from the
+/// traits it has.
+pub fn replay_choosing<'a>(set: &'a ChecklistSet, rows: &[Activity], unknown_traits: Option<&str>) -> Replayed<'a> {
     let mut traits = Map::new();
+    let mut identified = false;
     for row in rows {
-        if let Some(EventKind::Identify { traits: t }) = &row.kind {
-            traits.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+        match &row.kind {
+            Some(EventKind::Identify { traits: t }) => {
+                identified = true;
+                traits.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            // Segments can read the account's traits as `account.<trait>`.
+            Some(EventKind::Group { traits: t, .. }) => {
+                traits.extend(t.iter().map(|(k, v)| (format!("account.{k}"), v.clone())));
+            }
+            _ => {}
         }
     }
-    let (segment, checklist) = set.choose(&traits);
+    let (mut segment, mut checklist) = set.choose(&traits);
+    if let (false, Some(wanted)) = (identified, unknown_traits) {
+        if let Some(s) = set.segments().iter().find(|s| set.checklist_of(s).id == wanted) {
+            (segment, checklist) = (s, set.checklist_of(s));
+        }
+    }
 
     let manual = Trigger::Manual.to_string();
     let mut progress = Progress::default();
@@ -143,7 +168,7 @@ mod tests {
     use super::*;
 
     fn row(anon: &str, user: Option<&str>, ts: i64) -> Activity {
-        Activity { anonymous_id: anon.into(), user_id: user.map(Into::into), ts, kind: None }
+        Activity { anonymous_id: anon.into(), user_id: user.map(Into::into), ts, kind: None, event_id: None }
     }
 
     fn summary(split: &BTreeMap<Person, Vec<Activity>>) -> Vec<(Person, Vec<i64>)> {

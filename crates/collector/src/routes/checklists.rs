@@ -5,11 +5,16 @@
 //!   choose and complete with the same core rules.
 //! - `GET /v1/checklists/state?key=<public_key>&user_id=…` (or
 //!   `&anonymous_id=…`; `user_id` wins if both; with identity verification
-//!   on, `user_id` needs `&user_hash=…`) — `{"segment", "checklist":
+//!   on, `user_id` needs `&user_hash=…`; until their events are stored,
+//!   `&account_id=` names the account `group()` set and `&checklist=` the
+//!   checklist the widget chose from the user's traits) — `{"segment", "checklist":
 //!   {"id", "title", "items": [{"id", "title", "description", "cta",
-//!   "depends_on"}]}, "progress", "dismissed"}`, rebuilt from the person's
-//!   stored events (see [`crate::checklists::replay`]). A person without
-//!   events gets the default segment and empty progress.
+//!   "depends_on", "scope"}]}, "progress", "dismissed", "account"?}`, rebuilt
+//!   from the person's stored events (see [`crate::checklists::replay`]). A
+//!   person without events gets the default segment and empty progress. For
+//!   a user grouped into an account, items with `"scope": "account"` count
+//!   every user of the account, and `account` is `{"id", "by": {"<item>":
+//!   [{"user_id", "count"}]}}`: who did what.
 //! - `GET /v1/checklists/funnel?segment=` — `{"segments": [{"segment",
 //!   "checklist", "users", "items": [{"item_id", "users_completed",
 //!   "median_ms_to_complete"}]}]}`, every segment or the one named.
@@ -36,7 +41,7 @@ use serde_json::{json, Value};
 use touchpoint_core::checklist::{Checklist, Cta, Progress};
 
 use crate::auth::{person, PublicKey, SecretKey};
-use crate::checklists::replay;
+use crate::checklists::replay::{self, Person};
 use crate::checklists::report;
 use crate::checklists::ChecklistCatalog;
 use crate::checklists::{person_activity, with_users};
@@ -68,6 +73,10 @@ struct StateParams {
     user_id: Option<String>,
     user_hash: Option<String>,
     anonymous_id: Option<String>,
+    /// The account the widget's `group()` named (used until a `group` event is stored).
+    account_id: Option<String>,
+    /// The checklist the widget chose (used until an `identify` event is stored).
+    checklist: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -76,6 +85,10 @@ struct UserState<'a> {
     checklist: ChecklistView<'a>,
     progress: Progress,
     dismissed: bool,
+    /// The user's account, when they were grouped into one and the checklist
+    /// has account-level items: `{"id", "by": {"<item>": [{"user_id", "count"}]}}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<Value>,
 }
 
 async fn user_state(
@@ -84,14 +97,35 @@ async fn user_state(
     Query(params): Query<StateParams>,
 ) -> Result<axum::Json<Value>, AppError> {
     let catalog = catalog(&state)?;
+    let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+    // A claimed account is only a stand-in for an unstored `group` event; where
+    // identities are verified, only stored (verified) events say who is in an account.
+    let claimed = given(params.account_id).filter(|_| project.project.identity_secret.is_none());
     let who = person(&project, params.user_id, params.user_hash, params.anonymous_id)?;
-    let rows = person_activity(&state.db, project.project.public_key.clone(), who).await?;
-    let r = replay::replay(&catalog.set, &rows);
+    let key = project.project.public_key.clone();
+    let named = match &who {
+        Person::User(user) => Some(user.clone()),
+        Person::Anonymous(_) => None,
+    };
+    let rows = person_activity(&state.db, key.clone(), who).await?;
+    let mut r = replay::replay_choosing(&catalog.set, &rows, given(params.checklist).as_deref());
+    // Account-level items count every user of the account (see crate::accounts).
+    let mut account = None;
+    if let Some(user) = named.as_deref().or_else(|| replay::owner(&rows)) {
+        if let Some((id, tally)) =
+            crate::accounts::account_checklist(&state, &catalog.set, &key, user, claimed.as_deref()).await?
+        {
+            let t = tally.get(&r.checklist.id).cloned().unwrap_or_default();
+            r.progress.with_account(r.checklist, &t);
+            account = Some(json!({ "id": id, "by": t.by }));
+        }
+    }
     let body = UserState {
         segment: &r.segment.id,
         checklist: ChecklistView::of(r.checklist),
         progress: r.progress,
         dismissed: r.dismissed,
+        account,
     };
     Ok(axum::Json(serde_json::to_value(body).map_err(|e| AppError::Internal(e.to_string()))?))
 }
@@ -168,6 +202,7 @@ struct ItemView<'a> {
     description: Option<&'a str>,
     cta: Option<CtaView<'a>>,
     depends_on: Vec<&'a str>,
+    scope: &'static str,
 }
 
 #[derive(Serialize)]
@@ -191,6 +226,10 @@ impl<'a> ChecklistView<'a> {
                     Cta::Callback { label, name } => CtaView::Callback { label, callback: name },
                 }),
                 depends_on: item.depends_on.iter().map(|&d| c.items[d].id.as_str()).collect(),
+                scope: match item.scope {
+                    touchpoint_core::checklist::Scope::User => "user",
+                    touchpoint_core::checklist::Scope::Account => "account",
+                },
             })
             .collect();
         ChecklistView { id: &c.id, title: &c.title, items }

@@ -106,6 +106,11 @@ async fn ingest(
             automations.wake();
         }
     }
+    if let Some(accounts) = &state.accounts {
+        if statuses.contains(&EventStatus::Accepted) {
+            accounts.wake();
+        }
+    }
     let mut stored = ids.into_iter().zip(statuses).map(|(id, status)| EventResult { id, status, reason: None });
     let results =
         results.into_iter().map(|slot| slot.or_else(|| stored.next()).expect("one status per valid event")).collect();

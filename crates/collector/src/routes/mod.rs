@@ -1,5 +1,6 @@
 //! One router per area, merged by [`crate::router`].
 
+pub mod accounts;
 pub mod assets;
 pub mod automations;
 pub mod checklists;

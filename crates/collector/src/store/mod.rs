@@ -72,7 +72,8 @@ pub struct EventQuery {
 }
 
 /// A stored event as the replay reads it: who, when, and the body only for
-/// the kinds it interprets (`identify`, `track`, `checklist_*`).
+/// the kinds it interprets (`identify`, `track`, `checklist_*`, `group`,
+/// `survey_answered`).
 #[derive(Debug, Clone)]
 pub struct StoredActivity {
     pub anonymous_id: String,
@@ -173,6 +174,47 @@ pub struct RunEffects {
     pub rule_id: String,
     pub outbox: Vec<OutboxItem>,
     pub cases: Vec<Case>,
+}
+
+/// One health assessment of an account, kept when its score, stage or tier changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthSnapshot {
+    pub project_key: String,
+    pub account_id: String,
+    pub computed_at: i64,
+    pub score: i64,
+    pub stage: String,
+    pub tier: String,
+    /// JSON: the score's contributions.
+    pub breakdown: String,
+}
+
+/// A routing decision: which rule fired for which account, why, and what it did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingDecision {
+    pub trigger_id: String,
+    pub rule_id: String,
+    pub project_key: String,
+    pub account_id: String,
+    pub reason: String,
+    /// JSON: the rule's actions as done (cases, webhooks, lists).
+    pub actions: String,
+    /// The account's owner, whom its cases are assigned to.
+    pub assigned_to: Option<String>,
+    pub decided_at: i64,
+    /// When a state rule's conditions stopped holding (its episode ended).
+    pub closed_at: Option<i64>,
+}
+
+/// An account on a named list (e.g. `upsell`, `at_risk`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListEntry {
+    pub project_key: String,
+    pub list: String,
+    pub account_id: String,
+    pub rule_id: String,
+    pub reason: String,
+    pub added_at: i64,
 }
 
 /// A queued event claimed by the automation worker.
@@ -389,6 +431,51 @@ impl Store {
         now: i64,
     ) -> Result<Option<Case>, DbError> {
         dispatch!(self, s => s.close_case(project_key, id, note, now).await)
+    }
+
+    /// Appends health snapshots (one already stored for the same account and time is kept).
+    pub async fn record_health(&self, snapshots: Vec<HealthSnapshot>) -> Result<(), DbError> {
+        dispatch!(self, s => s.record_health(snapshots).await)
+    }
+
+    /// The project's health snapshots (of one account, or all), oldest first per account.
+    pub async fn health_history(
+        &self,
+        project_key: String,
+        account_id: Option<String>,
+    ) -> Result<Vec<HealthSnapshot>, DbError> {
+        dispatch!(self, s => s.health_history(project_key, account_id).await)
+    }
+
+    /// In one transaction, unless `run`'s rule already ran for the decision's
+    /// trigger (then nothing is stored and this returns `false`): the run row,
+    /// its cases and outbox rows, the decision, and the account on `lists`.
+    pub async fn apply_routing(
+        &self,
+        decision: RoutingDecision,
+        run: RunEffects,
+        lists: Vec<String>,
+    ) -> Result<bool, DbError> {
+        dispatch!(self, s => s.apply_routing(decision, run, lists).await)
+    }
+
+    /// Marks open decisions as closed (their conditions no longer hold).
+    pub async fn close_routing(&self, project_key: String, trigger_ids: Vec<String>, now: i64) -> Result<(), DbError> {
+        dispatch!(self, s => s.close_routing(project_key, trigger_ids, now).await)
+    }
+
+    /// The project's routing decisions (of one account, or all), newest first.
+    pub async fn routing_log(
+        &self,
+        project_key: String,
+        account_id: Option<String>,
+    ) -> Result<Vec<RoutingDecision>, DbError> {
+        dispatch!(self, s => s.routing_log(project_key, account_id).await)
+    }
+
+    /// The project's account lists, by list then time added.
+    pub async fn account_lists(&self, project_key: String) -> Result<Vec<ListEntry>, DbError> {
+        dispatch!(self, s => s.account_lists(project_key).await)
     }
 
     /// Stores what is queued and stops (SQLite's writer); closes the pool (Postgres).

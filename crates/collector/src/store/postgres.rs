@@ -18,12 +18,15 @@ use tokio_postgres::{NoTls, Row};
 use touchpoint_protocol::{EventKind, EventStatus};
 
 use super::{
-    AfterAttempt, Attempt, Case, Claimed, DbError, EventFilter, EventQuery, NewEvent, OpenError, OutboxItem,
-    RunEffects, StoredActivity, StoredEvent,
+    AfterAttempt, Attempt, Case, Claimed, DbError, EventFilter, EventQuery, HealthSnapshot, ListEntry, NewEvent,
+    OpenError, OutboxItem, RoutingDecision, RunEffects, StoredActivity, StoredEvent,
 };
 
 /// Applied in order; the table `touchpoint_schema` records which have run.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_schema.sql"),
+    include_str!("../../migrations/postgres/0002_accounts.sql"),
+];
 
 /// Serialises migrations of collectors starting at once against one database.
 const MIGRATION_LOCK: i64 = 0x746f_7563_6870_7431; // "touchpt1"
@@ -191,7 +194,7 @@ impl PgStore {
                 &format!(
                     "SELECT anonymous_id, user_id, ts,
                             CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
-                                 'nudge_shown')
+                                 'nudge_shown', 'group', 'survey_answered')
                                  THEN body END
                      FROM events WHERE {filter} ORDER BY ts, seq"
                 ),
@@ -280,64 +283,9 @@ impl PgStore {
         let tx = client.transaction().await?;
         let mut ran = Vec::new();
         for run in runs {
-            let new = tx
-                .execute(
-                    "INSERT INTO automation_runs (trigger_id, rule_id, project_key, created_at)
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                    &[&trigger_id, &run.rule_id, &key, &now],
-                )
-                .await?
-                == 1;
-            if !new {
-                continue;
+            if store_run(&tx, &key, &trigger_id, &run, now).await? {
+                ran.push(run.rule_id);
             }
-            for o in &run.outbox {
-                tx.execute(
-                    "INSERT INTO outbox (id, project_key, rule_id, trigger_id, kind, target, payload, signature,
-                                         status, attempts, next_attempt_at, created_at, delivered_at, last_error)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                    &[
-                        &o.id,
-                        &o.project_key,
-                        &o.rule_id,
-                        &o.trigger_id,
-                        &o.kind,
-                        &o.target,
-                        &o.payload,
-                        &o.signature,
-                        &o.status,
-                        &o.attempts,
-                        &o.next_attempt_at,
-                        &o.created_at,
-                        &o.delivered_at,
-                        &o.last_error,
-                    ],
-                )
-                .await?;
-            }
-            for c in &run.cases {
-                tx.execute(
-                    "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
-                                        status, created_at, closed_at, note)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                    &[
-                        &c.id,
-                        &c.project_key,
-                        &c.rule_id,
-                        &c.trigger_id,
-                        &c.title,
-                        &c.user_id,
-                        &c.anonymous_id,
-                        &c.detail,
-                        &c.status,
-                        &c.created_at,
-                        &c.closed_at,
-                        &c.note,
-                    ],
-                )
-                .await?;
-            }
-            ran.push(run.rule_id);
         }
         if let Some(event_id) = dequeue {
             tx.execute("DELETE FROM automation_queue WHERE event_id = $1", &[&event_id]).await?;
@@ -494,6 +442,221 @@ impl PgStore {
             .await?;
         row.as_ref().map(case).transpose()
     }
+}
+
+/// Accounts (issue 11): health history, routing decisions, lists.
+impl PgStore {
+    pub async fn record_health(&self, snapshots: Vec<HealthSnapshot>) -> Result<(), DbError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        for h in &snapshots {
+            tx.execute(
+                "INSERT INTO account_health (project_key, account_id, computed_at, score, stage, tier, breakdown)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                &[&h.project_key, &h.account_id, &h.computed_at, &h.score, &h.stage, &h.tier, &h.breakdown],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn health_history(&self, key: String, account: Option<String>) -> Result<Vec<HealthSnapshot>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT project_key, account_id, computed_at, score, stage, tier, breakdown FROM account_health
+                 WHERE project_key = $1 AND ($2::text IS NULL OR account_id = $2) ORDER BY account_id, computed_at",
+                &[&key, &account],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HealthSnapshot {
+                    project_key: r.try_get(0)?,
+                    account_id: r.try_get(1)?,
+                    computed_at: r.try_get(2)?,
+                    score: r.try_get(3)?,
+                    stage: r.try_get(4)?,
+                    tier: r.try_get(5)?,
+                    breakdown: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn apply_routing(
+        &self,
+        d: RoutingDecision,
+        run: RunEffects,
+        lists: Vec<String>,
+    ) -> Result<bool, DbError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        if !store_run(&tx, &d.project_key, &d.trigger_id, &run, d.decided_at).await? {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO account_routing (trigger_id, rule_id, project_key, account_id, reason, actions,
+                                          assigned_to, decided_at, closed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &d.trigger_id,
+                &d.rule_id,
+                &d.project_key,
+                &d.account_id,
+                &d.reason,
+                &d.actions,
+                &d.assigned_to,
+                &d.decided_at,
+                &d.closed_at,
+            ],
+        )
+        .await?;
+        for list in &lists {
+            tx.execute(
+                "INSERT INTO account_lists (project_key, list, account_id, rule_id, reason, added_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[&d.project_key, list, &d.account_id, &d.rule_id, &d.reason, &d.decided_at],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn close_routing(&self, key: String, trigger_ids: Vec<String>, now: i64) -> Result<(), DbError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE account_routing SET closed_at = $3
+                 WHERE project_key = $1 AND trigger_id = ANY($2) AND closed_at IS NULL",
+                &[&key, &trigger_ids, &now],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn routing_log(&self, key: String, account: Option<String>) -> Result<Vec<RoutingDecision>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT trigger_id, rule_id, project_key, account_id, reason, actions, assigned_to, decided_at,
+                        closed_at
+                 FROM account_routing WHERE project_key = $1 AND ($2::text IS NULL OR account_id = $2)
+                 ORDER BY decided_at DESC, trigger_id",
+                &[&key, &account],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RoutingDecision {
+                    trigger_id: r.try_get(0)?,
+                    rule_id: r.try_get(1)?,
+                    project_key: r.try_get(2)?,
+                    account_id: r.try_get(3)?,
+                    reason: r.try_get(4)?,
+                    actions: r.try_get(5)?,
+                    assigned_to: r.try_get(6)?,
+                    decided_at: r.try_get(7)?,
+                    closed_at: r.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn account_lists(&self, key: String) -> Result<Vec<ListEntry>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT project_key, list, account_id, rule_id, reason, added_at FROM account_lists
+                 WHERE project_key = $1 ORDER BY list, added_at, account_id",
+                &[&key],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ListEntry {
+                    project_key: r.try_get(0)?,
+                    list: r.try_get(1)?,
+                    account_id: r.try_get(2)?,
+                    rule_id: r.try_get(3)?,
+                    reason: r.try_get(4)?,
+                    added_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Records that `run`'s rule ran for `trigger_id` and stores its outbox rows
+/// and cases, unless it ran for that trigger before (then stores nothing).
+pub(super) async fn store_run(
+    tx: &deadpool_postgres::Transaction<'_>,
+    key: &str,
+    trigger_id: &str,
+    run: &RunEffects,
+    now: i64,
+) -> Result<bool, DbError> {
+    let new = tx
+        .execute(
+            "INSERT INTO automation_runs (trigger_id, rule_id, project_key, created_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            &[&trigger_id, &run.rule_id, &key, &now],
+        )
+        .await?
+        == 1;
+    if !new {
+        return Ok(false);
+    }
+    for o in &run.outbox {
+        tx.execute(
+            "INSERT INTO outbox (id, project_key, rule_id, trigger_id, kind, target, payload, signature,
+                                 status, attempts, next_attempt_at, created_at, delivered_at, last_error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            &[
+                &o.id,
+                &o.project_key,
+                &o.rule_id,
+                &o.trigger_id,
+                &o.kind,
+                &o.target,
+                &o.payload,
+                &o.signature,
+                &o.status,
+                &o.attempts,
+                &o.next_attempt_at,
+                &o.created_at,
+                &o.delivered_at,
+                &o.last_error,
+            ],
+        )
+        .await?;
+    }
+    for c in &run.cases {
+        tx.execute(
+            "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
+                                status, created_at, closed_at, note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            &[
+                &c.id,
+                &c.project_key,
+                &c.rule_id,
+                &c.trigger_id,
+                &c.title,
+                &c.user_id,
+                &c.anonymous_id,
+                &c.detail,
+                &c.status,
+                &c.created_at,
+                &c.closed_at,
+                &c.note,
+            ],
+        )
+        .await?;
+    }
+    Ok(true)
 }
 
 async fn migrate(client: &mut Object) -> Result<(), DbError> {

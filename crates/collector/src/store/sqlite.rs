@@ -23,8 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 use touchpoint_protocol::{EventKind, EventStatus};
 
 use super::{
-    AfterAttempt, Attempt, Case, Claimed, DbError, EventFilter, EventQuery, NewEvent, OpenError, OutboxItem,
-    RunEffects, StoredActivity, StoredEvent,
+    AfterAttempt, Attempt, Case, Claimed, DbError, EventFilter, EventQuery, HealthSnapshot, ListEntry, NewEvent,
+    OpenError, OutboxItem, RoutingDecision, RunEffects, StoredActivity, StoredEvent,
 };
 
 pub const DB_FILE: &str = "touchpoint.db";
@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_events.sql"),
     include_str!("../../migrations/0002_events_by_user.sql"),
     include_str!("../../migrations/0003_automations.sql"),
+    include_str!("../../migrations/0004_accounts.sql"),
 ];
 
 /// Most batches stored in one transaction; bounds the wait of the last one.
@@ -226,59 +227,9 @@ impl Db {
         self.write(move |tx| {
             let mut ran = Vec::new();
             for run in runs {
-                let new = tx.execute(
-                    "INSERT OR IGNORE INTO automation_runs (trigger_id, rule_id, project_key, created_at)
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![trigger_id, run.rule_id, key, now],
-                )? == 1;
-                if !new {
-                    continue;
+                if store_run(tx, &key, &trigger_id, &run, now)? {
+                    ran.push(run.rule_id);
                 }
-                for o in &run.outbox {
-                    tx.execute(
-                        "INSERT INTO outbox (id, project_key, rule_id, trigger_id, kind, target, payload, signature,
-                                             status, attempts, next_attempt_at, created_at, delivered_at, last_error)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                        params![
-                            o.id,
-                            o.project_key,
-                            o.rule_id,
-                            o.trigger_id,
-                            o.kind,
-                            o.target,
-                            o.payload,
-                            o.signature,
-                            o.status,
-                            o.attempts,
-                            o.next_attempt_at,
-                            o.created_at,
-                            o.delivered_at,
-                            o.last_error
-                        ],
-                    )?;
-                }
-                for c in &run.cases {
-                    tx.execute(
-                        "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
-                                            status, created_at, closed_at, note)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                        params![
-                            c.id,
-                            c.project_key,
-                            c.rule_id,
-                            c.trigger_id,
-                            c.title,
-                            c.user_id,
-                            c.anonymous_id,
-                            c.detail,
-                            c.status,
-                            c.created_at,
-                            c.closed_at,
-                            c.note
-                        ],
-                    )?;
-                }
-                ran.push(run.rule_id);
             }
             if let Some(event_id) = dequeue {
                 tx.execute("DELETE FROM automation_queue WHERE event_id = ?1", [event_id])?;
@@ -423,6 +374,70 @@ impl Db {
         })
         .await
     }
+}
+
+/// Records that `run`'s rule ran for `trigger_id` and stores its outbox rows
+/// and cases, unless it ran for that trigger before (then stores nothing).
+pub(super) fn store_run(
+    tx: &Transaction,
+    key: &str,
+    trigger_id: &str,
+    run: &RunEffects,
+    now: i64,
+) -> rusqlite::Result<bool> {
+    let new = tx.execute(
+        "INSERT OR IGNORE INTO automation_runs (trigger_id, rule_id, project_key, created_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![trigger_id, run.rule_id, key, now],
+    )? == 1;
+    if !new {
+        return Ok(false);
+    }
+    for o in &run.outbox {
+        tx.execute(
+            "INSERT INTO outbox (id, project_key, rule_id, trigger_id, kind, target, payload, signature,
+                                 status, attempts, next_attempt_at, created_at, delivered_at, last_error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                o.id,
+                o.project_key,
+                o.rule_id,
+                o.trigger_id,
+                o.kind,
+                o.target,
+                o.payload,
+                o.signature,
+                o.status,
+                o.attempts,
+                o.next_attempt_at,
+                o.created_at,
+                o.delivered_at,
+                o.last_error
+            ],
+        )?;
+    }
+    for c in &run.cases {
+        tx.execute(
+            "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
+                                status, created_at, closed_at, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                c.id,
+                c.project_key,
+                c.rule_id,
+                c.trigger_id,
+                c.title,
+                c.user_id,
+                c.anonymous_id,
+                c.detail,
+                c.status,
+                c.created_at,
+                c.closed_at,
+                c.note
+            ],
+        )?;
+    }
+    Ok(true)
 }
 
 const EVENT_COLUMNS: &str = "rowid, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
@@ -679,7 +694,7 @@ fn activity(conn: &Connection, filter: &str, params: impl rusqlite::Params) -> r
     let mut query = conn.prepare_cached(&format!(
         "SELECT anonymous_id, user_id, ts,
                 CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
-                                 'nudge_shown')
+                                 'nudge_shown', 'group', 'survey_answered')
                      THEN body END
          FROM events WHERE {filter} ORDER BY ts, rowid"
     ))?;
@@ -713,6 +728,145 @@ fn latest_scores(
         latest.insert(row.get(0)?, row.get(1)?);
     }
     Ok(latest.into_values().filter_map(|v| v.and_then(|v| u8::try_from(v).ok())).collect())
+}
+
+/// Accounts (issue 11): health history, routing decisions, lists.
+impl Db {
+    pub async fn record_health(&self, snapshots: Vec<HealthSnapshot>) -> Result<(), DbError> {
+        self.write(move |tx| {
+            for h in &snapshots {
+                tx.execute(
+                    "INSERT OR IGNORE INTO account_health
+                         (project_key, account_id, computed_at, score, stage, tier, breakdown)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![h.project_key, h.account_id, h.computed_at, h.score, h.stage, h.tier, h.breakdown],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn health_history(&self, key: String, account: Option<String>) -> Result<Vec<HealthSnapshot>, DbError> {
+        self.read(move |conn| {
+            let mut q = conn.prepare_cached(
+                "SELECT project_key, account_id, computed_at, score, stage, tier, breakdown FROM account_health
+                 WHERE project_key = ?1 AND (?2 IS NULL OR account_id = ?2) ORDER BY account_id, computed_at",
+            )?;
+            let rows = q.query_map(params![key, account], |r| {
+                Ok(HealthSnapshot {
+                    project_key: r.get(0)?,
+                    account_id: r.get(1)?,
+                    computed_at: r.get(2)?,
+                    score: r.get(3)?,
+                    stage: r.get(4)?,
+                    tier: r.get(5)?,
+                    breakdown: r.get(6)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    pub async fn apply_routing(
+        &self,
+        d: RoutingDecision,
+        run: RunEffects,
+        lists: Vec<String>,
+    ) -> Result<bool, DbError> {
+        self.write(move |tx| {
+            if !store_run(tx, &d.project_key, &d.trigger_id, &run, d.decided_at)? {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO account_routing (trigger_id, rule_id, project_key, account_id, reason, actions,
+                                              assigned_to, decided_at, closed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    d.trigger_id,
+                    d.rule_id,
+                    d.project_key,
+                    d.account_id,
+                    d.reason,
+                    d.actions,
+                    d.assigned_to,
+                    d.decided_at,
+                    d.closed_at
+                ],
+            )?;
+            for list in &lists {
+                tx.execute(
+                    "INSERT OR IGNORE INTO account_lists (project_key, list, account_id, rule_id, reason, added_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![d.project_key, list, d.account_id, d.rule_id, d.reason, d.decided_at],
+                )?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    pub async fn close_routing(&self, key: String, trigger_ids: Vec<String>, now: i64) -> Result<(), DbError> {
+        self.write(move |tx| {
+            for id in &trigger_ids {
+                tx.execute(
+                    "UPDATE account_routing SET closed_at = ?3
+                     WHERE project_key = ?1 AND trigger_id = ?2 AND closed_at IS NULL",
+                    params![key, id, now],
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn routing_log(&self, key: String, account: Option<String>) -> Result<Vec<RoutingDecision>, DbError> {
+        self.read(move |conn| {
+            let mut q = conn.prepare_cached(
+                "SELECT trigger_id, rule_id, project_key, account_id, reason, actions, assigned_to, decided_at,
+                        closed_at
+                 FROM account_routing WHERE project_key = ?1 AND (?2 IS NULL OR account_id = ?2)
+                 ORDER BY decided_at DESC, trigger_id",
+            )?;
+            let rows = q.query_map(params![key, account], |r| {
+                Ok(RoutingDecision {
+                    trigger_id: r.get(0)?,
+                    rule_id: r.get(1)?,
+                    project_key: r.get(2)?,
+                    account_id: r.get(3)?,
+                    reason: r.get(4)?,
+                    actions: r.get(5)?,
+                    assigned_to: r.get(6)?,
+                    decided_at: r.get(7)?,
+                    closed_at: r.get(8)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    pub async fn account_lists(&self, key: String) -> Result<Vec<ListEntry>, DbError> {
+        self.read(move |conn| {
+            let mut q = conn.prepare_cached(
+                "SELECT project_key, list, account_id, rule_id, reason, added_at FROM account_lists
+                 WHERE project_key = ?1 ORDER BY list, added_at, account_id",
+            )?;
+            let rows = q.query_map([key], |r| {
+                Ok(ListEntry {
+                    project_key: r.get(0)?,
+                    list: r.get(1)?,
+                    account_id: r.get(2)?,
+                    rule_id: r.get(3)?,
+                    reason: r.get(4)?,
+                    added_at: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -26,7 +26,9 @@ pub fn repo_file(name: &str) -> PathBuf {
 }
 
 pub struct TestApp {
-    _dir: TempDir,
+    pub dir: TempDir,
+    /// For reading stored rows straight from the database.
+    pub db: TestDb,
     pub app: Router,
 }
 
@@ -41,10 +43,11 @@ impl TestApp {
             pkg_dir: dir.path().join("pkg"),
             ..Config::default()
         };
-        let db = TestDb::new(&config.data_dir).await.open(&config.data_dir).await;
+        let db = TestDb::new(&config.data_dir).await;
+        let store = db.open(&config.data_dir).await;
         let surveys = SurveyCatalog::load_dir(&config.surveys_dir).unwrap();
-        let state = AppState::new(config, Projects::from_json(projects).unwrap(), db, surveys);
-        TestApp { app: touchpoint_collector::router(build(state)), _dir: dir }
+        let state = AppState::new(config, Projects::from_json(projects).unwrap(), store, surveys);
+        TestApp { app: touchpoint_collector::router(build(state)), db, dir }
     }
 
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {

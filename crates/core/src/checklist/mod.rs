@@ -21,14 +21,21 @@
 //!
 //! Any item can also be completed by the host with `Touchpoint.complete(id)`;
 //! `"manual"` means that is the only way.
+//!
+//! An item with `"scope": "account"` counts the behaviors of every user of
+//! the account (`Touchpoint.group`): "three teammates invited" by anyone in
+//! the team. [`AccountProgress`] tallies them with who did what, and
+//! [`Progress::with_account`] folds that into one user's progress.
 
+mod account;
 mod engine;
 mod predicate;
 mod validate;
 
+pub use account::{AccountProgress, Contributor};
 pub use engine::{Completion, Progress, Trigger};
 pub use predicate::{Op, Predicate};
-pub use validate::{Checklist, ChecklistSet, CompleteWhen, Cta, Item, Segment};
+pub use validate::{Checklist, ChecklistSet, CompleteWhen, Cta, Item, Scope, Segment};
 
 #[cfg(test)]
 mod tests;

@@ -222,3 +222,67 @@ fn duplicate_ids() {
         ],
     );
 }
+
+fn team_set() -> ChecklistSet {
+    ChecklistSet::from_value(&json!({
+        "segments": [ { "id": "all", "checklist": "team" } ],
+        "checklists": [ { "id": "team", "title": "Team", "items": [
+            { "id": "import", "title": "Import", "complete_when": { "event": "imported_data" } },
+            { "id": "invite_three", "title": "Invite three", "scope": "account",
+              "complete_when": { "event": "invited_teammate", "count": 3 } },
+            { "id": "kickoff", "title": "Kickoff call", "scope": "account", "complete_when": "manual" } ] } ]
+    }))
+    .unwrap()
+}
+
+#[test]
+fn account_items_count_every_users_behaviors_and_say_who() {
+    let set = team_set();
+    let c = &set.checklists()[0];
+    let none = Map::new();
+    let mut account = AccountProgress::default();
+    account.observe(c, "ann", "invited_teammate", &none, 10);
+    account.observe(c, "bob", "invited_teammate", &none, 20);
+    account.observe(c, "ann", "imported_data", &none, 25); // a user-scoped item: not the account's
+    account.observe(c, "ann", "invited_teammate", &none, 30);
+    account.observe(c, "bob", "invited_teammate", &none, 40); // past the count: still credited
+    assert_eq!(account.counts.get("invite_three"), Some(&3));
+    assert_eq!(account.reached_at.get("invite_three"), Some(&30));
+    assert_eq!(
+        account.by["invite_three"],
+        [Contributor { user_id: "ann".into(), count: 2 }, Contributor { user_id: "bob".into(), count: 2 }]
+    );
+    assert!(!account.by.contains_key("import"));
+
+    // Cid invited nobody and imported nothing: the account's item is done for him too, his own is not.
+    let mut cid = Progress::default();
+    assert_eq!(cid.with_account(c, &account), ["invite_three"]);
+    assert_eq!(cid.completed["invite_three"].at, 30);
+    assert!(!cid.completed.contains_key("import"));
+
+    // A host's complete() of an account item by one user counts for everyone.
+    account.complete(c, "bob", "kickoff", 50);
+    account.complete(c, "bob", "import", 55); // user-scoped: ignored here
+    assert_eq!(cid.with_account(c, &account), ["kickoff"]);
+    assert_eq!(cid.completed["kickoff"].trigger, Trigger::Manual);
+    assert_eq!(account.by["kickoff"], [Contributor { user_id: "bob".into(), count: 1 }]);
+}
+
+#[test]
+fn an_account_two_invites_short_completes_nothing() {
+    let set = team_set();
+    let c = &set.checklists()[0];
+    let mut account = AccountProgress::default();
+    account.observe(c, "ann", "invited_teammate", &Map::new(), 10);
+    account.observe(c, "bob", "invited_teammate", &Map::new(), 20);
+    let mut p = Progress::default();
+    assert!(p.with_account(c, &account).is_empty());
+    assert_eq!(p.counts.get("invite_three"), Some(&2), "the account's count shows as progress");
+}
+
+#[test]
+fn scope_must_be_user_or_account() {
+    let mut v = base();
+    v["checklists"][0]["items"][0]["scope"] = json!("team");
+    check(v, &["checklists[0].items[0].scope: expected \"user\" or \"account\""]);
+}

@@ -40,6 +40,17 @@ pub struct Item {
     pub complete_when: CompleteWhen,
     /// Indices of items that must be complete first; acyclic.
     pub depends_on: Vec<usize>,
+    /// `"scope": "account"`: the item counts the behaviors of every user of
+    /// the user's account (`group`), and is done for all of them at once.
+    pub scope: Scope,
+}
+
+/// Whose behaviors an item counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    #[default]
+    User,
+    Account,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,7 +124,7 @@ impl Checklist {
 const SET_FIELDS: &[&str] = &["segments", "checklists"];
 const SEGMENT_FIELDS: &[&str] = &["id", "when", "checklist"];
 const CHECKLIST_FIELDS: &[&str] = &["id", "title", "items"];
-const ITEM_FIELDS: &[&str] = &["id", "title", "description", "cta", "complete_when", "depends_on"];
+const ITEM_FIELDS: &[&str] = &["id", "title", "description", "cta", "complete_when", "depends_on", "scope"];
 const CTA_FIELDS: &[&str] = &["label", "url", "callback"];
 const RULE_FIELDS: &[&str] = &["event", "where", "count"];
 
@@ -217,7 +228,16 @@ impl Reader {
                 None => self.err(p, Problem::UnknownItem { id: d }),
             }
         }
-        Some(Item { id: id?, title: title?, description, cta, complete_when: complete_when?, depends_on })
+        let scope = match map.get("scope") {
+            None => Scope::User,
+            Some(Value::String(s)) if s == "user" => Scope::User,
+            Some(Value::String(s)) if s == "account" => Scope::Account,
+            Some(_) => {
+                self.err(join(path, "scope"), Problem::WrongType { expected: r#""user" or "account""# });
+                Scope::User
+            }
+        };
+        Some(Item { id: id?, title: title?, description, cta, complete_when: complete_when?, depends_on, scope })
     }
 
     fn cta(&mut self, v: &Value, path: &str) -> Option<Cta> {

@@ -81,6 +81,10 @@ pub enum Problem {
     BadUrlPattern { pattern: String },
     NotOneOf { expected: &'static str, got: String },
     BadLocale { tag: String },
+    // Accounts
+    UnknownSignal { name: String },
+    NotAfter { earlier: String },
+    NumberOutOfRange { min: f64, max: f64, got: String },
 }
 
 impl fmt::Display for Problem {
@@ -154,6 +158,11 @@ impl fmt::Display for Problem {
             ),
             NotOneOf { expected, got } => write!(f, "must be {expected}, got {got}"),
             BadLocale { tag } => write!(f, "{tag:?} is not a locale tag such as \"en\" or \"pt-BR\""),
+            UnknownSignal { name } => {
+                write!(f, "unknown signal {name:?}; expected one of {}", crate::accounts::Signal::NAMES.join(", "))
+            }
+            NotAfter { earlier } => write!(f, "must be greater than {earlier}"),
+            NumberOutOfRange { min, max, got } => write!(f, "must be a number from {min} to {max}, got {got}"),
         }
     }
 }
