@@ -28,8 +28,8 @@ test("detractor → 'Not ready to upgrade' → trial offer; the collector holds 
   await page.screenshot({ path: `${artifacts}/survey-3-trial-offer.png` });
 
   const all = await collector.eventsUntil({ anonymous_id: anon }, (e) => e.some((x) => x.type === "survey_completed"));
-  // Besides the survey's, the page sends only the demo app's identify and the checklist's showing.
-  expect(all.filter((e) => !e.type.startsWith("survey_")).map((e) => e.type).sort()).toEqual(["checklist_shown", "identify"]);
+  // Besides the survey's, the page sends only the demo app's identify and group and the checklist's showing.
+  expect(all.filter((e) => !e.type.startsWith("survey_")).map((e) => e.type).sort()).toEqual(["checklist_shown", "group", "identify"]);
   // Exactly one showing of the survey.
   const evs = all.filter((e) => e.type === "identify" || e.type.startsWith("survey_"));
   expect(evs.map((e) => e.type)).toEqual(["identify", "survey_shown", "survey_answered", "survey_answered", "survey_completed"]);
