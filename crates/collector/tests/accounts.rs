@@ -17,14 +17,12 @@ use tempfile::TempDir;
 use touchpoint_collector::accounts::worker::assess_project;
 use touchpoint_collector::accounts::AccountsCatalog;
 use touchpoint_collector::automations::sign;
-use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::checklists::ChecklistCatalog;
-use touchpoint_collector::config::Config;
-use touchpoint_collector::projects::Projects;
 use touchpoint_collector::{router, AppState};
 use tower::ServiceExt;
 
 mod common;
+use common::app::TestApp;
 use common::TestDb;
 
 const KEY: &str = "pk_test";
@@ -54,27 +52,14 @@ impl Harness {
     }
 
     async fn with_checklists(checklists: ChecklistCatalog) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            data_dir: dir.path().join("data"),
-            surveys_dir: repo_file("surveys"),
-            www_dir: dir.path().join("www"),
-            pkg_dir: dir.path().join("pkg"),
-            ..Config::default()
-        };
-        let testdb = TestDb::new(&config.data_dir).await;
-        let db = testdb.open(&config.data_dir).await;
-        let surveys = SurveyCatalog::load_dir(&config.surveys_dir).unwrap();
         // The demo's rules, with the webhook signed by a secret from the environment.
         let mut accounts: Value =
             serde_json::from_str(&std::fs::read_to_string(repo_file("accounts.json")).unwrap()).unwrap();
         accounts["routing"][0]["do"][1]["secret_env"] = json!("TP_ACCOUNTS_HOOK");
         let env = |var: &str| (var == "TP_ACCOUNTS_HOOK").then(|| HOOK_SECRET.to_string());
         let catalog = AccountsCatalog::from_json(&accounts.to_string(), Path::new("accounts.json"), &env).unwrap();
-        let state = AppState::new(config, Projects::from_json(PROJECTS).unwrap(), db, surveys)
-            .with_checklists(Some(checklists))
-            .with_accounts(Some(catalog));
-        Harness { app: router(state.clone()), state, db: testdb, _dir: dir }
+        let t = TestApp::new(PROJECTS, |s| s.with_checklists(Some(checklists)).with_accounts(Some(catalog))).await;
+        Harness { app: t.app, state: t.state, db: t.db, _dir: t.dir }
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {

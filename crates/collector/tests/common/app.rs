@@ -29,6 +29,8 @@ pub struct TestApp {
     pub dir: TempDir,
     /// For reading stored rows straight from the database.
     pub db: TestDb,
+    /// What the router was built from (for calling library functions directly).
+    pub state: AppState,
     pub app: Router,
 }
 
@@ -47,7 +49,8 @@ impl TestApp {
         let store = db.open(&config.data_dir).await;
         let surveys = SurveyCatalog::load_dir(&config.surveys_dir).unwrap();
         let state = AppState::new(config, Projects::from_json(projects).unwrap(), store, surveys);
-        TestApp { app: touchpoint_collector::router(build(state)), db, dir }
+        let state = build(state);
+        TestApp { app: touchpoint_collector::router(state.clone()), state, db, dir }
     }
 
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
