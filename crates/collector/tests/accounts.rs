@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
 use serde_json::{json, Value};
-use tempfile::TempDir;
 use touchpoint_collector::accounts::worker::assess_project;
 use touchpoint_collector::accounts::AccountsCatalog;
 use touchpoint_collector::automations::sign;
@@ -23,7 +21,6 @@ use tower::ServiceExt;
 
 mod common;
 use common::app::TestApp;
-use common::TestDb;
 
 const KEY: &str = "pk_test";
 const SECRET: &str = "sk_test";
@@ -40,10 +37,7 @@ fn repo_file(name: &str) -> PathBuf {
 }
 
 struct Harness {
-    _dir: TempDir,
-    db: TestDb,
-    state: AppState,
-    app: Router,
+    t: TestApp,
 }
 
 impl Harness {
@@ -58,43 +52,31 @@ impl Harness {
         accounts["routing"][0]["do"][1]["secret_env"] = json!("TP_ACCOUNTS_HOOK");
         let env = |var: &str| (var == "TP_ACCOUNTS_HOOK").then(|| HOOK_SECRET.to_string());
         let catalog = AccountsCatalog::from_json(&accounts.to_string(), Path::new("accounts.json"), &env).unwrap();
-        let t = TestApp::new(PROJECTS, |s| s.with_checklists(Some(checklists)).with_accounts(Some(catalog))).await;
-        Harness { app: t.app, state: t.state, db: t.db, _dir: t.dir }
+        Harness {
+            t: TestApp::new(PROJECTS, |s| s.with_checklists(Some(checklists)).with_accounts(Some(catalog))).await,
+        }
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
-        let body =
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, body)
+        self.t.send(req).await
     }
 
     async fn post(&self, events: Vec<Value>) {
         for chunk in events.chunks(100) {
-            let body = json!({ "key": KEY, "events": chunk });
-            let req = Request::post("/v1/events")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap();
-            let (status, body) = self.send(req).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == "accepted"), "{body}");
+            let results = self.t.post(KEY, chunk).await;
+            assert!(results.iter().all(|r| r["status"] == "accepted"), "{results:?}");
         }
     }
 
     async fn read(&self, uri: &str) -> Value {
-        let req =
-            Request::get(uri).header(header::AUTHORIZATION, format!("Bearer {SECRET}")).body(Body::empty()).unwrap();
-        let (status, body) = self.send(req).await;
+        let (status, body) = self.t.secret_get(uri, SECRET).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
         body
     }
 
     async fn assess(&self, now: i64) -> Vec<(String, String)> {
-        let catalog = self.state.accounts.clone().unwrap();
-        let stored = assess_project(&self.state, &catalog, KEY, now).await.unwrap();
+        let catalog = self.t.state.accounts.clone().unwrap();
+        let stored = assess_project(&self.t.state, &catalog, KEY, now).await.unwrap();
         stored.into_iter().map(|d| (d.account_id, d.rule_id)).collect()
     }
 }
@@ -220,13 +202,13 @@ async fn scripted_accounts_get_their_scores_stages_tiers_and_are_routed_once() {
     assert_eq!(list["accounts"][0]["lists"], json!(["at_risk"]));
 
     // Exactly one case, assigned to Globex's owner, and one signed webhook.
-    let cases = h.db.rows("SELECT title, rule_id, detail FROM cases ORDER BY created_at").await;
+    let cases = h.t.db.rows("SELECT title, rule_id, detail FROM cases ORDER BY created_at").await;
     assert_eq!(cases.len(), 1, "{cases:?}");
     assert_eq!(cases[0][0], "Account at risk: call them this week — account globex (owner: olga@acme.example)");
     let detail: Value = serde_json::from_str(cases[0][2].as_str().unwrap()).unwrap();
     assert_eq!(detail["assigned_to"], "olga@acme.example");
     assert_eq!(detail["reason"], "stage \"at_risk\" (= \"at_risk\")");
-    let hooks = h.db.rows("SELECT target, payload, signature, status FROM outbox").await;
+    let hooks = h.t.db.rows("SELECT target, payload, signature, status FROM outbox").await;
     assert_eq!(hooks.len(), 1, "{hooks:?}");
     assert_eq!(hooks[0][0], "http://127.0.0.1:8788/touchpoint");
     assert_eq!(hooks[0][3], "pending");
@@ -284,7 +266,7 @@ async fn scripted_accounts_get_their_scores_stages_tiers_and_are_routed_once() {
         .header(header::AUTHORIZATION, format!("Bearer {SECRET}"))
         .body(Body::empty())
         .unwrap();
-    let res = h.app.clone().oneshot(req).await.unwrap();
+    let res = h.t.app.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let csv = String::from_utf8(axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
@@ -300,7 +282,8 @@ async fn health_history_is_kept_when_the_score_changes_and_shows_a_trend() {
     h.assess(NOW - 8 * DAY + 1).await; // unchanged: no new snapshot
     h.assess(NOW).await;
     let history =
-        h.db.rows("SELECT computed_at, score FROM account_health WHERE account_id = 'initech' ORDER BY computed_at")
+        h.t.db
+            .rows("SELECT computed_at, score FROM account_health WHERE account_id = 'initech' ORDER BY computed_at")
             .await;
     assert_eq!(history.len(), 2, "{history:?}");
     let (before, after) = (history[0][1].as_i64().unwrap(), history[1][1].as_i64().unwrap());
@@ -327,7 +310,7 @@ async fn a_state_rule_fires_again_only_after_its_conditions_stopped_holding() {
     }
     h.post(back).await;
     assert!(h.assess(NOW + 7 * DAY + 10).await.is_empty());
-    let closed = h.db.rows("SELECT closed_at FROM account_routing WHERE account_id = 'globex'").await;
+    let closed = h.t.db.rows("SELECT closed_at FROM account_routing WHERE account_id = 'globex'").await;
     assert_eq!(closed, [[json!(NOW + 7 * DAY + 10)]]);
     // A month later: detractors again, two complaints open, then silence; detractors again and two complaints open: a second episode, routed once more.
     let mut unhappy: Vec<Value> = (0..4).map(|i| nps(&format!("globex-{i}"), NOW + 60 * DAY, 0)).collect();
@@ -347,7 +330,7 @@ async fn a_state_rule_fires_again_only_after_its_conditions_stopped_holding() {
         page["breakdown"]
     );
     let routed =
-        h.db.strings("SELECT trigger_id FROM cases WHERE rule_id = 'at_risk_to_owner' ORDER BY trigger_id").await;
+        h.t.db.strings("SELECT trigger_id FROM cases WHERE rule_id = 'at_risk_to_owner' ORDER BY trigger_id").await;
     assert_eq!(routed, ["account:globex:at_risk_to_owner:0", "account:globex:at_risk_to_owner:1"]);
 }
 
@@ -430,7 +413,7 @@ async fn an_account_level_item_completes_for_every_user_of_the_account_with_who_
 #[tokio::test]
 async fn without_an_accounts_file_the_routes_answer_404_and_a_bad_file_names_its_problems() {
     let h = Harness::new().await;
-    let state = AppState { accounts: None, ..h.state.clone() };
+    let state = AppState { accounts: None, ..h.t.state.clone() };
     let app = router(state);
     let req = Request::get("/v1/accounts")
         .header(header::AUTHORIZATION, format!("Bearer {SECRET}"))
@@ -438,7 +421,7 @@ async fn without_an_accounts_file_the_routes_answer_404_and_a_bad_file_names_its
         .unwrap();
     assert_eq!(app.oneshot(req).await.unwrap().status(), StatusCode::NOT_FOUND);
     let req = Request::get("/v1/accounts").body(Body::empty()).unwrap();
-    assert_eq!(h.app.clone().oneshot(req).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(h.t.app.clone().oneshot(req).await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
     let bad = r#"{"tiers": [{"id": "all"}], "stages": [{"id": "s"}], "health": {"signals": [{"signal": "nps", "weight": 1}]},
                   "routing": [{"id": "r", "when": {}, "do": [{"action": "webhook", "url": "https://x.example", "secret_env": "NOPE"}]}]}"#;
@@ -491,7 +474,7 @@ async fn an_event_rule_routes_once_per_event_of_a_large_account() {
     assert!(h.assess(NOW + 3000).await.is_empty(), "the same event routes once");
     h.post(vec![track("globex-2", NOW + 4000, "requested_cancellation", json!({}))]).await;
     assert_eq!(h.assess(NOW + 5000).await, [("globex".to_string(), "high_touch_detractor".to_string())]);
-    let titles = h.db.strings("SELECT title FROM cases WHERE rule_id = 'high_touch_detractor'").await;
+    let titles = h.t.db.strings("SELECT title FROM cases WHERE rule_id = 'high_touch_detractor'").await;
     assert_eq!(titles.len(), 2);
     assert!(titles.iter().all(|t| t.ends_with("— account globex (owner: olga@acme.example)")), "{titles:?}");
     let log = h.read("/v1/accounts/routing").await;

@@ -7,23 +7,17 @@
 //! `rollout`; `>= 11` → `mid_team`, `team_setup`; otherwise `small_team`,
 //! `get_started`.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
 use serde_json::{json, Value};
-use tempfile::TempDir;
 use touchpoint_collector::checklists::ChecklistCatalog;
 use tower::ServiceExt;
 
 mod common;
-use common::app::TestApp;
+use common::app::{event, repo_file, TestApp, APP_ORIGIN};
 
 const KEY: &str = "pk_test";
 const SECRET: &str = "sk_test";
-const APP_ORIGIN: &str = "https://app.example.com";
 const PROJECTS: &str = r#"[
     {"public_key": "pk_test", "secret_key": "sk_test", "allowed_origins": ["https://app.example.com"]},
     {"public_key": "pk_other", "secret_key": "sk_other", "allowed_origins": ["https://other.example"]}
@@ -35,13 +29,8 @@ const DAY: i64 = 24 * 60 * 60 * 1000;
 /// What `Trigger::Manual` displays as, the rule of a host's `complete()`.
 const MANUAL: &str = "complete() called by the host";
 
-fn repo_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(name)
-}
-
 struct Harness {
-    _dir: TempDir,
-    app: Router,
+    app: TestApp,
 }
 
 impl Harness {
@@ -51,31 +40,19 @@ impl Harness {
     }
 
     async fn with(checklists: Option<ChecklistCatalog>) -> Harness {
-        let t = TestApp::new(PROJECTS, |s| s.with_checklists(checklists)).await;
-        Harness { app: t.app, _dir: t.dir }
+        Harness { app: TestApp::new(PROJECTS, |s| s.with_checklists(checklists)).await }
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
-        let body =
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, body)
+        self.app.send(req).await
     }
 
     /// Stores `events` for `key`'s project, checking every one was accepted.
     async fn post_as(&self, key: &str, events: Vec<Value>) {
         for chunk in events.chunks(100) {
-            let body = json!({ "key": key, "events": chunk });
-            let req = Request::post("/v1/events")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap();
-            let (status, body) = self.send(req).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            for result in body["results"].as_array().unwrap() {
-                assert_eq!(result["status"], "accepted", "{body}");
+            let results = self.app.post(key, chunk).await;
+            for result in &results {
+                assert_eq!(result["status"], "accepted", "{results:?}");
             }
         }
     }
@@ -86,7 +63,7 @@ impl Harness {
 
     /// A widget read from the app's page.
     async fn widget_get(&self, uri: &str) -> (StatusCode, Value) {
-        self.send(Request::get(uri).header(header::ORIGIN, APP_ORIGIN).body(Body::empty()).unwrap()).await
+        self.app.widget_get(uri).await
     }
 
     async fn state(&self, who: &str) -> Value {
@@ -106,21 +83,6 @@ impl Harness {
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
         body
     }
-}
-
-static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
-
-/// One event from browser `anon`, of `user` if identified.
-fn event(anon: &str, user: Option<&str>, ts: i64, kind: Value) -> Value {
-    let mut e = json!({
-        "id": format!("e{}", NEXT_ID.fetch_add(1, Ordering::Relaxed)),
-        "ts": ts, "anonymous_id": anon, "url": "https://app.example.com/",
-    });
-    if let Some(user) = user {
-        e["user_id"] = json!(user);
-    }
-    e.as_object_mut().unwrap().extend(kind.as_object().unwrap().clone());
-    e
 }
 
 fn identify(anon: &str, user: &str, ts: i64, traits: Value) -> Value {
@@ -506,7 +468,7 @@ async fn widget_routes_need_the_public_key_from_an_allowed_origin() {
 
     // The page may read the answer.
     let req = Request::get(format!("/v1/checklists?key={KEY}")).header(header::ORIGIN, APP_ORIGIN).body(Body::empty());
-    let res = h.app.clone().oneshot(req.unwrap()).await.unwrap();
+    let res = h.app.app.clone().oneshot(req.unwrap()).await.unwrap();
     assert_eq!(res.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP_ORIGIN);
 
     let (status, body) = h.widget_get(&format!("/v1/checklists/state?key={KEY}")).await;
