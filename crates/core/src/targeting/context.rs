@@ -99,15 +99,20 @@ pub struct History {
 impl History {
     /// Records a showing of `survey_id` at `at_ms` (both fields; never moves them back in time).
     pub fn record(&mut self, survey_id: &str, at_ms: i64) {
-        let last = self.last_shown_ms.entry(survey_id.to_owned()).or_insert(at_ms);
-        *last = (*last).max(at_ms);
+        keep_latest(&mut self.last_shown_ms, survey_id, at_ms);
         self.last_any_ms = Some(self.last_any_ms.map_or(at_ms, |t| t.max(at_ms)));
     }
 
     /// [`History::record`], counting for `kind`'s cooldown too.
     pub fn record_kind(&mut self, kind: Kind, id: &str, at_ms: i64) {
         self.record(id, at_ms);
-        let last = self.last_kind_ms.entry(kind.name().to_owned()).or_insert(at_ms);
-        *last = (*last).max(at_ms);
+        keep_latest(&mut self.last_kind_ms, kind.name(), at_ms);
     }
+}
+
+/// Sets `map[key]` to `at_ms` unless it already holds a later time: showings
+/// never move back in time, whichever view or device reports them first.
+pub(super) fn keep_latest(map: &mut BTreeMap<String, i64>, key: &str, at_ms: i64) {
+    let last = map.entry(key.to_owned()).or_insert(at_ms);
+    *last = (*last).max(at_ms);
 }

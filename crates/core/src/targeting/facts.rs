@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use touchpoint_protocol::EventKind;
 
-use super::context::History;
+use super::context::{keep_latest, History};
 
 /// Folded from events. Times are Unix ms on the end user's clock (event `ts`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -46,10 +46,8 @@ impl Facts {
 
     /// `id`, an experience of `kind` (its name), was shown at `at_ms`.
     pub fn shown(&mut self, kind: &str, id: &str, at_ms: i64) {
-        for (map, key) in [(&mut self.last_shown_ms, id), (&mut self.last_kind_ms, kind)] {
-            let last = map.entry(key.to_owned()).or_insert(at_ms);
-            *last = (*last).max(at_ms);
-        }
+        keep_latest(&mut self.last_shown_ms, id, at_ms);
+        keep_latest(&mut self.last_kind_ms, kind, at_ms);
     }
 
     /// Combines two views of the same person: the earliest first sighting,
@@ -70,8 +68,7 @@ impl Facts {
             [(&mut self.last_shown_ms, &other.last_shown_ms), (&mut self.last_kind_ms, &other.last_kind_ms)]
         {
             for (key, &at) in theirs {
-                let last = mine.entry(key.clone()).or_insert(at);
-                *last = (*last).max(at);
+                keep_latest(mine, key, at);
             }
         }
     }
