@@ -103,15 +103,23 @@ pub fn person(
     user_hash: Option<String>,
     anonymous_id: Option<String>,
 ) -> Result<Person, AppError> {
+    let who = named(user_id, anonymous_id)
+        .ok_or_else(|| AppError::bad_request("give the user as ?user_id=… or ?anonymous_id=…", Some("user_id")))?;
+    if let Person::User(user) = &who {
+        project
+            .verify_user(user, user_hash.as_deref())
+            .map_err(|e| AppError::Forbidden { message: e.to_string(), field: "user_hash" })?;
+    }
+    Ok(who)
+}
+
+/// The person `user_id` or else `anonymous_id` names, without checking the
+/// identity (for reads with the secret key); `None` if neither is given.
+pub fn named(user_id: Option<String>, anonymous_id: Option<String>) -> Option<Person> {
     let given = |v: Option<String>| v.filter(|v| !v.is_empty());
     match (given(user_id), given(anonymous_id)) {
-        (Some(user), _) => {
-            project
-                .verify_user(&user, user_hash.as_deref())
-                .map_err(|e| AppError::Forbidden { message: e.to_string(), field: "user_hash" })?;
-            Ok(Person::User(user))
-        }
-        (None, Some(browser)) => Ok(Person::Anonymous(browser)),
-        (None, None) => Err(AppError::bad_request("give the user as ?user_id=… or ?anonymous_id=…", Some("user_id"))),
+        (Some(user), _) => Some(Person::User(user)),
+        (None, Some(browser)) => Some(Person::Anonymous(browser)),
+        (None, None) => None,
     }
 }

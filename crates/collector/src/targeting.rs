@@ -9,7 +9,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use touchpoint_core::targeting::{Experiences, Facts};
 
@@ -18,8 +17,9 @@ use crate::checklists::replay::Activity;
 
 pub struct TargetingCatalog {
     pub experiences: Experiences,
-    /// The file's text, served as is (the widget validates it with the same core code).
-    pub definition: Arc<str>,
+    /// The file as loaded, served as is by `/v1/config` (the widget validates
+    /// it with the same core code); parsed once here, not per request.
+    pub definition: serde_json::Value,
     pub file: PathBuf,
 }
 
@@ -55,8 +55,10 @@ impl TargetingCatalog {
 
     /// `file` only names the definition in messages.
     pub fn from_json(text: &str, file: &Path, surveys: &SurveyCatalog) -> Result<TargetingCatalog, Vec<String>> {
-        let experiences =
-            Experiences::from_json(text).map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let definition: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| vec![format!("not valid JSON: {e}")])?;
+        let experiences = Experiences::from_value(&definition)
+            .map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
         let unknown: Vec<String> = experiences
             .surveys()
             .enumerate()
@@ -66,7 +68,7 @@ impl TargetingCatalog {
         if !unknown.is_empty() {
             return Err(unknown);
         }
-        Ok(TargetingCatalog { experiences, definition: text.into(), file: file.to_path_buf() })
+        Ok(TargetingCatalog { experiences, definition, file: file.to_path_buf() })
     }
 }
 

@@ -30,9 +30,8 @@ use serde_json::{json, Map, Value};
 use touchpoint_core::targeting::{Context, Facts, Opens};
 use touchpoint_protocol::EventKind;
 
-use crate::auth::{person, PublicKey, SecretKey};
+use crate::auth::{named, person, PublicKey, SecretKey};
 use crate::checklists::person_activity;
-use crate::checklists::replay::Person;
 use crate::error::AppError;
 use crate::extract::{Json, Query};
 use crate::AppState;
@@ -56,10 +55,7 @@ async fn config(
     let who = person(&project, params.user_id, params.user_hash, params.anonymous_id)?;
     let rows = person_activity(&state.db, project.project.public_key.clone(), who).await?;
     let facts = crate::targeting::facts(&rows);
-    let targeting = match &state.targeting {
-        Some(t) => serde_json::from_str::<Value>(&t.definition).map_err(|e| AppError::Internal(e.to_string()))?,
-        None => Value::Null,
-    };
+    let targeting = state.targeting.as_ref().map_or(Value::Null, |t| t.definition.clone());
     Ok(axum::Json(json!({ "targeting": targeting, "facts": facts })))
 }
 
@@ -92,14 +88,8 @@ async fn dry_run(
         .ok_or_else(|| AppError::NotFound("no targeting file is configured on this collector (--targeting)".into()))?;
     let mut facts = Facts::default();
     let mut traits = Map::new();
-    let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
     // Staff read with the secret key: a user id needs no hash here.
-    let who = match (given(&req.user_id), given(&req.anonymous_id)) {
-        (Some(user), _) => Some(Person::User(user)),
-        (None, Some(browser)) => Some(Person::Anonymous(browser)),
-        (None, None) => None,
-    };
-    if let Some(who) = who {
+    if let Some(who) = named(req.user_id.clone(), req.anonymous_id.clone()) {
         let rows = person_activity(&state.db, project.project.public_key.clone(), who).await?;
         facts = crate::targeting::facts(&rows);
         for row in &rows {
