@@ -416,21 +416,18 @@ fn schedule_person_load() {
             Some((sdk.endpoint.clone(), sdk.key.clone(), sdk.traits.clone()))
         });
         let Some((endpoint, key, traits)) = args else { return };
-        let (e, k) = (endpoint.clone(), key.clone());
-        if let Some(person) = person() {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Err(e) = checklist::load(e, k, person, traits).await {
-                    browser::error(&format!("checklist: {e}"));
-                }
-            });
-        }
-        if let Some(person) = person() {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Err(e) = crate::targeting::load(endpoint, key, person).await {
-                    browser::error(&format!("targeting: {e}"));
-                }
-            });
-        }
+        let Some(person) = person() else { return };
+        let (e, k, p) = (endpoint.clone(), key.clone(), person.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = checklist::load(e, k, p, traits).await {
+                browser::error(&format!("checklist: {e}"));
+            }
+        });
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = crate::targeting::load(endpoint, key, person).await {
+                browser::error(&format!("targeting: {e}"));
+            }
+        });
     });
 }
 

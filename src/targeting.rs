@@ -30,6 +30,7 @@ use crate::browser::{self, LocalStore};
 use crate::{route, sdk, ui};
 
 /// The person targeting is about, as the widget's reads name them.
+#[derive(Clone)]
 pub struct Person {
     /// `user_id` or `anonymous_id`.
     pub param: &'static str,
@@ -47,8 +48,8 @@ struct State {
     page_loaded_at_ms: i64,
     /// A survey's definition is being fetched to show it: decide nothing meanwhile.
     showing: bool,
-    /// The timer of the next look (a delay running out, a busy page), and why.
-    waiting: Option<(i32, String)>,
+    /// The timer of the next look (a delay or cooldown running out, a busy page).
+    waiting: Option<i32>,
 }
 
 /// How often to look again while the only obstacle is a busy moment.
@@ -106,7 +107,7 @@ pub async fn load(endpoint: String, key: String, person: Person) -> Result<(), S
             waiting: None,
         })
     });
-    if let Some((timer, _)) = previous.and_then(|p| p.waiting) {
+    if let Some(timer) = previous.and_then(|p| p.waiting) {
         browser::clear_timeout(timer);
     }
 
@@ -209,16 +210,10 @@ fn context(state: &State) -> Result<Context, (&'static str, String)> {
         return Err(("opted_out", "this browser opted out (optOut() or a privacy signal): nothing shows".into()));
     }
     let now = browser::now_ms();
-    let openable = [(Opens::Checklist, ui::Panel::Checklist), (Opens::Help, ui::Panel::Help)]
-        .into_iter()
-        .filter(|(_, p)| ui::can_nudge(*p))
-        .map(|(o, _)| o)
-        .collect();
-    let on_screen = match (ui::survey_on_screen_id(), ui::open_panel_now()) {
-        (Some(id), _) => Some(OnScreen::Survey(id)),
-        (None, Some(ui::Panel::Checklist)) => Some(OnScreen::Panel(Opens::Checklist)),
-        (None, Some(ui::Panel::Help)) => Some(OnScreen::Panel(Opens::Help)),
-        (None, _) => None,
+    let openable = [Opens::Checklist, Opens::Help].into_iter().filter(|o| ui::can_nudge(panel(*o))).collect();
+    let on_screen = match ui::survey_on_screen_id() {
+        Some(id) => Some(OnScreen::Survey(id)),
+        None => ui::open_panel_now().and_then(opens).map(OnScreen::Panel),
     };
     Ok(Context {
         now_ms: now,
@@ -246,13 +241,15 @@ pub fn decide() {
         if state.showing {
             return None;
         }
-        if let Some((timer, _)) = state.waiting.take() {
+        if let Some(timer) = state.waiting.take() {
             browser::clear_timeout(timer);
         }
         let ctx = context(state).ok()?;
         let experiences = state.experiences.as_ref()?;
         let schedule = experiences.schedule(&ctx);
-        crate::ui::debug::update(rows(&schedule.verdicts));
+        if crate::ui::debug::enabled() {
+            crate::ui::debug::update(rows(&schedule.verdicts, now));
+        }
         let Some(pick) = schedule.next else {
             // Look again when the first time-bound obstacle passes (a cooldown, a
             // recontact period), or soon if it is the moment (busy, a panel open).
@@ -268,14 +265,14 @@ pub fn decide() {
             };
             if let Some(wait) = wait {
                 let wait = i32::try_from(wait).unwrap_or(i32::MAX);
-                state.waiting = browser::set_timeout(wait, decide).map(|t| (t, "recheck".to_owned()));
+                state.waiting = browser::set_timeout(wait, decide);
             }
             return None;
         };
         let (id, kind) = (pick.experience.id().to_owned(), pick.experience.kind());
         if pick.show_at_ms > now {
             let wait = i32::try_from(pick.show_at_ms - now).unwrap_or(i32::MAX);
-            state.waiting = browser::set_timeout(wait, decide).map(|timer| (timer, id));
+            state.waiting = browser::set_timeout(wait, decide);
             return None;
         }
         state.showing = matches!(kind, Kind::Survey);
@@ -290,16 +287,27 @@ pub fn decide() {
                 }
             });
         }),
-        Some((id, Kind::Nudge(opens))) => {
-            let panel = match opens {
-                Opens::Checklist => ui::Panel::Checklist,
-                Opens::Help => ui::Panel::Help,
-            };
-            if ui::nudge_open(panel) {
-                sdk::emit(EventKind::NudgeShown { nudge_id: id, opens: opens.name().to_owned() });
-            }
+        Some((id, Kind::Nudge(opens))) if ui::nudge_open(panel(opens)) => {
+            sdk::emit(EventKind::NudgeShown { nudge_id: id, opens: opens.name().to_owned() });
         }
-        None => {}
+        Some((_, Kind::Nudge(_))) | None => {}
+    }
+}
+
+/// The dock panel a nudge that `opens` it shows.
+fn panel(opens: Opens) -> ui::Panel {
+    match opens {
+        Opens::Checklist => ui::Panel::Checklist,
+        Opens::Help => ui::Panel::Help,
+    }
+}
+
+/// What a nudge would open to show `panel`, if a nudge can.
+fn opens(panel: ui::Panel) -> Option<Opens> {
+    match panel {
+        ui::Panel::Checklist => Some(Opens::Checklist),
+        ui::Panel::Help => Some(Opens::Help),
+        ui::Panel::Nothing => None,
     }
 }
 
@@ -350,7 +358,7 @@ pub fn why(id: &str) -> Value {
 }
 
 /// The debug overlay's lines: each experience with its verdict.
-fn rows(verdicts: &[(&touchpoint_core::targeting::Experience, Verdict)]) -> Vec<crate::ui::debug::Row> {
+fn rows(verdicts: &[(&touchpoint_core::targeting::Experience, Verdict)], now: i64) -> Vec<crate::ui::debug::Row> {
     verdicts
         .iter()
         .map(|(e, v)| crate::ui::debug::Row {
@@ -358,8 +366,8 @@ fn rows(verdicts: &[(&touchpoint_core::targeting::Experience, Verdict)]) -> Vec<
             kind: e.kind().name(),
             eligible: v.is_eligible(),
             status: match v {
-                Verdict::Eligible { show_at_ms } if *show_at_ms > browser::now_ms() => {
-                    format!("eligible in {} s (delay)", (show_at_ms - browser::now_ms() + 999) / 1000)
+                Verdict::Eligible { show_at_ms } if *show_at_ms > now => {
+                    format!("eligible in {} s (delay)", (show_at_ms - now + 999) / 1000)
                 }
                 Verdict::Eligible { .. } => "eligible: shows now".into(),
                 Verdict::Blocked(r) => format!("{}: {r}", r.rule().name()),

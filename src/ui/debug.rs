@@ -3,7 +3,7 @@
 //! says about it right now — the same verdicts `why(id)` gives — so a
 //! product team can see on their own page why a survey does not show.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use leptos::prelude::*;
 
@@ -22,11 +22,14 @@ pub struct Row {
 thread_local! {
     static ROWS: RefCell<Option<RwSignal<Vec<Row>>>> = const { RefCell::new(None) };
     static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
-    static LAST: RefCell<Vec<Row>> = const { RefCell::new(Vec::new()) };
-    static LOADED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Shows or removes the overlay.
+/// Whether the overlay is on (the scheduler only builds its rows then).
+pub fn enabled() -> bool {
+    MOUNTED.with(|m| m.borrow().is_some())
+}
+
+/// Shows or removes the overlay. It fills at the scheduler's next decision.
 pub fn enable(on: bool) -> Result<(), String> {
     if !on {
         ROWS.with(|r| r.borrow_mut().take());
@@ -35,26 +38,24 @@ pub fn enable(on: bool) -> Result<(), String> {
         }
         return Ok(());
     }
-    if MOUNTED.with(|m| m.borrow().is_some()) {
+    if enabled() {
         return Ok(());
     }
     let (host, container) = shadow_host("debug", Corner::Debug)?;
-    let rows = RwSignal::new(LAST.with(|l| l.borrow().clone()));
+    let rows = RwSignal::new(Vec::new());
     let view = leptos::mount::mount_to(container, move || view! { <Overlay rows /> });
     ROWS.with(|r| *r.borrow_mut() = Some(rows));
     MOUNTED.with(|m| *m.borrow_mut() = Some(Mounted { host, _view: Box::new(view) }));
     Ok(())
 }
 
-/// The latest verdicts (kept while the overlay is off, shown when it opens).
+/// The latest verdicts, shown if the overlay is on.
 pub fn update(rows: Vec<Row>) {
-    LOADED.with(|l| l.set(true));
     if let Some(signal) = ROWS.with(|r| *r.borrow()) {
         if signal.with_untracked(|old| *old != rows) {
-            signal.set(rows.clone());
+            signal.set(rows);
         }
     }
-    LAST.with(|l| *l.borrow_mut() = rows);
 }
 
 #[component]
