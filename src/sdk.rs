@@ -46,8 +46,18 @@ struct Options {
     messages: touchpoint_core::i18n::Catalog,
 }
 
-const OPTION_NAMES: &[&str] =
-    &["key", "endpoint", "flushIntervalMs", "requestTimeoutMs", "maxQueuedEvents", "respectPrivacySignals", "theme"];
+/// Every option `Options::parse` reads (its match arms), for the message naming an unknown one.
+const OPTION_NAMES: &[&str] = &[
+    "key",
+    "endpoint",
+    "flushIntervalMs",
+    "requestTimeoutMs",
+    "maxQueuedEvents",
+    "respectPrivacySignals",
+    "theme",
+    "locale",
+    "messages",
+];
 
 impl Options {
     /// Every problem, each naming its option.
