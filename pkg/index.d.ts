@@ -71,7 +71,18 @@ export interface TouchpointEvents {
  * Loads the widget and starts it. Resolves to `true` once ready, `false` if the
  * options were rejected (the reason is on the console). Call once.
  */
-export function init(options: TouchpointOptions): Promise<boolean>;
+export function init(options: TouchpointOptions, early?: EarlyFetches): Promise<boolean>;
+
+/**
+ * Requests a loader may start before the widget's code has arrived, so they run alongside it
+ * (the script-tag loader does this). A failed survey fetch is made again by the widget.
+ */
+export interface EarlyFetches {
+  /** `touchpoint_bg.wasm`, fetched from next to this module. */
+  wasm?: Promise<Response>;
+  /** `GET {endpoint}/v1/surveys/{id}` for surveys the page has already asked to show. */
+  surveys?: Record<string, Promise<Response>>;
+}
 
 /** Options of {@link identify}. */
 export interface IdentifyOptions {

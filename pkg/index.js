@@ -5,12 +5,13 @@ import loadWasm, * as wasm from "./touchpoint.js";
 let ready = null;
 let loaded = false;
 
-export function init(options) {
+// `early` is the loader's head start: `{ wasm: Promise<Response>, surveys: { id: Promise<Response> } }`.
+export function init(options, early) {
   if (!ready) {
-    ready = loadWasm({ module_or_path: new URL("./touchpoint_bg.wasm", import.meta.url) })
+    ready = loadWasm({ module_or_path: (early && early.wasm) || new URL("./touchpoint_bg.wasm", import.meta.url) })
       .then(() => {
         loaded = true;
-        return wasm.boot(options);
+        return wasm.boot(options, early && early.surveys);
       })
       .catch((e) => {
         console.error("[touchpoint] could not load the widget:", e);

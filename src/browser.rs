@@ -18,23 +18,73 @@ pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
+thread_local! {
+    static LOCATION: Option<web_sys::Location> = web_sys::window().map(|w| w.location());
+    /// The page's URL, read at most once per task (see [`page_url`]).
+    static HREF: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The page's URL. Read once per task and remembered until its end, so a
+/// burst of `track()` calls pays for one read; SPA navigation (`route`)
+/// forgets it at once. The one change seen late: `location.hash = …` followed
+/// by an event in the same task is stamped with the URL from before the hash.
 pub fn page_url() -> String {
-    web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default()
+    if let Some(href) = HREF.with(|h| h.borrow().clone()) {
+        return href;
+    }
+    let href = LOCATION.with(|l| l.as_ref().and_then(|l| l.href().ok())).unwrap_or_default();
+    HREF.with(|h| *h.borrow_mut() = Some(href.clone()));
+    if !at_end_of_task(forget_page_url) {
+        forget_page_url();
+    }
+    href
+}
+
+/// A JS value as JSON, read with one `JSON.stringify` (what the page would
+/// send itself: `toJSON` is honoured, functions and `undefined` members are
+/// left out) rather than walked key by key from wasm, which costs a call into
+/// JS per key and value. `Ok(None)` for what has no JSON form (a function,
+/// `undefined`); `Err` names why it could not be read (a cycle, a BigInt).
+pub fn json_of(value: &JsValue) -> Result<Option<serde_json::Value>, String> {
+    let text = js_sys::JSON::stringify(value).map_err(|e| describe(&e))?;
+    match text.as_string() {
+        Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| e.to_string()),
+        None => Ok(None),
+    }
+}
+
+pub fn forget_page_url() {
+    HREF.with(|h| h.borrow_mut().take());
 }
 
 /// A v4 UUID from `crypto.getRandomValues` (which, unlike
-/// `crypto.randomUUID`, also exists on plain-HTTP pages).
+/// `crypto.randomUUID`, also exists on plain-HTTP pages). The random bytes are
+/// drawn 64 ids at a time: one call into the browser per 64 events instead of
+/// two per event keeps `track()` cheap.
 pub fn uuid() -> String {
-    let mut bytes = [0u8; 16];
-    let filled = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
-    if !filled {
-        // Only on exotic embedders without Web Crypto; ids stay unique enough to dedupe.
-        for b in &mut bytes {
-            *b = (js_sys::Math::random() * 256.0) as u8;
-        }
+    const POOL: usize = 16 * 64;
+    thread_local! {
+        static RANDOM: std::cell::RefCell<([u8; POOL], usize)> = const { std::cell::RefCell::new(([0; POOL], POOL)) };
     }
+    let bytes = RANDOM.with(|r| {
+        let (pool, used) = &mut *r.borrow_mut();
+        if *used == POOL {
+            let filled = web_sys::window()
+                .and_then(|w| w.crypto().ok())
+                .is_some_and(|c| c.get_random_values_with_u8_array(pool).is_ok());
+            if !filled {
+                // Only on exotic embedders without Web Crypto; ids stay unique enough to dedupe.
+                for b in pool.iter_mut() {
+                    *b = (js_sys::Math::random() * 256.0) as u8;
+                }
+            }
+            *used = 0;
+        }
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&pool[*used..*used + 16]);
+        *used += 16;
+        bytes
+    });
     touchpoint_protocol::uuid_v4_from_bytes(bytes)
 }
 

@@ -127,6 +127,36 @@ impl Outbox {
         format!("touchpoint:{}:q:", self.0.borrow().project)
     }
 
+    /// `<prefix><ts, 13 digits>.<seq, 6 digits>:<id>`: keys sort by age. Built
+    /// by hand, not with `format!`, because every `track()` makes one.
+    fn key_for(&self, ts: i64, seq: u32, id: &str) -> String {
+        fn push_padded(out: &mut String, n: u64, width: usize) {
+            let mut digits = [b'0'; 20];
+            let (mut i, mut n) = (digits.len(), n);
+            loop {
+                i -= 1;
+                digits[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            let start = i.min(digits.len() - width);
+            out.extend(digits[start..].iter().map(|&d| d as char));
+        }
+        let inner = self.0.borrow();
+        let mut key = String::with_capacity(inner.project.len() + 60);
+        key.push_str("touchpoint:");
+        key.push_str(&inner.project);
+        key.push_str(":q:");
+        push_padded(&mut key, ts.max(0) as u64, 13);
+        key.push('.');
+        push_padded(&mut key, u64::from(seq), 6);
+        key.push(':');
+        key.push_str(id);
+        key
+    }
+
     /// Queues `event` (written to storage at the end of this task) and schedules a send.
     pub fn push(&self, event: &Event) -> Result<Pushed, PushError> {
         let raw = serde_json::to_string(event).unwrap_or_default();
@@ -140,7 +170,7 @@ impl Outbox {
             inner.seq = (inner.seq + 1) % 1_000_000;
             inner.seq
         };
-        let key = format!("{}{:013}.{seq:06}:{}", self.prefix(), event.ts.max(0), event.id);
+        let key = self.key_for(event.ts, seq, &event.id);
         let queued = {
             let mut inner = self.0.borrow_mut();
             inner.index.insert(key.clone());

@@ -181,18 +181,72 @@ struct Sdk {
 
 thread_local! {
     static SDK: RefCell<Option<Sdk>> = const { RefCell::new(None) };
+    /// Survey definitions the loader started fetching alongside the wasm
+    /// (`{ id: Promise<Response> }`), each used once by `showSurvey(id)`.
+    static PREFETCHED: RefCell<Option<js_sys::Object>> = const { RefCell::new(None) };
+    /// While the page's first survey is on its way, the background loads
+    /// (help, checklist, targeting) wait here so they do not compete with it
+    /// for the main thread. `None`: nothing is held.
+    static HELD: RefCell<Option<Vec<Background>>> = const { RefCell::new(None) };
 }
 
 fn storage_key(project: &str, what: &str) -> String {
     format!("touchpoint:{project}:{what}")
 }
 
+/// Work that may wait until the first survey is on screen.
+#[derive(Clone, Copy, PartialEq)]
+enum Background {
+    PersonLoad,
+    Help,
+}
+
+/// Longest the background loads wait for the first survey (a slow or failing
+/// definition must not keep the checklist and help away).
+const HOLD_AT_MOST_MS: i32 = 3000;
+
+/// `true` if `work` was held back until the first survey is up (it then runs once).
+fn held(work: Background) -> bool {
+    HELD.with(|h| match h.borrow_mut().as_mut() {
+        Some(list) => {
+            if !list.contains(&work) {
+                list.push(work);
+            }
+            true
+        }
+        None => false,
+    })
+}
+
+/// Runs what was held back; from then on nothing is.
+fn release_held() {
+    for work in HELD.with(|h| h.borrow_mut().take()).unwrap_or_default() {
+        match work {
+            Background::PersonLoad => schedule_person_load(),
+            Background::Help => load_help(),
+        }
+    }
+}
+
+/// The loader's early fetch of survey `id`, if it made one (taken: used once).
+fn take_prefetched(id: &str) -> Option<js_sys::Promise> {
+    PREFETCHED.with(|p| {
+        let p = p.borrow();
+        let surveys = p.as_ref()?;
+        let promise = js_sys::Reflect::get(surveys, &id.into()).ok()?.dyn_into::<js_sys::Promise>().ok()?;
+        let _ = js_sys::Reflect::delete_property(surveys, &id.into());
+        Some(promise)
+    })
+}
+
 /// Starts the SDK. Called once by the loader; a second call is ignored with a warning.
+/// `prefetched` is the loader's `{ surveyId: Promise<Response> }` for the
+/// `showSurvey` calls queued before the wasm arrived (or `undefined`).
 #[wasm_bindgen]
-pub fn boot(options: JsValue) -> bool {
-    let parsed = serde_wasm_bindgen::from_value::<serde_json::Value>(options)
-        .map_err(|e| vec![format!("options could not be read: {e}")])
-        .and_then(Options::parse);
+pub fn boot(options: JsValue, prefetched: JsValue) -> bool {
+    let parsed = browser::json_of(&options)
+        .map_err(|e| vec![format!("options could not be read as JSON: {e}")])
+        .and_then(|v| Options::parse(v.unwrap_or(serde_json::Value::Null)));
     let options = match parsed {
         Ok(o) => o,
         Err(problems) => {
@@ -266,6 +320,13 @@ pub fn boot(options: JsValue) -> bool {
             browser::error(&format!("debug: {e}"));
         }
     }
+    if let Ok(surveys) = prefetched.dyn_into::<js_sys::Object>() {
+        if js_sys::Object::keys(&surveys).length() > 0 {
+            PREFETCHED.with(|p| *p.borrow_mut() = Some(surveys));
+            HELD.with(|h| *h.borrow_mut() = Some(Vec::new()));
+            browser::set_timeout(HOLD_AT_MOST_MS, release_held);
+        }
+    }
     schedule_person_load();
     load_help();
     true
@@ -273,6 +334,9 @@ pub fn boot(options: JsValue) -> bool {
 
 /// Fetches the help content and adds the help launcher, in the background.
 fn load_help() {
+    if held(Background::Help) {
+        return;
+    }
     let Some((endpoint, key)) = SDK.with(|s| s.borrow().as_ref().map(|sdk| (sdk.endpoint.clone(), sdk.key.clone())))
     else {
         return;
@@ -413,6 +477,9 @@ pub fn complete(item_id: JsValue) -> bool {
 /// a fresh task, once, so the `identify` that usually follows `init` is
 /// taken into account.
 fn schedule_person_load() {
+    if held(Background::PersonLoad) {
+        return;
+    }
     let first =
         SDK.with(|s| s.borrow_mut().as_mut().is_some_and(|sdk| !std::mem::replace(&mut sdk.person_pending, true)));
     if !first {
@@ -629,6 +696,13 @@ pub async fn show_survey(id: JsValue) -> bool {
 }
 
 pub async fn show_survey_by_id(id: &str) -> bool {
+    let shown = show_survey_now(id).await;
+    // The first survey is up (or will not be): the background loads may go.
+    release_held();
+    shown
+}
+
+async fn show_survey_now(id: &str) -> bool {
     if ui::survey_on_screen() {
         browser::warn(&format!("showSurvey({id:?}): another survey is on screen; not showing a second one"));
         return false;
@@ -667,7 +741,16 @@ async fn fetch_survey(endpoint: &str, id: &str, locales: &[String]) -> Result<Su
     let url = format!("{endpoint}/v1/surveys/{}", js_sys::encode_uri_component(id));
     let fail = |e: JsValue| format!("could not load {url}: {}", browser::describe(&e));
     let window = web_sys::window().ok_or("no window")?;
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&url)).await.map_err(fail)?.into();
+    let early = match take_prefetched(id) {
+        Some(p) => JsFuture::from(p).await.ok(),
+        None => None,
+    };
+    // A failed early fetch is made again here, so its error names this URL.
+    let resp: web_sys::Response = match early {
+        Some(r) => r,
+        None => JsFuture::from(window.fetch_with_str(&url)).await.map_err(fail)?,
+    }
+    .into();
     let text = JsFuture::from(resp.text().map_err(fail)?).await.map_err(fail)?.as_string().unwrap_or_default();
     if !resp.ok() {
         return Err(format!("{url} answered HTTP {}: {text}", resp.status()));
@@ -779,10 +862,15 @@ fn props(caller: &str, what: &str, value: JsValue) -> Option<Props> {
     if value.is_undefined() || value.is_null() {
         return Some(Props::new());
     }
-    match serde_wasm_bindgen::from_value::<serde_json::Value>(value) {
-        Ok(serde_json::Value::Object(map)) => Some(map),
-        Ok(other) => {
+    match browser::json_of(&value) {
+        Ok(Some(serde_json::Value::Object(map))) => Some(map),
+        Ok(Some(other)) => {
             browser::error(&format!("{caller}: {what} must be an object, got {other}"));
+            None
+        }
+        Ok(None) => {
+            let kind = value.js_typeof().as_string().unwrap_or_default();
+            browser::error(&format!("{caller}: {what} must be an object, got a {kind}"));
             None
         }
         Err(e) => {

@@ -17,12 +17,40 @@
   // Every data-* attribute is an option (data-request-timeout-ms → requestTimeoutMs); the widget checks them.
   var opts = { endpoint: new URL(base).origin };
   for (var k in data) if (k !== "pkg") opts[k] = data[k];
-  // Load after the page's own work: when the browser is idle (or soon, where it cannot say).
+  // Requests go out at once (they cost the page's main thread nothing); the code runs after the
+  // page's own work, when the browser is idle (or soon, where it cannot say). Fetched alongside the
+  // code: the wasm, and the definitions of surveys the page has asked for (the widget takes them
+  // and fetches again any that failed).
+  [entry, new URL("touchpoint.js", entry).href].forEach(function (href) {
+    var l = d.createElement("link");
+    l.rel = "modulepreload";
+    l.href = href;
+    d.head.appendChild(l);
+  });
+  // Each with a handler at once, so a failure is not reported as unhandled before its user awaits it.
+  function get(url) {
+    var p = fetch(url);
+    p.catch(function () {});
+    return p;
+  }
+  var early = { wasm: get(new URL("touchpoint_bg.wasm", entry)), surveys: {} };
+  var surveyApi = String(opts.endpoint).replace(/\/+$/, "") + "/v1/surveys/";
+  function prefetch() {
+    q.forEach(function (c) {
+      var id = c[0] === "showSurvey" && c[1][0];
+      if (typeof id === "string" && !early.surveys[id]) early.surveys[id] = get(surveyApi + encodeURIComponent(id));
+    });
+  }
+  prefetch();
   var idle = w.requestIdleCallback || function (f) { return setTimeout(f, 1); };
   new Promise(function (r) { idle(r, { timeout: 2000 }); })
-    .then(function () { return import(entry); })
-    .then(function (m) {
-      return m.init(opts).then(function () {
+    .then(function () {
+      prefetch();
+      return import(entry).then(function (m) { return [m, early]; });
+    })
+    .then(function (l) {
+      var m = l[0];
+      return m.init(opts, l[1]).then(function () {
         api.forEach(function (n) { tp[n] = m[n]; });
         tp.loaded = true;
         delete tp.q;
