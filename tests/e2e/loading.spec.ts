@@ -1,0 +1,119 @@
+// How the widget loads on a page that asks for a survey at once (the README's embed):
+// the loader requests the wasm and the survey definition together, the widget uses that
+// response instead of asking again, and the help and checklist wait until the card is up.
+// Real collector binary on 127.0.0.1, real widget build, Debian chromium.
+import { test, expect, root, Collector } from "./collector-extra";
+import { card } from "./collector";
+import type { Page, Route } from "@playwright/test";
+import { cpSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+type Start = (extra: (dir: string) => string[]) => Promise<Collector>;
+
+/** The collector serving the demo site plus the test pages (among them embed.html). */
+function withPages(start: Start) {
+  return start((dir) => {
+    const www = join(dir, "www");
+    cpSync(join(root, "www"), www, { recursive: true });
+    cpSync(join(here, "fixtures/www"), www, { recursive: true });
+    return ["--www-dir", www];
+  });
+}
+
+/** Requests whose URL contains `part`, in the order the page made them. */
+function requests(page: Page, part: string): string[] {
+  const seen: string[] = [];
+  page.on("request", (r) => { if (r.url().includes(part)) seen.push(r.url()); });
+  return seen;
+}
+
+/** Records (in the page's clock) when the survey card's host element is added to the page. */
+async function recordCardTime(page: Page) {
+  await page.addInitScript(() => {
+    new MutationObserver((_, o) => {
+      if (document.querySelector("touchpoint-widget[data-touchpoint=survey]")) {
+        (window as any).cardAt = performance.now();
+        o.disconnect();
+      }
+    }).observe(document, { childList: true, subtree: true });
+  });
+}
+
+test("the survey definition is requested while the wasm is still on its way, and only once", async ({ page, startCollector, consoleErrors }) => {
+  const c = await withPages(startCollector);
+  const surveys = requests(page, "/v1/surveys/");
+  // The wasm is held back until the definition has been requested (or 5 s have passed): a
+  // widget that fetched the definition only after its code ran would never be let through early.
+  let definitionBeforeWasm = false;
+  await page.route("**/pkg/touchpoint_bg.wasm", async (route: Route) => {
+    const deadline = Date.now() + 5000;
+    while (surveys.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    definitionBeforeWasm = surveys.length > 0;
+    await route.continue();
+  });
+  await page.goto(`${c.url}/embed.html`);
+  await expect(card(page)).toContainText("How likely are you to recommend");
+  expect(definitionBeforeWasm).toBe(true);
+  await page.waitForTimeout(300);
+  expect(surveys).toEqual([`${c.url}/v1/surveys/nps`]);
+  expect(consoleErrors).toEqual([]);
+});
+
+test("the help and the checklist are fetched only once the first survey is on screen", async ({ page, startCollector, consoleErrors }) => {
+  const c = await withPages(startCollector);
+  await recordCardTime(page);
+  await page.goto(`${c.url}/embed.html`);
+  await expect(card(page)).toBeVisible();
+  // The dock still comes: the help launcher appears after the card.
+  await expect(page.locator("touchpoint-widget[data-touchpoint=dock]")).toHaveCount(1);
+  const t = await page.evaluate(() => {
+    const start = (part: string) => performance.getEntriesByType("resource").find((e) => e.name.includes(part))?.startTime;
+    return { card: (window as any).cardAt as number, help: start("/v1/help"), checklists: start("/v1/checklists?") };
+  });
+  expect(t.card).toBeGreaterThan(0);
+  expect(t.help).toBeGreaterThanOrEqual(t.card);
+  expect(t.checklists).toBeGreaterThanOrEqual(t.card);
+  expect(consoleErrors).toEqual([]);
+});
+
+test("an early fetch that failed is made again by the widget, without an unhandled error", async ({ page, startCollector }) => {
+  const c = await withPages(startCollector);
+  const surveys = requests(page, "/v1/surveys/nps");
+  const pageErrors: string[] = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  let first = true;
+  await page.route("**/v1/surveys/nps", (route: Route) => {
+    if (first) {
+      first = false;
+      return route.abort("connectionreset");
+    }
+    return route.continue();
+  });
+  await page.goto(`${c.url}/embed.html`);
+  await expect(card(page)).toContainText("How likely are you to recommend");
+  expect(surveys.length).toBe(2);
+  expect(pageErrors).toEqual([]);
+});
+
+test("a slow survey holds the help back for 3 s at most", async ({ page, startCollector }) => {
+  const c = await withPages(startCollector);
+  await recordCardTime(page);
+  await page.route("**/v1/surveys/nps", async (route: Route) => {
+    await new Promise((r) => setTimeout(r, 8000));
+    await route.continue().catch(() => {});
+  });
+  await page.goto(`${c.url}/embed.html`);
+  await page.waitForFunction(() => (window as any).Touchpoint?.loaded === true);
+  const loadedAt = await page.evaluate(() => performance.now());
+  // The help launcher shows while the definition is still held up.
+  await expect(page.locator("touchpoint-widget[data-touchpoint=dock]")).toHaveCount(1, { timeout: 6000 });
+  const t = await page.evaluate(() => ({
+    now: performance.now(),
+    help: performance.getEntriesByType("resource").find((e) => e.name.includes("/v1/help"))?.startTime,
+    card: (window as any).cardAt,
+  }));
+  expect(t.card).toBeUndefined();
+  expect(t.help! - loadedAt).toBeGreaterThan(2500);
+});
