@@ -33,7 +33,14 @@
     p.catch(function () {});
     return p;
   }
-  var early = { wasm: get(new URL("touchpoint_bg.wasm", entry)), surveys: {} };
+  // The wasm is compiled as it streams in (off the main thread); if that is refused (e.g. a server
+  // that does not say application/wasm) the widget gets the plain response and instantiates it.
+  var wasmUrl = new URL("touchpoint_bg.wasm", entry);
+  var wasm = w.WebAssembly && WebAssembly.compileStreaming
+    ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(function () { return get(wasmUrl); })
+    : get(wasmUrl);
+  wasm.catch(function () {});
+  var early = { wasm: wasm, surveys: {} };
   var surveyApi = String(opts.endpoint).replace(/\/+$/, "") + "/v1/surveys/";
   function prefetch() {
     q.forEach(function (c) {

@@ -117,3 +117,16 @@ test("a slow survey holds the help back for 3 s at most", async ({ page, startCo
   expect(t.card).toBeUndefined();
   expect(t.help! - loadedAt).toBeGreaterThan(2500);
 });
+
+test("a server that does not label the wasm application/wasm still gets the widget (compiled from the bytes)", async ({ page, startCollector }) => {
+  const c = await withPages(startCollector);
+  const wasmRequests = requests(page, "/pkg/touchpoint_bg.wasm");
+  await page.route("**/pkg/touchpoint_bg.wasm", async (route: Route) => {
+    const res = await route.fetch();
+    await route.fulfill({ response: res, headers: { ...res.headers(), "content-type": "application/octet-stream" } });
+  });
+  await page.goto(`${c.url}/embed.html`);
+  await expect(card(page)).toContainText("How likely are you to recommend");
+  // Streaming compilation was refused, so the loader fetched the bytes again.
+  expect(wasmRequests.length).toBe(2);
+});
