@@ -57,35 +57,68 @@ pub fn forget_page_url() {
     HREF.with(|h| h.borrow_mut().take());
 }
 
+/// Ids made at a time: one call for random bytes and one string handed to JS
+/// per this many events.
+const IDS: usize = 64;
+const ID_LEN: usize = 36;
+
+/// A batch of ids, in Rust and (made when first asked for) as one JS string.
+struct Ids {
+    text: String,
+    js: Option<js_sys::JsString>,
+    next: usize,
+}
+
+thread_local! {
+    static POOL: std::cell::RefCell<Ids> = const { std::cell::RefCell::new(Ids { text: String::new(), js: None, next: IDS }) };
+}
+
 /// A v4 UUID from `crypto.getRandomValues` (which, unlike
-/// `crypto.randomUUID`, also exists on plain-HTTP pages). The random bytes are
-/// drawn 64 ids at a time: one call into the browser per 64 events instead of
-/// two per event keeps `track()` cheap.
+/// `crypto.randomUUID`, also exists on plain-HTTP pages). Made 64 at a time:
+/// one call into the browser per 64 events instead of two per event keeps
+/// `track()` cheap.
 pub fn uuid() -> String {
-    const POOL: usize = 16 * 64;
-    thread_local! {
-        static RANDOM: std::cell::RefCell<([u8; POOL], usize)> = const { std::cell::RefCell::new(([0; POOL], POOL)) };
-    }
-    let bytes = RANDOM.with(|r| {
-        let (pool, used) = &mut *r.borrow_mut();
-        if *used == POOL {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.next == IDS {
+            let mut bytes = [0u8; 16 * IDS];
             let filled = web_sys::window()
                 .and_then(|w| w.crypto().ok())
-                .is_some_and(|c| c.get_random_values_with_u8_array(pool).is_ok());
+                .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
             if !filled {
                 // Only on exotic embedders without Web Crypto; ids stay unique enough to dedupe.
-                for b in pool.iter_mut() {
+                for b in &mut bytes {
                     *b = (js_sys::Math::random() * 256.0) as u8;
                 }
             }
-            *used = 0;
+            p.text.clear();
+            for chunk in bytes.chunks_exact(16) {
+                let mut id = [0u8; 16];
+                id.copy_from_slice(chunk);
+                p.text.push_str(&touchpoint_protocol::uuid_v4_from_bytes(id));
+            }
+            p.js = None;
+            p.next = 0;
         }
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&pool[*used..*used + 16]);
-        *used += 16;
-        bytes
-    });
-    touchpoint_protocol::uuid_v4_from_bytes(bytes)
+        let at = p.next * ID_LEN;
+        p.next += 1;
+        p.text[at..at + ID_LEN].to_owned()
+    })
+}
+
+/// `id` as a JS string. For the id [`uuid`] made last, a slice of the batch's
+/// JS string: handing each id over on its own (a UTF-8 decode per call) costs
+/// `track()` more than the rest of its work on the id.
+pub fn uuid_to_js(id: &str) -> JsValue {
+    POOL.with(|p| {
+        let p = &mut *p.borrow_mut();
+        let at = p.next.wrapping_sub(1) * ID_LEN;
+        if p.next == 0 || p.text.get(at..at + ID_LEN) != Some(id) {
+            return JsValue::from_str(id);
+        }
+        let js = p.js.get_or_insert_with(|| js_sys::JsString::from(p.text.as_str()));
+        js.substring(at as u32, (at + ID_LEN) as u32).into()
+    })
 }
 
 /// `localStorage` if it can at least be read; `None` where it is missing or

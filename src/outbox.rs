@@ -157,6 +157,11 @@ impl Outbox {
         key
     }
 
+    /// The largest serialized event `push` takes.
+    pub fn max_event_bytes(&self) -> usize {
+        self.0.borrow().policy.max_event_bytes
+    }
+
     /// Queues `event` (written to storage at the end of this task) and schedules a send.
     pub fn push(&self, event: &Event) -> Result<Pushed, PushError> {
         let raw = serde_json::to_string(event).unwrap_or_default();
@@ -207,6 +212,12 @@ impl Outbox {
     }
 
     /// Writes the staged events to storage (to memory what storage refuses).
+    /// Writes what is staged now instead of in its own microtask: for work
+    /// that itself runs at the end of the task.
+    pub fn write_now(&self) {
+        self.write_staged();
+    }
+
     fn write_staged(&self) {
         let refused = {
             let mut inner = self.0.borrow_mut();

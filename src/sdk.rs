@@ -181,6 +181,8 @@ struct Sdk {
 
 thread_local! {
     static SDK: RefCell<Option<Sdk>> = const { RefCell::new(None) };
+    /// This task's `track()` calls, waiting for [`settle_tracks`].
+    static PENDING: RefCell<Vec<PendingTrack>> = const { RefCell::new(Vec::new()) };
     /// Survey definitions the loader started fetching alongside the wasm
     /// (`{ id: Promise<Response> }`), each used once by `showSurvey(id)`.
     static PREFETCHED: RefCell<Option<js_sys::Object>> = const { RefCell::new(None) };
@@ -448,15 +450,88 @@ pub fn group(account_id: JsValue, traits: JsValue) {
 /// Records a host-defined behavior such as `imported_data`. Returns the
 /// event's id (it is queued durably and sent once), or `undefined` if it was
 /// refused (the reason is on the console and passed to `on('error')`).
-#[wasm_bindgen]
-pub fn track(name: JsValue, properties: JsValue) -> Option<String> {
+///
+/// The call itself only checks and stamps the event (id, time, identity,
+/// page) and refuses an oversized one; parsing its properties, the
+/// checklist's and targeting's rules and queueing it happen at the end of the
+/// task (see [`settle_tracks`]), so a burst of calls stays cheap for the page.
+#[wasm_bindgen(unchecked_return_type = "string | undefined")]
+pub fn track(name: JsValue, properties: JsValue) -> JsValue {
+    track_event(name, properties).map_or(JsValue::UNDEFINED, |id| browser::uuid_to_js(&id))
+}
+
+fn track_event(name: JsValue, properties: JsValue) -> Option<String> {
     let Some(name) = name.as_string().filter(|n| !n.trim().is_empty()) else {
         browser::error("track: the first argument must be a non-empty event name string");
         return None;
     };
-    let props = props("track", "properties", properties)?;
-    checklist::observe(&name, &props);
-    emit(EventKind::Track { name, props })
+    let props = props_json("track", "properties", properties)?;
+    let stamped = with_sdk("track", |sdk| match sdk.opted_out {
+        true => Err(name),
+        false => Ok((stamp(sdk, EventKind::Track { name, props: Props::new() }), sdk.outbox.max_event_bytes())),
+    })?;
+    let (event, max) = match stamped {
+        Ok(stamped) => stamped,
+        Err(name) => {
+            // Nothing is recorded, but the page's own checklist still follows what the user does.
+            if let Ok(props) = serde_json::from_str::<Props>(&props) {
+                checklist::observe(&name, &props);
+            }
+            return None;
+        }
+    };
+    let bytes = event.track_json_len(props.len()).unwrap_or(usize::MAX);
+    if bytes > max {
+        too_large("track", bytes, max, event.id);
+        return None;
+    }
+    let id = event.id.clone();
+    let first = PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        p.push(PendingTrack { event, props });
+        p.len() == 1
+    });
+    if first && !browser::at_end_of_task(settle_tracks_at_end_of_task) {
+        settle_tracks();
+    }
+    Some(id)
+}
+
+/// [`settle_tracks`], and the storage writes it leads to done at once (it is
+/// the end of the task already): by the time the page's own code resumes
+/// after this task's microtasks, the events are in storage.
+fn settle_tracks_at_end_of_task() {
+    settle_tracks();
+    if let Some(outbox) = SDK.with(|s| s.borrow().as_ref().map(|sdk| sdk.outbox.clone())) {
+        outbox.write_now();
+    }
+    crate::targeting::persist_now();
+}
+
+/// A `track()` accepted and stamped, with its properties as the JSON text the
+/// page's object gave.
+struct PendingTrack {
+    event: Event,
+    props: String,
+}
+
+/// The deferred part of this task's `track()` calls, in call order: runs at
+/// the end of the task, and before anything that must see them first (any
+/// other event, so the queue keeps the order of the calls; `reset`, `optOut`).
+fn settle_tracks() {
+    for PendingTrack { mut event, props: text } in PENDING.with(|p| std::mem::take(&mut *p.borrow_mut())) {
+        let EventKind::Track { name, props } = &mut event.kind else { continue };
+        match serde_json::from_str::<Props>(&text) {
+            Ok(parsed) => *props = parsed,
+            // Only text JSON.stringify made and serde_json does not take (a lone surrogate).
+            Err(e) => {
+                browser::error(&format!("track({name:?}): its properties could not be read ({e}); it was not sent"));
+                continue;
+            }
+        }
+        checklist::observe(name, props);
+        queue(event);
+    }
 }
 
 /// Marks checklist item `itemId` complete (for items the host knows are done,
@@ -555,6 +630,8 @@ pub fn page(properties: JsValue) -> Option<String> {
 /// Events already queued still go out under the identity they were made with.
 #[wasm_bindgen]
 pub fn reset() {
+    // This task's `track()`s belong to the visitor being forgotten.
+    settle_tracks();
     let fresh = browser::uuid();
     let done = with_sdk("reset", |sdk| {
         let store = LocalStore::open();
@@ -578,6 +655,8 @@ pub fn reset() {
 /// created, unsent ones are deleted, and the widgets close. Remembered.
 #[wasm_bindgen(js_name = optOut)]
 pub fn opt_out() {
+    // Made before the opt-out: queued, then deleted with the rest of the unsent events.
+    settle_tracks();
     let outbox = with_sdk("optOut", |sdk| {
         LocalStore::open().set(&storage_key(&sdk.key, "opt_out"), "1");
         sdk.opted_out = true;
@@ -761,8 +840,15 @@ async fn fetch_survey(endpoint: &str, id: &str, locales: &[String]) -> Result<Su
 /// Stamps `kind` with id, time, identity and page, and queues it durably.
 /// Returns the event id, or `None` if it was refused.
 pub fn emit(kind: EventKind) -> Option<String> {
-    let caller = kind.name();
-    let (event, outbox) = with_sdk(caller, |sdk| (!sdk.opted_out).then(|| (stamp(sdk, kind), sdk.outbox.clone())))??;
+    // Earlier `track()` calls of this task go into the queue first.
+    settle_tracks();
+    let event = with_sdk(kind.name(), |sdk| (!sdk.opted_out).then(|| stamp(sdk, kind)))??;
+    queue(event)
+}
+
+/// Queues a stamped event and tells targeting about it.
+fn queue(event: Event) -> Option<String> {
+    let outbox = SDK.with(|s| s.borrow().as_ref().map(|sdk| sdk.outbox.clone()))?;
     crate::targeting::observe(event.ts, &event.kind);
     // Pushed outside the SDK borrow: reporting may reach host listeners.
     match outbox.push(&event) {
@@ -773,17 +859,19 @@ pub fn emit(kind: EventKind) -> Option<String> {
             Some(event.id)
         }
         Err(PushError::TooLarge { bytes, max }) => {
-            report(
-                Code::EventTooLarge,
-                &format!(
-                    "{caller}: the event is {bytes} bytes, over the {max} bytes the collector accepts; it was not sent"
-                ),
-                &[event.id],
-                Console::Error,
-            );
+            too_large(event.kind.name(), bytes, max, event.id);
             None
         }
     }
+}
+
+fn too_large(caller: &str, bytes: usize, max: usize, id: String) {
+    report(
+        Code::EventTooLarge,
+        &format!("{caller}: the event is {bytes} bytes, over the {max} bytes the collector accepts; it was not sent"),
+        &[id],
+        Console::Error,
+    );
 }
 
 /// Events dropped because the queue was full are reported, and recorded as
@@ -854,6 +942,30 @@ fn with_sdk<T>(caller: &str, f: impl FnOnce(&mut Sdk) -> T) -> Option<T> {
         browser::error(&format!("{caller}: Touchpoint is not initialised; call init({{ key, endpoint }}) first"));
     }
     out
+}
+
+/// Like [`props`], as the JSON text of the object (`"{}"` for none), unparsed.
+fn props_json(caller: &str, what: &str, value: JsValue) -> Option<String> {
+    if value.is_undefined() || value.is_null() {
+        return Some("{}".to_owned());
+    }
+    match js_sys::JSON::stringify(&value).map(|t| t.as_string()) {
+        // JSON.stringify writes an object, and only an object, starting with `{`.
+        Ok(Some(text)) if text.starts_with('{') => Some(text),
+        Ok(Some(other)) => {
+            browser::error(&format!("{caller}: {what} must be an object, got {other}"));
+            None
+        }
+        Ok(None) => {
+            let kind = value.js_typeof().as_string().unwrap_or_default();
+            browser::error(&format!("{caller}: {what} must be an object, got a {kind}"));
+            None
+        }
+        Err(e) => {
+            browser::error(&format!("{caller}: {what} could not be read as JSON: {}", browser::describe(&e)));
+            None
+        }
+    }
 }
 
 /// `undefined`/`null` → no properties; a plain object → its JSON; anything

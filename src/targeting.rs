@@ -84,9 +84,7 @@ pub fn page_loaded() {
 pub async fn load(endpoint: String, key: String, person: Person) -> Result<(), String> {
     // Facts of this task's events not written yet are written now, before
     // they are read back or replaced by another person's.
-    if PERSIST_SCHEDULED.get() {
-        persist();
-    }
+    persist_now();
     let storage_key = format!("touchpoint:{key}:facts:{}", person.id);
     let facts = match LocalStore::open().get(&storage_key) {
         None => Facts::default(),
@@ -176,12 +174,16 @@ fn persist_at_end_of_task() {
     if PERSIST_SCHEDULED.replace(true) {
         return;
     }
-    let run = || {
-        PERSIST_SCHEDULED.set(false);
+    if !browser::at_end_of_task(persist_now) {
+        persist_now();
+    }
+}
+
+/// The write [`persist_at_end_of_task`] scheduled, done now (once): for work
+/// that itself runs at the end of the task.
+pub fn persist_now() {
+    if PERSIST_SCHEDULED.replace(false) {
         persist();
-    };
-    if !browser::at_end_of_task(run) {
-        run();
     }
 }
 

@@ -233,6 +233,8 @@ test("a full queue drops the oldest, reports them, and records the loss as an ev
   await open(page, fp, { maxQueuedEvents: 5 });
   await page.context().setOffline(true);
   const ids = await track(page, 8);
+  // Listeners hear of it in a later task (on('error') never runs inside a call).
+  await expect.poll(async () => (await errors(page)).some((e) => e.code === "queue_overflow")).toBe(true);
   const overflow = (await errors(page)).filter((e) => e.code === "queue_overflow");
   const dropped = overflow.flatMap((e) => e.eventIds);
   expect(dropped.length).toBeGreaterThan(0);

@@ -57,6 +57,30 @@ test("reset() on logout forgets the user and starts a new anonymous visitor", as
   expect(await page.evaluate(() => localStorage.getItem("touchpoint:pk_demo:user_id"))).toBeNull();
 });
 
+test("track() finishes its work at the end of the task, yet keeps the order and the identity of its call", async ({ page, fp, collector }) => {
+  await fixture(page, fp);
+  await page.evaluate(() => (window as any).Touchpoint.identify("leaving_user"));
+  const before = await anonymousId(page);
+  // One task: tracks around another event and a reset().
+  await page.evaluate(() => {
+    const T = (window as any).Touchpoint;
+    T.track("first", { n: 1 });
+    T.page({ n: 2 });
+    T.track("second", { n: 3 });
+    T.reset();
+    T.track("third", { n: 4 });
+  });
+  const after = await anonymousId(page);
+  expect(after).not.toBe(before);
+  const evs = await collector.eventsUntil({}, (e) => e.filter((x) => x.type === "track").length === 3);
+  expect(evs.filter((e) => e.type === "track" || e.type === "page").map((e) => [e.type, e.name ?? null, e.props, e.user_id ?? null, e.anonymous_id])).toEqual([
+    ["track", "first", { n: 1 }, "leaving_user", before],
+    ["page", null, { n: 2 }, "leaving_user", before],
+    ["track", "second", { n: 3 }, "leaving_user", before],
+    ["track", "third", { n: 4 }, null, after],
+  ]);
+});
+
 test("optOut() stops collection and deletes unsent events, across reloads; optIn() resumes", async ({ page, fp, collector }) => {
   await fixture(page, fp, { flushIntervalMs: "60000" });
   await page.evaluate(() => (window as any).Touchpoint.track("unsent"));

@@ -178,6 +178,52 @@ impl EventKind {
     }
 }
 
+impl Event {
+    /// The length `serde_json::to_string(self)` would have if this `track`
+    /// event carried, as its `props`, a JSON object whose compact text is
+    /// `props_json_len` bytes; `None` for other kinds. Lets `track()` refuse an
+    /// oversized event at once without serializing it (it is serialized once,
+    /// later, for the queue). Kept next to the struct whose layout it mirrors;
+    /// a test holds the two together.
+    pub fn track_json_len(&self, props_json_len: usize) -> Option<usize> {
+        let EventKind::Track { name, .. } = &self.kind else { return None };
+        let string = |s: &str| 2 + json_escaped_len(s);
+        let mut n = r#"{"id":,"ts":,"anonymous_id":,"url":,"type":"track","name":,"props":}"#.len();
+        n += string(&self.id) + decimal_len(self.ts) + string(&self.anonymous_id) + string(&self.url);
+        if let Some(u) = &self.user_id {
+            n += r#","user_id":"#.len() + string(u);
+        }
+        if let Some(h) = &self.user_hash {
+            n += r#","user_hash":"#.len() + string(h);
+        }
+        Some(n + string(name) + props_json_len)
+    }
+}
+
+/// Digits (and sign) of `n` in decimal.
+fn decimal_len(n: i64) -> usize {
+    let mut m = n.unsigned_abs();
+    let mut len = usize::from(n < 0) + 1;
+    while m >= 10 {
+        m /= 10;
+        len += 1;
+    }
+    len
+}
+
+/// Bytes of `s` inside a JSON string as serde_json writes it: `"` and `\`
+/// and the short control escapes take two bytes, other control characters six.
+fn json_escaped_len(s: &str) -> usize {
+    s.len()
+        + s.bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+                0..=0x1f => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
+}
+
 /// The value of one answer. Untagged: a number for `nps`/`rating`, a string
 /// for `single_choice` (the choice id) and `text`, a list of choice ids for
 /// `multi_choice`.
@@ -286,5 +332,24 @@ mod tests {
         let raw = json!({"id":"e","ts":1,"anonymous_id":"a","url":"u","type":"survey_exploded"});
         let err = serde_json::from_value::<Event>(raw).unwrap_err().to_string();
         assert!(err.contains("survey_exploded"), "{err}");
+    }
+
+    #[test]
+    fn track_json_len_is_the_serialized_length() {
+        let props = json!({ "plan": "pro", "n": 3, "nested": { "q": "a \"quoted\" \\ path\n" } });
+        let text = serde_json::to_string(&props).unwrap();
+        for (user_id, user_hash) in [(None, None), (Some("u\t1"), None), (Some("u1"), Some("ab12"))] {
+            for name in ["imported_data", "odd \u{1} \u{1f} \u{8} \"name\" é ☃"] {
+                let mut e = envelope(EventKind::Track { name: name.into(), props: props.as_object().unwrap().clone() });
+                e.user_id = user_id.map(Into::into);
+                e.user_hash = user_hash.map(Into::into);
+                e.url = "http://127.0.0.1/a?q=\"x\"\\".into();
+                assert_eq!(e.track_json_len(text.len()), Some(serde_json::to_string(&e).unwrap().len()), "{name:?}");
+            }
+        }
+        assert_eq!(envelope(EventKind::Page { props: Props::new() }).track_json_len(2), None);
+        for ts in [0, 7, 10, 99, -1, -10, i64::MAX, i64::MIN] {
+            assert_eq!(decimal_len(ts), ts.to_string().len(), "{ts}");
+        }
     }
 }
