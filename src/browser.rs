@@ -124,9 +124,20 @@ pub fn uuid_to_js(id: &str) -> JsValue {
 /// `localStorage` if it can at least be read; `None` where it is missing or
 /// throws (sandboxed iframes, storage disabled). Writes may still fail (quota).
 pub fn local_storage() -> Option<web_sys::Storage> {
-    let s = web_sys::window()?.local_storage().ok().flatten()?;
-    s.length().ok()?;
-    Some(s)
+    thread_local! {
+        // Looked up once per page: every event and every setting reads it.
+        static STORAGE: Option<web_sys::Storage> = {
+            let s = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+            s.filter(|s| s.length().is_ok())
+        };
+    }
+    STORAGE.with(Clone::clone)
+}
+
+/// A value for JS as the JSON it serializes to (objects, arrays, strings,
+/// numbers, booleans, null), through one `JSON.parse`.
+pub fn to_js(value: &impl serde::Serialize) -> Option<JsValue> {
+    js_sys::JSON::parse(&serde_json::to_string(value).ok()?).ok()
 }
 
 /// A small key-value view of `localStorage` that never throws.

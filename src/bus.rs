@@ -54,8 +54,7 @@ pub fn dispatch(name: &'static str, payload: JsValue) {
 
 /// [`dispatch`] with a JSON payload.
 pub fn dispatch_json(name: &'static str, payload: &serde_json::Value) {
-    use serde::Serialize;
-    if let Ok(v) = payload.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+    if let Some(v) = browser::to_js(payload) {
         dispatch(name, v);
     }
 }

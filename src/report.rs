@@ -44,7 +44,7 @@ pub fn report(code: Code, message: &str, event_ids: &[String], console: Console)
         Console::Silent => {}
     }
     let payload = Payload { code, message, event_ids };
-    if let Ok(v) = payload.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+    if let Some(v) = browser::to_js(&payload) {
         bus::dispatch("error", v);
     }
 }

@@ -9,7 +9,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Serialize;
 use touchpoint_core::queue::Policy;
 use touchpoint_core::survey::Survey;
 use touchpoint_protocol::{Event, EventKind, Props};
@@ -717,7 +716,7 @@ pub fn why(id: JsValue) -> JsValue {
         return JsValue::UNDEFINED;
     };
     let answer = crate::targeting::why(&id);
-    answer.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::UNDEFINED)
+    browser::to_js(&answer).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Shows (`true`) or removes the debug overlay listing every experience and its verdict.
