@@ -5,13 +5,15 @@ import loadWasm, * as wasm from "./touchpoint.js";
 let ready = null;
 let loaded = false;
 
-// `early` is the loader's head start: `{ wasm: Promise<Response>, surveys: { id: Promise<Response> } }`.
+// `early` is the loader's head start: `{ wasm: Promise<Module | Response>, surveys: { id: Promise<Response> } }`.
 export function init(options, early) {
   if (!ready) {
     ready = loadWasm({ module_or_path: (early && early.wasm) || new URL("./touchpoint_bg.wasm", import.meta.url) })
       .then(() => {
         loaded = true;
-        return wasm.boot(options, early && early.surveys);
+        const booted = wasm.boot(options, early && early.surveys);
+        direct();
+        return booted;
       })
       .catch((e) => {
         console.error("[touchpoint] could not load the widget:", e);
@@ -32,20 +34,27 @@ function forward(name, now) {
   };
 }
 
-export const identify = forward("identify", (...a) => wasm.identify(...a));
-export const group = forward("group", (...a) => wasm.group(...a));
-export const track = forward("track", (...a) => wasm.track(...a));
-export const page = forward("page", (...a) => wasm.page(...a));
-export const showSurvey = forward("showSurvey", (...a) => wasm.showSurvey(...a));
-export const showChecklist = forward("showChecklist", (...a) => wasm.showChecklist(...a));
-export const openHelp = forward("openHelp", (...a) => wasm.openHelp(...a));
-export const hide = forward("hide", (...a) => wasm.hide(...a));
-export const complete = forward("complete", (...a) => wasm.complete(...a));
-export const reset = forward("reset", (...a) => wasm.reset(...a));
-export const optOut = forward("optOut", (...a) => wasm.optOut(...a));
-export const optIn = forward("optIn", (...a) => wasm.optIn(...a));
-export const on = forward("on", (...a) => wasm.on(...a));
-export const off = forward("off", (...a) => wasm.off(...a));
-export const setBusy = forward("setBusy", (...a) => wasm.setBusy(...a));
-export const why = forward("why", (...a) => wasm.why(...a));
-export const debug = forward("debug", (...a) => wasm.debug(...a));
+export let identify = forward("identify", (...a) => wasm.identify(...a));
+export let group = forward("group", (...a) => wasm.group(...a));
+export let track = forward("track", (...a) => wasm.track(...a));
+export let page = forward("page", (...a) => wasm.page(...a));
+export let showSurvey = forward("showSurvey", (...a) => wasm.showSurvey(...a));
+export let showChecklist = forward("showChecklist", (...a) => wasm.showChecklist(...a));
+export let openHelp = forward("openHelp", (...a) => wasm.openHelp(...a));
+export let hide = forward("hide", (...a) => wasm.hide(...a));
+export let complete = forward("complete", (...a) => wasm.complete(...a));
+export let reset = forward("reset", (...a) => wasm.reset(...a));
+export let optOut = forward("optOut", (...a) => wasm.optOut(...a));
+export let optIn = forward("optIn", (...a) => wasm.optIn(...a));
+export let on = forward("on", (...a) => wasm.on(...a));
+export let off = forward("off", (...a) => wasm.off(...a));
+export let setBusy = forward("setBusy", (...a) => wasm.setBusy(...a));
+export let why = forward("why", (...a) => wasm.why(...a));
+export let debug = forward("debug", (...a) => wasm.debug(...a));
+
+// Once loaded, each export is the wasm function itself (ES module bindings are live, so importers
+// and the loader, which copies them after init, see the change): a hot call such as `track` pays
+// for no forwarding wrapper and no arguments array.
+function direct() {
+  ({ identify, group, track, page, showSurvey, showChecklist, openHelp, hide, complete, reset, optOut, optIn, on, off, setBusy, why, debug } = wasm);
+}
