@@ -2,7 +2,7 @@
 # Widget benchmark: what Touchpoint costs a host page, side by side with peer libraries, in one run.
 # Builds the release artifacts (scripts/build.sh), installs bench/'s pinned npm dependencies, runs
 # bench/run.mjs in Debian's headless chromium against pages and collectors on 127.0.0.1, and writes the
-# "Widget on the host page" section of BENCHMARKS.md (other sections are kept). About 10–12 minutes.
+# "Widget on the host page" section of BENCHMARKS.md (other sections are kept). About 8 minutes once built.
 #
 #   scripts/bench.sh
 #   BENCH_RUNS=20 BENCH_CALL_REPS=2 scripts/bench.sh   # loads per contender and CPU setting; call-benchmark loads
