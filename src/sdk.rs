@@ -943,7 +943,8 @@ fn with_sdk<T>(caller: &str, f: impl FnOnce(&mut Sdk) -> T) -> Option<T> {
     out
 }
 
-/// Like [`props`], as the JSON text of the object (`"{}"` for none), unparsed.
+/// `undefined`/`null` → no properties; a plain object → its JSON text; anything
+/// else is refused with a message naming the argument.
 fn props_json(caller: &str, what: &str, value: JsValue) -> Option<String> {
     if value.is_undefined() || value.is_null() {
         return Some("{}".to_owned());
@@ -967,26 +968,10 @@ fn props_json(caller: &str, what: &str, value: JsValue) -> Option<String> {
     }
 }
 
-/// `undefined`/`null` → no properties; a plain object → its JSON; anything
-/// else is refused with a message naming the argument.
+/// [`props_json`], parsed.
 fn props(caller: &str, what: &str, value: JsValue) -> Option<Props> {
-    if value.is_undefined() || value.is_null() {
-        return Some(Props::new());
-    }
-    match browser::json_of(&value) {
-        Ok(Some(serde_json::Value::Object(map))) => Some(map),
-        Ok(Some(other)) => {
-            browser::error(&format!("{caller}: {what} must be an object, got {other}"));
-            None
-        }
-        Ok(None) => {
-            let kind = value.js_typeof().as_string().unwrap_or_default();
-            browser::error(&format!("{caller}: {what} must be an object, got a {kind}"));
-            None
-        }
-        Err(e) => {
-            browser::error(&format!("{caller}: {what} could not be read as JSON: {e}"));
-            None
-        }
-    }
+    let text = props_json(caller, what, value)?;
+    serde_json::from_str(&text)
+        .map_err(|e| browser::error(&format!("{caller}: {what} could not be read as JSON: {e}")))
+        .ok()
 }
