@@ -78,8 +78,8 @@ export function init(options: TouchpointOptions, early?: EarlyFetches): Promise<
  * (the script-tag loader does this). A failed survey fetch is made again by the widget.
  */
 export interface EarlyFetches {
-  /** `touchpoint_bg.wasm`, fetched from next to this module. */
-  wasm?: Promise<Response>;
+  /** `touchpoint_bg.wasm` from next to this module: compiled (`WebAssembly.compileStreaming`) or its response. */
+  wasm?: Promise<WebAssembly.Module | Response>;
   /** `GET {endpoint}/v1/surveys/{id}` for surveys the page has already asked to show. */
   surveys?: Record<string, Promise<Response>>;
 }
