@@ -363,6 +363,7 @@ fn looks_like_uuid(s: &str) -> bool {
 /// is the host backend's HMAC of the user id, for projects that verify identities.
 #[wasm_bindgen]
 pub fn identify(user_id: JsValue, traits: JsValue, options: JsValue) {
+    settle_tracks();
     let Some(user_id) = user_id.as_string().filter(|u| !u.trim().is_empty()) else {
         browser::error("identify: the first argument must be a non-empty string user id");
         return;
@@ -416,6 +417,7 @@ pub fn identify(user_id: JsValue, traits: JsValue, options: JsValue) {
 /// behaviors of everyone in that account; the collector assesses its health.
 #[wasm_bindgen]
 pub fn group(account_id: JsValue, traits: JsValue) {
+    settle_tracks();
     let Some(account_id) = account_id.as_string().filter(|a| !a.trim().is_empty()) else {
         browser::error("group: the first argument must be a non-empty string account id");
         return;
@@ -515,8 +517,10 @@ struct PendingTrack {
 }
 
 /// The deferred part of this task's `track()` calls, in call order: runs at
-/// the end of the task, and before anything that must see them first (any
-/// other event, so the queue keeps the order of the calls; `reset`, `optOut`).
+/// the end of the task, and before anything that must see them first: any
+/// other event (so the queue keeps the order of the calls), and every other
+/// call of the API (each reads what the tracks change: targeting's counts for
+/// `why`, the checklist for `complete`, the visitor for `reset`, …).
 fn settle_tracks() {
     for PendingTrack { mut event, props: text } in PENDING.with(|p| std::mem::take(&mut *p.borrow_mut())) {
         let EventKind::Track { name, props } = &mut event.kind else { continue };
@@ -538,6 +542,7 @@ fn settle_tracks() {
 /// an unknown item or when no checklist is loaded.
 #[wasm_bindgen]
 pub fn complete(item_id: JsValue) -> bool {
+    settle_tracks();
     match item_id.as_string().filter(|i| !i.trim().is_empty()) {
         Some(id) => checklist::complete(&id),
         None => {
@@ -681,18 +686,21 @@ pub fn opt_in() {
 /// Opens the onboarding checklist panel; `false` if none is loaded.
 #[wasm_bindgen(js_name = showChecklist)]
 pub fn show_checklist() -> bool {
+    settle_tracks();
     ui::open_panel(ui::Panel::Checklist)
 }
 
 /// Opens the help panel, optionally searching for `query`; `false` if there is no help content.
 #[wasm_bindgen(js_name = openHelp)]
 pub fn open_help(query: JsValue) -> bool {
+    settle_tracks();
     ui::open_help(query.as_string())
 }
 
 /// Closes whatever Touchpoint shows (a survey on screen counts as dismissed).
 #[wasm_bindgen]
 pub fn hide() {
+    settle_tracks();
     ui::hide();
 }
 
@@ -700,6 +708,7 @@ pub fn hide() {
 /// survey or nudge claims attention until `setBusy(false)`.
 #[wasm_bindgen(js_name = setBusy)]
 pub fn set_busy(busy: JsValue) {
+    settle_tracks();
     match busy.as_bool() {
         Some(b) => crate::targeting::set_busy(b),
         None => browser::error("setBusy: the argument must be true or false"),
@@ -711,6 +720,7 @@ pub fn set_busy(busy: JsValue) {
 /// false, rule, reason, data }`.
 #[wasm_bindgen]
 pub fn why(id: JsValue) -> JsValue {
+    settle_tracks();
     let Some(id) = id.as_string() else {
         browser::error("why: the argument must be an experience id string");
         return JsValue::UNDEFINED;
@@ -722,6 +732,7 @@ pub fn why(id: JsValue) -> JsValue {
 /// Shows (`true`) or removes the debug overlay listing every experience and its verdict.
 #[wasm_bindgen]
 pub fn debug(on: JsValue) {
+    settle_tracks();
     let on = on.as_bool().unwrap_or(true);
     if let Err(e) = crate::ui::debug::enable(on) {
         browser::error(&format!("debug: {e}"));
@@ -766,6 +777,7 @@ pub fn off(name: JsValue, listener: JsValue) {
 /// console) otherwise.
 #[wasm_bindgen(js_name = showSurvey)]
 pub async fn show_survey(id: JsValue) -> bool {
+    settle_tracks();
     let Some(id) = id.as_string().filter(|i| !i.trim().is_empty()) else {
         browser::error("showSurvey: the argument must be a survey id string");
         return false;

@@ -83,7 +83,9 @@ test("targeting by event count: shown after the 3rd report_created, counting acr
   await page.waitForFunction(() => (window as any).Touchpoint?.loaded === true);
   await settles(page);
   await expect(card(page)).toHaveCount(0);
-  await page.evaluate(() => Touchpoint.track("report_created"));
+  // why() in the same task as the track() already counts it.
+  const verdict = await page.evaluate(() => { Touchpoint.track("report_created"); return Touchpoint.why("nps"); });
+  expect(verdict).toMatchObject({ eligible: true });
   await expect(card(page)).toBeVisible();
 });
 
