@@ -40,17 +40,13 @@ pub fn page_url() -> String {
     href
 }
 
-/// A JS value as JSON, read with one `JSON.stringify` (what the page would
+/// A JS value's JSON text, from one `JSON.stringify` (what the page would
 /// send itself: `toJSON` is honoured, functions and `undefined` members are
-/// left out) rather than walked key by key from wasm, which costs a call into
-/// JS per key and value. `Ok(None)` for what has no JSON form (a function,
-/// `undefined`); `Err` names why it could not be read (a cycle, a BigInt).
-pub fn json_of(value: &JsValue) -> Result<Option<serde_json::Value>, String> {
-    let text = js_sys::JSON::stringify(value).map_err(|e| describe(&e))?;
-    match text.as_string() {
-        Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| e.to_string()),
-        None => Ok(None),
-    }
+/// left out) rather than walking it key by key from wasm, which costs a call
+/// into JS per key and value. `Ok(None)` for what has no JSON form (a
+/// function, `undefined`); `Err` names why it could not be read (a cycle, a BigInt).
+pub fn json_text(value: &JsValue) -> Result<Option<String>, String> {
+    js_sys::JSON::stringify(value).map(|t| t.as_string()).map_err(|e| describe(&e))
 }
 
 pub fn forget_page_url() {

@@ -124,7 +124,16 @@ impl Outbox {
     }
 
     fn prefix(&self) -> String {
-        format!("touchpoint:{}:q:", self.0.borrow().project)
+        let mut prefix = String::new();
+        self.push_prefix(&mut prefix);
+        prefix
+    }
+
+    /// `touchpoint:<project>:q:`, the start of every queue key.
+    fn push_prefix(&self, out: &mut String) {
+        out.push_str("touchpoint:");
+        out.push_str(&self.0.borrow().project);
+        out.push_str(":q:");
     }
 
     /// `<prefix><ts, 13 digits>.<seq, 6 digits>:<id>`: keys sort by age. Built
@@ -144,11 +153,8 @@ impl Outbox {
             let start = i.min(digits.len() - width);
             out.extend(digits[start..].iter().map(|&d| d as char));
         }
-        let inner = self.0.borrow();
-        let mut key = String::with_capacity(inner.project.len() + 60);
-        key.push_str("touchpoint:");
-        key.push_str(&inner.project);
-        key.push_str(":q:");
+        let mut key = String::with_capacity(80);
+        self.push_prefix(&mut key);
         push_padded(&mut key, ts.max(0) as u64, 13);
         key.push('.');
         push_padded(&mut key, u64::from(seq), 6);
@@ -212,13 +218,9 @@ impl Outbox {
     }
 
     /// Writes the staged events to storage (to memory what storage refuses).
-    /// Writes what is staged now instead of in its own microtask: for work
-    /// that itself runs at the end of the task.
-    pub fn write_now(&self) {
-        self.write_staged();
-    }
-
-    fn write_staged(&self) {
+    /// Public for work that itself runs at the end of the task, which writes
+    /// now instead of in the microtask `push` scheduled.
+    pub fn write_staged(&self) {
         let refused = {
             let mut inner = self.0.borrow_mut();
             inner.write_scheduled = false;

@@ -245,9 +245,12 @@ fn take_prefetched(id: &str) -> Option<js_sys::Promise> {
 /// `showSurvey` calls queued before the wasm arrived (or `undefined`).
 #[wasm_bindgen]
 pub fn boot(options: JsValue, prefetched: JsValue) -> bool {
-    let parsed = browser::json_of(&options)
+    let parsed = browser::json_text(&options)
+        .and_then(|text| {
+            text.map_or(Ok(serde_json::Value::Null), |t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        })
         .map_err(|e| vec![format!("options could not be read as JSON: {e}")])
-        .and_then(|v| Options::parse(v.unwrap_or(serde_json::Value::Null)));
+        .and_then(Options::parse);
     let options = match parsed {
         Ok(o) => o,
         Err(problems) => {
@@ -504,7 +507,7 @@ fn track_event(name: JsValue, properties: JsValue) -> Option<String> {
 fn settle_tracks_at_end_of_task() {
     settle_tracks();
     if let Some(outbox) = SDK.with(|s| s.borrow().as_ref().map(|sdk| sdk.outbox.clone())) {
-        outbox.write_now();
+        outbox.write_staged();
     }
     crate::targeting::persist_now();
 }
@@ -961,7 +964,7 @@ fn props_json(caller: &str, what: &str, value: JsValue) -> Option<String> {
     if value.is_undefined() || value.is_null() {
         return Some("{}".to_owned());
     }
-    match js_sys::JSON::stringify(&value).map(|t| t.as_string()) {
+    match browser::json_text(&value) {
         // JSON.stringify writes an object, and only an object, starting with `{`.
         Ok(Some(text)) if text.starts_with('{') => Some(text),
         Ok(Some(other)) => {
@@ -974,7 +977,7 @@ fn props_json(caller: &str, what: &str, value: JsValue) -> Option<String> {
             None
         }
         Err(e) => {
-            browser::error(&format!("{caller}: {what} could not be read as JSON: {}", browser::describe(&e)));
+            browser::error(&format!("{caller}: {what} could not be read as JSON: {e}"));
             None
         }
     }
