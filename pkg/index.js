@@ -11,7 +11,7 @@ export function init(options, early) {
     ready = loadWasm({ module_or_path: (early && early.wasm) || new URL("./touchpoint_bg.wasm", import.meta.url) })
       .then(() => {
         loaded = true;
-        const booted = wasm.boot(options, early && early.surveys);
+        const booted = wasm.boot(options, early && early.surveys, views);
         direct();
         return booted;
       })
@@ -21,6 +21,17 @@ export function init(options, early) {
       });
   }
   return ready;
+}
+
+// The checklist and help dock is a second module, which the widget asks for once it has something
+// to show (after the first survey): imported, instantiated and mounted into the shadow root the widget
+// made, with this module's exports as its way back (`viewsEmit`, …).
+function views(container, init) {
+  return import("./touchpoint_views.js").then(async (dock) => {
+    await dock.default({ module_or_path: new URL("./touchpoint_views_bg.wasm", import.meta.url) });
+    dock.mount(wasm, container, init);
+    return dock;
+  });
 }
 
 function forward(name, now) {

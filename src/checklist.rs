@@ -2,34 +2,37 @@
 //! the collector's progress (the source of truth), merges them with the local
 //! copy ("completed stays completed"), completes items live from `track()`,
 //! and persists locally for an instant paint on the next load.
+//!
+//! The rules run here, in the widget, from the first `track()`; the dock
+//! module only shows the state it is sent (`ui::checklist_progress`).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use leptos::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use touchpoint_core::checklist::{Checklist, ChecklistSet, Contributor, Progress};
 use touchpoint_protocol::{EventKind, Props};
 
 use crate::browser::{self, LocalStore};
 use crate::{bus, sdk, ui};
 
-/// What the page shows; signals the panel reads.
-#[derive(Clone, Copy)]
-pub struct Live {
-    pub checklist: StoredValue<Arc<Checklist>>,
-    pub progress: RwSignal<Progress>,
-    pub dismissed: RwSignal<bool>,
-    /// Account-level items: who in the account did them (from the collector).
-    pub by: RwSignal<BTreeMap<String, Vec<Contributor>>>,
-}
-
 struct Loaded {
-    live: Live,
+    checklist: Checklist,
+    progress: Progress,
+    dismissed: bool,
+    /// Account-level items: who in the account did them (from the collector).
+    by: BTreeMap<String, Vec<Contributor>>,
     storage_key: String,
     /// The segment chosen from the user's traits (targeting may ask for one).
     segment: String,
+}
+
+/// What the dock shows, as sent to it.
+#[derive(Serialize)]
+struct Shown<'a> {
+    progress: &'a Progress,
+    dismissed: bool,
+    by: &'a BTreeMap<String, Vec<Contributor>>,
 }
 
 thread_local! {
@@ -87,7 +90,7 @@ pub async fn load(
     };
     let set = ChecklistSet::from_json_in(&set_text, &sdk::locales()).map_err(|e| e.to_string())?;
     let (segment, checklist) = set.choose(&traits);
-    let (segment, checklist) = (segment.id.clone(), Arc::new(checklist.clone()));
+    let (segment, checklist) = (segment.id.clone(), checklist.clone());
 
     let storage_key = format!("touchpoint:{key}:checklist:{}:{id}", checklist.id);
     let mut progress: Progress =
@@ -127,18 +130,17 @@ pub async fn load(
     for (name, props, at) in EARLY.with(|e| std::mem::take(&mut *e.borrow_mut())) {
         newly.extend(progress.observe(&checklist, &name, &props, at));
     }
-    let live = Live {
-        checklist: StoredValue::new(checklist.clone()),
-        progress: RwSignal::new(progress),
-        dismissed: RwSignal::new(dismissed),
-        by: RwSignal::new(by),
-    };
-    LOADED.with(|l| *l.borrow_mut() = Some(Loaded { live, storage_key, segment: segment.clone() }));
-    announce(&checklist, newly);
+    let checklist_id = checklist.id.clone();
+    let announced = announce(&checklist, &progress, newly);
+    LOADED.with(|l| {
+        *l.borrow_mut() = Some(Loaded { checklist, progress, dismissed, by, storage_key, segment: segment.clone() })
+    });
+    send(announced);
     persist();
-    ui::show_checklist(live, segment.clone())?;
+    ui::show_checklist(set_text, checklist_id.clone(), segment.clone());
+    push();
     if !dismissed {
-        sdk::emit(EventKind::ChecklistShown { checklist_id: checklist.id.clone(), segment });
+        sdk::emit(EventKind::ChecklistShown { checklist_id, segment });
     }
     // A survey may target this segment.
     crate::targeting::decide();
@@ -150,44 +152,70 @@ pub fn segment() -> Option<String> {
     LOADED.with(|l| l.borrow().as_ref().map(|l| l.segment.clone()))
 }
 
+/// Whether the user dismissed the loaded checklist.
+pub fn dismissed() -> bool {
+    LOADED.with(|l| l.borrow().as_ref().is_some_and(|l| l.dismissed))
+}
+
+/// Whether every item of the loaded checklist is done.
+pub fn is_complete() -> bool {
+    LOADED.with(|l| l.borrow().as_ref().is_some_and(|l| l.progress.is_complete(&l.checklist)))
+}
+
 /// Feeds a `track()` into the checklist (or keeps it until one is loaded).
 pub fn observe(name: &str, props: &Props) {
     let at = browser::now_ms();
-    let Some((live, checklist)) = current() else {
-        if !NONE_CONFIGURED.with(|n| n.get()) {
-            EARLY.with(|e| e.borrow_mut().push((name.to_owned(), props.clone(), at)));
-        }
-        return;
-    };
-    let mut newly = Vec::new();
-    // Most behaviors count for no item: the panel is told only of a change.
-    live.progress.maybe_update(|p| {
+    let outcome = LOADED.with(|l| {
+        let mut l = l.borrow_mut();
+        let l = l.as_mut()?;
+        // Most behaviors count for no item: the dock is told only of a change.
         let counted = |p: &Progress| p.counts.values().map(|&n| u64::from(n)).sum::<u64>();
-        let before = counted(p);
-        newly = p.observe(&checklist, name, props, at);
-        !newly.is_empty() || counted(p) != before
+        let before = counted(&l.progress);
+        let newly = l.progress.observe(&l.checklist, name, props, at);
+        let changed = !newly.is_empty() || counted(&l.progress) != before;
+        Some((changed, announce(&l.checklist, &l.progress, newly)))
     });
-    if !newly.is_empty() {
-        announce(&checklist, newly);
-        persist();
+    match outcome {
+        None => {
+            if !NONE_CONFIGURED.with(|n| n.get()) {
+                EARLY.with(|e| e.borrow_mut().push((name.to_owned(), props.clone(), at)));
+            }
+        }
+        Some((changed, announced)) => {
+            if !announced.is_empty() {
+                persist();
+            }
+            if changed {
+                push();
+            }
+            send(announced);
+        }
     }
 }
 
 /// `Touchpoint.complete(itemId)`.
 pub fn complete(item: &str) -> bool {
-    let Some((live, checklist)) = current() else {
-        browser::error(&format!("complete({item:?}): no checklist is loaded for this user"));
-        return false;
-    };
-    let mut result = Ok(Vec::new());
-    live.progress.update(|p| result = p.complete(&checklist, item, browser::now_ms()));
+    let result = LOADED.with(|l| {
+        let mut l = l.borrow_mut();
+        let l = l.as_mut()?;
+        Some(
+            l.progress
+                .complete(&l.checklist, item, browser::now_ms())
+                .map(|newly| announce(&l.checklist, &l.progress, newly)),
+        )
+    });
     match result {
-        Ok(newly) => {
-            announce(&checklist, newly);
+        None => {
+            browser::error(&format!("complete({item:?}): no checklist is loaded for this user"));
+            false
+        }
+        Some(Ok(announced)) => {
             persist();
+            push();
+            send(announced);
             true
         }
-        Err(msg) => {
+        Some(Err(msg)) => {
             browser::error(&format!("complete: {msg}"));
             false
         }
@@ -195,48 +223,69 @@ pub fn complete(item: &str) -> bool {
 }
 
 pub fn dismiss() {
-    let Some((live, checklist)) = current() else { return };
-    live.dismissed.set(true);
-    if let Some(key) = LOADED.with(|l| l.borrow().as_ref().map(|l| l.storage_key.clone())) {
-        LocalStore::open().set(&format!("{key}:dismissed"), "1");
+    let dismissed = LOADED.with(|l| {
+        let mut l = l.borrow_mut();
+        let l = l.as_mut()?;
+        l.dismissed = true;
+        LocalStore::open().set(&format!("{}:dismissed", l.storage_key), "1");
+        Some(l.checklist.id.clone())
+    });
+    if let Some(checklist_id) = dismissed {
+        push();
+        sdk::emit(EventKind::ChecklistDismissed { checklist_id });
     }
-    sdk::emit(EventKind::ChecklistDismissed { checklist_id: checklist.id.clone() });
 }
 
-fn current() -> Option<(Live, Arc<Checklist>)> {
-    LOADED.with(|l| l.borrow().as_ref().map(|l| (l.live, l.live.checklist.get_value())))
-}
-
-/// Emits an event per newly completed item (with the rule that fired), and
-/// `checklist_completed` when that was the last one.
-fn announce(checklist: &Checklist, newly: Vec<String>) {
+/// An event and an `on()` notification per newly completed item (with the
+/// rule that fired), and `checklist_completed` when that was the last one.
+/// Built while the state is borrowed, sent after ([`send`]): emitting runs
+/// targeting, which reads the checklist.
+fn announce(
+    checklist: &Checklist,
+    progress: &Progress,
+    newly: Vec<String>,
+) -> Vec<(EventKind, &'static str, serde_json::Value)> {
+    let mut out = Vec::new();
     if newly.is_empty() {
-        return;
+        return out;
     }
-    let Some((live, _)) = current() else { return };
-    let progress = live.progress.get_untracked();
-    for item in &newly {
-        let rule = progress.completed.get(item).map(|c| c.trigger.to_string()).unwrap_or_default();
-        sdk::emit(EventKind::ChecklistItemCompleted {
-            checklist_id: checklist.id.clone(),
-            item_id: item.clone(),
-            rule: rule.clone(),
-        });
-        bus::dispatch_json(
-            "checklist:item_completed",
-            &serde_json::json!({ "checklistId": checklist.id, "itemId": item, "rule": rule }),
-        );
+    let id = &checklist.id;
+    for item in newly {
+        let rule = progress.completed.get(&item).map(|c| c.trigger.to_string()).unwrap_or_default();
+        let payload = serde_json::json!({ "checklistId": id, "itemId": item, "rule": rule });
+        let kind = EventKind::ChecklistItemCompleted { checklist_id: id.clone(), item_id: item, rule };
+        out.push((kind, "checklist:item_completed", payload));
     }
     if progress.is_complete(checklist) {
-        sdk::emit(EventKind::ChecklistCompleted { checklist_id: checklist.id.clone() });
-        bus::dispatch_json("checklist:completed", &serde_json::json!({ "checklistId": checklist.id }));
+        let payload = serde_json::json!({ "checklistId": id });
+        out.push((EventKind::ChecklistCompleted { checklist_id: id.clone() }, "checklist:completed", payload));
+    }
+    out
+}
+
+fn send(announced: Vec<(EventKind, &'static str, serde_json::Value)>) {
+    for (kind, name, payload) in announced {
+        sdk::emit(kind);
+        bus::dispatch_json(name, &payload);
+    }
+}
+
+/// Sends the dock the state it shows.
+fn push() {
+    let shown = LOADED.with(|l| {
+        let l = l.borrow();
+        let l = l.as_ref()?;
+        serde_json::to_string(&Shown { progress: &l.progress, dismissed: l.dismissed, by: &l.by }).ok()
+    });
+    if let Some(json) = shown {
+        ui::checklist_progress(json);
     }
 }
 
 fn persist() {
     LOADED.with(|l| {
         if let Some(l) = l.borrow().as_ref() {
-            if let Ok(json) = serde_json::to_string(&l.live.progress.get_untracked()) {
+            if let Ok(json) = serde_json::to_string(&l.progress) {
                 LocalStore::open().set(&l.storage_key, &json);
             }
         }

@@ -2,7 +2,9 @@
 //!
 //! Business rules (survey graph, branching, validation) live in
 //! `touchpoint-core` and the wire format in `touchpoint-protocol`; this crate
-//! calls them, renders with Leptos inside a shadow root, and posts events.
+//! calls them, shows the survey inside a shadow root (plain DOM calls), loads
+//! the checklist and help dock (`crates/views`) when it has something to show,
+//! and posts events.
 //!
 //! Everything here runs on someone else's page, so nothing may panic or throw
 //! into it: failures are reported with `console.error` and a `false`/no-op.

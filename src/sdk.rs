@@ -43,6 +43,8 @@ struct Options {
     locale: Option<String>,
     /// Strings per locale, overriding the built-in ones (an object, or JSON text from `data-messages`).
     messages: touchpoint_core::i18n::Catalog,
+    /// The same as given, for the dock module, which builds its own copy.
+    messages_json: serde_json::Value,
 }
 
 /// Every option `Options::parse` reads (its match arms), for the message naming an unknown one.
@@ -76,6 +78,7 @@ impl Options {
             theme: None,
             locale: None,
             messages: Default::default(),
+            messages_json: Value::Null,
         };
         let text = |k: &str, v: &Value, errors: &mut Vec<String>| match v.as_str().map(str::trim) {
             Some(s) if !s.is_empty() => s.to_owned(),
@@ -130,8 +133,11 @@ impl Options {
                         }
                         other => Ok(other.clone()),
                     };
-                    match value.and_then(|v| touchpoint_core::i18n::Catalog::from_value(&v)) {
-                        Ok(c) => o.messages = c,
+                    match value.and_then(|v| touchpoint_core::i18n::Catalog::from_value(&v).map(|c| (c, v))) {
+                        Ok((c, v)) => {
+                            o.messages = c;
+                            o.messages_json = v;
+                        }
                         Err(es) => errors.extend(es),
                     }
                 }
@@ -242,9 +248,10 @@ fn take_prefetched(id: &str) -> Option<js_sys::Promise> {
 
 /// Starts the SDK. Called once by the loader; a second call is ignored with a warning.
 /// `prefetched` is the loader's `{ surveyId: Promise<Response> }` for the
-/// `showSurvey` calls queued before the wasm arrived (or `undefined`).
+/// `showSurvey` calls queued before the wasm arrived (or `undefined`);
+/// `views` is `pkg/index.js`'s loader of the dock module (`ui::set_loader`).
 #[wasm_bindgen]
-pub fn boot(options: JsValue, prefetched: JsValue) -> bool {
+pub fn boot(options: JsValue, prefetched: JsValue, views: JsValue) -> bool {
     let parsed = browser::json_text(&options)
         .and_then(|text| {
             text.map_or(Ok(serde_json::Value::Null), |t| serde_json::from_str(&t).map_err(|e| e.to_string()))
@@ -287,8 +294,13 @@ pub fn boot(options: JsValue, prefetched: JsValue) -> bool {
         Some(l) => vec![l.clone()],
         None => browser::languages(),
     };
-    ui::set_messages(options.messages.messages(&options.messages.choose(&preferred)));
+    let locale = options.messages.choose(&preferred);
+    ui::set_messages(options.messages.messages(&locale));
     let preferred = preferred.into_iter().chain(std::iter::once("en".to_owned())).collect::<Vec<_>>();
+    ui::set_loader(
+        views.dyn_into().ok(),
+        serde_json::json!({ "messages": options.messages_json, "locale": locale, "locales": preferred }),
+    );
     let endpoint = options.endpoint.trim_end_matches('/').to_owned();
     let outbox = Outbox::new(&endpoint, &options.key, policy);
     let privacy_signal = options.respect_privacy_signals && browser::privacy_signal();
@@ -347,11 +359,7 @@ fn load_help() {
     };
     wasm_bindgen_futures::spawn_local(async move {
         match crate::help::load(&endpoint, &key).await {
-            Ok(Some(content)) => {
-                if let Err(e) = ui::show_help(content) {
-                    browser::error(&format!("help: {e}"));
-                }
-            }
+            Ok(Some(text)) => ui::show_help(text),
             Ok(None) => {}
             Err(e) => browser::error(&format!("help: {e}")),
         }

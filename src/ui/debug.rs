@@ -5,9 +5,11 @@
 
 use std::cell::RefCell;
 
-use leptos::prelude::*;
+use web_sys::Element;
 
-use super::{shadow_host, Corner, Mounted};
+use super::dom::{self, el, text_el, with};
+use super::{shadow_host, Corner};
+use crate::browser;
 
 /// One experience's line.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,22 +21,27 @@ pub struct Row {
     pub status: String,
 }
 
+struct Overlay {
+    host: Element,
+    /// Replaced whole when the rows change.
+    body: Element,
+    rows: Option<Vec<Row>>,
+}
+
 thread_local! {
-    static ROWS: RefCell<Option<RwSignal<Vec<Row>>>> = const { RefCell::new(None) };
-    static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+    static OVERLAY: RefCell<Option<Overlay>> = const { RefCell::new(None) };
 }
 
 /// Whether the overlay is on (the scheduler only builds its rows then).
 pub fn enabled() -> bool {
-    MOUNTED.with(|m| m.borrow().is_some())
+    OVERLAY.with(|o| o.borrow().is_some())
 }
 
 /// Shows or removes the overlay. It fills at the scheduler's next decision.
 pub fn enable(on: bool) -> Result<(), String> {
     if !on {
-        ROWS.with(|r| r.borrow_mut().take());
-        if let Some(m) = MOUNTED.with(|m| m.borrow_mut().take()) {
-            m.host.remove();
+        if let Some(o) = OVERLAY.with(|o| o.borrow_mut().take()) {
+            o.host.remove();
         }
         return Ok(());
     }
@@ -42,41 +49,50 @@ pub fn enable(on: bool) -> Result<(), String> {
         return Ok(());
     }
     let (host, container) = shadow_host("debug", Corner::Debug)?;
-    let rows = RwSignal::new(Vec::new());
-    let view = leptos::mount::mount_to(container, move || view! { <Overlay rows /> });
-    ROWS.with(|r| *r.borrow_mut() = Some(rows));
-    MOUNTED.with(|m| *m.borrow_mut() = Some(Mounted { host, _view: Box::new(view) }));
+    let built = (|| -> dom::Result<Element> {
+        let section = el("section", "tp-debug", &[("aria-label", "Touchpoint debug")])?;
+        let body = body(&[])?;
+        let section = with(section, &[&text_el("h2", "tp-debug-title", &[], "Touchpoint debug")?, &body])?;
+        container.append_child(&section)?;
+        Ok(body)
+    })();
+    let body = built.map_err(|e| browser::describe(&e))?;
+    OVERLAY.with(|o| *o.borrow_mut() = Some(Overlay { host, body, rows: None }));
     Ok(())
 }
 
 /// The latest verdicts, shown if the overlay is on.
 pub fn update(rows: Vec<Row>) {
-    if let Some(signal) = ROWS.with(|r| *r.borrow()) {
-        if signal.with_untracked(|old| *old != rows) {
-            signal.set(rows);
+    OVERLAY.with(|o| {
+        let mut o = o.borrow_mut();
+        let Some(overlay) = o.as_mut().filter(|o| o.rows.as_ref() != Some(&rows)) else { return };
+        match body(&rows).and_then(|new| overlay.body.replace_with_with_node_1(&new).map(|_| new)) {
+            Ok(new) => {
+                overlay.body = new;
+                overlay.rows = Some(rows);
+            }
+            Err(e) => browser::error(&format!("debug: {}", browser::describe(&e))),
         }
-    }
+    });
 }
 
-#[component]
-fn Overlay(rows: RwSignal<Vec<Row>>) -> impl IntoView {
-    view! {
-        <section class="tp-debug" aria-label="Touchpoint debug">
-            <h2 class="tp-debug-title">"Touchpoint debug"</h2>
-            <Show
-                when=move || !rows.with(Vec::is_empty)
-                fallback=|| view! { <p class="tp-debug-empty">"No remote config loaded: nothing is targeted."</p> }
-            >
-                <ul class="tp-debug-list">
-                    <For each=move || rows.get() key=|r| (r.id.clone(), r.status.clone()) let:row>
-                        <li class="tp-debug-row" data-experience=row.id.clone() data-eligible=row.eligible.to_string()>
-                            <code>{row.id.clone()}</code>
-                            <span class="tp-debug-kind">{row.kind}</span>
-                            <span class="tp-debug-status">{row.status.clone()}</span>
-                        </li>
-                    </For>
-                </ul>
-            </Show>
-        </section>
+fn body(rows: &[Row]) -> dom::Result<Element> {
+    if rows.is_empty() {
+        return text_el("p", "tp-debug-empty", &[], "No remote config loaded: nothing is targeted.");
     }
+    let list = el("ul", "tp-debug-list", &[])?;
+    for row in rows {
+        let eligible = if row.eligible { "true" } else { "false" };
+        let li = el("li", "tp-debug-row", &[("data-experience", &row.id), ("data-eligible", eligible)])?;
+        let li = with(
+            li,
+            &[
+                &text_el("code", "", &[], &row.id)?,
+                &text_el("span", "tp-debug-kind", &[], row.kind)?,
+                &text_el("span", "tp-debug-status", &[], &row.status)?,
+            ],
+        )?;
+        list.append_child(&li)?;
+    }
+    Ok(list)
 }

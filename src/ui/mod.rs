@@ -1,27 +1,27 @@
 //! Putting views on the page: each widget gets its own element with an open
 //! shadow root, so the host's CSS cannot reach in and ours cannot leak out.
+//!
+//! The survey card and the debug overlay are built here with plain DOM calls
+//! (`dom`): they are what the page needs first, and this module carries no
+//! view framework. The checklist and help dock is the second wasm module
+//! (`crates/views`, Leptos), which `dock` loads once it has something to show.
 
-mod checklist_panel;
 pub mod debug;
 mod dock;
-mod help_panel;
+mod dom;
 mod survey_card;
 
-use std::any::Any;
 use std::cell::RefCell;
-use std::sync::Arc;
 
-use leptos::prelude::*;
-use touchpoint_core::survey::Survey;
-use touchpoint_protocol::EventKind;
 use wasm_bindgen::JsCast;
 
-use crate::{browser, sdk};
-use dock::{Dock, DockView, Open};
-use survey_card::SurveyCard;
+use crate::browser;
 
-use crate::checklist::Live;
-use crate::help::Content;
+pub use dock::{
+    can_nudge, checklist_progress, clear_checklist, nudge_open, open_help, open_panel, open_panel_now, set_loader,
+    show_checklist, show_help, Panel,
+};
+pub use survey_card::{show_survey, survey_on_screen, survey_on_screen_id};
 
 const CSS: &str = include_str!("style.css");
 
@@ -111,168 +111,10 @@ enum Corner {
     Debug,
 }
 
-/// The mounted survey; dropping it unmounts the Leptos view.
-struct Mounted {
-    host: web_sys::Element,
-    _view: Box<dyn Any>,
-}
-
-thread_local! {
-    static SURVEY: RefCell<Option<Mounted>> = const { RefCell::new(None) };
-    static DOCK: RefCell<Option<(Mounted, Dock)>> = const { RefCell::new(None) };
-    static SURVEY_CLOSER: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
-    /// The id of the survey in `SURVEY`.
-    static SURVEY_ID: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// The dock, mounted on first use.
-fn dock() -> Result<Dock, String> {
-    if let Some(d) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) {
-        return Ok(d);
-    }
-    let (host, container) =
-        shadow_host("dock", Corner::Dock).map_err(|e| format!("could not add the help and checklist dock: {e}"))?;
-    let dock = Dock {
-        open: RwSignal::new(Open::Nothing),
-        checklist: RwSignal::new(None),
-        help: RwSignal::new(None),
-        segment: RwSignal::new(None),
-        path: RwSignal::new(crate::route::current_path()),
-        query: RwSignal::new(String::new()),
-        quiet: StoredValue::new(false),
-    };
-    crate::route::on_change(move |path| dock.path.set(path));
-    let view = leptos::mount::mount_to(container, move || view! { <DockView dock /> });
-    DOCK.with(|d| *d.borrow_mut() = Some((Mounted { host, _view: Box::new(view) }, dock)));
-    Ok(dock)
-}
-
-pub use dock::Open as Panel;
-
-/// Opens a dock panel; `false` when it has nothing to show.
-pub fn open_panel(panel: Panel) -> bool {
-    let Some(dock) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) else { return false };
-    let available = match panel {
-        Panel::Checklist => dock.checklist.with_untracked(|c| c.is_some_and(|l| !l.dismissed.get_untracked())),
-        Panel::Help => dock.help.with_untracked(Option::is_some),
-        Panel::Nothing => true,
-    };
-    if available {
-        dock.open.set(panel);
-    }
-    available
-}
-
-/// The panel open now, if one is.
-pub fn open_panel_now() -> Option<Panel> {
-    let dock = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d))?;
-    Some(dock.open.get_untracked()).filter(|p| *p != Panel::Nothing)
-}
-
-/// Whether a nudge could open `panel`: a checklist the user has not
-/// finished or dismissed; help content.
-pub fn can_nudge(panel: Panel) -> bool {
-    let Some(dock) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) else { return false };
-    match panel {
-        Panel::Checklist => dock.checklist.with_untracked(|c| {
-            c.is_some_and(|l| {
-                !l.dismissed.get_untracked() && !l.progress.with_untracked(|p| p.is_complete(&l.checklist.get_value()))
-            })
-        }),
-        Panel::Help => dock.help.with_untracked(Option::is_some),
-        Panel::Nothing => false,
-    }
-}
-
-/// Opens `panel` for a nudge: like [`open_panel`], without taking focus.
-pub fn nudge_open(panel: Panel) -> bool {
-    let Some(dock) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) else { return false };
-    dock.quiet.set_value(true);
-    let opened = open_panel(panel);
-    if !opened {
-        dock.quiet.set_value(false);
-    }
-    opened
-}
-
-pub fn open_help(query: Option<String>) -> bool {
-    let opened = open_panel(Panel::Help);
-    if let (true, Some(q)) = (opened, query) {
-        if let Some(dock) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) {
-            dock.query.set(q);
-        }
-    }
-    opened
-}
-
 /// Closes open panels and the survey (which then counts as dismissed).
 pub fn hide() {
     open_panel(Panel::Nothing);
-    if let Some(close) = SURVEY_CLOSER.with(|c| c.borrow_mut().take()) {
-        close();
-    }
-}
-
-/// Removes the checklist (after `reset()`), until one loads for the new visitor.
-pub fn clear_checklist() {
-    if let Some(dock) = DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d)) {
-        dock.checklist.set(None);
-        dock.segment.set(None);
-    }
-}
-
-/// Lets `hide()` close the survey the way its own close button does.
-pub fn register_survey_closer(close: impl Fn() + 'static) {
-    SURVEY_CLOSER.with(|c| *c.borrow_mut() = Some(Box::new(close)));
-}
-
-/// Shows (or, for a new user, replaces) the checklist in the dock.
-pub fn show_checklist(live: Live, segment: String) -> Result<(), String> {
-    let dock = dock()?;
-    dock.segment.set(Some(segment));
-    dock.checklist.set(Some(live));
-    Ok(())
-}
-
-/// Adds the help launcher and panel to the dock.
-pub fn show_help(content: Arc<Content>) -> Result<(), String> {
-    let dock = dock()?;
-    dock.help.set(Some(StoredValue::new(content)));
-    Ok(())
-}
-
-pub fn survey_on_screen() -> bool {
-    SURVEY.with(|s| s.borrow().is_some())
-}
-
-pub fn survey_on_screen_id() -> Option<String> {
-    SURVEY_ID.with(|s| s.borrow().clone()).filter(|_| survey_on_screen())
-}
-
-pub fn show_survey(survey: Arc<Survey>) -> Result<(), String> {
-    let (host, container) =
-        shadow_host("survey", Corner::Survey).map_err(|e| format!("could not add the survey to the page: {e}"))?;
-    let survey_id = survey.id().to_owned();
-    SURVEY_ID.with(|s| *s.borrow_mut() = Some(survey_id.clone()));
-    let response_id = browser::uuid();
-    crate::bus::dispatch_json("survey:shown", &serde_json::json!({ "surveyId": survey_id, "responseId": response_id }));
-    sdk::emit(EventKind::SurveyShown { survey_id, response_id: response_id.clone() });
-    let view = leptos::mount::mount_to(container, move || view! { <SurveyCard survey response_id /> });
-    SURVEY.with(|s| *s.borrow_mut() = Some(Mounted { host, _view: Box::new(view) }));
-    Ok(())
-}
-
-/// Removes the survey. Deferred to a fresh task: it is called from the
-/// card's own event handlers, which must finish before their view is dropped.
-pub fn close_survey() {
-    browser::set_timeout(0, || {
-        SURVEY_CLOSER.with(|c| c.borrow_mut().take());
-        if let Some(m) = SURVEY.with(|s| s.borrow_mut().take()) {
-            m.host.remove();
-        }
-        // The screen is free: another survey may be due (cooldowns permitting).
-        crate::targeting::decide();
-    });
+    survey_card::dismiss();
 }
 
 /// A `<touchpoint-widget>` at the end of `<body>` with an open shadow root

@@ -8,10 +8,9 @@ use leptos::prelude::*;
 use touchpoint_core::help::{suggest, Block, Inline};
 use touchpoint_protocol::EventKind;
 
-use super::dock::{Dock, Open};
-use super::{t, tf};
+use crate::dock::{Dock, Open};
 use crate::help::Content;
-use crate::{browser, sdk};
+use crate::host::{self, t, tf};
 
 #[derive(Clone, PartialEq)]
 enum Screen {
@@ -37,7 +36,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
     Effect::new(move |was_open: Option<bool>| {
         let is_open = dock.open.get() == Open::Help;
         if is_open && was_open != Some(true) {
-            sdk::emit(EventKind::HelpOpened {});
+            host::emit(EventKind::HelpOpened {});
         }
         is_open
     });
@@ -47,7 +46,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
         query.set(q.clone());
         search_gen.update_value(|g| *g += 1);
         let gen = search_gen.get_value();
-        browser::set_timeout(SEARCH_SETTLE_MS, move || {
+        host::set_timeout(SEARCH_SETTLE_MS, move || {
             if search_gen.try_get_value() != Some(gen) || q.trim().is_empty() {
                 return;
             }
@@ -55,7 +54,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
             if count == 0 {
                 last_failed_search.set(Some(q.clone()));
             }
-            sdk::emit(EventKind::HelpSearched { query: q, result_count: count });
+            host::emit(EventKind::HelpSearched { query: q, result_count: count });
         });
     };
 
@@ -63,7 +62,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
         let id = content.with_value(|c| c.articles[i].id.clone());
         last_article.set(Some(id.clone()));
         screen.set(Screen::Article(i));
-        sdk::emit(EventKind::HelpArticleViewed { article_id: id });
+        host::emit(EventKind::HelpArticleViewed { article_id: id });
     };
 
     let list = move |ids: Vec<usize>| {
@@ -144,7 +143,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
         let show_video = RwSignal::new(false);
         let rate = move |helpful: bool| {
             rated.set(true);
-            sdk::emit(EventKind::HelpArticleRated { article_id: id.clone(), helpful });
+            host::emit(EventKind::HelpArticleRated { article_id: id.clone(), helpful });
         };
         let rate_yes = rate.clone();
         let video = a.video.clone().map(|src| {
@@ -218,7 +217,7 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
                 return;
             }
             let mail = Some(email.get_untracked().trim().to_owned()).filter(|e| !e.is_empty());
-            sdk::emit(EventKind::HelpCaseCreated {
+            host::emit(EventKind::HelpCaseCreated {
                 message: text,
                 email: mail,
                 last_article: last_article.get_untracked(),

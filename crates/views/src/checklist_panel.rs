@@ -2,13 +2,24 @@
 //! to their description and call to action. Text from the definition is
 //! inserted as text only; CTA links were checked to be http(s) or paths.
 
-use leptos::prelude::*;
-use touchpoint_core::checklist::{Cta, Item, Scope};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use super::dock::Open;
-use crate::bus;
-use crate::checklist::{self, Live};
-use crate::ui::{t, tf};
+use leptos::prelude::*;
+use touchpoint_core::checklist::{Checklist, Contributor, Cta, Item, Progress, Scope};
+
+use crate::dock::Open;
+use crate::host::{self, t, tf};
+
+/// The checklist the widget loaded, and its progress as the widget last sent it.
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub checklist: StoredValue<Arc<Checklist>>,
+    pub progress: RwSignal<Progress>,
+    pub dismissed: RwSignal<bool>,
+    /// Account-level items: who in the account did them (from the collector).
+    pub by: RwSignal<BTreeMap<String, Vec<Contributor>>>,
+}
 
 #[component]
 pub fn ChecklistPanel(
@@ -40,7 +51,7 @@ pub fn ChecklistPanel(
                     aria-label=t("checklist.dismiss")
                     on:click=move |_| {
                         open.set(Open::Nothing);
-                        checklist::dismiss();
+                        host::dismiss_checklist();
                     }
                 >
                     "×"
@@ -123,7 +134,7 @@ fn item_view(item: Item, live: Live, expanded: RwSignal<Option<String>>) -> impl
                 <button
                     type="button"
                     class="tp-primary tp-cta"
-                    on:click=move |_| bus::dispatch_json("cta", &serde_json::json!({ "name": name, "itemId": item_id }))
+                    on:click=move |_| host::cta(&name, &item_id)
                 >
                     {label}
                 </button>
