@@ -23,16 +23,31 @@ export function init(options, early) {
   return ready;
 }
 
-// The checklist and help dock is a second module, which the widget asks for once it has something
-// to show (after the first survey): imported, instantiated and mounted into the shadow root the widget
-// made, with this module's exports as its way back (`viewsEmit`, …).
-function views(container, init) {
-  return import("./touchpoint_views.js").then(async (dock) => {
-    await dock.default({ module_or_path: new URL("./touchpoint_views_bg.wasm", import.meta.url) });
-    dock.mount(wasm, container, init);
-    return dock;
-  });
-}
+// The checklist and help panels are a second module. The widget asks for its bytes when it shows the
+// launchers (fetched and compiled off the main thread) and runs it when a panel first opens: imported,
+// instantiated and mounted into the shadow root the widget made, with this module's exports as its
+// way back (`viewsHelpOpened`, …).
+const viewsUrl = new URL("./touchpoint_views_bg.wasm", import.meta.url);
+let viewsWasm = null;
+const views = {
+  prefetch() {
+    if (viewsWasm) return;
+    viewsWasm = WebAssembly.compileStreaming
+      ? WebAssembly.compileStreaming(fetch(viewsUrl)).catch(() => viewsUrl)
+      : Promise.resolve(viewsUrl);
+    const link = document.createElement("link");
+    link.rel = "modulepreload";
+    link.href = new URL("./touchpoint_views.js", import.meta.url).href;
+    document.head.appendChild(link);
+  },
+  load(container, init) {
+    return import("./touchpoint_views.js").then(async (dock) => {
+      await dock.default({ module_or_path: (await viewsWasm) || viewsUrl });
+      dock.mount(wasm, container, init);
+      return dock;
+    });
+  },
+};
 
 function forward(name, now) {
   return (...args) => {

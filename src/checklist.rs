@@ -157,6 +157,11 @@ pub fn dismissed() -> bool {
     LOADED.with(|l| l.borrow().as_ref().is_some_and(|l| l.dismissed))
 }
 
+/// Items done and items in all, of the loaded checklist.
+pub fn done_of() -> Option<(usize, usize)> {
+    LOADED.with(|l| l.borrow().as_ref().map(|l| (l.progress.done(&l.checklist), l.checklist.items.len())))
+}
+
 /// Whether every item of the loaded checklist is done.
 pub fn is_complete() -> bool {
     LOADED.with(|l| l.borrow().as_ref().is_some_and(|l| l.progress.is_complete(&l.checklist)))

@@ -298,7 +298,7 @@ pub fn boot(options: JsValue, prefetched: JsValue, views: JsValue) -> bool {
     ui::set_messages(options.messages.messages(&locale));
     let preferred = preferred.into_iter().chain(std::iter::once("en".to_owned())).collect::<Vec<_>>();
     ui::set_loader(
-        views.dyn_into().ok(),
+        views,
         serde_json::json!({ "messages": options.messages_json, "locale": locale, "locales": preferred }),
     );
     let endpoint = options.endpoint.trim_end_matches('/').to_owned();

@@ -1,12 +1,14 @@
 //! The checklist and help dock, seen from the widget.
 //!
-//! The dock's views are the second wasm module (`crates/views`, Leptos). This
-//! side owns what the dock shows — which checklist, its progress, the help
-//! text, which panel is open — and loads the module the first time there is
-//! something to show (the checklist and help loads themselves wait for the
-//! first survey). Until it is mounted, state is kept here and handed over
-//! whole when it is; after that every change is pushed as it happens. The
-//! dock calls back through the `views*` exports below.
+//! This side draws the launchers ("Get started k/n", "Help") and owns what
+//! the panels show — which checklist, its progress, the help text, which
+//! panel is open. The panels are the second wasm module (`crates/views`,
+//! Leptos), loaded the first time a panel opens (a click, `showChecklist`,
+//! `openHelp`, a nudge); its bytes are fetched and compiled off the main
+//! thread as soon as the launchers show, so that first opening is quick and
+//! a page whose users never open a panel never runs it. Until it is mounted,
+//! state is kept here and handed over whole; after that every change is
+//! pushed as it happens. The panels call back through the `views*` exports.
 //!
 //! Targeting asks what is open and what could be opened synchronously, so
 //! those answers come from this side's state, never from the module.
@@ -39,6 +41,16 @@ impl Panel {
 
 #[wasm_bindgen]
 extern "C" {
+    /// `pkg/index.js`'s loader of the dock module.
+    #[derive(Clone)]
+    type Loader;
+    /// Fetches and compiles the module (off the main thread), without running it.
+    #[wasm_bindgen(method)]
+    fn prefetch(this: &Loader);
+    /// Imports, instantiates and mounts it into `container`: a `Promise` of its exports.
+    #[wasm_bindgen(method, catch)]
+    fn load(this: &Loader, container: &web_sys::HtmlElement, init: &str) -> Result<js_sys::Promise, JsValue>;
+
     /// The dock module's exports (`crates/views/src/exports.rs`), once mounted.
     #[derive(Clone)]
     type Views;
@@ -73,14 +85,23 @@ enum Module {
     Failed,
 }
 
+/// The dock's own elements.
+struct Drawn {
+    /// Where the panels module mounts, above the launchers.
+    panels: web_sys::HtmlElement,
+    checklist: Element,
+    pill: Element,
+    help: Element,
+    _listeners: [Closure<dyn FnMut(web_sys::Event)>; 2],
+}
+
 struct State {
-    /// `pkg/index.js`'s `(container, init) => Promise<module>`: imports the
-    /// dock module, instantiates it and mounts it into `container`.
-    loader: Option<js_sys::Function>,
+    loader: Option<Loader>,
     /// What `mount` needs besides the path: `{ messages, locale, locales }`.
     init: serde_json::Value,
     module: Module,
-    host: Option<Element>,
+    /// `None` until there is something to launch; `Err` when it could not be drawn.
+    drawn: Option<Result<Drawn, ()>>,
     checklist: Option<ChecklistShown>,
     /// `{ progress, dismissed, by }` as last sent.
     progress: Option<String>,
@@ -94,7 +115,7 @@ thread_local! {
         loader: None,
         init: serde_json::Value::Null,
         module: Module::NotLoaded,
-        host: None,
+        drawn: None,
         checklist: None,
         progress: None,
         help: None,
@@ -104,7 +125,8 @@ thread_local! {
 }
 
 /// Called by `boot` with the loader `pkg/index.js` passed and the strings' source.
-pub fn set_loader(loader: Option<js_sys::Function>, init: serde_json::Value) {
+pub fn set_loader(loader: JsValue, init: serde_json::Value) {
+    let loader = (!loader.is_undefined() && !loader.is_null()).then(|| loader.unchecked_into());
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.loader = loader;
@@ -132,7 +154,7 @@ pub fn show_checklist(set: String, id: String, segment: String) {
         report("checklist", v.checklist(&set, &id, &segment));
     }
     STATE.with(|s| s.borrow_mut().checklist = Some(ChecklistShown { set, id, segment }));
-    load();
+    paint();
 }
 
 /// The checklist's progress, `{ progress, dismissed, by }`.
@@ -141,6 +163,7 @@ pub fn checklist_progress(state: String) {
         report("checklist", v.progress(&state));
     }
     STATE.with(|s| s.borrow_mut().progress = Some(state));
+    paint();
 }
 
 /// Removes the checklist (after `reset()`), until one loads for the new visitor.
@@ -153,6 +176,10 @@ pub fn clear_checklist() {
     if let Some(v) = views() {
         v.clear_checklist();
     }
+    if open_panel_now() == Some(Panel::Checklist) {
+        open_panel(Panel::Nothing);
+    }
+    paint();
 }
 
 /// Adds the help launcher and panel (`text`: the collector's `/v1/help`).
@@ -161,7 +188,7 @@ pub fn show_help(text: String) {
         report("help", v.help(&text));
     }
     STATE.with(|s| s.borrow_mut().help = Some(text));
-    load();
+    paint();
 }
 
 fn available(panel: Panel) -> bool {
@@ -185,12 +212,16 @@ fn set_open(panel: Panel, quiet: bool) -> bool {
         return false;
     }
     let was = STATE.with(|s| std::mem::replace(&mut s.borrow_mut().open, panel));
-    if let Some(v) = views() {
-        v.open(panel.name(), quiet);
+    match views() {
+        Some(v) => v.open(panel.name(), quiet),
+        // Opened at mount (quietly if this is a nudge's).
+        None if panel != Panel::Nothing => load(quiet),
+        None => {}
     }
     if panel == Panel::Nothing && was != Panel::Nothing {
         freed();
     }
+    paint();
     true
 }
 
@@ -230,35 +261,34 @@ pub fn open_help(query: Option<String>) -> bool {
     opened
 }
 
-/// Loads and mounts the dock module, once, the first time it has something to show.
-fn load() {
-    let loader = STATE.with(|s| {
+/// Loads and mounts the dock module, once, the first time a panel opens.
+fn load(quiet: bool) {
+    let start = STATE.with(|s| {
         let mut s = s.borrow_mut();
         if !matches!(s.module, Module::NotLoaded) {
             return None;
         }
         s.module = Module::Loading;
-        Some(s.loader.clone())
+        let panels = match &s.drawn {
+            Some(Ok(d)) => Some(d.panels.clone()),
+            _ => None,
+        };
+        Some((s.loader.take(), panels))
     });
-    let Some(loader) = loader else { return };
-    let Some(loader) = loader else {
+    let Some((loader, panels)) = start else { return };
+    let (Some(loader), Some(panels)) = (loader, panels) else {
         return failed("the page loaded the widget without its dock loader (pkg/index.js)".into());
-    };
-    let (host, container) = match shadow_host("dock", Corner::Dock) {
-        Ok(made) => made,
-        Err(e) => return failed(format!("could not add the help and checklist dock: {e}")),
     };
     let mut init = STATE.with(|s| s.borrow().init.clone());
     init["path"] = crate::route::current_path().into();
-    let promise = loader.call2(&JsValue::NULL, &container, &init.to_string().into());
-    STATE.with(|s| s.borrow_mut().host = Some(host));
+    let promise = loader.load(&panels, &init.to_string());
     wasm_bindgen_futures::spawn_local(async move {
-        let module = match promise.map(js_sys::Promise::from) {
+        let module = match promise {
             Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await,
             Err(e) => Err(e),
         };
         match module {
-            Ok(m) => mounted(m.unchecked_into()),
+            Ok(m) => mounted(m.unchecked_into(), quiet),
             Err(e) => failed(format!("the checklist and help could not be loaded: {}", browser::describe(&e))),
         }
     });
@@ -266,18 +296,94 @@ fn load() {
 
 fn failed(message: String) {
     browser::error(&message);
-    let host = STATE.with(|s| {
+    STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.module = Module::Failed;
-        s.host.take()
+        s.open = Panel::Nothing;
     });
-    if let Some(h) = host {
-        h.remove();
+    paint();
+}
+
+/// Draws the dock (once) and brings the launchers up to date with the state.
+fn paint() {
+    let fresh = STATE.with(|s| s.borrow().drawn.is_none());
+    let has_something = STATE.with(|s| s.borrow().checklist.is_some() || s.borrow().help.is_some());
+    if fresh && has_something {
+        let drawn = draw().map_err(|e| browser::error(&format!("could not add the help and checklist dock: {e}")));
+        let loader = STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            s.drawn = Some(drawn);
+            s.loader.clone()
+        });
+        // The panels' bytes, fetched and compiled now, off the main thread: the first opening is quick.
+        if let Some(l) = loader {
+            l.prefetch();
+        }
     }
+    STATE.with(|s| {
+        let s = s.borrow();
+        let Some(Ok(d)) = &s.drawn else { return };
+        let usable = !matches!(s.module, Module::Failed);
+        let checklist = s.checklist.is_some() && usable && !crate::checklist::dismissed();
+        let _ = d.checklist.toggle_attribute_with_force("hidden", !checklist);
+        let _ = d.help.toggle_attribute_with_force("hidden", !(s.help.is_some() && usable));
+        let expanded = |p| if s.open == p { "true" } else { "false" };
+        let _ = d.checklist.set_attribute("aria-expanded", expanded(Panel::Checklist));
+        let _ = d.help.set_attribute("aria-expanded", expanded(Panel::Help));
+        if let Some((done, total)) = crate::checklist::done_of() {
+            d.pill.set_text_content(Some(&format!("{done}/{total}")));
+        }
+    });
+}
+
+/// The dock's host, its panels' mount point and the two launchers (hidden until there is something to launch).
+fn draw() -> Result<Drawn, String> {
+    use super::dom::{el, text_el, with};
+    let (_host, container) = shadow_host("dock", Corner::Dock)?;
+    let built = (|| -> super::dom::Result<Drawn> {
+        let panels: web_sys::HtmlElement = el("div", "tp-dock-panels", &[])?.unchecked_into();
+        let pill = el("span", "tp-cl-pill", &[])?;
+        let checklist = with(
+            el(
+                "button",
+                "tp-launcher tp-cl-launcher",
+                &[("type", "button"), ("hidden", ""), ("data-tp-open", "checklist")],
+            )?,
+            &[&text_el("span", "", &[], &super::t("checklist.get_started"))?, &pill],
+        )?;
+        let help = with(
+            el(
+                "button",
+                "tp-launcher tp-help-launcher",
+                &[("type", "button"), ("hidden", ""), ("data-tp-open", "help")],
+            )?,
+            &[&text_el("span", "tp-help-icon", &[("aria-hidden", "true")], "?")?],
+        )?;
+        help.append_with_str_1(&super::t("help.launcher"))?;
+        let launchers = with(el("div", "tp-dock-launchers", &[])?, &[&checklist, &help])?;
+        let dock = with(el("div", "tp-dock", &[])?, &[&panels, &launchers])?;
+        let on_click = Closure::<dyn FnMut(web_sys::Event)>::new(|ev: web_sys::Event| {
+            let Some((_, which)) = super::dom::closest_with(ev.target(), "data-tp-open") else { return };
+            let panel = if which == "checklist" { Panel::Checklist } else { Panel::Help };
+            open_panel(if open_panel_now() == Some(panel) { Panel::Nothing } else { panel });
+        });
+        // Escape closes the open panel, from inside it or from its launcher.
+        let on_key = Closure::<dyn FnMut(web_sys::Event)>::new(|ev: web_sys::Event| {
+            if ev.dyn_ref::<web_sys::KeyboardEvent>().is_some_and(|k| k.key() == "Escape") && open_panel_now().is_some()
+            {
+                open_panel(Panel::Nothing);
+            }
+        });
+        launchers.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref())?;
+        dock.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref())?;
+        container.append_child(&dock)?;
+        Ok(Drawn { panels, checklist, pill, help, _listeners: [on_click, on_key] })
+    })();
+    built.map_err(|e| browser::describe(&e))
 }
 
 /// Hands the mounted module everything it should show, then follows the page's path for it.
-fn mounted(views: Views) {
+fn mounted(views: Views, quiet: bool) {
     let (checklist, progress, help, open, query) = STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.module = Module::Ready(views.clone());
@@ -294,7 +400,7 @@ fn mounted(views: Views) {
         report("help", views.help(&h));
     }
     if open != Panel::Nothing {
-        views.open(open.name(), false);
+        views.open(open.name(), quiet);
     }
     if let Some(q) = query {
         views.query(&q);
@@ -358,4 +464,5 @@ pub fn views_panel(open: &str) {
     if now == Panel::Nothing && was != Panel::Nothing {
         freed();
     }
+    paint();
 }

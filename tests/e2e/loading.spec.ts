@@ -130,3 +130,35 @@ test("a server that does not label the wasm application/wasm still gets the widg
   // Streaming compilation was refused, so the loader fetched the bytes again.
   expect(wasmRequests.length).toBe(2);
 });
+
+test("the checklist and help panels are a second module: fetched after the card, run only when a panel first opens", async ({ page, startCollector, consoleErrors }) => {
+  const c = await withPages(startCollector);
+  await recordCardTime(page);
+  const panelsModule = requests(page, "/pkg/touchpoint_views");
+  await page.goto(`${c.url}/embed.html`);
+  await expect(card(page)).toBeVisible();
+  const dock = page.locator("touchpoint-widget[data-touchpoint=dock]");
+  const launcher = page.getByRole("button", { name: "Help", exact: true });
+  await expect(launcher).toBeVisible();
+  await expect.poll(() => panelsModule.length).toBe(2); // its glue and its wasm, prefetched once the launchers show
+  await page.waitForTimeout(300);
+  // The launchers are the first module's. Had the panels' module run, its (hidden) help panel would be in the page.
+  expect(await dock.locator(".tp-help-panel").count()).toBe(0);
+  const t = await page.evaluate(() => {
+    const start = (part: string) => performance.getEntriesByType("resource").find((e) => e.name.includes(part))?.startTime;
+    return { card: (window as any).cardAt as number, js: start("/pkg/touchpoint_views.js"), wasm: start("/pkg/touchpoint_views_bg.wasm") };
+  });
+  expect(t.js).toBeGreaterThanOrEqual(t.card);
+  expect(t.wasm).toBeGreaterThanOrEqual(t.card);
+  // The first opening runs it: the panel shows, focus moves in, and nothing is fetched again.
+  await launcher.click();
+  await expect(dock.locator(".tp-help-panel")).toBeVisible();
+  await expect(page.getByRole("searchbox", { name: "Search help" })).toBeFocused();
+  await expect(launcher).toHaveAttribute("aria-expanded", "true");
+  await page.keyboard.press("Escape");
+  await expect(dock.locator(".tp-help-panel")).toBeHidden();
+  await expect(launcher).toHaveAttribute("aria-expanded", "false");
+  await expect(launcher).toBeFocused();
+  expect(panelsModule.length).toBe(2);
+  expect(consoleErrors).toEqual([]);
+});

@@ -77,25 +77,6 @@ pub fn ChecklistPanel(
     }
 }
 
-/// "Get started k/n"; hidden once the checklist is dismissed.
-#[component]
-pub fn ChecklistLauncher(live: Live, open: RwSignal<Open>) -> impl IntoView {
-    let total = live.checklist.get_value().items.len();
-    let done = move || live.progress.with(|p| p.done(&live.checklist.get_value()));
-    view! {
-        <button
-            type="button"
-            class="tp-launcher tp-cl-launcher"
-            hidden=move || live.dismissed.get()
-            aria-expanded=move || (open.get() == Open::Checklist).to_string()
-            on:click=move |_| open.update(|o| *o = if *o == Open::Checklist { Open::Nothing } else { Open::Checklist })
-        >
-            <span>{t("checklist.get_started")}</span>
-            <span class="tp-cl-pill">{move || format!("{}/{total}", done())}</span>
-        </button>
-    }
-}
-
 fn item_view(item: Item, live: Live, expanded: RwSignal<Option<String>>) -> impl IntoView {
     let id = item.id.clone();
     let (id_done, id_open, id_toggle) = (id.clone(), id.clone(), id.clone());
