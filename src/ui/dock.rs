@@ -111,7 +111,7 @@ struct State {
 }
 
 thread_local! {
-    static STATE: RefCell<State> = RefCell::new(State {
+    static STATE: RefCell<State> = const { RefCell::new(State {
         loader: None,
         init: serde_json::Value::Null,
         module: Module::NotLoaded,
@@ -121,7 +121,7 @@ thread_local! {
         help: None,
         open: Panel::Nothing,
         query: None,
-    });
+    }) };
 }
 
 /// Called by `boot` with the loader `pkg/index.js` passed and the strings' source.
