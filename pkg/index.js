@@ -30,15 +30,16 @@ export function init(options, early) {
 const viewsUrl = new URL("./touchpoint_views_bg.wasm", import.meta.url);
 let viewsWasm = null;
 const views = {
+  // When the browser is idle: nothing the page is doing waits for these bytes.
   prefetch() {
     if (viewsWasm) return;
-    viewsWasm = WebAssembly.compileStreaming
-      ? WebAssembly.compileStreaming(fetch(viewsUrl)).catch(() => viewsUrl)
-      : Promise.resolve(viewsUrl);
-    const link = document.createElement("link");
-    link.rel = "modulepreload";
-    link.href = new URL("./touchpoint_views.js", import.meta.url).href;
-    document.head.appendChild(link);
+    viewsWasm = new Promise((resolve) => (window.requestIdleCallback || setTimeout)(resolve, { timeout: 2000 })).then(() => {
+      const link = document.createElement("link");
+      link.rel = "modulepreload";
+      link.href = new URL("./touchpoint_views.js", import.meta.url).href;
+      document.head.appendChild(link);
+      return WebAssembly.compileStreaming ? WebAssembly.compileStreaming(fetch(viewsUrl)).catch(() => viewsUrl) : viewsUrl;
+    });
   },
   load(container, init) {
     return import("./touchpoint_views.js").then(async (dock) => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Where the widget's wasm bytes go, by crate family: builds the wasm as scripts/build.sh does but keeps
-# the function names (wasm-opt -g), then groups twiggy's per-item sizes. Installs twiggy from crates.io
+# Where the widget's wasm bytes go, by crate family, for each of its two modules (the first, loaded
+# before the survey, and the panels'): builds them as scripts/build.sh does but keeps the function
+# names (wasm-opt -g), then groups twiggy's per-item sizes. Installs twiggy from crates.io
 # if it is missing. Prints a markdown table; the names section itself is not counted.
 #   scripts/wasm-bytes.sh
 set -euo pipefail
@@ -8,13 +9,15 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 command -v twiggy >/dev/null || cargo install twiggy --locked --version 0.8.0
 out=$(mktemp -d)
-cargo build -p touchpoint --profile wasm-release --target wasm32-unknown-unknown
-.tools/bin/wasm-bindgen --target web --out-dir "$out" --out-name touchpoint target/wasm32-unknown-unknown/wasm-release/touchpoint.wasm
+cargo build -p touchpoint -p touchpoint-views --profile wasm-release --target wasm32-unknown-unknown
+for name in touchpoint touchpoint_views; do
+.tools/bin/wasm-bindgen --target web --out-dir "$out" --out-name "$name" "target/wasm32-unknown-unknown/wasm-release/$name.wasm"
 node_modules/.bin/wasm-opt -Oz -g \
   --enable-bulk-memory --enable-bulk-memory-opt --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
-  "$out/touchpoint_bg.wasm" -o "$out/touchpoint_bg.wasm"
-twiggy top -n 1000000 -f csv "$out/touchpoint_bg.wasm" > "$out/top.csv"
+  "$out/${name}_bg.wasm" -o "$out/${name}_bg.wasm"
+twiggy top -n 1000000 -f csv "$out/${name}_bg.wasm" > "$out/top.csv"
+echo "### $name"
 node - "$out/top.csv" "$(git rev-parse --short HEAD)" <<'JS'
 const [file, commit] = process.argv.slice(2);
 const lines = require("node:fs").readFileSync(file, "utf8").trim().split("\n").slice(1);
@@ -25,7 +28,7 @@ const families = [
   ["serde (derived impls, serde_core)", /serde_core|serde::|impl serde|Deserialize|Serialize/],
   ["touchpoint_core (survey, checklist, targeting, help, …)", /touchpoint_core/],
   ["touchpoint_protocol", /touchpoint_protocol/],
-  ["the widget crate (sdk, outbox, views)", /touchpoint::/],
+  ["the crate itself (widget: sdk, outbox, card; panels: the views)", /touchpoint::|touchpoint_views::/],
   ["wasm-bindgen, js-sys, web-sys bindings", /wasm_bindgen|js_sys|web_sys|externref|__wbg|__wbindgen/],
   ["std, core, alloc (incl. generic code they instantiate for all of the above)", /core\[|core::|alloc::|alloc\[|std::|std\[|dlmalloc|__rust|__rdl|compiler_builtins|hashbrown|memcpy|memset|memmove|memcmp/],
 ];
@@ -43,4 +46,6 @@ console.log(`Built at ${commit}, size profile, wasm-opt -Oz with names kept for 
 console.log("| Part | Bytes | Share |\n|---|--:|--:|");
 for (const [k, v] of [...sums].sort((a, b) => b[1] - a[1])) console.log(`| ${k} | ${v.toLocaleString("en")} | ${(100 * v / total).toFixed(1)}% |`);
 JS
+echo
+done
 rm -rf "$out"

@@ -194,6 +194,19 @@ pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
     handle
 }
 
+/// Runs `f` once the next frame has been produced: a task queued from an
+/// animation frame callback runs after that frame's paint. Work that must
+/// not delay what was just put on screen waits here.
+pub fn after_next_paint(f: impl FnOnce() + 'static) {
+    let frame = Closure::once_into_js(move || {
+        set_timeout(0, f);
+    });
+    let asked = web_sys::window().and_then(|w| w.request_animation_frame(frame.unchecked_ref()).ok());
+    if asked.is_none() {
+        error("could not wait for a frame; background loads start now");
+    }
+}
+
 pub fn clear_timeout(handle: i32) {
     if let Some(w) = web_sys::window() {
         w.clear_timeout_with_handle(handle);

@@ -798,8 +798,12 @@ pub async fn show_survey(id: JsValue) -> bool {
 
 pub async fn show_survey_by_id(id: &str) -> bool {
     let shown = show_survey_now(id).await;
-    // The first survey is up (or will not be): the background loads may go.
-    release_held();
+    // The first survey is up (or will not be): the background loads may go —
+    // once its first frame is painted, so they cannot delay it.
+    match shown {
+        true => browser::after_next_paint(release_held),
+        false => release_held(),
+    }
     shown
 }
 
