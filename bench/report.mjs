@@ -260,11 +260,12 @@ function targets(r) {
     ? ` In the inspected load the wasm had arrived at ${n0(wasmEnd)} ms, the definition was requested at ${n0(defStart)} ms and arrived at ${n0(defEnd)} ms, and the card showed at ${n0(shown)} ms.`
     : "";
   const timeClose = "The loader requests the first module, its JS glue and the queued survey's definition as soon as it runs; the checklist, help and targeting wait until the card is up, and the panels' module runs only when a panel opens. What is left is on the critical path of the first module: its glue and wasm arriving and being imported once the page is idle, instantiating and booting it, and building the card (waterfalls below)." + serial +
-    " Closing move: a smaller first module and glue (see the 60 KB target).";
+    " Closing move: a smaller first module and glue (see the 60 KB target): at 4× CPU every millisecond of main-thread work before the card counts four times.";
+  const a1 = visT(tp, 1);
   for (const th of [1, 4]) {
     const a = visT(tp, th), fl = visT(v, th), pv = visT(ph, th);
     row(`Time to visible ≤ 1.5× the floor, ${th}× CPU`, `${n0(a)} ms vs ${n0(fl)} ms: ${ratio(a, fl)}`, a <= 1.5 * fl,
-        th === 1 ? timeClose : "As at 1×.");
+        th === 1 || a1 <= 1.5 * visT(v, 1) ? timeClose : "As at 1×.");
     if (ph) row(`Time to visible ahead of posthog-js surveys, ${th}× CPU`, `${n0(a)} ms vs ${n0(pv)} ms`, a < pv,
         "As for the floor target above.");
   }
