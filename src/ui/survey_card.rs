@@ -34,6 +34,8 @@ struct Card {
     session: Session,
     /// Closed (by the user or `hide()`): its events were sent; it leaves at the next task.
     closed: bool,
+    /// `survey_shown` went out (see [`send_shown`]).
+    shown_sent: bool,
     _listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
@@ -49,21 +51,41 @@ pub fn survey_on_screen_id() -> Option<String> {
     CARD.with(|c| c.borrow().as_ref().map(|c| c.survey_id.clone()))
 }
 
-/// Shows `survey`. Posts `survey_shown` now, `survey_answered` as soon as each
-/// answer is given, `survey_completed` at an ending, `survey_dismissed` when
-/// closed before one.
+/// Shows `survey`. Posts `survey_shown` once it is painted, `survey_answered`
+/// as soon as each answer is given, `survey_completed` at an ending,
+/// `survey_dismissed` when closed before one.
 pub fn show_survey(survey: Arc<Survey>) -> Result<(), String> {
     let (host, container) =
         shadow_host("survey", Corner::Survey).map_err(|e| format!("could not add the survey to the page: {e}"))?;
     let survey_id = survey.id().to_owned();
     let response_id = browser::uuid();
-    crate::bus::dispatch_json("survey:shown", &serde_json::json!({ "surveyId": survey_id, "responseId": response_id }));
-    sdk::emit(EventKind::SurveyShown { survey_id: survey_id.clone(), response_id: response_id.clone() });
     let card = build(host, &container, Session::new(survey), survey_id, response_id)
         .map_err(|e| format!("could not add the survey to the page: {}", browser::describe(&e)))?;
     CARD.with(|c| *c.borrow_mut() = Some(card));
     render(None, false);
+    // The card needs neither the event (queueing, targeting's facts, storage)
+    // nor the host's listeners: they wait for its first frame.
+    browser::after_next_paint(send_shown);
     Ok(())
+}
+
+/// `survey_shown` and `on('survey:shown')`, once per showing: after the
+/// card's first frame, or at once if an answer or a close comes first, so
+/// the events stay in order.
+fn send_shown() {
+    let ids = CARD.with(|c| {
+        let mut c = c.borrow_mut();
+        let card = c.as_mut().filter(|c| !c.shown_sent)?;
+        card.shown_sent = true;
+        Some((card.survey_id.clone(), card.response_id.clone()))
+    });
+    if let Some((survey_id, response_id)) = ids {
+        crate::bus::dispatch_json(
+            "survey:shown",
+            &serde_json::json!({ "surveyId": survey_id, "responseId": response_id }),
+        );
+        sdk::emit(EventKind::SurveyShown { survey_id, response_id });
+    }
 }
 
 fn build(
@@ -105,6 +127,7 @@ fn build(
         response_id,
         session,
         closed: false,
+        shown_sent: false,
         _listeners: listeners,
     })
 }
@@ -179,6 +202,7 @@ fn with_card<T>(f: impl FnOnce(&mut Card) -> T) -> Option<T> {
 /// Events are emitted with no borrow of the card held: emitting runs the
 /// targeting rules, which ask what is on screen.
 fn answer(value: AnswerValue) {
+    send_shown();
     let outcome = with_card(|c| {
         let question_id = c.session.current_question()?.id().to_owned();
         let mut next = c.session.clone();
@@ -224,6 +248,7 @@ fn back() {
 /// Closes the card (its close button, Escape, the ending's button or
 /// `hide()`); before an ending that is a `survey_dismissed`.
 pub fn dismiss() {
+    send_shown();
     let closing = CARD.with(|c| {
         let mut c = c.borrow_mut();
         let card = c.as_mut().filter(|c| !c.closed)?;

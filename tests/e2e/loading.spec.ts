@@ -180,3 +180,19 @@ test("when the panels' module cannot be loaded, the console says so, the launche
   await card(page).getByRole("button", { name: /^9 out of 10/ }).click();
   await expect(card(page).locator(".tp-question")).not.toContainText("How likely are you to recommend");
 });
+
+test("survey_shown is recorded once the card's first frame is out, and before the answer", async ({ page, startCollector, consoleErrors }) => {
+  const c = await withPages(startCollector);
+  await recordCardTime(page);
+  await page.goto(`${c.url}/embed.html`);
+  await card(page).getByRole("button", { name: /^9 out of 10/ }).click();
+  const events = await c.eventsUntil({ type: "survey_answered" }, (evs) => evs.length === 1);
+  const all = await c.eventsUntil({}, (evs) => evs.some((e) => e.type === "survey_shown"));
+  const shown = all.find((e) => e.type === "survey_shown")!;
+  // Its time is the page's clock in ms since the epoch: after the frame that first showed the card, not before it.
+  const frameAt = await page.evaluate(() => performance.timeOrigin + (window as any).cardFrameAt);
+  expect(shown.ts).toBeGreaterThanOrEqual(Math.floor(frameAt));
+  expect(shown.ts).toBeLessThanOrEqual(events[0].ts);
+  expect(shown.response_id).toBe(events[0].response_id);
+  expect(consoleErrors).toEqual([]);
+});
