@@ -4,7 +4,7 @@
 //! and persists locally for an instant paint on the next load.
 //!
 //! The rules run here, in the widget, from the first `track()`; the dock
-//! module only shows the state it is sent (`ui::checklist_progress`).
+//! module only shows the state it is sent ([`shown`], on `ui::checklist_changed`).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -138,7 +138,6 @@ pub async fn load(
     send(announced);
     persist();
     ui::show_checklist(set_text, checklist_id.clone(), segment.clone());
-    push();
     if !dismissed {
         sdk::emit(EventKind::ChecklistShown { checklist_id, segment });
     }
@@ -191,7 +190,7 @@ pub fn observe(name: &str, props: &Props) {
                 persist();
             }
             if changed {
-                push();
+                ui::checklist_changed();
             }
             send(announced);
         }
@@ -216,7 +215,7 @@ pub fn complete(item: &str) -> bool {
         }
         Some(Ok(announced)) => {
             persist();
-            push();
+            ui::checklist_changed();
             send(announced);
             true
         }
@@ -236,7 +235,7 @@ pub fn dismiss() {
         Some(l.checklist.id.clone())
     });
     if let Some(checklist_id) = dismissed {
-        push();
+        ui::checklist_changed();
         sdk::emit(EventKind::ChecklistDismissed { checklist_id });
     }
 }
@@ -275,16 +274,14 @@ fn send(announced: Vec<(EventKind, &'static str, serde_json::Value)>) {
     }
 }
 
-/// Sends the dock the state it shows.
-fn push() {
-    let shown = LOADED.with(|l| {
+/// What the dock's panel shows of the loaded checklist, as JSON
+/// (`{ progress, dismissed, by }`); read when the panel is there to show it.
+pub fn shown() -> Option<String> {
+    LOADED.with(|l| {
         let l = l.borrow();
         let l = l.as_ref()?;
         serde_json::to_string(&Shown { progress: &l.progress, dismissed: l.dismissed, by: &l.by }).ok()
-    });
-    if let Some(json) = shown {
-        ui::checklist_progress(json);
-    }
+    })
 }
 
 fn persist() {

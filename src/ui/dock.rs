@@ -1,8 +1,8 @@
 //! The checklist and help dock, seen from the widget.
 //!
 //! This side draws the launchers ("Get started k/n", "Help") and owns what
-//! the panels show — which checklist, its progress, the help text, which
-//! panel is open. The panels are the second wasm module (`crates/views`,
+//! the panels show — which checklist, the help text, which panel is open;
+//! the progress is `checklist`'s, read from there. The panels are the second wasm module (`crates/views`,
 //! Leptos), loaded the first time a panel opens (a click, `showChecklist`,
 //! `openHelp`, a nudge); its bytes are fetched and compiled off the main
 //! thread as soon as the launchers show, so that first opening is quick and
@@ -103,8 +103,6 @@ struct State {
     /// `None` until there is something to launch; `Err` when it could not be drawn.
     drawn: Option<Result<Drawn, ()>>,
     checklist: Option<ChecklistShown>,
-    /// `{ progress, dismissed, by }` as last sent.
-    progress: Option<String>,
     help: Option<String>,
     open: Panel,
     query: Option<String>,
@@ -117,7 +115,6 @@ thread_local! {
         module: Module::NotLoaded,
         drawn: None,
         checklist: None,
-        progress: None,
         help: None,
         open: Panel::Nothing,
         query: None,
@@ -154,25 +151,28 @@ pub fn show_checklist(set: String, id: String, segment: String) {
         report("checklist", v.checklist(&set, &id, &segment));
     }
     STATE.with(|s| s.borrow_mut().checklist = Some(ChecklistShown { set, id, segment }));
+    checklist_changed();
+}
+
+/// The checklist's progress or dismissal changed: the launcher's count, and
+/// the panel if it is there (before, nothing is serialized for it: it reads
+/// the state whole when it mounts).
+pub fn checklist_changed() {
+    if let Some(v) = views() {
+        push_progress(&v);
+    }
     paint();
 }
 
-/// The checklist's progress, `{ progress, dismissed, by }`.
-pub fn checklist_progress(state: String) {
-    if let Some(v) = views() {
-        report("checklist", v.progress(&state));
+fn push_progress(views: &Views) {
+    if let Some(state) = crate::checklist::shown() {
+        report("checklist", views.progress(&state));
     }
-    STATE.with(|s| s.borrow_mut().progress = Some(state));
-    paint();
 }
 
 /// Removes the checklist (after `reset()`), until one loads for the new visitor.
 pub fn clear_checklist() {
-    STATE.with(|s| {
-        let mut s = s.borrow_mut();
-        s.checklist = None;
-        s.progress = None;
-    });
+    STATE.with(|s| s.borrow_mut().checklist = None);
     if let Some(v) = views() {
         v.clear_checklist();
     }
@@ -211,23 +211,24 @@ fn set_open(panel: Panel, quiet: bool) -> bool {
     if !available(panel) {
         return false;
     }
-    let was = STATE.with(|s| std::mem::replace(&mut s.borrow_mut().open, panel));
+    record_open(panel);
     match views() {
         Some(v) => v.open(panel.name(), quiet),
         // Opened at mount (quietly if this is a nudge's).
         None if panel != Panel::Nothing => load(quiet),
         None => {}
     }
-    if panel == Panel::Nothing && was != Panel::Nothing {
-        freed();
-    }
     paint();
     true
 }
 
-/// A panel closed: the screen is free, and something may be waiting for it.
-fn freed() {
-    browser::set_timeout(0, crate::targeting::decide);
+/// Records which panel is open. A panel that closes frees the screen:
+/// something may be waiting for it.
+fn record_open(now: Panel) {
+    let was = STATE.with(|s| std::mem::replace(&mut s.borrow_mut().open, now));
+    if now == Panel::Nothing && was != Panel::Nothing {
+        browser::set_timeout(0, crate::targeting::decide);
+    }
 }
 
 /// The panel open now, if one is.
@@ -276,9 +277,11 @@ fn load(quiet: bool) {
         Some((s.loader.take(), panels))
     });
     let Some((loader, panels)) = start else { return };
-    let (Some(loader), Some(panels)) = (loader, panels) else {
+    let Some(loader) = loader else {
         return failed("the page loaded the widget without its dock loader (pkg/index.js)".into());
     };
+    // The dock could not be drawn (already said on the console): nothing to mount into.
+    let Some(panels) = panels else { return failed("the checklist and help have no dock to open in".into()) };
     let mut init = STATE.with(|s| s.borrow().init.clone());
     init["path"] = crate::route::current_path().into();
     let promise = loader.load(&panels, &init.to_string());
@@ -363,7 +366,7 @@ fn draw() -> Result<Drawn, String> {
         let launchers = with(el("div", "tp-dock-launchers", &[])?, &[&checklist, &help])?;
         let dock = with(el("div", "tp-dock", &[])?, &[&panels, &launchers])?;
         let on_click = Closure::<dyn FnMut(web_sys::Event)>::new(|ev: web_sys::Event| {
-            let Some((_, which)) = super::dom::closest_with(ev.target(), "data-tp-open") else { return };
+            let Some(which) = super::dom::closest_attribute(ev.target(), "data-tp-open") else { return };
             let panel = if which == "checklist" { Panel::Checklist } else { Panel::Help };
             open_panel(if open_panel_now() == Some(panel) { Panel::Nothing } else { panel });
         });
@@ -384,17 +387,15 @@ fn draw() -> Result<Drawn, String> {
 
 /// Hands the mounted module everything it should show, then follows the page's path for it.
 fn mounted(views: Views, quiet: bool) {
-    let (checklist, progress, help, open, query) = STATE.with(|s| {
+    let (checklist, help, open, query) = STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.module = Module::Ready(views.clone());
         let c = s.checklist.as_ref().map(|c| (c.set.clone(), c.id.clone(), c.segment.clone()));
-        (c, s.progress.clone(), s.help.clone(), s.open, s.query.clone())
+        (c, s.help.clone(), s.open, s.query.clone())
     });
     if let Some((set, id, segment)) = checklist {
         report("checklist", views.checklist(&set, &id, &segment));
-    }
-    if let Some(p) = progress {
-        report("checklist", views.progress(&p));
+        push_progress(&views);
     }
     if let Some(h) = help {
         report("help", views.help(&h));
@@ -460,9 +461,6 @@ pub fn views_panel(open: &str) {
         "help" => Panel::Help,
         _ => Panel::Nothing,
     };
-    let was = STATE.with(|s| std::mem::replace(&mut s.borrow_mut().open, now));
-    if now == Panel::Nothing && was != Panel::Nothing {
-        freed();
-    }
+    record_open(now);
     paint();
 }

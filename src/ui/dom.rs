@@ -38,9 +38,8 @@ pub fn with(parent: Element, children: &[&Element]) -> Result<Element> {
     Ok(parent)
 }
 
-/// The element (or its nearest ancestor, inside `root`) with attribute `name`, and that attribute's value.
-pub fn closest_with(target: Option<web_sys::EventTarget>, name: &str) -> Option<(Element, String)> {
-    let el = target?.dyn_into::<Element>().ok()?.closest(&format!("[{name}]")).ok()??;
-    let value = el.get_attribute(name)?;
-    Some((el, value))
+/// Attribute `name` of the event's target or its nearest ancestor that has
+/// one (within the shadow root the target is in).
+pub fn closest_attribute(target: Option<web_sys::EventTarget>, name: &str) -> Option<String> {
+    target?.dyn_into::<Element>().ok()?.closest(&format!("[{name}]")).ok()??.get_attribute(name)
 }

@@ -18,7 +18,7 @@ use wasm_bindgen::JsCast;
 use crate::browser;
 
 pub use dock::{
-    can_nudge, checklist_progress, clear_checklist, nudge_open, open_help, open_panel, open_panel_now, set_loader,
+    can_nudge, checklist_changed, clear_checklist, nudge_open, open_help, open_panel, open_panel_now, set_loader,
     show_checklist, show_help, Panel,
 };
 pub use survey_card::{show_survey, survey_on_screen, survey_on_screen_id};

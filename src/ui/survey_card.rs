@@ -133,7 +133,7 @@ fn build(
 }
 
 fn on_click(ev: web_sys::Event) {
-    let Some((_, act)) = dom::closest_with(ev.target(), "data-tp-act") else { return };
+    let Some(act) = dom::closest_attribute(ev.target(), "data-tp-act") else { return };
     match act.split_once(':') {
         Some(("score", n)) => {
             if let Ok(n) = n.parse() {
