@@ -1,14 +1,23 @@
-//! The `/v1` wire format shared by the widget (which writes it) and the
-//! collector (which reads it). Nothing here does I/O.
+//! The `/v1` wire format shared by the widget and the collector. Nothing
+//! here does I/O.
 //!
-//! An event on the wire is one flat JSON object: the envelope fields
-//! (`id`, `type`, `ts`, …) and the fields of its kind side by side, so a host
-//! backend can read it without knowing our Rust types.
+//! Events go from the widget (which writes them) to the collector (which
+//! reads them). An event on the wire is one flat JSON object: the envelope
+//! fields (`id`, `type`, `ts`, …) and the fields of its kind side by side, so
+//! a host backend can read it without knowing our Rust types.
+//!
+//! Surveys go the other way, in their card form ([`card`]): the collector
+//! writes the validated graph, and the page reads it with `JSON.parse`.
 
+pub mod card;
 mod event;
 mod ingest;
 mod uuid;
 
+pub use card::{
+    CardChoice, CardCondition, CardEnding, CardKind, CardQuestion, CardRule, CardScale, CardSurvey, CardTarget,
+    CARD_FORM,
+};
 pub use event::{Action, AnswerValue, Event, EventKind, Props};
 pub use ingest::{EventBatch, EventResult, EventStatus, IngestResponse};
 pub use uuid::uuid_v4_from_bytes;
