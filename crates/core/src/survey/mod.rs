@@ -18,6 +18,7 @@
 //! A question may also carry `"next": "<id>"`, shorthand for a last
 //! `{"when": "any"}` rule. The first question is where every showing starts.
 
+mod card;
 mod error;
 mod graph;
 mod session;

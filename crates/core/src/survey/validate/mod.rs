@@ -440,4 +440,4 @@ fn ranges(sorted: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

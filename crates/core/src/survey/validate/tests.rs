@@ -33,6 +33,32 @@ fn base() -> Value {
     })
 }
 
+/// The valid definitions these tests build, for other tests of the survey
+/// module to run over (the card form walks like a session on each).
+pub(in crate::survey) fn valid_fixtures() -> Vec<(&'static str, Value)> {
+    let mut any_rule = base();
+    any_rule["questions"][0]["rules"][1] = json!({ "when": "any", "next": "done" });
+    let mut localized = base();
+    localized["questions"][0]["text"] = json!({ "en": "How likely?", "de": "Wie wahrscheinlich?" });
+    localized["endings"][0]["message"] = json!({ "en": "Thanks", "de": "Danke" });
+    vec![
+        ("base", base()),
+        ("a final any rule", any_rule),
+        ("localized", localized),
+        (
+            "a choice rule and any",
+            pick(json!([ { "when": { "choice": "b" }, "next": "done" }, { "when": "any", "next": "done" } ])),
+        ),
+    ]
+}
+
+#[test]
+fn the_valid_fixtures_are_valid() {
+    for (name, v) in valid_fixtures() {
+        assert_eq!(errors(v), Vec::<String>::new(), "{name}");
+    }
+}
+
 #[test]
 fn demo_survey_is_valid() {
     let s = Survey::from_json(DEMO).expect("the demo survey shipped in surveys/ must validate");
