@@ -7,13 +7,31 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use touchpoint_core::survey::Survey;
+use touchpoint_core::survey::{DefinitionErrors, Survey};
+use touchpoint_protocol::card::CardSurvey;
 
 pub struct SurveyEntry {
+    /// Validated at startup, with the definition's default texts.
     pub survey: Survey,
     /// The file's text, served as is by `GET /v1/surveys/{id}`.
     pub definition: Arc<str>,
     pub file: PathBuf,
+}
+
+impl SurveyEntry {
+    /// The survey's card form, its texts in the best of `locales` (most
+    /// preferred first; none: the definition's defaults), chosen as
+    /// [`Survey::from_json_in`] chooses them in a reader's page.
+    ///
+    /// With locales the definition is read again, as the widget would read
+    /// it. That cannot fail for an entry that loaded: the languages only
+    /// choose among texts that were all checked at startup.
+    pub fn card(&self, locales: &[String]) -> Result<CardSurvey, DefinitionErrors> {
+        if locales.is_empty() {
+            return Ok(self.survey.to_card());
+        }
+        Ok(Survey::from_json_in(&self.definition, locales)?.to_card())
+    }
 }
 
 #[derive(Default)]

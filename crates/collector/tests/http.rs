@@ -566,6 +566,122 @@ async fn survey_definitions_are_served_as_loaded() {
     assert_eq!(body, json!({"error": "no survey with id \"nope\""}));
 }
 
+/// A public read (no key) from the app's origin: status, content type, the
+/// CORS origin echoed, and the body.
+async fn public_read(h: &Harness, uri: &str) -> (StatusCode, String, Option<String>, Value) {
+    let req = Request::get(uri).header(header::ORIGIN, APP_ORIGIN).body(Body::empty()).unwrap();
+    let res = h.app.clone().oneshot(req).await.unwrap();
+    let header_of = |name: header::HeaderName| res.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+    let (status, content_type, origin) = (
+        res.status(),
+        header_of(header::CONTENT_TYPE).unwrap_or_default(),
+        header_of(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+    );
+    let body = serde_json::from_slice(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).unwrap();
+    (status, content_type, origin, body)
+}
+
+#[tokio::test]
+async fn the_card_form_is_the_validated_graph() {
+    let h = Harness::new().await;
+    let (status, content_type, origin, card) = public_read(&h, "/v1/surveys/nps?form=card").await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "application/json"));
+    assert_eq!(origin.as_deref(), Some(APP_ORIGIN));
+    assert_eq!(
+        (&card["form"], &card["id"], &card["title"]),
+        (&json!("card/1"), &json!("nps"), &json!("How are we doing?"))
+    );
+    let score = &card["questions"][0];
+    assert_eq!(
+        (&score["id"], &score["kind"], &score["min"], &score["max"]),
+        (&json!("score"), &json!("nps"), &json!(0), &json!(10))
+    );
+    assert_eq!(score["low"], "Not at all likely");
+    // 0–6 → "obstacle" (question 1); 7–8 → "make_it_10" (3); 9–10 → "referral" (4).
+    assert_eq!(
+        score["rules"],
+        json!([ { "min": 0, "max": 6, "q": 1 }, { "min": 7, "max": 8, "q": 3 }, { "min": 9, "max": 10, "q": 4 } ])
+    );
+    let obstacle = &card["questions"][1];
+    assert_eq!((&obstacle["id"], &obstacle["kind"]), (&json!("obstacle"), &json!("single_choice")));
+    assert_eq!(obstacle["choices"][0], json!({ "id": "not_ready", "label": "Not ready to upgrade" }));
+    // "not_ready" ends at "trial_offer" (ending 0); the fallback at "detractor_thanks" (1).
+    assert_eq!(obstacle["rules"][0], json!({ "choice": "not_ready", "end": 0 }));
+    assert_eq!(obstacle["rules"][2], json!({ "end": 1 }));
+    assert_eq!(card["questions"][2]["placeholder"], "A sentence or two is plenty");
+    assert_eq!(card["questions"][3]["optional"], true);
+    assert_eq!(card["questions"][2].get("optional"), None, "omitted when false");
+    assert_eq!(card["endings"][0]["id"], "trial_offer");
+    assert_eq!(
+        card["endings"][0]["actions"],
+        json!([ { "action": "offer", "code": "trial_extension_14d" }, { "action": "webhook" } ])
+    );
+    assert_eq!(card["endings"][2]["actions"], json!([]));
+    // It is the protocol's type, and the same as the survey's own conversion.
+    let typed: touchpoint_protocol::card::CardSurvey = serde_json::from_value(card).unwrap();
+    let file = std::fs::read_to_string(repo_surveys().join("nps.json")).unwrap();
+    assert_eq!(typed, touchpoint_core::survey::Survey::from_json(&file).unwrap().to_card());
+}
+
+#[tokio::test]
+async fn the_card_form_speaks_the_readers_language() {
+    let h = Harness::new().await;
+    let german = ("Wie machen wir uns?", "Noch nicht bereit für ein Upgrade");
+    let english = ("How are we doing?", "Not ready to upgrade");
+    for (locale, expected) in [
+        ("&locale=de-DE,de,en", &german),
+        ("&locale=de-AT", &german),
+        ("&locale=fr,%20de", &german),
+        ("&locale=fr&locale=de", &german),
+        ("&locale=de%2Cen", &german),
+        ("&locale=en-GB,de", &english),
+        ("&locale=ja", &english),
+        // Only the first 32 tags count.
+        (&*format!("&locale={}de", "xx,".repeat(32)), &english),
+        (&*format!("&locale={}de", "xx,".repeat(31)), &german),
+        ("&locale=", &english),
+        ("", &english),
+    ] {
+        let (status, _, _, card) = public_read(&h, &format!("/v1/surveys/nps?form=card{locale}")).await;
+        assert_eq!(status, StatusCode::OK, "{locale:?}");
+        let read = (card["title"].as_str().unwrap(), card["questions"][1]["choices"][0]["label"].as_str().unwrap());
+        assert_eq!(read, *expected, "{locale:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_form_is_a_bad_request() {
+    let h = Harness::new().await;
+    for form in ["full", "", "CARD", "card/1"] {
+        let (status, content_type, _, body) = public_read(&h, &format!("/v1/surveys/nps?form={form}")).await;
+        assert_eq!((status, content_type.as_str()), (StatusCode::BAD_REQUEST, "application/json"), "{form:?}");
+        assert_eq!(
+            body,
+            json!({ "error": format!("unknown form {form:?}; the accepted value is \"card\""), "field": "form" })
+        );
+    }
+    let (status, _, _, _) = public_read(&h, "/v1/surveys/nps?form=card&form=full").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _, body) = public_read(&h, "/v1/surveys/nope?form=card").await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({ "error": "no survey with id \"nope\"" })));
+}
+
+/// Without `form`, the definition as loaded, whatever else the query says.
+#[tokio::test]
+async fn without_form_the_definition_is_served_as_before() {
+    let h = Harness::new().await;
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(repo_surveys().join("nps.json")).unwrap()).unwrap();
+    for uri in ["/v1/surveys/nps", "/v1/surveys/nps?locale=de", "/v1/surveys/nps?locale=de&locale=en&v=2"] {
+        let (status, content_type, origin, body) = public_read(&h, uri).await;
+        assert_eq!(
+            (status, content_type.as_str(), origin.as_deref()),
+            (StatusCode::OK, "application/json", Some(APP_ORIGIN)),
+            "{uri}"
+        );
+        assert_eq!(body, file, "{uri}");
+    }
+}
+
 #[tokio::test]
 async fn nps_counts_the_latest_answer_of_each_response_once() {
     let h = Harness::new().await;
