@@ -1,5 +1,5 @@
 //! `Touchpoint.on(name, fn)` / `off`: host callbacks for what the widget
-//! wants the host to know (today: `error`).
+//! wants the host to know.
 //!
 //! Listeners are always called in a fresh task, never from inside our own
 //! code: a listener that calls back into Touchpoint (or throws) cannot
@@ -10,13 +10,14 @@ use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 use crate::browser;
+use crate::text::{cat, quoted};
 
 thread_local! {
     static LISTENERS: RefCell<Vec<(String, js_sys::Function)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Names `on` accepts; anything else is a typo worth telling about.
-const NAMES: &[&str] = &[
+pub const NAMES: &[&str] = &[
     "error",
     "cta",
     "survey:shown",
@@ -28,7 +29,7 @@ const NAMES: &[&str] = &[
 
 pub fn on(name: &str, f: js_sys::Function) -> bool {
     if !NAMES.contains(&name) {
-        browser::error(&format!("on: unknown event {name:?}; known: {}", NAMES.join(", ")));
+        browser::error(&cat(&["on: unknown event ", &quoted(name), "; known: ", &NAMES.join(", ")]));
         return false;
     }
     LISTENERS.with(|l| l.borrow_mut().push((name.to_owned(), f)));
@@ -39,22 +40,25 @@ pub fn off(name: &str, f: &js_sys::Function) {
     LISTENERS.with(|l| l.borrow_mut().retain(|(n, g)| !(n == name && g == f)));
 }
 
+/// A payload object with these members.
+pub fn payload(members: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in members {
+        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
+}
+
 /// Calls every listener of `name` with `payload`, later.
-pub fn dispatch(name: &'static str, payload: JsValue) {
+pub fn dispatch(name: &str, payload: JsValue) {
+    let name = name.to_owned();
     browser::set_timeout(0, move || {
         let listeners: Vec<js_sys::Function> =
-            LISTENERS.with(|l| l.borrow().iter().filter(|(n, _)| n == name).map(|(_, f)| f.clone()).collect());
+            LISTENERS.with(|l| l.borrow().iter().filter(|(n, _)| *n == name).map(|(_, f)| f.clone()).collect());
         for f in listeners {
             if let Err(e) = f.call1(&JsValue::NULL, &payload) {
-                browser::error(&format!("an on({name:?}) listener threw: {}", browser::describe(&e)));
+                browser::error(&cat(&["an on(", &quoted(&name), ") listener threw: ", &browser::describe(&e)]));
             }
         }
     });
-}
-
-/// [`dispatch`] with a JSON payload.
-pub fn dispatch_json(name: &'static str, payload: &serde_json::Value) {
-    if let Some(v) = browser::to_js(payload) {
-        dispatch(name, v);
-    }
 }

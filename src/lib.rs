@@ -1,33 +1,49 @@
-//! The Touchpoint widget: the only Rust that touches the DOM and JS.
+//! The Touchpoint widget's first wasm module: the survey card, the durable
+//! event queue and the API. Everything a page does not need before its
+//! first survey (checklist, targeting, help, the dock, the debug overlay) is
+//! the second module, `crates/views`, loaded after the card.
 //!
-//! Business rules (survey graph, branching, validation) live in
-//! `touchpoint-core` and the wire format in `touchpoint-protocol`; this crate
-//! calls them, shows the survey inside a shadow root (plain DOM calls), loads
-//! the checklist and help dock (`crates/views`) when it has something to show,
-//! and posts events.
+//! Layers, each calling only those below it:
+//! - `api` (the page's calls) and `bridge` (the second module's): exports only;
+//! - `app`: the one piece of state and what changes it;
+//! - features: `card`, `outbox`, `rest` (the second module), `identity`,
+//!   `options`, `shell` (mounting), `strings`, `report` + `bus`;
+//! - `browser`, `text`: wrappers and helpers that know nothing of the rest.
+//!
+//! No serde, no `core::fmt` and no definition validation on the card's way:
+//! the collector serves the survey pre-checked (the card form), events are
+//! written by `touchpoint_protocol::write`, and messages are concatenated.
 //!
 //! Everything here runs on someone else's page, so nothing may panic or throw
-//! into it: failures are reported with `console.error` and a `false`/no-op.
-//! On a non-wasm target the crate is empty, so `cargo test` on the host stays
-//! fast and browser-free.
+//! into it. The modules that need no browser (`card::form`,
+//! `card::session`, `strings`, `text`) build and are tested on the host.
 
+// On the host only the browser-free modules build (for their tests).
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
+mod card;
+mod strings;
+mod text;
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod bridge;
 #[cfg(target_arch = "wasm32")]
 mod browser;
 #[cfg(target_arch = "wasm32")]
 mod bus;
 #[cfg(target_arch = "wasm32")]
-mod checklist;
+mod identity;
 #[cfg(target_arch = "wasm32")]
-mod help;
+mod options;
 #[cfg(target_arch = "wasm32")]
 mod outbox;
 #[cfg(target_arch = "wasm32")]
 mod report;
 #[cfg(target_arch = "wasm32")]
-mod route;
+mod rest;
 #[cfg(target_arch = "wasm32")]
-mod sdk;
-#[cfg(target_arch = "wasm32")]
-mod targeting;
-#[cfg(target_arch = "wasm32")]
-mod ui;
+mod shell;

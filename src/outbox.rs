@@ -26,14 +26,16 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::rc::Rc;
 
-use touchpoint_core::queue::{parse_retry_after, read_stored, settle, Fate, Policy, Stored, Verdict};
-use touchpoint_protocol::{Event, IngestResponse};
+use touchpoint_core::queue::{parse_retry_after, settle, Fate, Policy, Verdict};
+use touchpoint_protocol::write::push_str;
+use touchpoint_protocol::{EventResult, EventStatus};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::browser;
+use crate::browser::{self, js};
 use crate::report::{report, Code, Console};
+use crate::text::{cat, num};
 
 /// Dead letters kept for inspection; older ones make room.
 const MAX_DEAD: usize = 100;
@@ -96,7 +98,7 @@ impl Outbox {
         let storage = browser::local_storage();
         let outbox = Outbox(Rc::new(RefCell::new(Inner {
             project: project.to_owned(),
-            url: format!("{endpoint}/v1/events"),
+            url: cat(&[endpoint, "/v1/events"]),
             policy,
             storage,
             memory: BTreeMap::new(),
@@ -163,14 +165,9 @@ impl Outbox {
         key
     }
 
-    /// The largest serialized event `push` takes.
-    pub fn max_event_bytes(&self) -> usize {
-        self.0.borrow().policy.max_event_bytes
-    }
-
-    /// Queues `event` (written to storage at the end of this task) and schedules a send.
-    pub fn push(&self, event: &Event) -> Result<Pushed, PushError> {
-        let raw = serde_json::to_string(event).unwrap_or_default();
+    /// Queues the event `raw` (its JSON; `id` and `ts` are its own), written
+    /// to storage at the end of this task, and schedules a send.
+    pub fn push(&self, id: &str, ts: i64, raw: String) -> Result<Pushed, PushError> {
         let max = self.0.borrow().policy.max_event_bytes;
         if raw.len() > max {
             return Err(PushError::TooLarge { bytes: raw.len(), max });
@@ -181,7 +178,7 @@ impl Outbox {
             inner.seq = (inner.seq + 1) % 1_000_000;
             inner.seq
         };
-        let key = self.key_for(event.ts, seq, &event.id);
+        let key = self.key_for(ts, seq, id);
         let queued = {
             let mut inner = self.0.borrow_mut();
             inner.index.insert(key.clone());
@@ -253,7 +250,7 @@ impl Outbox {
             drop(inner);
             report(
                 Code::StorageUnavailable,
-                &format!("{why}; events are kept in memory until sent, and are lost if this page closes first"),
+                &cat(&[why, "; events are kept in memory until sent, and are lost if this page closes first"]),
                 &[],
                 Console::Warn,
             );
@@ -326,17 +323,17 @@ impl Outbox {
                 continue;
             };
             match read_stored(&raw) {
-                Stored::Event => {
+                Ok(()) => {
                     if !fill.offer(raw.len()) {
                         break;
                     }
                     out.push((key, raw));
                 }
-                Stored::Corrupt { reason } => {
+                Err(reason) => {
                     let id = self.remove(&key).unwrap_or_default();
                     report(
                         Code::CorruptStorage,
-                        &format!("removed a queued entry that is not a valid event ({key}): {reason}"),
+                        &cat(&["removed a queued entry that is not a valid event (", &key, "): ", reason]),
                         &[id],
                         Console::Error,
                     );
@@ -383,7 +380,7 @@ impl Outbox {
         }
         let (name, tab) = {
             let inner = self.0.borrow();
-            (format!("touchpoint:{}:send", inner.project), inner.tab.clone())
+            (cat(&["touchpoint:", &inner.project, ":send"]), inner.tab.clone())
         };
         let this = self.clone();
         let got = browser::with_lock(&name, &tab, move || Box::pin(this.send_all())).await;
@@ -418,9 +415,16 @@ impl Outbox {
             for (k, _) in &batch {
                 inner.in_flight.insert(k.clone());
             }
-            let key = serde_json::to_string(&inner.project).unwrap_or_default();
-            let events: Vec<&str> = batch.iter().map(|(_, raw)| raw.as_str()).collect();
-            let body = format!(r#"{{"key":{key},"events":[{}]}}"#, events.join(","));
+            let mut body = String::from("{\"key\":");
+            push_str(&mut body, &inner.project);
+            body.push_str(",\"events\":[");
+            for (i, (_, raw)) in batch.iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(raw);
+            }
+            body.push_str("]}");
             (inner.url.clone(), body, inner.policy.request_timeout_ms)
         };
         let answer = post(&url, body, timeout, keepalive).await;
@@ -445,7 +449,7 @@ impl Outbox {
         let verdict = self.0.borrow().policy.verdict(status, retry_after_ms, failures, js_sys::Math::random());
         match verdict {
             Verdict::Delivered => {
-                let Ok(resp) = serde_json::from_str::<IngestResponse>(body) else {
+                let Some(results) = read_results(body) else {
                     // A proxy answering 200 with something else: treat as not delivered.
                     return self.retry_later(&ids, "the collector's answer was not readable".into(), failures);
                 };
@@ -456,7 +460,7 @@ impl Outbox {
                 }
                 let mut rejected = Vec::new();
                 let sent: Vec<&str> = ids.iter().map(String::as_str).collect();
-                for ((key, raw), fate) in batch.iter().zip(settle(&sent, &resp.results)) {
+                for ((key, raw), fate) in batch.iter().zip(settle(&sent, &results)) {
                     match fate {
                         Fate::Done => {
                             self.remove(key);
@@ -471,7 +475,7 @@ impl Outbox {
                 for (id, reason) in rejected {
                     report(
                         Code::EventRejected,
-                        &format!("the collector rejected event {id}: {reason} (kept in the dead-letter list)"),
+                        &cat(&["the collector rejected event ", &id, ": ", &reason, " (kept in the dead-letter list)"]),
                         &[id],
                         Console::Error,
                     );
@@ -480,7 +484,7 @@ impl Outbox {
             }
             Verdict::RetryIn(ms) => {
                 let why = match &answer {
-                    Answer::Status { status, .. } => format!("HTTP {status}"),
+                    Answer::Status { status, .. } => cat(&["HTTP ", &num(u64::from(*status))]),
                     Answer::NoAnswer(why) => why.clone(),
                 };
                 {
@@ -490,7 +494,15 @@ impl Outbox {
                 }
                 report(
                     Code::DeliveryFailed,
-                    &format!("could not send {} events ({why}); retrying in {} ms, nothing is lost", ids.len(), ms),
+                    &cat(&[
+                        "could not send ",
+                        &num(ids.len() as u64),
+                        " events (",
+                        &why,
+                        "); retrying in ",
+                        &num(u64::from(ms)),
+                        " ms, nothing is lost",
+                    ]),
                     &ids,
                     if failures == 1 { Console::Warn } else { Console::Silent },
                 );
@@ -498,16 +510,21 @@ impl Outbox {
                 false
             }
             Verdict::Refused => {
-                let status = status.unwrap_or(0);
+                let status = num(u64::from(status.unwrap_or(0)));
                 for (key, raw) in &batch {
-                    self.dead_letter(key, raw, &format!("HTTP {status}: {body}"));
+                    self.dead_letter(key, raw, &cat(&["HTTP ", &status, ": ", body]));
                 }
                 report(
                     Code::EventRejected,
-                    &format!(
-                        "the collector refused {} events with HTTP {status}: {body} (kept in the dead-letter list)",
-                        ids.len()
-                    ),
+                    &cat(&[
+                        "the collector refused ",
+                        &num(ids.len() as u64),
+                        " events with HTTP ",
+                        &status,
+                        ": ",
+                        body,
+                        " (kept in the dead-letter list)",
+                    ]),
                     &ids,
                     Console::Error,
                 );
@@ -524,7 +541,7 @@ impl Outbox {
             inner.failures = failures;
             inner.not_before = js_sys::Date::now() + ms as f64;
         }
-        report(Code::DeliveryFailed, &format!("{why}; retrying in {ms} ms"), ids, Console::Warn);
+        report(Code::DeliveryFailed, &cat(&[&why, "; retrying in ", &num(u64::from(ms)), " ms"]), ids, Console::Warn);
         self.schedule(ms);
         false
     }
@@ -533,11 +550,15 @@ impl Outbox {
     fn dead_letter(&self, key: &str, raw: &str, reason: &str) {
         self.remove(key);
         let project = self.0.borrow().project.clone();
-        let dead_prefix = format!("touchpoint:{project}:dead:");
+        let dead_prefix = cat(&["touchpoint:", &project, ":dead:"]);
         let Some(storage) = self.0.borrow().storage.clone() else { return };
         let suffix = key.rsplit_once(":q:").map_or(key, |(_, s)| s);
-        let value = format!(r#"{{"reason":{},"event":{raw}}}"#, serde_json::to_string(reason).unwrap_or_default());
-        let _ = storage.set_item(&format!("{dead_prefix}{suffix}"), &value);
+        let mut value = String::from("{\"reason\":");
+        push_str(&mut value, reason);
+        value.push_str(",\"event\":");
+        value.push_str(raw);
+        value.push('}');
+        let _ = storage.set_item(&cat(&[&dead_prefix, suffix]), &value);
         let n = storage.length().unwrap_or(0);
         let mut dead: Vec<String> =
             (0..n).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(&dead_prefix)).collect();
@@ -629,7 +650,54 @@ async fn try_post(url: &str, body: String, timeout_ms: u32, keepalive: bool) -> 
     }
     match result {
         Ok(a) => Ok(a),
-        Err(_) if abort.signal().aborted() => Ok(Answer::NoAnswer(format!("no answer within {timeout_ms} ms"))),
+        Err(_) if abort.signal().aborted() => {
+            Ok(Answer::NoAnswer(cat(&["no answer within ", &num(u64::from(timeout_ms)), " ms"])))
+        }
         Err(e) => Err(e),
     }
+}
+
+/// The collector's per-event results (`{"results":[{id, status, reason?}]}`);
+/// `None` if the body is not that (a proxy answering 200 with a page of its own).
+fn read_results(body: &str) -> Option<Vec<EventResult>> {
+    let v = js::parse(body).ok()?;
+    let items = js::get(&v, "results")?.dyn_into::<js_sys::Array>().ok()?;
+    items
+        .iter()
+        .map(|r| {
+            let status = match js::get(&r, "status")?.as_string()?.as_str() {
+                "accepted" => EventStatus::Accepted,
+                "duplicate" => EventStatus::Duplicate,
+                "rejected" => EventStatus::Rejected,
+                _ => return None,
+            };
+            let reason = js::get(&r, "reason").and_then(|r| r.as_string());
+            Some(EventResult { id: js::get(&r, "id")?.as_string()?, status, reason })
+        })
+        .collect()
+}
+
+/// Reads a stored event. Storage is shared with the host page and the user,
+/// so anything can be there. The check is structural (an object with a
+/// non-empty `id`, a `type`, an integer `ts`, `anonymous_id` and `url`): the
+/// widget sends the stored text as it is, and the collector validates it fully.
+fn read_stored(raw: &str) -> Result<(), &'static str> {
+    let v = js::parse(raw).map_err(|_| "not JSON")?;
+    if !js::is_plain_object(&v) {
+        return Err("not a JSON object");
+    }
+    let text = |k: &str| js::get(&v, k).and_then(|f| f.as_string());
+    if text("id").is_none_or(|s| s.is_empty()) {
+        return Err("event without an id");
+    }
+    if text("type").is_none() {
+        return Err("event without a type");
+    }
+    if !js::get(&v, "ts").and_then(|t| t.as_f64()).is_some_and(|t| t.fract() == 0.0) {
+        return Err("event without an integer ts");
+    }
+    if text("anonymous_id").is_none() || text("url").is_none() {
+        return Err("event without anonymous_id or url");
+    }
+    Ok(())
 }

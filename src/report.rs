@@ -1,12 +1,9 @@
 //! Problems the host should hear about: printed on the console and passed to
 //! `Touchpoint.on('error', …)` listeners as `{ code, message, eventIds }`.
 
-use serde::Serialize;
-
 use crate::{browser, bus};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     /// One event is bigger than the collector accepts; it was not queued.
     EventTooLarge,
@@ -22,12 +19,18 @@ pub enum Code {
     StorageUnavailable,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Payload<'a> {
-    code: Code,
-    message: &'a str,
-    event_ids: &'a [String],
+impl Code {
+    /// The `code` listeners get.
+    pub fn name(self) -> &'static str {
+        match self {
+            Code::EventTooLarge => "event_too_large",
+            Code::QueueOverflow => "queue_overflow",
+            Code::DeliveryFailed => "delivery_failed",
+            Code::EventRejected => "event_rejected",
+            Code::CorruptStorage => "corrupt_storage",
+            Code::StorageUnavailable => "storage_unavailable",
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -43,8 +46,9 @@ pub fn report(code: Code, message: &str, event_ids: &[String], console: Console)
         Console::Warn => browser::warn(message),
         Console::Silent => {}
     }
-    let payload = Payload { code, message, event_ids };
-    if let Some(v) = browser::to_js(&payload) {
-        bus::dispatch("error", v);
-    }
+    let ids: js_sys::Array = event_ids.iter().map(|id| wasm_bindgen::JsValue::from_str(id)).collect();
+    bus::dispatch(
+        "error",
+        bus::payload(&[("code", code.name().into()), ("message", message.into()), ("eventIds", ids.into())]),
+    );
 }

@@ -42,10 +42,13 @@
   wasm.catch(function () {});
   var early = { wasm: wasm, surveys: {} };
   var surveyApi = String(opts.endpoint).replace(/\/+$/, "") + "/v1/surveys/";
+  // The card form (pre-checked by the collector) in the reader's languages, as the widget asks for it.
+  var langs = opts.locale ? [opts.locale] : (navigator.languages || []);
+  var form = "?form=card&locale=" + encodeURIComponent(Array.prototype.join.call(langs, ","));
   function prefetch() {
     q.forEach(function (c) {
       var id = c[0] === "showSurvey" && c[1][0];
-      if (typeof id === "string" && !early.surveys[id]) early.surveys[id] = get(surveyApi + encodeURIComponent(id));
+      if (typeof id === "string" && !early.surveys[id]) early.surveys[id] = get(surveyApi + encodeURIComponent(id) + form);
     });
   }
   prefetch();

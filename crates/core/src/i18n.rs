@@ -74,8 +74,38 @@ pub fn is_rtl(locale: &str) -> bool {
     RTL.contains(&base(locale))
 }
 
-fn base(locale: &str) -> &str {
+/// The language of a tag: `de` of `de-AT`.
+pub fn base(locale: &str) -> &str {
     locale.split(['-', '_']).next().unwrap_or(locale)
+}
+
+/// The built-in string `key` for `locale` (German for German, else English).
+/// No allocation and no JSON: the widget's first module reads its card
+/// strings through this, without the rest of [`Catalog`].
+pub fn built_in(key: &str, locale: &str) -> Option<&'static str> {
+    let (_, en, de) = BUILT_IN.iter().find(|(k, ..)| *k == key)?;
+    Some(if base(locale).eq_ignore_ascii_case("de") { de } else { en })
+}
+
+/// Whether `key` is one of the widget's strings.
+pub fn is_known_key(key: &str) -> bool {
+    BUILT_IN.iter().any(|(k, ..)| *k == key)
+}
+
+/// The first of `preferred` (e.g. `navigator.languages`, lower-cased here)
+/// that `have` strings for, by exact tag or by language; else English.
+pub fn choose_locale(preferred: &[String], have: impl Fn(&str) -> bool) -> String {
+    let have = |l: &str| l == "en" || l == "de" || have(l);
+    for p in preferred {
+        let p = p.to_ascii_lowercase();
+        if have(&p) {
+            return p;
+        }
+        if have(base(&p)) {
+            return base(&p).to_owned();
+        }
+    }
+    "en".into()
 }
 
 /// Strings configured per locale, on top of the built-in ones.
@@ -97,7 +127,7 @@ impl Catalog {
             };
             let mut map = BTreeMap::new();
             for (key, text) in strings {
-                if !BUILT_IN.iter().any(|(k, ..)| k == key) {
+                if !is_known_key(key) {
                     errors.push(format!("messages.{locale}.{key}: unknown message key (see the list in the README)"));
                 } else if let Some(t) = text.as_str().filter(|t| !t.trim().is_empty()) {
                     map.insert(key.clone(), t.to_owned());
@@ -117,17 +147,7 @@ impl Catalog {
     /// The first of `preferred` (e.g. `navigator.languages`) that we have
     /// strings for, by exact tag or by language; else English.
     pub fn choose(&self, preferred: &[String]) -> String {
-        let have = |l: &str| l == "en" || l == "de" || self.custom.contains_key(l);
-        for p in preferred {
-            let p = p.to_ascii_lowercase();
-            if have(&p) {
-                return p;
-            }
-            if have(base(&p)) {
-                return base(&p).to_owned();
-            }
-        }
-        "en".into()
+        choose_locale(preferred, |l| self.custom.contains_key(l))
     }
 
     /// The strings for `locale`: its own, then its language's, then English.
@@ -229,6 +249,16 @@ mod tests {
                 "messages.de must be an object of strings",
             ]
         );
+    }
+
+    #[test]
+    fn built_in_strings_without_a_catalog() {
+        assert_eq!(built_in("survey.send", "de-AT"), Some("Senden"));
+        assert_eq!(built_in("survey.send", "fr"), Some("Send"));
+        assert_eq!(built_in("survey.sned", "en"), None);
+        for (key, ..) in BUILT_IN {
+            assert_eq!(built_in(key, "de").map(str::to_owned), Some(Catalog::default().messages("de").get(key)));
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod card;
 mod event;
 mod ingest;
 mod uuid;
+pub mod write;
 
 pub use card::{
     CardChoice, CardCondition, CardEnding, CardKind, CardQuestion, CardRule, CardScale, CardSurvey, CardTarget,

@@ -49,7 +49,7 @@ pub fn DockView(dock: Dock) -> impl IntoView {
         }
         before.set_value(now);
         // The widget keeps targeting's view of the screen (a closed panel frees it) and the launchers.
-        host::panel_changed(crate::exports::panel_name(now));
+        host::panel_changed(crate::panels::panel_name(now));
         if std::mem::take(&mut *dock.quiet.write_value()) {
             return;
         }

@@ -1,173 +1,222 @@
-//! What the widget calls: mount the dock into the shadow root it made, then
-//! push it the checklist, its progress, the help content, the page path and
-//! the panel to open. Each call is a whole state, never a diff, so the dock
-//! cannot drift from the widget that owns the rules.
+//! What this module exports: `start` and the calls the first module makes
+//! when something changes (its `Module` block in `src/rest.rs`), and the API
+//! calls it serves to the page (`showChecklist`, `openHelp`, `complete`,
+//! `setBusy`, `why`, `debug`), which `pkg/index.js` binds once it runs. Each
+//! API call first has the first module hand over the events recorded
+//! before it, so it sees them.
 
-use std::any::Any;
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::cell::Cell;
 
-use leptos::prelude::*;
 use serde::Deserialize;
-use touchpoint_core::checklist::{ChecklistSet, Contributor, Progress};
 use touchpoint_core::i18n::Catalog;
+use touchpoint_protocol::{Event, EventKind};
 use wasm_bindgen::prelude::*;
 
-use crate::checklist_panel::Live;
-use crate::dock::{Dock, DockView, Open};
+use crate::context::{self, PersonJson};
 use crate::host::{self, Host};
-
-thread_local! {
-    static DOCK: RefCell<Option<(Box<dyn Any>, Dock)>> = const { RefCell::new(None) };
-    static LOCALES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-fn dock() -> Option<Dock> {
-    DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d))
-}
+use crate::launchers::{self, Panel};
+use crate::{checklist, page, route, targeting};
 
 #[derive(Deserialize)]
 struct Init {
-    /// The `messages` option as given to `init` (validated by the widget).
+    key: String,
+    endpoint: String,
+    /// The `messages` option as given to `init`.
     #[serde(default)]
     messages: serde_json::Value,
-    /// The locale the widget chose.
+    /// The locale the first module chose.
     locale: String,
-    /// The reader's languages, most preferred first (for checklist texts).
+    /// The reader's languages, most preferred first.
     locales: Vec<String>,
-    path: String,
+    /// When the first module booted (targeting's delays count from it).
+    loaded_at_ms: i64,
+    person: PersonJson,
 }
 
-/// Mounts the dock into `container` (inside the widget's shadow root).
+thread_local! {
+    /// A load of the person's checklist and targeting is scheduled.
+    static PERSON_PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Starts the module: `host` is the first module's exports, `init` its start state.
 #[wasm_bindgen]
-pub fn mount(host: Host, container: web_sys::HtmlElement, init: &str) -> Result<(), String> {
-    let init: Init = serde_json::from_str(init).map_err(|e| format!("dock: unreadable start state: {e}"))?;
+pub fn start(host: Host, init: &str) -> Result<(), String> {
+    let init: Init = serde_json::from_str(init).map_err(|e| format!("unreadable start state: {e}"))?;
     let catalog = if init.messages.is_null() {
         Catalog::default()
     } else {
-        Catalog::from_value(&init.messages).map_err(|e| format!("dock: messages: {}", e.join("; ")))?
+        Catalog::from_value(&init.messages).unwrap_or_else(|problems| {
+            for p in problems {
+                page::error(&format!("init: {p}"));
+            }
+            Catalog::default()
+        })
     };
     host::set(host, catalog.messages(&init.locale));
-    LOCALES.with(|l| *l.borrow_mut() = init.locales);
-    if let Some((_, old)) = DOCK.with(|d| d.borrow_mut().take()) {
-        old.open.set(Open::Nothing);
+    context::set(init.key, init.endpoint, init.locales, init.person);
+    targeting::page_loaded(init.loaded_at_ms);
+    let debug_asked = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|q| q.split(['?', '&']).any(|p| p == "touchpoint_debug=1"));
+    if debug_asked {
+        if let Err(e) = crate::debug::enable(true) {
+            page::error(&format!("debug: {e}"));
+        }
     }
-    let dock = Dock {
-        open: RwSignal::new(Open::Nothing),
-        checklist: RwSignal::new(None),
-        help: RwSignal::new(None),
-        segment: RwSignal::new(None),
-        path: RwSignal::new(init.path),
-        query: RwSignal::new(String::new()),
-        quiet: StoredValue::new(false),
-    };
-    let view = leptos::mount::mount_to(container, move || view! { <DockView dock /> });
-    DOCK.with(|d| *d.borrow_mut() = Some((Box::new(view), dock)));
+    load_help();
+    schedule_person_load();
     Ok(())
 }
 
-/// Shows checklist `id` of the set `set` (the collector's `/v1/checklists` text), chosen for `segment`.
-#[wasm_bindgen]
-pub fn checklist(set: &str, id: &str, segment: &str) -> Result<(), String> {
-    let dock = dock().ok_or("dock: not mounted")?;
-    let locales = LOCALES.with(|l| l.borrow().clone());
-    let set = ChecklistSet::from_json_in(set, &locales).map_err(|e| e.to_string())?;
-    let checklist = set.checklist(id).ok_or_else(|| format!("dock: no checklist {id:?} in the set"))?.clone();
-    let live = Live {
-        checklist: StoredValue::new(Arc::new(checklist)),
-        progress: RwSignal::new(Progress::default()),
-        dismissed: RwSignal::new(false),
-        by: RwSignal::new(BTreeMap::new()),
-    };
-    dock.segment.set(Some(segment.to_owned()));
-    dock.checklist.set(Some(live));
-    Ok(())
-}
-
-#[derive(Deserialize)]
-struct State {
-    progress: Progress,
-    dismissed: bool,
-    #[serde(default)]
-    by: BTreeMap<String, Vec<Contributor>>,
-}
-
-/// The checklist's progress now: `{ progress, dismissed, by }`.
-#[wasm_bindgen]
-pub fn progress(state: &str) -> Result<(), String> {
-    let state: State = serde_json::from_str(state).map_err(|e| format!("dock: unreadable progress: {e}"))?;
-    let Some(live) = dock().and_then(|d| d.checklist.get_untracked()) else { return Ok(()) };
-    // Most track() calls change nothing the panel shows: only a change re-renders.
-    live.progress.maybe_update(|p| {
-        let changed = *p != state.progress;
-        *p = state.progress;
-        changed
+/// Fetches the help content and adds the help launcher, in the background.
+fn load_help() {
+    let Some((endpoint, key)) = context::project() else { return };
+    wasm_bindgen_futures::spawn_local(async move {
+        match crate::help_content::load(&endpoint, &key).await {
+            Ok(Some(text)) => launchers::show_help(text),
+            Ok(None) => {}
+            Err(e) => page::error(&format!("help: {e}")),
+        }
     });
-    if live.dismissed.get_untracked() != state.dismissed {
-        live.dismissed.set(state.dismissed);
-    }
-    if live.by.with_untracked(|b| *b != state.by) {
-        live.by.set(state.by);
-    }
-    Ok(())
 }
 
-/// Removes the checklist (after `reset()`).
-#[wasm_bindgen(js_name = clearChecklist)]
-pub fn clear_checklist() {
-    if let Some(dock) = dock() {
-        dock.checklist.set(None);
-        dock.segment.set(None);
+/// Loads the checklist and the targeting config for the current person in
+/// a fresh task, once, so an `identify` right after `init` is taken into account.
+fn schedule_person_load() {
+    if PERSON_PENDING.replace(true) {
+        return;
     }
+    page::set_timeout(0, || {
+        PERSON_PENDING.set(false);
+        let (Some((endpoint, key)), Some(person)) = (context::project(), context::person()) else { return };
+        let traits = context::traits();
+        let (e, k, p) = (endpoint.clone(), key.clone(), person.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = checklist::load(e, k, p, traits).await {
+                page::error(&format!("checklist: {e}"));
+            }
+        });
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = targeting::load(endpoint, key, person).await {
+                page::error(&format!("targeting: {e}"));
+            }
+        });
+    });
 }
 
-/// Adds the help launcher and panel (the collector's `/v1/help` text).
+/// An event the first module recorded (`recorded`), or a `track()` made
+/// while opted out (`false`: not recorded, but the checklist follows it).
 #[wasm_bindgen]
-pub fn help(text: &str) -> Result<(), String> {
-    let dock = dock().ok_or("dock: not mounted")?;
-    let content = crate::help::parse(text)?;
-    dock.help.set(Some(StoredValue::new(content)));
-    Ok(())
-}
-
-/// Opens `panel` (`"checklist"`, `"help"`, `"nothing"` closes); `quiet`: a
-/// nudge's opening, which leaves focus where the user has it.
-#[wasm_bindgen]
-pub fn open(panel: &str, quiet: bool) {
-    let Some(dock) = dock() else { return };
-    let panel = match panel {
-        "checklist" => Open::Checklist,
-        "help" => Open::Help,
-        _ => Open::Nothing,
+pub fn observe(event: &str, recorded: bool) {
+    let event: Event = match serde_json::from_str(event) {
+        Ok(e) => e,
+        Err(e) => return page::error(&format!("an event could not be read here: {e}")),
     };
-    if panel != dock.open.get_untracked() {
-        dock.quiet.set_value(quiet);
-        dock.open.set(panel);
+    if let EventKind::Track { name, props } = &event.kind {
+        checklist::observe(name, props, event.ts);
+    }
+    if recorded {
+        targeting::observe(event.ts, &event.kind);
     }
 }
 
-/// Sets the help search box (`openHelp(query)`).
+/// The person changed: their checklist and targeting load again.
+#[wasm_bindgen(js_name = personChanged)]
+pub fn person_changed(person: &str) {
+    let person: PersonJson = match serde_json::from_str(person) {
+        Ok(p) => p,
+        Err(e) => return page::error(&format!("the person could not be read here: {e}")),
+    };
+    let before = context::set_person(person);
+    let now = context::person();
+    if before != now {
+        // Another person's checklist must not show, even for a moment.
+        checklist::clear();
+        launchers::clear_checklist();
+        schedule_person_load();
+    } else {
+        targeting::decide();
+    }
+}
+
+#[wasm_bindgen(js_name = surveyClosed)]
+pub fn survey_closed() {
+    // The screen is free: another experience may be due (cooldowns permitting).
+    targeting::decide();
+}
+
+#[wasm_bindgen(js_name = hidePanels)]
+pub fn hide_panels() {
+    launchers::open_panel(Panel::Nothing);
+}
+
 #[wasm_bindgen]
-pub fn query(q: String) {
-    if let Some(dock) = dock() {
-        dock.query.set(q);
-    }
+pub fn navigated() {
+    route::notify();
 }
 
-/// The page's path after client-side navigation (help suggestions follow it).
+/// Opens the onboarding checklist panel; `false` if none is loaded.
+#[wasm_bindgen(js_name = showChecklist)]
+pub fn show_checklist() -> bool {
+    host::settle();
+    launchers::open_panel(Panel::Checklist)
+}
+
+/// Opens the help panel, optionally searching for `query`; `false` if there is no help content.
+#[wasm_bindgen(js_name = openHelp)]
+pub fn open_help(query: JsValue) -> bool {
+    host::settle();
+    launchers::open_help(query.as_string())
+}
+
+/// Marks checklist item `itemId` complete (for items the host knows are done,
+/// or whose rule is `"manual"`). `false` (with the reason on the console) for
+/// an unknown item or when no checklist is loaded.
 #[wasm_bindgen]
-pub fn path(p: String) {
-    if let Some(dock) = dock() {
-        dock.path.set(p);
+pub fn complete(item_id: JsValue) -> bool {
+    host::settle();
+    match item_id.as_string().filter(|i| !i.trim().is_empty()) {
+        Some(id) => checklist::complete(&id),
+        None => {
+            page::error("complete: the argument must be a checklist item id string");
+            false
+        }
     }
 }
 
-/// The dock's name for a panel, as the widget spells it.
-pub fn panel_name(open: Open) -> &'static str {
-    match open {
-        Open::Checklist => "checklist",
-        Open::Help => "help",
-        Open::Nothing => "nothing",
+/// Tells Touchpoint the page is busy (a checkout, a modal of its own): no
+/// survey or nudge claims attention until `setBusy(false)`.
+#[wasm_bindgen(js_name = setBusy)]
+pub fn set_busy(busy: JsValue) {
+    host::settle();
+    match busy.as_bool() {
+        Some(b) => targeting::set_busy(b),
+        None => page::error("setBusy: the argument must be true or false"),
+    }
+}
+
+/// Why experience `id` (a survey or nudge of the remote config) is or is not
+/// showing: `{ id, kind, eligible, show_at_ms }` or `{ id, kind, eligible:
+/// false, rule, reason, data }`.
+#[wasm_bindgen]
+pub fn why(id: JsValue) -> JsValue {
+    host::settle();
+    let Some(id) = id.as_string() else {
+        page::error("why: the argument must be an experience id string");
+        return JsValue::UNDEFINED;
+    };
+    page::to_js(&targeting::why(&id)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Shows (`true`) or removes the debug overlay listing every experience and its verdict.
+#[wasm_bindgen]
+pub fn debug(on: JsValue) {
+    host::settle();
+    let on = on.as_bool().unwrap_or(true);
+    if let Err(e) = crate::debug::enable(on) {
+        page::error(&format!("debug: {e}"));
+    }
+    if on {
+        targeting::decide();
     }
 }

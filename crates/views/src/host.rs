@@ -1,47 +1,38 @@
-//! The widget module, seen from the dock: where events and user actions go,
-//! and the few page services the views need (strings, timers, the console).
+//! The first module, seen from this one: how events are recorded, targeted
+//! surveys shown and widgets mounted (the first module's `host*` exports,
+//! `src/bridge.rs`), plus the strings the panels show. The pair of lists —
+//! this `extern` block and the first module's `Module` block in `src/rest.rs`
+//! — is the whole contract between the two modules; a tidy test holds each
+//! name to an export on the other side.
 
 use std::cell::RefCell;
 
 use touchpoint_core::i18n::Messages;
 use touchpoint_protocol::EventKind;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
+
+use crate::page;
 
 #[wasm_bindgen]
 extern "C" {
-    /// The widget's JS module (its `views*` exports), passed to `mount`.
+    /// The first module's exports, passed to `start`.
     pub type Host;
-    // The dock's events, one export each: typed arguments, so the widget
-    // needs no JSON decoder for events (a derived one is most of a module's size).
-    #[wasm_bindgen(method, js_name = viewsHelpOpened)]
-    fn help_opened(this: &Host);
-    #[wasm_bindgen(method, js_name = viewsHelpSearched)]
-    fn help_searched(this: &Host, query: &str, result_count: u32);
-    #[wasm_bindgen(method, js_name = viewsHelpArticleViewed)]
-    fn help_article_viewed(this: &Host, article_id: &str);
-    #[wasm_bindgen(method, js_name = viewsHelpArticleRated)]
-    fn help_article_rated(this: &Host, article_id: &str, helpful: bool);
-    #[wasm_bindgen(method, js_name = viewsHelpCaseCreated)]
-    fn help_case_created(
-        this: &Host,
-        message: &str,
-        email: Option<String>,
-        last_article: Option<String>,
-        last_failed_search: Option<String>,
-    );
-    /// The user dismissed the checklist.
-    #[wasm_bindgen(method, js_name = viewsDismiss)]
-    fn views_dismiss(this: &Host);
-    /// A checklist call to action the host handles (`on('cta')`).
-    #[wasm_bindgen(method, js_name = viewsCta)]
-    fn views_cta(this: &Host, name: &str, item_id: &str);
-    /// The open panel changed (`"checklist"`, `"help"` or `"nothing"`).
-    #[wasm_bindgen(method, js_name = viewsPanel)]
-    fn views_panel(this: &Host, open: &str);
-
-    #[wasm_bindgen(js_namespace = console, js_name = error)]
-    fn console_error(message: &str);
+    /// Stamps and queues an event whose kind is given serialized; its id.
+    #[wasm_bindgen(method, js_name = hostRecord)]
+    fn host_record(this: &Host, kind: &str) -> Option<String>;
+    /// Shows a survey: a `Promise<boolean>`.
+    #[wasm_bindgen(method, js_name = hostShowSurvey)]
+    fn host_show_survey(this: &Host, id: String) -> js_sys::Promise;
+    #[wasm_bindgen(method, js_name = hostSurveyOnScreen)]
+    fn host_survey_on_screen(this: &Host) -> Option<String>;
+    /// Hands over the events recorded so far (before an API call reads state).
+    #[wasm_bindgen(method, js_name = hostSettle)]
+    fn host_settle(this: &Host);
+    #[wasm_bindgen(method, js_name = hostDispatch)]
+    fn host_dispatch(this: &Host, name: &str, payload: &str);
+    /// `[hostElement, container]` of a new themed widget host.
+    #[wasm_bindgen(method, catch, js_name = hostMount)]
+    fn host_mount(this: &Host, corner: &str) -> Result<js_sys::Array, JsValue>;
 }
 
 thread_local! {
@@ -54,42 +45,64 @@ pub fn set(host: Host, messages: Messages) {
     MESSAGES.with(|m| *m.borrow_mut() = messages);
 }
 
-fn with_host(f: impl FnOnce(&Host)) {
-    HOST.with(|h| {
-        if let Some(host) = h.borrow().as_ref() {
-            f(host)
-        }
-    });
+fn with_host<T>(f: impl FnOnce(&Host) -> T) -> Option<T> {
+    HOST.with(|h| h.borrow().as_ref().map(f))
 }
 
-/// Queues `kind` with the widget's identity and outbox.
-pub fn emit(kind: EventKind) {
-    with_host(|h| match kind {
-        EventKind::HelpOpened {} => h.help_opened(),
-        EventKind::HelpSearched { query, result_count } => h.help_searched(&query, result_count),
-        EventKind::HelpArticleViewed { article_id } => h.help_article_viewed(&article_id),
-        EventKind::HelpArticleRated { article_id, helpful } => h.help_article_rated(&article_id, helpful),
-        EventKind::HelpCaseCreated { message, email, last_article, last_failed_search } => {
-            h.help_case_created(&message, email, last_article, last_failed_search)
-        }
-        other => error(&format!("the dock has no way to send {} events", other.name())),
-    });
+/// Queues `kind` with the widget's identity and outbox; its id, or `None`
+/// if it was refused (opted out, too large: the first module says why).
+pub fn emit(kind: EventKind) -> Option<String> {
+    let json = serde_json::to_string(&kind).ok()?;
+    with_host(|h| h.host_record(&json)).flatten()
 }
 
+/// Calls the page's `on(name)` listeners with `payload`.
+pub fn dispatch(name: &str, payload: &serde_json::Value) {
+    with_host(|h| h.host_dispatch(name, &payload.to_string()));
+}
+
+pub fn settle() {
+    with_host(|h| h.host_settle());
+}
+
+pub fn survey_on_screen() -> Option<String> {
+    with_host(|h| h.host_survey_on_screen()).flatten()
+}
+
+/// Shows survey `id`; `true` once it is on screen.
+pub async fn show_survey(id: &str) -> bool {
+    let Some(promise) = with_host(|h| h.host_show_survey(id.to_owned())) else { return false };
+    wasm_bindgen_futures::JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+}
+
+/// A themed widget host in `corner` (`"dock"`, `"debug"`) with this module's
+/// stylesheet added: its host element and the container to build in.
+pub fn mount(corner: &str) -> Result<(web_sys::Element, web_sys::HtmlElement), String> {
+    use wasm_bindgen::JsCast;
+    let parts = with_host(|h| h.host_mount(corner)).ok_or("not started")?.map_err(|e| page::describe(&e))?;
+    let host: web_sys::Element = parts.get(0).dyn_into().map_err(|_| "no host element")?;
+    let container: web_sys::HtmlElement = parts.get(1).dyn_into().map_err(|_| "no container")?;
+    if let Some(root) = host.shadow_root() {
+        let sheets = root.adopted_style_sheets();
+        sheets.push(&crate::sheet()?.into());
+        root.set_adopted_style_sheets(&sheets);
+    }
+    Ok((host, container))
+}
+
+/// The user dismissed the checklist in its panel.
 pub fn dismiss_checklist() {
-    with_host(|h| h.views_dismiss());
+    crate::checklist::dismiss();
 }
 
+/// A checklist call to action for the host (`on('cta', …)`).
 pub fn cta(name: &str, item_id: &str) {
-    with_host(|h| h.views_cta(name, item_id));
+    dispatch("cta", &serde_json::json!({ "name": name, "itemId": item_id }));
 }
 
+/// The open panel changed in the dock (a close button, Escape).
 pub fn panel_changed(open: &str) {
-    with_host(|h| h.views_panel(open));
-}
-
-pub fn error(message: &str) {
-    console_error(&format!("[touchpoint] {message}"));
+    crate::launchers::panel_changed(open);
 }
 
 /// The user-facing string `key` in the widget's locale.
@@ -103,10 +116,5 @@ pub fn tf(key: &str, args: &[(&str, &str)]) -> String {
 }
 
 pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) {
-    let cb = Closure::once_into_js(f);
-    let scheduled = web_sys::window()
-        .and_then(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms).ok());
-    if scheduled.is_none() {
-        error("could not schedule a timer");
-    }
+    page::set_timeout(ms, f);
 }

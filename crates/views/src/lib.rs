@@ -1,25 +1,61 @@
-//! The checklist and help dock: Touchpoint's second wasm module.
+//! Touchpoint's second wasm module: everything a page does not need before
+//! its first survey. The checklist's rules and the dock's launchers
+//! (`checklist`, `launchers`), targeting and the debug overlay
+//! (`targeting`, `debug`), the help content (`help_content`, `help`), and
+//! the panels (Leptos: `panels`, `dock`, `checklist_panel`, `help_panel`).
 //!
-//! The widget (`touchpoint`, the first module) shows the survey and runs
-//! every rule: checklist progress, targeting, the queue. It loads this
-//! module only once the first survey is up (or the page is idle), so a host
-//! page pays for Leptos and the dock's views after the part its users see
-//! first. The two modules share no memory: the widget pushes what the dock
-//! shows (checklist, progress, help content, the page path) through this
-//! module's exports, and the dock hands events and user actions back
-//! through the widget's `views*` exports (see `host`).
+//! The first module (`src/`: the card, the queue, the API) loads it after
+//! the card and hands it every event in order (`exports::observe`); this
+//! module records its own events, shows targeted surveys and mounts its
+//! widgets through the first one (`host`). The two share no memory.
 //!
 //! On a non-wasm target the crate is empty, like the widget's.
 
 #[cfg(target_arch = "wasm32")]
+mod checklist;
+#[cfg(target_arch = "wasm32")]
 mod checklist_panel;
 #[cfg(target_arch = "wasm32")]
+mod context;
+#[cfg(target_arch = "wasm32")]
+mod debug;
+#[cfg(target_arch = "wasm32")]
 mod dock;
+#[cfg(target_arch = "wasm32")]
+mod dom;
 #[cfg(target_arch = "wasm32")]
 mod exports;
 #[cfg(target_arch = "wasm32")]
 mod help;
 #[cfg(target_arch = "wasm32")]
+mod help_content;
+#[cfg(target_arch = "wasm32")]
 mod help_panel;
 #[cfg(target_arch = "wasm32")]
 mod host;
+#[cfg(target_arch = "wasm32")]
+mod launchers;
+#[cfg(target_arch = "wasm32")]
+mod page;
+#[cfg(target_arch = "wasm32")]
+mod panels;
+#[cfg(target_arch = "wasm32")]
+mod route;
+#[cfg(target_arch = "wasm32")]
+mod targeting;
+
+/// This module's stylesheet (dock, panels, debug overlay), adopted beside
+/// the first module's by the shadow roots it mounts in.
+#[cfg(target_arch = "wasm32")]
+fn sheet() -> Result<web_sys::CssStyleSheet, String> {
+    thread_local! {
+        static SHEET: std::cell::RefCell<Option<web_sys::CssStyleSheet>> = const { std::cell::RefCell::new(None) };
+    }
+    if let Some(s) = SHEET.with(|s| s.borrow().clone()) {
+        return Ok(s);
+    }
+    let sheet = web_sys::CssStyleSheet::new().map_err(|e| page::describe(&e))?;
+    sheet.replace_sync(include_str!("dock.css")).map_err(|e| page::describe(&e))?;
+    SHEET.with(|s| *s.borrow_mut() = Some(sheet.clone()));
+    Ok(sheet)
+}

@@ -1,4 +1,4 @@
-//! Just enough DOM building for the survey card and the debug overlay.
+//! Just enough DOM building for the survey card.
 //! Text only ever goes in with `textContent` and attribute values: nothing
 //! from a definition is parsed as HTML.
 
@@ -41,5 +41,5 @@ pub fn with(parent: Element, children: &[&Element]) -> Result<Element> {
 /// Attribute `name` of the event's target or its nearest ancestor that has
 /// one (within the shadow root the target is in).
 pub fn closest_attribute(target: Option<web_sys::EventTarget>, name: &str) -> Option<String> {
-    target?.dyn_into::<Element>().ok()?.closest(&format!("[{name}]")).ok()??.get_attribute(name)
+    target?.dyn_into::<Element>().ok()?.closest(&crate::text::cat(&["[", name, "]"])).ok()??.get_attribute(name)
 }

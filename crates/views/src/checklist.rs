@@ -3,8 +3,9 @@
 //! copy ("completed stays completed"), completes items live from `track()`,
 //! and persists locally for an instant paint on the next load.
 //!
-//! The rules run here, in the widget, from the first `track()`; the dock
-//! module only shows the state it is sent ([`shown`], on `ui::checklist_changed`).
+//! The rules run here from the first `track()` (those made before this
+//! module started are handed over by the first module, in order); the
+//! panel only shows the state it is sent ([`shown`], on `launchers::checklist_changed`).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -13,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use touchpoint_core::checklist::{Checklist, ChecklistSet, Contributor, Progress};
 use touchpoint_protocol::{EventKind, Props};
 
-use crate::browser::{self, LocalStore};
-use crate::{bus, sdk, ui};
+use crate::context::{self, Person};
+use crate::host;
+use crate::launchers;
+use crate::page::{self, LocalStore};
 
 struct Loaded {
     checklist: Checklist,
@@ -66,12 +69,7 @@ struct ServerChecklist {
 
 /// Loads and shows the checklist for this user. Safe to call again after
 /// `identify` (it reloads for the new user).
-pub async fn load(
-    endpoint: String,
-    key: String,
-    person: crate::targeting::Person,
-    traits: Props,
-) -> Result<(), String> {
+pub async fn load(endpoint: String, key: String, person: Person, traits: Props) -> Result<(), String> {
     let (who, id) = (person.param, person.id);
     // Segments can read the account's traits (from `group()`) as `account.<trait>`.
     let mut traits = traits;
@@ -81,14 +79,14 @@ pub async fn load(
         .unwrap_or_default();
     traits.extend(account_traits.into_iter().map(|(k, v)| (format!("account.{k}"), v)));
     let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
-    let set_text = browser::get_text(&format!("{endpoint}/v1/checklists?key={}", enc(&key))).await?;
+    let set_text = page::get_text(&format!("{endpoint}/v1/checklists?key={}", enc(&key))).await?;
     let Some(set_text) = set_text else {
         // No checklists configured: stop keeping track() calls for one.
         NONE_CONFIGURED.with(|n| n.set(true));
         EARLY.with(|e| e.borrow_mut().clear());
         return Ok(());
     };
-    let set = ChecklistSet::from_json_in(&set_text, &sdk::locales()).map_err(|e| e.to_string())?;
+    let set = ChecklistSet::from_json_in(&set_text, &context::locales()).map_err(|e| e.to_string())?;
     let (segment, checklist) = set.choose(&traits);
     let (segment, checklist) = (segment.id.clone(), checklist.clone());
 
@@ -107,7 +105,7 @@ pub async fn load(
     }
     state_url.push_str(&format!("&checklist={}", enc(&checklist.id)));
     let mut by = BTreeMap::new();
-    match browser::get_text(&state_url).await {
+    match page::get_text(&state_url).await {
         Ok(Some(text)) => match serde_json::from_str::<ServerState>(&text) {
             // Right after `identify` the collector may not have the new traits
             // yet and answer for another checklist, whose item ids mean other
@@ -118,14 +116,14 @@ pub async fn load(
                 by = server.account.map(|a| a.by).unwrap_or_default();
             }
             Ok(_) => {}
-            Err(e) => browser::warn(&format!(
+            Err(e) => page::warn(&format!(
                 "checklist progress from the collector was unreadable ({e}); using this browser's copy"
             )),
         },
         Ok(None) => {}
-        Err(e) => browser::warn(&format!("{e}; showing this browser's copy of the checklist progress")),
+        Err(e) => page::warn(&format!("{e}; showing this browser's copy of the checklist progress")),
     }
-    let now = browser::now_ms();
+    let now = page::now_ms();
     let mut newly = progress.settle(&checklist, now);
     for (name, props, at) in EARLY.with(|e| std::mem::take(&mut *e.borrow_mut())) {
         newly.extend(progress.observe(&checklist, &name, &props, at));
@@ -137,9 +135,9 @@ pub async fn load(
     });
     send(announced);
     persist();
-    ui::show_checklist(set_text, checklist_id.clone(), segment.clone());
+    launchers::show_checklist(set_text, checklist_id.clone(), segment.clone());
     if !dismissed {
-        sdk::emit(EventKind::ChecklistShown { checklist_id, segment });
+        host::emit(EventKind::ChecklistShown { checklist_id, segment });
     }
     // A survey may target this segment.
     crate::targeting::decide();
@@ -166,9 +164,8 @@ pub fn is_complete() -> bool {
     LOADED.with(|l| l.borrow().as_ref().is_some_and(|l| l.progress.is_complete(&l.checklist)))
 }
 
-/// Feeds a `track()` into the checklist (or keeps it until one is loaded).
-pub fn observe(name: &str, props: &Props) {
-    let at = browser::now_ms();
+/// Feeds a `track()` made at `at` into the checklist (or keeps it until one is loaded).
+pub fn observe(name: &str, props: &Props, at: i64) {
     let outcome = LOADED.with(|l| {
         let mut l = l.borrow_mut();
         let l = l.as_mut()?;
@@ -190,11 +187,17 @@ pub fn observe(name: &str, props: &Props) {
                 persist();
             }
             if changed {
-                ui::checklist_changed();
+                launchers::checklist_changed();
             }
             send(announced);
         }
     }
+}
+
+/// Forgets the loaded checklist (the person changed); a new one loads for the next.
+pub fn clear() {
+    LOADED.with(|l| l.borrow_mut().take());
+    NONE_CONFIGURED.with(|n| n.set(false));
 }
 
 /// `Touchpoint.complete(itemId)`.
@@ -204,23 +207,23 @@ pub fn complete(item: &str) -> bool {
         let l = l.as_mut()?;
         Some(
             l.progress
-                .complete(&l.checklist, item, browser::now_ms())
+                .complete(&l.checklist, item, page::now_ms())
                 .map(|newly| announce(&l.checklist, &l.progress, newly)),
         )
     });
     match result {
         None => {
-            browser::error(&format!("complete({item:?}): no checklist is loaded for this user"));
+            page::error(&format!("complete({item:?}): no checklist is loaded for this user"));
             false
         }
         Some(Ok(announced)) => {
             persist();
-            ui::checklist_changed();
+            launchers::checklist_changed();
             send(announced);
             true
         }
         Some(Err(msg)) => {
-            browser::error(&format!("complete: {msg}"));
+            page::error(&format!("complete: {msg}"));
             false
         }
     }
@@ -235,8 +238,8 @@ pub fn dismiss() {
         Some(l.checklist.id.clone())
     });
     if let Some(checklist_id) = dismissed {
-        ui::checklist_changed();
-        sdk::emit(EventKind::ChecklistDismissed { checklist_id });
+        launchers::checklist_changed();
+        host::emit(EventKind::ChecklistDismissed { checklist_id });
     }
 }
 
@@ -269,8 +272,8 @@ fn announce(
 
 fn send(announced: Vec<(EventKind, &'static str, serde_json::Value)>) {
     for (kind, name, payload) in announced {
-        sdk::emit(kind);
-        bus::dispatch_json(name, &payload);
+        host::emit(kind);
+        host::dispatch(name, &payload);
     }
 }
 

@@ -26,17 +26,10 @@ use serde_json::{json, Value};
 use touchpoint_core::targeting::{Busy, Context, Experiences, Facts, Kind, OnScreen, Opens, Reason, Rule, Verdict};
 use touchpoint_protocol::EventKind;
 
-use crate::browser::{self, LocalStore};
-use crate::{route, sdk, ui};
-
-/// The person targeting is about, as the widget's reads name them.
-#[derive(Clone)]
-pub struct Person {
-    /// `user_id` or `anonymous_id`.
-    pub param: &'static str,
-    pub id: String,
-    pub user_hash: Option<String>,
-}
+use crate::context::{self, Person};
+use crate::launchers::{self as ui, Panel};
+use crate::page::{self, LocalStore};
+use crate::{host, route};
 
 struct State {
     /// Which person `facts` are about (a new `identify` starts over).
@@ -74,9 +67,9 @@ struct RemoteConfig {
     facts: Facts,
 }
 
-/// Called once at boot: delays count from here.
-pub fn page_loaded() {
-    PAGE_LOADED_AT.with(|p| p.set(browser::now_ms()));
+/// Called once at start with when the first module booted: delays count from there.
+pub fn page_loaded(at_ms: i64) {
+    PAGE_LOADED_AT.with(|p| p.set(at_ms));
 }
 
 /// Starts (or, after `identify`/`reset`, restarts) targeting for `person`:
@@ -89,7 +82,7 @@ pub async fn load(endpoint: String, key: String, person: Person) -> Result<(), S
     let facts = match LocalStore::open().get(&storage_key) {
         None => Facts::default(),
         Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
-            browser::warn(&format!("{storage_key} in localStorage was unreadable ({e}); starting it afresh"));
+            page::warn(&format!("{storage_key} in localStorage was unreadable ({e}); starting it afresh"));
             Facts::default()
         }),
     };
@@ -106,7 +99,7 @@ pub async fn load(endpoint: String, key: String, person: Person) -> Result<(), S
         })
     });
     if let Some(timer) = previous.and_then(|p| p.waiting) {
-        browser::clear_timeout(timer);
+        page::clear_timeout(timer);
     }
 
     let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
@@ -114,7 +107,7 @@ pub async fn load(endpoint: String, key: String, person: Person) -> Result<(), S
     if let Some(hash) = &person.user_hash {
         url.push_str(&format!("&user_hash={}", enc(hash)));
     }
-    let Some(text) = browser::get_text(&url).await? else { return Ok(()) };
+    let Some(text) = page::get_text(&url).await? else { return Ok(()) };
     let remote: RemoteConfig =
         serde_json::from_str(&text).map_err(|e| format!("the remote config from {url} is unreadable: {e}"))?;
     let experiences = match remote.targeting {
@@ -158,7 +151,7 @@ pub fn observe(ts: i64, kind: &EventKind) {
     // One decision after the task sees every event the task made: a burst of
     // calls schedules it once.
     if (shown || matches!(kind, EventKind::Track { .. })) && !DECIDE_SCHEDULED.replace(true) {
-        let scheduled = browser::set_timeout(0, || {
+        let scheduled = page::set_timeout(0, || {
             DECIDE_SCHEDULED.set(false);
             decide();
         });
@@ -169,12 +162,12 @@ pub fn observe(ts: i64, kind: &EventKind) {
 }
 
 /// One write for all the events of a task (nothing else runs before it: see
-/// `browser::at_end_of_task`).
+/// `page::at_end_of_task`).
 fn persist_at_end_of_task() {
     if PERSIST_SCHEDULED.replace(true) {
         return;
     }
-    if !browser::at_end_of_task(persist_now) {
+    if !page::at_end_of_task(persist_now) {
         persist_now();
     }
 }
@@ -207,13 +200,13 @@ pub fn set_busy(busy: bool) {
 
 /// What decides, now: the context for the current moment, or why there is none.
 fn context(state: &State) -> Result<Context, (&'static str, String)> {
-    let inputs = sdk::targeting_inputs().ok_or(("not_loaded", "Touchpoint is not initialised".to_owned()))?;
+    let inputs = context::targeting_inputs().ok_or(("not_loaded", "Touchpoint is not initialised".to_owned()))?;
     if inputs.opted_out {
         return Err(("opted_out", "this browser opted out (optOut() or a privacy signal): nothing shows".into()));
     }
-    let now = browser::now_ms();
+    let now = page::now_ms();
     let openable = [Opens::Checklist, Opens::Help].into_iter().filter(|o| ui::can_nudge(panel(*o))).collect();
-    let on_screen = match ui::survey_on_screen_id() {
+    let on_screen = match host::survey_on_screen() {
         Some(id) => Some(OnScreen::Survey(id)),
         None => ui::open_panel_now().and_then(opens).map(OnScreen::Panel),
     };
@@ -236,7 +229,7 @@ fn context(state: &State) -> Result<Context, (&'static str, String)> {
 
 /// Shows what may claim the screen now, or waits for the moment it may.
 pub fn decide() {
-    let now = browser::now_ms();
+    let now = page::now_ms();
     let decision = STATE.with(|s| {
         let mut s = s.borrow_mut();
         let state = s.as_mut()?;
@@ -244,13 +237,13 @@ pub fn decide() {
             return None;
         }
         if let Some(timer) = state.waiting.take() {
-            browser::clear_timeout(timer);
+            page::clear_timeout(timer);
         }
         let ctx = context(state).ok()?;
         let experiences = state.experiences.as_ref()?;
         let schedule = experiences.schedule(&ctx);
-        if crate::ui::debug::enabled() {
-            crate::ui::debug::update(rows(&schedule.verdicts, now));
+        if crate::debug::enabled() {
+            crate::debug::update(rows(&schedule.verdicts, now));
         }
         let Some(pick) = schedule.next else {
             // Look again when the first time-bound obstacle passes (a cooldown, a
@@ -267,14 +260,14 @@ pub fn decide() {
             };
             if let Some(wait) = wait {
                 let wait = i32::try_from(wait).unwrap_or(i32::MAX);
-                state.waiting = browser::set_timeout(wait, decide);
+                state.waiting = page::set_timeout(wait, decide);
             }
             return None;
         };
         let (id, kind) = (pick.experience.id().to_owned(), pick.experience.kind());
         if pick.show_at_ms > now {
             let wait = i32::try_from(pick.show_at_ms - now).unwrap_or(i32::MAX);
-            state.waiting = browser::set_timeout(wait, decide);
+            state.waiting = page::set_timeout(wait, decide);
             return None;
         }
         state.showing = matches!(kind, Kind::Survey);
@@ -282,7 +275,7 @@ pub fn decide() {
     });
     match decision {
         Some((id, Kind::Survey)) => wasm_bindgen_futures::spawn_local(async move {
-            sdk::show_survey_by_id(&id).await;
+            host::show_survey(&id).await;
             STATE.with(|s| {
                 if let Some(state) = s.borrow_mut().as_mut() {
                     state.showing = false;
@@ -290,26 +283,26 @@ pub fn decide() {
             });
         }),
         Some((id, Kind::Nudge(opens))) if ui::nudge_open(panel(opens)) => {
-            sdk::emit(EventKind::NudgeShown { nudge_id: id, opens: opens.name().to_owned() });
+            host::emit(EventKind::NudgeShown { nudge_id: id, opens: opens.name().to_owned() });
         }
         Some((_, Kind::Nudge(_))) | None => {}
     }
 }
 
 /// The dock panel a nudge that `opens` it shows.
-fn panel(opens: Opens) -> ui::Panel {
+fn panel(opens: Opens) -> Panel {
     match opens {
-        Opens::Checklist => ui::Panel::Checklist,
-        Opens::Help => ui::Panel::Help,
+        Opens::Checklist => Panel::Checklist,
+        Opens::Help => Panel::Help,
     }
 }
 
 /// What a nudge would open to show `panel`, if a nudge can.
-fn opens(panel: ui::Panel) -> Option<Opens> {
+fn opens(panel: Panel) -> Option<Opens> {
     match panel {
-        ui::Panel::Checklist => Some(Opens::Checklist),
-        ui::Panel::Help => Some(Opens::Help),
-        ui::Panel::Nothing => None,
+        Panel::Checklist => Some(Opens::Checklist),
+        Panel::Help => Some(Opens::Help),
+        Panel::Nothing => None,
     }
 }
 
@@ -360,10 +353,10 @@ pub fn why(id: &str) -> Value {
 }
 
 /// The debug overlay's lines: each experience with its verdict.
-fn rows(verdicts: &[(&touchpoint_core::targeting::Experience, Verdict)], now: i64) -> Vec<crate::ui::debug::Row> {
+fn rows(verdicts: &[(&touchpoint_core::targeting::Experience, Verdict)], now: i64) -> Vec<crate::debug::Row> {
     verdicts
         .iter()
-        .map(|(e, v)| crate::ui::debug::Row {
+        .map(|(e, v)| crate::debug::Row {
             id: e.id().to_owned(),
             kind: e.kind().name(),
             eligible: v.is_eligible(),
@@ -382,7 +375,7 @@ fn rows(verdicts: &[(&touchpoint_core::targeting::Experience, Verdict)], now: i6
 /// so a reload is the same session and a new tab a new one.
 mod session {
     fn key() -> Option<String> {
-        crate::sdk::project_key().map(|k| format!("touchpoint:{k}:session_shown"))
+        crate::context::project_key().map(|k| format!("touchpoint:{k}:session_shown"))
     }
 
     fn storage() -> Option<web_sys::Storage> {

@@ -28,7 +28,6 @@ pub fn on_change(f: impl Fn(String) + 'static) {
 }
 
 pub fn notify() {
-    crate::browser::forget_page_url();
     let path = current_path();
     LISTENERS.with(|l| l.borrow().iter().for_each(|f| f(path.clone())));
 }

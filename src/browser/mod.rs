@@ -1,17 +1,23 @@
-//! Thin, non-panicking wrappers over the few Web APIs the widget uses.
+//! Thin, non-panicking wrappers over the few Web APIs the widget uses: the
+//! bottom layer, which knows nothing of surveys or events.
+
+pub mod dom;
+pub mod js;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+use crate::text::{cat, num};
 
 /// Prefix of every console line we print, so a host developer can tell ours apart.
 const PREFIX: &str = "[touchpoint]";
 
 pub fn error(msg: &str) {
-    web_sys::console::error_1(&JsValue::from_str(&format!("{PREFIX} {msg}")));
+    web_sys::console::error_1(&JsValue::from_str(&cat(&[PREFIX, " ", msg])));
 }
 
 pub fn warn(msg: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(&format!("{PREFIX} {msg}")));
+    web_sys::console::warn_1(&JsValue::from_str(&cat(&[PREFIX, " ", msg])));
 }
 
 pub fn now_ms() -> i64 {
@@ -130,12 +136,6 @@ pub fn local_storage() -> Option<web_sys::Storage> {
     STORAGE.with(Clone::clone)
 }
 
-/// A value for JS as the JSON it serializes to (objects, arrays, strings,
-/// numbers, booleans, null), through one `JSON.parse`.
-pub fn to_js(value: &impl serde::Serialize) -> Option<JsValue> {
-    js_sys::JSON::parse(&serde_json::to_string(value).ok()?).ok()
-}
-
 /// A small key-value view of `localStorage` that never throws.
 pub struct LocalStore(Option<web_sys::Storage>);
 
@@ -246,7 +246,7 @@ pub async fn with_lock(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture 
         Ok(p) => {
             let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(p)).await;
         }
-        Err(e) => error(&format!("navigator.locks.request failed: {}", describe(&e))),
+        Err(e) => error(&cat(&["navigator.locks.request failed: ", &describe(&e)])),
     }
     ran.get()
 }
@@ -267,16 +267,16 @@ async fn with_lease(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture) ->
     const LEASE_MS: i64 = 30_000;
     const SETTLE_MS: i32 = 60;
     let store = LocalStore::open();
-    let key = format!("{name}:lease");
+    let key = cat(&[name, ":lease"]);
     let now = now_ms();
     let held_by_other = store
         .get(&key)
-        .and_then(|v| v.split_once('|').map(|(o, until)| (o.to_owned(), until.parse::<i64>().unwrap_or(0))))
+        .and_then(|v| v.split_once('|').map(|(o, until)| (o.to_owned(), js_sys::Number::parse_float(until) as i64)))
         .is_some_and(|(o, until)| o != owner && until > now);
     if held_by_other {
         return false;
     }
-    let mine = format!("{owner}|{}", now + LEASE_MS);
+    let mine = cat(&[owner, "|", &num((now + LEASE_MS).max(0) as u64)]);
     store.set(&key, &mine);
     // Tabs in other renderer processes see this write a little later; two tabs
     // may both have written. Wait for the writes to settle: the last one wins,
@@ -297,22 +297,9 @@ pub fn describe(err: &JsValue) -> String {
     if let Some(e) = err.dyn_ref::<js_sys::Error>() {
         return String::from(e.message());
     }
-    err.as_string().unwrap_or_else(|| format!("{err:?}"))
-}
-
-/// GET `url` → its body; `Ok(None)` for a 404 (the collector has nothing of
-/// that kind configured); otherwise an error naming the URL.
-pub async fn get_text(url: &str) -> Result<Option<String>, String> {
-    use wasm_bindgen_futures::JsFuture;
-    let fail = |e: JsValue| format!("could not load {url}: {}", describe(&e));
-    let window = web_sys::window().ok_or("no window")?;
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url)).await.map_err(fail)?.into();
-    let text = JsFuture::from(resp.text().map_err(fail)?).await.map_err(fail)?.as_string().unwrap_or_default();
-    match resp.status() {
-        200..=299 => Ok(Some(text)),
-        404 => Ok(None),
-        s => Err(format!("{url} answered HTTP {s}: {text}")),
-    }
+    err.as_string()
+        .or_else(|| js_sys::JSON::stringify(err).ok()?.as_string())
+        .unwrap_or_else(|| "an unknown error".into())
 }
 
 /// Whether the browser asks not to be tracked: Global Privacy Control, or

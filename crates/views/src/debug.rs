@@ -7,9 +7,8 @@ use std::cell::RefCell;
 
 use web_sys::Element;
 
-use super::dom::{self, el, text_el, with};
-use super::{shadow_host, Corner};
-use crate::browser;
+use crate::dom::{self, el, text_el, with};
+use crate::{host, page};
 
 /// One experience's line.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,7 +47,7 @@ pub fn enable(on: bool) -> Result<(), String> {
     if enabled() {
         return Ok(());
     }
-    let (host, container) = shadow_host("debug", Corner::Debug)?;
+    let (host, container) = host::mount("debug")?;
     let built = (|| -> dom::Result<Element> {
         let section = el("section", "tp-debug", &[("aria-label", "Touchpoint debug")])?;
         let body = body(&[])?;
@@ -56,7 +55,7 @@ pub fn enable(on: bool) -> Result<(), String> {
         container.append_child(&section)?;
         Ok(body)
     })();
-    let body = built.map_err(|e| browser::describe(&e))?;
+    let body = built.map_err(|e| page::describe(&e))?;
     OVERLAY.with(|o| *o.borrow_mut() = Some(Overlay { host, body, rows: None }));
     Ok(())
 }
@@ -71,7 +70,7 @@ pub fn update(rows: Vec<Row>) {
                 overlay.body = new;
                 overlay.rows = Some(rows);
             }
-            Err(e) => browser::error(&format!("debug: {}", browser::describe(&e))),
+            Err(e) => page::error(&format!("debug: {}", page::describe(&e))),
         }
     });
 }

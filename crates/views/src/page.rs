@@ -1,0 +1,108 @@
+//! Thin, non-panicking wrappers over the Web APIs this module uses (the
+//! first module has its own, smaller set: it is built without serde and
+//! `core::fmt`).
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+const PREFIX: &str = "[touchpoint]";
+
+pub fn error(msg: &str) {
+    web_sys::console::error_1(&JsValue::from_str(&format!("{PREFIX} {msg}")));
+}
+
+pub fn warn(msg: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(&format!("{PREFIX} {msg}")));
+}
+
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// A value for JS as the JSON it serializes to, through one `JSON.parse`.
+pub fn to_js(value: &impl serde::Serialize) -> Option<JsValue> {
+    js_sys::JSON::parse(&serde_json::to_string(value).ok()?).ok()
+}
+
+/// `localStorage` if it can at least be read.
+pub fn local_storage() -> Option<web_sys::Storage> {
+    thread_local! {
+        static STORAGE: Option<web_sys::Storage> = {
+            let s = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+            s.filter(|s| s.length().is_ok())
+        };
+    }
+    STORAGE.with(Clone::clone)
+}
+
+/// A small key-value view of `localStorage` that never throws.
+pub struct LocalStore(Option<web_sys::Storage>);
+
+impl LocalStore {
+    pub fn open() -> LocalStore {
+        LocalStore(local_storage())
+    }
+
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.0.as_ref()?.get_item(key).ok().flatten()
+    }
+
+    /// `false` when the value could not be stored (quota, disabled).
+    pub fn set(&self, key: &str, value: &str) -> bool {
+        self.0.as_ref().is_some_and(|s| s.set_item(key, value).is_ok())
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = queueMicrotask, catch)]
+    fn queue_microtask_js(f: &JsValue) -> Result<(), JsValue>;
+}
+
+/// Runs `f` at the end of the current task, as a microtask. `false` if it
+/// could not be scheduled: the caller does the work at once.
+#[must_use = "when it returns false, `f` will not run: do the work now"]
+pub fn at_end_of_task(f: impl FnOnce() + 'static) -> bool {
+    let cb = Closure::once_into_js(f);
+    queue_microtask_js(&cb).is_ok()
+}
+
+/// Runs `f` once after `ms` milliseconds; the handle cancels it.
+pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
+    let cb = Closure::once_into_js(f);
+    let handle = web_sys::window()
+        .and_then(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms).ok());
+    if handle.is_none() {
+        error("could not schedule a timer");
+    }
+    handle
+}
+
+pub fn clear_timeout(handle: i32) {
+    if let Some(w) = web_sys::window() {
+        w.clear_timeout_with_handle(handle);
+    }
+}
+
+/// Describes a thrown JS value for an error message.
+pub fn describe(err: &JsValue) -> String {
+    if let Some(e) = err.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    err.as_string().unwrap_or_else(|| format!("{err:?}"))
+}
+
+/// GET `url` → its body; `Ok(None)` for a 404 (the collector has nothing of
+/// that kind configured); otherwise an error naming the URL.
+pub async fn get_text(url: &str) -> Result<Option<String>, String> {
+    use wasm_bindgen_futures::JsFuture;
+    let fail = |e: JsValue| format!("could not load {url}: {}", describe(&e));
+    let window = web_sys::window().ok_or("no window")?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url)).await.map_err(fail)?.into();
+    let text = JsFuture::from(resp.text().map_err(fail)?).await.map_err(fail)?.as_string().unwrap_or_default();
+    match resp.status() {
+        200..=299 => Ok(Some(text)),
+        404 => Ok(None),
+        s => Err(format!("{url} answered HTTP {s}: {text}")),
+    }
+}
