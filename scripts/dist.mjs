@@ -46,7 +46,7 @@ const raw = new Map(names.map((n) => [n, readFileSync(join(opts.pkg, n))]));
 const isText = (n) => n.endsWith(".js");
 
 // wasm-bindgen's JS snippets (`#[wasm_bindgen(inline_js / module)]`), if any, are imported by the
-// glue as `./snippets/<crate>-<id>/…`: the folder is copied whole under a name hashed from all of
+// glue as `./snippets/<crate>-<id>/…`: the folder is copied whole (uncompressed) under a name hashed from all of
 // its files (`snippets.<hash>/`), and `snippets/` is renamed in the files that refer to it.
 const SNIPPETS = "snippets/";
 const snippetFiles = existsSync(join(opts.pkg, "snippets")) ? walk(join(opts.pkg, "snippets")) : [];
