@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the widget (release wasm, size-optimised, into pkg/) and the collector.
+# Builds the widget (release wasm, size-optimised, into pkg/; served form in dist/) and the collector.
 #   scripts/build.sh          widget + collector (release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,10 @@ for name in touchpoint touchpoint_views; do
     --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
     "pkg/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"
 done
+
+say "writing dist/: content-hashed names, brotli and gzip copies, the loader naming them"
+# What `touchpoint-collector --dist-dir dist` serves; pkg/ keeps its plain names (the npm package).
+node scripts/dist.mjs
 
 say "building the collector"
 cargo build -p touchpoint-collector --release

@@ -8,5 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/build.sh
 addr="${TOUCHPOINT_ADDR:-127.0.0.1:8787}"
 printf '\n\033[1m==> demo: open http://%s/ — dashboard at http://%s/dashboard with key sk_demo (Ctrl-C to stop)\033[0m\n' "$addr" "$addr"
-exec target/release/touchpoint-collector --addr "$addr" --data-dir data --surveys-dir surveys --www-dir www --pkg-dir pkg \
+# --dist-dir: the widget as a deployment serves it (hashed, precompressed); --dev: nothing cached,
+# so an edited page shows on the next load.
+exec target/release/touchpoint-collector --addr "$addr" --data-dir data --surveys-dir surveys --www-dir www --dist-dir dist --dev \
   --checklists checklists.json --help-dir help --automations automations.json --targeting targeting.json

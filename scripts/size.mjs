@@ -26,6 +26,7 @@ for (const [title, files] of groups) {
   console.log(`  ${"total".padEnd(28)} ${pad(total.raw)} ${pad(total.gzip)} ${pad(total.brotli)}`);
 }
 
-// Subresource Integrity for the script tag (the loader; see README "Content Security Policy").
-const sri = "sha384-" + createHash("sha384").update(readFileSync("www/touchpoint.js")).digest("base64");
-console.log(`loader SRI: integrity="${sri}"`);
+// Subresource Integrity for the script tag: the loader as served, which names this build's hashed
+// files (see README "Content Security Policy" and "Serving the widget").
+const sri = "sha384-" + createHash("sha384").update(readFileSync("dist/touchpoint.js")).digest("base64");
+console.log(`loader SRI (dist/touchpoint.js, as served): integrity="${sri}"`);

@@ -16,8 +16,17 @@ pub struct Config {
     pub surveys_dir: PathBuf,
     /// Served at `/` when it exists (the demo host page).
     pub www_dir: PathBuf,
-    /// Served at `/pkg/` (the widget build output).
+    /// Served at `/pkg/` (the widget build with its plain names) when there is no `dist_dir`.
     pub pkg_dir: PathBuf,
+    /// The widget as built for serving (`scripts/build.sh` writes `./dist`): its
+    /// `touchpoint.js` (the loader naming the content-hashed entry) is served at
+    /// `/touchpoint.js` and its `pkg/` at `/pkg/`, instead of `www_dir`'s loader and `pkg_dir`.
+    pub dist_dir: Option<PathBuf>,
+    /// Seconds a browser may reuse a static file with a stable name (the loader,
+    /// the pages) before asking again; content-hashed files are immutable.
+    pub max_age: u32,
+    /// Development: every static file is `Cache-Control: no-cache`.
+    pub dev: bool,
     /// The projects file (see [`crate::projects`]); `None` runs the demo project.
     pub projects_file: Option<PathBuf>,
     /// The checklists file (see [`crate::checklists`]), which must then exist;
@@ -40,6 +49,9 @@ pub struct Config {
     pub accounts_file: Option<PathBuf>,
 }
 
+/// `--max-age` when none is given: how long after a deploy a returning browser may still run the previous widget.
+pub const DEFAULT_MAX_AGE: u32 = 300;
+
 /// Read when no `--checklists` is given, if present.
 pub const DEFAULT_CHECKLISTS_FILE: &str = "./checklists.json";
 
@@ -58,6 +70,9 @@ impl Default for Config {
             surveys_dir: "./surveys".into(),
             www_dir: "./www".into(),
             pkg_dir: "./pkg".into(),
+            dist_dir: None,
+            max_age: DEFAULT_MAX_AGE,
+            dev: false,
             projects_file: None,
             checklists_file: None,
             help_dir: None,
@@ -97,12 +112,29 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// (flag, environment variable, help), in the order `--help` lists them.
-const FLAGS: [(&str, &str, &str); 13] = [
+const FLAGS: [(&str, &str, &str); 15] = [
     ("--addr", "TOUCHPOINT_ADDR", "address to listen on [default: 127.0.0.1:8787; port 0 = any free port]"),
     ("--data-dir", "TOUCHPOINT_DATA_DIR", "directory of the SQLite file touchpoint.db [default: ./data]"),
     ("--surveys-dir", "TOUCHPOINT_SURVEYS_DIR", "survey definitions, one *.json each [default: ./surveys]"),
     ("--www-dir", "TOUCHPOINT_WWW_DIR", "served at / if it exists [default: ./www]"),
-    ("--pkg-dir", "TOUCHPOINT_PKG_DIR", "served at /pkg/ [default: ./pkg]"),
+    (
+        "--pkg-dir",
+        "TOUCHPOINT_PKG_DIR",
+        "the widget build with plain names, served at /pkg/ without --dist-dir [default: ./pkg]",
+    ),
+    (
+        "--dist-dir",
+        "TOUCHPOINT_DIST_DIR",
+        "the widget as built for serving (scripts/build.sh writes ./dist): its touchpoint.js is served at \
+         /touchpoint.js and its pkg/ (content-hashed, precompressed) at /pkg/ [default: none, the loader \
+         from --www-dir and /pkg/ from --pkg-dir]",
+    ),
+    (
+        "--max-age",
+        "TOUCHPOINT_MAX_AGE",
+        "seconds a browser may reuse a static file with a stable name (the loader, pages) before asking \
+         again with If-None-Match; content-hashed files are cached for a year as immutable [default: 300]",
+    ),
     (
         "--projects",
         "TOUCHPOINT_PROJECTS",
@@ -151,6 +183,23 @@ const FLAGS: [(&str, &str, &str); 13] = [
     ),
 ];
 
+/// Flags without a value: (flag, environment variable, help). The variable is
+/// on with `1`/`true`/`yes`, off with `0`/`false`/`no` or empty.
+const SWITCHES: [(&str, &str, &str); 1] = [(
+    "--dev",
+    "TOUCHPOINT_DEV",
+    "development: every static file is Cache-Control: no-cache, so a rebuilt widget or an edited page \
+     shows on the next load",
+)];
+
+fn switch_from_env(var: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "" | "0" | "false" | "no" => Ok(false),
+        _ => Err(ConfigError(format!("{var}={value:?}: use 1 (on) or 0 (off)"))),
+    }
+}
+
 impl Command {
     fn parse_types(mut args: impl Iterator<Item = String>) -> Result<Command, ConfigError> {
         let (mut projects, mut key) = (None, None);
@@ -173,6 +222,9 @@ pub fn usage() -> String {
     for (flag, env, help) in FLAGS {
         s.push_str(&format!("  {flag} <value>  [env: {env}]\n      {help}\n"));
     }
+    for (flag, env, help) in SWITCHES {
+        s.push_str(&format!("  {flag}  [env: {env}=1]\n      {help}\n"));
+    }
     s.push_str("  -h, --help\n      print this help\n");
     s.push_str(
         "\nUsage: touchpoint-collector types --projects FILE [--key PUBLIC_KEY]\n      \
@@ -194,6 +246,7 @@ impl Command {
             return Command::parse_types(args);
         }
         let mut values: [Option<String>; FLAGS.len()] = Default::default();
+        let mut switches: [Option<bool>; SWITCHES.len()] = Default::default();
         while let Some(arg) = args.next() {
             if arg == "-h" || arg == "--help" {
                 return Ok(Command::Help);
@@ -202,6 +255,13 @@ impl Command {
                 Some((n, v)) => (n.to_string(), Some(v.to_string())),
                 None => (arg, None),
             };
+            if let Some(i) = SWITCHES.iter().position(|(flag, ..)| *flag == name) {
+                if inline.is_some() {
+                    return Err(ConfigError(format!("{name} takes no value")));
+                }
+                switches[i] = Some(true);
+                continue;
+            }
             let Some(i) = FLAGS.iter().position(|(flag, ..)| *flag == name) else {
                 let hint = if name == "--project-key" { " (replaced by --projects FILE)" } else { "" };
                 return Err(ConfigError(format!("unknown argument {name:?}{hint}")));
@@ -217,10 +277,16 @@ impl Command {
                 values[i] = env(var).filter(|v| !v.is_empty());
             }
         }
+        for (i, (_, var, _)) in SWITCHES.iter().enumerate() {
+            if switches[i].is_none() {
+                switches[i] = env(var).map(|v| switch_from_env(var, &v)).transpose()?;
+            }
+        }
 
         let mut config = Config::default();
-        let [addr, data, surveys, www, pkg, projects, checklists, help, automations, targeting, outbox, database_url, accounts] =
+        let [addr, data, surveys, www, pkg, dist, max_age, projects, checklists, help, automations, targeting, outbox, database_url, accounts] =
             values;
+        let [dev] = switches;
         if let Some(addr) = addr {
             config.addr =
                 addr.parse().map_err(|e| ConfigError(format!("--addr {addr:?} is not an IP:PORT address: {e}")))?;
@@ -237,6 +303,12 @@ impl Command {
         if let Some(v) = pkg {
             config.pkg_dir = v.into();
         }
+        config.dist_dir = dist.map(PathBuf::from);
+        if let Some(v) = max_age {
+            config.max_age =
+                v.parse().map_err(|_| ConfigError(format!("--max-age {v:?} is not a whole number of seconds")))?;
+        }
+        config.dev = dev.unwrap_or(false);
         config.projects_file = projects.map(PathBuf::from);
         config.checklists_file = checklists.map(PathBuf::from);
         config.help_dir = help.map(PathBuf::from);
@@ -306,8 +378,30 @@ mod tests {
     fn help_lists_every_flag_and_its_env_var() {
         assert_eq!(parse(&["--pkg-dir", "x", "--help"], &[]), Ok(Command::Help));
         let text = usage();
-        for (flag, env, _) in FLAGS {
+        for (flag, env, _) in FLAGS.iter().chain(&SWITCHES) {
             assert!(text.contains(flag) && text.contains(env), "{flag} / {env} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn serving_flags() {
+        let c = run(&[], &[]);
+        assert_eq!((c.dist_dir, c.max_age, c.dev), (None, 300, false));
+        let c = run(&["--dev", "--dist-dir", "dist", "--max-age=60"], &[]);
+        assert_eq!((c.dist_dir, c.max_age, c.dev), (Some(PathBuf::from("dist")), 60, true));
+        let c = run(&[], &[("TOUCHPOINT_DEV", "1"), ("TOUCHPOINT_DIST_DIR", "/srv/tp"), ("TOUCHPOINT_MAX_AGE", "0")]);
+        assert_eq!((c.dist_dir, c.max_age, c.dev), (Some(PathBuf::from("/srv/tp")), 0, true));
+        assert!(!run(&[], &[("TOUCHPOINT_DEV", "0")]).dev);
+        assert!(!run(&[], &[("TOUCHPOINT_DEV", "")]).dev);
+        // The flag wins over the variable, like every other flag.
+        assert!(run(&["--dev"], &[("TOUCHPOINT_DEV", "false")]).dev);
+        for (args, env, expected) in [
+            (&["--dev=1"][..], &[][..], "--dev takes no value"),
+            (&[][..], &[("TOUCHPOINT_DEV", "maybe")][..], "TOUCHPOINT_DEV=\"maybe\": use 1 (on) or 0 (off)"),
+            (&["--max-age", "5m"][..], &[][..], "--max-age \"5m\" is not a whole number of seconds"),
+        ] {
+            let err = parse(args, env).unwrap_err().to_string();
+            assert!(err.contains(expected), "{args:?} {env:?}: {err}");
         }
     }
 
