@@ -16,7 +16,7 @@ for name in touchpoint touchpoint_views; do
     --remove-name-section --remove-producers-section \
     "target/wasm32-unknown-unknown/wasm-release/$name.wasm"
   # The features rustc's wasm32 target enables by default; wasm-opt must be told.
-  node_modules/.bin/wasm-opt -Oz \
+  node_modules/.bin/wasm-opt -Oz --converge \
     --enable-bulk-memory --enable-bulk-memory-opt --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
     "pkg/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"

@@ -23,7 +23,18 @@
 //! `touchpoint_core::queue`; this module does the I/O.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+/// `(key, event)` pairs. A few entries at a time: a `Vec` costs the page
+/// far fewer bytes of code than a map.
+type Entries = Vec<(String, String)>;
+
+fn get<'a>(entries: &'a Entries, key: &str) -> Option<&'a String> {
+    entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+fn take(entries: &mut Entries, key: &str) -> Option<String> {
+    let at = entries.iter().position(|(k, _)| k == key)?;
+    Some(entries.remove(at).1)
+}
 use std::rc::Rc;
 
 use touchpoint_core::queue::{parse_retry_after, settle, Fate, Policy, Verdict};
@@ -50,17 +61,18 @@ struct Inner {
     /// `None` where localStorage is missing or throws.
     storage: Option<web_sys::Storage>,
     /// Events storage could not take (missing, or full), by the same keys.
-    memory: BTreeMap<String, String>,
+    memory: Entries,
     /// Events pushed during this task and not yet written (see the module docs).
-    staged: BTreeMap<String, String>,
+    staged: Entries,
     /// The end-of-task write of `staged` is scheduled.
     write_scheduled: bool,
     /// Keys this tab is sending right now.
-    in_flight: HashSet<String>,
+    in_flight: Vec<String>,
     /// The queue's keys as this tab last saw them: kept up to date by its own
     /// pushes and removals, and re-read from storage at each flush (when other
     /// tabs' events matter). Spares `track()` a scan of all of localStorage.
-    index: BTreeSet<String>,
+    /// Sorted (keys sort by age).
+    index: Vec<String>,
     failures: u32,
     /// After a failure, no send before this (ms since the epoch): new events
     /// must not cut a backoff or a `Retry-After` short.
@@ -101,11 +113,11 @@ impl Outbox {
             url: cat(&[endpoint, "/v1/events"]),
             policy,
             storage,
-            memory: BTreeMap::new(),
-            staged: BTreeMap::new(),
+            memory: Vec::new(),
+            staged: Vec::new(),
             write_scheduled: false,
-            in_flight: HashSet::new(),
-            index: BTreeSet::new(),
+            in_flight: Vec::new(),
+            index: Vec::new(),
             failures: 0,
             not_before: 0.0,
             timer: None,
@@ -181,8 +193,10 @@ impl Outbox {
         let key = self.key_for(ts, seq, id);
         let queued = {
             let mut inner = self.0.borrow_mut();
-            inner.index.insert(key.clone());
-            inner.staged.insert(key, raw);
+            if let Err(at) = inner.index.binary_search(&key) {
+                inner.index.insert(at, key.clone());
+            }
+            inner.staged.push((key, raw));
             inner.index.len()
         };
         self.write_at_end_of_task();
@@ -225,7 +239,7 @@ impl Outbox {
             let mut refused = false;
             for (key, raw) in staged {
                 if inner.storage.as_ref().is_none_or(|s| s.set_item(&key, &raw).is_err()) {
-                    inner.memory.insert(key, raw);
+                    inner.memory.push((key, raw));
                     refused = true;
                 }
             }
@@ -261,7 +275,7 @@ impl Outbox {
     /// sent events) into the index; returns them in age order.
     fn rescan(&self) -> Vec<String> {
         let keys = self.keys();
-        self.0.borrow_mut().index = keys.iter().cloned().collect();
+        self.0.borrow_mut().index = keys.clone();
         keys
     }
 
@@ -269,29 +283,31 @@ impl Outbox {
     fn keys(&self) -> Vec<String> {
         let prefix = self.prefix();
         let inner = self.0.borrow();
-        let mut keys: Vec<String> = inner.memory.keys().chain(inner.staged.keys()).cloned().collect();
+        let mut keys: Vec<String> = inner.memory.iter().chain(&inner.staged).map(|(k, _)| k.clone()).collect();
         if let Some(s) = &inner.storage {
             let n = s.length().unwrap_or(0);
             keys.extend((0..n).filter_map(|i| s.key(i).ok().flatten()).filter(|k| k.starts_with(&prefix)));
         }
-        keys.sort();
+        keys.sort_unstable();
         keys.dedup();
         keys
     }
 
     fn read(&self, key: &str) -> Option<String> {
         let inner = self.0.borrow();
-        let local = inner.staged.get(key).or_else(|| inner.memory.get(key)).cloned();
+        let local = get(&inner.staged, key).or_else(|| get(&inner.memory, key)).cloned();
         local.or_else(|| inner.storage.as_ref()?.get_item(key).ok().flatten())
     }
 
     /// Removes an entry; returns the event id from its key.
     fn remove(&self, key: &str) -> Option<String> {
         let mut inner = self.0.borrow_mut();
-        inner.memory.remove(key);
-        inner.index.remove(key);
+        take(&mut inner.memory, key);
+        if let Ok(at) = inner.index.binary_search_by(|k| k.as_str().cmp(key)) {
+            inner.index.remove(at);
+        }
         // A staged event is not in storage yet.
-        if inner.staged.remove(key).is_none() {
+        if take(&mut inner.staged, key).is_none() {
             if let Some(s) = &inner.storage {
                 let _ = s.remove_item(key);
             }
@@ -319,7 +335,10 @@ impl Outbox {
             }
             let Some(raw) = self.read(&key) else {
                 // Gone meanwhile (another tab, or the user).
-                self.0.borrow_mut().index.remove(&key);
+                let mut inner = self.0.borrow_mut();
+                if let Ok(at) = inner.index.binary_search(&key) {
+                    inner.index.remove(at);
+                }
                 continue;
             };
             match read_stored(&raw) {
@@ -413,7 +432,7 @@ impl Outbox {
         let (url, body, timeout) = {
             let mut inner = self.0.borrow_mut();
             for (k, _) in &batch {
-                inner.in_flight.insert(k.clone());
+                inner.in_flight.push(k.clone());
             }
             let mut body = String::from("{\"key\":");
             push_str(&mut body, &inner.project);
@@ -431,7 +450,7 @@ impl Outbox {
         {
             let mut inner = self.0.borrow_mut();
             for (k, _) in &batch {
-                inner.in_flight.remove(k);
+                inner.in_flight.retain(|f| f != k);
             }
         }
         self.settle(batch, answer)
@@ -562,7 +581,7 @@ impl Outbox {
         let n = storage.length().unwrap_or(0);
         let mut dead: Vec<String> =
             (0..n).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(&dead_prefix)).collect();
-        dead.sort();
+        dead.sort_unstable();
         for k in dead.iter().take(dead.len().saturating_sub(MAX_DEAD)) {
             let _ = storage.remove_item(k);
         }

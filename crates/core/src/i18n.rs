@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-/// (key, English, German). English is the fallback for every key.
-const BUILT_IN: &[(&str, &str, &str)] = &[
+/// (key, English, German). English is the fallback for every key. The
+/// card's strings come first, in a table of their own: the widget's first
+/// module reads only these ([`built_in`]), so only these are in its bytes.
+const CARD: &[(&str, &str, &str)] = &[
     ("survey.close_label", "Close survey", "Umfrage schließen"),
     ("survey.back", "← Back", "← Zurück"),
     ("survey.next", "Next", "Weiter"),
@@ -22,6 +24,10 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
     ),
     ("survey.need_choice", "Please choose at least one option.", "Bitte wählen Sie mindestens eine Option."),
     ("survey.score_label", "{n} out of {max}", "{n} von {max}"),
+];
+
+/// The strings of the checklist and help (the second module's).
+const REST: &[(&str, &str, &str)] = &[
     ("checklist.get_started", "Get started", "Erste Schritte"),
     ("checklist.minimise", "Minimise checklist", "Checkliste minimieren"),
     ("checklist.dismiss", "Dismiss checklist", "Checkliste ausblenden"),
@@ -79,17 +85,21 @@ pub fn base(locale: &str) -> &str {
     locale.split(['-', '_']).next().unwrap_or(locale)
 }
 
-/// The built-in string `key` for `locale` (German for German, else English).
-/// No allocation and no JSON: the widget's first module reads its card
-/// strings through this, without the rest of [`Catalog`].
+fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    CARD.iter().chain(REST)
+}
+
+/// The built-in card string `key` (`survey.*`) for `locale` (German for
+/// German, else English). No allocation and no JSON: the widget's first
+/// module reads its strings through this, without the rest of [`Catalog`].
 pub fn built_in(key: &str, locale: &str) -> Option<&'static str> {
-    let (_, en, de) = BUILT_IN.iter().find(|(k, ..)| *k == key)?;
+    let (_, en, de) = CARD.iter().find(|(k, ..)| *k == key)?;
     Some(if base(locale).eq_ignore_ascii_case("de") { de } else { en })
 }
 
 /// Whether `key` is one of the widget's strings.
 pub fn is_known_key(key: &str) -> bool {
-    BUILT_IN.iter().any(|(k, ..)| *k == key)
+    all().any(|(k, ..)| *k == key)
 }
 
 /// The first of `preferred` (e.g. `navigator.languages`, lower-cased here)
@@ -154,8 +164,7 @@ impl Catalog {
     pub fn messages(&self, locale: &str) -> Messages {
         let locale = locale.to_ascii_lowercase();
         let lookups = [locale.as_str(), base(&locale)];
-        let map = BUILT_IN
-            .iter()
+        let map = all()
             .map(|(key, en, de)| {
                 let custom = lookups.iter().find_map(|l| self.custom.get(*l).and_then(|m| m.get(*key)));
                 let text = match custom {
@@ -256,7 +265,8 @@ mod tests {
         assert_eq!(built_in("survey.send", "de-AT"), Some("Senden"));
         assert_eq!(built_in("survey.send", "fr"), Some("Send"));
         assert_eq!(built_in("survey.sned", "en"), None);
-        for (key, ..) in BUILT_IN {
+        assert_eq!(built_in("help.yes", "de"), None, "only the card's strings");
+        for (key, ..) in CARD {
             assert_eq!(built_in(key, "de").map(str::to_owned), Some(Catalog::default().messages("de").get(key)));
         }
     }
