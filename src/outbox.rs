@@ -323,7 +323,7 @@ impl Outbox {
     fn next_batch(&self, budget: usize, rescan: bool) -> Vec<(String, String)> {
         // Persisted before sent: whatever is staged goes to storage first.
         self.write_staged();
-        let keys: Vec<String> = if rescan { self.rescan() } else { self.0.borrow().index.iter().cloned().collect() };
+        let keys: Vec<String> = if rescan { self.rescan() } else { self.0.borrow().index.to_vec() };
         let mut fill = self.0.borrow().policy.batch(budget);
         let mut out = Vec::new();
         for key in keys {
