@@ -1,4 +1,6 @@
 // Turns one run's results (bench/run.mjs) into the "Widget on the host page" section of BENCHMARKS.md.
+import { readFileSync } from "node:fs";
+import { brotliCompressSync, constants as zlib } from "node:zlib";
 export const HEADING = "## Widget on the host page";
 
 const SURVEYS = ["vanilla", "touchpoint", "touchpoint-survey", "posthog", "formbricks"];
@@ -252,20 +254,28 @@ function targets(r) {
   const rows = [];
   const row = (name, measured, pass, close) => rows.push(`| ${name} | ${measured} | ${pass ? "**PASS**" : "**MISS**"} | ${pass ? "" : close} |`);
   row("Loader ≤ 1.5 KB brotli", `${kb(loader)} (${n0(loader)} B)`, loader <= 1536, "Trim `www/touchpoint.js` (it is the only part a page always pays).");
-  row("Everything before the first survey shows ≤ 60 KB brotli", `${kb(before)}, of which the wasm ${kb(wasm)}`, before <= 60 * 1024,
-      "Two wasm modules since this pass: the first (survey card in plain DOM calls, targeting, the checklist's rules, the queue; no Leptos) loads before the survey; the checklist and help panels (Leptos) are the second, fetched after the card and run only when a panel opens. The first still carries serde_json and the serde derives, the validation of survey, checklist and targeting definitions with their error strings, and its wasm-bindgen glue (where the bytes go: see \"Where the wasm's bytes go\" below). Closing it needs that module cut to about a third: definitions validated by the collector (which does already) and sent to the page in a compact, pre-checked form instead of re-validated there, JSON read with the browser's `JSON.parse` instead of serde_json, and the checklist's and targeting's rules moved behind the card as well (`track()` calls made before they load are already kept and replayed).");
+  row("Everything before the first survey shows ≤ 60 KB brotli (goal: lighter than the Formbricks renderer)", `${kb(before)}, of which the wasm ${kb(wasm)}`, before <= 60 * 1024,
+      "The first module is the card, the outbox and the API only (no serde, no `format!`, no definition validation: the page reads the collector's pre-checked card form with `JSON.parse`); checklist, targeting, help and the dock are the second module, after the card. What is left in the first is its own code (the card, the outbox's send, retry and dead-letter paths, the option checks), the bindings and their glue, and the allocator (see \"Where the wasm's bytes go\"). Closing it needs the outbox's async send path and the option parsing made smaller, or moved behind the card where they can wait (sending can start after the card is up).");
+  const second = ["pkg/touchpoint_views.js", "pkg/touchpoint_views_bg.wasm"]
+    .map((f) => { try { return brotliCompressSync(readFileSync(new URL(`../${f}`, import.meta.url)), { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }).length; } catch { return null; } });
+  if (second.every((n) => n != null)) {
+    const all = before + second[0] + second[1];
+    row("Everything for all three widgets, both modules, ≤ 150 KB brotli", `${kb(all)} (the second module ${kb(second[0] + second[1])})`, all <= 150 * 1024,
+        "The second module carries Leptos (the panels), serde_json and the serde derives, and the checklist, targeting and help rules with their validation. Closing it: the panels in plain DOM like the card, and the second module reading the collector's pre-checked forms as the first does.");
+  }
   const at = (re) => tp.resources.find((f) => re.test(f.path));
   const wasmEnd = at(/\.wasm$/)?.end, defStart = at(/\/v1\/surveys\//)?.start, defEnd = at(/\/v1\/surveys\//)?.end, shown = tp.inspectT?.visible;
   const serial = wasmEnd != null && defEnd != null && shown != null
     ? ` In the inspected load the wasm had arrived at ${n0(wasmEnd)} ms, the definition was requested at ${n0(defStart)} ms and arrived at ${n0(defEnd)} ms, and the card showed at ${n0(shown)} ms.`
     : "";
-  const timeClose = "The loader requests the first module, its JS glue and the queued survey's definition as soon as it runs; the checklist, help and targeting wait until the card is up, and the panels' module runs only when a panel opens. What is left is on the critical path of the first module: its glue and wasm arriving and being imported once the page is idle, instantiating and booting it, and building the card (waterfalls below)." + serial +
+  const timeClose = "The loader requests the first module, its JS glue and the queued survey's card form as soon as it runs; the second module (checklist, targeting, help) loads when the browser is idle after the card. What is left is on the critical path of the first module: its glue and wasm arriving and being imported once the page is idle, instantiating and booting it, and building the card (waterfalls below)." + serial +
     " Closing move: a smaller first module and glue (see the 60 KB target): at 4× CPU every millisecond of main-thread work before the card counts four times.";
   const a1 = visT(tp, 1);
   for (const th of [1, 4]) {
     const a = visT(tp, th), fl = visT(v, th), pv = visT(ph, th);
-    row(`Time to visible ≤ 1.5× the floor, ${th}× CPU`, `${n0(a)} ms vs ${n0(fl)} ms: ${ratio(a, fl)}`, a <= 1.5 * fl,
-        th === 1 || a1 <= 1.5 * visT(v, 1) ? timeClose : "As at 1×.");
+    const limit = th === 1 ? 1.2 : 1.5;
+    row(`Time to visible ≤ ${limit}× the floor, ${th}× CPU`, `${n0(a)} ms vs ${n0(fl)} ms: ${ratio(a, fl)}`, a <= limit * fl,
+        th === 1 || a1 > 1.2 * visT(v, 1) ? timeClose : "As at 1×.");
     if (ph) row(`Time to visible ahead of posthog-js surveys, ${th}× CPU`, `${n0(a)} ms vs ${n0(pv)} ms`, a < pv,
         "As for the floor target above.");
   }
@@ -274,7 +284,7 @@ function targets(r) {
     const a = scr(tp, th), fl = scr(v, th);
     const only = tps ? ` The survey-only configuration measured ${n1(scr(tps, th))} ms, so the checklist and help account for ${n1(a - scr(tps, th))} ms of it.` : "";
     row(`Main-thread script ≤ 2× the floor, ${th}× CPU`, `${n1(a)} ms vs ${n1(fl)} ms: ${ratio(a, fl)}`, a <= 2 * fl,
-        "Less code to compile and run." + only + " The panels' module no longer runs during a load (it is fetched and compiled off the main thread, and runs when a panel opens). What counts now is the first module: importing its glue, instantiating and booting it, the card, and the checklist, help and targeting fetches it makes after the card (inside the measured window). Closing move: a smaller first module (see the 60 KB target) doing less at boot.");
+        "Less code to compile and run." + only + " What counts is the first module (importing its glue, instantiating and booting it, the card) and, inside the measured window after the card, the second module's instantiation and start (its checklist, help and targeting fetches). Closing move: a smaller first module, and the second started later or made smaller.");
   }
   const tr = tp.summary.calls?.trackUs, t100 = tp.summary.calls?.first100Us, row1k = tp.summary.calls?.row1000Us, vtr = v.summary.calls?.trackUs;
   const ttask = tp.summary.calls?.trackTaskUs;
@@ -289,7 +299,7 @@ function targets(r) {
     row("`track()` ≤ 5 µs per call (mean of 10,000)", `${n2(tr)} µs (first 100: ${n2(t100)} µs; 1,000 in a row: ${n2(row1k)} µs${withTask}; floor: ${n2(vtr)} µs)`, tr <= 5,
         grows + close);
   }
-  p(`### Targets (issue 8), Touchpoint with all three widgets`);
+  p(`### Targets, Touchpoint with all three widgets`);
   p();
   p(`| Target | Measured | Result | What would close it |`);
   p(`|---|---|---|---|`);

@@ -150,7 +150,14 @@ export function page(properties?: Properties): string | undefined;
  */
 export function showSurvey(id: string): Promise<boolean>;
 
-/** Opens the onboarding checklist; `false` if none is loaded for this user. */
+/**
+ * Opens the onboarding checklist; `false` if none is loaded for this user.
+ *
+ * `showChecklist`, `openHelp`, `complete`, `setBusy`, `why` and `debug` are served by the widget's
+ * second module, which loads after the first survey card (or at once when none is on its way).
+ * Called before it runs, they are kept and replayed in order, and return a Promise of their result
+ * (`undefined` if that module could not be loaded).
+ */
 export function showChecklist(): boolean;
 
 /** Opens the help panel, optionally searching for `query`; `false` if there is no help content. */

@@ -8,15 +8,17 @@ scripts/setup.sh
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 say "building the widget and its dock module (wasm, size profile)"
-# Two modules: the widget (`touchpoint`: survey, rules, queue) loads first; the
-# checklist and help dock (`touchpoint-views`, Leptos) once it has something to show.
+# Two modules: the first (`touchpoint`: the survey card, the queue, the API) loads before the
+# card; the second (`touchpoint-views`: checklist, targeting, help, the dock) after it.
 cargo build -p touchpoint -p touchpoint-views --profile wasm-release --target wasm32-unknown-unknown
 for name in touchpoint touchpoint_views; do
   .tools/bin/wasm-bindgen --target web --out-dir pkg --out-name "$name" \
     --remove-name-section --remove-producers-section \
     "target/wasm32-unknown-unknown/wasm-release/$name.wasm"
   # The features rustc's wasm32 target enables by default; wasm-opt must be told.
-  node_modules/.bin/wasm-opt -Oz --converge \
+  # --converge (repeat until no smaller) only pays on the first module, whose every byte is before the card.
+  converge=""; [ "$name" = touchpoint ] && converge=--converge
+  node_modules/.bin/wasm-opt -Oz $converge \
     --enable-bulk-memory --enable-bulk-memory-opt --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
     "pkg/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"

@@ -4,8 +4,6 @@
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::card::form::Source;
-
 /// `obj[name]`, unless it is missing, `undefined` or `null`.
 pub fn get(obj: &JsValue, name: &str) -> Option<JsValue> {
     if !obj.is_object() {
@@ -32,25 +30,4 @@ pub fn keys(obj: &JsValue) -> Vec<String> {
 /// A plain object (not an array, not null).
 pub fn is_plain_object(v: &JsValue) -> bool {
     v.is_object() && !js_sys::Array::is_array(v)
-}
-
-impl Source for JsValue {
-    fn field(&self, name: &str) -> Option<JsValue> {
-        get(self, name)
-    }
-    fn string(&self) -> Option<String> {
-        self.as_string()
-    }
-    fn number(&self) -> Option<f64> {
-        self.as_f64()
-    }
-    fn boolean(&self) -> Option<bool> {
-        self.as_bool()
-    }
-    fn items(&self) -> Option<Vec<JsValue>> {
-        js_sys::Array::is_array(self).then(|| self.unchecked_ref::<js_sys::Array>().iter().collect())
-    }
-    fn json(&self) -> Option<String> {
-        js_sys::JSON::stringify(self).ok()?.as_string()
-    }
 }

@@ -13,3 +13,33 @@ mod view;
 
 #[cfg(target_arch = "wasm32")]
 pub use view::{Card, Happened, Sink};
+
+/// The page reads the card form from a `JSON.parse` value.
+#[cfg(target_arch = "wasm32")]
+mod js_source {
+    use wasm_bindgen::{JsCast, JsValue};
+
+    use super::form::Source;
+    use crate::browser::js::get;
+
+    impl Source for JsValue {
+        fn field(&self, name: &str) -> Option<JsValue> {
+            get(self, name)
+        }
+        fn string(&self) -> Option<String> {
+            self.as_string()
+        }
+        fn number(&self) -> Option<f64> {
+            self.as_f64()
+        }
+        fn boolean(&self) -> Option<bool> {
+            self.as_bool()
+        }
+        fn items(&self) -> Option<Vec<JsValue>> {
+            js_sys::Array::is_array(self).then(|| self.unchecked_ref::<js_sys::Array>().iter().collect())
+        }
+        fn json(&self) -> Option<String> {
+            js_sys::JSON::stringify(self).ok()?.as_string()
+        }
+    }
+}

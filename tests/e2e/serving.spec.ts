@@ -161,3 +161,43 @@ test("with --dev every file is no-cache, so a second load asks the collector aga
   expect([200, 304]).toContain(wasm[0].status);
   expect(consoleErrors).toEqual([]);
 });
+
+/** What a page may download before its first survey card is up, as served (brotli bodies): the
+ *  loader, the npm entry, the glue, the first wasm module and the survey's card form. The target is
+ *  60 KB (see BENCHMARKS.md); this budget is what the build weighs now, so that no change makes the
+ *  first card heavier unnoticed. Lower it as the first module shrinks. */
+const BEFORE_CARD_BUDGET = 83 * 1024;
+
+test("the bytes a page downloads before the first card stay within the budget, and the second module is not among them", async ({ page, startCollector, consoleErrors }) => {
+  const c = await startCollector((dir) => {
+    const www = join(dir, "www"), dist = join(dir, "dist");
+    cpSync(join(root, "www"), www, { recursive: true });
+    cpSync(join(root, "tests/e2e/fixtures/www"), www, { recursive: true });
+    cpSync(join(root, "dist"), dist, { recursive: true });
+    return ["--www-dir", www, "--dist-dir", dist];
+  });
+  await page.addInitScript(() => {
+    new MutationObserver((_, o) => {
+      if (document.querySelector("touchpoint-widget[data-touchpoint=survey]")) {
+        (window as any).cardAt = performance.now();
+        o.disconnect();
+      }
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await page.goto(`${c.url}/embed.html`);
+  await expect(page.locator("touchpoint-widget[data-touchpoint=survey]").getByRole("dialog")).toContainText("How likely");
+  const before = await page.evaluate(() => {
+    const cardAt = (window as any).cardAt as number;
+    return (performance.getEntriesByType("resource") as PerformanceResourceTiming[])
+      .filter((e) => e.startTime < cardAt)
+      .map((e) => ({ path: new URL(e.name).pathname + new URL(e.name).search, bytes: e.encodedBodySize }));
+  });
+  const kinds = before.map((e) => e.path.replace(/\.[0-9a-f]{10}\./, ".").replace(/\?.*/, ""));
+  expect(kinds.sort()).toEqual(["/pkg/index.js", "/pkg/touchpoint.js", "/pkg/touchpoint_bg.wasm", "/touchpoint.js", "/v1/surveys/nps"]);
+  expect(before.find((e) => e.path.startsWith("/v1/surveys/nps"))!.path).toContain("form=card");
+  const total = before.reduce((n, e) => n + e.bytes, 0);
+  console.log(`before the first card: ${total} bytes (${before.map((e) => `${e.path.split("?")[0]} ${e.bytes}`).join(", ")})`);
+  for (const e of before) expect(e.bytes, e.path).toBeGreaterThan(0);
+  expect(total).toBeLessThanOrEqual(BEFORE_CARD_BUDGET);
+  expect(consoleErrors).toEqual([]);
+});
