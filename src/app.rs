@@ -61,6 +61,10 @@ thread_local! {
     static APP: RefCell<Option<App>> = const { RefCell::new(None) };
 }
 
+/// How long the first card has the page to itself once painted, before the
+/// second module loads (then when the browser is idle).
+const CARD_ALONE_MS: i32 = 1000;
+
 /// Longest the second module waits for the first survey (a slow or failing
 /// definition must not keep the checklist and help away).
 const HOLD_AT_MOST_MS: i32 = 3000;
@@ -443,11 +447,14 @@ pub fn survey_on_screen() -> Option<String> {
 pub async fn show_survey(id: &str) -> bool {
     let shown = show_survey_now(id).await;
     // The first survey is up (or will not be): the second module may load —
-    // once the card's first frame is painted, so it cannot delay it.
+    // a while after the card's first frame, so that neither its paint nor the
+    // user's first answer competes with the second module's start.
     let held = quietly(|app| app.rest.is_held()).unwrap_or(false);
     if held {
         match shown {
-            true => browser::after_next_paint(release_rest),
+            true => browser::after_next_paint(|| {
+                browser::set_timeout(CARD_ALONE_MS, release_rest);
+            }),
             false => release_rest(),
         }
     }

@@ -38,7 +38,7 @@ fn take(entries: &mut Entries, key: &str) -> Option<String> {
 use std::rc::Rc;
 
 use touchpoint_core::queue::{parse_retry_after, settle, Fate, Policy, Verdict};
-use touchpoint_protocol::write::push_str;
+use touchpoint_protocol::write::{push_padded, push_str};
 use touchpoint_protocol::{EventResult, EventStatus};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -153,20 +153,6 @@ impl Outbox {
     /// `<prefix><ts, 13 digits>.<seq, 6 digits>:<id>`: keys sort by age. Built
     /// by hand, not with `format!`, because every `track()` makes one.
     fn key_for(&self, ts: i64, seq: u32, id: &str) -> String {
-        fn push_padded(out: &mut String, n: u64, width: usize) {
-            let mut digits = [b'0'; 20];
-            let (mut i, mut n) = (digits.len(), n);
-            loop {
-                i -= 1;
-                digits[i] = b'0' + (n % 10) as u8;
-                n /= 10;
-                if n == 0 {
-                    break;
-                }
-            }
-            let start = i.min(digits.len() - width);
-            out.extend(digits[start..].iter().map(|&d| d as char));
-        }
         let mut key = String::with_capacity(80);
         self.push_prefix(&mut key);
         push_padded(&mut key, ts.max(0) as u64, 13);

@@ -2,7 +2,7 @@
 //! and its panels, the debug overlay), seen from the first.
 //!
 //! It loads after the card: at once on a page with no survey on its way,
-//! else once the first card is painted (3 s at most). `pkg/index.js` fetches,
+//! else a second after the first card is painted (3 s at most). `pkg/index.js` fetches,
 //! compiles and starts it when the browser is idle, and binds the API calls
 //! it serves (`showChecklist`, `complete`, `why`, …), replaying those made
 //! before. Until it runs, every event this module records is kept here and

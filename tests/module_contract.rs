@@ -21,7 +21,9 @@ fn bindings(source: &str, methods: bool) -> BTreeSet<String> {
         if attr.contains("method") != methods || attr.contains("js_namespace") {
             continue;
         }
-        let Some(item) = lines[i + 1..].iter().find(|l| !l.starts_with("#[") && !l.starts_with("///")) else { continue };
+        let Some(item) = lines[i + 1..].iter().find(|l| !l.starts_with("#[") && !l.starts_with("///")) else {
+            continue;
+        };
         let Some(rest) = item.split("fn ").nth(1).filter(|_| item.contains("fn ")) else { continue };
         let rust_name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
         let js_name = attr
@@ -79,7 +81,11 @@ fn the_page_api_is_the_same_everywhere() {
     for name in &exported {
         let later = entry.contains(&format!("later(\"{name}\")"));
         let served = if later { second.contains(name) } else { first.contains(name) };
-        assert!(served, "{name} is bound to the {} module, which does not export it", if later { "second" } else { "first" });
+        assert!(
+            served,
+            "{name} is bound to the {} module, which does not export it",
+            if later { "second" } else { "first" }
+        );
     }
     let types = read("pkg/index.d.ts");
     for name in &exported {

@@ -143,7 +143,12 @@ pub fn push_str(out: &mut String, s: &str) {
 
 /// `n` in decimal.
 pub fn push_u64(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
+    push_padded(out, n, 1);
+}
+
+/// `n` in decimal, with leading zeros to `width` digits (at most 20).
+pub fn push_padded(out: &mut String, n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
     let (mut i, mut n) = (digits.len(), n);
     loop {
         i -= 1;
@@ -153,7 +158,8 @@ pub fn push_u64(out: &mut String, n: u64) {
             break;
         }
     }
-    out.extend(digits[i..].iter().map(|&d| d as char));
+    let start = i.min(digits.len().saturating_sub(width));
+    out.extend(digits[start..].iter().map(|&d| d as char));
 }
 
 /// `n` in decimal, with its sign.
@@ -337,6 +343,13 @@ mod tests {
             let mut out = String::new();
             push_i64(&mut out, n);
             assert_eq!(out, n.to_string());
+        }
+        for (n, width, text) in
+            [(7u64, 6, "000007"), (1_764_000_000_123, 13, "1764000000123"), (42, 1, "42"), (0, 3, "000")]
+        {
+            let mut out = String::new();
+            push_padded(&mut out, n, width);
+            assert_eq!(out, text);
         }
     }
 }
