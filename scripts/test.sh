@@ -13,6 +13,7 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p touchpoint --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p touchpoint-views --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p touchpoint-web --target wasm32-unknown-unknown -- -D warnings
 
 say "host tests (cargo test)"
 cargo test --workspace

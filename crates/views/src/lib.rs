@@ -22,8 +22,6 @@ mod debug;
 #[cfg(target_arch = "wasm32")]
 mod dock;
 #[cfg(target_arch = "wasm32")]
-mod dom;
-#[cfg(target_arch = "wasm32")]
 mod exports;
 #[cfg(target_arch = "wasm32")]
 mod help;
@@ -43,6 +41,9 @@ mod panels;
 mod route;
 #[cfg(target_arch = "wasm32")]
 mod targeting;
+
+#[cfg(target_arch = "wasm32")]
+use touchpoint_web::dom;
 
 /// This module's stylesheet (dock, panels, debug overlay), adopted beside
 /// the first module's by the shadow roots it mounts in.

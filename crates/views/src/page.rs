@@ -1,6 +1,5 @@
-//! Thin, non-panicking wrappers over the Web APIs this module uses (the
-//! first module has its own, smaller set: it is built without serde and
-//! `core::fmt`).
+//! Thin, non-panicking wrappers over the Web APIs this module uses; those
+//! the first module uses too come from `touchpoint-web`.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -24,48 +23,7 @@ pub fn to_js(value: &impl serde::Serialize) -> Option<JsValue> {
     js_sys::JSON::parse(&serde_json::to_string(value).ok()?).ok()
 }
 
-/// `localStorage` if it can at least be read.
-pub fn local_storage() -> Option<web_sys::Storage> {
-    thread_local! {
-        static STORAGE: Option<web_sys::Storage> = {
-            let s = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
-            s.filter(|s| s.length().is_ok())
-        };
-    }
-    STORAGE.with(Clone::clone)
-}
-
-/// A small key-value view of `localStorage` that never throws.
-pub struct LocalStore(Option<web_sys::Storage>);
-
-impl LocalStore {
-    pub fn open() -> LocalStore {
-        LocalStore(local_storage())
-    }
-
-    pub fn get(&self, key: &str) -> Option<String> {
-        self.0.as_ref()?.get_item(key).ok().flatten()
-    }
-
-    /// `false` when the value could not be stored (quota, disabled).
-    pub fn set(&self, key: &str, value: &str) -> bool {
-        self.0.as_ref().is_some_and(|s| s.set_item(key, value).is_ok())
-    }
-}
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = queueMicrotask, catch)]
-    fn queue_microtask_js(f: &JsValue) -> Result<(), JsValue>;
-}
-
-/// Runs `f` at the end of the current task, as a microtask. `false` if it
-/// could not be scheduled: the caller does the work at once.
-#[must_use = "when it returns false, `f` will not run: do the work now"]
-pub fn at_end_of_task(f: impl FnOnce() + 'static) -> bool {
-    let cb = Closure::once_into_js(f);
-    queue_microtask_js(&cb).is_ok()
-}
+pub use touchpoint_web::{at_end_of_task, clear_timeout, LocalStore};
 
 /// Runs `f` once after `ms` milliseconds; the handle cancels it.
 pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
@@ -76,12 +34,6 @@ pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
         error("could not schedule a timer");
     }
     handle
-}
-
-pub fn clear_timeout(handle: i32) {
-    if let Some(w) = web_sys::window() {
-        w.clear_timeout_with_handle(handle);
-    }
 }
 
 /// Describes a thrown JS value for an error message.

@@ -1,4 +1,5 @@
-//! Just enough DOM building for the survey card.
+//! Just enough DOM building for the survey card, the dock's launchers and
+//! the debug overlay.
 //! Text only ever goes in with `textContent` and attribute values: nothing
 //! from a definition is parsed as HTML.
 
@@ -41,5 +42,9 @@ pub fn with(parent: Element, children: &[&Element]) -> Result<Element> {
 /// Attribute `name` of the event's target or its nearest ancestor that has
 /// one (within the shadow root the target is in).
 pub fn closest_attribute(target: Option<web_sys::EventTarget>, name: &str) -> Option<String> {
-    target?.dyn_into::<Element>().ok()?.closest(&crate::text::cat(&["[", name, "]"])).ok()??.get_attribute(name)
+    let mut selector = String::with_capacity(name.len() + 2);
+    selector.push('[');
+    selector.push_str(name);
+    selector.push(']');
+    target?.dyn_into::<Element>().ok()?.closest(&selector).ok()??.get_attribute(name)
 }

@@ -1,0 +1,12 @@
+//! Small browser helpers that both of Touchpoint's wasm modules use, written
+//! so that the first module, which loads before the survey card, pays for
+//! no serde and no `core::fmt`: nothing here panics or throws into the page.
+//! On a non-wasm target the crate is empty.
+
+#[cfg(target_arch = "wasm32")]
+pub mod dom;
+#[cfg(target_arch = "wasm32")]
+mod page;
+
+#[cfg(target_arch = "wasm32")]
+pub use page::{at_end_of_task, clear_timeout, local_storage, LocalStore};
