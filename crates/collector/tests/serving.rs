@@ -252,3 +252,28 @@ async fn a_missing_file_is_a_404_without_cache_headers() {
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(res.header(header::CACHE_CONTROL), None);
 }
+
+#[tokio::test]
+async fn api_answers_are_compressed_as_the_client_allows_and_plain_otherwise() {
+    let s = site(|_, _| {}).await;
+    let card = "/v1/surveys/nps?form=card&locale=en";
+    let plain = s.get(card, &[]).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert_eq!(plain.header(header::CONTENT_ENCODING), None);
+    let form: serde_json::Value = serde_json::from_slice(&plain.body).unwrap();
+    assert_eq!(form["form"], "card/1", "{form}");
+
+    let br = s.get(card, &[(header::ACCEPT_ENCODING, "br")]).await;
+    assert_eq!(br.header(header::CONTENT_ENCODING), Some("br"));
+    assert!(br.body.len() * 2 < plain.body.len(), "br {} bytes, plain {}", br.body.len(), plain.body.len());
+
+    let gz = s.get(card, &[(header::ACCEPT_ENCODING, "gzip")]).await;
+    assert_eq!(gz.header(header::CONTENT_ENCODING), Some("gzip"));
+    let mut unpacked = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz.body[..]), &mut unpacked).unwrap();
+    assert_eq!(unpacked, plain.body, "gzip decodes to the plain answer");
+
+    // The widget's precompressed files are not compressed a second time.
+    let wasm = s.get(WASM, &[(header::ACCEPT_ENCODING, "br")]).await;
+    assert_eq!(text(&wasm), "br \0asm hashed");
+}
