@@ -133,16 +133,13 @@ impl Automations {
             .collect()
     }
 
-    /// The survey rules of `project_key` that `response` to `survey`
-    /// triggers, each with its trigger event (the final answer, or the
-    /// completion with the definition's actions) and the ending action that
-    /// matched, if any.
+    /// The survey rules of `project_key` that `response` to `survey` triggers.
     pub fn response_triggers(
         &self,
         project_key: &str,
         survey: &std::sync::Arc<Survey>,
         response: &Response,
-    ) -> Vec<(&Rule, Event, Option<Map<String, Value>>)> {
+    ) -> Vec<Fired<'_>> {
         let finals = response.final_answers(survey);
         let completion = response.completion(survey).map(|(ending, e)| completed_as_defined(e, ending));
         let mut fired = Vec::new();
@@ -156,7 +153,7 @@ impl Automations {
             if let Some((event, action)) =
                 candidates.into_iter().find_map(|e| matches(&rule.when, &e.kind).map(|action| (e, action)))
             {
-                fired.push((rule, event.clone(), action));
+                fired.push(Fired { rule, trigger: event.clone(), action });
             }
         }
         fired
@@ -275,6 +272,16 @@ impl Automations {
         }
         run
     }
+}
+
+/// A rule a response triggers, with its trigger event (the final answer, or
+/// the completion with the definition's actions) and the ending action
+/// that matched, if the trigger is one.
+#[derive(Debug)]
+pub struct Fired<'a> {
+    pub rule: &'a Rule,
+    pub trigger: Event,
+    pub action: Option<Map<String, Value>>,
 }
 
 /// An outbox row that can never be delivered is stored as `failed` at once,

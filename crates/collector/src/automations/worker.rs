@@ -186,7 +186,9 @@ async fn process_response(state: &AppState, automations: &Automations, c: Claime
     // A survey no longer served: nothing to replay against, so nothing runs.
     if let Some(entry) = state.surveys.get(&c.survey_id) {
         let response = Response::from_events(&events).remove(&c.response_id).unwrap_or_default();
-        for (rule, trigger, action) in automations.response_triggers(&c.project_key, &entry.survey, &response) {
+        for super::Fired { rule, trigger, action } in
+            automations.response_triggers(&c.project_key, &entry.survey, &response)
+        {
             let mut value = bodies.get(&trigger.id).cloned().unwrap_or(Value::Null);
             // The definition's actions, whatever the page sent (the same, for a consistent completion).
             if let (EventKind::SurveyCompleted { actions, .. }, Some(map)) = (&trigger.kind, value.as_object_mut()) {
