@@ -165,6 +165,8 @@ pub struct StoredActivity {
     pub anonymous_id: String,
     pub user_id: Option<String>,
     pub ts: i64,
+    /// The server's clock when it arrived: what "latest" is decided by.
+    pub received_at: i64,
     pub body: Option<String>,
 }
 

@@ -250,7 +250,7 @@ impl PgStore {
         let rows = client
             .query(
                 &format!(
-                    "SELECT anonymous_id, user_id, ts,
+                    "SELECT anonymous_id, user_id, ts, received_at,
                             CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
                                  'nudge_shown', 'group', 'survey_answered')
                                  THEN body END
@@ -261,7 +261,13 @@ impl PgStore {
             .await?;
         Ok(rows
             .iter()
-            .map(|r| StoredActivity { anonymous_id: r.get(0), user_id: r.get(1), ts: r.get(2), body: r.get(3) })
+            .map(|r| StoredActivity {
+                anonymous_id: r.get(0),
+                user_id: r.get(1),
+                ts: r.get(2),
+                received_at: r.get(3),
+                body: r.get(4),
+            })
             .collect())
     }
 

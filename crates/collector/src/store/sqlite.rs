@@ -801,14 +801,20 @@ fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<
 
 fn activity(conn: &Connection, filter: &str, params: impl rusqlite::Params) -> rusqlite::Result<Vec<StoredActivity>> {
     let mut query = conn.prepare_cached(&format!(
-        "SELECT anonymous_id, user_id, ts,
+        "SELECT anonymous_id, user_id, ts, received_at,
                 CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
                                  'nudge_shown', 'group', 'survey_answered')
                      THEN body END
          FROM events WHERE ({filter}) AND rejected IS NULL ORDER BY received_at, rowid"
     ))?;
     let rows = query.query_map(params, |r| {
-        Ok(StoredActivity { anonymous_id: r.get(0)?, user_id: r.get(1)?, ts: r.get(2)?, body: r.get(3)? })
+        Ok(StoredActivity {
+            anonymous_id: r.get(0)?,
+            user_id: r.get(1)?,
+            ts: r.get(2)?,
+            received_at: r.get(3)?,
+            body: r.get(4)?,
+        })
     })?;
     rows.collect()
 }
