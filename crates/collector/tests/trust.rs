@@ -636,3 +636,64 @@ fn content_links_that_leave_the_site_stop_startup_naming_file_and_field() {
         "{problems:?}"
     );
 }
+
+/// A database written by the collector before ids were per project: its
+/// rows come through the migration, and then another project may reuse an id.
+#[tokio::test]
+async fn a_database_from_before_per_project_ids_is_migrated_with_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let db = common::TestDb::new(&data).await;
+    let migration =
+        |name: &str| std::fs::read_to_string(repo_file(&format!("crates/collector/migrations/{name}"))).unwrap();
+    let old_schema = if db.is_postgres() {
+        format!(
+            "{}\n{}\nCREATE TABLE touchpoint_schema (version BIGINT PRIMARY KEY, applied_at BIGINT);
+             INSERT INTO touchpoint_schema VALUES (1, 0), (2, 0);",
+            migration("postgres/0001_schema.sql"),
+            migration("postgres/0002_accounts.sql")
+        )
+    } else {
+        let files = ["0001_events.sql", "0002_events_by_user.sql", "0003_automations.sql", "0004_accounts.sql"];
+        format!("{}\nPRAGMA user_version = 4;", files.map(migration).join("\n"))
+    };
+    db.execute_batch(&old_schema).await;
+    db.execute_batch(
+        "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, url, body)
+         VALUES ('e2', 'pk_open', 'track', 1, 1, 'b', 'u', '{\"id\":\"e2\"}'),
+                ('e1', 'pk_open', 'track', 1, 1, 'b', 'u', '{\"id\":\"e1\"}');
+         INSERT INTO automation_queue (event_id, project_key, enqueued_at) VALUES ('e2', 'pk_open', 1);
+         INSERT INTO cases (id, project_key, rule_id, trigger_id, title, detail, status, created_at)
+         VALUES ('help-e1', 'pk_open', 'help_contact', 'e1', 't', '{}', 'open', 1);",
+    )
+    .await;
+    let store = db.open(&data).await;
+    let listed = store
+        .list_events(touchpoint_collector::store::EventFilter {
+            project_key: "pk_open".into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e2", "e1"], "arrival order kept");
+    assert!(listed.iter().all(|e| e.rejected.is_none() && e.ts_flag.is_none() && e.source == "page"));
+    assert_eq!(db.strings("SELECT event_id FROM automation_queue").await, ["e2"]);
+    assert_eq!(db.strings("SELECT id FROM cases").await, ["help-e1"]);
+    store.close().await;
+
+    let store = db.open(&data).await;
+    let event = |id: &str| {
+        touchpoint_collector::store::NewEvent::new(
+            serde_json::from_value(
+                json!({"id": id, "ts": 1, "anonymous_id": "b", "url": "u", "type": "track", "name": "x"}),
+            )
+            .unwrap(),
+            "{}".into(),
+        )
+    };
+    use touchpoint_protocol::EventStatus::{Accepted, Duplicate};
+    assert_eq!(store.insert("pk_v".into(), 2, vec![event("e1")]).await.unwrap(), [Accepted]);
+    assert_eq!(store.insert("pk_open".into(), 2, vec![event("e1")]).await.unwrap(), [Duplicate]);
+    store.close().await;
+}

@@ -1000,4 +1000,65 @@ mod tests {
         let err = migrate(&mut conn).unwrap_err();
         assert!(err.contains("newer than this collector"), "{err}");
     }
+
+    /// The per-project key is a table rebuild on SQLite: stored rows, their
+    /// arrival order and the queue must come through it.
+    #[test]
+    fn the_per_project_key_migration_keeps_rows_and_their_order() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (i, sql) in MIGRATIONS[..4].iter().enumerate() {
+            apply(&mut conn, sql, i as i64 + 1).unwrap();
+        }
+        for (id, key) in [("b", "pk_a"), ("a", "pk_a"), ("c", "pk_b")] {
+            conn.execute(
+                "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, url, body)
+                 VALUES (?1, ?2, 'track', 1, 2, 'x', 'u', '{}')",
+                params![id, key],
+            )
+            .unwrap();
+        }
+        conn.execute("INSERT INTO automation_queue (event_id, project_key, enqueued_at) VALUES ('b', 'pk_a', 2)", [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, detail, status, created_at)
+             VALUES ('help-a', 'pk_a', 'help_contact', 'a', 't', '{}', 'open', 2)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+
+        let order: Vec<String> = conn
+            .prepare("SELECT id FROM events ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(order, ["b", "a", "c"]);
+        let flags: (Option<String>, Option<String>, String) = conn
+            .query_row("SELECT rejected, ts_flag, source FROM events WHERE id = 'a'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(flags, (None, None, "page".to_string()));
+        // Another project may now use the same ids; the same project may not.
+        let insert = |key: &str, id: &str| {
+            conn.execute(
+                "INSERT OR IGNORE INTO events (id, project_key, type, ts, received_at, anonymous_id, url, body)
+                 VALUES (?1, ?2, 'track', 1, 2, 'x', 'u', '{}')",
+                params![id, key],
+            )
+            .unwrap()
+        };
+        assert_eq!((insert("pk_b", "a"), insert("pk_a", "a")), (1, 0));
+        let kept: (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM automation_queue WHERE project_key = 'pk_a' AND event_id = 'b'),
+                        (SELECT COUNT(*) FROM cases WHERE project_key = 'pk_a' AND id = 'help-a')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, (1, 1));
+    }
 }
