@@ -22,7 +22,6 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
-use serde_json::Value;
 use touchpoint_core::survey::{AnswerError, Ending, Session, Step, Stopped, Survey};
 use touchpoint_protocol::{Action, AnswerValue, Event, EventKind};
 
@@ -266,15 +265,10 @@ pub fn completed_as_defined(event: &Event, ending: &Ending) -> Event {
     e
 }
 
-/// `value` as JSON, for messages.
-pub fn json_of(value: &AnswerValue) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn catalog() -> SurveyCatalog {
         SurveyCatalog::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../surveys")).unwrap()
@@ -377,6 +371,10 @@ mod tests {
             verdicts(&[event("x", json!({"type": "survey_shown", "survey_id": "other"}))]),
             [Err(r#"survey "other" is not one this collector serves"#.to_string())]
         );
+    }
+
+    fn json_of(value: &AnswerValue) -> Value {
+        serde_json::to_value(value).unwrap()
     }
 
     #[test]
