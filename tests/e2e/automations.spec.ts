@@ -37,6 +37,9 @@ function automationsFile(dir: string, url: string): string {
   const config = JSON.parse(JSON.stringify(DEMO).replaceAll("http://127.0.0.1:8788/touchpoint", url));
   config.email.templates_dir = join(root, "templates");
   config.webhooks = { ...config.webhooks, first_retry_ms: 200, timeout_ms: 3000 };
+  // Answer rules act on a response's final answers: when it closes, or after this quiet time. These tests
+  // check the detractor webhook while the card still waits at the next question, so the quiet time is short.
+  config.response_settle_ms = 500;
   const file = join(dir, "automations.json");
   writeFileSync(file, JSON.stringify(config));
   return file;

@@ -4,7 +4,8 @@
 import { test, expect, readApi, postEvents, artifacts, Collector } from "./collector-extra";
 import type { Page } from "@playwright/test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const WEEK1 = Date.UTC(2023, 10, 13); // Monday 2023-11-13
 const WEEK2 = WEEK1 + 7 * 86_400_000;
@@ -18,7 +19,10 @@ const base = (user: string, ts: number) => ({ id: id(), ts, anonymous_id: `b-${u
 const sv = (r: number, ts: number, kind: object) => ({ ...base(`u${r}`, ts), survey_id: "nps", response_id: `resp-${r}`, ...kind });
 const shown = (r: number, ts: number) => sv(r, ts, { type: "survey_shown" });
 const answer = (r: number, ts: number, question_id: string, value: unknown) => sv(r, ts, { type: "survey_answered", question_id, value });
-const ending = (r: number, ts: number, ending_id: string) => sv(r, ts, { type: "survey_completed", ending_id, actions: [] });
+// The collector stores a completion whose actions are not its ending's as rejected: send the definition's.
+const SURVEY = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../../surveys/nps.json"), "utf8"));
+const actionsOf = (ending_id: string) => SURVEY.endings.find((e: any) => e.id === ending_id).actions ?? [];
+const ending = (r: number, ts: number, ending_id: string) => sv(r, ts, { type: "survey_completed", ending_id, actions: actionsOf(ending_id) });
 const dismissed = (r: number, ts: number, question_id: string) => sv(r, ts, { type: "survey_dismissed", question_id });
 const t = (week: number, day: number, minute: number) => week + day * DAY + minute * 60_000;
 
@@ -30,7 +34,7 @@ function surveyData() {
     shown(3, t(WEEK1, 2, 0)), answer(3, t(WEEK1, 2, 1), "score", 3), answer(3, t(WEEK1, 2, 2), "obstacle", "not_ready"), ending(3, t(WEEK1, 2, 3), "trial_offer"),
     shown(4, t(WEEK1, 3, 0)), answer(4, t(WEEK1, 3, 1), "score", 7), answer(4, t(WEEK1, 3, 2), "make_it_10", FORMULA), ending(4, t(WEEK1, 3, 3), "passive_thanks"),
     shown(5, t(WEEK2, 0, 0)), answer(5, t(WEEK2, 0, 1), "score", 0), answer(5, t(WEEK2, 0, 2), "obstacle", "other"), answer(5, t(WEEK2, 0, 3), "obstacle_other", TRICKY), ending(5, t(WEEK2, 0, 4), "detractor_thanks"),
-    shown(6, t(WEEK2, 1, 0)), answer(6, t(WEEK2, 1, 1), "score", 6), answer(6, t(WEEK2, 1, 2), "obstacle", "missing_feature"), dismissed(6, t(WEEK2, 1, 3), "obstacle_other"),
+    shown(6, t(WEEK2, 1, 0)), answer(6, t(WEEK2, 1, 1), "score", 6), answer(6, t(WEEK2, 1, 2), "obstacle", "missing_feature"), dismissed(6, t(WEEK2, 1, 3), "obstacle"),
     shown(7, t(WEEK2, 2, 0)), answer(7, t(WEEK2, 2, 1), "score", 10), dismissed(7, t(WEEK2, 2, 2), "referral"),
     shown(8, t(WEEK2, 3, 0)),
   ];
@@ -82,8 +86,8 @@ async function scripted(startCollector: (extra: (dir: string) => string[]) => Pr
     return ["--automations", file];
   });
   await postEvents(c, [...surveyData(), ...checklistData(), ...helpData()]);
-  // The rule sees every score answered 0–6, including u2's 5 that was then changed to 9.
-  await expect.poll(async () => (await readApi(c, "/v1/cases?status=open")).cases.length).toBe(4);
+  // The rule acts on each response's final score: u2 went from 5 to 9, and opens no case.
+  await expect.poll(async () => (await readApi(c, "/v1/cases?status=open")).cases.length).toBe(3);
   return c;
 }
 
@@ -156,9 +160,9 @@ test("the dashboard shows the figures of a scripted data set", async ({ page, st
   expect(atRisk.sort()).toEqual(["c2", "c4", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8"]);
 
   const cases = page.getByRole("region", { name: "Open cases" });
-  await expect(cases.locator("tbody tr")).toHaveCount(4);
+  await expect(cases.locator("tbody tr")).toHaveCount(3);
   const users = await cases.locator("tbody tr td:nth-child(3)").allTextContents();
-  expect(users.sort()).toEqual(["u2", "u3", "u5", "u6"]);
+  expect(users.sort()).toEqual(["u3", "u5", "u6"]);
   await expect(cases.locator("tbody tr", { hasText: "u3" })).toContainText("score = 3");
 
   const help = page.getByRole("region", { name: "Help searches without a result" });
@@ -170,7 +174,7 @@ test("the dashboard shows the figures of a scripted data set", async ({ page, st
 
   // Close a case: it leaves the open list, and the API has it closed.
   await cases.getByRole("button", { name: /Close case: .* \(u3\)/ }).click();
-  await expect(cases.locator("tbody tr")).toHaveCount(3);
+  await expect(cases.locator("tbody tr")).toHaveCount(2);
   const all = (await readApi(c, "/v1/cases?status=closed")).cases;
   expect(all.map((x: any) => x.user_id)).toEqual(["u3"]);
 
@@ -191,7 +195,7 @@ test("the CSV exports match the stored rows", async ({ page, startCollector }) =
   const [events] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download events (CSV)" }).click()]);
   expect(events.suggestedFilename()).toBe("events.csv");
   const rows = parseCsv(readFileSync(await events.path(), "utf8"));
-  expect(rows[0]).toEqual(["id", "type", "ts", "time_utc", "received_at", "anonymous_id", "user_id", "url", "survey_id", "response_id", "question_id", "body"]);
+  expect(rows[0]).toEqual(["id", "type", "ts", "time_utc", "received_at", "anonymous_id", "user_id", "url", "survey_id", "response_id", "question_id", "body", "rejected", "ts_flag"]);
   const stored = await c.events({ limit: "10000" });
   expect(rows.length - 1).toBe(stored.length);
   expect(stored.length).toBe(surveyData().length + checklistData().length + helpData().length);

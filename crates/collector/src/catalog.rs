@@ -11,8 +11,9 @@ use touchpoint_core::survey::{DefinitionErrors, Survey};
 use touchpoint_protocol::card::CardSurvey;
 
 pub struct SurveyEntry {
-    /// Validated at startup, with the definition's default texts.
-    pub survey: Survey,
+    /// Validated at startup, with the definition's default texts; shared
+    /// with the `Session`s that replay stored responses.
+    pub survey: Arc<Survey>,
     /// The file's text, served as is by `GET /v1/surveys/{id}`.
     pub definition: Arc<str>,
     pub file: PathBuf,
@@ -84,7 +85,7 @@ impl SurveyCatalog {
         if let Some(first) = self.surveys.get(survey.id()) {
             return Err(format!("{name}: survey id {:?} is already defined in {}", survey.id(), first.file.display()));
         }
-        let entry = SurveyEntry { definition: text.into(), file: file.to_path_buf(), survey };
+        let entry = SurveyEntry { definition: text.into(), file: file.to_path_buf(), survey: Arc::new(survey) };
         self.surveys.insert(entry.survey.id().to_string(), entry);
         Ok(())
     }
@@ -95,7 +96,7 @@ impl SurveyCatalog {
 
     /// Every survey, by id.
     pub fn all(&self) -> impl Iterator<Item = &Survey> {
-        self.surveys.values().map(|e| &e.survey)
+        self.surveys.values().map(|e| &*e.survey)
     }
 
     pub fn len(&self) -> usize {

@@ -3,7 +3,8 @@
 //! figure is derived from the events each time, so it cannot disagree with them).
 //!
 //! **Responses.** One showing of a survey is one `response_id`. Per response
-//! the *latest* answer to each question counts (by `ts`, then arrival), as in
+//! the *latest* answer to each question counts (by `received_at`, then
+//! arrival: the server's clock, not the page's), as in
 //! `GET /v1/surveys/{id}/nps`, so going back and changing an answer never
 //! counts twice. The response rate is responses with at least one answer
 //! over showings; the completion rate is responses that reached an ending
@@ -41,6 +42,8 @@ pub async fn load_events(
                 survey_id: survey_id.map(str::to_string),
                 after,
                 limit: PAGE,
+                // Rejected events never count.
+                with_rejected: false,
             })
             .await?;
         let full = page.len() == PAGE as usize;
@@ -88,22 +91,29 @@ impl Response {
 pub fn responses(events: &[StoredEvent]) -> Vec<Response> {
     let mut by_id: HashMap<String, Response> = HashMap::new();
     let mut order = Vec::new();
+    let mut seen = HashSet::new();
     for row in events {
+        if let Some(response_id) = row.response_id.as_ref().filter(|id| seen.insert(id.as_str())) {
+            order.push(response_id.clone());
+        }
+    }
+    // Folded in arrival order, so the latest answer is the one the server got last.
+    let mut arrival: Vec<&StoredEvent> = events.iter().collect();
+    arrival.sort_by_key(|e| (e.received_at, e.seq));
+    for row in arrival {
         let Some(response_id) = &row.response_id else { continue };
         let Ok(event) = serde_json::from_str::<Event>(&row.body) else { continue };
-        let r = by_id.entry(response_id.clone()).or_insert_with(|| {
-            order.push(response_id.clone());
-            Response {
-                id: response_id.clone(),
-                anonymous_id: row.anonymous_id.clone(),
-                user_id: None,
-                first_ts: row.ts,
-                last_ts: row.ts,
-                answers: HashMap::new(),
-                ending: None,
-                dismissed: false,
-            }
+        let r = by_id.entry(response_id.clone()).or_insert_with(|| Response {
+            id: response_id.clone(),
+            anonymous_id: row.anonymous_id.clone(),
+            user_id: None,
+            first_ts: row.ts,
+            last_ts: row.ts,
+            answers: HashMap::new(),
+            ending: None,
+            dismissed: false,
         });
+        r.first_ts = r.first_ts.min(row.ts);
         r.last_ts = r.last_ts.max(row.ts);
         if r.user_id.is_none() {
             r.user_id = row.user_id.clone();
@@ -347,7 +357,7 @@ impl<S> Cell<S> {
     }
 }
 
-pub const EVENT_COLUMNS: [&str; 12] = [
+pub const EVENT_COLUMNS: [&str; 14] = [
     "id",
     "type",
     "ts",
@@ -360,6 +370,8 @@ pub const EVENT_COLUMNS: [&str; 12] = [
     "response_id",
     "question_id",
     "body",
+    "rejected",
+    "ts_flag",
 ];
 
 /// One `events.csv` record per stored event.
@@ -379,6 +391,8 @@ pub fn event_record(out: &mut String, e: &StoredEvent) {
             Cell::opt(e.response_id.as_deref()),
             Cell::opt(e.question_id.as_deref()),
             Cell::Text(&e.body),
+            Cell::opt(e.rejected.as_deref()),
+            Cell::opt(e.ts_flag.as_deref()),
         ],
     );
 }

@@ -1,12 +1,52 @@
 //! Judging the events of one batch one by one, so a single bad event is
 //! rejected with its reason while the rest of the batch is still stored.
+//!
+//! Two verdicts: an event that is not an event (bad JSON, a user id without
+//! its proof, …) is refused and not stored ([`check`]); an event that is
+//! well formed but not believed is stored with a flag: its `ts` far from the
+//! server's clock ([`ts_flag`]), or a survey event its survey contradicts
+//! (`crate::responses`, stored rejected).
 
 use serde_json::Value;
 use touchpoint_protocol::{Event, EventKind, EventResult, EventStatus, MAX_EVENT_BYTES};
 
 use crate::extract::field_of;
 use crate::projects::ProjectEntry;
-use crate::store::NewEvent;
+use crate::store::{NewEvent, Source};
+
+/// How far behind the server's clock a client's `ts` is still believed. An
+/// outbox legitimately holds events for a while (offline, retries), not for days.
+pub const TS_BEHIND_MS: i64 = 24 * 60 * 60 * 1000;
+/// How far ahead of the server's clock: clocks drift by seconds or minutes, not more.
+pub const TS_AHEAD_MS: i64 = 10 * 60 * 1000;
+
+/// Why `ts` is not believed, if it is outside [`TS_BEHIND_MS`] before to
+/// [`TS_AHEAD_MS`] after `received_at`. The event is kept either way; what
+/// orders events ("latest wins") is `received_at`, so a wrong clock or a
+/// forged `ts` cannot put an event ahead of later ones.
+pub fn ts_flag(ts: i64, received_at: i64) -> Option<String> {
+    let window = "the collector believes ts from 24 h before to 10 min after its own clock";
+    let off = ts.saturating_sub(received_at);
+    if off > TS_AHEAD_MS {
+        Some(format!("ts is {} ahead of the server's clock; {window}", duration(off)))
+    } else if off < -TS_BEHIND_MS {
+        Some(format!("ts is {} behind the server's clock; {window}", duration(off.saturating_neg())))
+    } else {
+        None
+    }
+}
+
+/// `ms` in the largest whole unit that fits: days, hours or minutes.
+fn duration(ms: i64) -> String {
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    match ms {
+        ms if ms >= 2 * DAY => format!("{} days", ms / DAY),
+        ms if ms >= 2 * HOUR => format!("{} h", ms / HOUR),
+        ms => format!("{} min", ms / MINUTE),
+    }
+}
 
 pub enum Checked {
     /// Boxed: an event is far larger than a rejection.
@@ -16,7 +56,9 @@ pub enum Checked {
 
 /// Judges the event at `index` of its batch. Reasons start with the JSON
 /// path at fault, e.g. `events[3].ts: invalid type: string "x", expected i64`.
-pub fn check(index: usize, mut raw: Value, project: &ProjectEntry) -> Checked {
+/// Events from the host's backend ([`Source::Server`]) need no `user_hash`:
+/// the secret key vouches for them.
+pub fn check(index: usize, mut raw: Value, project: &ProjectEntry, source: Source) -> Checked {
     let id = raw.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
     let reject = |field: Option<&str>, reason: String| {
         let at = match field {
@@ -50,7 +92,7 @@ pub fn check(index: usize, mut raw: Value, project: &ProjectEntry) -> Checked {
     if event.id.is_empty() {
         return reject(Some("id"), "must not be empty".into());
     }
-    if let Some(user) = &event.user_id {
+    if let (Some(user), Source::Page) = (&event.user_id, source) {
         let hash = match &user_hash {
             None | Some(Value::Null) => None,
             Some(Value::String(h)) => Some(h.as_str()),
@@ -65,7 +107,7 @@ pub fn check(index: usize, mut raw: Value, project: &ProjectEntry) -> Checked {
             return reject(Some(&p.at), p.message);
         }
     }
-    Checked::Valid(Box::new(NewEvent { event, body, automate: false }))
+    Checked::Valid(Box::new(NewEvent { source, ..NewEvent::new(event, body) }))
 }
 
 #[cfg(test)]
@@ -79,7 +121,7 @@ mod tests {
     }
 
     fn check(index: usize, raw: Value) -> Checked {
-        super::check(index, raw, &demo())
+        super::check(index, raw, &demo(), Source::Page)
     }
 
     fn check_rejected(raw: Value, expected_id: &str, expected_reason: &str) {
@@ -170,20 +212,50 @@ mod tests {
             e["user_hash"] = h;
             e
         };
-        let Checked::Valid(ok) = super::check(0, as_alice(json!(hash)), verified) else { panic!("rejected") };
+        let Checked::Valid(ok) = super::check(0, as_alice(json!(hash)), verified, Source::Page) else {
+            panic!("rejected")
+        };
         assert_eq!(ok.event.user_id.as_deref(), Some("alice"));
         assert!(!ok.body.contains("user_hash") && !ok.body.contains(&hash), "{}", ok.body);
 
         for (h, why) in [(json!(null), "needs its user_hash"), (json!("beef"), "is not the HMAC-SHA256")] {
-            let Checked::Rejected(r) = super::check(2, as_alice(h.clone()), verified) else { panic!("{h} accepted") };
+            let Checked::Rejected(r) = super::check(2, as_alice(h.clone()), verified, Source::Page) else {
+                panic!("{h} accepted")
+            };
             let reason = r.reason.unwrap_or_default();
             assert!(reason.starts_with("events[2].user_hash: ") && reason.contains(why), "{reason}");
         }
+        // The host's backend needs none: the secret key vouches for it.
+        assert!(matches!(super::check(0, as_alice(json!(null)), verified, Source::Server), Checked::Valid(_)));
         // Anonymous events need no hash.
-        assert!(matches!(super::check(0, track("t2"), verified), Checked::Valid(_)));
+        assert!(matches!(super::check(0, track("t2"), verified, Source::Page), Checked::Valid(_)));
         // Projects without a secret take the user id as given, and still drop a stray hash.
         let Checked::Valid(e) = check(0, as_alice(json!("whatever"))) else { panic!("rejected") };
         assert!(!e.body.contains("user_hash"));
+    }
+
+    #[test]
+    fn ts_is_believed_within_a_day_behind_and_ten_minutes_ahead() {
+        const NOW: i64 = 1_800_000_000_000;
+        for (ts, expected) in [
+            (NOW, None),
+            (NOW - TS_BEHIND_MS, None),
+            (NOW + TS_AHEAD_MS, None),
+            (NOW - TS_BEHIND_MS - 1, Some("ts is 24 h behind the server's clock")),
+            (NOW - 3 * TS_BEHIND_MS, Some("ts is 3 days behind the server's clock")),
+            (NOW + TS_AHEAD_MS + 60_000, Some("ts is 11 min ahead of the server's clock")),
+            (i64::MAX, Some("days ahead of the server's clock")),
+            (0, Some("days behind the server's clock")),
+        ] {
+            let flag = ts_flag(ts, NOW);
+            match expected {
+                None => assert_eq!(flag, None, "{ts}"),
+                Some(part) => {
+                    let flag = flag.unwrap_or_default();
+                    assert!(flag.contains(part) && flag.ends_with("to 10 min after its own clock"), "{ts}: {flag}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -200,8 +272,11 @@ mod tests {
             e["props"] = props;
             e
         };
-        assert!(matches!(super::check(0, tracked("imported_data", json!({"rows": 3})), strict), Checked::Valid(_)));
-        let reason = |raw: Value| match super::check(4, raw, strict) {
+        assert!(matches!(
+            super::check(0, tracked("imported_data", json!({"rows": 3})), strict, Source::Page),
+            Checked::Valid(_)
+        ));
+        let reason = |raw: Value| match super::check(4, raw, strict, Source::Page) {
             Checked::Rejected(r) => r.reason.unwrap_or_default(),
             Checked::Valid(_) => "accepted".into(),
         };
@@ -216,6 +291,6 @@ mod tests {
         );
         // Other kinds are not tracks: not checked.
         let page = json!({"id": "p1", "ts": 1, "anonymous_id": "a", "url": "u", "type": "page"});
-        assert!(matches!(super::check(0, page, strict), Checked::Valid(_)));
+        assert!(matches!(super::check(0, page, strict, Source::Page), Checked::Valid(_)));
     }
 }

@@ -36,6 +36,7 @@ pub mod help;
 mod ingest;
 pub mod projects;
 mod rate_limit;
+pub mod responses;
 pub mod routes;
 pub mod store;
 pub mod targeting;

@@ -150,6 +150,8 @@ fn config_json(dir: &Path, rules: Value) -> Value {
         "webhooks": { "first_retry_ms": 100, "max_retry_ms": 2000, "max_attempts": 5, "timeout_ms": 1500 },
         "projects": { "pk_test": { "webhook_secret": WEBHOOK_SECRET } },
         "churn_scan_every_s": 1,
+        // Responses left open settle quickly, so answer rules run within a test.
+        "response_settle_ms": 200,
         "rules": rules,
     })
 }
@@ -294,8 +296,10 @@ impl Harness {
         files
     }
 
+    /// Events and responses waiting for the worker.
     async fn queued(&self) -> usize {
         self.db.rows("SELECT event_id FROM automation_queue").await.len()
+            + self.db.rows("SELECT response_id FROM response_queue").await.len()
     }
 }
 
@@ -332,6 +336,20 @@ fn completed(user: &str, ending: &str, actions: Value) -> Value {
         json!({"type": "survey_completed", "survey_id": "nps", "response_id": format!("r-{user}"),
                "ending_id": ending, "actions": actions}),
     )
+}
+
+/// `user`'s walk to the trial offer: a detractor score, "not ready", the
+/// ending with its actions as the survey defines them.
+fn trial_offer_walk(user: &str) -> Vec<Value> {
+    vec![
+        answered(user, "score", json!(3)),
+        answered(user, "obstacle", json!("not_ready")),
+        completed(
+            user,
+            "trial_offer",
+            json!([{"action": "offer", "code": "trial_extension_14d"}, {"action": "webhook"}]),
+        ),
+    ]
 }
 
 fn detractor_rule() -> Value {
@@ -478,10 +496,16 @@ async fn an_ending_action_writes_the_email_rendered_from_its_template() {
     h.post(&[identify("u1", json!({"name": "Dana", "email": "dana@example.com"}))]).await;
     // An identify whose name tries to inject a header.
     h.post(&[identify("u2", json!({"name": "Eve\r\nBcc: all@example.com", "email": "eve@example.com"}))]).await;
-    let actions = json!([{"action": "offer", "code": "trial_extension_14d"}, {"action": "webhook"}]);
-    let done = completed("u1", "trial_offer", actions.clone());
-    h.post(&[done.clone(), completed("u2", "trial_offer", actions), completed("u3", "detractor_thanks", json!([]))])
-        .await;
+    let walk = trial_offer_walk("u1");
+    let done = walk[2].clone();
+    h.post(&walk).await;
+    h.post(&trial_offer_walk("u2")).await;
+    h.post(&[
+        answered("u3", "score", json!(5)),
+        answered("u3", "obstacle", json!("too_hard")),
+        completed("u3", "detractor_thanks", json!([{"action": "webhook"}])),
+    ])
+    .await;
 
     let log = h.settled_deliveries(2).await;
     assert!(log.iter().all(|d| d["status"] == "delivered" && d["kind"] == "email"), "{log:#?}");
@@ -516,7 +540,7 @@ async fn an_email_without_a_recipient_is_logged_as_failed() {
           "do": [ { "action": "email", "template": "trial_extension" } ] }
     ]))
     .await;
-    h.post(&[completed("nomail", "trial_offer", json!([{"action": "offer", "code": "trial_extension_14d"}]))]).await;
+    h.post(&trial_offer_walk("nomail")).await;
     let log = h.settled_deliveries(1).await;
     assert_eq!(log[0]["status"], "failed");
     assert_eq!(log[0]["last_error"], "no valid recipient for nomail: \"\" (the \"to\" of the rule)");
@@ -537,13 +561,15 @@ async fn answers_checklist_completion_and_projects_select_rules() {
     ]);
     let h = Harness::new(with_url(rules, &receiver.url)).await;
     h.post(&[
+        answered("u1", "score", json!(2)),
         answered("u1", "obstacle", json!("missing_feature")),
+        answered("u2", "score", json!(2)),
         answered("u2", "obstacle", json!("too_hard")),
         event("u3", T0, json!({"type": "checklist_completed", "checklist_id": "get_started"})),
         event("u4", T0, json!({"type": "checklist_completed", "checklist_id": "rollout"})),
     ])
     .await;
-    h.post_as("pk_other", &[answered("o1", "obstacle", json!("too_hard"))]).await;
+    h.post_as("pk_other", &[answered("o1", "score", json!(2)), answered("o1", "obstacle", json!("too_hard"))]).await;
 
     let hits = receiver.wait_for(1).await;
     verify(&hits[0], "from-the-environment-0123");
@@ -670,7 +696,10 @@ async fn a_rule_runs_once_per_trigger_in_the_store() {
         note: None,
     };
     let runs = |rules: &[&str]| -> Vec<RunEffects> {
-        rules.iter().map(|r| RunEffects { rule_id: r.to_string(), outbox: vec![], cases: vec![case(r)] }).collect()
+        rules
+            .iter()
+            .map(|r| RunEffects { rule_id: r.to_string(), cases: vec![case(r)], ..RunEffects::default() })
+            .collect()
     };
     let ran = store.apply_runs(KEY.into(), "e1".into(), None, runs(&["a"]), 1).await.unwrap();
     assert_eq!(ran, ["a"]);

@@ -164,15 +164,18 @@ async fn small_team_and_large_org_get_different_checklists() {
 }
 
 #[tokio::test]
-async fn traits_merge_in_time_order_and_the_latest_team_size_chooses() {
+async fn traits_merge_in_arrival_order_whatever_the_client_ts_says() {
     let h = Harness::new().await;
-    // Arrives first but happened last: time order, not arrival, decides.
+    // Arrives first, with the later ts: arrival at the server decides, so a
+    // page cannot pin its traits by sending a ts far in the future.
     h.post(vec![identify("b1", "grew", T0 + 2000, json!({"team_size": 120}))]).await;
     h.post(vec![
         identify("b1", "grew", T0, json!({"team_size": 5, "plan": "pro"})),
         identify("b2", "grew", T0 + 1000, json!({"plan": "enterprise"})),
     ])
     .await;
+    assert_eq!(h.state("user_id=grew").await["segment"], "small_team");
+    h.post(vec![identify("b2", "grew", T0 - 5000, json!({"team_size": 60}))]).await;
     assert_eq!(h.state("user_id=grew").await["segment"], "large_org");
 }
 

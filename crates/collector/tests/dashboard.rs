@@ -101,8 +101,13 @@ fn answer(r: u32, ts: i64, question: &str, value: Value) -> Value {
     survey_event(r, ts, json!({"type": "survey_answered", "question_id": question, "value": value}))
 }
 
+/// The completion of `ending`, with that ending's actions as the survey defines them.
 fn ending(r: u32, ts: i64, ending: &str) -> Value {
-    survey_event(r, ts, json!({"type": "survey_completed", "ending_id": ending, "actions": []}))
+    let survey: Value =
+        serde_json::from_str(&std::fs::read_to_string(common::app::repo_file("surveys/nps.json")).unwrap()).unwrap();
+    let defined = survey["endings"].as_array().unwrap().iter().find(|e| e["id"] == ending).unwrap();
+    let actions = defined.get("actions").cloned().unwrap_or(json!([]));
+    survey_event(r, ts, json!({"type": "survey_completed", "ending_id": ending, "actions": actions}))
 }
 
 fn dismissed(r: u32, ts: i64, question: &str) -> Value {
@@ -143,7 +148,8 @@ fn scripted() -> Vec<Value> {
         shown(6, t(WEEK2, 1, 0)),
         answer(6, t(WEEK2, 1, 1), "score", json!(6)),
         answer(6, t(WEEK2, 1, 2), "obstacle", json!("missing_feature")),
-        dismissed(6, t(WEEK2, 1, 3), "obstacle_other"),
+        // Closed on the last question answered, before its ending was recorded.
+        dismissed(6, t(WEEK2, 1, 3), "obstacle"),
         shown(7, t(WEEK2, 2, 0)),
         answer(7, t(WEEK2, 2, 1), "score", json!(10)),
         dismissed(7, t(WEEK2, 2, 2), "referral"),
@@ -345,12 +351,15 @@ async fn the_events_csv_holds_exactly_the_stored_rows() {
             "survey_id",
             "response_id",
             "question_id",
-            "body"
+            "body",
+            "rejected",
+            "ts_flag"
         ]
     );
     let stored =
         h.db.rows(
-            "SELECT id, type, ts, received_at, anonymous_id, user_id, url, survey_id, response_id, question_id, body
+            "SELECT id, type, ts, received_at, anonymous_id, user_id, url, survey_id, response_id, question_id, body,
+                    rejected, ts_flag
              FROM events WHERE project_key = 'pk_test' ORDER BY ts, id",
         )
         .await;
@@ -375,6 +384,8 @@ async fn the_events_csv_holds_exactly_the_stored_rows() {
             text(&db[8]),
             text(&db[9]),
             text(&db[10]),
+            text(&db[11]),
+            text(&db[12]),
         ]
         .into_iter()
         .collect();

@@ -702,25 +702,31 @@ async fn nps_counts_the_latest_answer_of_each_response_once() {
             score("a3", "r2", 9, 200),
             score("a4", "r3", 7, 100),
             score("a5", "r4", 0, 100),
-            // r5's later answer (by ts) arrives first: ts decides, not arrival.
+            // r5's answer with the later ts arrives first: arrival at the server
+            // decides, not the page's clock.
             score("a6", "r5", 8, 300),
             score("a7", "r5", 2, 100),
-            // Not NPS answers of this survey: another question, another survey, not a number.
+            // Not NPS answers of this survey: another question; and, stored
+            // rejected, another survey and not a number.
             answered("a8", "nps", "r4", "obstacle", json!("too_hard"), 150),
             answered("a9", "other", "r6", "score", json!(0), 100),
             answered("a10", "nps", "r7", "score", json!("ten"), 100),
         ])
         .await;
-    assert!(statuses(&body).iter().all(|(_, s)| s == "accepted"), "{body}");
+    let got = statuses(&body);
+    assert!(got[..8].iter().all(|(_, s)| s == "accepted"), "{body}");
+    assert_eq!(got[8..], pairs(&[("a9", "rejected"), ("a10", "rejected")]));
+    assert_eq!(body["results"][8]["reason"], "events[8]: survey \"other\" is not one this collector serves");
+    assert_eq!(body["results"][9]["reason"], "events[9]: question \"score\" expects a score");
     // A retried send of an old answer does not resurrect it.
     h.post_events(vec![score("a2", "r2", 3, 100)]).await;
 
     let (status, body) = h.get("/v1/surveys/nps/nps").await;
     assert_eq!(status, StatusCode::OK);
-    // r1 10, r2 9, r3 7, r4 0, r5 8: 2 promoters, 2 passives, 1 detractor of 5 → 40% − 20%.
+    // r1 10, r2 9, r3 7, r4 0, r5 2: 2 promoters, 1 passive, 2 detractors of 5 → 40% − 40%.
     assert_eq!(
         body,
-        json!({"survey_id": "nps", "responses": 5, "promoters": 2, "passives": 2, "detractors": 1, "nps": 20.0})
+        json!({"survey_id": "nps", "responses": 5, "promoters": 2, "passives": 1, "detractors": 2, "nps": 0.0})
     );
 
     let (status, body) = h.get("/v1/surveys/nope/nps").await;

@@ -11,6 +11,7 @@ pub mod checklist;
 pub mod events;
 pub mod help;
 pub mod i18n;
+pub mod links;
 pub mod nps;
 pub mod queue;
 mod reader;

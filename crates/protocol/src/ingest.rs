@@ -33,6 +33,8 @@ pub enum EventStatus {
     Accepted,
     /// An event with this id was stored before; nothing changed.
     Duplicate,
-    /// Not stored; `reason` says why. Sending it again will not help.
+    /// Not taken; `reason` says why. Sending it again will not help. (The
+    /// collector may keep such an event for the record, flagged, e.g. a
+    /// survey event that its survey contradicts; it never counts.)
     Rejected,
 }

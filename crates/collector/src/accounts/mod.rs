@@ -215,18 +215,18 @@ fn assess_all(
     let mut out = Vec::new();
     for (account_id, users) in users_of {
         let rows_of = |u: &str| people.get(&Person::User(u.to_string())).map(Vec::as_slice).unwrap_or_default();
-        // Traits: every group event for this account, oldest first.
+        // Traits: every group event for this account, in arrival order (a page's ts cannot put its traits last).
         let mut group_rows: Vec<(i64, &Map<String, Value>)> = Vec::new();
         for u in &users {
             for r in rows_of(u) {
                 if let Some(EventKind::Group { account_id: a, traits }) = &r.kind {
                     if a == account_id {
-                        group_rows.push((r.ts, traits));
+                        group_rows.push((r.received_at, traits));
                     }
                 }
             }
         }
-        group_rows.sort_by_key(|(ts, _)| *ts);
+        group_rows.sort_by_key(|(received_at, _)| *received_at);
         let mut traits = Map::new();
         for (_, t) in group_rows {
             traits.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));

@@ -174,7 +174,7 @@ fn effects(
     let mut lists = Vec::new();
     let mut done = Vec::new();
     for (i, action) in rule.actions.iter().enumerate() {
-        let id = effect_id(trigger_id, &rule.id, i);
+        let id = effect_id(key, trigger_id, &rule.id, i);
         match action {
             RouteAction::Case { title } => {
                 let owner = v.owner.as_deref().unwrap_or("no owner");

@@ -9,6 +9,7 @@
 //!   "webhooks": { "first_retry_ms": 5000, "max_retry_ms": 3600000, "max_attempts": 10, "timeout_ms": 10000 },
 //!   "projects": { "pk_demo": { "webhook_secret": "whsec_…" } },
 //!   "churn_scan_every_s": 3600,
+//!   "response_settle_ms": 600000,
 //!   "rules": [
 //!     { "id": "detractor", "project": "pk_demo",
 //!       "when": { "score": { "survey": "nps", "min": 0, "max": 6 } },
@@ -27,6 +28,15 @@
 //! optional `secret` / `secret_env`, else the project's `webhook_secret` /
 //! `webhook_secret_env`), `email` (`template`, optional `to`, default
 //! `{{traits.email}}`), `case` (`title`).
+//!
+//! A rule may say `"require_verified": true`: it then runs only for a
+//! verified user (a project with an `identity_secret`, and a trigger event
+//! whose user id came with its proof or from the host's backend).
+//!
+//! Survey triggers (`answer`, `score`, `ending_action`) act on the
+//! response's final answers, once per response: when the response closes
+//! (completed or dismissed), or `response_settle_ms` (default ten minutes)
+//! after its last answer if it never closes (the user left the page).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -52,6 +62,8 @@ pub struct AutomationsConfig {
     /// Webhook signing secrets of projects, by public key.
     pub project_secrets: HashMap<String, String>,
     pub churn_scan_every_ms: i64,
+    /// How long after a response's last answer its answer rules act, if it neither completes nor is dismissed.
+    pub response_settle_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -87,6 +99,8 @@ pub struct Rule {
     pub project: Option<String>,
     pub when: Trigger,
     pub actions: Vec<ActionSpec>,
+    /// Runs only for a verified user (see the module docs).
+    pub require_verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,13 +121,25 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    /// The event type this trigger reads; `None` for the scanned churn risk.
+    /// The event type this trigger reads one event at a time (through the
+    /// automation queue); `None` for the survey triggers, which read a whole
+    /// response ([`Trigger::survey`]), and the scanned churn risk.
     pub fn event_type(&self) -> Option<&'static str> {
         match self {
-            Trigger::Answer { .. } | Trigger::Score { .. } => Some("survey_answered"),
-            Trigger::EndingAction { .. } => Some("survey_completed"),
             Trigger::ChecklistCompleted { .. } => Some("checklist_completed"),
-            Trigger::ChurnRisk { .. } => None,
+            Trigger::Answer { .. }
+            | Trigger::Score { .. }
+            | Trigger::EndingAction { .. }
+            | Trigger::ChurnRisk { .. } => None,
+        }
+    }
+
+    /// For a survey trigger, the survey it reads: `Some(None)` for any survey.
+    pub fn survey(&self) -> Option<Option<&str>> {
+        match self {
+            Trigger::Answer { survey, .. } | Trigger::Score { survey, .. } => Some(Some(survey)),
+            Trigger::EndingAction { survey, .. } => Some(survey.as_deref()),
+            Trigger::ChecklistCompleted { .. } | Trigger::ChurnRisk { .. } => None,
         }
     }
 }
@@ -166,6 +192,7 @@ pub struct Context<'a> {
 const DEFAULT_FROM: &str = "Touchpoint <touchpoint@localhost>";
 const DEFAULT_TO: &str = "{{traits.email}}";
 const DEFAULT_CHURN_SCAN_S: i64 = 3600;
+const DEFAULT_RESPONSE_SETTLE_MS: i64 = 10 * 60 * 1000;
 
 impl AutomationsConfig {
     /// Reads and validates `file`; templates are read from `email.templates_dir`
@@ -182,7 +209,7 @@ impl AutomationsConfig {
         let root: Value = serde_json::from_str(text).map_err(|e| vec![format!("not valid JSON: {e}")])?;
         let mut p = Problems::default();
         let Some(root) = p.object(&root, "") else { return Err(p.0) };
-        p.only(root, "", &["email", "webhooks", "projects", "churn_scan_every_s", "rules"]);
+        p.only(root, "", &["email", "webhooks", "projects", "churn_scan_every_s", "response_settle_ms", "rules"]);
 
         // email
         let mut email_from = DEFAULT_FROM.to_string();
@@ -236,6 +263,8 @@ impl AutomationsConfig {
 
         let churn_scan_every_ms =
             p.opt_int(root, "", "churn_scan_every_s", 1..=7 * 86_400).unwrap_or(DEFAULT_CHURN_SCAN_S) * 1000;
+        let response_settle_ms =
+            p.opt_int(root, "", "response_settle_ms", 100..=86_400_000).unwrap_or(DEFAULT_RESPONSE_SETTLE_MS);
 
         // rules
         let mut rules = Vec::new();
@@ -287,6 +316,7 @@ impl AutomationsConfig {
             retry,
             project_secrets,
             churn_scan_every_ms,
+            response_settle_ms,
         })
     }
 }
@@ -402,7 +432,7 @@ impl Problems {
         templates: &mut BTreeMap<String, String>,
     ) -> Option<Rule> {
         let map = self.object(raw, at)?;
-        self.only(map, at, &["id", "project", "when", "do"]);
+        self.only(map, at, &["id", "project", "when", "do", "require_verified"]);
         let id = self.str(map, at, "id").map(str::to_string);
         if let Some(id) = &id {
             if !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
@@ -413,6 +443,32 @@ impl Problems {
         if let Some(key) = &project {
             if cx.projects.by_public_key(key).is_none() {
                 self.at(&join(at, "project"), format!("{key:?} is not the public key of a configured project"));
+            }
+        }
+        let require_verified = match map.get("require_verified") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.at(&join(at, "require_verified"), format!("must be true or false, not {other}"));
+                false
+            }
+        };
+        if require_verified {
+            let verifies =
+                |key: &str| cx.projects.by_public_key(key).is_some_and(|p| p.project.identity_secret.is_some());
+            let could_run = match &project {
+                Some(key) => verifies(key),
+                None => cx.projects.public_keys().any(verifies),
+            };
+            if !could_run {
+                let whose = match project.as_deref() {
+                    Some(key) => format!("project {key:?} does not verify identities (it has no identity_secret)"),
+                    None => "no project verifies identities (none has an identity_secret)".to_string(),
+                };
+                self.at(
+                    &join(at, "require_verified"),
+                    format!("{whose}, so no user is ever verified and this rule could never run"),
+                );
             }
         }
         let when = match map.get("when") {
@@ -435,7 +491,7 @@ impl Problems {
             Some(_) => self.at(&join(at, "do"), "must be a non-empty list of actions".into()),
             None => self.at(&join(at, "do"), "is required (a list of actions)".into()),
         }
-        Some(Rule { id: id?, project, when: when?, actions })
+        Some(Rule { id: id?, project, when: when?, actions, require_verified })
     }
 
     fn trigger(&mut self, raw: &Value, at: &str, cx: &Context) -> Option<Trigger> {

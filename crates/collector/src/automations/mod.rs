@@ -7,8 +7,30 @@
 //! row in `automation_queue` (same transaction) and wakes the [`worker`]
 //! after the commit. The worker claims queued events, matches the rules,
 //! and per matching rule writes, in one transaction, the run
-//! (`automation_runs`, primary key `(trigger_id, rule_id)`), its outbox rows
-//! and its cases, and removes the queue row. It then delivers due outbox
+//! (`automation_runs`, primary key `(project_key, trigger_id, rule_id)`),
+//! its outbox rows and its cases, and removes the queue row.
+//!
+//! **Survey outcomes are the collector's.** Survey events reach rules only
+//! through their response (`response_queue`): ingest has already stored a
+//! survey event its survey contradicts as rejected (see
+//! [`crate::responses`]), and the worker replays the response's consistent
+//! events through the survey. Answer and score rules read the *final*
+//! answers on the response's path; ending rules read the ending the answers
+//! lead to, with the actions the definition gives it (the page's `actions`
+//! are never read). Each rule runs once per response (the run key is
+//! `response:<response_id>`), when the response closes or has been quiet
+//! for `response_settle_ms`: firing on every answer would open a detractor
+//! case for a user who answered 3, went back and answered 9, and a webhook
+//! cannot be taken back.
+//!
+//! **Who gets an email.** Where a project verifies identities, the
+//! recipient (`to`) is rendered only from what is proven: the verified
+//! `user_id` and the traits the host's backend sent with the secret key;
+//! the page's traits never choose a recipient. Where it does not, anyone
+//! with the public key can name any address, so each address gets at most
+//! one follow-up email per project per day (`email_quota`). Rules with
+//! `"require_verified": true` run only for verified users. Template values
+//! are escaped for where they go ([`template`]). It then delivers due outbox
 //! rows: webhooks with an HMAC-SHA256 signature, emails as `.eml` files in
 //! the outbox folder (there is no SMTP client: a mail transfer agent or a
 //! person picks them up). Each attempt is logged (`delivery_attempts`); a
@@ -37,10 +59,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
+use touchpoint_core::survey::Survey;
 use touchpoint_protocol::{AnswerValue, Event, EventKind};
 
 use self::config::{ActionSpec, AutomationsConfig, AutomationsError, Context, Rule, Trigger};
 use self::template::{render, Template, Vars};
+use crate::responses::{completed_as_defined, Response};
 use crate::store::{Case, OutboxItem, RunEffects};
 
 /// Header carrying `sha256=<hex HMAC-SHA256 of the body, keyed by the secret>`.
@@ -80,6 +104,15 @@ impl Automations {
             && self.config.rules.iter().any(|r| applies_to(r, project_key) && r.when.event_type() == Some(kind))
     }
 
+    /// Does some rule for `project_key` read responses to this survey? Their
+    /// events put the response in the response queue when stored.
+    pub fn watches_survey(&self, project_key: &str, survey_id: &str) -> bool {
+        self.config
+            .rules
+            .iter()
+            .any(|r| applies_to(r, project_key) && r.when.survey().is_some_and(|s| s.is_none_or(|s| s == survey_id)))
+    }
+
     /// Tells the worker there is work (after a commit).
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -89,22 +122,52 @@ impl Automations {
         self.wake.notified().await;
     }
 
-    /// The rules `event` (of `project_key`) triggers, each with the ending
-    /// action that matched, if the trigger is one.
+    /// The event-queue rules `event` (of `project_key`) triggers. Survey
+    /// events trigger nothing here: see [`Automations::response_triggers`].
     pub fn matching(&self, project_key: &str, event: &Event) -> Vec<(&Rule, Option<Map<String, Value>>)> {
         self.config
             .rules
             .iter()
-            .filter(|r| applies_to(r, project_key))
+            .filter(|r| applies_to(r, project_key) && r.when.event_type().is_some())
             .filter_map(|r| matches(&r.when, &event.kind).map(|action| (r, action)))
             .collect()
     }
 
+    /// The survey rules of `project_key` that `response` to `survey` triggers.
+    pub fn response_triggers(
+        &self,
+        project_key: &str,
+        survey: &std::sync::Arc<Survey>,
+        response: &Response,
+    ) -> Vec<Fired<'_>> {
+        let finals = response.final_answers(survey);
+        let completion = response.completion(survey).map(|(ending, e)| completed_as_defined(e, ending));
+        let mut fired = Vec::new();
+        for rule in self.config.rules.iter().filter(|r| applies_to(r, project_key)) {
+            let candidates: Vec<&Event> = match &rule.when {
+                Trigger::Answer { .. } | Trigger::Score { .. } => finals.iter().map(|a| &a.event).collect(),
+                Trigger::EndingAction { .. } => completion.iter().collect(),
+                Trigger::ChecklistCompleted { .. } | Trigger::ChurnRisk { .. } => continue,
+            };
+            // At most one final answer per question, and one completion: at most one trigger per rule.
+            if let Some((event, action)) =
+                candidates.into_iter().find_map(|e| matches(&rule.when, &e.kind).map(|action| (e, action)))
+            {
+                fired.push(Fired { rule, trigger: event.clone(), action });
+            }
+        }
+        fired
+    }
+
     /// What `rule` does for one trigger, ready to store.
     pub fn effects(&self, rule: &Rule, t: &TriggerContext) -> RunEffects {
-        let mut run = RunEffects { rule_id: rule.id.clone(), ..RunEffects::default() };
+        let mut run = RunEffects {
+            rule_id: rule.id.clone(),
+            one_email_a_day: matches!(t.identity, Identity::Unverified),
+            ..RunEffects::default()
+        };
         for (i, action) in rule.actions.iter().enumerate() {
-            let id = effect_id(&t.trigger_id, &rule.id, i);
+            let id = effect_id(&t.project_key, &t.trigger_id, &rule.id, i);
             let item = |kind: &str, target: String, payload: String| OutboxItem {
                 id: id.clone(),
                 project_key: t.project_key.clone(),
@@ -155,7 +218,19 @@ impl Automations {
                         event: t.event.as_ref(),
                         action: t.action.as_ref(),
                     };
-                    let to = Template::parse_line(to).map(|parts| render(&parts, &vars)).unwrap_or_default();
+                    // The recipient comes only from what is proven, where identities are verified.
+                    let recipient_vars = match &t.identity {
+                        Identity::Unverified => vars.clone(),
+                        Identity::Verified { user_id, server_traits } => Vars {
+                            rule: &rule.id,
+                            user_id: user_id.as_deref(),
+                            anonymous_id: None,
+                            traits: server_traits,
+                            event: None,
+                            action: None,
+                        },
+                    };
+                    let to = Template::parse_line(to).map(|parts| render(&parts, &recipient_vars)).unwrap_or_default();
                     let to = to.trim().to_string();
                     let mut o = item("email", to.clone(), String::new());
                     match self.config.templates.get(template) {
@@ -163,7 +238,16 @@ impl Automations {
                             o.payload = compose_email(&self.config.email_from, &to, tpl, &vars, &id, t);
                             if !is_address(&to) {
                                 let who = t.user_id.as_deref().or(t.anonymous_id.as_deref()).unwrap_or("?");
-                                fail(&mut o, &format!("no valid recipient for {who}: {to:?} (the \"to\" of the rule)"));
+                                let why = match t.identity {
+                                    Identity::Unverified => String::new(),
+                                    Identity::Verified { .. } => " (this project verifies identities: the recipient \
+                                        is filled only from the verified user id and from traits the host's backend \
+                                        sent with the secret key, never from the page's)"
+                                        .to_string(),
+                                };
+                                let message =
+                                    format!("no valid recipient for {who}: {to:?} (the \"to\" of the rule){why}");
+                                fail(&mut o, &message);
                             }
                         }
                         None => fail(&mut o, &format!("no template {template:?}")),
@@ -190,6 +274,16 @@ impl Automations {
     }
 }
 
+/// A rule a response triggers, with its trigger event (the final answer, or
+/// the completion with the definition's actions) and the ending action
+/// that matched, if the trigger is one.
+#[derive(Debug)]
+pub struct Fired<'a> {
+    pub rule: &'a Rule,
+    pub trigger: Event,
+    pub action: Option<Map<String, Value>>,
+}
+
 /// An outbox row that can never be delivered is stored as `failed` at once,
 /// so the problem shows in the deliveries log instead of vanishing.
 fn fail(o: &mut OutboxItem, why: &str) {
@@ -213,7 +307,32 @@ pub struct TriggerContext {
     pub traits: Map<String, Value>,
     /// The ending action that matched an `ending_action` rule.
     pub action: Option<Map<String, Value>>,
+    /// What of the person is proven.
+    pub identity: Identity,
     pub now: i64,
+}
+
+/// What the collector can vouch for about the person of a trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Identity {
+    /// The project does not verify identities: user ids and traits are the page's word.
+    Unverified,
+    /// The project verifies identities. `user_id`: proven for the trigger
+    /// (`None`: an anonymous person). `server_traits`: the traits the host's
+    /// backend sent for that user with the secret key.
+    Verified { user_id: Option<String>, server_traits: Map<String, Value> },
+}
+
+impl Identity {
+    /// A user whose id is proven: what `"require_verified": true` asks for.
+    pub fn is_verified_user(&self) -> bool {
+        matches!(self, Identity::Verified { user_id: Some(_), .. })
+    }
+}
+
+/// Whether `rule` may run for a person known as `identity`.
+pub fn may_run(rule: &Rule, identity: &Identity) -> bool {
+    !rule.require_verified || identity.is_verified_user()
 }
 
 impl TriggerContext {
@@ -267,10 +386,14 @@ pub fn matches(trigger: &Trigger, kind: &EventKind) -> Option<Option<Map<String,
     }
 }
 
-/// The id of effect `index` of `rule` for `trigger`: stable (a retry makes
-/// the same id) and safe as a file name whatever the (client-chosen) event id.
-pub fn effect_id(trigger_id: &str, rule_id: &str, index: usize) -> String {
+/// The id of effect `index` of `rule` for `trigger` of `project_key`:
+/// stable (a retry makes the same id), distinct across projects (event ids
+/// are the clients' and only unique per project), and safe as a file name
+/// whatever the (client-chosen) event id.
+pub fn effect_id(project_key: &str, trigger_id: &str, rule_id: &str, index: usize) -> String {
     let mut h = Sha256::new();
+    h.update(project_key.as_bytes());
+    h.update([0]);
     h.update(trigger_id.as_bytes());
     h.update([0]);
     h.update(rule_id.as_bytes());
@@ -334,6 +457,7 @@ fn base64(bytes: &[u8]) -> String {
 
 /// The whole message (RFC 5322, CRLF line ends, UTF-8 plain text).
 fn compose_email(from: &str, to: &str, tpl: &Template, vars: &Vars, id: &str, t: &TriggerContext) -> String {
+    let content_type = if tpl.html { "text/html; charset=utf-8" } else { "text/plain; charset=utf-8" };
     let mut headers = vec![
         ("From", header_value(from)),
         ("To", header_value(to)),
@@ -346,7 +470,7 @@ fn compose_email(from: &str, to: &str, tpl: &Template, vars: &Vars, id: &str, t:
     }
     headers.extend([
         ("MIME-Version", "1.0".to_string()),
-        ("Content-Type", "text/plain; charset=utf-8".to_string()),
+        ("Content-Type", content_type.to_string()),
         ("Content-Transfer-Encoding", "8bit".to_string()),
         ("X-Touchpoint-Rule", header_value(vars.rule)),
         ("X-Touchpoint-Trigger", header_value(&t.trigger_id)),
@@ -448,9 +572,10 @@ mod tests {
 
     #[test]
     fn effect_ids_are_stable_and_distinct() {
-        assert_eq!(effect_id("e1", "r1", 0), effect_id("e1", "r1", 0));
-        assert_ne!(effect_id("e1", "r1", 0), effect_id("e1", "r1", 1));
-        assert_ne!(effect_id("e1", "r1", 0), effect_id("e1", "r2", 0));
-        assert_eq!(effect_id("../../etc/passwd", "r", 0).len(), 32);
+        assert_eq!(effect_id("pk", "e1", "r1", 0), effect_id("pk", "e1", "r1", 0));
+        assert_ne!(effect_id("pk", "e1", "r1", 0), effect_id("pk", "e1", "r1", 1));
+        assert_ne!(effect_id("pk", "e1", "r1", 0), effect_id("pk", "e1", "r2", 0));
+        assert_ne!(effect_id("pk", "e1", "r1", 0), effect_id("pk_other", "e1", "r1", 0), "ids are per project");
+        assert_eq!(effect_id("pk", "../../etc/passwd", "r", 0).len(), 32);
     }
 }

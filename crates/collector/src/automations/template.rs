@@ -9,6 +9,19 @@
 //!
 //! Templates are checked when the collector starts (unknown placeholders,
 //! a missing subject, unknown headers are errors naming the line).
+//!
+//! A `Content-Type: text/html` header makes the body HTML; the default is
+//! plain text.
+//!
+//! **Values are escaped for where they go**, because traits and event
+//! fields are whatever a page sent: in a header (`Subject`, `Reply-To`, the
+//! rule's `to`) and in a plain-text body, control characters (CR, LF, …)
+//! become spaces, so a value can neither start a header nor a line of its
+//! own; in an HTML body, `& < > " '` become entities; inside a URL (a
+//! placeholder after `http://`, `https://` or `mailto:` in the same word,
+//! or inside an HTML `href`/`src` attribute) every byte but letters, digits
+//! and `-._~` is percent-encoded. A `|default` is the template author's own
+//! text and is used as written.
 
 use serde_json::{Map, Value};
 
@@ -17,15 +30,31 @@ pub struct Template {
     pub subject: Vec<Part>,
     pub reply_to: Option<Vec<Part>>,
     pub body: Vec<Part>,
+    /// The body is HTML (`Content-Type: text/html`).
+    pub html: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Part {
     Text(String),
-    Field { name: String, default: Option<String> },
+    Field { name: String, default: Option<String>, within: Within },
+}
+
+/// Where a placeholder's value goes, which decides how it is escaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Within {
+    /// A header value: one line.
+    Header,
+    /// A plain-text body: one line of text.
+    Text,
+    /// An HTML body.
+    Html,
+    /// A URL, in either body.
+    Url,
 }
 
 /// What placeholders are filled from.
+#[derive(Clone)]
 pub struct Vars<'a> {
     pub rule: &'a str,
     pub user_id: Option<&'a str>,
@@ -47,12 +76,24 @@ impl Template {
         };
         let mut subject = None;
         let mut reply_to = None;
+        let mut html = false;
         for (i, line) in head.lines().enumerate() {
             let n = i + 1;
             let Some((name, value)) = line.split_once(':') else {
                 errors.push(format!("line {n}: expected \"Header: value\", got {line:?}"));
                 continue;
             };
+            let name = name.trim().to_ascii_lowercase();
+            if name == "content-type" {
+                match value.trim().to_ascii_lowercase().as_str() {
+                    "text/html" => html = true,
+                    "text/plain" => html = false,
+                    other => {
+                        errors.push(format!("line {n}: Content-Type must be text/plain or text/html, not {other:?}"))
+                    }
+                }
+                continue;
+            }
             let parsed = match Template::parse_line(value.trim()) {
                 Ok(parts) => parts,
                 Err(e) => {
@@ -60,10 +101,11 @@ impl Template {
                     continue;
                 }
             };
-            match name.trim().to_ascii_lowercase().as_str() {
+            match name.as_str() {
                 "subject" => subject = Some(parsed),
                 "reply-to" => reply_to = Some(parsed),
-                other => errors.push(format!("line {n}: unknown header {other:?} (expected Subject or Reply-To)")),
+                other => errors
+                    .push(format!("line {n}: unknown header {other:?} (expected Subject, Reply-To or Content-Type)")),
             }
         }
         if subject.is_none() {
@@ -71,42 +113,74 @@ impl Template {
         }
         let first_body_line = head.lines().count() + 2;
         let mut body_parts = Vec::new();
+        let within = if html { Within::Html } else { Within::Text };
         for (i, line) in body.split_inclusive('\n').enumerate() {
-            match Template::parse_line(line) {
+            match parse_parts(line, within, html) {
                 Ok(parts) => body_parts.extend(parts),
                 Err(e) => errors.push(format!("line {}: {e}", first_body_line + i)),
             }
         }
         match (errors.is_empty(), subject) {
-            (true, Some(subject)) => Ok(Template { subject, reply_to, body: body_parts }),
+            (true, Some(subject)) => Ok(Template { subject, reply_to, body: body_parts, html }),
             _ => Err(errors),
         }
     }
 
-    /// One line (or any text without line-spanning placeholders).
+    /// One header line (a value such as the rule's `to`).
     pub fn parse_line(text: &str) -> Result<Vec<Part>, String> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("{{") {
-            if start > 0 {
-                parts.push(Part::Text(rest[..start].to_string()));
-            }
-            let after = &rest[start + 2..];
-            let end = after.find("}}").ok_or_else(|| format!("{{{{ without a closing }}}} in {text:?}"))?;
-            let inner = &after[..end];
-            let (name, default) = match inner.split_once('|') {
-                Some((n, d)) => (n.trim(), Some(d.to_string())),
-                None => (inner.trim(), None),
-            };
-            check_name(name)?;
-            parts.push(Part::Field { name: name.to_string(), default });
-            rest = &after[end + 2..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.to_string()));
-        }
-        Ok(parts)
+        parse_parts(text, Within::Header, false)
     }
+}
+
+/// The parts of one line whose placeholders go `within` (in a body, those
+/// inside a URL go [`Within::Url`] instead).
+fn parse_parts(text: &str, within: Within, html: bool) -> Result<Vec<Part>, String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        if start > 0 {
+            parts.push(Part::Text(rest[..start].to_string()));
+        }
+        let after = &rest[start + 2..];
+        let end = after.find("}}").ok_or_else(|| format!("{{{{ without a closing }}}} in {text:?}"))?;
+        let inner = &after[..end];
+        let (name, default) = match inner.split_once('|') {
+            Some((n, d)) => (n.trim(), Some(d.to_string())),
+            None => (inner.trim(), None),
+        };
+        check_name(name)?;
+        let before = &text[..text.len() - rest.len() + start];
+        let within = if within != Within::Header && in_url(before, html) { Within::Url } else { within };
+        parts.push(Part::Field { name: name.to_string(), default, within });
+        rest = &after[end + 2..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest.to_string()));
+    }
+    Ok(parts)
+}
+
+/// Whether a placeholder after `before` (the line up to it) is inside a URL:
+/// the word it is in starts with a scheme, or, in HTML, an `href`/`src`
+/// attribute is open.
+fn in_url(before: &str, html: bool) -> bool {
+    let word_start = before.rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '(' | ')'));
+    let word = before[word_start.map_or(0, |i| i + 1)..].to_ascii_lowercase();
+    if ["http://", "https://", "mailto:"].iter().any(|scheme| word.starts_with(scheme)) {
+        return true;
+    }
+    if html {
+        let lower = before.to_ascii_lowercase();
+        for attr in ["href=\"", "src=\"", "href='", "src='"] {
+            if let Some(at) = lower.rfind(attr) {
+                let quote = attr.chars().last().unwrap_or('"');
+                if !lower[at + attr.len()..].contains(quote) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -125,19 +199,53 @@ fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// Renders `parts`; a missing value is its default or nothing.
+/// Renders `parts`, each value escaped for where it goes; a missing value
+/// is its default or nothing.
 pub fn render(parts: &[Part], vars: &Vars) -> String {
     let mut out = String::new();
     for part in parts {
         match part {
             Part::Text(t) => out.push_str(t),
-            Part::Field { name, default } => match lookup(name, vars) {
-                Some(v) if !v.is_empty() => out.push_str(&v),
+            Part::Field { name, default, within } => match lookup(name, vars) {
+                Some(v) if !v.is_empty() => out.push_str(&escape(&v, *within)),
                 _ => out.push_str(default.as_deref().unwrap_or("")),
             },
         }
     }
     out
+}
+
+/// `value` made safe `within` its part of the message.
+pub fn escape(value: &str, within: Within) -> String {
+    let one_line = || value.chars().map(|c| if c.is_control() { ' ' } else { c });
+    match within {
+        Within::Header | Within::Text => one_line().collect(),
+        Within::Html => {
+            let mut out = String::with_capacity(value.len());
+            for c in one_line() {
+                match c {
+                    '&' => out.push_str("&amp;"),
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    '"' => out.push_str("&quot;"),
+                    '\'' => out.push_str("&#39;"),
+                    c => out.push(c),
+                }
+            }
+            out
+        }
+        Within::Url => {
+            let mut out = String::with_capacity(value.len());
+            for b in value.bytes() {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                    out.push(char::from(b));
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            out
+        }
+    }
 }
 
 fn lookup(name: &str, vars: &Vars) -> Option<String> {
@@ -191,10 +299,51 @@ mod tests {
     }
 
     #[test]
+    fn values_are_escaped_for_where_they_go() {
+        let t = Template::parse(
+            "Subject: Hi {{traits.name}}\n\nHi {{traits.name}},\nhttps://acme.example/r?u={{user_id}}&n={{traits.name}}\n\
+             (https://acme.example/{{traits.name}}) {{traits.name|friend}}\n",
+        )
+        .unwrap();
+        let traits =
+            json!({"name": "Eve\r\nBcc: all@x.io\n\nClick <a href=\"x\">here</a> & go"}).as_object().unwrap().clone();
+        let v = Vars {
+            rule: "r",
+            user_id: Some("a b/c?d"),
+            anonymous_id: None,
+            traits: &traits,
+            event: None,
+            action: None,
+        };
+        assert_eq!(render(&t.subject, &v), "Hi Eve  Bcc: all@x.io  Click <a href=\"x\">here</a> & go");
+        let enc = "Eve%0D%0ABcc%3A%20all%40x.io%0A%0AClick%20%3Ca%20href%3D%22x%22%3Ehere%3C%2Fa%3E%20%26%20go";
+        assert_eq!(
+            render(&t.body, &v),
+            format!(
+                "Hi Eve  Bcc: all@x.io  Click <a href=\"x\">here</a> & go,\nhttps://acme.example/r?u=a%20b%2Fc%3Fd&n={enc}\n\
+                 (https://acme.example/{enc}) Eve  Bcc: all@x.io  Click <a href=\"x\">here</a> & go\n"
+            )
+        );
+        assert!(!t.html);
+
+        let h = Template::parse(
+            "Subject: x\nContent-Type: text/html\n\n<p>Hi {{traits.name}}</p><a href=\"https://acme.example/?u={{user_id}}\">go</a>\n",
+        )
+        .unwrap();
+        assert!(h.html);
+        assert_eq!(
+            render(&h.body, &v),
+            "<p>Hi Eve  Bcc: all@x.io  Click &lt;a href=&quot;x&quot;&gt;here&lt;/a&gt; &amp; go</p>\
+             <a href=\"https://acme.example/?u=a%20b%2Fc%3Fd\">go</a>\n"
+        );
+    }
+
+    #[test]
     fn problems_name_their_line() {
         for (text, expected) in [
             ("Subject: x\n\nHello {{who}}\n", "line 3: unknown placeholder {{who}}"),
             ("Subject: x\nBcc: y\n\nbody", "line 2: unknown header \"bcc\""),
+            ("Subject: x\nContent-Type: image/png\n\nbody", "line 2: Content-Type must be text/plain or text/html"),
             ("From: x\n\nbody", "line 1: a Subject: header is required"),
             ("Subject: {{rule\n\nbody", "line 1: {{ without a closing }}"),
             ("no headers at all", "expected headers"),

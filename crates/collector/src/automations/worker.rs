@@ -1,10 +1,10 @@
-//! The background worker: claims queued events and runs the rules they
-//! trigger, scans for churn risk now and then, and delivers due webhooks and
-//! emails, logging every attempt. Woken after each commit that queued
-//! something; otherwise it sleeps until the next retry is due (at most
-//! [`POLL`], so work queued by another collector on the same Postgres is
-//! picked up too). Errors are logged and retried; the worker never stops on
-//! its own.
+//! The background worker: claims queued events and due responses and runs
+//! the rules they trigger, scans for churn risk now and then, and delivers
+//! due webhooks and emails, logging every attempt. Woken after each commit
+//! that queued something; otherwise it sleeps until the next retry or
+//! response is due (at most [`POLL`], so work queued by another collector on
+//! the same Postgres is picked up too). Errors are logged and retried; the
+//! worker never stops on its own.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,10 +15,11 @@ use tokio::task::JoinSet;
 use touchpoint_protocol::{Event, EventKind};
 
 use super::config::Trigger;
-use super::{Automations, TriggerContext, DELIVERY_HEADER, SIGNATURE_HEADER};
+use super::{may_run, Automations, Identity, TriggerContext, DELIVERY_HEADER, SIGNATURE_HEADER};
 use crate::checklists::replay::{Activity, Person};
 use crate::checklists::{person_activity, report, with_users};
-use crate::store::{AfterAttempt, Attempt, OutboxItem, Store, StoredEvent};
+use crate::responses::Response;
+use crate::store::{AfterAttempt, Attempt, ClaimedResponse, Dequeue, OutboxItem, Store, StoredEvent};
 use crate::AppState;
 
 /// Longest sleep between looks at the queue and the outbox.
@@ -60,6 +61,10 @@ async fn run(state: AppState, automations: Arc<Automations>, mut stopped: watch:
         match process_queue(&state, &automations).await {
             Ok(n) => busy |= n > 0,
             Err(e) => log(&format!("processing queued events: {e}")),
+        }
+        match process_responses(&state, &automations).await {
+            Ok(n) => busy |= n > 0,
+            Err(e) => log(&format!("processing due responses: {e}")),
         }
         if has_churn_rules && Instant::now() >= next_scan {
             if let Err(e) = scan_churn_risk(&state, &automations).await {
@@ -119,26 +124,11 @@ async fn process_event(state: &AppState, automations: &Automations, row: StoredE
         Ok(event) => {
             let matching = automations.matching(&row.project_key, &event);
             let mut runs = Vec::with_capacity(matching.len());
-            if !matching.is_empty() {
-                let who = match &event.user_id {
-                    Some(user) => Person::User(user.clone()),
-                    None => Person::Anonymous(event.anonymous_id.clone()),
-                };
-                let (user_id, traits) = person(&state.db, &row.project_key, who).await?;
-                for (rule, action) in matching {
-                    let t = TriggerContext {
-                        project_key: row.project_key.clone(),
-                        trigger_id: row.id.clone(),
-                        kind: "event",
-                        event: Some(value.clone()),
-                        churn_risk: None,
-                        user_id: event.user_id.clone().or_else(|| user_id.clone()),
-                        anonymous_id: Some(event.anonymous_id.clone()),
-                        traits: traits.clone(),
-                        action,
-                        now,
-                    };
-                    runs.push(automations.effects(rule, &t));
+            for (rule, action) in matching {
+                if let Some(run) =
+                    run_for(state, automations, &row.project_key, rule, &event, value.clone(), action, now).await?
+                {
+                    runs.push(run);
                 }
             }
             runs
@@ -149,8 +139,128 @@ async fn process_event(state: &AppState, automations: &Automations, row: StoredE
             Vec::new()
         }
     };
-    state.db.apply_runs(row.project_key, row.id.clone(), Some(row.id), runs, now).await.map_err(|e| e.to_string())?;
+    let dequeue = Some(Dequeue::Event(row.id.clone()));
+    state.db.apply_runs(row.project_key, row.id, dequeue, runs, now).await.map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Runs the survey rules of every due response; returns how many were claimed.
+async fn process_responses(state: &AppState, automations: &Automations) -> Result<usize, String> {
+    let claimed = state.db.claim_responses(crate::now_ms(), QUEUE_LEASE_MS, CLAIM).await.map_err(|e| e.to_string())?;
+    let n = claimed.len();
+    for c in claimed {
+        let id = c.response_id.clone();
+        if let Err(e) = process_response(state, automations, c).await {
+            // Left in the queue: claimed again when its lease runs out.
+            log(&format!("response {id:?}: {e}"));
+        }
+    }
+    Ok(n)
+}
+
+/// Replays the response's consistent events through its survey and runs
+/// the rules its final answers and its ending trigger. Each rule runs once
+/// per response: the run key is the response, not the event, so a later
+/// look at the same response (a completion after a quiet time ran the
+/// answer rules) only runs the rules that had nothing to act on before.
+async fn process_response(state: &AppState, automations: &Automations, c: ClaimedResponse) -> Result<(), String> {
+    let now = crate::now_ms();
+    let rows = state
+        .db
+        .response_events(c.project_key.clone(), vec![c.response_id.clone()])
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut events = Vec::with_capacity(rows.len());
+    let mut bodies = std::collections::HashMap::new();
+    for row in &rows {
+        let value: Value = serde_json::from_str(&row.body).map_err(|e| format!("stored body is not JSON: {e}"))?;
+        match serde_json::from_value::<Event>(value.clone()) {
+            Ok(event) => {
+                bodies.insert(event.id.clone(), value);
+                events.push(event);
+            }
+            Err(e) => log(&format!("event {:?} is not readable by this version ({e}); left out", row.id)),
+        }
+    }
+    let mut runs = Vec::new();
+    // A survey no longer served: nothing to replay against, so nothing runs.
+    if let Some(entry) = state.surveys.get(&c.survey_id) {
+        let response = Response::from_events(&events).remove(&c.response_id).unwrap_or_default();
+        for super::Fired { rule, trigger, action } in
+            automations.response_triggers(&c.project_key, &entry.survey, &response)
+        {
+            let mut value = bodies.get(&trigger.id).cloned().unwrap_or(Value::Null);
+            // The definition's actions, whatever the page sent (the same, for a consistent completion).
+            if let (EventKind::SurveyCompleted { actions, .. }, Some(map)) = (&trigger.kind, value.as_object_mut()) {
+                map.insert("actions".into(), serde_json::to_value(actions).unwrap_or_default());
+            }
+            if let Some(run) = run_for(state, automations, &c.project_key, rule, &trigger, value, action, now).await? {
+                runs.push(run);
+            }
+        }
+    }
+    let trigger_id = format!("response:{}", c.response_id);
+    let dequeue = Some(Dequeue::Response { response_id: c.response_id, due_at: c.due_at });
+    state.db.apply_runs(c.project_key, trigger_id, dequeue, runs, now).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// What `rule` does for `event` (stored as `value`), or `None` if it may not
+/// run for this person (`require_verified`).
+#[allow(clippy::too_many_arguments)]
+async fn run_for(
+    state: &AppState,
+    automations: &Automations,
+    key: &str,
+    rule: &super::config::Rule,
+    event: &Event,
+    value: Value,
+    action: Option<Map<String, Value>>,
+    now: i64,
+) -> Result<Option<crate::store::RunEffects>, String> {
+    let identity = identity(state, key, event.user_id.as_deref()).await?;
+    if !may_run(rule, &identity) {
+        return Ok(None);
+    }
+    let who = match &event.user_id {
+        Some(user) => Person::User(user.clone()),
+        None => Person::Anonymous(event.anonymous_id.clone()),
+    };
+    let (user_id, traits) = person(&state.db, key, who).await?;
+    let t = TriggerContext {
+        project_key: key.to_string(),
+        trigger_id: event.id.clone(),
+        kind: "event",
+        event: Some(value),
+        churn_risk: None,
+        user_id: event.user_id.clone().or(user_id),
+        anonymous_id: Some(event.anonymous_id.clone()),
+        traits,
+        action,
+        identity,
+        now,
+    };
+    Ok(Some(automations.effects(rule, &t)))
+}
+
+/// What is proven about `user_id` (the trigger's own, `None`: anonymous) in
+/// project `key`. Where identities are verified, a stored event's user id
+/// was proven at ingest (or came from the host's backend).
+async fn identity(state: &AppState, key: &str, user_id: Option<&str>) -> Result<Identity, String> {
+    let verifies = state.projects.by_public_key(key).is_some_and(|p| p.project.identity_secret.is_some());
+    if !verifies {
+        return Ok(Identity::Unverified);
+    }
+    let mut server_traits = Map::new();
+    if let Some(user) = user_id {
+        let bodies = state.db.server_identifies(key.to_string(), user.to_string()).await.map_err(|e| e.to_string())?;
+        for body in bodies {
+            if let Ok(Event { kind: EventKind::Identify { traits }, .. }) = serde_json::from_str::<Event>(&body) {
+                server_traits.extend(traits);
+            }
+        }
+    }
+    Ok(Identity::Verified { user_id: user_id.map(str::to_string), server_traits })
 }
 
 /// The person's user id (if identified) and their traits, merged oldest to newest.
@@ -188,6 +298,10 @@ async fn scan_churn_risk(state: &AppState, automations: &Automations) -> Result<
                 if done.contains(&trigger_id) {
                     continue;
                 }
+                let identity = identity(state, &key, Some(&user.user)).await?;
+                if !may_run(rule, &identity) {
+                    continue;
+                }
                 let (_, traits) = person(&state.db, &key, Person::User(user.user.clone())).await?;
                 let t = TriggerContext {
                     project_key: key.clone(),
@@ -202,6 +316,7 @@ async fn scan_churn_risk(state: &AppState, automations: &Automations) -> Result<
                     anonymous_id: None,
                     traits,
                     action: None,
+                    identity,
                     now,
                 };
                 let run = automations.effects(rule, &t);

@@ -20,6 +20,7 @@ use touchpoint_core::checklist::{Checklist, ChecklistSet, Segment};
 
 use crate::config::DEFAULT_CHECKLISTS_FILE;
 use crate::error::AppError;
+use crate::projects::ProjectEntry;
 use crate::store::{Store, StoredActivity};
 use replay::{by_person, Activity, Person};
 use report::UserProgress;
@@ -120,6 +121,30 @@ pub async fn person_activity(db: &Store, key: String, who: Person) -> Result<Vec
     let u = user.clone();
     let rows = activities(db.user_activity(key, u).await?)?;
     Ok(by_person(rows).remove(&Person::User(user)).unwrap_or_default())
+}
+
+/// [`person_activity`] for a read the page makes with the public key. Where
+/// the project verifies identities, an `anonymous_id` whose browser was
+/// identified stands for a verified user: reading by it would skip the
+/// `user_hash` that a read by `user_id` needs, so it is refused. A browser
+/// never identified is only itself, and reads as before.
+pub async fn widget_activity(db: &Store, project: &ProjectEntry, who: Person) -> Result<Vec<Activity>, AppError> {
+    let key = project.project.public_key.clone();
+    match who {
+        Person::Anonymous(browser) if project.project.identity_secret.is_some() => {
+            let rows = activities(db.browser_activity(key, browser).await?)?;
+            if replay::owner(&rows).is_some() {
+                return Err(AppError::Forbidden {
+                    message: "this project verifies identities, and this browser was identified as a user: read as \
+                              that user, with ?user_id=…&user_hash=…"
+                        .into(),
+                    field: "anonymous_id",
+                });
+            }
+            Ok(rows)
+        }
+        who => person_activity(db, key, who).await,
+    }
 }
 
 pub fn activities(rows: Vec<StoredActivity>) -> Result<Vec<Activity>, AppError> {

@@ -31,6 +31,8 @@ pub struct Activity {
     pub anonymous_id: String,
     pub user_id: Option<String>,
     pub ts: i64,
+    /// The server's clock when it arrived.
+    pub received_at: i64,
     /// Only for the kinds the replay interprets; `None` for the rest, which
     /// still count for first and last seen.
     pub kind: Option<EventKind>,
@@ -50,7 +52,14 @@ impl TryFrom<StoredActivity> for Activity {
             }
             None => (None, None),
         };
-        Ok(Activity { anonymous_id: row.anonymous_id, user_id: row.user_id, ts: row.ts, kind, event_id })
+        Ok(Activity {
+            anonymous_id: row.anonymous_id,
+            user_id: row.user_id,
+            ts: row.ts,
+            received_at: row.received_at,
+            kind,
+            event_id,
+        })
     }
 }
 
@@ -168,7 +177,14 @@ mod tests {
     use super::*;
 
     fn row(anon: &str, user: Option<&str>, ts: i64) -> Activity {
-        Activity { anonymous_id: anon.into(), user_id: user.map(Into::into), ts, kind: None, event_id: None }
+        Activity {
+            anonymous_id: anon.into(),
+            user_id: user.map(Into::into),
+            ts,
+            received_at: ts,
+            kind: None,
+            event_id: None,
+        }
     }
 
     fn summary(split: &BTreeMap<Person, Vec<Activity>>) -> Vec<(Person, Vec<i64>)> {

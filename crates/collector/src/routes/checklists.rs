@@ -44,7 +44,7 @@ use crate::auth::{person, PublicKey, SecretKey};
 use crate::checklists::replay::{self, Person};
 use crate::checklists::report;
 use crate::checklists::ChecklistCatalog;
-use crate::checklists::{person_activity, with_users};
+use crate::checklists::{widget_activity, with_users};
 use crate::error::AppError;
 use crate::extract::Query;
 use crate::AppState;
@@ -107,7 +107,7 @@ async fn user_state(
         Person::User(user) => Some(user.clone()),
         Person::Anonymous(_) => None,
     };
-    let rows = person_activity(&state.db, key.clone(), who).await?;
+    let rows = widget_activity(&state.db, &project, who).await?;
     let mut r = replay::replay_choosing(&catalog.set, &rows, given(params.checklist).as_deref());
     // Account-level items count every user of the account (see crate::accounts).
     let mut account = None;

@@ -17,7 +17,8 @@
 //! - `GET /v1/dashboard/help-searches` — help searches without a result,
 //!   grouped by query, from stored `help_searched` events.
 //! - `GET /v1/export/events.csv?type=&survey_id=` — every stored event, one
-//!   record each, oldest first, streamed page by page.
+//!   record each, oldest first, streamed page by page; rejected events too,
+//!   with their reason in `rejected` (and a distrusted `ts` in `ts_flag`).
 //! - `GET /v1/export/responses.csv?survey_id=` — one record per response.
 //!
 //! Everything under `/v1/` needs `Authorization: Bearer <secret_key>`. The
@@ -170,6 +171,8 @@ async fn events_csv(
         survey_id: params.survey_id,
         after: None,
         limit: PAGE,
+        // The export is the record: rejected events are in it, with their reason.
+        with_rejected: true,
     };
     // The first page is read before answering, so a database error is a 500, not a cut-off file.
     let first = state.db.events(query.clone()).await?;

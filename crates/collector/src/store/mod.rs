@@ -9,17 +9,29 @@
 //! over both (`DATABASE_URL=postgres://… cargo test -p touchpoint-collector`).
 //!
 //! **Invariants both backends keep:**
-//! - Ingest is idempotent on the event id (the primary key); a request is
-//!   answered only after its transaction committed.
+//! - Ingest is idempotent on the event id within its project (the primary
+//!   key is `(project_key, id)`: ids are the client's, so another project
+//!   may use the same one); a request is answered only after its
+//!   transaction committed.
+//! - A stored event may be `rejected` (with the reason): kept for the
+//!   record, but never counted (NPS, reports, replays) and never acted on.
 //! - An accepted event that some automation rule listens to is queued for
 //!   the automation worker *in the same transaction* as the event itself
 //!   (`automation_queue`), so a crash between commit and processing loses
 //!   nothing; the worker is only woken after the commit.
+//! - A survey event of a survey some rule watches puts its response in
+//!   `response_queue` in the same transaction (due at once when the
+//!   response closes, after a quiet time otherwise).
 //! - An automation rule runs at most once per trigger: `automation_runs` has
-//!   the primary key `(trigger_id, rule_id)`, and a run's outbox rows and
-//!   cases are written in the same transaction as its run row.
+//!   the primary key `(project_key, trigger_id, rule_id)`, and a run's
+//!   outbox rows, cases and email quota rows are written in the same
+//!   transaction as its run row. `email_quota`'s key is what limits a
+//!   project without identity verification to one email per address per
+//!   day, across collectors.
 //! - "Arrival order" is SQLite's `rowid` or Postgres' identity column `seq`;
-//!   both are exposed as [`StoredEvent::seq`].
+//!   both are exposed as [`StoredEvent::seq`]. "Latest wins" (the NPS
+//!   answer of a response, traits, accounts) is by the server's
+//!   `received_at`, then arrival, never by the client's `ts`.
 
 pub mod postgres;
 pub mod sqlite;
@@ -46,6 +58,78 @@ pub struct NewEvent {
     pub body: String,
     /// Queue it for the automation worker if it is stored (some rule listens to its kind).
     pub automate: bool,
+    /// Stored, but contradicted by what the collector knows: why. Such an
+    /// event is neither queued nor counted.
+    pub rejected: Option<String>,
+    /// Why its `ts` is not believed (outside the window around the server's clock).
+    pub ts_flag: Option<String>,
+    pub source: Source,
+    /// Put its response in the response queue (some rule watches its survey).
+    pub response_due: Option<ResponseDue>,
+}
+
+impl NewEvent {
+    /// An event as the page sent it, nothing to flag and nothing to queue.
+    pub fn new(event: Event, body: String) -> NewEvent {
+        NewEvent {
+            event,
+            body,
+            automate: false,
+            rejected: None,
+            ts_flag: None,
+            source: Source::Page,
+            response_due: None,
+        }
+    }
+}
+
+/// Who sent an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// With the public key: anyone who can read the page.
+    Page,
+    /// With the secret key: the host's backend.
+    Server,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Page => "page",
+            Source::Server => "server",
+        }
+    }
+}
+
+/// When the response of a survey event is due for the automation worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseDue {
+    pub at: i64,
+    /// The response closed (completed, dismissed): due at once, sooner than
+    /// any quiet time already waiting. Otherwise a new answer pushes the
+    /// due time later.
+    pub closes: bool,
+}
+
+/// A response in the queue, claimed by the automation worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedResponse {
+    pub project_key: String,
+    pub response_id: String,
+    pub survey_id: String,
+    /// As claimed: the row is removed after processing only if no new event moved it since.
+    pub due_at: i64,
+}
+
+/// What a processed trigger takes off its queue, in the transaction of its runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dequeue {
+    Event(String),
+    /// Unless a new event of the response moved `due_at` meanwhile (then it is processed again).
+    Response {
+        response_id: String,
+        due_at: i64,
+    },
 }
 
 /// Events of `project_key`; `None` fields match everything.
@@ -69,6 +153,8 @@ pub struct EventQuery {
     /// Keyset pagination: only events after this `(ts, seq)`.
     pub after: Option<(i64, i64)>,
     pub limit: u32,
+    /// Include rejected events (exports do; reports do not count them).
+    pub with_rejected: bool,
 }
 
 /// A stored event as the replay reads it: who, when, and the body only for
@@ -79,6 +165,8 @@ pub struct StoredActivity {
     pub anonymous_id: String,
     pub user_id: Option<String>,
     pub ts: i64,
+    /// The server's clock when it arrived: what "latest" is decided by.
+    pub received_at: i64,
     pub body: Option<String>,
 }
 
@@ -99,6 +187,12 @@ pub struct StoredEvent {
     pub question_id: Option<String>,
     pub url: String,
     pub body: String,
+    /// See [`NewEvent::rejected`].
+    pub rejected: Option<String>,
+    /// See [`NewEvent::ts_flag`].
+    pub ts_flag: Option<String>,
+    /// `page` or `server`.
+    pub source: String,
 }
 
 /// A webhook or email waiting to be delivered, delivered, or given up on.
@@ -174,6 +268,19 @@ pub struct RunEffects {
     pub rule_id: String,
     pub outbox: Vec<OutboxItem>,
     pub cases: Vec<Case>,
+    /// Its emails go out at most once per address per day (the project does
+    /// not verify identities, so anyone can name the recipient); the others
+    /// are stored as failed, saying why.
+    pub one_email_a_day: bool,
+}
+
+/// Why an email over the daily quota was not sent.
+pub const OVER_EMAIL_QUOTA: &str = "not sent: this address already got a follow-up email from this project today \
+                                    (projects without identity verification send at most one per address per day)";
+
+/// Days since the epoch (UTC) of `ms`: the quota's day.
+pub fn utc_day(ms: i64) -> i64 {
+    ms.div_euclid(24 * 60 * 60 * 1000)
 }
 
 /// One health assessment of an account, kept when its score, stage or tier changed.
@@ -323,8 +430,8 @@ impl Store {
         dispatch!(self, s => s.insert(project_key, received_at, events).await)
     }
 
-    /// Stored bodies, oldest first by the client's clock, then by arrival.
-    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<String>, DbError> {
+    /// Stored events (rejected ones too), oldest first by the client's clock, then by arrival.
+    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<StoredEvent>, DbError> {
         dispatch!(self, s => s.list_events(filter).await)
     }
 
@@ -333,18 +440,34 @@ impl Store {
         dispatch!(self, s => s.events(query).await)
     }
 
-    /// Every event of `project_key`, oldest first (by `ts`, then arrival).
+    /// The events of these responses of `project_key` that are not
+    /// rejected, in arrival order (`received_at`, then arrival).
+    pub async fn response_events(
+        &self,
+        project_key: String,
+        response_ids: Vec<String>,
+    ) -> Result<Vec<StoredEvent>, DbError> {
+        dispatch!(self, s => s.response_events(project_key, response_ids).await)
+    }
+
+    /// The bodies of the `identify` events the host's backend sent (with
+    /// the secret key) for `user_id`, in arrival order.
+    pub async fn server_identifies(&self, project_key: String, user_id: String) -> Result<Vec<String>, DbError> {
+        dispatch!(self, s => s.server_identifies(project_key, user_id).await)
+    }
+
+    /// Every event of `project_key` that is not rejected, in arrival order (`received_at`, then arrival).
     pub async fn project_activity(&self, project_key: String) -> Result<Vec<StoredActivity>, DbError> {
         dispatch!(self, s => s.project_activity(project_key).await)
     }
 
     /// Events of `user_id` and every event of each browser they were seen on
-    /// (whose anonymous events may be theirs), oldest first.
+    /// (whose anonymous events may be theirs), in arrival order; not the rejected ones.
     pub async fn user_activity(&self, project_key: String, user_id: String) -> Result<Vec<StoredActivity>, DbError> {
         dispatch!(self, s => s.user_activity(project_key, user_id).await)
     }
 
-    /// Every event of one browser, oldest first.
+    /// Every event of one browser, in arrival order; not the rejected ones.
     pub async fn browser_activity(
         &self,
         project_key: String,
@@ -354,8 +477,9 @@ impl Store {
     }
 
     /// The score of each response to `question_id`, counting only its latest
-    /// answer (by `ts`, then arrival): going back and changing a score must
-    /// not count the response twice. Non-numeric answers count as no score.
+    /// answer (by `received_at`, then arrival): going back and changing a
+    /// score must not count the response twice. Non-numeric answers count as
+    /// no score; rejected ones do not count.
     pub async fn latest_scores(
         &self,
         project_key: String,
@@ -371,15 +495,20 @@ impl Store {
         dispatch!(self, s => s.claim_queued(now, lease_ms, limit).await)
     }
 
+    /// Claims up to `limit` due responses of the response queue for `lease_ms`.
+    pub async fn claim_responses(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<ClaimedResponse>, DbError> {
+        dispatch!(self, s => s.claim_responses(now, lease_ms, limit).await)
+    }
+
     /// In one transaction: for each rule of `runs` that has not run for
     /// `trigger_id` yet, records the run and stores its outbox rows and
-    /// cases; removes `dequeue` from the automation queue. Returns the rules
+    /// cases; takes `dequeue` off its queue. Returns the rules
     /// that ran now (the others had run before: nothing of theirs is stored again).
     pub async fn apply_runs(
         &self,
         project_key: String,
         trigger_id: String,
-        dequeue: Option<String>,
+        dequeue: Option<Dequeue>,
         runs: Vec<RunEffects>,
         now: i64,
     ) -> Result<Vec<String>, DbError> {
@@ -396,7 +525,7 @@ impl Store {
         dispatch!(self, s => s.claim_due(now, lease_ms, limit).await)
     }
 
-    /// When the next pending delivery is due (`None`: nothing is pending).
+    /// When the next pending delivery or queued response is due (`None`: nothing is waiting).
     pub async fn next_due_at(&self) -> Result<Option<i64>, DbError> {
         dispatch!(self, s => s.next_due_at().await)
     }

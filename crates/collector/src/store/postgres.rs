@@ -18,14 +18,15 @@ use tokio_postgres::{NoTls, Row};
 use touchpoint_protocol::{EventKind, EventStatus};
 
 use super::{
-    AfterAttempt, Attempt, Case, Claimed, DbError, EventFilter, EventQuery, HealthSnapshot, ListEntry, NewEvent,
-    OpenError, OutboxItem, RoutingDecision, RunEffects, StoredActivity, StoredEvent,
+    AfterAttempt, Attempt, Case, Claimed, ClaimedResponse, DbError, Dequeue, EventFilter, EventQuery, HealthSnapshot,
+    ListEntry, NewEvent, OpenError, OutboxItem, RoutingDecision, RunEffects, StoredActivity, StoredEvent,
 };
 
 /// Applied in order; the table `touchpoint_schema` records which have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_schema.sql"),
     include_str!("../../migrations/postgres/0002_accounts.sql"),
+    include_str!("../../migrations/postgres/0003_trust.sql"),
 ];
 
 /// Serialises migrations of collectors starting at once against one database.
@@ -38,8 +39,8 @@ pub struct PgStore {
     pool: Pool,
 }
 
-const EVENT_COLUMNS: &str =
-    "seq, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, response_id, question_id, url, body";
+const EVENT_COLUMNS: &str = "seq, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
+                             response_id, question_id, url, body, rejected, ts_flag, source";
 const OUTBOX_COLUMNS: &str = "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
                               attempts, next_attempt_at, created_at, delivered_at, last_error";
 const CASE_COLUMNS: &str = "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
@@ -81,15 +82,30 @@ impl PgStore {
         let insert = tx
             .prepare_cached(
                 "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
-                                     survey_id, response_id, question_id, url, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                 ON CONFLICT (id) DO NOTHING",
+                                     survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                 ON CONFLICT (project_key, id) DO NOTHING",
             )
             .await?;
         let enqueue = tx
             .prepare_cached(
                 "INSERT INTO automation_queue (event_id, project_key, enqueued_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (event_id) DO NOTHING",
+                 ON CONFLICT (project_key, event_id) DO NOTHING",
+            )
+            .await?;
+        // A close makes the response due at once; an answer moves a quiet time on.
+        let response_closes = tx
+            .prepare_cached(
+                "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (project_key, response_id)
+                 DO UPDATE SET due_at = LEAST(response_queue.due_at, EXCLUDED.due_at)",
+            )
+            .await?;
+        let response_answered = tx
+            .prepare_cached(
+                "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (project_key, response_id)
+                 DO UPDATE SET due_at = GREATEST(response_queue.due_at, EXCLUDED.due_at)",
             )
             .await?;
         let open_case = tx
@@ -97,11 +113,11 @@ impl PgStore {
                 "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
                                     status, created_at, closed_at, note)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, NULL, NULL)
-                 ON CONFLICT (id) DO NOTHING",
+                 ON CONFLICT (project_key, id) DO NOTHING",
             )
             .await?;
         let mut statuses = Vec::with_capacity(events.len());
-        for NewEvent { event: e, body, automate } in &events {
+        for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due } in &events {
             let (response_id, question_id) = response_and_question(&e.kind);
             let inserted = tx
                 .execute(
@@ -119,13 +135,23 @@ impl PgStore {
                         &question_id,
                         &e.url,
                         body,
+                        rejected,
+                        ts_flag,
+                        &source.as_str(),
                     ],
                 )
                 .await?;
-            if inserted == 1 && *automate {
+            let acted_on = inserted == 1 && rejected.is_none();
+            if acted_on && *automate {
                 tx.execute(&enqueue, &[&e.id, &project_key, &received_at]).await?;
             }
-            if let Some(c) = super::help_case(e).filter(|_| inserted == 1) {
+            if let (true, Some(due), Some(response_id), Some(survey_id)) =
+                (acted_on, response_due, response_id, e.kind.survey_id())
+            {
+                let upsert = if due.closes { &response_closes } else { &response_answered };
+                tx.execute(upsert, &[&project_key, &response_id, &survey_id, &due.at]).await?;
+            }
+            if let Some(c) = super::help_case(e).filter(|_| acted_on) {
                 let rule = super::HELP_CASE_RULE;
                 tx.execute(
                     &open_case,
@@ -149,16 +175,47 @@ impl PgStore {
         Ok(statuses)
     }
 
-    pub async fn list_events(&self, f: EventFilter) -> Result<Vec<String>, DbError> {
+    pub async fn list_events(&self, f: EventFilter) -> Result<Vec<StoredEvent>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM events
+                     WHERE project_key = $1
+                       AND ($2::text IS NULL OR survey_id = $2) AND ($3::text IS NULL OR anonymous_id = $3)
+                       AND ($4::text IS NULL OR type = $4)
+                     ORDER BY ts, seq LIMIT $5"
+                ),
+                &[&f.project_key, &f.survey_id, &f.anonymous_id, &f.kind, &i64::from(f.limit)],
+            )
+            .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    pub async fn response_events(&self, key: String, response_ids: Vec<String>) -> Result<Vec<StoredEvent>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM events
+                     WHERE project_key = $1 AND response_id = ANY($2) AND rejected IS NULL
+                     ORDER BY received_at, seq"
+                ),
+                &[&key, &response_ids],
+            )
+            .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    pub async fn server_identifies(&self, key: String, user_id: String) -> Result<Vec<String>, DbError> {
         let client = self.client().await?;
         let rows = client
             .query(
                 "SELECT body FROM events
-                 WHERE project_key = $1
-                   AND ($2::text IS NULL OR survey_id = $2) AND ($3::text IS NULL OR anonymous_id = $3)
-                   AND ($4::text IS NULL OR type = $4)
-                 ORDER BY ts, seq LIMIT $5",
-                &[&f.project_key, &f.survey_id, &f.anonymous_id, &f.kind, &i64::from(f.limit)],
+                 WHERE project_key = $1 AND user_id = $2 AND type = 'identify' AND source = 'server'
+                   AND rejected IS NULL
+                 ORDER BY received_at, seq",
+                &[&key, &user_id],
             )
             .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -175,9 +232,10 @@ impl PgStore {
                        AND (cardinality($2::text[]) = 0 OR type = ANY($2))
                        AND ($3::text IS NULL OR survey_id = $3)
                        AND (ts > $4 OR (ts = $4 AND seq > $5))
+                       AND ($7 OR rejected IS NULL)
                      ORDER BY ts, seq LIMIT $6"
                 ),
-                &[&q.project_key, &q.kinds, &q.survey_id, &after_ts, &after_seq, &i64::from(q.limit)],
+                &[&q.project_key, &q.kinds, &q.survey_id, &after_ts, &after_seq, &i64::from(q.limit), &q.with_rejected],
             )
             .await?;
         rows.iter().map(stored_event).collect()
@@ -192,18 +250,24 @@ impl PgStore {
         let rows = client
             .query(
                 &format!(
-                    "SELECT anonymous_id, user_id, ts,
+                    "SELECT anonymous_id, user_id, ts, received_at,
                             CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
                                  'nudge_shown', 'group', 'survey_answered')
                                  THEN body END
-                     FROM events WHERE {filter} ORDER BY ts, seq"
+                     FROM events WHERE ({filter}) AND rejected IS NULL ORDER BY received_at, seq"
                 ),
                 params,
             )
             .await?;
         Ok(rows
             .iter()
-            .map(|r| StoredActivity { anonymous_id: r.get(0), user_id: r.get(1), ts: r.get(2), body: r.get(3) })
+            .map(|r| StoredActivity {
+                anonymous_id: r.get(0),
+                user_id: r.get(1),
+                ts: r.get(2),
+                received_at: r.get(3),
+                body: r.get(4),
+            })
             .collect())
     }
 
@@ -214,7 +278,7 @@ impl PgStore {
     pub async fn user_activity(&self, key: String, user_id: String) -> Result<Vec<StoredActivity>, DbError> {
         self.activity(
             "project_key = $1 AND (user_id = $2 OR anonymous_id IN
-                (SELECT anonymous_id FROM events WHERE project_key = $1 AND user_id = $2))",
+                (SELECT anonymous_id FROM events WHERE project_key = $1 AND user_id = $2 AND rejected IS NULL))",
             &[&key, &user_id],
         )
         .await
@@ -235,7 +299,8 @@ impl PgStore {
                              THEN (body::jsonb ->> 'value')::bigint END
                  FROM events
                  WHERE type = 'survey_answered' AND survey_id = $1 AND question_id = $2 AND project_key = $3
-                 ORDER BY ts, seq",
+                   AND rejected IS NULL
+                 ORDER BY received_at, seq",
                 &[&survey_id, &question_id, &key],
             )
             .await?;
@@ -248,34 +313,72 @@ impl PgStore {
 
     pub async fn claim_queued(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<Claimed>, DbError> {
         let client = self.client().await?;
-        let ids: Vec<String> = client
+        let claimed: Vec<(String, String)> = client
             .query(
                 "UPDATE automation_queue SET lease_until = $1
-                 WHERE event_id IN (SELECT event_id FROM automation_queue
-                                    WHERE lease_until IS NULL OR lease_until <= $2
-                                    ORDER BY enqueued_at, event_id LIMIT $3
-                                    FOR UPDATE SKIP LOCKED)
-                 RETURNING event_id",
+                 WHERE (project_key, event_id) IN
+                       (SELECT project_key, event_id FROM automation_queue
+                        WHERE lease_until IS NULL OR lease_until <= $2
+                        ORDER BY enqueued_at, project_key, event_id LIMIT $3
+                        FOR UPDATE SKIP LOCKED)
+                 RETURNING project_key, event_id",
                 &[&(now + lease_ms), &now, &i64::from(limit)],
             )
             .await?
             .iter()
-            .map(|r| r.get(0))
+            .map(|r| (r.get(0), r.get(1)))
             .collect();
-        if ids.is_empty() {
+        if claimed.is_empty() {
             return Ok(Vec::new());
         }
+        let (keys, ids): (Vec<String>, Vec<String>) = claimed.into_iter().unzip();
         let rows = client
-            .query(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ANY($1) ORDER BY ts, seq"), &[&ids])
+            .query(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM events
+                     WHERE (project_key, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+                     ORDER BY ts, seq"
+                ),
+                &[&keys, &ids],
+            )
             .await?;
         rows.iter().map(stored_event).collect()
+    }
+
+    pub async fn claim_responses(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<ClaimedResponse>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "UPDATE response_queue SET lease_until = $1
+                 WHERE (project_key, response_id) IN
+                       (SELECT project_key, response_id FROM response_queue
+                        WHERE due_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                        ORDER BY due_at, project_key, response_id LIMIT $3
+                        FOR UPDATE SKIP LOCKED)
+                 RETURNING project_key, response_id, survey_id, due_at",
+                &[&(now + lease_ms), &now, &i64::from(limit)],
+            )
+            .await?;
+        let mut claimed: Vec<ClaimedResponse> = rows
+            .iter()
+            .map(|r| {
+                Ok(ClaimedResponse {
+                    project_key: r.try_get(0)?,
+                    response_id: r.try_get(1)?,
+                    survey_id: r.try_get(2)?,
+                    due_at: r.try_get(3)?,
+                })
+            })
+            .collect::<Result<_, DbError>>()?;
+        claimed.sort_by(|a, b| (a.due_at, &a.response_id).cmp(&(b.due_at, &b.response_id)));
+        Ok(claimed)
     }
 
     pub async fn apply_runs(
         &self,
         key: String,
         trigger_id: String,
-        dequeue: Option<String>,
+        dequeue: Option<Dequeue>,
         runs: Vec<RunEffects>,
         now: i64,
     ) -> Result<Vec<String>, DbError> {
@@ -287,8 +390,19 @@ impl PgStore {
                 ran.push(run.rule_id);
             }
         }
-        if let Some(event_id) = dequeue {
-            tx.execute("DELETE FROM automation_queue WHERE event_id = $1", &[&event_id]).await?;
+        match dequeue {
+            Some(Dequeue::Event(event_id)) => {
+                tx.execute("DELETE FROM automation_queue WHERE project_key = $1 AND event_id = $2", &[&key, &event_id])
+                    .await?;
+            }
+            Some(Dequeue::Response { response_id, due_at }) => {
+                tx.execute(
+                    "DELETE FROM response_queue WHERE project_key = $1 AND response_id = $2 AND due_at = $3",
+                    &[&key, &response_id, &due_at],
+                )
+                .await?;
+            }
+            None => {}
         }
         tx.commit().await?;
         Ok(ran)
@@ -327,7 +441,10 @@ impl PgStore {
         let client = self.client().await?;
         let row = client
             .query_one(
-                "SELECT MIN(GREATEST(next_attempt_at, COALESCE(lease_until, 0))) FROM outbox WHERE status = 'pending'",
+                "SELECT MIN(at) FROM
+                   (SELECT GREATEST(next_attempt_at, COALESCE(lease_until, 0)) AS at FROM outbox WHERE status = 'pending'
+                    UNION ALL
+                    SELECT GREATEST(due_at, COALESCE(lease_until, 0)) FROM response_queue) AS due",
                 &[],
             )
             .await?;
@@ -611,6 +728,23 @@ pub(super) async fn store_run(
         return Ok(false);
     }
     for o in &run.outbox {
+        let mut o = std::borrow::Cow::Borrowed(o);
+        if run.one_email_a_day && o.kind == "email" && o.status == "pending" {
+            // Another collector inserting the same key waits for this transaction, then finds the row.
+            let within = tx
+                .execute(
+                    "INSERT INTO email_quota (project_key, address, day, delivery_id) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT DO NOTHING",
+                    &[&o.project_key, &o.target.to_lowercase(), &super::utc_day(o.created_at), &o.id],
+                )
+                .await?
+                == 1;
+            if !within {
+                let o = o.to_mut();
+                o.status = "failed".into();
+                o.last_error = Some(super::OVER_EMAIL_QUOTA.into());
+            }
+        }
         tx.execute(
             "INSERT INTO outbox (id, project_key, rule_id, trigger_id, kind, target, payload, signature,
                                  status, attempts, next_attempt_at, created_at, delivered_at, last_error)
@@ -702,6 +836,9 @@ fn stored_event(r: &Row) -> Result<StoredEvent, DbError> {
         question_id: r.try_get(10)?,
         url: r.try_get(11)?,
         body: r.try_get(12)?,
+        rejected: r.try_get(13)?,
+        ts_flag: r.try_get(14)?,
+        source: r.try_get(15)?,
     })
 }
 

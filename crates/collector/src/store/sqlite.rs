@@ -23,8 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 use touchpoint_protocol::{EventKind, EventStatus};
 
 use super::{
-    AfterAttempt, Attempt, Case, Claimed, DbError, EventFilter, EventQuery, HealthSnapshot, ListEntry, NewEvent,
-    OpenError, OutboxItem, RoutingDecision, RunEffects, StoredActivity, StoredEvent,
+    AfterAttempt, Attempt, Case, Claimed, ClaimedResponse, DbError, Dequeue, EventFilter, EventQuery, HealthSnapshot,
+    ListEntry, NewEvent, OpenError, OutboxItem, RoutingDecision, RunEffects, StoredActivity, StoredEvent,
 };
 
 pub const DB_FILE: &str = "touchpoint.db";
@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_events_by_user.sql"),
     include_str!("../../migrations/0003_automations.sql"),
     include_str!("../../migrations/0004_accounts.sql"),
+    include_str!("../../migrations/0005_trust.sql"),
 ];
 
 /// Most batches stored in one transaction; bounds the wait of the last one.
@@ -153,8 +154,36 @@ impl Db {
         }
     }
 
-    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<String>, DbError> {
+    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<StoredEvent>, DbError> {
         self.read(move |conn| list_events(conn, &filter)).await
+    }
+
+    pub async fn response_events(&self, key: String, response_ids: Vec<String>) -> Result<Vec<StoredEvent>, DbError> {
+        self.read(move |conn| {
+            let ids = serde_json::to_string(&response_ids).unwrap_or_else(|_| "[]".into());
+            let mut q = conn.prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events
+                 WHERE project_key = ?1 AND response_id IN (SELECT value FROM json_each(?2)) AND rejected IS NULL
+                 ORDER BY received_at, rowid"
+            ))?;
+            let rows = q.query_map(params![key, ids], stored_event)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    pub async fn server_identifies(&self, key: String, user_id: String) -> Result<Vec<String>, DbError> {
+        self.read(move |conn| {
+            let mut q = conn.prepare_cached(
+                "SELECT body FROM events
+                 WHERE project_key = ?1 AND user_id = ?2 AND type = 'identify' AND source = 'server'
+                   AND rejected IS NULL
+                 ORDER BY received_at, rowid",
+            )?;
+            let rows = q.query_map(params![key, user_id], |r| r.get(0))?;
+            rows.collect()
+        })
+        .await
     }
 
     pub async fn events(&self, query: EventQuery) -> Result<Vec<StoredEvent>, DbError> {
@@ -170,7 +199,7 @@ impl Db {
             activity(
                 conn,
                 "project_key = ?1 AND (user_id = ?2 OR anonymous_id IN
-                    (SELECT anonymous_id FROM events WHERE project_key = ?1 AND user_id = ?2))",
+                    (SELECT anonymous_id FROM events WHERE project_key = ?1 AND user_id = ?2 AND rejected IS NULL))",
                 params![key, user_id],
             )
         })
@@ -188,25 +217,29 @@ impl Db {
 
     pub async fn claim_queued(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<Claimed>, DbError> {
         self.write(move |tx| {
-            let ids: Vec<String> = {
+            let ids: Vec<(String, String)> = {
                 let mut claim = tx.prepare_cached(
                     "UPDATE automation_queue SET lease_until = ?1
-                     WHERE event_id IN (SELECT event_id FROM automation_queue
-                                        WHERE lease_until IS NULL OR lease_until <= ?2
-                                        ORDER BY enqueued_at, event_id LIMIT ?3)
-                     RETURNING event_id",
+                     WHERE rowid IN (SELECT rowid FROM automation_queue
+                                     WHERE lease_until IS NULL OR lease_until <= ?2
+                                     ORDER BY enqueued_at, project_key, event_id LIMIT ?3)
+                     RETURNING project_key, event_id",
                 )?;
-                let rows = claim.query_map(params![now + lease_ms, now, limit], |r| r.get(0))?;
+                let rows = claim.query_map(params![now + lease_ms, now, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
-            let mut select = tx.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1"))?;
+            let mut select =
+                tx.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_key = ?1 AND id = ?2"))?;
             let mut claimed = Vec::with_capacity(ids.len());
-            for id in ids {
-                match select.query_row([&id], stored_event).optional()? {
+            for (key, id) in ids {
+                match select.query_row([&key, &id], stored_event).optional()? {
                     Some(event) => claimed.push(event),
                     // Cannot happen (events are never deleted); do not let it block the queue.
                     None => {
-                        tx.execute("DELETE FROM automation_queue WHERE event_id = ?1", [&id])?;
+                        tx.execute(
+                            "DELETE FROM automation_queue WHERE project_key = ?1 AND event_id = ?2",
+                            [&key, &id],
+                        )?;
                     }
                 }
             }
@@ -216,11 +249,35 @@ impl Db {
         .await
     }
 
+    pub async fn claim_responses(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<ClaimedResponse>, DbError> {
+        self.write(move |tx| {
+            let mut claim = tx.prepare_cached(
+                "UPDATE response_queue SET lease_until = ?1
+                 WHERE rowid IN (SELECT rowid FROM response_queue
+                                 WHERE due_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
+                                 ORDER BY due_at, project_key, response_id LIMIT ?3)
+                 RETURNING project_key, response_id, survey_id, due_at",
+            )?;
+            let rows = claim.query_map(params![now + lease_ms, now, limit], |r| {
+                Ok(ClaimedResponse {
+                    project_key: r.get(0)?,
+                    response_id: r.get(1)?,
+                    survey_id: r.get(2)?,
+                    due_at: r.get(3)?,
+                })
+            })?;
+            let mut claimed: Vec<ClaimedResponse> = rows.collect::<rusqlite::Result<_>>()?;
+            claimed.sort_by(|a, b| (a.due_at, &a.response_id).cmp(&(b.due_at, &b.response_id)));
+            Ok(claimed)
+        })
+        .await
+    }
+
     pub async fn apply_runs(
         &self,
         key: String,
         trigger_id: String,
-        dequeue: Option<String>,
+        dequeue: Option<Dequeue>,
         runs: Vec<RunEffects>,
         now: i64,
     ) -> Result<Vec<String>, DbError> {
@@ -231,8 +288,20 @@ impl Db {
                     ran.push(run.rule_id);
                 }
             }
-            if let Some(event_id) = dequeue {
-                tx.execute("DELETE FROM automation_queue WHERE event_id = ?1", [event_id])?;
+            match dequeue {
+                Some(Dequeue::Event(event_id)) => {
+                    tx.execute(
+                        "DELETE FROM automation_queue WHERE project_key = ?1 AND event_id = ?2",
+                        params![key, event_id],
+                    )?;
+                }
+                Some(Dequeue::Response { response_id, due_at }) => {
+                    tx.execute(
+                        "DELETE FROM response_queue WHERE project_key = ?1 AND response_id = ?2 AND due_at = ?3",
+                        params![key, response_id, due_at],
+                    )?;
+                }
+                None => {}
             }
             Ok(ran)
         })
@@ -270,7 +339,10 @@ impl Db {
     pub async fn next_due_at(&self) -> Result<Option<i64>, DbError> {
         self.read(|conn| {
             conn.query_row(
-                "SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, 0))) FROM outbox WHERE status = 'pending'",
+                "SELECT MIN(at) FROM
+                   (SELECT MAX(next_attempt_at, COALESCE(lease_until, 0)) AS at FROM outbox WHERE status = 'pending'
+                    UNION ALL
+                    SELECT MAX(due_at, COALESCE(lease_until, 0)) FROM response_queue)",
                 [],
                 |r| r.get(0),
             )
@@ -394,6 +466,18 @@ pub(super) fn store_run(
         return Ok(false);
     }
     for o in &run.outbox {
+        let mut o = std::borrow::Cow::Borrowed(o);
+        if run.one_email_a_day && o.kind == "email" && o.status == "pending" {
+            let within = tx.execute(
+                "INSERT OR IGNORE INTO email_quota (project_key, address, day, delivery_id) VALUES (?1, ?2, ?3, ?4)",
+                params![o.project_key, o.target.to_lowercase(), super::utc_day(o.created_at), o.id],
+            )? == 1;
+            if !within {
+                let o = o.to_mut();
+                o.status = "failed".into();
+                o.last_error = Some(super::OVER_EMAIL_QUOTA.into());
+            }
+        }
         tx.execute(
             "INSERT INTO outbox (id, project_key, rule_id, trigger_id, kind, target, payload, signature,
                                  status, attempts, next_attempt_at, created_at, delivered_at, last_error)
@@ -441,7 +525,7 @@ pub(super) fn store_run(
 }
 
 const EVENT_COLUMNS: &str = "rowid, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
-                             response_id, question_id, url, body";
+                             response_id, question_id, url, body, rejected, ts_flag, source";
 const OUTBOX_COLUMNS: &str = "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
                               attempts, next_attempt_at, created_at, delivered_at, last_error";
 const CASE_COLUMNS: &str = "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
@@ -462,6 +546,9 @@ fn stored_event(r: &rusqlite::Row) -> rusqlite::Result<StoredEvent> {
         question_id: r.get(10)?,
         url: r.get(11)?,
         body: r.get(12)?,
+        rejected: r.get(13)?,
+        ts_flag: r.get(14)?,
+        source: r.get(15)?,
     })
 }
 
@@ -511,10 +598,13 @@ fn events(conn: &Connection, q: &EventQuery) -> rusqlite::Result<Vec<StoredEvent
            AND (?2 = '[]' OR type IN (SELECT value FROM json_each(?2)))
            AND (?3 IS NULL OR survey_id = ?3)
            AND (ts > ?4 OR (ts = ?4 AND rowid > ?5))
+           AND (?7 OR rejected IS NULL)
          ORDER BY ts, rowid LIMIT ?6"
     ))?;
-    let rows =
-        query.query_map(params![q.project_key, kinds, q.survey_id, after_ts, after_seq, q.limit], stored_event)?;
+    let rows = query.query_map(
+        params![q.project_key, kinds, q.survey_id, after_ts, after_seq, q.limit, q.with_rejected],
+        stored_event,
+    )?;
     rows.collect()
 }
 
@@ -611,11 +701,20 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
     {
         let mut insert = tx.prepare_cached(
             "INSERT OR IGNORE INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
-                                           survey_id, response_id, question_id, url, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                           survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let mut enqueue = tx.prepare_cached(
             "INSERT OR IGNORE INTO automation_queue (event_id, project_key, enqueued_at) VALUES (?1, ?2, ?3)",
+        )?;
+        // A close makes the response due at once; an answer moves a quiet time on.
+        let mut response_closes = tx.prepare_cached(
+            "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (project_key, response_id) DO UPDATE SET due_at = MIN(due_at, excluded.due_at)",
+        )?;
+        let mut response_answered = tx.prepare_cached(
+            "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (project_key, response_id) DO UPDATE SET due_at = MAX(due_at, excluded.due_at)",
         )?;
         let mut open_case = tx.prepare_cached(
             "INSERT OR IGNORE INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
@@ -624,7 +723,7 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
         )?;
         for batch in batches {
             let mut statuses = Vec::with_capacity(batch.events.len());
-            for NewEvent { event: e, body, automate } in &batch.events {
+            for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due } in &batch.events {
                 let (response_id, question_id) = response_and_question(&e.kind);
                 let inserted = insert.execute(params![
                     e.id,
@@ -639,11 +738,21 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
                     question_id,
                     e.url,
                     body,
+                    rejected,
+                    ts_flag,
+                    source.as_str(),
                 ])?;
-                if inserted == 1 && *automate {
+                let acted_on = inserted == 1 && rejected.is_none();
+                if acted_on && *automate {
                     enqueue.execute(params![e.id, batch.project_key, batch.received_at])?;
                 }
-                if let Some(c) = super::help_case(e).filter(|_| inserted == 1) {
+                if let (true, Some(due), Some(response_id), Some(survey_id)) =
+                    (acted_on, response_due, response_id, e.kind.survey_id())
+                {
+                    let upsert = if due.closes { &mut response_closes } else { &mut response_answered };
+                    upsert.execute(params![batch.project_key, response_id, survey_id, due.at])?;
+                }
+                if let Some(c) = super::help_case(e).filter(|_| acted_on) {
                     open_case.execute(params![
                         c.id,
                         batch.project_key,
@@ -677,29 +786,35 @@ pub(super) fn response_and_question(kind: &EventKind) -> (Option<&str>, Option<&
     }
 }
 
-/// Stored bodies, oldest first by the client's clock, then by arrival.
-fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<String>> {
-    let mut query = conn.prepare_cached(
-        "SELECT body FROM events
+/// Stored events, rejected ones too, oldest first by the client's clock, then by arrival.
+fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<StoredEvent>> {
+    let mut query = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events
          WHERE project_key = ?1
            AND (?2 IS NULL OR survey_id = ?2) AND (?3 IS NULL OR anonymous_id = ?3) AND (?4 IS NULL OR type = ?4)
-         ORDER BY ts, rowid LIMIT ?5",
-    )?;
+         ORDER BY ts, rowid LIMIT ?5"
+    ))?;
     let f = filter;
-    let rows = query.query_map(params![f.project_key, f.survey_id, f.anonymous_id, f.kind, f.limit], |r| r.get(0))?;
+    let rows = query.query_map(params![f.project_key, f.survey_id, f.anonymous_id, f.kind, f.limit], stored_event)?;
     rows.collect()
 }
 
 fn activity(conn: &Connection, filter: &str, params: impl rusqlite::Params) -> rusqlite::Result<Vec<StoredActivity>> {
     let mut query = conn.prepare_cached(&format!(
-        "SELECT anonymous_id, user_id, ts,
+        "SELECT anonymous_id, user_id, ts, received_at,
                 CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
                                  'nudge_shown', 'group', 'survey_answered')
                      THEN body END
-         FROM events WHERE {filter} ORDER BY ts, rowid"
+         FROM events WHERE ({filter}) AND rejected IS NULL ORDER BY received_at, rowid"
     ))?;
     let rows = query.query_map(params, |r| {
-        Ok(StoredActivity { anonymous_id: r.get(0)?, user_id: r.get(1)?, ts: r.get(2)?, body: r.get(3)? })
+        Ok(StoredActivity {
+            anonymous_id: r.get(0)?,
+            user_id: r.get(1)?,
+            ts: r.get(2)?,
+            received_at: r.get(3)?,
+            body: r.get(4)?,
+        })
     })?;
     rows.collect()
 }
@@ -713,14 +828,14 @@ fn latest_scores(
     survey_id: &str,
     question_id: &str,
 ) -> rusqlite::Result<Vec<u8>> {
-    // "Latest" is by the client's ts (one response comes from one browser, so
-    // its clock is consistent with itself), then by arrival for equal ts.
+    // "Latest" is by the server's clock, then by arrival: a client's ts can be anything.
     let mut query = conn.prepare_cached(
         "SELECT response_id,
                 CASE json_type(body, '$.value') WHEN 'integer' THEN json_extract(body, '$.value') END
          FROM events
          WHERE type = 'survey_answered' AND survey_id = ?1 AND question_id = ?2 AND project_key = ?3
-         ORDER BY ts, rowid",
+           AND rejected IS NULL
+         ORDER BY received_at, rowid",
     )?;
     let mut latest: HashMap<String, Option<i64>> = HashMap::new();
     let mut rows = query.query(params![survey_id, question_id, project_key])?;
@@ -884,5 +999,66 @@ mod tests {
         conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1).unwrap();
         let err = migrate(&mut conn).unwrap_err();
         assert!(err.contains("newer than this collector"), "{err}");
+    }
+
+    /// The per-project key is a table rebuild on SQLite: stored rows, their
+    /// arrival order and the queue must come through it.
+    #[test]
+    fn the_per_project_key_migration_keeps_rows_and_their_order() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (i, sql) in MIGRATIONS[..4].iter().enumerate() {
+            apply(&mut conn, sql, i as i64 + 1).unwrap();
+        }
+        for (id, key) in [("b", "pk_a"), ("a", "pk_a"), ("c", "pk_b")] {
+            conn.execute(
+                "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, url, body)
+                 VALUES (?1, ?2, 'track', 1, 2, 'x', 'u', '{}')",
+                params![id, key],
+            )
+            .unwrap();
+        }
+        conn.execute("INSERT INTO automation_queue (event_id, project_key, enqueued_at) VALUES ('b', 'pk_a', 2)", [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, detail, status, created_at)
+             VALUES ('help-a', 'pk_a', 'help_contact', 'a', 't', '{}', 'open', 2)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+
+        let order: Vec<String> = conn
+            .prepare("SELECT id FROM events ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(order, ["b", "a", "c"]);
+        let flags: (Option<String>, Option<String>, String) = conn
+            .query_row("SELECT rejected, ts_flag, source FROM events WHERE id = 'a'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(flags, (None, None, "page".to_string()));
+        // Another project may now use the same ids; the same project may not.
+        let insert = |key: &str, id: &str| {
+            conn.execute(
+                "INSERT OR IGNORE INTO events (id, project_key, type, ts, received_at, anonymous_id, url, body)
+                 VALUES (?1, ?2, 'track', 1, 2, 'x', 'u', '{}')",
+                params![id, key],
+            )
+            .unwrap()
+        };
+        assert_eq!((insert("pk_b", "a"), insert("pk_a", "a")), (1, 0));
+        let kept: (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM automation_queue WHERE project_key = 'pk_a' AND event_id = 'b'),
+                        (SELECT COUNT(*) FROM cases WHERE project_key = 'pk_a' AND id = 'help-a')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, (1, 1));
     }
 }

@@ -109,6 +109,18 @@ impl TestDb {
         }
     }
 
+    /// Runs `sql` (several statements) straight on the database, e.g. an
+    /// older schema to migrate from.
+    pub async fn execute_batch(&self, sql: &str) {
+        match self {
+            TestDb::Sqlite { data_dir } => {
+                std::fs::create_dir_all(data_dir).unwrap();
+                rusqlite::Connection::open(data_dir.join(DB_FILE)).unwrap().execute_batch(sql).unwrap();
+            }
+            TestDb::Postgres { url } => connect(url).await.batch_execute(sql).await.unwrap(),
+        }
+    }
+
     /// The first column of every row of `sql`, as strings.
     pub async fn strings(&self, sql: &str) -> Vec<String> {
         self.rows(sql).await.into_iter().map(|r| r[0].as_str().unwrap_or_default().to_string()).collect()

@@ -207,6 +207,24 @@ fn item_errors() {
 }
 
 #[test]
+fn cta_urls_that_leave_the_site_are_refused() {
+    for (url, why) in [
+        ("//evil.example", "starts with //, which browsers read as another host (protocol-relative)"),
+        ("/\\evil.example", "contains a backslash, which browsers read as / (so /\\host is //host, another host)"),
+    ] {
+        let mut v = base();
+        v["checklists"][1]["items"][0]["cta"] = json!({ "label": "Go", "url": url });
+        let errors = ChecklistSet::from_value(&v).unwrap_err().0.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let expected = format!("checklists[1].items[0].cta.url: {url:?} {why}");
+        assert!(errors[0].starts_with(&expected), "{url}: {errors:?}");
+    }
+    let mut v = base();
+    v["checklists"][1]["items"][0]["cta"] = json!({ "label": "Go", "url": "/settings.html" });
+    assert!(ChecklistSet::from_value(&v).is_ok());
+}
+
+#[test]
 fn duplicate_ids() {
     let mut v = base();
     v["checklists"][0]["items"][1]["id"] = json!("one");

@@ -246,6 +246,10 @@ impl Reader {
         match (map.get("url"), map.get("callback")) {
             (Some(_), None) => {
                 let url = self.text(map, path, "url")?;
+                if let Some(why) = crate::links::off_site(&url) {
+                    self.err(join(path, "url"), Problem::OffSite { url, why });
+                    return None;
+                }
                 // Only links that navigate: a `javascript:` URL in a definition is never followed.
                 let lower = url.trim().to_ascii_lowercase();
                 if !(lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with('/')) {

@@ -36,11 +36,15 @@ pub enum Inline {
 
 /// `https://…`, `http://…`, `mailto:…` (links only), a path (`/…`, `./…`,
 /// `../…`) or a fragment (`#…`). Everything else — `javascript:`, `data:`,
-/// `vbscript:`, protocol-relative `//host` — is refused.
+/// `vbscript:`, protocol-relative `//host`, anything with a backslash
+/// (`/\host` is `//host` to a browser) — is refused.
 pub fn safe_url(url: &str, for_image: bool) -> bool {
     let u = url.trim();
     // Browsers ignore tabs and newlines inside a scheme ("java\tscript:"); so do we, by refusing them.
     if u.is_empty() || u.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return false;
+    }
+    if crate::links::off_site(u).is_some() {
         return false;
     }
     let lower = u.to_ascii_lowercase();
@@ -58,14 +62,27 @@ pub fn safe_url(url: &str, for_image: bool) -> bool {
 }
 
 pub fn parse(src: &str) -> Vec<Block> {
+    parse_seeing(src, &mut |_| {})
+}
+
+/// The target of every link and image written in `src`, as written (also
+/// those [`parse`] drops), for validation to name the unsafe ones.
+pub fn link_targets(src: &str) -> Vec<String> {
+    let mut targets = Vec::new();
+    parse_seeing(src, &mut |url| targets.push(url.to_owned()));
+    targets
+}
+
+/// [`parse`], telling `seen` every link and image target on the way.
+fn parse_seeing(src: &str, seen: &mut dyn FnMut(&str)) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut para: Vec<&str> = Vec::new();
     let mut list: Option<(bool, Vec<Vec<Inline>>)> = None;
     let mut lines = src.lines();
 
-    fn flush_para(para: &mut Vec<&str>, blocks: &mut Vec<Block>) {
+    fn flush_para(para: &mut Vec<&str>, blocks: &mut Vec<Block>, seen: &mut dyn FnMut(&str)) {
         if !para.is_empty() {
-            blocks.push(Block::Paragraph(inline(&para.join(" "))));
+            blocks.push(Block::Paragraph(inline_seeing(&para.join(" "), seen)));
             para.clear();
         }
     }
@@ -79,7 +96,7 @@ pub fn parse(src: &str) -> Vec<Block> {
         let t = line.trim();
         if let Some(rest) = t.strip_prefix("```") {
             let _lang = rest;
-            flush_para(&mut para, &mut blocks);
+            flush_para(&mut para, &mut blocks, seen);
             flush_list(&mut list, &mut blocks);
             let mut code = Vec::new();
             for l in lines.by_ref() {
@@ -92,24 +109,24 @@ pub fn parse(src: &str) -> Vec<Block> {
             continue;
         }
         if t.is_empty() {
-            flush_para(&mut para, &mut blocks);
+            flush_para(&mut para, &mut blocks, seen);
             flush_list(&mut list, &mut blocks);
             continue;
         }
         let hashes = t.chars().take_while(|c| *c == '#').count();
         if (1..=6).contains(&hashes) && t[hashes..].starts_with(' ') {
-            flush_para(&mut para, &mut blocks);
+            flush_para(&mut para, &mut blocks, seen);
             flush_list(&mut list, &mut blocks);
-            blocks.push(Block::Heading(hashes as u8, inline(t[hashes..].trim())));
+            blocks.push(Block::Heading(hashes as u8, inline_seeing(t[hashes..].trim(), seen)));
             continue;
         }
         if let Some((ordered, item)) = list_item(t) {
-            flush_para(&mut para, &mut blocks);
+            flush_para(&mut para, &mut blocks, seen);
             match &mut list {
-                Some((o, items)) if *o == ordered => items.push(inline(item)),
+                Some((o, items)) if *o == ordered => items.push(inline_seeing(item, seen)),
                 _ => {
                     flush_list(&mut list, &mut blocks);
-                    list = Some((ordered, vec![inline(item)]));
+                    list = Some((ordered, vec![inline_seeing(item, seen)]));
                 }
             }
             continue;
@@ -119,7 +136,7 @@ pub fn parse(src: &str) -> Vec<Block> {
             if let Some((_, items)) = &mut list {
                 if let Some(last) = items.last_mut() {
                     last.push(Inline::Text(" ".into()));
-                    last.extend(inline(t));
+                    last.extend(inline_seeing(t, seen));
                 }
             }
             continue;
@@ -127,7 +144,7 @@ pub fn parse(src: &str) -> Vec<Block> {
         flush_list(&mut list, &mut blocks);
         para.push(t);
     }
-    flush_para(&mut para, &mut blocks);
+    flush_para(&mut para, &mut blocks, seen);
     flush_list(&mut list, &mut blocks);
     blocks
 }
@@ -147,6 +164,10 @@ fn list_item(t: &str) -> Option<(bool, &str)> {
 
 /// Inline spans of one block's text.
 pub fn inline(s: &str) -> Vec<Inline> {
+    inline_seeing(s, &mut |_| {})
+}
+
+fn inline_seeing(s: &str, seen: &mut dyn FnMut(&str)) -> Vec<Inline> {
     let mut out = Vec::new();
     let mut text = String::new();
     let mut rest = s;
@@ -158,10 +179,11 @@ pub fn inline(s: &str) -> Vec<Inline> {
             '`' => rest[1..].find('`').map(|end| (Inline::Code(rest[1..1 + end].to_owned()), 2 + end)),
             '_' if intraword => None,
             '*' | '_' if rest[1..].starts_with(c) => {
-                delimited(rest, &rest[..2]).map(|(inner, n)| (Inline::Strong(inline(inner)), n))
+                delimited(rest, &rest[..2]).map(|(inner, n)| (Inline::Strong(inline_seeing(inner, seen)), n))
             }
-            '*' | '_' => delimited(rest, &rest[..1]).map(|(inner, n)| (Inline::Emph(inline(inner)), n)),
+            '*' | '_' => delimited(rest, &rest[..1]).map(|(inner, n)| (Inline::Emph(inline_seeing(inner, seen)), n)),
             '!' if rest[1..].starts_with('[') => bracket_url(&rest[1..]).map(|(alt, url, n)| {
+                seen(url);
                 let node = if safe_url(url, true) {
                     Inline::Image { alt: alt.to_owned(), src: url.trim().to_owned() }
                 } else {
@@ -170,7 +192,8 @@ pub fn inline(s: &str) -> Vec<Inline> {
                 (node, n + 1)
             }),
             '[' => bracket_url(rest).map(|(label, url, n)| {
-                let children = inline(label);
+                seen(url);
+                let children = inline_seeing(label, seen);
                 let node = if safe_url(url, false) {
                     Inline::Link { href: url.trim().to_owned(), children }
                 } else {
@@ -333,6 +356,8 @@ mod tests {
             "data:text/html,<b>x</b>",
             "vbscript:x",
             "//evil.test/x",
+            "/\\evil.test/x",
+            "\\\\evil.test",
             "/ok:javascript",
         ] {
             assert_eq!(inline(&format!("[click]({url})")), vec![Emph(vec![t("click")])], "{url:?}");

@@ -88,6 +88,23 @@ fn article_errors_name_file_and_field() {
         ]
     );
     assert_eq!(
+        e("---\ntitle: Links\nvideo: //evil.example/v\n---\nSee [settings](/\\evil.example) or \
+           [docs](//evil.example/docs), ![x](/img\\a.png), `[code](//x)` and [ok](/settings.html).\n"),
+        [
+            "bad file.md: file name: use letters, digits, - and _ only (it becomes the article id)",
+            "bad file.md: video: \"//evil.example/v\" starts with //, which browsers read as another host \
+             (protocol-relative); write the full https:// URL, or a path with a single /",
+            "bad file.md: body: link \"/\\\\evil.example\" contains a backslash, which browsers read as / (so \
+             /\\host is //host, another host); write the full https:// URL, or the path with / (or %5C for a \
+             literal backslash)",
+            "bad file.md: body: link \"//evil.example/docs\" starts with //, which browsers read as another host \
+             (protocol-relative); write the full https:// URL, or a path with a single /",
+            "bad file.md: body: link \"/img\\\\a.png\" contains a backslash, which browsers read as / (so \
+             /\\host is //host, another host); write the full https:// URL, or the path with / (or %5C for a \
+             literal backslash)",
+        ]
+    );
+    assert_eq!(
         Article::parse("x.md", "no front matter").unwrap_err()[0].to_string(),
         "x.md: front matter: the file must start with a --- line, then `title: …`, then ---"
     );

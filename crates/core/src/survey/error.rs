@@ -44,47 +44,123 @@ impl fmt::Display for DefinitionError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
     InvalidJson(String),
-    WrongType { expected: &'static str },
+    WrongType {
+        expected: &'static str,
+    },
     MissingField,
-    UnknownField { allowed: &'static [&'static str] },
+    UnknownField {
+        allowed: &'static [&'static str],
+    },
     Empty,
     NoQuestions,
     NoEndings,
     UnknownKind(String),
-    DuplicateId { id: String, first: String },
-    UnknownTarget { id: String },
-    Cycle { ids: Vec<String> },
-    Unreachable { id: String },
+    DuplicateId {
+        id: String,
+        first: String,
+    },
+    UnknownTarget {
+        id: String,
+    },
+    Cycle {
+        ids: Vec<String>,
+    },
+    Unreachable {
+        id: String,
+    },
     BadCondition,
-    ConditionNotForKind { condition: &'static str, kind: &'static str },
-    ScoreOutOfScale { min: u8, max: u8, scale_min: u8, scale_max: u8 },
-    InvertedRange { min: u8, max: u8 },
-    UnknownChoice { id: String },
-    OverlappingScores { scores: String, earlier_rule: String },
-    DuplicateChoiceRule { id: String, earlier_rule: String },
-    MissingScores { scores: String },
-    MissingChoices { ids: Vec<String> },
-    MissingFallback { kind: &'static str },
+    ConditionNotForKind {
+        condition: &'static str,
+        kind: &'static str,
+    },
+    ScoreOutOfScale {
+        min: u8,
+        max: u8,
+        scale_min: u8,
+        scale_max: u8,
+    },
+    InvertedRange {
+        min: u8,
+        max: u8,
+    },
+    UnknownChoice {
+        id: String,
+    },
+    OverlappingScores {
+        scores: String,
+        earlier_rule: String,
+    },
+    DuplicateChoiceRule {
+        id: String,
+        earlier_rule: String,
+    },
+    MissingScores {
+        scores: String,
+    },
+    MissingChoices {
+        ids: Vec<String>,
+    },
+    MissingFallback {
+        kind: &'static str,
+    },
     RuleAfterAny,
-    BadRatingMax { max: i64 },
-    ChoicesNotAllowed { kind: &'static str },
+    BadRatingMax {
+        max: i64,
+    },
+    ChoicesNotAllowed {
+        kind: &'static str,
+    },
     // Checklists
-    UnknownItem { id: String },
-    DependencyCycle { ids: Vec<String> },
-    UnknownChecklist { id: String },
+    UnknownItem {
+        id: String,
+    },
+    DependencyCycle {
+        ids: Vec<String>,
+    },
+    UnknownChecklist {
+        id: String,
+    },
     NoDefaultSegment,
-    DefaultNotLast { id: String },
-    UnknownOperator { op: String },
+    DefaultNotLast {
+        id: String,
+    },
+    UnknownOperator {
+        op: String,
+    },
     BadCount,
     // Targeting
-    OutOfRange { min: i64, max: i64, got: String },
-    BadUrlPattern { pattern: String },
-    NotOneOf { expected: &'static str, got: String },
-    BadLocale { tag: String },
+    OutOfRange {
+        min: i64,
+        max: i64,
+        got: String,
+    },
+    BadUrlPattern {
+        pattern: String,
+    },
+    NotOneOf {
+        expected: &'static str,
+        got: String,
+    },
+    BadLocale {
+        tag: String,
+    },
     // Accounts
-    UnknownSignal { name: String },
-    NotAfter { earlier: String },
-    NumberOutOfRange { min: f64, max: f64, got: String },
+    UnknownSignal {
+        name: String,
+    },
+    NotAfter {
+        earlier: String,
+    },
+    NumberOutOfRange {
+        min: f64,
+        max: f64,
+        got: String,
+    },
+    /// A link target that looks like a path but leads to another host.
+    OffSite {
+        url: String,
+        why: crate::links::OffSite,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -163,6 +239,7 @@ impl fmt::Display for Problem {
             }
             NotAfter { earlier } => write!(f, "must be greater than {earlier}"),
             NumberOutOfRange { min, max, got } => write!(f, "must be a number from {min} to {max}, got {got}"),
+            OffSite { url, why } => write!(f, "{url:?} {why}"),
         }
     }
 }

@@ -26,4 +26,4 @@ mod validate;
 
 pub use error::{DefinitionError, DefinitionErrors, Problem};
 pub use graph::{Choice, Condition, Ending, Question, QuestionKind, Rule, Survey, Target};
-pub use session::{AnswerError, Session, Step};
+pub use session::{AnswerError, Session, Step, Stopped};

@@ -67,6 +67,15 @@ impl fmt::Display for AnswerError {
 
 impl std::error::Error for AnswerError {}
 
+/// Why [`Session::replay`] stopped short of an ending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// There is no answer for the question it reached.
+    Unanswered,
+    /// The answer given for the question it reached does not fit it.
+    Refused(AnswerError),
+}
+
 impl Session {
     pub fn new(survey: Arc<Survey>) -> Session {
         Session { survey, path: Vec::new(), at: Target::Question(0) }
@@ -121,6 +130,33 @@ impl Session {
     /// The question the user is on, or `None` at an ending.
     pub fn current_question(&self) -> Option<&Question> {
         self.survey.target_question(self.at)
+    }
+
+    /// Walks a showing again from the first question, answering each
+    /// question it reaches with `answer_to(question id)` exactly as
+    /// [`Session::answer`] does, until an ending or a question without a
+    /// fitting answer. This is how the collector tells where a response's
+    /// stored answers lead: answers to questions off that path (left behind
+    /// by going back) are never asked for. Ends, because a valid survey has
+    /// no cycles. Returns the session where it stopped and, short of an
+    /// ending, why.
+    pub fn replay(
+        survey: Arc<Survey>,
+        mut answer_to: impl FnMut(&str) -> Option<AnswerValue>,
+    ) -> (Session, Option<Stopped>) {
+        let mut s = Session::new(survey);
+        loop {
+            let Some(question) = s.current_question() else { return (s, None) };
+            let Some(value) = answer_to(question.id()) else { return (s, Some(Stopped::Unanswered)) };
+            if let Err(e) = s.answer(value) {
+                return (s, Some(Stopped::Refused(e)));
+            }
+        }
+    }
+
+    /// The questions answered on the way here, each with its answer, oldest first.
+    pub fn answers(&self) -> impl Iterator<Item = (&Question, &AnswerValue)> {
+        self.path.iter().map(|(qi, value)| (&self.survey.questions[*qi], value))
     }
 }
 
@@ -259,6 +295,38 @@ mod tests {
         s.answer(AnswerValue::Score(10)).unwrap();
         assert_eq!(at(&s), "q:referral");
         assert_eq!(s.depth(), 1);
+    }
+
+    #[test]
+    fn replay_follows_the_answers_on_the_path_and_ignores_the_rest() {
+        let survey = Arc::new(Survey::from_json(include_str!("../../../../surveys/nps.json")).unwrap());
+        let replay = |answers: &[(&str, AnswerValue)]| {
+            let (s, stopped) =
+                Session::replay(survey.clone(), |id| answers.iter().find(|(q, _)| *q == id).map(|(_, v)| v.clone()));
+            let path: Vec<String> = s.answers().map(|(q, _)| q.id().to_string()).collect();
+            (at(&s), path, stopped)
+        };
+        assert_eq!(
+            replay(&[("score", AnswerValue::Score(3)), ("obstacle", text("not_ready"))]),
+            ("end:trial_offer".into(), vec!["score".into(), "obstacle".into()], None)
+        );
+        // 3, then back and 9: the answer to "obstacle" is off the path now.
+        assert_eq!(
+            replay(&[("score", AnswerValue::Score(9)), ("obstacle", text("not_ready"))]),
+            ("q:referral".into(), vec!["score".into()], Some(Stopped::Unanswered))
+        );
+        assert_eq!(replay(&[]), ("q:score".into(), vec![], Some(Stopped::Unanswered)));
+        assert_eq!(
+            replay(&[("score", AnswerValue::Score(2)), ("obstacle", text("bored"))]),
+            (
+                "q:obstacle".into(),
+                vec!["score".into()],
+                Some(Stopped::Refused(AnswerError::UnknownChoice {
+                    question: "obstacle".into(),
+                    choice: "bored".into()
+                }))
+            )
+        );
     }
 
     #[test]
