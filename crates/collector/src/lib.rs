@@ -34,6 +34,7 @@ pub mod error;
 mod extract;
 pub mod help;
 mod ingest;
+pub mod openapi;
 pub mod projects;
 mod rate_limit;
 pub mod responses;
@@ -131,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::automations::router())
         .merge(routes::dashboard::router())
         .merge(routes::accounts::router())
+        .merge(routes::openapi::router())
         // Unknown API paths get our JSON 404, never the demo site's.
         .route("/v1/{*rest}", any(not_found))
         .merge(routes::assets::router(&state.config))

@@ -5,6 +5,7 @@ pub type Props = serde_json::Map<String, serde_json::Value>;
 
 /// One thing that happened, as posted to the collector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Event {
     /// UUID v4 given when the event is created, so a retried send can be
     /// recognised as the same event.
@@ -30,6 +31,7 @@ pub struct Event {
 
 /// What happened; serialized as `"type": "<snake_case name>"` plus its fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// A survey card was put on screen. `response_id` groups all events of one
@@ -228,6 +230,7 @@ fn json_escaped_len(s: &str) -> usize {
 /// for `single_choice` (the choice id) and `text`, a list of choice ids for
 /// `multi_choice`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum AnswerValue {
     Score(u8),
@@ -240,6 +243,7 @@ pub enum AnswerValue {
 /// it; it records it in `survey_completed`. Open-ended on purpose: the
 /// fields beside `action` are passed through untouched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Action {
     pub action: String,
     #[serde(flatten)]

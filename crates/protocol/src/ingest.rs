@@ -4,6 +4,7 @@ use crate::Event;
 
 /// Body of `POST /v1/events`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EventBatch {
     /// The project's public ingest key (safe to put in a page). In the body,
     /// not a header, so that `navigator.sendBeacon` can carry it too.
@@ -13,11 +14,13 @@ pub struct EventBatch {
 
 /// Answer to `POST /v1/events`: one result per event, in the batch's order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IngestResponse {
     pub results: Vec<EventResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EventResult {
     pub id: String,
     pub status: EventStatus,
@@ -27,6 +30,7 @@ pub struct EventResult {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventStatus {
     /// Stored now.

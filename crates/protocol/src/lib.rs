@@ -12,6 +12,8 @@
 pub mod card;
 mod event;
 mod ingest;
+#[cfg(feature = "schema")]
+pub mod schema;
 mod uuid;
 pub mod write;
 

@@ -8,4 +8,5 @@ pub mod config;
 pub mod dashboard;
 pub mod events;
 pub mod help;
+pub mod openapi;
 pub mod surveys;
