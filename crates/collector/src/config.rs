@@ -98,6 +98,9 @@ pub enum Command {
         projects: PathBuf,
         key: Option<String>,
     },
+    /// `conformance <url> [--key K] [--origin O] [--rate-batches N]`: probe an
+    /// events endpoint against the contract the widget relies on.
+    Conformance(crate::conformance::Options),
 }
 
 #[derive(Debug, PartialEq)]
@@ -214,6 +217,36 @@ impl Command {
         let projects = projects.ok_or_else(|| ConfigError("types: --projects FILE is required".into()))?;
         Ok(Command::Types { projects: projects.into(), key })
     }
+
+    fn parse_conformance(mut args: impl Iterator<Item = String>) -> Result<Command, ConfigError> {
+        let (mut url, mut key, mut origin, mut batches) = (None, None, None, None);
+        while let Some(arg) = args.next() {
+            let slot = match arg.as_str() {
+                "--key" => &mut key,
+                "--origin" => &mut origin,
+                "--rate-batches" => &mut batches,
+                other if !other.starts_with('-') && url.is_none() => {
+                    url = Some(arg);
+                    continue;
+                }
+                other => return Err(ConfigError(format!("conformance: unknown argument {other:?}"))),
+            };
+            *slot = Some(args.next().ok_or_else(|| ConfigError(format!("conformance: {arg} needs a value")))?);
+        }
+        let url = url.ok_or_else(|| ConfigError("conformance: the endpoint URL is required".into()))?;
+        let rate_batches = match batches {
+            None => 5,
+            Some(n) => n
+                .parse()
+                .map_err(|_| ConfigError(format!("conformance: --rate-batches {n:?} is not a whole number")))?,
+        };
+        Ok(Command::Conformance(crate::conformance::Options {
+            url,
+            key: key.unwrap_or_else(|| crate::projects::DEMO_PUBLIC_KEY.into()),
+            origin: origin.unwrap_or_else(|| "http://127.0.0.1".into()),
+            rate_batches,
+        }))
+    }
 }
 
 pub fn usage() -> String {
@@ -228,7 +261,9 @@ pub fn usage() -> String {
     s.push_str("  -h, --help\n      print this help\n");
     s.push_str(
         "\nUsage: touchpoint-collector types --projects FILE [--key PUBLIC_KEY]\n      \
-         print TypeScript declarations of the project's declared events (to check track() calls with tsc)\n",
+         print TypeScript declarations of the project's declared events (to check track() calls with tsc)\n\
+         \nUsage: touchpoint-collector conformance URL [--key PUBLIC_KEY] [--origin ORIGIN] [--rate-batches N]\n      \
+         check that an events endpoint (ours or a host's own) keeps the contract the widget relies on\n",
     );
     s
 }
@@ -244,6 +279,10 @@ impl Command {
         if args.peek().is_some_and(|a| a == "types") {
             args.next();
             return Command::parse_types(args);
+        }
+        if args.peek().is_some_and(|a| a == "conformance") {
+            args.next();
+            return Command::parse_conformance(args);
         }
         let mut values: [Option<String>; FLAGS.len()] = Default::default();
         let mut switches: [Option<bool>; SWITCHES.len()] = Default::default();
@@ -430,6 +469,17 @@ mod tests {
             Command::Types { projects: "p.json".into(), key: None }
         );
         assert!(parse(&["types"], &[]).unwrap_err().to_string().starts_with("types: --projects FILE is required"));
+        assert_eq!(
+            parse(&["conformance", "http://127.0.0.1:8787", "--key", "pk_a", "--rate-batches", "2"], &[]).unwrap(),
+            Command::Conformance(crate::conformance::Options {
+                url: "http://127.0.0.1:8787".into(),
+                key: "pk_a".into(),
+                origin: "http://127.0.0.1".into(),
+                rate_batches: 2,
+            })
+        );
+        assert!(parse(&["conformance"], &[]).unwrap_err().to_string().starts_with("conformance: the endpoint URL"));
+        assert!(parse(&["conformance", "u", "--rate-batches", "x"], &[]).unwrap_err().to_string().contains("\"x\""));
         assert!(parse(&["types", "--key"], &[]).unwrap_err().to_string().starts_with("types: --key needs a value"));
         assert!(parse(&["types", "--out", "x"], &[])
             .unwrap_err()

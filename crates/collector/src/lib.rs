@@ -29,6 +29,7 @@ pub mod automations;
 pub mod catalog;
 pub mod checklists;
 pub mod config;
+pub mod conformance;
 pub mod dashboard;
 pub mod error;
 mod extract;

@@ -42,6 +42,23 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Command::Types { projects, key }) => return print_types(&projects, key.as_deref()),
+        Ok(Command::Conformance(options)) => {
+            let report = tokio::task::spawn_blocking(move || touchpoint_collector::conformance::run(options)).await;
+            return match report {
+                Ok(report) => {
+                    print!("{report}");
+                    if report.passed() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(e) => {
+                    eprintln!("touchpoint-collector conformance: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Err(e) => {
             eprintln!("touchpoint-collector: {e}");
             return ExitCode::from(2);
