@@ -157,6 +157,32 @@ pub fn document() -> Value {
                     "responses": { "200": any_json("`{\"articles\": [...]}`."), "404": error("No help content on this collector.") }
                 }
             },
+            "/segment/v1/{call}": {
+                "post": {
+                    "operationId": "segmentIngest",
+                    "summary": "Segment's HTTP tracking API (`track`, `identify`, `group`, `page`, `batch`), stored as our events.",
+                    "description": "Point a Segment library's host at `<collector>/segment`. Basic auth with the project's secret key as the user name.",
+                    "security": [{ "segmentWriteKey": [] }],
+                    "parameters": [
+                        { "name": "call", "in": "path", "required": true,
+                          "schema": { "type": "string", "enum": ["track", "identify", "group", "page", "batch"] } }
+                    ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object" } } } },
+                    "responses": {
+                        "200": { "description": "`{\"success\": true, \"results\": [...]}`, one result per message.",
+                                 "content": { "application/json": { "schema": {
+                                     "type": "object",
+                                     "properties": {
+                                         "success": { "type": "boolean" },
+                                         "results": { "type": "array", "items": { "$ref": "#/components/schemas/EventResult" } }
+                                     }
+                                 } } } },
+                        "401": error("No write key."),
+                        "403": error("The write key is not a project's secret key."),
+                        "404": error("Not a supported Segment call.")
+                    }
+                }
+            },
             "/v1/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -168,7 +194,8 @@ pub fn document() -> Value {
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "secretKey": { "type": "http", "scheme": "bearer", "description": "The project's secret key; never put it in a page." }
+                "secretKey": { "type": "http", "scheme": "bearer", "description": "The project's secret key; never put it in a page." },
+                "segmentWriteKey": { "type": "http", "scheme": "basic", "description": "Segment's convention: the project's secret key as the user name, no password." }
             }
         }
     })

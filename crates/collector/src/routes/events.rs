@@ -79,7 +79,20 @@ async fn ingest(
             return Err(AppError::Forbidden { message, field: "origin" });
         }
     }
-    let count = batch.events.len();
+    store_batch(&state, project, source, batch.events).await.map(axum::Json)
+}
+
+/// Judges and stores the events of one batch from `project`, each on its
+/// own: the rate limit, then every event's checks, then one transaction.
+/// Shared by every ingest shape (ours, Segment's) so that they cannot differ
+/// in what they accept.
+pub(crate) async fn store_batch(
+    state: &AppState,
+    project: &crate::projects::ProjectEntry,
+    source: Source,
+    events: Vec<Value>,
+) -> Result<IngestResponse, AppError> {
+    let count = events.len();
     if count > MAX_BATCH_EVENTS {
         let message = format!("a batch holds at most {MAX_BATCH_EVENTS} events, this one has {count}");
         return Err(AppError::bad_request(message, Some("events")));
@@ -101,7 +114,7 @@ async fn ingest(
     let mut results: Vec<Option<EventResult>> = Vec::with_capacity(count);
     let mut valid = Vec::with_capacity(count);
     let mut indexes = Vec::with_capacity(count);
-    for (index, raw) in batch.events.into_iter().enumerate() {
+    for (index, raw) in events.into_iter().enumerate() {
         match ingest::check(index, raw, project, source) {
             Checked::Valid(mut event) => {
                 event.ts_flag = ingest::ts_flag(event.event.ts, received_at);
@@ -112,11 +125,11 @@ async fn ingest(
             Checked::Rejected(result) => results.push(Some(result)),
         }
     }
-    judge_survey_events(&state, &key, &mut valid).await?;
+    judge_survey_events(state, &key, &mut valid).await?;
     let automations = state.automations.as_deref();
     for e in valid.iter_mut().filter(|e| e.rejected.is_none()) {
         e.automate = automations.is_some_and(|a| a.watches(&key, e.event.kind.name()));
-        e.response_due = response_due(&state, &key, &e.event.kind, received_at);
+        e.response_due = response_due(state, &key, &e.event.kind, received_at);
     }
 
     let judged: Vec<(String, Option<String>)> =
@@ -145,7 +158,7 @@ async fn ingest(
     });
     let results =
         results.into_iter().map(|slot| slot.or_else(|| stored.next()).expect("one status per valid event")).collect();
-    Ok(axum::Json(IngestResponse { results }))
+    Ok(IngestResponse { results })
 }
 
 /// Who is sending: a page (the public key alone), or the host's backend

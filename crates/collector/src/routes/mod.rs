@@ -9,4 +9,5 @@ pub mod dashboard;
 pub mod events;
 pub mod help;
 pub mod openapi;
+pub mod segment;
 pub mod surveys;
