@@ -212,6 +212,16 @@ fn assess_all(
     for (user, account) in &member_of {
         users_of.entry(account).or_default().push(user);
     }
+    // Facts about an account that no user of it made: `track` events naming
+    // it in `props.account_id`, typically sent by the host's backend (billing).
+    let mut named: HashMap<&str, Vec<(i64, String)>> = HashMap::new();
+    for r in people.values().flatten() {
+        if let Some(EventKind::Track { name, props }) = &r.kind {
+            if let Some(account) = props.get("account_id").and_then(Value::as_str) {
+                named.entry(account).or_default().push((r.ts, name.clone()));
+            }
+        }
+    }
     let mut out = Vec::new();
     for (account_id, users) in users_of {
         let rows_of = |u: &str| people.get(&Person::User(u.to_string())).map(Vec::as_slice).unwrap_or_default();
@@ -235,6 +245,7 @@ fn assess_all(
 
         let tally = checklists.map(|c| account_tally(&c.set, users.iter().map(|u| (*u, rows_of(u)))));
         let mut inputs = Inputs { now, users: users.len(), traits: traits.clone(), ..Inputs::default() };
+        inputs.account_events = named.get(account_id).cloned().unwrap_or_default();
         let mut members = Vec::new();
         let mut nps_history = Vec::new();
         let mut events = Vec::new();
@@ -250,8 +261,12 @@ fn assess_all(
                         latest = Some(*s);
                         nps_history.push(NpsAnswer { user_id: u.to_string(), score: *s, ts: r.ts });
                     }
-                    Some(EventKind::Track { name, .. }) => {
+                    Some(EventKind::Track { name, props }) => {
                         inputs.behaviors.insert(name.clone());
+                        // Those naming an account are counted above, once.
+                        if !props.contains_key("account_id") {
+                            inputs.account_events.push((r.ts, name.clone()));
+                        }
                         if let Some(id) = &r.event_id {
                             events.push(AccountEvent { id: id.clone(), name: name.clone() });
                         }

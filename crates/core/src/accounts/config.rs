@@ -59,10 +59,15 @@ pub enum Signal {
     Frequency { window_days: u32, target_days: u32 },
     /// 1 with no open case, 0 from `zero_at` open cases, linear between.
     OpenCases { zero_at: u32 },
+    /// Billing facts the host's backend reports as `track` events: 0 while the
+    /// latest of them is one of `failed` (e.g. `payment_failed`), 1 otherwise
+    /// (none yet, or a `recovered` one such as `payment_succeeded` came after).
+    Billing { failed: Vec<String>, recovered: Vec<String> },
 }
 
 impl Signal {
-    pub const NAMES: &'static [&'static str] = &["nps", "checklist", "behaviors", "recency", "frequency", "open_cases"];
+    pub const NAMES: &'static [&'static str] =
+        &["nps", "checklist", "behaviors", "recency", "frequency", "open_cases", "billing"];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -72,6 +77,7 @@ impl Signal {
             Signal::Recency { .. } => "recency",
             Signal::Frequency { .. } => "frequency",
             Signal::OpenCases { .. } => "open_cases",
+            Signal::Billing { .. } => "billing",
         }
     }
 }
@@ -224,6 +230,7 @@ impl Reader {
                 "recency" => &["signal", "weight", "full_days", "zero_days"],
                 "frequency" => &["signal", "weight", "window_days", "target_days"],
                 "open_cases" => &["signal", "weight", "zero_at"],
+                "billing" => &["signal", "weight", "failed", "recovered"],
                 other => {
                     self.err(join(&path, "signal"), Problem::UnknownSignal { name: other.to_owned() });
                     continue;
@@ -270,6 +277,21 @@ impl Reader {
                         (Some(w), Some(t)) => Some(Signal::Frequency { window_days: w as u32, target_days: t as u32 }),
                         _ => None,
                     }
+                }
+                "billing" => {
+                    let mut names = |key: &str, default: &[&str]| match self.array(m, &path, key) {
+                        None => default.iter().map(|s| s.to_string()).collect(),
+                        Some(list) => {
+                            let mut out = Vec::new();
+                            for (j, e) in list.iter().enumerate() {
+                                out.extend(self.nonempty_str(e, format!("{path}.{key}[{j}]")));
+                            }
+                            out
+                        }
+                    };
+                    let failed = names("failed", &["payment_failed"]);
+                    let recovered = names("recovered", &["payment_succeeded", "subscription_renewed"]);
+                    Some(Signal::Billing { failed, recovered })
                 }
                 _ => self
                     .number(m, &path, "zero_at", 1.0, 1000.0, Some(3.0))

@@ -32,6 +32,10 @@ pub struct Inputs {
     pub activity: Vec<i64>,
     /// Open cases of the account (its users' and its own).
     pub open_cases: u32,
+    /// `(ts, name)` of the `track` events about the account: its users', and
+    /// those naming it in `props.account_id` (facts from the host's backend,
+    /// such as `payment_failed`, that no user of it made).
+    pub account_events: Vec<(i64, String)>,
 }
 
 /// The score and how each signal made it.
@@ -185,6 +189,30 @@ fn signal_value(signal: &Signal, i: &Inputs) -> (f64, String) {
                 n as f64 / f64::from(*target_days),
                 format!("active on {n} of the last {window_days} days (target {target_days})"),
             )
+        }
+        Signal::Billing { failed, recovered } => {
+            let latest = |names: &[String]| {
+                i.account_events.iter().filter(|(_, n)| names.contains(n)).max_by_key(|(ts, _)| *ts).cloned()
+            };
+            let days = |ts: i64| (i.now - ts).max(0) / DAY_MS;
+            match (latest(failed), latest(recovered)) {
+                (None, _) => (1.0, format!("no billing problem reported ({})", failed.join(", "))),
+                (Some((f, name)), Some((r, fix))) if r >= f => {
+                    (1.0, format!("{name} {} day(s) ago, then {fix} {} day(s) ago", days(f), days(r)))
+                }
+                (Some((f, name)), _) => (
+                    0.0,
+                    format!(
+                        "{name} reported {} day(s) ago and not followed by {}",
+                        days(f),
+                        if recovered.is_empty() {
+                            "anything that clears it".to_string()
+                        } else {
+                            recovered.join(" or ")
+                        }
+                    ),
+                ),
+            }
         }
         Signal::OpenCases { zero_at } => {
             let v = 1.0 - f64::from(i.open_cases) / f64::from(*zero_at);

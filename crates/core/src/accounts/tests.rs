@@ -43,6 +43,7 @@ fn thriving() -> Inputs {
             .collect(),
         activity: (0..10).map(|d| NOW - d * DAY).collect(),
         open_cases: 0,
+        account_events: Vec::new(),
     }
 }
 
@@ -57,6 +58,7 @@ fn failing() -> Inputs {
         behaviors: BTreeSet::from(["created_project".to_string()]),
         activity: vec![NOW - 45 * DAY, NOW - 40 * DAY],
         open_cases: 0,
+        account_events: Vec::new(),
     }
 }
 
@@ -254,7 +256,7 @@ fn every_problem_is_reported_with_its_path() {
             "tiers[0]: segment \"all\" has no \"when\", so it matches everyone and the segments after it never apply",
             "tiers: no default segment: add a last segment without \"when\" for users who match no other",
             "stages[0].colour: unknown field; allowed here: id, when",
-            "health.signals[0].signal: unknown signal \"vibes\"; expected one of nps, checklist, behaviors, recency, frequency, open_cases",
+            "health.signals[0].signal: unknown signal \"vibes\"; expected one of nps, checklist, behaviors, recency, frequency, open_cases, billing",
             "health.signals[1].weight: must be a number from 0 to 1000, got -1",
             "health.signals[3].zero_days: must be greater than full_days",
             "routing[0].do[1].url: expected an http(s) URL",
@@ -274,4 +276,35 @@ fn every_problem_is_reported_with_its_path() {
             "routing[0]: expected a rule with \"when\" conditions, an \"event\", or both"
         ]
     );
+}
+
+#[test]
+fn a_failed_payment_costs_the_billing_points_until_it_is_recovered() {
+    let v = json!({
+        "owner_trait": "owner",
+        "nps": { "survey": "nps", "question": "score" },
+        "tiers": [{ "id": "all" }],
+        "health": { "signals": [{ "signal": "recency", "weight": 50 }, { "signal": "billing", "weight": 50 }] },
+        "stages": [{ "id": "any" }],
+        "routing": []
+    });
+    let c = AccountsConfig::from_value(&v).unwrap();
+    let base = Inputs { activity: vec![NOW], ..thriving() };
+    let billing = |inputs: &Inputs| {
+        let h = score(&c, inputs);
+        (h.score, h.contributions.iter().find(|x| x.signal == "billing").unwrap().detail.clone())
+    };
+    assert_eq!(billing(&base), (100, "no billing problem reported (payment_failed)".to_string()));
+
+    let failed = Inputs { account_events: vec![(NOW - 2 * DAY, "payment_failed".into())], ..base.clone() };
+    let (points, why) = billing(&failed);
+    assert_eq!(points, 50);
+    assert_eq!(
+        why,
+        "payment_failed reported 2 day(s) ago and not followed by payment_succeeded or subscription_renewed"
+    );
+
+    let mut recovered = failed.clone();
+    recovered.account_events.push((NOW - DAY, "payment_succeeded".into()));
+    assert_eq!(billing(&recovered), (100, "payment_failed 2 day(s) ago, then payment_succeeded 1 day(s) ago".into()));
 }
