@@ -205,32 +205,55 @@ for (const [label, device] of PHONES) {
       expect(await overlaps(page)).toEqual([]);
       await fingerSized(page);
     });
+  });
+}
 
-    test("with the text question focused and the viewport 60% as tall, the text field and Send stay in view", async ({ page, collector }) => {
+// The virtual keyboard takes about 40% of the screen while the text question has focus. Each phone
+// is turned mid-answer too (a rotation is a resize), and the whole card must stay on screen: a
+// card taller than what is left must scroll inside, not lose its top.
+for (const [label, device] of PHONES.filter(([l]) => !l.endsWith("landscape"))) {
+  test.describe(label, () => {
+    test.use(phone(device));
+
+    test("with a text question focused and the viewport 60% as tall, the text field and Send stay in view, portrait and landscape", async ({ page, collector }) => {
       await openDemo(page, collector);
       const anon = await anonymousId(page);
       await page.getByRole("button", { name: "Give feedback" }).tap();
       await card(page).getByRole("button", { name: /^6 out of 10/ }).tap();
       await card(page).getByRole("button", { name: "Something else" }).tap();
       const field = card(page).getByLabel("Tell us what got in the way.");
+      const send = card(page).getByRole("button", { name: "Send" });
       await field.tap();
       await expect(field).toBeFocused();
 
-      // What the virtual keyboard leaves of the screen.
-      const { width, height } = page.viewportSize()!;
-      await page.setViewportSize({ width, height: Math.round(height * 0.6) });
-      await expect.poll(async () => (await screen(page)).height).toBeLessThanOrEqual(Math.round(height * 0.6));
-      await expect(field).toBeFocused();
-      await onScreen(page, field);
-      const send = card(page).getByRole("button", { name: "Send" });
-      await onScreen(page, send);
-      await page.screenshot({ path: `${artifacts}/phones-${slug(label)}-4-keyboard.png` });
+      const portrait = page.viewportSize()!;
+      const landscape = phone(`${device} landscape`).viewport;
+      for (const [turn, { width, height }] of [["portrait", portrait], ["landscape", landscape]] as const) {
+        await page.setViewportSize({ width, height: Math.round(height * 0.6) });
+        await expect.poll(async () => (await screen(page)).height, turn).toBeLessThanOrEqual(Math.round(height * 0.6));
+        await expect(field).toBeFocused();
+        await onScreen(page, card(page));
+        await onScreen(page, field);
+        await onScreen(page, send);
+        await page.screenshot({ path: `${artifacts}/phones-${slug(label)}-keyboard-${turn}.png` });
+      }
 
       await page.keyboard.type("Too slow");
       await send.tap();
       await expect(card(page).getByRole("heading", { name: "Thank you for being honest" })).toBeVisible();
       const evs = await collector.eventsUntil({ anonymous_id: anon, type: "survey_answered" }, (e) => e.length === 3);
       expect(evs.at(-1)).toMatchObject({ question_id: "obstacle_other", value: "Too slow" });
+    });
+
+    test("the card follows the visual viewport when the user zooms in", async ({ page, collector }) => {
+      await openDemo(page, collector);
+      await page.getByRole("button", { name: "Give feedback" }).tap();
+      await expect(card(page)).toBeVisible();
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send("Emulation.setPageScaleFactor", { pageScaleFactor: 1.5 });
+      await expect.poll(async () => (await screen(page)).width).toBeLessThan(page.viewportSize()!.width);
+      await onScreen(page, card(page));
+      await page.screenshot({ path: `${artifacts}/phones-${slug(label)}-zoomed.png` });
     });
   });
 }
