@@ -20,7 +20,18 @@ use crate::strings::Strings;
 use crate::text::{cat, num};
 
 /// The card's stylesheet (the base and the card). The second module adopts
-/// its own (dock, panels, debug) beside it.
+/// its own (dock, panels, debug) beside it. Its comments ship in the first
+/// module, so the layout's reasons are here:
+/// - `.tp-root` fills the host (the visual viewport) and is a size container:
+///   the widget inside (`.tp-root > *`) sits in the corner `data-at` names,
+///   clear of `env(safe-area-inset-*)`, never larger than what is visible (the
+///   card scrolls inside instead of losing its top behind the keyboard).
+/// - `@container (max-width: 480px)`: a phone. The card spans the screen and a
+///   scale longer than 7 takes two rows (`--n2` columns, set by the card),
+///   the second pushed right so 0 and 10 stay at the ends under their labels.
+/// - `@container (max-height: 440px)`: a landscape phone or the virtual
+///   keyboard up; tighter spacing keeps the text field and Send in view.
+/// - `@media (pointer: coarse)`: 44 px touch targets (24 px is the floor everywhere).
 const CSS: &str = include_str!("card.css");
 
 /// Set on the host element through CSSOM (`style.setProperty`, allowed under a
@@ -172,7 +183,7 @@ fn follow(host: &web_sys::HtmlElement) {
     if FOLLOWING.replace(true) {
         return;
     }
-    let moved = Closure::<dyn FnMut()>::new(|| {
+    let moved = Closure::<dyn Fn()>::new(|| {
         HOSTS.with(|h| {
             h.borrow_mut().retain(|host| {
                 place(host);
