@@ -201,8 +201,11 @@ for (const [label, device] of PHONES) {
       await expect(getStarted).toBeVisible();
       expect(await overlaps(page)).toEqual([]);
       await help.tap();
-      await expect(page.getByRole("region", { name: "Help" }).getByRole("searchbox", { name: "Search help" })).toBeVisible();
+      const helpPanel = page.getByRole("region", { name: "Help" });
+      await expect(helpPanel.getByRole("searchbox", { name: "Search help" })).toBeVisible();
       expect(await overlaps(page)).toEqual([]);
+      await expect.poll(async () => within(await rect(helpPanel), await screen(page))).toBe(true);
+      await page.screenshot({ path: `${artifacts}/phones-${slug(label)}-5-help.png` });
       await fingerSized(page);
     });
   });
