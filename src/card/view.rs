@@ -364,9 +364,11 @@ fn question_view(q: &Question, prefill: Option<Answer>, strings: &Strings) -> do
             };
             let scores = el("div", "tp-scores", &[])?;
             // Through CSSOM, not a `style` attribute: allowed under a strict CSP.
+            // On a phone a scale longer than 7 takes two rows (card.css), so each button stays wide enough for a finger.
             if let Some(s) = scores.dyn_ref::<web_sys::HtmlElement>() {
-                let columns = cat(&["repeat(", &num(u64::from(last - first) + 1), ", minmax(0, 1fr))"]);
-                s.style().set_property("grid-template-columns", &columns)?;
+                let n = u64::from(last - first) + 1;
+                s.style().set_property("--n", &num(n))?;
+                s.style().set_property("--n2", &num(if n > 7 { n.div_ceil(2) } else { n }))?;
             }
             let last_text = num(u64::from(last));
             for n in first..=last {

@@ -118,6 +118,9 @@ pub fn observe(event: &str, recorded: bool) {
     if recorded {
         targeting::observe(event.ts, &event.kind);
     }
+    if let EventKind::SurveyShown { .. } = event.kind {
+        launchers::survey_changed();
+    }
 }
 
 /// The person changed: their checklist and targeting load again.
@@ -141,6 +144,7 @@ pub fn person_changed(person: &str) {
 
 #[wasm_bindgen(js_name = surveyClosed)]
 pub fn survey_closed() {
+    launchers::survey_changed();
     // The screen is free: another experience may be due (cooldowns permitting).
     targeting::decide();
 }

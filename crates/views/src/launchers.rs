@@ -49,6 +49,9 @@ enum Panels {
 
 /// The dock's own elements.
 struct Drawn {
+    /// Marked `data-survey` while a survey is on screen: where the card and
+    /// the dock cannot sit side by side, the dock steps aside (`dock.css`).
+    dock: Element,
     /// Where the panels module mounts, above the launchers.
     panels: web_sys::HtmlElement,
     checklist: Element,
@@ -235,6 +238,11 @@ fn failed(message: String) {
     paint();
 }
 
+/// A survey came on screen or left it.
+pub fn survey_changed() {
+    paint();
+}
+
 /// Draws the dock (once) and brings the launchers up to date with the state.
 fn paint() {
     let fresh = STATE.with(|s| s.borrow().drawn.is_none());
@@ -246,6 +254,7 @@ fn paint() {
     STATE.with(|s| {
         let s = s.borrow();
         let Some(Ok(d)) = &s.drawn else { return };
+        let _ = d.dock.toggle_attribute_with_force("data-survey", host::survey_on_screen().is_some());
         let usable = s.panels != Panels::Failed;
         let checklist = s.checklist.is_some() && usable && !crate::checklist::dismissed();
         let _ = d.checklist.toggle_attribute_with_force("hidden", !checklist);
@@ -300,7 +309,7 @@ fn draw() -> Result<Drawn, String> {
         launchers.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref())?;
         dock.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref())?;
         container.append_child(&dock)?;
-        Ok(Drawn { panels, checklist, pill, help, _listeners: [on_click, on_key] })
+        Ok(Drawn { dock, panels, checklist, pill, help, _listeners: [on_click, on_key] })
     })();
     built.map_err(|e| page::describe(&e))
 }
