@@ -43,7 +43,7 @@ const rest = {
         await m.default({ module_or_path: compiled });
         m.start(wasm, start);
         served = m;
-        ({ showChecklist, openHelp, complete, setBusy, why, debug } = m);
+        ({ showChecklist, openHelp, complete, setBusy, why, debug, replayDeadLetters } = m);
         for (const [name, args, resolve] of waiting.splice(0)) resolve(m[name](...args));
         return m;
       })
@@ -95,6 +95,7 @@ export let complete = later("complete");
 export let setBusy = later("setBusy");
 export let why = later("why");
 export let debug = later("debug");
+export let replayDeadLetters = later("replayDeadLetters");
 
 // Once loaded, each export is the wasm function itself (ES module bindings are live, so importers
 // see the change): a hot call such as `track` pays for no forwarding wrapper and no arguments array.

@@ -2,7 +2,7 @@
 (function (w, d) {
   var s = d.currentScript, old = w.Touchpoint;
   if (old && old.loaded) return;
-  var api = ["identify", "group", "track", "page", "showSurvey", "showChecklist", "openHelp", "hide", "complete", "reset", "optOut", "optIn", "on", "off", "setBusy", "why", "debug"];
+  var api = ["identify", "group", "track", "page", "showSurvey", "showChecklist", "openHelp", "hide", "complete", "reset", "optOut", "optIn", "on", "off", "setBusy", "why", "debug", "replayDeadLetters"];
   var q = (old && old.q) || [];
   var tp = (w.Touchpoint = { q: q });
   api.forEach(function (n) {

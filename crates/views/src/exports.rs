@@ -1,7 +1,8 @@
 //! What this module exports: `start` and the calls the first module makes
 //! when something changes (its `Module` block in `src/rest.rs`), and the API
 //! calls it serves to the page (`showChecklist`, `openHelp`, `complete`,
-//! `setBusy`, `why`, `debug`), which `pkg/index.js` binds once it runs. Each
+//! `setBusy`, `why`, `debug`, `replayDeadLetters`), which `pkg/index.js`
+//! binds once it runs. Each
 //! API call first has the first module hand over the events recorded
 //! before it, so it sees them.
 
@@ -206,6 +207,15 @@ pub fn why(id: JsValue) -> JsValue {
         return JsValue::UNDEFINED;
     };
     page::to_js(&targeting::why(&id)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Puts the dead letters (events the collector rejected by themselves,
+/// which `debug()` lists) back in the queue to be sent again; how many.
+/// Nothing while this browser is opted out.
+#[wasm_bindgen(js_name = replayDeadLetters)]
+pub fn replay_dead_letters() -> u32 {
+    host::settle();
+    crate::debug::replay() as u32
 }
 
 /// Shows (`true`) or removes the debug overlay listing every experience and its verdict.

@@ -18,6 +18,8 @@ mod checklist_panel;
 #[cfg(target_arch = "wasm32")]
 mod context;
 #[cfg(target_arch = "wasm32")]
+mod dead_letters;
+#[cfg(target_arch = "wasm32")]
 mod debug;
 #[cfg(target_arch = "wasm32")]
 mod dock;
