@@ -121,7 +121,9 @@ pub fn observe(event: &str, recorded: bool) {
     }
 }
 
-/// The person changed: their checklist and targeting load again.
+/// The person changed: their checklist and targeting load again. Until
+/// then nothing of the person before shows, and what happens next counts
+/// for the new one only (their own local copies, at once).
 #[wasm_bindgen(js_name = personChanged)]
 pub fn person_changed(person: &str) {
     let person: PersonJson = match serde_json::from_str(person) {
@@ -130,13 +132,14 @@ pub fn person_changed(person: &str) {
     };
     let before = context::set_person(person);
     let now = context::person();
-    if before != now {
-        // Another person's checklist must not show, even for a moment.
-        checklist::clear();
-        launchers::clear_checklist();
-        schedule_person_load();
-    } else {
-        targeting::decide();
+    match (now, context::project_key()) {
+        (Some(now), Some(key)) if before.as_ref() != Some(&now) => {
+            checklist::clear();
+            launchers::clear_checklist();
+            targeting::start(&key, &now);
+            schedule_person_load();
+        }
+        _ => targeting::decide(),
     }
 }
 
