@@ -68,8 +68,13 @@ export interface TouchpointEvents {
 }
 
 /**
- * Loads the widget and starts it. Resolves to `true` once ready, `false` if the
- * options were rejected (the reason is on the console). Call once.
+ * Loads the widget and starts it. Resolves to `true` once ready; `false` if the options were
+ * rejected, or if the widget could not be loaded (a Content-Security-Policy without
+ * `'wasm-unsafe-eval'`, a CDN error). The reason is on the console, once. A widget that could not
+ * be loaded throws nothing into the page: every call does nothing and answers what it answers
+ * when it does nothing (`showSurvey` → `false`, `on` → `false`, everything else → `undefined`,
+ * as the second module's calls answer when that module could not be loaded), and the events queued by
+ * earlier pages stay in storage for the next one. Call once.
  */
 export function init(options: TouchpointOptions, early?: EarlyFetches): Promise<boolean>;
 
