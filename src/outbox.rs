@@ -553,15 +553,14 @@ impl Outbox {
             inner.dead.keep(inner.storage.as_ref(), &inner.policy, suffix, raw, reason)
         };
         let message = cat(&[
-            "the collector rejected ",
             &name_of(raw),
-            " event ",
+            " event (",
             &id,
-            ": ",
+            ") was refused: ",
             reason,
             match kept {
                 Some(0) => "; kept with the dead letters (Touchpoint.replayDeadLetters() sends them again)",
-                Some(_) => "; kept with the dead letters, whose oldest made room (Touchpoint.replayDeadLetters() sends them again)",
+                Some(_) => "; kept with the dead letters (the oldest made room; replayDeadLetters() sends them)",
                 None => "; storage could not keep it",
             },
         ]);
@@ -667,13 +666,13 @@ fn retry_after_ms(value: &str) -> Option<u32> {
     (!at.is_nan()).then(|| (at - js_sys::Date::now()).clamp(0.0, f64::from(u32::MAX)) as u32)
 }
 
-/// `a track "name"` or `a "type"`: which event, for a message.
+/// `A track "name"` or `A "type"`: which event, for a message.
 fn name_of(raw: &str) -> String {
     let v = js::parse(raw).ok();
     let text = |k: &str| v.as_ref().and_then(|v| js::get(v, k)).and_then(|f| f.as_string()).unwrap_or_default();
     match text("type").as_str() {
-        "track" => cat(&["a track ", &quoted(&text("name"))]),
-        other => cat(&["a ", &quoted(other)]),
+        "track" => cat(&["A track ", &quoted(&text("name"))]),
+        other => cat(&["A ", &quoted(other)]),
     }
 }
 
