@@ -40,6 +40,7 @@ test("identify('bob') after identify('ann') shows bob's checklist live, and ann 
     await route.continue();
   });
   await openAs(page, collector, "ann");
+  await expect.poll(() => slowed).toBe(true); // ann's progress is on its way
   await tp(page, `Touchpoint.track("created_project"); Touchpoint.track("imported_data", { rows: 3 })`);
 
   // Another person logs in on the same page, without reset().
@@ -50,7 +51,6 @@ test("identify('bob') after identify('ann') shows bob's checklist live, and ann 
   await expect(panel(page)).toContainText("1 of 4 done");
   // …and it stays bob's when ann's late answer arrives.
   await page.waitForTimeout(2000);
-  expect(slowed).toBe(true);
   await expect(panel(page)).toContainText("1 of 4 done");
   await expect(launcher(page)).toContainText("1/4");
 
