@@ -68,8 +68,13 @@ export interface TouchpointEvents {
 }
 
 /**
- * Loads the widget and starts it. Resolves to `true` once ready, `false` if the
- * options were rejected (the reason is on the console). Call once.
+ * Loads the widget and starts it. Resolves to `true` once ready; `false` if the options were
+ * rejected, or if the widget could not be loaded (a Content-Security-Policy without
+ * `'wasm-unsafe-eval'`, a CDN error). The reason is on the console, once. A widget that could not
+ * be loaded throws nothing into the page: every call does nothing and answers what it answers
+ * when it does nothing (`showSurvey` → `false`, `on` → `false`, everything else → `undefined`,
+ * as the second module's calls answer when that module could not be loaded), and the events queued by
+ * earlier pages stay in storage for the next one. Call once.
  */
 export function init(options: TouchpointOptions, early?: EarlyFetches): Promise<boolean>;
 
@@ -153,7 +158,7 @@ export function showSurvey(id: string): Promise<boolean>;
 /**
  * Opens the onboarding checklist; `false` if none is loaded for this user.
  *
- * `showChecklist`, `openHelp`, `complete`, `setBusy`, `why` and `debug` are served by the widget's
+ * `showChecklist`, `openHelp`, `complete`, `setBusy`, `why`, `debug` and `replayDeadLetters` are served by the widget's
  * second module, which loads after the first survey card (or at once when none is on its way).
  * Called before it runs, they are kept and replayed in order, and return a Promise of their result
  * (`undefined` if that module could not be loaded).
@@ -210,5 +215,17 @@ export type WhyAnswer =
 /** Why the survey or nudge `experienceId` of the remote config is, or is not, showing now. */
 export function why(experienceId: string): WhyAnswer;
 
-/** Shows (default) or removes an overlay listing every experience with its verdict (also `?touchpoint_debug=1`). */
+/**
+ * Shows (default) or removes an overlay listing every experience with its verdict (also
+ * `?touchpoint_debug=1`), and the dead letters: events the collector rejected by themselves,
+ * each with its reason.
+ */
 export function debug(on?: boolean): void;
+
+/**
+ * Puts the dead letters (events the collector rejected by themselves, see {@link debug}; its
+ * overlay has a button for this too) back in the queue to be sent again, e.g. once the collector
+ * accepts them. Returns how many; `0` while opted out. One the collector still rejects comes back
+ * to the dead letters.
+ */
+export function replayDeadLetters(): number;

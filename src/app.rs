@@ -399,6 +399,14 @@ pub fn opt_out() {
     person_changed();
 }
 
+/// Sends what is queued soon (backoff permitting): the second module has
+/// put events back in the queue (replayed dead letters).
+pub fn send_soon() {
+    if let Some(outbox) = quietly(|app| app.outbox.clone()) {
+        outbox.schedule(0);
+    }
+}
+
 /// `optIn()`.
 pub fn opt_in() {
     let signal = with("optIn", |app| {

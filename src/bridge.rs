@@ -53,3 +53,10 @@ pub fn host_mount(corner: &str) -> Result<js_sys::Array, JsValue> {
     let (host, container) = shell::mount(corner, &theme, &strings).map_err(|e| JsValue::from_str(&e))?;
     Ok(js_sys::Array::of2(&host, &container))
 }
+
+/// Sends what is queued soon: the second module has put events back in the
+/// queue (`replayDeadLetters()`), which the next send finds in storage.
+#[wasm_bindgen(js_name = hostSend)]
+pub fn host_send() {
+    app::send_soon();
+}

@@ -3,6 +3,11 @@
 //! backend's proof, `userHash`), their traits, and the account from `group`.
 //! Values go in and out as JSON text; traits are merged by the browser
 //! (`Object.assign`), so no JSON library is needed here.
+//!
+//! Everything here belongs to one person. `identify` naming a different
+//! user than the one identified (a login as someone else, an account switch,
+//! without `reset()`) starts that person afresh, as `reset()` would: a new
+//! anonymous id, no traits or account of the one before.
 
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -66,9 +71,13 @@ impl Identity {
         storage_key(&self.project, what)
     }
 
-    /// Names the user, merging `traits` (a plain object) into theirs. `true`
+    /// Names the user, merging `traits` (a plain object) into theirs (or,
+    /// for another user than the one identified, starting afresh). `true`
     /// if anything changed (who, their traits, their proof).
     pub fn identify(&mut self, user_id: String, traits: &JsValue, user_hash: Option<String>) -> bool {
+        if self.user_id.as_ref().is_some_and(|u| *u != user_id) {
+            self.reset();
+        }
         let store = LocalStore::open();
         store.set(&self.key("user_id"), &user_id);
         match &user_hash {

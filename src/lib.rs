@@ -6,7 +6,7 @@
 //! Layers, each calling only those below it:
 //! - `api` (the page's calls) and `bridge` (the second module's): exports only;
 //! - `app`: the one piece of state and what changes it;
-//! - features: `card`, `outbox`, `rest` (the second module), `identity`,
+//! - features: `card`, `outbox` (+ `dead_letters`), `rest` (the second module), `identity`,
 //!   `options`, `shell` (mounting), `strings`, `report` + `bus`;
 //! - `browser`, `text`: wrappers and helpers that know nothing of the rest.
 //!
@@ -35,6 +35,8 @@ mod bridge;
 mod browser;
 #[cfg(target_arch = "wasm32")]
 mod bus;
+#[cfg(target_arch = "wasm32")]
+mod dead_letters;
 #[cfg(target_arch = "wasm32")]
 mod identity;
 #[cfg(target_arch = "wasm32")]

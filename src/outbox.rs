@@ -19,8 +19,14 @@
 //! same microtask checkpoint) writes what is staged first: an event is still
 //! in storage before it is ever sent.
 //!
-//! Every decision (batching, backoff, eviction, reading storage) is asked of
-//! `touchpoint_core::queue`; this module does the I/O.
+//! No refusal of a request as a whole costs an event: a 401, 403, 404 or
+//! 5xx (a CDN misconfigured for a minute, a deploy) pauses the queue with
+//! backoff, and a 413 also halves the batch. Only the collector's per-event
+//! `rejected` takes an event out of the queue, and then into the dead letters
+//! (`dead_letters`), named on the console.
+//!
+//! Every decision (batching, backoff, splitting, eviction, reading storage)
+//! is asked of `touchpoint_core::queue`; this module does the I/O.
 
 use std::cell::RefCell;
 /// `(key, event)` pairs. A few entries at a time: a `Vec` costs the page
@@ -37,7 +43,7 @@ fn take(entries: &mut Entries, key: &str) -> Option<String> {
 }
 use std::rc::Rc;
 
-use touchpoint_core::queue::{parse_retry_after, settle, Fate, Policy, Verdict};
+use touchpoint_core::queue::{settle, Fate, Policy, Verdict};
 use touchpoint_protocol::write::{push_padded, push_str};
 use touchpoint_protocol::{EventResult, EventStatus};
 use wasm_bindgen::prelude::*;
@@ -45,11 +51,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::{self, js};
+use crate::dead_letters::{listed, DeadLetters};
 use crate::report::{report, Code, Console};
-use crate::text::{cat, num};
-
-/// Dead letters kept for inspection; older ones make room.
-const MAX_DEAD: usize = 100;
+use crate::text::{cat, num, parse_u32, quoted};
 
 #[derive(Clone)]
 pub struct Outbox(Rc<RefCell<Inner>>);
@@ -77,6 +81,9 @@ struct Inner {
     /// After a failure, no send before this (ms since the epoch): new events
     /// must not cut a backoff or a `Retry-After` short.
     not_before: f64,
+    /// Events per request: the policy's batch, less after a 413 (see `Verdict::Split`).
+    batch_cap: usize,
+    dead: DeadLetters,
     timer: Option<(i32, f64)>,
     sending: bool,
     said_memory_only: bool,
@@ -108,6 +115,7 @@ enum Answer {
 impl Outbox {
     pub fn new(endpoint: &str, project: &str, policy: Policy) -> Outbox {
         let storage = browser::local_storage();
+        let batch_cap = policy.max_batch_events;
         let outbox = Outbox(Rc::new(RefCell::new(Inner {
             project: project.to_owned(),
             url: cat(&[endpoint, "/v1/events"]),
@@ -120,6 +128,8 @@ impl Outbox {
             index: Vec::new(),
             failures: 0,
             not_before: 0.0,
+            batch_cap,
+            dead: DeadLetters::new(project),
             timer: None,
             sending: false,
             said_memory_only: false,
@@ -236,10 +246,14 @@ impl Outbox {
         }
     }
 
-    /// Deletes every unsent event (after `optOut()`).
+    /// Deletes every unsent event, dead letters included (after `optOut()`).
     pub fn clear(&self) {
         for key in self.keys() {
             self.remove(&key);
+        }
+        let inner = self.0.borrow();
+        if let Some(s) = &inner.storage {
+            inner.dead.clear(s);
         }
     }
 
@@ -269,11 +283,8 @@ impl Outbox {
     fn keys(&self) -> Vec<String> {
         let prefix = self.prefix();
         let inner = self.0.borrow();
-        let mut keys: Vec<String> = inner.memory.iter().chain(&inner.staged).map(|(k, _)| k.clone()).collect();
-        if let Some(s) = &inner.storage {
-            let n = s.length().unwrap_or(0);
-            keys.extend((0..n).filter_map(|i| s.key(i).ok().flatten()).filter(|k| k.starts_with(&prefix)));
-        }
+        let mut keys = inner.storage.as_ref().map(|s| listed(s, &prefix)).unwrap_or_default();
+        keys.extend(inner.memory.iter().chain(&inner.staged).map(|(k, _)| k.clone()));
         keys.sort_unstable();
         keys.dedup();
         keys
@@ -310,7 +321,10 @@ impl Outbox {
         // Persisted before sent: whatever is staged goes to storage first.
         self.write_staged();
         let keys: Vec<String> = if rescan { self.rescan() } else { self.0.borrow().index.to_vec() };
-        let mut fill = self.0.borrow().policy.batch(budget);
+        let mut fill = {
+            let inner = self.0.borrow();
+            inner.policy.batch(budget).at_most(inner.batch_cap)
+        };
         let mut out = Vec::new();
         for key in keys {
             if fill.is_full() {
@@ -442,135 +456,115 @@ impl Outbox {
         self.settle(batch, answer)
     }
 
-    /// Applies the collector's answer to a batch. `true` if delivered.
+    /// Applies the collector's answer to a batch. `true` if the collector
+    /// answered for its events (go on with the next batch).
     fn settle(&self, batch: Vec<(String, String)>, answer: Answer) -> bool {
         let ids: Vec<String> = batch.iter().filter_map(|(k, _)| k.rsplit(':').next().map(str::to_owned)).collect();
         let (status, retry_after, body) = match &answer {
             Answer::Status { status, retry_after, body } => (Some(*status), retry_after.as_deref(), body.as_str()),
             Answer::NoAnswer(_) => (None, None, ""),
         };
-        let retry_after_ms = retry_after.and_then(|v| parse_retry_after(v, browser::now_ms()));
-        let failures = self.0.borrow().failures + 1;
-        let verdict = self.0.borrow().policy.verdict(status, retry_after_ms, failures, js_sys::Math::random());
+        let why = || match &answer {
+            Answer::Status { status, .. } => cat(&["HTTP ", &num(u64::from(*status))]),
+            Answer::NoAnswer(why) => why.clone(),
+        };
+        let retry_after_ms = retry_after.and_then(retry_after_ms);
+        let (failures, random) = (self.0.borrow().failures + 1, js_sys::Math::random());
+        let verdict = self.0.borrow().policy.verdict(status, retry_after_ms, failures, random, batch.len());
         match verdict {
             Verdict::Delivered => {
                 let Some(results) = read_results(body) else {
                     // A proxy answering 200 with something else: treat as not delivered.
-                    return self.retry_later(&ids, "the collector's answer was not readable".into(), failures);
+                    let ms = self.0.borrow().policy.backoff_ms(failures, random);
+                    return self.pause(&ids, "the collector's answer was not readable", ms, failures);
                 };
                 {
                     let mut inner = self.0.borrow_mut();
                     inner.failures = 0;
                     inner.not_before = 0.0;
+                    inner.batch_cap = inner.policy.regrow(inner.batch_cap);
                 }
-                let mut rejected = Vec::new();
                 let sent: Vec<&str> = ids.iter().map(String::as_str).collect();
                 for ((key, raw), fate) in batch.iter().zip(settle(&sent, &results)) {
                     match fate {
                         Fate::Done => {
                             self.remove(key);
                         }
-                        Fate::Dead(reason) => {
-                            self.dead_letter(key, raw, &reason);
-                            rejected.push((key.rsplit(':').next().unwrap_or_default().to_owned(), reason));
-                        }
+                        Fate::Dead(reason) => self.refused(key, raw, &reason),
                         Fate::Keep => {}
                     }
                 }
-                for (id, reason) in rejected {
-                    report(
-                        Code::EventRejected,
-                        &cat(&["the collector rejected event ", &id, ": ", &reason, " (kept in the dead-letter list)"]),
-                        &[id],
-                        Console::Error,
-                    );
-                }
                 true
             }
-            Verdict::RetryIn(ms) => {
-                let why = match &answer {
-                    Answer::Status { status, .. } => cat(&["HTTP ", &num(u64::from(*status))]),
-                    Answer::NoAnswer(why) => why.clone(),
-                };
-                {
-                    let mut inner = self.0.borrow_mut();
-                    inner.failures = failures;
-                    inner.not_before = js_sys::Date::now() + ms as f64;
-                }
-                report(
-                    Code::DeliveryFailed,
-                    &cat(&[
-                        "could not send ",
-                        &num(ids.len() as u64),
-                        " events (",
-                        &why,
-                        "); retrying in ",
-                        &num(u64::from(ms)),
-                        " ms, nothing is lost",
-                    ]),
-                    &ids,
-                    if failures == 1 { Console::Warn } else { Console::Silent },
-                );
-                self.schedule(ms);
-                false
+            Verdict::RetryIn(ms) => self.pause(&ids, &why(), ms, failures),
+            Verdict::Split { retry_in_ms, max_events } => {
+                self.0.borrow_mut().batch_cap = max_events;
+                let why = cat(&[&why(), "; sending at most ", &num(max_events as u64), " per request"]);
+                self.pause(&ids, &why, retry_in_ms, failures)
             }
             Verdict::Refused => {
-                let status = num(u64::from(status.unwrap_or(0)));
-                for (key, raw) in &batch {
-                    self.dead_letter(key, raw, &cat(&["HTTP ", &status, ": ", body]));
+                if let Some((key, raw)) = batch.first() {
+                    // A proxy's error page can be long: its status says enough.
+                    let body = if body.len() > 200 { "" } else { body };
+                    self.refused(key, raw, &cat(&[&why(), ": ", body]));
                 }
-                report(
-                    Code::EventRejected,
-                    &cat(&[
-                        "the collector refused ",
-                        &num(ids.len() as u64),
-                        " events with HTTP ",
-                        &status,
-                        ": ",
-                        body,
-                        " (kept in the dead-letter list)",
-                    ]),
-                    &ids,
-                    Console::Error,
-                );
-                // The request as a whole was answered; go on with the rest.
-                true
+                // Not at once to the next one: if the refusals come from a
+                // passing fault, each further one costs a backoff.
+                let ms = self.0.borrow().policy.backoff_ms(failures, random);
+                self.wait(ms, failures)
             }
         }
     }
 
-    fn retry_later(&self, ids: &[String], why: String, failures: u32) -> bool {
-        let ms = self.0.borrow().policy.backoff_ms(failures, js_sys::Math::random());
+    /// Nothing was taken: everything stays queued; the next try waits `ms`.
+    fn pause(&self, ids: &[String], why: &str, ms: u32, failures: u32) -> bool {
+        let message = cat(&[
+            "could not send ",
+            &num(ids.len() as u64),
+            " events (",
+            why,
+            "); retrying in ",
+            &num(u64::from(ms)),
+            " ms, nothing is lost",
+        ]);
+        report(Code::DeliveryFailed, &message, ids, if failures == 1 { Console::Warn } else { Console::Silent });
+        self.wait(ms, failures)
+    }
+
+    /// No send for `ms` (new events must not cut a backoff or a `Retry-After` short).
+    fn wait(&self, ms: u32, failures: u32) -> bool {
         {
             let mut inner = self.0.borrow_mut();
             inner.failures = failures;
             inner.not_before = js_sys::Date::now() + ms as f64;
         }
-        report(Code::DeliveryFailed, &cat(&[&why, "; retrying in ", &num(u64::from(ms)), " ms"]), ids, Console::Warn);
         self.schedule(ms);
         false
     }
 
-    /// Moves an entry to `touchpoint:<project>:dead:<ts>:<id>` with the reason.
-    fn dead_letter(&self, key: &str, raw: &str, reason: &str) {
+    /// The collector refused one event by itself: it leaves the queue for
+    /// the dead letters, and the page hears which one and why.
+    fn refused(&self, key: &str, raw: &str, reason: &str) {
         self.remove(key);
-        let project = self.0.borrow().project.clone();
-        let dead_prefix = cat(&["touchpoint:", &project, ":dead:"]);
-        let Some(storage) = self.0.borrow().storage.clone() else { return };
-        let suffix = key.rsplit_once(":q:").map_or(key, |(_, s)| s);
-        let mut value = String::from("{\"reason\":");
-        push_str(&mut value, reason);
-        value.push_str(",\"event\":");
-        value.push_str(raw);
-        value.push('}');
-        let _ = storage.set_item(&cat(&[&dead_prefix, suffix]), &value);
-        let n = storage.length().unwrap_or(0);
-        let mut dead: Vec<String> =
-            (0..n).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(&dead_prefix)).collect();
-        dead.sort_unstable();
-        for k in dead.iter().take(dead.len().saturating_sub(MAX_DEAD)) {
-            let _ = storage.remove_item(k);
-        }
+        let id = key.rsplit(':').next().unwrap_or_default().to_owned();
+        let kept = {
+            let inner = self.0.borrow();
+            let suffix = key.rsplit_once(":q:").map_or(key, |(_, s)| s);
+            inner.dead.keep(inner.storage.as_ref(), &inner.policy, suffix, raw, reason)
+        };
+        let message = cat(&[
+            &name_of(raw),
+            " event (",
+            &id,
+            ") was refused: ",
+            reason,
+            match kept {
+                Some(0) => "; kept with the dead letters (Touchpoint.replayDeadLetters() sends them again)",
+                Some(_) => "; kept with the dead letters (the oldest made room; replayDeadLetters() sends them)",
+                None => "; storage could not keep it",
+            },
+        ]);
+        report(Code::EventRejected, &message, &[id], Console::Warn);
     }
 
     /// The page is going away (or hidden, which on mobile may be the last
@@ -659,6 +653,26 @@ async fn try_post(url: &str, body: String, timeout_ms: u32, keepalive: bool) -> 
             Ok(Answer::NoAnswer(cat(&["no answer within ", &num(u64::from(timeout_ms)), " ms"])))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// `Retry-After` (seconds, or an HTTP date, which the browser reads) as ms
+/// from now; a date in the past is 0. The policy bounds it either way.
+fn retry_after_ms(value: &str) -> Option<u32> {
+    if let Some(secs) = parse_u32(value) {
+        return Some(secs.saturating_mul(1000));
+    }
+    let at = js_sys::Date::parse(value);
+    (!at.is_nan()).then(|| (at - js_sys::Date::now()).clamp(0.0, f64::from(u32::MAX)) as u32)
+}
+
+/// `A track "name"` or `A "type"`: which event, for a message.
+fn name_of(raw: &str) -> String {
+    let v = js::parse(raw).ok();
+    let text = |k: &str| v.as_ref().and_then(|v| js::get(v, k)).and_then(|f| f.as_string()).unwrap_or_default();
+    match text("type").as_str() {
+        "track" => cat(&["A track ", &quoted(&text("name"))]),
+        other => cat(&["A ", &quoted(other)]),
     }
 }
 

@@ -11,7 +11,7 @@ pub enum Code {
     QueueOverflow,
     /// Sending failed; the events stay queued and are retried.
     DeliveryFailed,
-    /// The collector rejected these events; they are in the dead-letter list.
+    /// The collector rejected this event by itself; it is with the dead letters.
     EventRejected,
     /// Storage held something that is not an event of ours; it was removed.
     CorruptStorage,

@@ -6,7 +6,8 @@
 //! compiles and starts it when the browser is idle, and binds the API calls
 //! it serves (`showChecklist`, `complete`, `why`, …), replaying those made
 //! before. Until it runs, every event this module records is kept here and
-//! handed over in order, so the checklist and targeting see all of them.
+//! handed over in order, each change of person in its place among them, so
+//! the checklist and targeting see all of them, each as the person's it is.
 //!
 //! The contract both sides keep is the pair of `extern` blocks: this one and
 //! `crates/views/src/host.rs` (the `host*` exports of `bridge`); a tidy test
@@ -69,14 +70,20 @@ enum State {
     Failed,
 }
 
+/// What the module has not been told yet.
+enum Handover {
+    /// An event, with its `recorded` flag.
+    Event(String, bool),
+    /// The person changed: the events before are theirs, those after the next one's.
+    Person(String),
+}
+
 struct Inner {
     loader: Option<Loader>,
     state: State,
-    /// Events not handed over yet, in order, with their `recorded` flag.
-    pending: Vec<(String, bool)>,
+    /// Not handed over yet, in order.
+    pending: Vec<Handover>,
     flush_scheduled: bool,
-    /// The person changed after the start state was made: told once the module runs.
-    person: Option<String>,
 }
 
 impl Rest {
@@ -85,7 +92,7 @@ impl Rest {
         let loader =
             (!loader.is_undefined() && !loader.is_null()).then(|| wasm_bindgen::JsCast::unchecked_into(loader));
         let state = if held { State::Held } else { State::Idle };
-        Rest(Rc::new(RefCell::new(Inner { loader, state, pending: Vec::new(), flush_scheduled: false, person: None })))
+        Rest(Rc::new(RefCell::new(Inner { loader, state, pending: Vec::new(), flush_scheduled: false })))
     }
 
     /// Whether the module waits for the first card.
@@ -124,16 +131,8 @@ impl Rest {
             };
             match module {
                 Ok(m) => {
-                    let m: Module = wasm_bindgen::JsCast::unchecked_into(m);
-                    let person = {
-                        let mut inner = this.0.borrow_mut();
-                        inner.state = State::Ready(m.clone());
-                        inner.person.take()
-                    };
+                    this.0.borrow_mut().state = State::Ready(wasm_bindgen::JsCast::unchecked_into(m));
                     this.flush();
-                    if let Some(person) = person {
-                        m.person_changed(&person);
-                    }
                 }
                 Err(e) => this
                     .failed(&cat(&["the checklist, help and targeting could not be loaded: ", &browser::describe(&e)])),
@@ -164,9 +163,12 @@ impl Rest {
                 return;
             }
             if inner.pending.len() >= MAX_EARLY {
-                inner.pending.remove(0);
+                // The oldest event, not a change of person: those keep the events apart.
+                if let Some(at) = inner.pending.iter().position(|h| matches!(h, Handover::Event(..))) {
+                    inner.pending.remove(at);
+                }
             }
-            inner.pending.push((event, recorded));
+            inner.pending.push(Handover::Event(event, recorded));
             matches!(inner.state, State::Ready(_)) && !std::mem::replace(&mut inner.flush_scheduled, true)
         };
         if schedule {
@@ -185,19 +187,23 @@ impl Rest {
             inner.flush_scheduled = false;
             std::mem::take(&mut inner.pending)
         };
-        for (event, recorded) in pending {
-            m.observe(&event, recorded);
+        for handover in pending {
+            match handover {
+                Handover::Event(event, recorded) => m.observe(&event, recorded),
+                Handover::Person(person) => m.person_changed(&person),
+            }
         }
     }
 
+    /// Tells the module who the person is now, after the events made before.
     pub fn person_changed(&self, person: &str) {
-        match self.module() {
-            Some(m) => {
-                self.flush();
-                m.person_changed(person);
-            }
-            None => self.0.borrow_mut().person = Some(person.to_owned()),
+        let mut inner = self.0.borrow_mut();
+        if matches!(inner.state, State::Failed) {
+            return;
         }
+        inner.pending.push(Handover::Person(person.to_owned()));
+        drop(inner);
+        self.flush();
     }
 
     pub fn survey_closed(&self) {

@@ -2,7 +2,7 @@
 (function (w, d) {
   var s = d.currentScript, old = w.Touchpoint;
   if (old && old.loaded) return;
-  var api = ["identify", "group", "track", "page", "showSurvey", "showChecklist", "openHelp", "hide", "complete", "reset", "optOut", "optIn", "on", "off", "setBusy", "why", "debug"];
+  var api = ["identify", "group", "track", "page", "showSurvey", "showChecklist", "openHelp", "hide", "complete", "reset", "optOut", "optIn", "on", "off", "setBusy", "why", "debug", "replayDeadLetters"];
   var q = (old && old.q) || [];
   var tp = (w.Touchpoint = { q: q });
   api.forEach(function (n) {
@@ -34,10 +34,13 @@
     return p;
   }
   // The wasm is compiled as it streams in (off the main thread); if that is refused (e.g. a server
-  // that does not say application/wasm) the widget gets the plain response and instantiates it.
+  // that does not say application/wasm) the widget gets the plain response and instantiates it. Not
+  // when it would not compile anyway (a CSP without 'wasm-unsafe-eval'): the widget says why.
   var wasmUrl = new URL("touchpoint_bg.wasm", entry);
   var wasm = w.WebAssembly && WebAssembly.compileStreaming
-    ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(function () { return get(wasmUrl); })
+    ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(function (e) {
+        return e instanceof WebAssembly.CompileError ? Promise.reject(e) : get(wasmUrl);
+      })
     : get(wasmUrl);
   wasm.catch(function () {});
   var early = { wasm: wasm, surveys: {} };
@@ -52,23 +55,37 @@
     });
   }
   prefetch();
+  // From here on calls go to `m` (the widget, or what stands in for one that could not load), the
+  // queued ones first, in order. `loaded` only when the widget runs.
+  function start(m, ok) {
+    api.forEach(function (n) { tp[n] = m[n]; });
+    if (ok) tp.loaded = true;
+    delete tp.q;
+    q.forEach(function (c) {
+      var f = m[c[0]], out = f && f.apply(null, c[1]);
+      if (c[2]) c[2](out);
+    });
+  }
+  // The widget's own code could not be loaded (a CDN error): every call does nothing, answering as the
+  // widget does when it does nothing; the queue in storage is left for the next page. Said once.
+  function failed(e) {
+    var none = {};
+    api.forEach(function (n) { none[n] = function () {}; });
+    none.showSurvey = function () { return Promise.resolve(false); };
+    none.on = function () { return false; };
+    start(none, false);
+    fetch(entry).then(function (r) { return r.ok ? "" : " (HTTP " + r.status + ")"; }, function () { return ""; })
+      .then(function (status) {
+        console.error("[touchpoint] could not load " + entry + status + ": " + e + ". Touchpoint does nothing on this page; unsent events stay queued for the next one.");
+      });
+  }
   var idle = w.requestIdleCallback || function (f) { return setTimeout(f, 1); };
   new Promise(function (r) { idle(r, { timeout: 2000 }); })
     .then(function () {
       prefetch();
-      return import(entry).then(function (m) { return [m, early]; });
+      return import(entry);
     })
-    .then(function (l) {
-      var m = l[0];
-      return m.init(opts, l[1]).then(function () {
-        api.forEach(function (n) { tp[n] = m[n]; });
-        tp.loaded = true;
-        delete tp.q;
-        q.forEach(function (c) {
-          var out = m[c[0]].apply(null, c[1]);
-          if (c[2]) c[2](out);
-        });
-      });
-    })
-    .catch(function (e) { console.error("[touchpoint] could not load " + entry, e); });
+    .then(function (m) {
+      return m.init(opts, early).then(function (ok) { start(m, ok); });
+    }, failed);
 })(window, document);

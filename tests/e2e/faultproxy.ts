@@ -1,6 +1,7 @@
 // A small HTTP proxy on 127.0.0.1 in front of the real collector that injects faults into
-// POST /v1/events, one per request, in order; everything else passes through. It also
-// serves the test pages under /fixture/ and records which event ids it forwarded.
+// POST /v1/events, one per request, in order (or every request for a while: `refuseFor`, or
+// every body over a size: `maxBodyBytes`); everything else passes through. It also serves the
+// test pages under /fixture/ and records which event ids it forwarded.
 import http from "node:http";
 import { test as base } from "./collector";
 import { readFileSync } from "node:fs";
@@ -19,13 +20,19 @@ export const STRICT_CSP = [
   "frame-src 'self'",
 ].join("; ");
 
+/** The same policy without 'wasm-unsafe-eval': a host that forgot it (the widget cannot compile). */
+export const NO_WASM_CSP = STRICT_CSP.replace(" 'wasm-unsafe-eval'", "");
+
 export type Fault =
   | { kind: "status"; status: number; headers?: Record<string, string>; body?: string } // answer without forwarding
   | { kind: "delay"; ms: number } // forward now, hold the answer back
   | { kind: "reset"; forward: boolean } // drop the connection, after forwarding if asked
   | { kind: "hang" }; // never answer
 
-export type Post = { at: number; ids: string[]; fault?: Fault["kind"] };
+export type Post = { at: number; ids: string[]; bytes: number; fault?: Fault["kind"] | "window" | "limit" };
+
+/** Every `POST /v1/events` answered with `status` until `until` (ms since the epoch). */
+type Window = { until: number; status: number; headers?: Record<string, string> };
 
 export class FaultProxy {
   faults: Fault[] = [];
@@ -33,6 +40,9 @@ export class FaultProxy {
    * events of their own, such as `checklist_shown`, which then pass through untouched). */
   faultsOnlyForTrack = false;
   posts: Post[] = [];
+  /** A body larger than this is answered 413 without forwarding, as a proxy's body limit would. */
+  maxBodyBytes = Infinity;
+  private window?: Window;
   /** Event ids the collector received through us, in order, with repeats. */
   forwarded: string[] = [];
   url = "";
@@ -46,6 +56,13 @@ export class FaultProxy {
     const addr = this.server.address() as { port: number };
     this.url = `http://127.0.0.1:${addr.port}`;
     return this;
+  }
+
+  /** Answers every `POST /v1/events` with `status` (and `headers`) for the next `ms`, whatever the
+   * queued faults say; returns when the window closes (ms since the epoch). */
+  refuseFor(ms: number, status: number, headers?: Record<string, string>): number {
+    this.window = { until: Date.now() + ms, status, headers };
+    return this.window.until;
   }
 
   async stop() {
@@ -62,8 +79,10 @@ export class FaultProxy {
     if (path.startsWith("/fixture/")) {
       const file = path.slice(9).split("?")[0];
       const headers: Record<string, string> = { "content-type": file.endsWith(".js") ? "text/javascript" : "text/html" };
-      // csp*.html pages are served with the strictest policy a host could reasonably use.
+      // csp*.html pages are served with the strictest policy a host could reasonably use;
+      // nowasm*.html with the same policy less 'wasm-unsafe-eval'.
       if (file.startsWith("csp") && file.endsWith(".html")) headers["content-security-policy"] = STRICT_CSP;
+      if (file.startsWith("nowasm") && file.endsWith(".html")) headers["content-security-policy"] = NO_WASM_CSP;
       try {
         res.writeHead(200, headers).end(readFileSync(join(pages, file)));
       } catch {
@@ -80,8 +99,19 @@ export class FaultProxy {
       ids = events.map((e) => e.id);
       hasTrack = events.some((e) => e.type === "track");
     } catch {}
+    const at = Date.now();
+    if (this.window && at < this.window.until) {
+      this.posts.push({ at, ids, bytes: body.length, fault: "window" });
+      res.writeHead(this.window.status, { "content-type": "application/json", ...this.window.headers });
+      return res.end(JSON.stringify({ error: `injected ${this.window.status} (window)` }));
+    }
+    if (body.length > this.maxBodyBytes) {
+      this.posts.push({ at, ids, bytes: body.length, fault: "limit" });
+      res.writeHead(413, { "content-type": "text/html" });
+      return res.end("<h1>413 Request Entity Too Large</h1>");
+    }
     const fault = !this.faultsOnlyForTrack || hasTrack ? this.faults.shift() : undefined;
-    this.posts.push({ at: Date.now(), ids, fault: fault?.kind });
+    this.posts.push({ at, ids, bytes: body.length, fault: fault?.kind });
     switch (fault?.kind) {
       case undefined:
         this.forwarded.push(...ids);

@@ -2,7 +2,7 @@
 // (and reject the misuse in misuse.ts, see tests/typescript/check.sh).
 import {
   init, identify, group, track, page, showSurvey, showChecklist, openHelp, hide, complete, reset, optOut, optIn, on, off,
-  setBusy, why, debug, type TouchpointError, type TouchpointEvents,
+  setBusy, why, debug, replayDeadLetters, type TouchpointError, type TouchpointEvents,
 } from "@touchpoint/widget";
 
 async function main(): Promise<void> {
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   console.log(id?.length);
   page({ title: "Projects" });
   const onError = (e: TouchpointError): void => console.warn(e.code, e.message, e.eventIds.length);
+  on("error", (e) => e.code === "event_rejected" && console.warn(e.eventIds));
   on("error", onError);
   on("survey:completed", ({ surveyId, endingId, actions }) => {
     for (const a of actions) if (a.action === "offer") console.log(surveyId, endingId, a.code);
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
   if (answer.eligible) console.log(answer.show_at_ms);
   else console.log(answer.rule, answer.reason, answer.data?.["days_ago"]);
   debug(true);
+  const replayed: number = replayDeadLetters();
+  console.log(replayed);
   const payload: TouchpointEvents["checklist:item_completed"] = { checklistId: "c", itemId: "i", rule: "manual" };
   console.log(payload.rule);
 }

@@ -6,6 +6,10 @@
 //! The rules run here from the first `track()` (those made before this
 //! module started are handed over by the first module, in order); the
 //! panel only shows the state it is sent ([`shown`], on `launchers::checklist_changed`).
+//!
+//! Everything is one person's: the local copy is keyed by their id, and a
+//! change of person ([`clear`]) drops what was loaded or kept for the one
+//! before, whose late answers are then ignored.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -70,7 +74,7 @@ struct ServerChecklist {
 /// Loads and shows the checklist for this user. Safe to call again after
 /// `identify` (it reloads for the new user).
 pub async fn load(endpoint: String, key: String, person: Person, traits: Props) -> Result<(), String> {
-    let (who, id) = (person.param, person.id);
+    let (who, id) = (person.param, person.id.clone());
     // Segments can read the account's traits (from `group()`) as `account.<trait>`.
     let mut traits = traits;
     let account_traits: Props = LocalStore::open()
@@ -122,6 +126,11 @@ pub async fn load(endpoint: String, key: String, person: Person, traits: Props) 
         },
         Ok(None) => {}
         Err(e) => page::warn(&format!("{e}; showing this browser's copy of the checklist progress")),
+    }
+    // Another person may have been identified while this one's progress was
+    // on its way: theirs loads instead, and this one must not show or count.
+    if context::person().as_ref() != Some(&person) {
+        return Ok(());
     }
     let now = page::now_ms();
     let mut newly = progress.settle(&checklist, now);
@@ -194,9 +203,11 @@ pub fn observe(name: &str, props: &Props, at: i64) {
     }
 }
 
-/// Forgets the loaded checklist (the person changed); a new one loads for the next.
+/// Forgets the loaded checklist and the behaviors kept for one still
+/// loading (the person changed); a new one loads for the next person.
 pub fn clear() {
     LOADED.with(|l| l.borrow_mut().take());
+    EARLY.with(|e| e.borrow_mut().clear());
     NONE_CONFIGURED.with(|n| n.set(false));
 }
 

@@ -1,6 +1,7 @@
 //! The checklist: a launcher with progress, and a panel of items that expand
 //! to their description and call to action. Text from the definition is
-//! inserted as text only; CTA links were checked to be http(s) or paths.
+//! inserted as text only; CTA links were checked to be http(s) or paths,
+//! and are checked again as they are written (`href`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use touchpoint_core::checklist::{Checklist, Contributor, Cta, Item, Progress, Sc
 
 use crate::dock::Open;
 use crate::host::{self, t, tf};
+use crate::href::{self, Use};
 
 /// The checklist the widget loaded, and its progress as the widget last sent it.
 #[derive(Clone, Copy)]
@@ -77,6 +79,15 @@ pub fn ChecklistPanel(
     }
 }
 
+/// A call to action shows only with a link that stays on the web or on this
+/// site (never `//elsewhere` or `/\elsewhere`).
+fn cta_allowed(cta: &Cta) -> bool {
+    match cta {
+        Cta::Url { url, .. } => href::allowed(url, Use::Link),
+        Cta::Callback { .. } => true,
+    }
+}
+
 fn item_view(item: Item, live: Live, expanded: RwSignal<Option<String>>) -> impl IntoView {
     let id = item.id.clone();
     let (id_done, id_open, id_toggle) = (id.clone(), id.clone(), id.clone());
@@ -105,7 +116,7 @@ fn item_view(item: Item, live: Live, expanded: RwSignal<Option<String>>) -> impl
             </p>
         }
     });
-    let cta = item.cta.clone().map(|cta| match cta {
+    let cta = item.cta.clone().filter(cta_allowed).map(|cta| match cta {
         Cta::Url { label, url } => {
             view! { <a class="tp-primary tp-cta" href=url rel="noopener">{label}</a> }.into_any()
         }

@@ -1,7 +1,8 @@
 //! What this module exports: `start` and the calls the first module makes
 //! when something changes (its `Module` block in `src/rest.rs`), and the API
 //! calls it serves to the page (`showChecklist`, `openHelp`, `complete`,
-//! `setBusy`, `why`, `debug`), which `pkg/index.js` binds once it runs. Each
+//! `setBusy`, `why`, `debug`, `replayDeadLetters`), which `pkg/index.js`
+//! binds once it runs. Each
 //! API call first has the first module hand over the events recorded
 //! before it, so it sees them.
 
@@ -123,7 +124,9 @@ pub fn observe(event: &str, recorded: bool) {
     }
 }
 
-/// The person changed: their checklist and targeting load again.
+/// The person changed: their checklist and targeting load again. Until
+/// then nothing of the person before shows, and what happens next counts
+/// for the new one only (their own local copies, at once).
 #[wasm_bindgen(js_name = personChanged)]
 pub fn person_changed(person: &str) {
     let person: PersonJson = match serde_json::from_str(person) {
@@ -132,13 +135,14 @@ pub fn person_changed(person: &str) {
     };
     let before = context::set_person(person);
     let now = context::person();
-    if before != now {
-        // Another person's checklist must not show, even for a moment.
-        checklist::clear();
-        launchers::clear_checklist();
-        schedule_person_load();
-    } else {
-        targeting::decide();
+    match (now, context::project_key()) {
+        (Some(now), Some(key)) if before.as_ref() != Some(&now) => {
+            checklist::clear();
+            launchers::clear_checklist();
+            targeting::start(&key, &now);
+            schedule_person_load();
+        }
+        _ => targeting::decide(),
     }
 }
 
@@ -210,6 +214,15 @@ pub fn why(id: JsValue) -> JsValue {
         return JsValue::UNDEFINED;
     };
     page::to_js(&targeting::why(&id)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Puts the dead letters (events the collector rejected by themselves,
+/// which `debug()` lists) back in the queue to be sent again; how many.
+/// Nothing while this browser is opted out.
+#[wasm_bindgen(js_name = replayDeadLetters)]
+pub fn replay_dead_letters() -> u32 {
+    host::settle();
+    crate::debug::replay() as u32
 }
 
 /// Shows (`true`) or removes the debug overlay listing every experience and its verdict.

@@ -1,6 +1,7 @@
 //! The help panel: suggestions for the page and segment, instant search,
 //! articles rendered from the safe Markdown subset, videos loaded only when
-//! asked for, "Was this helpful?", and a form to reach a person.
+//! asked for (in a sandboxed frame), "Was this helpful?", and a form to
+//! reach a person. Every URL is checked again as it is written (`href`).
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use touchpoint_protocol::EventKind;
 use crate::dock::{Dock, Open};
 use crate::help::Content;
 use crate::host::{self, t, tf};
+use crate::href::{self, Use};
 
 #[derive(Clone, PartialEq)]
 enum Screen {
@@ -146,16 +148,20 @@ pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoVie
             host::emit(EventKind::HelpArticleRated { article_id: id.clone(), helpful });
         };
         let rate_yes = rate.clone();
-        let video = a.video.clone().map(|src| {
+        let video = a.video.clone().filter(|v| href::allowed(v, Use::Source)).map(|src| {
             let title = tf("help.video_title", &[("title", &a.title)]);
             view! {
                 <div class="tp-help-video">
                     {move || {
                         if show_video.get() {
                             view! {
+                                // A video player (YouTube, Vimeo) needs its scripts and its
+                                // own origin, and may present; nothing more: no popups, no
+                                // forms, no navigating the host page.
                                 <iframe
                                     src=src.clone()
                                     title=title.clone()
+                                    sandbox="allow-scripts allow-same-origin allow-presentation"
                                     allow="fullscreen; picture-in-picture"
                                     referrerpolicy="no-referrer"
                                 ></iframe>
@@ -314,10 +320,15 @@ fn inlines(xs: Vec<Inline>) -> Vec<AnyView> {
             Inline::Strong(c) => view! { <strong>{inlines(c)}</strong> }.into_any(),
             Inline::Code(t) => view! { <code>{t}</code> }.into_any(),
             // Opens beside the app; noopener so the article cannot reach back into the page.
-            Inline::Link { href, children } => {
+            Inline::Link { href, children } if href::allowed(&href, Use::Link) => {
                 view! { <a href=href target="_blank" rel="noopener noreferrer">{inlines(children)}</a> }.into_any()
             }
-            Inline::Image { alt, src } => view! { <img src=src alt=alt loading="lazy" /> }.into_any(),
+            // A link that would lead elsewhere keeps its text, as the Markdown reader does.
+            Inline::Link { children, .. } => view! { <span>{inlines(children)}</span> }.into_any(),
+            Inline::Image { alt, src } if href::allowed(&src, Use::Source) => {
+                view! { <img src=src alt=alt loading="lazy" /> }.into_any()
+            }
+            Inline::Image { alt, .. } => alt.into_any(),
         })
         .collect()
 }

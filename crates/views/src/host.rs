@@ -30,6 +30,9 @@ extern "C" {
     fn host_settle(this: &Host);
     #[wasm_bindgen(method, js_name = hostDispatch)]
     fn host_dispatch(this: &Host, name: &str, payload: &str);
+    /// Sends what is queued soon (events were put back in the queue).
+    #[wasm_bindgen(method, js_name = hostSend)]
+    fn host_send(this: &Host);
     /// `[hostElement, container]` of a new themed widget host.
     #[wasm_bindgen(method, catch, js_name = hostMount)]
     fn host_mount(this: &Host, corner: &str) -> Result<js_sys::Array, JsValue>;
@@ -63,6 +66,11 @@ pub fn dispatch(name: &str, payload: &serde_json::Value) {
 
 pub fn settle() {
     with_host(|h| h.host_settle());
+}
+
+/// Has the first module send what is queued soon.
+pub fn send() {
+    with_host(|h| h.host_send());
 }
 
 pub fn survey_on_screen() -> Option<String> {

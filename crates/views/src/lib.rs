@@ -9,7 +9,8 @@
 //! module records its own events, shows targeted surveys and mounts its
 //! widgets through the first one (`host`). The two share no memory.
 //!
-//! On a non-wasm target the crate is empty, like the widget's.
+//! On a non-wasm target the crate is empty, like the widget's, but for
+//! `href` (the URL check), which is tested there.
 
 #[cfg(target_arch = "wasm32")]
 mod checklist;
@@ -17,6 +18,8 @@ mod checklist;
 mod checklist_panel;
 #[cfg(target_arch = "wasm32")]
 mod context;
+#[cfg(target_arch = "wasm32")]
+mod dead_letters;
 #[cfg(target_arch = "wasm32")]
 mod debug;
 #[cfg(target_arch = "wasm32")]
@@ -31,6 +34,9 @@ mod help_content;
 mod help_panel;
 #[cfg(target_arch = "wasm32")]
 mod host;
+// Plain Rust, tested on the host too.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod href;
 #[cfg(target_arch = "wasm32")]
 mod launchers;
 #[cfg(target_arch = "wasm32")]

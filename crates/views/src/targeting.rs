@@ -6,7 +6,8 @@
 //!
 //! What it knows about the user are [`Facts`]: every event this browser
 //! makes is folded in at once (`observe`, called for each event `emit`s),
-//! persisted per person in `localStorage` (once at the end of the task that
+//! persisted per person in `localStorage` (a change of person switches to
+//! the new person's copy at once: [`start`]) (once at the end of the task that
 //! made the events, not once per event), and merged with the collector's
 //! facts from every device when the config loads. So a survey dismissed on
 //! the laptop counts on the phone, and one shown a moment ago counts before
@@ -75,33 +76,7 @@ pub fn page_loaded(at_ms: i64) {
 /// Starts (or, after `identify`/`reset`, restarts) targeting for `person`:
 /// this browser's facts at once, then the remote config and the collector's facts.
 pub async fn load(endpoint: String, key: String, person: Person) -> Result<(), String> {
-    // Facts of this task's events not written yet are written now, before
-    // they are read back or replaced by another person's.
-    persist_now();
-    let storage_key = format!("touchpoint:{key}:facts:{}", person.id);
-    let facts = match LocalStore::open().get(&storage_key) {
-        None => Facts::default(),
-        Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
-            page::warn(&format!("{storage_key} in localStorage was unreadable ({e}); starting it afresh"));
-            Facts::default()
-        }),
-    };
-    let page_loaded_at_ms = PAGE_LOADED_AT.with(|p| p.get());
-    let previous = STATE.with(|s| {
-        s.borrow_mut().replace(State {
-            person_id: person.id.clone(),
-            storage_key,
-            facts,
-            experiences: None,
-            page_loaded_at_ms,
-            showing: false,
-            waiting: None,
-        })
-    });
-    if let Some(timer) = previous.and_then(|p| p.waiting) {
-        page::clear_timeout(timer);
-    }
-
+    start(&key, &person);
     let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
     let mut url = format!("{endpoint}/v1/config?key={}&{}={}", enc(&key), person.param, enc(&person.id));
     if let Some(hash) = &person.user_hash {
@@ -133,6 +108,38 @@ pub async fn load(endpoint: String, key: String, person: Person) -> Result<(), S
     }
     decide();
     Ok(())
+}
+
+/// Makes `person` the one whose facts count, from their local copy: at
+/// once when the person changes, so that nothing that happens next counts
+/// for the one before. What targets them waits for their remote config.
+pub fn start(key: &str, person: &Person) {
+    // Facts of this task's events not written yet are written now, before
+    // they are read back or replaced by another person's.
+    persist_now();
+    let storage_key = format!("touchpoint:{key}:facts:{}", person.id);
+    let facts = match LocalStore::open().get(&storage_key) {
+        None => Facts::default(),
+        Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+            page::warn(&format!("{storage_key} in localStorage was unreadable ({e}); starting it afresh"));
+            Facts::default()
+        }),
+    };
+    let page_loaded_at_ms = PAGE_LOADED_AT.with(|p| p.get());
+    let previous = STATE.with(|s| {
+        s.borrow_mut().replace(State {
+            person_id: person.id.clone(),
+            storage_key,
+            facts,
+            experiences: None,
+            page_loaded_at_ms,
+            showing: false,
+            waiting: None,
+        })
+    });
+    if let Some(timer) = previous.and_then(|p| p.waiting) {
+        page::clear_timeout(timer);
+    }
 }
 
 /// Folds an event this browser just made into the facts; after a `track`

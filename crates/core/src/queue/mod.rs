@@ -2,10 +2,8 @@
 //! retry, what to evict, how to read what storage holds. The browser layer
 //! (`src/outbox.rs`) does the I/O and asks this module every decision, so the
 //! rules are tested here, on the host, with time and randomness passed in.
-
-mod retry_after;
-
-pub use retry_after::parse_retry_after;
+//! (Reading a `Retry-After` date is I/O too: the browser's `Date.parse`
+//! does it, which costs the page no parser of its own; its bounds are here.)
 
 use touchpoint_protocol::{EventResult, EventStatus, MAX_BATCH_EVENTS, MAX_EVENT_BYTES};
 
@@ -30,6 +28,9 @@ pub struct Policy {
     pub request_timeout_ms: u32,
     pub backoff_base_ms: u32,
     pub backoff_max_ms: u32,
+    /// Dead letters kept, at most, by count and by bytes; beyond either the oldest go.
+    pub max_dead: usize,
+    pub max_dead_bytes: usize,
 }
 
 impl Default for Policy {
@@ -44,20 +45,40 @@ impl Default for Policy {
             request_timeout_ms: 10_000,
             backoff_base_ms: 1000,
             backoff_max_ms: 60_000,
+            max_dead: 100,
+            max_dead_bytes: 256 * 1024,
         }
     }
 }
 
 /// What an answer from the collector means for the batch that was sent.
+///
+/// Only the collector's per-event results ([`settle`]) can take an event out
+/// of the queue for good: an answer to the request as a whole (a 403 from a
+/// misconfigured CDN, a 404 during a deploy, a gateway's 413) says nothing
+/// about the events themselves, and the next request may well succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Per-event results are in the body.
     Delivered,
-    /// Try again after this many ms (network error, timeout, 408, 429, 5xx).
+    /// The request was not taken (network error, timeout, 401, 403, 404,
+    /// 408, 429, 5xx, …): every event stays queued; try again after this many ms.
     RetryIn(u32),
-    /// The collector will never take this request as it is (401, 403, 400 …).
+    /// The body as a whole was refused (413, or 400: the collector judges
+    /// events one by one, so a whole-body 400 means one event spoils the
+    /// body): every event stays queued; try again after `retry_in_ms` with
+    /// at most `max_events` per request.
+    Split { retry_in_ms: u32, max_events: usize },
+    /// A request carrying this one event alone was refused as a whole (413,
+    /// 400): the event is refused by itself.
     Refused,
 }
+
+/// `Retry-After` is obeyed within these bounds: a server saying `0` (or a
+/// date in the past) must not get a request per millisecond from every tab,
+/// and a confused one must not park the queue for a day.
+pub const RETRY_AFTER_MIN_MS: u32 = 1000;
+pub const RETRY_AFTER_MAX_MS: u32 = 5 * 60_000;
 
 /// Overhead of `{"key":"…","events":[…]}` around the events, generously.
 const ENVELOPE_BYTES: usize = 256;
@@ -73,19 +94,49 @@ impl Policy {
         (full / 2.0 + full / 2.0 * random.clamp(0.0, 1.0)) as u32
     }
 
-    /// Classifies an HTTP answer. `status` is `None` for a network error or
-    /// a timeout. A `Retry-After` (already parsed to ms) wins over backoff
-    /// but is capped, so a confused server cannot park us for a day.
-    pub fn verdict(&self, status: Option<u16>, retry_after_ms: Option<u32>, failures: u32, random: f64) -> Verdict {
-        let retry = || {
-            Verdict::RetryIn(retry_after_ms.map_or_else(|| self.backoff_ms(failures, random), |ms| ms.min(10 * 60_000)))
-        };
+    /// Classifies an HTTP answer to a request of `sent` events. `status` is
+    /// `None` for a network error or a timeout; `failures` counts this one.
+    /// A `Retry-After` (already parsed to ms) wins over backoff, within
+    /// [`RETRY_AFTER_MIN_MS`] and [`RETRY_AFTER_MAX_MS`].
+    pub fn verdict(
+        &self,
+        status: Option<u16>,
+        retry_after_ms: Option<u32>,
+        failures: u32,
+        random: f64,
+        sent: usize,
+    ) -> Verdict {
+        let wait = retry_after_ms
+            .map_or_else(|| self.backoff_ms(failures, random), |ms| ms.clamp(RETRY_AFTER_MIN_MS, RETRY_AFTER_MAX_MS));
         match status {
-            None => retry(),
             Some(200..=299) => Verdict::Delivered,
-            Some(408 | 429) | Some(500..) => retry(),
-            Some(_) => Verdict::Refused,
+            Some(400 | 413) if sent <= 1 => Verdict::Refused,
+            Some(400 | 413) => Verdict::Split { retry_in_ms: wait, max_events: sent / 2 },
+            _ => Verdict::RetryIn(wait),
         }
+    }
+
+    /// Events per request after a batch of `max_events` was delivered: back
+    /// up towards the full batch, doubling, so that a limit met once (a
+    /// proxy's body size) is not met again on every request.
+    pub fn regrow(&self, max_events: usize) -> usize {
+        // Not `clamp`: its bounds check panics with a formatted message,
+        // which would pull `core::fmt` into the widget's first module.
+        max_events.saturating_mul(2).max(1).min(self.max_batch_events)
+    }
+
+    /// How many of the oldest dead letters to drop so that what is kept
+    /// stays within [`Policy::max_dead`] and [`Policy::max_dead_bytes`].
+    /// `sizes` are the stored sizes, oldest first.
+    pub fn dead_over(&self, sizes: &[usize]) -> usize {
+        let mut bytes: usize = sizes.iter().sum();
+        let mut drop = sizes.len().saturating_sub(self.max_dead);
+        bytes -= sizes[..drop].iter().sum::<usize>();
+        while bytes > self.max_dead_bytes && drop < sizes.len() {
+            bytes -= sizes[drop];
+            drop += 1;
+        }
+        drop
     }
 
     /// The next batch: the oldest events first, up to the event count and
@@ -141,6 +192,13 @@ impl BatchFill {
         self.used += size + 1;
         self.n += 1;
         true
+    }
+
+    /// At most `n` events (at least one), fewer than the policy's batch:
+    /// after a [`Verdict::Split`].
+    pub fn at_most(mut self, n: usize) -> BatchFill {
+        self.max_events = self.max_events.min(n.max(1));
+        self
     }
 
     /// No further event can join: stop reading the queue.

@@ -30,16 +30,55 @@ fn backoff_doubles_with_equal_jitter_and_caps() {
 #[test]
 fn verdicts() {
     let p = policy();
-    assert_eq!(p.verdict(Some(200), None, 0, 0.0), Verdict::Delivered);
-    assert_eq!(p.verdict(None, None, 1, 0.0), Verdict::RetryIn(500), "network error or timeout");
-    assert_eq!(p.verdict(Some(500), None, 3, 0.0), Verdict::RetryIn(2000));
-    assert_eq!(p.verdict(Some(503), None, 1, 0.0), Verdict::RetryIn(500));
-    assert_eq!(p.verdict(Some(408), None, 1, 0.0), Verdict::RetryIn(500));
-    assert_eq!(p.verdict(Some(429), Some(7000), 1, 0.0), Verdict::RetryIn(7000), "Retry-After wins");
-    assert_eq!(p.verdict(Some(429), Some(86_400_000), 1, 0.0), Verdict::RetryIn(600_000), "but is capped");
-    for status in [400, 401, 403, 404, 413, 415] {
-        assert_eq!(p.verdict(Some(status), None, 1, 0.0), Verdict::Refused, "{status}");
+    let check = |status: Option<u16>, retry_after: Option<u32>, failures: u32, sent: usize, expected: Verdict| {
+        assert_eq!(p.verdict(status, retry_after, failures, 0.0, sent), expected, "{status:?} {retry_after:?} {sent}");
+    };
+    check(Some(200), None, 0, 10, Verdict::Delivered);
+    check(None, None, 1, 10, Verdict::RetryIn(500)); // network error or timeout
+    check(Some(500), None, 3, 10, Verdict::RetryIn(2000));
+    check(Some(503), None, 1, 10, Verdict::RetryIn(500));
+    check(Some(408), None, 1, 10, Verdict::RetryIn(500));
+    check(Some(429), Some(7000), 1, 10, Verdict::RetryIn(7000)); // Retry-After wins…
+    check(Some(429), Some(86_400_000), 1, 10, Verdict::RetryIn(300_000)); // …capped…
+    check(Some(503), Some(0), 1, 10, Verdict::RetryIn(1000)); // …with a floor: `0` or a past date
+    check(Some(503), Some(10), 7, 10, Verdict::RetryIn(1000)); // (the floor, not the backoff)
+                                                               // A request refused as a whole keeps its events, whatever the status, even for one event.
+    for status in [401, 403, 404, 405, 409, 415, 422, 451] {
+        check(Some(status), None, 2, 100, Verdict::RetryIn(1000));
+        check(Some(status), None, 2, 1, Verdict::RetryIn(1000));
     }
+    // A body refused as a whole is split; an event alone refused as a whole is refused by itself.
+    check(Some(413), None, 1, 100, Verdict::Split { retry_in_ms: 500, max_events: 50 });
+    check(Some(413), Some(3000), 1, 3, Verdict::Split { retry_in_ms: 3000, max_events: 1 });
+    check(Some(400), None, 2, 2, Verdict::Split { retry_in_ms: 1000, max_events: 1 });
+    check(Some(413), None, 1, 1, Verdict::Refused);
+    check(Some(400), None, 1, 1, Verdict::Refused);
+}
+
+#[test]
+fn split_batches_grow_back_after_deliveries() {
+    let p = policy(); // max_batch_events: 3
+    assert_eq!(p.regrow(1), 2);
+    assert_eq!(p.regrow(2), 3);
+    assert_eq!(p.regrow(3), 3);
+    assert_eq!(p.regrow(0), 1);
+    let mut fill = p.batch(10_000).at_most(2);
+    assert!(fill.offer(10) && fill.offer(10));
+    assert!(fill.is_full());
+    let mut fill = p.batch(10_000).at_most(0);
+    assert!(fill.offer(10), "at least one event per request");
+    assert!(fill.is_full());
+}
+
+#[test]
+fn dead_letters_keep_the_newest_within_count_and_bytes() {
+    let p = Policy { max_dead: 3, max_dead_bytes: 100, ..policy() };
+    assert_eq!(p.dead_over(&[]), 0);
+    assert_eq!(p.dead_over(&[10, 10, 10]), 0);
+    assert_eq!(p.dead_over(&[10, 10, 10, 10, 10]), 2, "by count");
+    assert_eq!(p.dead_over(&[60, 30, 30]), 1, "by bytes");
+    assert_eq!(p.dead_over(&[10, 10, 10, 60, 50]), 4, "by count, then by bytes");
+    assert_eq!(p.dead_over(&[500]), 1, "one over the byte cap alone is not kept either");
 }
 
 #[test]
