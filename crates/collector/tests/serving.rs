@@ -277,3 +277,17 @@ async fn api_answers_are_compressed_as_the_client_allows_and_plain_otherwise() {
     let wasm = s.get(WASM, &[(header::ACCEPT_ENCODING, "br")]).await;
     assert_eq!(text(&wasm), "br \0asm hashed");
 }
+
+#[tokio::test]
+async fn a_streamed_export_is_compressed_to_its_end() {
+    let s = site(|_, _| {}).await;
+    let auth = (header::AUTHORIZATION, "Bearer sk_demo");
+    let plain = s.get("/v1/export/events.csv", &[auth.clone()]).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(text(&plain).starts_with("id,type,"), "{}", text(&plain));
+    let gz = s.get("/v1/export/events.csv", &[auth, (header::ACCEPT_ENCODING, "gzip")]).await;
+    assert_eq!(gz.header(header::CONTENT_ENCODING), Some("gzip"));
+    let mut unpacked = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz.body[..]), &mut unpacked).unwrap();
+    assert_eq!(unpacked, plain.body);
+}

@@ -205,7 +205,9 @@ async fn events_csv(
             Some((Ok(chunk), (None, next, query, db)))
         },
     );
-    Ok(csv_response("events.csv", Body::from_stream(stream)))
+    // Fused: the compression layer polls a body once more after its end, and `unfold` panics if
+    // polled after it finished.
+    Ok(csv_response("events.csv", Body::from_stream(futures_util::StreamExt::fuse(stream))))
 }
 
 #[derive(Deserialize)]
