@@ -14,6 +14,14 @@ export interface TouchpointOptions {
   respectPrivacySignals?: boolean;
   /** How the widgets look. As a `data-theme` attribute: JSON text. */
   theme?: TouchpointTheme;
+  /** Force a locale, e.g. `"de"`; otherwise the browser's languages choose (`de-AT` → `de` → English). */
+  locale?: string;
+  /**
+   * Strings to add or override, per locale: `{ ar: { "survey.send": "إرسال" } }`. The keys are listed
+   * in `crates/core/src/i18n.rs`; an unknown key is reported, not ignored. As a
+   * `data-messages` attribute: JSON text.
+   */
+  messages?: { [locale: string]: { [key: string]: string } };
 }
 
 export interface TouchpointTheme {

@@ -37,7 +37,7 @@ if [ "${1:-}" = "--browser" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver
 fi
 
-# Issue 9: scripts/test.sh runs the collector suite a second time on Postgres,
+# scripts/test.sh runs the collector suite a second time on Postgres,
 # in a throwaway cluster of Debian's postgresql (nothing is started here).
 if [ "${1:-}" = "--browser" ] && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   say "installing Debian's postgresql"

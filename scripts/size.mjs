@@ -27,6 +27,6 @@ for (const [title, files] of groups) {
 }
 
 // Subresource Integrity for the script tag: the loader as served, which names this build's hashed
-// files (see README "Content Security Policy" and "Serving the widget").
+// files (see pkg/README.md "Content Security Policy" and crates/collector/README.md "Serving the widget").
 const sri = "sha384-" + createHash("sha384").update(readFileSync("dist/touchpoint.js")).digest("base64");
 console.log(`loader SRI (dist/touchpoint.js, as served): integrity="${sri}"`);

@@ -18,7 +18,7 @@ cargo clippy -p touchpoint-web --target wasm32-unknown-unknown -- -D warnings
 say "host tests (cargo test)"
 cargo test --workspace
 
-# Issue 9: the same collector suite on Postgres (DATABASE_URL; each test makes a
+# The same collector suite on Postgres (DATABASE_URL; each test makes a
 # schema of its own). A throwaway cluster of Debian's postgresql in a temporary
 # directory owned by the postgres user, on 127.0.0.1 only, removed on exit.
 say "collector tests again, on Postgres"

@@ -1,7 +1,7 @@
 //! Tidy tests: the contracts that span files which no compiler checks
 //! together. The two wasm modules call each other through JS, so a name
-//! misspelt on one side is a runtime `undefined`, not a build error; the
-//! page API is listed in the loader, the npm entry and the types.
+//! misspelt on one side is a runtime `undefined`, not a build error. (The
+//! page API's own lists are checked in `tidy.rs`.)
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -55,40 +55,4 @@ fn what_the_second_module_calls_the_first_exports() {
     let exported = bindings(&read("src/bridge.rs"), false);
     assert!(called.len() >= 5, "the parser found too little: {called:?}");
     assert_eq!(called, exported, "crates/views/src/host.rs and src/bridge.rs must list the same host* calls");
-}
-
-/// The names in the first `[ … ]` after `marker` in `source`, as quoted strings.
-fn quoted_list(source: &str, marker: &str) -> BTreeSet<String> {
-    let start = source.find(marker).unwrap_or_else(|| panic!("no {marker}")) + marker.len();
-    let body = &source[start..];
-    let body = &body[..body.find(']').unwrap()];
-    body.split('"').skip(1).step_by(2).map(str::to_owned).collect()
-}
-
-#[test]
-fn the_page_api_is_the_same_everywhere() {
-    let loader = quoted_list(&read("www/touchpoint.js"), "var api = [");
-    let entry = read("pkg/index.js");
-    let exported: BTreeSet<String> = entry
-        .lines()
-        .filter_map(|l| l.strip_prefix("export let "))
-        .map(|l| l.split(' ').next().unwrap().to_owned())
-        .collect();
-    assert_eq!(loader, exported, "www/touchpoint.js's api list and pkg/index.js's exports");
-    // Each is served by one of the two modules.
-    let first = bindings(&read("src/api.rs"), false);
-    let second = bindings(&read("crates/views/src/exports.rs"), false);
-    for name in &exported {
-        let later = entry.contains(&format!("later(\"{name}\")"));
-        let served = if later { second.contains(name) } else { first.contains(name) };
-        assert!(
-            served,
-            "{name} is bound to the {} module, which does not export it",
-            if later { "second" } else { "first" }
-        );
-    }
-    let types = read("pkg/index.d.ts");
-    for name in &exported {
-        assert!(types.contains(&format!("export function {name}")), "pkg/index.d.ts does not declare {name}");
-    }
 }

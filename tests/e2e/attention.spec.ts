@@ -1,4 +1,4 @@
-// The attention budget end to end (issue 10): two eligible surveys take turns with the
+// The attention budget end to end: two eligible surveys take turns with the
 // cooldown between them; a host <dialog>, setBusy and typing defer a survey; a nudge opens
 // the checklist without taking focus; why() names the blocking rule with its figures for
 // each case; the debug overlay lists every experience. Real collector with --targeting,

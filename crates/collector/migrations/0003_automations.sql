@@ -1,4 +1,4 @@
--- Automations (issue 9). See src/automations/mod.rs for how these are used.
+-- Automations. See src/automations/mod.rs for how these are used.
 
 -- Stored events that some automation rule listens to, waiting for the
 -- worker. Written in the ingest transaction, so nothing accepted is missed;

@@ -1,4 +1,4 @@
--- Accounts (issue 11). See src/accounts/mod.rs for how these are used.
+-- Accounts. See src/accounts/mod.rs for how these are used.
 
 -- Health assessments of accounts, one row each time an account's score,
 -- stage or tier changed: the history that trends are read from.

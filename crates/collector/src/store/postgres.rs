@@ -561,7 +561,7 @@ impl PgStore {
     }
 }
 
-/// Accounts (issue 11): health history, routing decisions, lists.
+/// Accounts: health history, routing decisions, lists.
 impl PgStore {
     pub async fn record_health(&self, snapshots: Vec<HealthSnapshot>) -> Result<(), DbError> {
         let mut client = self.client().await?;

@@ -845,7 +845,7 @@ fn latest_scores(
     Ok(latest.into_values().filter_map(|v| v.and_then(|v| u8::try_from(v).ok())).collect())
 }
 
-/// Accounts (issue 11): health history, routing decisions, lists.
+/// Accounts: health history, routing decisions, lists.
 impl Db {
     pub async fn record_health(&self, snapshots: Vec<HealthSnapshot>) -> Result<(), DbError> {
         self.write(move |tx| {

@@ -610,7 +610,7 @@ fn trait_conditions_agree_with_checklist_segments() {
     }
 }
 
-// ---- the attention budget (issue 10) -----------------------------------------
+// ---- the attention budget ----------------------------------------------------
 
 #[test]
 fn busy_defers_with_what_it_waits_for() {
