@@ -139,6 +139,26 @@ test("panels open from code, host callbacks fire, hide() dismisses", async ({ pa
   await collector.eventsUntil({ anonymous_id: anon, type: "survey_dismissed" }, (e) => e.length === 1);
 });
 
+test("a panel asked for while its content is still on its way opens when it arrives", async ({ page, collector, consoleErrors }) => {
+  // The help content is held back, as a slow collector would: the host's call must not depend on it.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  await page.route("**/v1/help?**", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await openDemo(page, collector);
+  expect(await page.evaluate(() => (window as any).Touchpoint.openHelp("slack"))).toBe(true);
+  await page.waitForTimeout(300);
+  await expect(page.getByRole("region", { name: "Help" })).toBeHidden();
+  release();
+  await expect(page.getByRole("region", { name: "Help" }).getByRole("button", { name: /Connect Slack/ })).toBeVisible();
+  // Asked for again after hide(): a later ask replaces an earlier one, and hide() cancels it.
+  await page.evaluate(() => (window as any).Touchpoint.hide());
+  await expect(page.getByRole("region", { name: "Help" })).toBeHidden();
+  expect(consoleErrors).toEqual([]);
+});
+
 test("focus moves into a panel when it opens and back to its launcher when it closes", async ({ page, collector }) => {
   await openDemo(page, collector);
   const help = page.getByRole("button", { name: "Help", exact: true });

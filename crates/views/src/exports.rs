@@ -72,12 +72,14 @@ pub fn start(host: Host, init: &str) -> Result<(), String> {
 /// Fetches the help content and adds the help launcher, in the background.
 fn load_help() {
     let Some((endpoint, key)) = context::project() else { return };
+    launchers::loading(Panel::Help, true);
     wasm_bindgen_futures::spawn_local(async move {
         match crate::help_content::load(&endpoint, &key).await {
             Ok(Some(text)) => launchers::show_help(text),
             Ok(None) => {}
             Err(e) => page::error(&format!("help: {e}")),
         }
+        launchers::loading(Panel::Help, false);
     });
 }
 
@@ -92,10 +94,12 @@ fn schedule_person_load() {
         let (Some((endpoint, key)), Some(person)) = (context::project(), context::person()) else { return };
         let traits = context::traits();
         let (e, k, p) = (endpoint.clone(), key.clone(), person.clone());
+        launchers::loading(Panel::Checklist, true);
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(e) = checklist::load(e, k, p, traits).await {
                 page::error(&format!("checklist: {e}"));
             }
+            launchers::loading(Panel::Checklist, false);
         });
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(e) = targeting::load(endpoint, key, person).await {
@@ -155,7 +159,7 @@ pub fn survey_closed() {
 
 #[wasm_bindgen(js_name = hidePanels)]
 pub fn hide_panels() {
-    launchers::open_panel(Panel::Nothing);
+    launchers::ask(Panel::Nothing);
 }
 
 #[wasm_bindgen]
@@ -167,7 +171,7 @@ pub fn navigated() {
 #[wasm_bindgen(js_name = showChecklist)]
 pub fn show_checklist() -> bool {
     host::settle();
-    launchers::open_panel(Panel::Checklist)
+    launchers::ask(Panel::Checklist)
 }
 
 /// Opens the help panel, optionally searching for `query`; `false` if there is no help content.

@@ -68,6 +68,12 @@ struct State {
     help: Option<String>,
     open: Panel,
     query: Option<String>,
+    /// Panels whose content is on its way (help, the person's checklist).
+    loading: Vec<Panel>,
+    /// A panel the host asked for from code while its content was on its
+    /// way: it opens when the content arrives (a call right after load must
+    /// not depend on how fast the collector answers).
+    wanted: Option<Panel>,
 }
 
 thread_local! {
@@ -78,6 +84,8 @@ thread_local! {
         help: None,
         open: Panel::Nothing,
         query: None,
+        loading: Vec::new(),
+        wanted: None,
     }) };
 }
 
@@ -99,6 +107,7 @@ pub fn show_checklist(set: String, id: String, segment: String) {
     }
     STATE.with(|s| s.borrow_mut().checklist = Some(ChecklistShown { set, id, segment }));
     checklist_changed();
+    open_if_wanted(Panel::Checklist);
 }
 
 /// The checklist's progress or dismissal changed: the launcher's count, and
@@ -136,6 +145,56 @@ pub fn show_help(text: String) {
     }
     STATE.with(|s| s.borrow_mut().help = Some(text));
     paint();
+    open_if_wanted(Panel::Help);
+}
+
+/// `panel`'s content is being fetched (`true`) or has been, with or without
+/// something to show (`false`). A host's ask for a panel that turned out to
+/// have nothing is answered on the console.
+pub fn loading(panel: Panel, now: bool) {
+    let unanswered = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        // One entry per fetch in flight (a change of person starts another).
+        if now {
+            s.loading.push(panel);
+        } else if let Some(i) = s.loading.iter().position(|p| *p == panel) {
+            s.loading.remove(i);
+        }
+        let settled = !s.loading.contains(&panel);
+        (settled && s.wanted == Some(panel)).then(|| s.wanted.take())
+    });
+    if unanswered.is_some() && !available(panel) {
+        page::error(&format!("the {} panel was asked for, but there is nothing in it to show", panel.name()));
+    }
+}
+
+fn open_if_wanted(panel: Panel) {
+    let wanted = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        (s.wanted == Some(panel)).then(|| s.wanted.take())
+    });
+    if wanted.is_some() {
+        set_open(panel, false);
+    }
+}
+
+/// The host's `showChecklist()` / `openHelp()`: opens `panel` now, or as soon
+/// as its content arrives if it is still on its way (`true` either way);
+/// `false` when there is nothing to show.
+pub fn ask(panel: Panel) -> bool {
+    STATE.with(|s| s.borrow_mut().wanted = None);
+    if available(panel) {
+        return set_open(panel, false);
+    }
+    let on_its_way = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let on_its_way = s.loading.contains(&panel);
+        if on_its_way {
+            s.wanted = Some(panel);
+        }
+        on_its_way
+    });
+    on_its_way
 }
 
 fn available(panel: Panel) -> bool {
@@ -199,7 +258,7 @@ pub fn nudge_open(panel: Panel) -> bool {
 }
 
 pub fn open_help(query: Option<String>) -> bool {
-    let opened = open_panel(Panel::Help);
+    let opened = ask(Panel::Help);
     if let (true, Some(q)) = (opened, query) {
         if mounted_now() {
             panels::query(q.clone());
