@@ -209,8 +209,10 @@ pub struct OutboxItem {
     pub target: String,
     /// The exact body sent (webhooks) or the whole message (emails, RFC 5322).
     pub payload: String,
-    /// Webhooks: the value of the signature header, computed when the row was made.
-    pub signature: Option<String>,
+    /// Webhooks: which configured secret signs each attempt
+    /// ([`crate::signature::SigningKey`], stored in the column `signature`),
+    /// never the secret itself.
+    pub signing_key: Option<String>,
     /// `pending`, `delivered` or `failed`.
     pub status: String,
     pub attempts: i64,

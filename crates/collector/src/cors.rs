@@ -1,0 +1,54 @@
+//! CORS, per project. A request that names its project (`?key=<public
+//! key>`, as every widget read does) is answered for the origins *that*
+//! project allows, so one project allowing `*` opens no other project's
+//! reads. Requests without a key: ingest (`POST /v1/events`, whose key is
+//! in the body, so its preflight cannot know the project; the handler
+//! checks the origin against the body's project and answers 403) and the
+//! public survey definitions get the origins any project allows. Nothing
+//! else answers a browser on another origin: the secret-key APIs are for
+//! servers, and the dashboard is same-origin.
+//!
+//! `Authorization` is deliberately not an allowed header: secret keys are
+//! for servers, not pages. `Retry-After` is exposed so the widget can
+//! honour a 429.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method};
+use serde::Deserialize;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::projects::Projects;
+
+#[derive(Deserialize)]
+struct KeyParam {
+    key: Option<String>,
+}
+
+/// Whether a browser on `origin` may read the answer to this request.
+pub fn allows(projects: &Projects, origin: &str, parts: &Parts) -> bool {
+    let key = axum::extract::Query::<KeyParam>::try_from_uri(&parts.uri).ok().and_then(|q| q.0.key);
+    match key {
+        Some(key) => projects.by_public_key(&key).is_some_and(|p| p.allows_origin(origin)),
+        None => {
+            let path = parts.uri.path();
+            // `/v1/surveys/{id}`, not its secret-key `/nps`.
+            let definition = path.strip_prefix("/v1/surveys/").is_some_and(|id| !id.is_empty() && !id.contains('/'));
+            let keyless_public = path == "/v1/events" || definition;
+            keyless_public && projects.any_allows_origin(origin)
+        }
+    }
+}
+
+pub fn layer(projects: Arc<Projects>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, parts: &Parts| {
+            origin.to_str().is_ok_and(|origin| allows(&projects, origin, parts))
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
+}
