@@ -36,7 +36,11 @@ pub fn allows(projects: &Projects, origin: &str, parts: &Parts) -> bool {
             let path = parts.uri.path();
             // `/v1/surveys/{id}`, not its secret-key `/nps`.
             let definition = path.strip_prefix("/v1/surveys/").is_some_and(|id| !id.is_empty() && !id.contains('/'));
-            let keyless_public = path == "/v1/events" || definition;
+            // Posting events (or its preflight), not the secret-key `GET /v1/events`.
+            let preflight_of_post = parts.method == Method::OPTIONS
+                && parts.headers.get(header::ACCESS_CONTROL_REQUEST_METHOD).is_some_and(|m| m == "POST");
+            let ingest = path == "/v1/events" && (parts.method == Method::POST || preflight_of_post);
+            let keyless_public = ingest || definition;
             keyless_public && projects.any_allows_origin(origin)
         }
     }

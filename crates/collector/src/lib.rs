@@ -39,6 +39,7 @@ mod ingest;
 pub mod limits;
 pub mod observe;
 pub mod openapi;
+mod private_files;
 pub mod projects;
 mod rate_limit;
 pub mod responses;

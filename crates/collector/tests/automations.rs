@@ -563,6 +563,12 @@ async fn an_ending_action_writes_the_email_rendered_from_its_template() {
     let (name, dana) = emails.iter().find(|(_, m)| m.contains("To: dana@example.com")).unwrap();
     let id = log.iter().find(|d| d["target"] == "dana@example.com").unwrap()["id"].as_str().unwrap();
     assert_eq!(name, &format!("{id}.eml"));
+    // An email holds what a user said: only the collector's account may read it.
+    for (name, _) in &emails {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(h.dir.path().join("outbox").join(name)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
     for line in [
         "From: Acme Success <success@acme.example>\r\n",
         "To: dana@example.com\r\n",

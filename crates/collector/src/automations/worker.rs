@@ -434,7 +434,7 @@ async fn write_email(dir: &std::path::Path, item: &OutboxItem) -> Result<(), Str
     let payload = item.payload.clone();
     tokio::task::spawn_blocking(move || {
         let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&tmp)?;
+            let mut file = crate::private_files::create(&tmp)?;
             std::io::Write::write_all(&mut file, payload.as_bytes())?;
             file.sync_all()?;
             std::fs::rename(&tmp, &path)
