@@ -124,7 +124,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// (flag, environment variable, help), in the order `--help` lists them.
-const FLAGS: [(&str, &str, &str); 20] = [
+const FLAGS: [(&str, &str, &str); 21] = [
     ("--addr", "TOUCHPOINT_ADDR", "address to listen on [default: 127.0.0.1:8787; port 0 = any free port]"),
     ("--data-dir", "TOUCHPOINT_DATA_DIR", "directory of the SQLite file touchpoint.db [default: ./data]"),
     ("--surveys-dir", "TOUCHPOINT_SURVEYS_DIR", "survey definitions, one *.json each [default: ./surveys]"),
@@ -216,6 +216,12 @@ const FLAGS: [(&str, &str, &str); 20] = [
          entry is taken); never trust it otherwise [default: none, the socket's peer address]",
     ),
     ("--log-format", "TOUCHPOINT_LOG_FORMAT", "text or json (one JSON object per line on stderr) [default: text]"),
+    (
+        "--drain-ms",
+        "TOUCHPOINT_DRAIN_MS",
+        "after SIGTERM, how long /readyz answers 503 while requests are still served, so a load balancer \
+         stops sending any before the listener closes [default: 0]",
+    ),
 ];
 
 /// Flags without a value: (flag, environment variable, help). The variable is
@@ -363,7 +369,7 @@ impl Command {
         }
 
         let mut config = Config::default();
-        let [addr, data, surveys, www, pkg, dist, max_age, projects, checklists, help, automations, targeting, outbox, database_url, accounts, header_timeout, body_timeout, max_connections, client_ip_header, log_format] =
+        let [addr, data, surveys, www, pkg, dist, max_age, projects, checklists, help, automations, targeting, outbox, database_url, accounts, header_timeout, body_timeout, max_connections, client_ip_header, log_format, drain] =
             values;
         let [dev, demo] = switches;
         if let Some(addr) = addr {
@@ -428,6 +434,12 @@ impl Command {
                 axum::http::HeaderName::try_from(v.as_str())
                     .map_err(|_| ConfigError(format!("--client-ip-header {v:?} is not a header name")))?,
             );
+        }
+        if let Some(v) = drain {
+            config.limits.drain = match v.as_str() {
+                "0" => std::time::Duration::ZERO,
+                _ => millis("--drain-ms", v)?,
+            };
         }
         if let Some(v) = log_format {
             config.log_format = v.parse().map_err(ConfigError)?;

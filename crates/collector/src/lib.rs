@@ -20,7 +20,7 @@
 //! and who may read (the secret key as `Authorization: Bearer`). The widget's
 //! own reads (checklist definitions and one user's progress) take the public
 //! key and an allowed `Origin`, like ingest. Only survey definitions,
-//! `/healthz`, the dashboard's page and script (which hold no data) and the
+//! `/healthz`, `/readyz`, `/metrics` (totals only), the dashboard's page and script (which hold no data) and the
 //! static files are public.
 
 pub mod accounts;
@@ -34,9 +34,11 @@ pub mod cors;
 pub mod dashboard;
 pub mod error;
 mod extract;
+pub mod health;
 pub mod help;
 mod ingest;
 pub mod limits;
+pub mod metrics;
 pub mod observe;
 pub mod openapi;
 mod private_files;
@@ -53,7 +55,7 @@ pub mod time;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get};
+use axum::routing::any;
 use axum::Router;
 
 use crate::automations::Automations;
@@ -86,6 +88,9 @@ pub struct AppState {
     pub accounts: Option<Arc<accounts::AccountsCatalog>>,
     /// Per-client token buckets ([`limits`]).
     pub clients: Arc<limits::ClientBuckets>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Whether `/readyz` says ready ([`health`]).
+    pub readiness: Arc<health::Readiness>,
 }
 
 impl AppState {
@@ -102,6 +107,8 @@ impl AppState {
             targeting: None,
             accounts: None,
             clients: Arc::default(),
+            metrics: Arc::default(),
+            readiness: Arc::default(),
         }
     }
 
@@ -130,7 +137,7 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(health::router())
         .merge(routes::events::router())
         .merge(routes::surveys::router())
         .merge(routes::checklists::router())
@@ -146,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::assets::router(&state.config))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::body_deadline))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), health::count_refused_ingest))
         .layer(compression())
         .layer(cors::layer(state.projects.clone()))
         .layer(axum::middleware::map_response(error::log_internal_errors))

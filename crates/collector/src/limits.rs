@@ -47,6 +47,9 @@ pub struct ServerLimits {
     pub max_connections: usize,
     /// `None`: the client is the socket's peer.
     pub client_ip_header: Option<HeaderName>,
+    /// After SIGTERM: how long `/readyz` says 503 while requests are still
+    /// served, before the listener closes.
+    pub drain: Duration,
 }
 
 impl Default for ServerLimits {
@@ -56,6 +59,7 @@ impl Default for ServerLimits {
             body_timeout: Duration::from_secs(30),
             max_connections: 4096,
             client_ip_header: None,
+            drain: Duration::ZERO,
         }
     }
 }

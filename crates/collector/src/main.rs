@@ -198,6 +198,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     let worker = Worker::spawn(&state);
     let accounts_worker = touchpoint_collector::accounts::worker::Worker::spawn(&state);
     let limits = state.config.limits.clone();
+    let readiness = state.readiness.clone();
     let app = router(state);
 
     // The one line on stdout; scripts and tests parse it for the bound port.
@@ -208,8 +209,14 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
 
     // The signal starts the graceful shutdown, and also the grace period.
     let (stopping, stop) = watch::channel(false);
+    let drain = limits.drain;
     tokio::spawn(async move {
         shutdown.await;
+        readiness.stopping();
+        if !drain.is_zero() {
+            tracing::info!("shutting down: /readyz says 503, serving for {drain:?} more");
+            tokio::time::sleep(drain).await;
+        }
         tracing::info!("shutting down, finishing requests in flight");
         let _ = stopping.send(true);
     });

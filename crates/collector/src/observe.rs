@@ -48,8 +48,15 @@ impl fmt::Display for LogFormat {
 }
 
 /// Installs the global subscriber (once per process; later calls do nothing).
+/// `TOUCHPOINT_LOG_LEVEL` (`error`, `warn`, `info`, `debug`, `trace`;
+/// default `info`) sets how much is written; `debug` adds a line per
+/// request with its status and time.
 pub fn init(format: LogFormat) {
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false);
+    let level = std::env::var("TOUCHPOINT_LOG_LEVEL")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).with_max_level(level);
     let _ = match format {
         LogFormat::Text => builder.with_ansi(false).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),

@@ -49,12 +49,14 @@ impl Worker {
 
 async fn run(state: AppState, catalog: Arc<AccountsCatalog>, mut stopped: watch::Receiver<bool>) {
     loop {
+        let pass = std::time::Instant::now();
         let keys: Vec<String> = state.projects.public_keys().map(str::to_string).collect();
         for key in keys {
             if let Err(e) = assess_project(&state, &catalog, &key, crate::now_ms()).await {
-                eprintln!("touchpoint-collector: accounts: {key}: {e}");
+                tracing::warn!("accounts: {key}: {e}");
             }
         }
+        state.metrics.worker_pass("accounts", pass.elapsed());
         if *stopped.borrow() {
             return;
         }

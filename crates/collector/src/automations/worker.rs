@@ -58,6 +58,7 @@ async fn run(state: AppState, automations: Arc<Automations>, mut stopped: watch:
     let has_churn_rules = automations.config.rules.iter().any(|r| matches!(r.when, Trigger::ChurnRisk { .. }));
     let mut next_scan = Instant::now();
     loop {
+        let pass = Instant::now();
         let mut busy = false;
         match process_queue(&state, &automations).await {
             Ok(n) => busy |= n > 0,
@@ -78,6 +79,7 @@ async fn run(state: AppState, automations: Arc<Automations>, mut stopped: watch:
             Ok(n) => busy |= n > 0,
             Err(e) => log(&format!("delivering: {e}")),
         }
+        state.metrics.worker_pass("automations", pass.elapsed());
         if *stopped.borrow() {
             return;
         }
@@ -101,7 +103,7 @@ async fn run(state: AppState, automations: Arc<Automations>, mut stopped: watch:
 }
 
 fn log(message: &str) {
-    eprintln!("touchpoint-collector: automations: {message}");
+    tracing::warn!("automations: {message}");
 }
 
 /// Runs the rules of every queued event; returns how many were claimed.
@@ -120,6 +122,7 @@ async fn process_queue(state: &AppState, automations: &Automations) -> Result<us
 
 async fn process_event(state: &AppState, automations: &Automations, row: StoredEvent) -> Result<(), String> {
     let now = crate::now_ms();
+    state.metrics.automation_lag(Duration::from_millis(u64::try_from(now - row.received_at).unwrap_or(0)));
     let value: Value = serde_json::from_str(&row.body).map_err(|e| format!("stored body is not JSON: {e}"))?;
     let runs = match serde_json::from_value::<Event>(value.clone()) {
         Ok(event) => {

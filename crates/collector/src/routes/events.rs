@@ -128,7 +128,10 @@ pub(crate) async fn store_batch(
                 valid.push(*event);
                 indexes.push(index);
             }
-            Checked::Rejected(result) => results.push(Some(result)),
+            Checked::Rejected(result, why) => {
+                state.metrics.rejected(why);
+                results.push(Some(result));
+            }
         }
     }
     judge_survey_events(state, &key, &mut valid).await?;
@@ -157,9 +160,13 @@ pub(crate) async fn store_batch(
         match (status, rejected) {
             // Stored for the record, not taken: the page is told why.
             (EventStatus::Accepted, Some(why)) => {
+                state.metrics.rejected(crate::metrics::Rejection::Survey);
                 EventResult { id, status: EventStatus::Rejected, reason: Some(format!("events[{index}]: {why}")) }
             }
-            (status, _) => EventResult { id, status, reason: None },
+            (status, _) => {
+                state.metrics.stored(status);
+                EventResult { id, status, reason: None }
+            }
         }
     });
     let results =

@@ -610,6 +610,14 @@ impl Store {
     }
 
     /// Stores what is queued and stops (SQLite's writer); closes the pool (Postgres).
+    /// The Postgres pool's state, for `/metrics`; `None` on SQLite (one writer thread, no pool).
+    pub fn pool_stats(&self) -> Option<crate::metrics::PoolStats> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(db) => Some(db.pool_stats()),
+        }
+    }
+
     pub async fn close(&self) {
         dispatch!(self, s => s.close().await)
     }

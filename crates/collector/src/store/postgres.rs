@@ -12,6 +12,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
@@ -37,6 +39,8 @@ const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Connections handed out, and nanoseconds spent waiting for them (`/metrics`).
+    waits: Arc<(AtomicU64, AtomicU64)>,
 }
 
 const EVENT_COLUMNS: &str = "seq, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
@@ -60,11 +64,28 @@ impl PgStore {
             .map_err(|e| OpenError(format!("cannot set up the Postgres pool: {e}")))?;
         let mut client = pool.get().await.map_err(|e| OpenError(format!("cannot connect to Postgres: {e}")))?;
         migrate(&mut client).await.map_err(|e| OpenError(format!("cannot migrate the Postgres schema: {e}")))?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, waits: Arc::default() })
     }
 
     async fn client(&self) -> Result<Object, DbError> {
-        Ok(self.pool.get().await?)
+        let started = std::time::Instant::now();
+        let client = self.pool.get().await;
+        let (count, nanos) = &*self.waits;
+        count.fetch_add(1, Ordering::Relaxed);
+        nanos.fetch_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        Ok(client?)
+    }
+
+    pub fn pool_stats(&self) -> crate::metrics::PoolStats {
+        let status = self.pool.status();
+        let (count, nanos) = &*self.waits;
+        crate::metrics::PoolStats {
+            size: status.size,
+            available: status.available,
+            waiting: status.waiting,
+            waits: count.load(Ordering::Relaxed),
+            wait_seconds: nanos.load(Ordering::Relaxed) as f64 / 1e9,
+        }
     }
 
     pub async fn close(&self) {
