@@ -857,3 +857,61 @@ fn a_bad_automations_file_is_refused_naming_the_file_and_every_field() {
     }
     assert!(err.starts_with("cannot load automations ("), "{err}");
 }
+
+/// The code block in the collector README's webhook section that starts with `fence`.
+fn readme_snippet(fence: &str) -> String {
+    let readme = std::fs::read_to_string(repo("crates/collector/README.md")).unwrap();
+    let section = &readme[readme.find("**Verifying a webhook.**").expect("the webhook section")..];
+    let start = section.find(fence).expect("the snippet") + fence.len();
+    section[start..][..section[start..].find("```").unwrap()].to_string()
+}
+
+/// Runs the README's Node and Python receivers on a real delivery: each
+/// accepts it now, and refuses it replayed six minutes later (their clock
+/// moved) and with another body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_receivers_accept_a_fresh_webhook_and_refuse_a_replay() {
+    let receiver = Receiver::start(&[]).await;
+    let h = Harness::new(with_url(json!([detractor_rule()]), &receiver.url)).await;
+    h.post(&[answered("u1", "score", json!(2))]).await;
+    let hit = receiver.wait_for(1).await.remove(0);
+    let header = hit.headers["x-touchpoint-signature"].to_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("body"), &hit.body).unwrap();
+
+    let node = format!(
+        "{}\nconst body = require('fs').readFileSync(process.argv[2], 'utf8');\n\
+         const [header, secret, shift] = [process.argv[3], process.argv[4], Number(process.argv[5])];\n\
+         const now = Date.now; Date.now = () => now() + shift * 1000;\n\
+         console.log(verify(header, body, secret) && !verify(header, body + ' ', secret));\n",
+        readme_snippet("```js\n").replace(
+            "import { createHmac, timingSafeEqual } from \"node:crypto\";",
+            "const { createHmac, timingSafeEqual } = require('node:crypto');"
+        )
+    );
+    let python = format!(
+        "{}\nimport sys\nbody = open(sys.argv[1], 'rb').read()\nheader, secret, shift = sys.argv[2], sys.argv[3], int(sys.argv[4])\n\
+         real = time.time\ntime.time = lambda: real() + shift\n\
+         print('true' if verify(header, body, secret) and not verify(header, body + b' ', secret) else 'false')\n",
+        readme_snippet("```python\n")
+    );
+    std::fs::write(dir.path().join("verify.cjs"), node).unwrap();
+    std::fs::write(dir.path().join("verify.py"), python).unwrap();
+    let run = |program: &str, script: &str, shift: i64| {
+        let out = std::process::Command::new(program)
+            .arg(dir.path().join(script))
+            .arg(dir.path().join("body"))
+            .arg(&header)
+            .arg(WEBHOOK_SECRET)
+            .arg(shift.to_string())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{program}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    for (program, script) in [("node", "verify.cjs"), ("python3", "verify.py")] {
+        assert_eq!(run(program, script, 0), "true", "{program} must accept the delivery as sent");
+        assert_eq!(run(program, script, 360), "false", "{program} must refuse it replayed 6 minutes later");
+        assert_eq!(run(program, script, -360), "false", "{program} must refuse a t 6 minutes ahead");
+    }
+}
