@@ -1,7 +1,8 @@
 //! Postgres over TLS, against the throwaway cluster `scripts/test.sh`
 //! starts with `ssl=on` and a certificate for 127.0.0.1 from a CA it made
-//! (`TOUCHPOINT_TEST_PG_CA`). Without that cluster (SQLite runs, or a
-//! Postgres without TLS) there is nothing to check and the test says so.
+//! (`TOUCHPOINT_TEST_PG_CA`); and, on a Postgres without TLS, that
+//! `require` refuses it and `prefer` says in the log that it is not
+//! encrypted. On SQLite there is nothing to check and the tests say so.
 
 use touchpoint_collector::store::pg_tls::connect;
 use touchpoint_collector::store::Store;
@@ -68,4 +69,38 @@ async fn sslmode_is_honoured_against_a_server_with_a_private_ca() {
     let refused = Store::open(dir.path(), Some(&url_with("127.0.0.1", "sslmode=verify-full").unwrap())).await;
     let err = refused.map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("cannot connect to Postgres"), "{err}");
+}
+
+#[tokio::test]
+async fn without_tls_on_the_server_require_refuses_and_prefer_says_so() {
+    let Some(base) = common::postgres_url().filter(|_| std::env::var("TOUCHPOINT_TEST_PG_CA").is_err()) else {
+        eprintln!("not a Postgres without TLS: nothing to check");
+        return;
+    };
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let err = connect(&format!("{base}{sep}sslmode=require")).await.map(|_| ()).unwrap_err();
+    assert!(err.contains("does not support TLS"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let err = Store::open(dir.path(), Some(&format!("{base}{sep}sslmode=verify-full"))).await.map(|_| ()).unwrap_err();
+    assert!(err.to_string().contains("does not support TLS"), "{err}");
+
+    // prefer: the collector starts, and its log says the connection is not encrypted.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_touchpoint-collector"))
+        .args(["--addr", "127.0.0.1:0", "--database-url", &format!("{base}{sep}sslmode=prefer"), "--surveys-dir"])
+        .arg(common::app::repo_file("surveys"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--www-dir")
+        .arg(dir.path().join("no-www"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = out.id().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+    let out = out.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("listening on"), "{stderr}");
+    assert!(stderr.contains("the connection is NOT encrypted (sslmode=prefer)"), "{stderr}");
 }
