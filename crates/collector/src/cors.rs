@@ -3,10 +3,11 @@
 //! project allows, so one project allowing `*` opens no other project's
 //! reads. Requests without a key: ingest (`POST /v1/events`, whose key is
 //! in the body, so its preflight cannot know the project; the handler
-//! checks the origin against the body's project and answers 403) and the
-//! public survey definitions get the origins any project allows. Nothing
-//! else answers a browser on another origin: the secret-key APIs are for
-//! servers, and the dashboard is same-origin.
+//! checks the origin against the body's project and answers 403), the
+//! public survey definitions and the widget's own files (a page imports the
+//! module and compiles the wasm across origins) get the origins any project
+//! allows. No other API answers a browser on another origin: the
+//! secret-key APIs are for servers, and the dashboard is same-origin.
 //!
 //! `Authorization` is deliberately not an allowed header: secret keys are
 //! for servers, not pages. `Retry-After` is exposed so the widget can
@@ -40,8 +41,9 @@ pub fn allows(projects: &Projects, origin: &str, parts: &Parts) -> bool {
             let preflight_of_post = parts.method == Method::OPTIONS
                 && parts.headers.get(header::ACCESS_CONTROL_REQUEST_METHOD).is_some_and(|m| m == "POST");
             let ingest = path == "/v1/events" && (parts.method == Method::POST || preflight_of_post);
-            let keyless_public = ingest || definition;
-            keyless_public && projects.any_allows_origin(origin)
+            // The widget's files: a page on another origin imports the module and compiles the wasm with CORS.
+            let api = path.starts_with("/v1/") || path.starts_with("/segment/");
+            (ingest || definition || !api) && projects.any_allows_origin(origin)
         }
     }
 }

@@ -76,10 +76,11 @@ pub struct ClientLimits {
 }
 
 impl Default for ClientLimits {
-    /// Generous for one browser (a full batch every half second, a read a
-    /// second on average), tight for a script hammering the collector.
+    /// Far above one browser (a full batch every half second, a few reads
+    /// per page), with room for an office behind one address; tight for a
+    /// script hammering the collector.
     fn default() -> ClientLimits {
-        ClientLimits { events_per_second: 200, event_burst: 2000, reads_per_second: 5, read_burst: 60 }
+        ClientLimits { events_per_second: 200, event_burst: 2000, reads_per_second: 20, read_burst: 200 }
     }
 }
 

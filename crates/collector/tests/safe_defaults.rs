@@ -119,6 +119,9 @@ async fn cors_is_answered_per_project_not_for_the_most_open_one() {
     // Secret-key APIs answer no other origin at all.
     assert_eq!(allowed(&t, Method::GET, "/v1/events", app).await, None);
     assert_eq!(allowed(&t, Method::GET, "/v1/surveys/nps/nps", app).await, None);
+    // The widget's files and the public definitions: for any origin some project allows.
+    assert_eq!(allowed(&t, Method::GET, "/pkg/index.js", evil).await.as_deref(), Some(evil));
+    assert_eq!(allowed(&t, Method::GET, "/v1/surveys/nps?form=card", evil).await.as_deref(), Some(evil));
     // Ingest names its project in the body: its preflight cannot tell, the handler does (403).
     assert_eq!(allowed(&t, Method::OPTIONS, "/v1/events", evil).await.as_deref(), Some(evil));
     let body = r#"{"key": "pk_strict", "events": []}"#;
