@@ -34,7 +34,7 @@ cleanup() {
 trap cleanup EXIT
 
 cat >"$work/projects.json" <<'EOF'
-[{"public_key": "pk_bench", "secret_key": "sk_bench", "allowed_origins": ["http://127.0.0.1:*"],
+[{"public_key": "pk_bench", "secret_key": "sk_bench_7c1e9a3f5b2d8e4a6c0f", "allowed_origins": ["http://127.0.0.1:*"],
   "rate_limit": {"events_per_second": 10000000, "burst": 10000000}}]
 EOF
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything and runs the demo: the collector (SQLite in ./data) serving
-# the demo SaaS app with the widget at http://127.0.0.1:8787/ (TOUCHPOINT_ADDR to change),
+# the demo SaaS app with the widget at http://127.0.0.1:8787/ (TOUCHPOINT_ADDR to change; an address
+# other than loopback also needs TOUCHPOINT_DEMO=1, as the demo secret key is in the source),
 # the dashboard at /dashboard (secret key sk_demo), and the demo automations
 # (emails land as .eml files in ./data/outbox; webhooks go to 127.0.0.1:8788).
 set -euo pipefail

@@ -45,9 +45,13 @@ function configFiles(dir: string, url: string): string[] {
   return ["--accounts", join(dir, "accounts.json"), "--automations", join(dir, "automations.json"), "--email-outbox", join(dir, "outbox")];
 }
 
+/** Verifies `X-Touchpoint-Signature: t=<unix s>,v1=<hex HMAC-SHA256(secret, "{t}.{body}")>` as a receiver would (the collector README's recipe). */
 function signatureValid(hit: Hit): boolean {
-  const got = Buffer.from(String(hit.headers["x-touchpoint-signature-256"] ?? ""));
-  const want = Buffer.from("sha256=" + createHmac("sha256", SECRET).update(hit.body).digest("hex"));
+  const f = Object.fromEntries(String(hit.headers["x-touchpoint-signature"] ?? "").split(",").map((p) => p.split("=", 2)));
+  const t = Number(f.t);
+  if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > 300) return false;
+  const want = createHmac("sha256", SECRET).update(`${t}.${hit.body}`).digest();
+  const got = Buffer.from(f.v1 ?? "", "hex");
   return got.length === want.length && timingSafeEqual(got, want);
 }
 

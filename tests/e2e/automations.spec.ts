@@ -45,10 +45,13 @@ function automationsFile(dir: string, url: string): string {
   return file;
 }
 
-/** Verifies `X-Touchpoint-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>` as a receiver would. */
+/** Verifies `X-Touchpoint-Signature: t=<unix s>,v1=<hex HMAC-SHA256(secret, "{t}.{body}")>` as a receiver would (the collector README's recipe). */
 function signatureValid(hit: Hit): boolean {
-  const got = Buffer.from(String(hit.headers["x-touchpoint-signature-256"] ?? ""));
-  const want = Buffer.from("sha256=" + createHmac("sha256", SECRET).update(hit.body).digest("hex"));
+  const f = Object.fromEntries(String(hit.headers["x-touchpoint-signature"] ?? "").split(",").map((p) => p.split("=", 2)));
+  const t = Number(f.t);
+  if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > 300) return false;
+  const want = createHmac("sha256", SECRET).update(`${t}.${hit.body}`).digest();
+  const got = Buffer.from(f.v1 ?? "", "hex");
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
@@ -146,7 +149,7 @@ test("the receiver failing three times → the webhook is delivered exactly once
   const hits = ofRule(hook.hits, "detractor_follow_up");
   expect(hits.map((h) => h.status)).toEqual([500, 500, 500, 200]);
   expect(hits.map((h) => h.headers["x-touchpoint-attempt"])).toEqual(["1", "2", "3", "4"]);
-  // One delivery, the same body and signature each time; only one was accepted.
+  // One delivery, the same body each time, each attempt signed at its own time; only one was accepted.
   expect(new Set(hits.map((h) => h.headers["x-touchpoint-delivery"])).size).toBe(1);
   expect(new Set(hits.map((h) => h.body)).size).toBe(1);
   expect(hits.every(signatureValid)).toBe(true);

@@ -14,11 +14,15 @@ export const artifacts = join(root, "tests/artifacts");
 
 export type StoredEvent = { id: string; type: string; ts: number; anonymous_id: string; user_id?: string; url: string; [k: string]: unknown };
 
-/** The demo project's secret key, which the read APIs require. */
-const SECRET = { authorization: "Bearer sk_demo" };
-
 export class Collector {
+  /** The secret key the read APIs require: the demo project's, unless a test gives its own projects file. */
+  secret = "sk_demo";
+
   constructor(public url: string, public proc: ChildProcess, public dir: string) {}
+
+  private get auth() {
+    return { authorization: `Bearer ${this.secret}` };
+  }
 
   async stop() {
     if (this.proc.exitCode === null) {
@@ -37,7 +41,7 @@ export class Collector {
   }
 
   async events(query: Record<string, string> = {}): Promise<StoredEvent[]> {
-    const res = await fetch(`${this.url}/v1/events?${new URLSearchParams(query)}`, { headers: SECRET });
+    const res = await fetch(`${this.url}/v1/events?${new URLSearchParams(query)}`, { headers: this.auth });
     expect(res.status).toBe(200);
     return (await res.json()).events;
   }
@@ -50,7 +54,7 @@ export class Collector {
   }
 
   async nps(surveyId: string) {
-    const res = await fetch(`${this.url}/v1/surveys/${surveyId}/nps`, { headers: SECRET });
+    const res = await fetch(`${this.url}/v1/surveys/${surveyId}/nps`, { headers: this.auth });
     expect(res.status).toBe(200);
     return res.json();
   }

@@ -17,6 +17,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const DAY = 24 * 60 * 60 * 1000;
 const T0 = Date.parse("2026-03-02T09:00:00Z");
 const IDENTITY_SECRET = "e2e-identity-secret-0123456789";
+/** A projects file's secret key: long and random, as the collector requires of one. */
+const PROJECT_SECRET = "sk_e2e_9b3f7d1a5c8e2b6f4a0d";
 
 type Start = (extra: (dir: string) => string[]) => Promise<Collector>;
 
@@ -169,10 +171,11 @@ test("identity verification: a forged user hash is refused, the real one is beli
   const c = await withTargeting(startCollector, { surveys: [{ id: "nps", targeting: { urls: ["/never"] } }] }, (dir) => {
     const projects = join(dir, "projects.json");
     writeFileSync(projects, JSON.stringify([{
-      public_key: "pk_demo", secret_key: "sk_demo", allowed_origins: ["*"], identity_secret: IDENTITY_SECRET,
+      public_key: "pk_demo", secret_key: PROJECT_SECRET, allowed_origins: ["*"], identity_secret: IDENTITY_SECRET,
     }]));
     return ["--projects", projects];
   });
+  c.secret = PROJECT_SECRET;
   const hash = (user: string) => createHmac("sha256", IDENTITY_SECRET).update(user).digest("hex");
 
   // Mallory claims to be Ada with a hash made under another secret.

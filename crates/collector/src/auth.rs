@@ -90,6 +90,9 @@ impl FromRequestParts<AppState> for PublicKey {
                 return Err(AppError::Forbidden { message, field: "origin" });
             }
         }
+        if let Some(client) = crate::limits::client_ip(&parts.headers, &parts.extensions, &state.config.limits) {
+            state.clients.admit_read(client, project)?;
+        }
         Ok(PublicKey(project.clone()))
     }
 }

@@ -47,6 +47,12 @@ pub struct Config {
     /// The accounts file (tiers, health, stages, routing; see [`crate::accounts`]),
     /// which must then exist; `None` reads `./accounts.json` if it exists.
     pub accounts_file: Option<PathBuf>,
+    /// Connections, timeouts and per-client limits (see [`crate::limits`]).
+    pub limits: crate::limits::ServerLimits,
+    /// Serve the demo project (whose secret is in the source) on an address other than loopback.
+    pub demo: bool,
+    /// How the log lines on stderr are written.
+    pub log_format: crate::observe::LogFormat,
 }
 
 /// `--max-age` when none is given: how long after a deploy a returning browser may still run the previous widget.
@@ -81,6 +87,9 @@ impl Default for Config {
             email_outbox: None,
             database_url: None,
             accounts_file: None,
+            limits: crate::limits::ServerLimits::default(),
+            demo: false,
+            log_format: crate::observe::LogFormat::Text,
         }
     }
 }
@@ -115,7 +124,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// (flag, environment variable, help), in the order `--help` lists them.
-const FLAGS: [(&str, &str, &str); 15] = [
+const FLAGS: [(&str, &str, &str); 21] = [
     ("--addr", "TOUCHPOINT_ADDR", "address to listen on [default: 127.0.0.1:8787; port 0 = any free port]"),
     ("--data-dir", "TOUCHPOINT_DATA_DIR", "directory of the SQLite file touchpoint.db [default: ./data]"),
     ("--surveys-dir", "TOUCHPOINT_SURVEYS_DIR", "survey definitions, one *.json each [default: ./surveys]"),
@@ -184,16 +193,53 @@ const FLAGS: [(&str, &str, &str); 15] = [
         "JSON file of account tiers, health score weights, lifecycle stages and routing rules; must exist if \
          given [default: ./accounts.json, none if that file is missing]",
     ),
+    (
+        "--header-timeout-ms",
+        "TOUCHPOINT_HEADER_TIMEOUT_MS",
+        "a connection that has not sent a whole request head within this time is closed (also an idle \
+         keep-alive connection) [default: 10000]",
+    ),
+    (
+        "--body-timeout-ms",
+        "TOUCHPOINT_BODY_TIMEOUT_MS",
+        "a request body not received in full within this time is answered 408 [default: 30000]",
+    ),
+    (
+        "--max-connections",
+        "TOUCHPOINT_MAX_CONNECTIONS",
+        "connections served at once; further ones wait in the listen queue [default: 4096]",
+    ),
+    (
+        "--client-ip-header",
+        "TOUCHPOINT_CLIENT_IP_HEADER",
+        "behind a load balancer: the header it sets to the client's address (e.g. X-Forwarded-For, whose last \
+         entry is taken); never trust it otherwise [default: none, the socket's peer address]",
+    ),
+    ("--log-format", "TOUCHPOINT_LOG_FORMAT", "text or json (one JSON object per line on stderr) [default: text]"),
+    (
+        "--drain-ms",
+        "TOUCHPOINT_DRAIN_MS",
+        "after SIGTERM, how long /readyz answers 503 while requests are still served, so a load balancer \
+         stops sending any before the listener closes [default: 0]",
+    ),
 ];
 
 /// Flags without a value: (flag, environment variable, help). The variable is
 /// on with `1`/`true`/`yes`, off with `0`/`false`/`no` or empty.
-const SWITCHES: [(&str, &str, &str); 1] = [(
-    "--dev",
-    "TOUCHPOINT_DEV",
-    "development: every static file is Cache-Control: no-cache, so a rebuilt widget or an edited page \
-     shows on the next load",
-)];
+const SWITCHES: [(&str, &str, &str); 2] = [
+    (
+        "--dev",
+        "TOUCHPOINT_DEV",
+        "development: every static file is Cache-Control: no-cache, so a rebuilt widget or an edited page \
+         shows on the next load",
+    ),
+    (
+        "--demo",
+        "TOUCHPOINT_DEMO",
+        "serve the demo project (pk_demo / sk_demo, any origin) without --projects even on an address other \
+         than loopback; without it the collector refuses to start there",
+    ),
+];
 
 fn switch_from_env(var: &str, value: &str) -> Result<bool, ConfigError> {
     match value.to_ascii_lowercase().as_str() {
@@ -323,9 +369,9 @@ impl Command {
         }
 
         let mut config = Config::default();
-        let [addr, data, surveys, www, pkg, dist, max_age, projects, checklists, help, automations, targeting, outbox, database_url, accounts] =
+        let [addr, data, surveys, www, pkg, dist, max_age, projects, checklists, help, automations, targeting, outbox, database_url, accounts, header_timeout, body_timeout, max_connections, client_ip_header, log_format, drain] =
             values;
-        let [dev] = switches;
+        let [dev, demo] = switches;
         if let Some(addr) = addr {
             config.addr =
                 addr.parse().map_err(|e| ConfigError(format!("--addr {addr:?} is not an IP:PORT address: {e}")))?;
@@ -363,6 +409,42 @@ impl Command {
         }
         config.database_url = database_url;
         config.accounts_file = accounts.map(PathBuf::from);
+        let millis = |flag: &str, v: String| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|&ms| ms > 0)
+                .map(std::time::Duration::from_millis)
+                .ok_or_else(|| ConfigError(format!("{flag} {v:?} is not a positive whole number of milliseconds")))
+        };
+        if let Some(v) = header_timeout {
+            config.limits.header_timeout = millis("--header-timeout-ms", v)?;
+        }
+        if let Some(v) = body_timeout {
+            config.limits.body_timeout = millis("--body-timeout-ms", v)?;
+        }
+        if let Some(v) = max_connections {
+            config.limits.max_connections = v
+                .parse()
+                .ok()
+                .filter(|&n: &usize| n > 0)
+                .ok_or_else(|| ConfigError(format!("--max-connections {v:?} is not a positive whole number")))?;
+        }
+        if let Some(v) = client_ip_header {
+            config.limits.client_ip_header = Some(
+                axum::http::HeaderName::try_from(v.as_str())
+                    .map_err(|_| ConfigError(format!("--client-ip-header {v:?} is not a header name")))?,
+            );
+        }
+        if let Some(v) = drain {
+            config.limits.drain = match v.as_str() {
+                "0" => std::time::Duration::ZERO,
+                _ => millis("--drain-ms", v)?,
+            };
+        }
+        if let Some(v) = log_format {
+            config.log_format = v.parse().map_err(ConfigError)?;
+        }
+        config.demo = demo.unwrap_or(false);
         Ok(Command::Run(config))
     }
 }

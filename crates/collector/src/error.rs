@@ -109,7 +109,7 @@ pub fn retry_after_seconds(wait: Duration) -> u64 {
 /// Middleware (`axum::middleware::map_response`) that logs internal errors.
 pub async fn log_internal_errors(response: Response) -> Response {
     if let Some(InternalDetail(detail)) = response.extensions().get::<InternalDetail>() {
-        eprintln!("touchpoint-collector: internal error: {detail}");
+        tracing::error!("internal error: {detail}");
     }
     response
 }

@@ -48,10 +48,13 @@ fn duration(ms: i64) -> String {
     }
 }
 
+pub use crate::metrics::Rejection;
+
 pub enum Checked {
     /// Boxed: an event is far larger than a rejection.
     Valid(Box<NewEvent>),
-    Rejected(EventResult),
+    /// The result for the client, and the kind of problem (for `/metrics`).
+    Rejected(EventResult, Rejection),
 }
 
 /// Judges the event at `index` of its batch. Reasons start with the JSON
@@ -60,23 +63,23 @@ pub enum Checked {
 /// the secret key vouches for them.
 pub fn check(index: usize, mut raw: Value, project: &ProjectEntry, source: Source) -> Checked {
     let id = raw.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-    let reject = |field: Option<&str>, reason: String| {
+    let reject_as = |kind: Rejection, field: Option<&str>, reason: String| {
         let at = match field {
             Some(field) => format!("events[{index}].{field}"),
             None => format!("events[{index}]"),
         };
-        Checked::Rejected(EventResult {
-            id: id.clone(),
-            status: EventStatus::Rejected,
-            reason: Some(format!("{at}: {reason}")),
-        })
+        let result =
+            EventResult { id: id.clone(), status: EventStatus::Rejected, reason: Some(format!("{at}: {reason}")) };
+        Checked::Rejected(result, kind)
     };
+    let reject = |field: Option<&str>, reason: String| reject_as(Rejection::Invalid, field, reason);
 
     // Checked below, never stored: it is a credential for the user id.
     let user_hash = raw.as_object_mut().and_then(|o| o.remove("user_hash"));
     let body = raw.to_string();
     if body.len() > MAX_EVENT_BYTES {
-        return reject(None, format!("event is {} bytes, more than the limit of {MAX_EVENT_BYTES}", body.len()));
+        let why = format!("event is {} bytes, more than the limit of {MAX_EVENT_BYTES}", body.len());
+        return reject_as(Rejection::TooLarge, None, why);
     }
     let event: Event = match serde_path_to_error::deserialize(raw) {
         Ok(event) => event,
@@ -99,12 +102,12 @@ pub fn check(index: usize, mut raw: Value, project: &ProjectEntry, source: Sourc
             Some(other) => return reject(Some("user_hash"), format!("must be a string, not {other}")),
         };
         if let Err(e) = project.verify_user(user, hash) {
-            return reject(Some("user_hash"), e.to_string());
+            return reject_as(Rejection::Identity, Some("user_hash"), e.to_string());
         }
     }
     if let (Some(schema), EventKind::Track { name, props }) = (&project.project.events, &event.kind) {
         if let Err(p) = schema.check(name, props) {
-            return reject(Some(&p.at), p.message);
+            return reject_as(Rejection::Undeclared, Some(&p.at), p.message);
         }
     }
     Checked::Valid(Box::new(NewEvent { source, ..NewEvent::new(event, body) }))
@@ -126,7 +129,7 @@ mod tests {
 
     fn check_rejected(raw: Value, expected_id: &str, expected_reason: &str) {
         match check(3, raw.clone()) {
-            Checked::Rejected(r) => {
+            Checked::Rejected(r, _) => {
                 assert_eq!(r.id, expected_id, "{raw}");
                 assert_eq!(r.reason.as_deref(), Some(expected_reason), "{raw}");
             }
@@ -147,7 +150,7 @@ mod tests {
             "e1",
             "events[3].type: missing field `type`",
         );
-        let Checked::Rejected(r) =
+        let Checked::Rejected(r, _) =
             check(3, json!({"id": "e2", "ts": 1, "anonymous_id": "a", "url": "u", "type": "survey_exploded"}))
         else {
             panic!("an unknown type was accepted")
@@ -219,7 +222,7 @@ mod tests {
         assert!(!ok.body.contains("user_hash") && !ok.body.contains(&hash), "{}", ok.body);
 
         for (h, why) in [(json!(null), "needs its user_hash"), (json!("beef"), "is not the HMAC-SHA256")] {
-            let Checked::Rejected(r) = super::check(2, as_alice(h.clone()), verified, Source::Page) else {
+            let Checked::Rejected(r, _) = super::check(2, as_alice(h.clone()), verified, Source::Page) else {
                 panic!("{h} accepted")
             };
             let reason = r.reason.unwrap_or_default();
@@ -277,7 +280,7 @@ mod tests {
             Checked::Valid(_)
         ));
         let reason = |raw: Value| match super::check(4, raw, strict, Source::Page) {
-            Checked::Rejected(r) => r.reason.unwrap_or_default(),
+            Checked::Rejected(r, _) => r.reason.unwrap_or_default(),
             Checked::Valid(_) => "accepted".into(),
         };
         assert_eq!(

@@ -20,7 +20,7 @@
 //! and who may read (the secret key as `Authorization: Bearer`). The widget's
 //! own reads (checklist definitions and one user's progress) take the public
 //! key and an allowed `Origin`, like ingest. Only survey definitions,
-//! `/healthz`, the dashboard's page and script (which hold no data) and the
+//! `/healthz`, `/readyz`, `/metrics` (totals only), the dashboard's page and script (which hold no data) and the
 //! static files are public.
 
 pub mod accounts;
@@ -30,28 +30,33 @@ pub mod catalog;
 pub mod checklists;
 pub mod config;
 pub mod conformance;
+pub mod cors;
 pub mod dashboard;
 pub mod error;
 mod extract;
+pub mod health;
 pub mod help;
 mod ingest;
+pub mod limits;
+pub mod metrics;
+pub mod observe;
 pub mod openapi;
+mod private_files;
 pub mod projects;
 mod rate_limit;
 pub mod responses;
 pub mod routes;
+pub mod serve;
+pub mod signature;
 pub mod store;
 pub mod targeting;
 pub mod time;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue, Method};
-use axum::routing::{any, get};
+use axum::routing::any;
 use axum::Router;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::automations::Automations;
 use crate::catalog::SurveyCatalog;
@@ -81,6 +86,11 @@ pub struct AppState {
     pub targeting: Option<Arc<targeting::TargetingCatalog>>,
     /// `None`: no accounts definition (account routes answer 404).
     pub accounts: Option<Arc<accounts::AccountsCatalog>>,
+    /// Per-client token buckets ([`limits`]).
+    pub clients: Arc<limits::ClientBuckets>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Whether `/readyz` says ready ([`health`]).
+    pub readiness: Arc<health::Readiness>,
 }
 
 impl AppState {
@@ -96,6 +106,9 @@ impl AppState {
             automations: None,
             targeting: None,
             accounts: None,
+            clients: Arc::default(),
+            metrics: Arc::default(),
+            readiness: Arc::default(),
         }
     }
 
@@ -124,7 +137,7 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(health::router())
         .merge(routes::events::router())
         .merge(routes::surveys::router())
         .merge(routes::checklists::router())
@@ -139,9 +152,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/{*rest}", any(not_found))
         .merge(routes::assets::router(&state.config))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::body_deadline))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), health::count_refused_ingest))
         .layer(compression())
-        .layer(cors(state.projects.clone()))
+        .layer(cors::layer(state.projects.clone()))
         .layer(axum::middleware::map_response(error::log_internal_errors))
+        .layer(axum::middleware::from_fn(observe::request_id))
         .with_state(state)
 }
 
@@ -152,23 +168,6 @@ pub fn router(state: AppState) -> Router {
 /// this size at a fraction of the CPU.
 fn compression() -> tower_http::compression::CompressionLayer {
     tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(5))
-}
-
-/// Browsers may call us from an origin that some project allows; the answer
-/// echoes that origin (with `Vary: Origin`), and says nothing to others, so
-/// their preflight fails. Which project the origin belongs to is only known
-/// from the body, so `POST /v1/events` checks it again per project (403).
-/// `Authorization` is deliberately not an allowed header: secret keys are for
-/// servers, not pages. `Retry-After` is exposed so the widget can honour a 429.
-fn cors(projects: Arc<Projects>) -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
-            origin.to_str().is_ok_and(|origin| projects.any_allows_origin(origin))
-        }))
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE])
-        .expose_headers([header::RETRY_AFTER])
-        .max_age(Duration::from_secs(600))
 }
 
 /// The server's clock, in ms since the epoch.

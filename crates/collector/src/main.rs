@@ -12,12 +12,11 @@
 //! nothing acknowledged is lost and its retry is recognised by event id.
 
 use std::error::Error;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use touchpoint_collector::automations::config::Context;
 use touchpoint_collector::automations::worker::Worker;
@@ -102,12 +101,22 @@ fn print_types(file: &std::path::Path, key: Option<&str>) -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
+    touchpoint_collector::observe::init(config.log_format);
     let projects = match &config.projects_file {
         Some(file) => Projects::load(file)?,
+        None if !config.addr.ip().is_loopback() && !config.demo => {
+            return Err(format!(
+                "refusing to serve the demo project on {}: its secret key {DEMO_SECRET_KEY} is in the source, so \
+                 anyone could read its data. Give --projects FILE with your own keys, listen on 127.0.0.1, or pass \
+                 --demo to serve it there anyway",
+                config.addr
+            )
+            .into())
+        }
         None => {
-            eprintln!(
-                "touchpoint-collector: no --projects file: serving the demo project \
-                 {DEMO_PUBLIC_KEY} / {DEMO_SECRET_KEY} for any origin (not for production)"
+            tracing::warn!(
+                "no --projects file: serving the demo project {DEMO_PUBLIC_KEY} / {DEMO_SECRET_KEY} for any origin \
+                 (not for production)"
             );
             Projects::demo()
         }
@@ -136,7 +145,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     // as it reads that line must get a graceful shutdown, not the default kill.
     let shutdown = shutdown_signal()?;
     let listener =
-        TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+        touchpoint_collector::serve::bind(config.addr).map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
     let checklists_note = match &checklists {
         Some(c) => format!("{} checklist(s) from {}", c.set.checklists().len(), c.file.display()),
@@ -173,8 +182,8 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         Store::Sqlite(_) => format!("SQLite in {}", config.data_dir.display()),
         Store::Postgres(_) => "Postgres (DATABASE_URL)".into(),
     };
-    eprintln!(
-        "touchpoint-collector: {} project(s), {} survey(s) from {}, {checklists_note}, {help_note}, \
+    tracing::info!(
+        "{} project(s), {} survey(s) from {}, {checklists_note}, {help_note}, \
          {automations_note}, {targeting_note}, {accounts_note}, database: {database_note}",
         projects.len(),
         surveys.len(),
@@ -188,6 +197,8 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         .with_accounts(accounts);
     let worker = Worker::spawn(&state);
     let accounts_worker = touchpoint_collector::accounts::worker::Worker::spawn(&state);
+    let limits = state.config.limits.clone();
+    let readiness = state.readiness.clone();
     let app = router(state);
 
     // The one line on stdout; scripts and tests parse it for the bound port.
@@ -198,9 +209,15 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
 
     // The signal starts the graceful shutdown, and also the grace period.
     let (stopping, stop) = watch::channel(false);
+    let drain = limits.drain;
     tokio::spawn(async move {
         shutdown.await;
-        eprintln!("touchpoint-collector: shutting down, finishing requests in flight");
+        readiness.stopping();
+        if !drain.is_zero() {
+            tracing::info!("shutting down: /readyz says 503, serving for {drain:?} more");
+            tokio::time::sleep(drain).await;
+        }
+        tracing::info!("shutting down, finishing requests in flight");
         let _ = stopping.send(true);
     });
     let signalled = move || {
@@ -209,12 +226,12 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
             let _ = stop.wait_for(|stopping| *stopping).await;
         }
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(signalled()).into_future();
+    let server = touchpoint_collector::serve::serve(listener, app, &limits, signalled());
     let grace = signalled();
     tokio::select! {
         result = server => result?,
         () = async { grace.await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            eprintln!("touchpoint-collector: requests still open after {SHUTDOWN_GRACE:?}, closing them unanswered");
+            tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}, closing them unanswered");
         }
     }
     // Deliveries in flight finish (or time out) and are recorded before the database closes.
@@ -225,7 +242,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         worker.stop().await;
     }
     db.close().await;
-    eprintln!("touchpoint-collector: shut down");
+    tracing::info!("shut down");
     Ok(())
 }
 

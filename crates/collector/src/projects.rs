@@ -34,6 +34,7 @@ use serde::Deserialize;
 use touchpoint_core::events::EventSchema;
 use touchpoint_protocol::MAX_BATCH_EVENTS;
 
+use crate::limits::ClientLimits;
 use crate::rate_limit::TokenBucket;
 
 /// Public key of the project used when no `--projects` file is given.
@@ -53,6 +54,8 @@ pub struct Project {
     /// Declared `track()` events (see `touchpoint_core::events`): declared
     /// ones are type-checked at ingest; in strict mode undeclared ones are refused.
     pub events: Option<EventSchema>,
+    /// What one client (address and this key) may spend (see [`crate::limits`]).
+    pub client_limits: ClientLimits,
 }
 
 /// Why a user id was not believed.
@@ -288,6 +291,8 @@ struct ProjectSpec {
     identity_secret: Option<String>,
     #[serde(default)]
     events: Option<serde_json::Value>,
+    #[serde(default)]
+    client_limits: ClientLimits,
 }
 
 impl Projects {
@@ -301,6 +306,7 @@ impl Projects {
             rate_limit: RateLimit::default(),
             identity_secret: None,
             events: None,
+            client_limits: ClientLimits::default(),
         }])
         .expect("the demo project is valid")
     }
@@ -309,12 +315,18 @@ impl Projects {
     pub fn load(path: &Path) -> Result<Projects, ProjectsError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ProjectsError(vec![format!("{}: cannot read: {e}", path.display())]))?;
-        Projects::from_json(&text).map_err(|ProjectsError(problems)| {
+        Projects::parse(&text, true).map_err(|ProjectsError(problems)| {
             ProjectsError(problems.into_iter().map(|p| format!("{}: {p}", path.display())).collect())
         })
     }
 
+    /// Parses and validates projects given in code or tests. Unlike
+    /// [`Projects::load`] it takes short secret keys.
     pub fn from_json(text: &str) -> Result<Projects, ProjectsError> {
+        Projects::parse(text, false)
+    }
+
+    fn parse(text: &str, strong_secrets: bool) -> Result<Projects, ProjectsError> {
         let mut de = serde_json::Deserializer::from_str(text);
         let specs: Vec<ProjectSpec> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
@@ -333,6 +345,11 @@ impl Projects {
                     Err(why) => {
                         problems.push(format!("[{i}].allowed_origins[{j}]: {pattern:?} is not an origin: {why}"))
                     }
+                }
+            }
+            if strong_secrets {
+                if let Some(why) = weak_secret_key(&spec.secret_key) {
+                    problems.push(format!("[{i}].secret_key: {why}"));
                 }
             }
             if spec.allowed_origins.is_empty() {
@@ -355,6 +372,7 @@ impl Projects {
                 rate_limit: spec.rate_limit,
                 identity_secret: spec.identity_secret,
                 events,
+                client_limits: spec.client_limits,
             });
         }
         match Projects::new(projects) {
@@ -406,6 +424,22 @@ impl Projects {
                 if [&p.public_key, &p.secret_key].contains(&secret) {
                     problems.push(format!("[{i}].identity_secret: must differ from the project's keys"));
                 }
+            }
+            let ClientLimits { events_per_second, event_burst, reads_per_second, read_burst } = p.client_limits;
+            for (field, value) in [
+                ("events_per_second", events_per_second),
+                ("reads_per_second", reads_per_second),
+                ("read_burst", read_burst),
+            ] {
+                if value == 0 {
+                    problems.push(format!("[{i}].client_limits.{field}: must be at least 1"));
+                }
+            }
+            if (event_burst as usize) < MAX_BATCH_EVENTS {
+                problems.push(format!(
+                    "[{i}].client_limits.event_burst: must be at least {MAX_BATCH_EVENTS}, the largest batch, or a \
+                     full batch could never be accepted"
+                ));
             }
             let RateLimit { events_per_second, burst } = p.rate_limit;
             if events_per_second == 0 {
@@ -462,6 +496,25 @@ impl Projects {
 }
 
 const MIN_IDENTITY_SECRET_BYTES: usize = 16;
+
+/// Secret keys in a projects file are at least this long.
+pub const MIN_SECRET_KEY_CHARS: usize = 24;
+
+/// Why a secret key from a file cannot be used, if it cannot. Length is what
+/// protects it; a key of few distinct characters (`sk_aaaa…`) was typed,
+/// not generated.
+fn weak_secret_key(key: &str) -> Option<String> {
+    let generate = "generate one, e.g. sk_$(openssl rand -hex 16)";
+    let chars = key.chars().count();
+    if chars < MIN_SECRET_KEY_CHARS {
+        return Some(format!("must be at least {MIN_SECRET_KEY_CHARS} random characters, not {chars}; {generate}"));
+    }
+    let distinct = key.chars().collect::<std::collections::HashSet<_>>().len();
+    if distinct < 10 {
+        return Some(format!("has only {distinct} different characters, so it is not random; {generate}"));
+    }
+    None
+}
 
 /// Lowercase hex HMAC-SHA256 of `user_id` under `secret`: what the host's
 /// backend computes for `identify(id, traits, { userHash })`.
@@ -611,6 +664,34 @@ mod tests {
             let found = problems(json);
             assert!(found.len() == 1 && found[0].contains(expected), "{json}: {found:?}");
         }
+    }
+
+    #[test]
+    fn a_projects_file_needs_long_random_secret_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("projects.json");
+        let write = |keys: &[&str]| {
+            let specs: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| format!(r#"{{"public_key": "pk_{i}", "secret_key": "{k}", "allowed_origins": ["*"]}}"#))
+                .collect();
+            std::fs::write(&file, format!("[{}]", specs.join(","))).unwrap();
+        };
+        write(&["sk_demo", "sk_aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "sk_4f9c2a7e1b8d3f6a0c5e9b2d"]);
+        let err = Projects::load(&file).unwrap_err().to_string();
+        let at = file.display();
+        assert!(
+            err.contains(&format!(
+                "{at}: [0].secret_key: must be at least 24 random characters, not 7; generate one, e.g. \
+                 sk_$(openssl rand -hex 16)"
+            )),
+            "{err}"
+        );
+        assert!(err.contains(&format!("{at}: [1].secret_key: has only 4 different characters")), "{err}");
+        assert!(!err.contains("[2]"), "{err}");
+        write(&["sk_4f9c2a7e1b8d3f6a0c5e9b2d"]);
+        assert!(Projects::load(&file).is_ok());
     }
 
     #[test]

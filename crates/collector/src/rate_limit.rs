@@ -19,6 +19,13 @@ impl TokenBucket {
         TokenBucket { per_second: f64::from(limit.events_per_second), capacity, tokens: capacity, last: now }
     }
 
+    /// Whether the bucket would be full at `now` (it has been idle long
+    /// enough to forget).
+    pub fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.per_second >= self.capacity
+    }
+
     /// Takes `cost` tokens, or leaves the bucket as it is and returns how long
     /// until `cost` tokens will be there. A cost above the capacity is
     /// charged as the capacity, so that it is not refused forever.

@@ -14,8 +14,8 @@ use axum::http::{header, Request, StatusCode};
 use serde_json::{json, Value};
 use touchpoint_collector::accounts::worker::assess_project;
 use touchpoint_collector::accounts::AccountsCatalog;
-use touchpoint_collector::automations::sign;
 use touchpoint_collector::checklists::ChecklistCatalog;
+use touchpoint_collector::signature::SigningKey;
 use touchpoint_collector::{router, AppState};
 use tower::ServiceExt;
 
@@ -213,7 +213,11 @@ async fn scripted_accounts_get_their_scores_stages_tiers_and_are_routed_once() {
     assert_eq!(hooks[0][0], "http://127.0.0.1:8788/touchpoint");
     assert_eq!(hooks[0][3], "pending");
     let payload = hooks[0][1].as_str().unwrap();
-    assert_eq!(hooks[0][2].as_str().unwrap(), sign(HOOK_SECRET, payload.as_bytes()));
+    // The row names the secret that signs each attempt (at its time), never the secret itself.
+    let key = SigningKey::parse(hooks[0][2].as_str().unwrap()).unwrap();
+    assert_eq!(key, SigningKey::Env("TP_ACCOUNTS_HOOK".into()));
+    assert_eq!(key.secret(&h.t.state).as_deref(), Some(HOOK_SECRET));
+    assert!(!payload.contains(HOOK_SECRET));
     let payload: Value = serde_json::from_str(payload).unwrap();
     assert_eq!((payload["account"]["id"].as_str(), payload["account"]["health"].as_i64()), (Some("globex"), Some(10)));
     assert_eq!(payload["account"]["owner"], "olga@acme.example");

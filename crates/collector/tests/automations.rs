@@ -124,12 +124,48 @@ async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// The receiver's recipe in the collector's README, written as a receiver
+/// would: split `X-Touchpoint-Signature` into `t` and `v1`, refuse a `t`
+/// more than 300 s from the receiver's clock, HMAC-SHA256 `"{t}.{body}"`
+/// with the secret, compare in constant time.
+fn receiver_accepts(hit: &Hit, secret: &str, now_s: i64) -> Result<(), String> {
+    let header = hit.headers.get("x-touchpoint-signature").ok_or("no signature header")?.to_str().unwrap();
+    let mut t = None;
+    let mut v1 = Vec::new();
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", v)) => t = v.parse::<i64>().ok(),
+            Some(("v1", v)) => v1.push(v),
+            _ => {}
+        }
+    }
+    let t = t.ok_or("no t")?;
+    if (now_s - t).abs() > 300 {
+        return Err(format!("t is {} s from now: outside the window, a replay", now_s - t));
+    }
+    // `verify_slice` compares in constant time.
+    let matches = |hex: &&str| {
+        let bytes: Option<Vec<u8>> =
+            (0..hex.len()).step_by(2).map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect();
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{t}.{}", hit.body).as_bytes());
+        bytes.is_some_and(|b| mac.verify_slice(&b).is_ok())
+    };
+    if v1.iter().any(matches) {
+        Ok(())
+    } else {
+        Err("no v1 matches".into())
+    }
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
 fn verify(hit: &Hit, secret: &str) {
-    let got = hit.headers["x-touchpoint-signature-256"].to_str().unwrap();
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(hit.body.as_bytes());
-    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(got, format!("sha256={expected}"), "signature of {}", hit.body);
+    if let Err(e) = receiver_accepts(hit, secret, now_s()) {
+        panic!("signature of {}: {e}", hit.body);
+    }
 }
 
 // ---------------------------------------------------------------- harness
@@ -376,6 +412,17 @@ async fn a_detractor_score_sends_one_signed_webhook_and_opens_one_case() {
     let hits = receiver.wait_for(1).await;
     let hit = &hits[0];
     verify(hit, WEBHOOK_SECRET);
+    // The same request replayed to the receiver six minutes later is refused by the recipe...
+    let replayed = receiver_accepts(hit, WEBHOOK_SECRET, now_s() + 360);
+    assert!(replayed.is_err_and(|e| e.contains("outside the window")));
+    // ...and moving its t forward breaks the signature.
+    let t = |h: &Hit| h.headers["x-touchpoint-signature"].to_str().unwrap().split(',').next().unwrap().to_string();
+    let mut moved = hit.clone();
+    let later = format!("t={}", now_s() + 360);
+    let header = hit.headers["x-touchpoint-signature"].to_str().unwrap().replace(&t(hit), &later);
+    moved.headers.insert("x-touchpoint-signature", header.parse().unwrap());
+    assert_eq!(receiver_accepts(&moved, WEBHOOK_SECRET, now_s() + 360), Err("no v1 matches".to_string()));
+    assert!(receiver_accepts(hit, "another-secret", now_s()).is_err());
     let payload: Value = serde_json::from_str(&hit.body).unwrap();
     assert_eq!(payload["rule"], "detractor");
     assert_eq!(payload["project"], KEY);
@@ -421,12 +468,14 @@ async fn a_failing_receiver_is_retried_with_backoff_and_gets_the_delivery_once()
     let log = h.settled_deliveries(1).await;
     let hits = receiver.hits();
     assert_eq!(hits.len(), 4, "three failures, then one success");
-    // The same delivery, identically signed, every time.
+    // The same delivery every time, each attempt signed at its own time.
     for hit in &hits {
         assert_eq!(hit.body, hits[0].body);
         assert_eq!(hit.headers["x-touchpoint-delivery"], hits[0].headers["x-touchpoint-delivery"]);
         verify(hit, WEBHOOK_SECRET);
     }
+    let t = |h: &Hit| h.headers["x-touchpoint-signature"].to_str().unwrap().split(',').next().unwrap().to_string();
+    assert!(hits.windows(2).all(|pair| t(&pair[0]) <= t(&pair[1])));
     let attempts: Vec<&str> = hits.iter().map(|h| h["x-touchpoint-attempt"].to_str().unwrap()).collect();
     assert_eq!(attempts, ["1", "2", "3", "4"]);
     // Exponential backoff from first_retry_ms = 100: at least 100, 200, 400 ms apart.
@@ -514,6 +563,12 @@ async fn an_ending_action_writes_the_email_rendered_from_its_template() {
     let (name, dana) = emails.iter().find(|(_, m)| m.contains("To: dana@example.com")).unwrap();
     let id = log.iter().find(|d| d["target"] == "dana@example.com").unwrap()["id"].as_str().unwrap();
     assert_eq!(name, &format!("{id}.eml"));
+    // An email holds what a user said: only the collector's account may read it.
+    for (name, _) in &emails {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(h.dir.path().join("outbox").join(name)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
     for line in [
         "From: Acme Success <success@acme.example>\r\n",
         "To: dana@example.com\r\n",
@@ -801,4 +856,62 @@ fn a_bad_automations_file_is_refused_naming_the_file_and_every_field() {
         assert!(err.contains(&expected), "{expected:?} missing from:\n{err}");
     }
     assert!(err.starts_with("cannot load automations ("), "{err}");
+}
+
+/// The code block in the collector README's webhook section that starts with `fence`.
+fn readme_snippet(fence: &str) -> String {
+    let readme = std::fs::read_to_string(repo("crates/collector/README.md")).unwrap();
+    let section = &readme[readme.find("**Verifying a webhook.**").expect("the webhook section")..];
+    let start = section.find(fence).expect("the snippet") + fence.len();
+    section[start..][..section[start..].find("```").unwrap()].to_string()
+}
+
+/// Runs the README's Node and Python receivers on a real delivery: each
+/// accepts it now, and refuses it replayed six minutes later (their clock
+/// moved) and with another body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_receivers_accept_a_fresh_webhook_and_refuse_a_replay() {
+    let receiver = Receiver::start(&[]).await;
+    let h = Harness::new(with_url(json!([detractor_rule()]), &receiver.url)).await;
+    h.post(&[answered("u1", "score", json!(2))]).await;
+    let hit = receiver.wait_for(1).await.remove(0);
+    let header = hit.headers["x-touchpoint-signature"].to_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("body"), &hit.body).unwrap();
+
+    let node = format!(
+        "{}\nconst body = require('fs').readFileSync(process.argv[2], 'utf8');\n\
+         const [header, secret, shift] = [process.argv[3], process.argv[4], Number(process.argv[5])];\n\
+         const now = Date.now; Date.now = () => now() + shift * 1000;\n\
+         console.log(verify(header, body, secret) && !verify(header, body + ' ', secret));\n",
+        readme_snippet("```js\n").replace(
+            "import { createHmac, timingSafeEqual } from \"node:crypto\";",
+            "const { createHmac, timingSafeEqual } = require('node:crypto');"
+        )
+    );
+    let python = format!(
+        "{}\nimport sys\nbody = open(sys.argv[1], 'rb').read()\nheader, secret, shift = sys.argv[2], sys.argv[3], int(sys.argv[4])\n\
+         real = time.time\ntime.time = lambda: real() + shift\n\
+         print('true' if verify(header, body, secret) and not verify(header, body + b' ', secret) else 'false')\n",
+        readme_snippet("```python\n")
+    );
+    std::fs::write(dir.path().join("verify.cjs"), node).unwrap();
+    std::fs::write(dir.path().join("verify.py"), python).unwrap();
+    let run = |program: &str, script: &str, shift: i64| {
+        let out = std::process::Command::new(program)
+            .arg(dir.path().join(script))
+            .arg(dir.path().join("body"))
+            .arg(&header)
+            .arg(WEBHOOK_SECRET)
+            .arg(shift.to_string())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{program}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    for (program, script) in [("node", "verify.cjs"), ("python3", "verify.py")] {
+        assert_eq!(run(program, script, 0), "true", "{program} must accept the delivery as sent");
+        assert_eq!(run(program, script, 360), "false", "{program} must refuse it replayed 6 minutes later");
+        assert_eq!(run(program, script, -360), "false", "{program} must refuse a t 6 minutes ahead");
+    }
 }

@@ -15,7 +15,7 @@ use common::TestDb;
 
 const PREFIX: &str = "touchpoint-collector listening on http://";
 const KEY: &str = "pk_smoke";
-const SECRET: &str = "sk_smoke";
+const SECRET: &str = "sk_smoke_8e2b6f0a4c9d1e7b3a5f";
 
 fn surveys_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../surveys")

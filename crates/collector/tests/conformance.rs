@@ -58,7 +58,7 @@ fn our_collector_conforms_including_its_429() {
     let dir = tempfile::tempdir().unwrap();
     let db = tokio::runtime::Runtime::new().unwrap().block_on(TestDb::new(&dir.path().join("data")));
     // A burst the probe can exhaust in a few full batches, refilled slowly.
-    let projects = json!([{"public_key": "pk_c", "secret_key": "sk_c", "allowed_origins": [ORIGIN],
+    let projects = json!([{"public_key": "pk_c", "secret_key": "sk_conformance_5d8a1f3c7e9b2a4d", "allowed_origins": [ORIGIN],
                            "rate_limit": {"events_per_second": 1, "burst": 300}}]);
     std::fs::write(dir.path().join("projects.json"), projects.to_string()).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_touchpoint-collector"));

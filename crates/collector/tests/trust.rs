@@ -447,7 +447,7 @@ async fn once_per_response_and_the_daily_quota_hold_across_two_collectors() {
         kind: "email".into(),
         target: to.into(),
         payload: "…".into(),
-        signature: None,
+        signing_key: None,
         status: "pending".into(),
         attempts: 0,
         next_attempt_at: now,

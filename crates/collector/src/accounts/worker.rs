@@ -16,7 +16,8 @@ use touchpoint_core::accounts::routing::{plan, Past};
 use touchpoint_core::accounts::RouteAction;
 
 use super::{compute, AccountView, AccountsCatalog};
-use crate::automations::{effect_id, sign};
+use crate::automations::effect_id;
+use crate::signature::SigningKey;
 use crate::store::{Case, HealthSnapshot, OutboxItem, RoutingDecision, RunEffects};
 use crate::AppState;
 
@@ -48,12 +49,14 @@ impl Worker {
 
 async fn run(state: AppState, catalog: Arc<AccountsCatalog>, mut stopped: watch::Receiver<bool>) {
     loop {
+        let pass = std::time::Instant::now();
         let keys: Vec<String> = state.projects.public_keys().map(str::to_string).collect();
         for key in keys {
             if let Err(e) = assess_project(&state, &catalog, &key, crate::now_ms()).await {
-                eprintln!("touchpoint-collector: accounts: {key}: {e}");
+                tracing::warn!("accounts: {key}: {e}");
             }
         }
+        state.metrics.worker_pass("accounts", pass.elapsed());
         if *stopped.borrow() {
             return;
         }
@@ -206,12 +209,17 @@ fn effects(
                     "created_at": now,
                 })
                 .to_string();
-                let secret = match secret_env {
-                    Some(var) => catalog.env_secrets.get(var).cloned(),
-                    None => state.automations.as_ref().and_then(|a| a.config.project_secrets.get(key).cloned()),
+                // The secret is looked up again at each attempt, which signs its own time.
+                let signing_key = match secret_env {
+                    Some(var) => catalog.env_secrets.contains_key(var).then(|| SigningKey::Env(var.clone())),
+                    None => state
+                        .automations
+                        .as_ref()
+                        .is_some_and(|a| a.config.project_secrets.contains_key(key))
+                        .then(|| SigningKey::Project(key.to_string())),
                 };
-                let (status, signature, last_error) = match secret {
-                    Some(s) => ("pending", Some(sign(&s, payload.as_bytes())), None),
+                let (status, signing_key, last_error) = match signing_key {
+                    Some(signing_key) => ("pending", Some(signing_key.to_string()), None),
                     None => (
                         "failed",
                         None,
@@ -229,7 +237,7 @@ fn effects(
                     kind: "webhook".into(),
                     target: url.clone(),
                     payload,
-                    signature,
+                    signing_key,
                     status: status.into(),
                     attempts: 0,
                     next_attempt_at: now,

@@ -19,6 +19,7 @@ use super::{may_run, Automations, Identity, TriggerContext, DELIVERY_HEADER, SIG
 use crate::checklists::replay::{Activity, Person};
 use crate::checklists::{person_activity, report, with_users};
 use crate::responses::Response;
+use crate::signature::SigningKey;
 use crate::store::{AfterAttempt, Attempt, ClaimedResponse, Dequeue, OutboxItem, Store, StoredEvent};
 use crate::AppState;
 
@@ -57,6 +58,7 @@ async fn run(state: AppState, automations: Arc<Automations>, mut stopped: watch:
     let has_churn_rules = automations.config.rules.iter().any(|r| matches!(r.when, Trigger::ChurnRisk { .. }));
     let mut next_scan = Instant::now();
     loop {
+        let pass = Instant::now();
         let mut busy = false;
         match process_queue(&state, &automations).await {
             Ok(n) => busy |= n > 0,
@@ -73,10 +75,11 @@ async fn run(state: AppState, automations: Arc<Automations>, mut stopped: watch:
             let every = u64::try_from(automations.config.churn_scan_every_ms).unwrap_or(3_600_000);
             next_scan = Instant::now() + Duration::from_millis(every);
         }
-        match deliver_due(&state.db, &automations).await {
+        match deliver_due(&state, &automations).await {
             Ok(n) => busy |= n > 0,
             Err(e) => log(&format!("delivering: {e}")),
         }
+        state.metrics.worker_pass("automations", pass.elapsed());
         if *stopped.borrow() {
             return;
         }
@@ -100,7 +103,7 @@ async fn run(state: AppState, automations: Arc<Automations>, mut stopped: watch:
 }
 
 fn log(message: &str) {
-    eprintln!("touchpoint-collector: automations: {message}");
+    tracing::warn!("automations: {message}");
 }
 
 /// Runs the rules of every queued event; returns how many were claimed.
@@ -119,6 +122,7 @@ async fn process_queue(state: &AppState, automations: &Automations) -> Result<us
 
 async fn process_event(state: &AppState, automations: &Automations, row: StoredEvent) -> Result<(), String> {
     let now = crate::now_ms();
+    state.metrics.automation_lag(Duration::from_millis(u64::try_from(now - row.received_at).unwrap_or(0)));
     let value: Value = serde_json::from_str(&row.body).map_err(|e| format!("stored body is not JSON: {e}"))?;
     let runs = match serde_json::from_value::<Event>(value.clone()) {
         Ok(event) => {
@@ -328,7 +332,8 @@ async fn scan_churn_risk(state: &AppState, automations: &Automations) -> Result<
 }
 
 /// Sends what is due; returns how many deliveries were attempted.
-async fn deliver_due(db: &Store, automations: &Arc<Automations>) -> Result<usize, String> {
+async fn deliver_due(state: &AppState, automations: &Arc<Automations>) -> Result<usize, String> {
+    let db = &state.db;
     let retry = automations.config.retry;
     // Long enough for the request to time out and be recorded.
     let lease = retry.timeout_ms + 30_000;
@@ -338,11 +343,12 @@ async fn deliver_due(db: &Store, automations: &Arc<Automations>) -> Result<usize
     for item in due {
         let automations = automations.clone();
         let db = db.clone();
+        let state = state.clone();
         running.spawn(async move {
             let attempt_no = item.attempts + 1;
             let started_at = crate::now_ms();
             let clock = Instant::now();
-            let (status_code, error) = attempt(&automations, &item).await;
+            let (status_code, error) = attempt(&state, &automations, &item).await;
             let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
             let after = match &error {
                 None => AfterAttempt::Delivered { at: crate::now_ms() },
@@ -368,13 +374,22 @@ async fn deliver_due(db: &Store, automations: &Arc<Automations>) -> Result<usize
 }
 
 /// One try: `(HTTP status if any, error if it failed)`.
-async fn attempt(automations: &Automations, item: &OutboxItem) -> (Option<i64>, Option<String>) {
+async fn attempt(state: &AppState, automations: &Automations, item: &OutboxItem) -> (Option<i64>, Option<String>) {
     match item.kind.as_str() {
         "webhook" => {
             let timeout = Duration::from_millis(u64::try_from(automations.config.retry.timeout_ms).unwrap_or(10_000));
+            // Rows of collectors that stored the signature itself name no key: their project's secret signs them.
+            let key = item
+                .signing_key
+                .as_deref()
+                .and_then(SigningKey::parse)
+                .unwrap_or_else(|| SigningKey::Project(item.project_key.clone()));
+            let Some(secret) = key.secret(state) else {
+                return (None, Some(format!("no signing secret for {key} in this collector's configuration")));
+            };
             let item = item.clone();
             let attempt_no = item.attempts + 1;
-            let sent = tokio::task::spawn_blocking(move || post_webhook(&item, attempt_no, timeout)).await;
+            let sent = tokio::task::spawn_blocking(move || post_webhook(&item, &secret, attempt_no, timeout)).await;
             match sent {
                 Ok(Ok(status)) if (200..300).contains(&status) => (Some(i64::from(status)), None),
                 Ok(Ok(status)) => (Some(i64::from(status)), Some(format!("the receiver answered HTTP {status}"))),
@@ -390,7 +405,7 @@ async fn attempt(automations: &Automations, item: &OutboxItem) -> (Option<i64>, 
     }
 }
 
-fn post_webhook(item: &OutboxItem, attempt_no: i64, timeout: Duration) -> Result<u16, String> {
+fn post_webhook(item: &OutboxItem, secret: &str, attempt_no: i64, timeout: Duration) -> Result<u16, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
@@ -400,15 +415,15 @@ fn post_webhook(item: &OutboxItem, attempt_no: i64, timeout: Duration) -> Result
         .user_agent(concat!("touchpoint-collector/", env!("CARGO_PKG_VERSION")))
         .build()
         .into();
-    let mut request = agent
+    let request = agent
         .post(&item.target)
         .header("Content-Type", "application/json")
         .header(DELIVERY_HEADER, &item.id)
         .header("X-Touchpoint-Rule", &item.rule_id)
         .header("X-Touchpoint-Attempt", attempt_no.to_string());
-    if let Some(signature) = &item.signature {
-        request = request.header(SIGNATURE_HEADER, signature);
-    }
+    // Signed just before sending: the receiver checks `t` against its clock.
+    let signature = crate::signature::sign(secret, crate::now_ms().div_euclid(1000), item.payload.as_bytes());
+    let request = request.header(SIGNATURE_HEADER, signature);
     let response = request.send(item.payload.as_bytes()).map_err(|e| format!("cannot deliver: {e}"))?;
     Ok(response.status().as_u16())
 }
@@ -422,7 +437,7 @@ async fn write_email(dir: &std::path::Path, item: &OutboxItem) -> Result<(), Str
     let payload = item.payload.clone();
     tokio::task::spawn_blocking(move || {
         let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&tmp)?;
+            let mut file = crate::private_files::create(&tmp)?;
             std::io::Write::write_all(&mut file, payload.as_bytes())?;
             file.sync_all()?;
             std::fs::rename(&tmp, &path)

@@ -50,16 +50,24 @@ pub fn router(config: &Config) -> Router<AppState> {
     let router = match &config.dist_dir {
         Some(dist) => Router::new()
             .route_service("/touchpoint.js", precompressed_file(&dist.join("touchpoint.js")))
-            .nest_service("/pkg", precompressed_dir(&dist.join("pkg"))),
-        None => Router::new().nest_service("/pkg", precompressed_dir(&config.pkg_dir)),
+            .nest_service("/pkg", guarded(&dist.join("pkg"), precompressed_dir(&dist.join("pkg")))),
+        None => Router::new().nest_service("/pkg", guarded(&config.pkg_dir, precompressed_dir(&config.pkg_dir))),
     };
     let router = if config.www_dir.is_dir() {
-        router.fallback_service(precompressed_dir(&config.www_dir))
+        router.fallback_service(guarded(&config.www_dir, precompressed_dir(&config.www_dir)))
     } else {
         router.fallback(crate::not_found)
     };
     let policy = Policy { dev: config.dev, max_age: config.max_age };
     router.layer(middleware::from_fn_with_state(policy, cache))
+}
+
+/// `files` behind [`super::safe_files`]: no dotfiles, no links below `root`.
+fn guarded(root: &Path, files: ServeDir) -> Router {
+    let root = std::sync::Arc::new(root.to_path_buf());
+    Router::new()
+        .fallback_service(files)
+        .layer(middleware::from_fn_with_state(root, super::safe_files::refuse_hidden_and_links))
 }
 
 fn precompressed_dir(dir: &Path) -> ServeDir {

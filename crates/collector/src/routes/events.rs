@@ -39,6 +39,7 @@ use crate::auth::SecretKey;
 use crate::error::AppError;
 use crate::extract::{Json, Query};
 use crate::ingest::{self, Checked};
+use crate::limits::ClientIp;
 use crate::responses::{self, Response};
 use crate::store::{EventFilter, NewEvent, ResponseDue, Source, StoredEvent};
 use crate::AppState;
@@ -61,6 +62,7 @@ struct RawBatch {
 
 async fn ingest(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Json(batch): Json<RawBatch>,
 ) -> Result<axum::Json<IngestResponse>, AppError> {
@@ -78,6 +80,10 @@ async fn ingest(
             let message = format!("origin {origin:?} is not allowed to send events for this project key");
             return Err(AppError::Forbidden { message, field: "origin" });
         }
+    }
+    // The host's backend (secret key) speaks for many users from one address: only the project's budget applies.
+    if let (Some(client), Source::Page) = (client, source) {
+        state.clients.admit_events(client, project, batch.events.len())?;
     }
     store_batch(&state, project, source, batch.events).await.map(axum::Json)
 }
@@ -122,7 +128,10 @@ pub(crate) async fn store_batch(
                 valid.push(*event);
                 indexes.push(index);
             }
-            Checked::Rejected(result) => results.push(Some(result)),
+            Checked::Rejected(result, why) => {
+                state.metrics.rejected(why);
+                results.push(Some(result));
+            }
         }
     }
     judge_survey_events(state, &key, &mut valid).await?;
@@ -151,9 +160,13 @@ pub(crate) async fn store_batch(
         match (status, rejected) {
             // Stored for the record, not taken: the page is told why.
             (EventStatus::Accepted, Some(why)) => {
+                state.metrics.rejected(crate::metrics::Rejection::Survey);
                 EventResult { id, status: EventStatus::Rejected, reason: Some(format!("events[{index}]: {why}")) }
             }
-            (status, _) => EventResult { id, status, reason: None },
+            (status, _) => {
+                state.metrics.stored(status);
+                EventResult { id, status, reason: None }
+            }
         }
     });
     let results =

@@ -33,6 +33,7 @@
 //!   answer of a response, traits, accounts) is by the server's
 //!   `received_at`, then arrival, never by the client's `ts`.
 
+pub mod pg_tls;
 pub mod postgres;
 pub mod sqlite;
 
@@ -209,8 +210,10 @@ pub struct OutboxItem {
     pub target: String,
     /// The exact body sent (webhooks) or the whole message (emails, RFC 5322).
     pub payload: String,
-    /// Webhooks: the value of the signature header, computed when the row was made.
-    pub signature: Option<String>,
+    /// Webhooks: which configured secret signs each attempt
+    /// ([`crate::signature::SigningKey`], stored in the column `signature`),
+    /// never the secret itself.
+    pub signing_key: Option<String>,
     /// `pending`, `delivered` or `failed`.
     pub status: String,
     pub attempts: i64,
@@ -608,6 +611,14 @@ impl Store {
     }
 
     /// Stores what is queued and stops (SQLite's writer); closes the pool (Postgres).
+    /// The Postgres pool's state, for `/metrics`; `None` on SQLite (one writer thread, no pool).
+    pub fn pool_stats(&self) -> Option<crate::metrics::PoolStats> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(db) => Some(db.pool_stats()),
+        }
+    }
+
     pub async fn close(&self) {
         dispatch!(self, s => s.close().await)
     }

@@ -4,19 +4,21 @@
 //! or group commit here), and row claims with `FOR UPDATE SKIP LOCKED`, so
 //! several collectors can share one database and one automation queue.
 //!
-//! The connection is not encrypted (`NoTls`): run it on 127.0.0.1, a private
-//! network or a socket. Which schema the tables live in follows the server's
+//! TLS follows the URL's `sslmode` (see [`super::pg_tls`]). Which schema the tables live in follows the server's
 //! `search_path`, which the URL can set
 //! (`postgres://…/db?options=-c%20search_path%3Dtouchpoint`); the tests give
 //! each test a schema of its own that way.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 use touchpoint_protocol::{EventKind, EventStatus};
 
+use super::pg_tls::{describe, PgTls, SslMode};
 use super::{
     AfterAttempt, Attempt, Case, Claimed, ClaimedResponse, DbError, Dequeue, EventFilter, EventQuery, HealthSnapshot,
     ListEntry, NewEvent, OpenError, OutboxItem, RoutingDecision, RunEffects, StoredActivity, StoredEvent,
@@ -37,6 +39,8 @@ const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Connections handed out, and nanoseconds spent waiting for them (`/metrics`).
+    waits: Arc<(AtomicU64, AtomicU64)>,
 }
 
 const EVENT_COLUMNS: &str = "seq, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
@@ -51,20 +55,59 @@ impl PgStore {
     /// stops startup) and brings the schema up to date.
     pub async fn open(url: &str) -> Result<PgStore, OpenError> {
         // Never echo the URL: it may hold a password.
-        let config = tokio_postgres::Config::from_str(url)
+        let tls = PgTls::from_url(url).map_err(OpenError)?;
+        let mut config = tokio_postgres::Config::from_str(&tls.url)
             .map_err(|e| OpenError(format!("DATABASE_URL is not a valid Postgres URL: {e}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let connector = tls.connector().map_err(OpenError)?;
+        config.ssl_mode(tls.wire_mode());
+        if tls.mode == SslMode::Prefer {
+            // Settle it once: TLS for every connection if the server speaks it, so
+            // that no later connection can be talked down to plain text.
+            let mut probe = config.clone();
+            probe.ssl_mode(tokio_postgres::config::SslMode::Require);
+            match probe.connect(connector.clone()).await {
+                Ok(_) => config.ssl_mode(tokio_postgres::config::SslMode::Require),
+                Err(e) if e.to_string().contains("does not support TLS") || source_says(&e, "does not support TLS") => {
+                    tracing::warn!(
+                        "Postgres: the server does not offer TLS, so the connection is NOT encrypted \
+                         (sslmode=prefer); use sslmode=require or verify-full to refuse that"
+                    );
+                    config.ssl_mode(tokio_postgres::config::SslMode::Disable)
+                }
+                Err(e) => return Err(OpenError(format!("cannot connect to Postgres: {}", describe(&e)))),
+            };
+        }
+        let manager =
+            Manager::from_config(config, connector, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| OpenError(format!("cannot set up the Postgres pool: {e}")))?;
-        let mut client = pool.get().await.map_err(|e| OpenError(format!("cannot connect to Postgres: {e}")))?;
+        let mut client =
+            pool.get().await.map_err(|e| OpenError(format!("cannot connect to Postgres: {}", describe(&e))))?;
         migrate(&mut client).await.map_err(|e| OpenError(format!("cannot migrate the Postgres schema: {e}")))?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, waits: Arc::default() })
     }
 
     async fn client(&self) -> Result<Object, DbError> {
-        Ok(self.pool.get().await?)
+        let started = std::time::Instant::now();
+        let client = self.pool.get().await;
+        let (count, nanos) = &*self.waits;
+        count.fetch_add(1, Ordering::Relaxed);
+        nanos.fetch_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        Ok(client?)
+    }
+
+    pub fn pool_stats(&self) -> crate::metrics::PoolStats {
+        let status = self.pool.status();
+        let (count, nanos) = &*self.waits;
+        crate::metrics::PoolStats {
+            size: status.size,
+            available: status.available,
+            waiting: status.waiting,
+            waits: count.load(Ordering::Relaxed),
+            wait_seconds: nanos.load(Ordering::Relaxed) as f64 / 1e9,
+        }
     }
 
     pub async fn close(&self) {
@@ -757,7 +800,7 @@ pub(super) async fn store_run(
                 &o.kind,
                 &o.target,
                 &o.payload,
-                &o.signature,
+                &o.signing_key,
                 &o.status,
                 &o.attempts,
                 &o.next_attempt_at,
@@ -851,7 +894,7 @@ fn outbox_item(r: &Row) -> Result<OutboxItem, DbError> {
         kind: r.try_get(4)?,
         target: r.try_get(5)?,
         payload: r.try_get(6)?,
-        signature: r.try_get(7)?,
+        signing_key: r.try_get(7)?,
         status: r.try_get(8)?,
         attempts: r.try_get(9)?,
         next_attempt_at: r.try_get(10)?,
@@ -876,4 +919,16 @@ fn case(r: &Row) -> Result<Case, DbError> {
         closed_at: r.try_get(10)?,
         note: r.try_get(11)?,
     })
+}
+
+/// Whether `e` or one of its sources says `what`.
+fn source_says(e: &tokio_postgres::Error, what: &str) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if err.to_string().contains(what) {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }

@@ -78,8 +78,15 @@ impl Db {
         let path = data_dir.join(DB_FILE);
         let fail = |message: String| OpenError(format!("cannot open database {}: {message}", path.display()));
         std::fs::create_dir_all(data_dir).map_err(|e| fail(format!("cannot create {}: {e}", data_dir.display())))?;
+        crate::private_files::ensure(&path).map_err(|e| fail(format!("cannot make it private: {e}")))?;
         let mut conn = Connection::open(&path).map_err(|e| fail(e.to_string()))?;
         configure(&conn).map_err(|e| fail(e.to_string()))?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.clone().into_os_string();
+            side.push(suffix);
+            crate::private_files::restrict(Path::new(&side))
+                .map_err(|e| fail(format!("cannot make {suffix} private: {e}")))?;
+        }
         migrate(&mut conn).map_err(fail)?;
         let reader =
             Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
@@ -490,7 +497,7 @@ pub(super) fn store_run(
                 o.kind,
                 o.target,
                 o.payload,
-                o.signature,
+                o.signing_key,
                 o.status,
                 o.attempts,
                 o.next_attempt_at,
@@ -561,7 +568,7 @@ fn outbox_item(r: &rusqlite::Row) -> rusqlite::Result<OutboxItem> {
         kind: r.get(4)?,
         target: r.get(5)?,
         payload: r.get(6)?,
-        signature: r.get(7)?,
+        signing_key: r.get(7)?,
         status: r.get(8)?,
         attempts: r.get(9)?,
         next_attempt_at: r.get(10)?,

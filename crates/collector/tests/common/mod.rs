@@ -127,11 +127,7 @@ impl TestDb {
     }
 }
 
+/// With the collector's TLS, so the suite runs with `sslmode=require` in `DATABASE_URL`.
 async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) =
-        tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to DATABASE_URL");
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
+    touchpoint_collector::store::pg_tls::connect(url).await.expect("connect to DATABASE_URL")
 }
