@@ -10,4 +10,5 @@ pub mod events;
 pub mod help;
 pub mod openapi;
 pub mod segment;
+pub mod streams;
 pub mod surveys;
