@@ -33,6 +33,10 @@
 //! verified user (a project with an `identity_secret`, and a trigger event
 //! whose user id came with its proof or from the host's backend).
 //!
+//! `streams` (event streams to the host's backend) are read by
+//! [`crate::streams::config`] with the same problem list; a file of streams
+//! alone needs no `rules`.
+//!
 //! Survey triggers (`answer`, `score`, `ending_action`) act on the
 //! response's final answers, once per response: when the response closes
 //! (completed or dismissed), or `response_settle_ms` (default ten minutes)
