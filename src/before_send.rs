@@ -56,11 +56,12 @@ fn unmodified(id: &str, kind: &str, raw: String, why: &str) -> Outcome {
     Outcome::Send(raw)
 }
 
-/// The debug overlay is on (`?touchpoint_debug=1`, or `debug(true)` mounted it).
+/// The debug overlay is on (`debug(true)` or `?touchpoint_debug=1` mounted
+/// it): its host is in the page. Asked of the DOM, not of the second module,
+/// so this costs the first module no new contract.
 fn debug_mode() -> bool {
-    browser::page_url().contains("touchpoint_debug=1")
-        || web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.query_selector("touchpoint-widget[data-touchpoint=debug]").ok().flatten())
-            .is_some()
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("touchpoint-widget[data-touchpoint=debug]").ok().flatten())
+        .is_some()
 }

@@ -10,6 +10,8 @@ test("beforeSend removes a property and drops an event type; a broken hook loses
   // ?touchpoint_debug=1: debug mode, in which a dropped event is named on the console.
   await page.goto(`${fp.url}/fixture/before-send.html?touchpoint_debug=1`);
   await page.waitForFunction(() => (window as any).Touchpoint?.loaded === true);
+  // Debug mode is on once the overlay is (the second module mounts it).
+  await page.locator("touchpoint-widget[data-touchpoint=debug]").waitFor({ state: "attached" });
   await page.evaluate(() => {
     const T = (window as any).Touchpoint;
     T.track("signed_up", { plan: "pro", email: "dana@example.com" });
