@@ -22,6 +22,25 @@ export interface TouchpointOptions {
    * `data-messages` attribute: JSON text.
    */
   messages?: { [locale: string]: { [key: string]: string } };
+  /**
+   * The last look at each event before it is queued: return it (changed or not; returning nothing
+   * keeps the object as you left it), or `null` to drop it (said on the console in debug mode). Its
+   * `id` and `type` are not yours to change. If it throws or returns something else, the event is
+   * sent unmodified and the console says so: an event is never lost to a broken hook. With the
+   * script tag, give it on the stub: `window.Touchpoint = { q: [], options: { beforeSend } }`.
+   */
+  beforeSend?: (event: TouchpointEvent) => TouchpointEvent | null | void;
+}
+
+/** An event as `beforeSend` sees it: the `/v1` wire form (see `crates/protocol/schema/`). */
+export interface TouchpointEvent {
+  id: string;
+  ts: number;
+  anonymous_id: string;
+  user_id?: string;
+  url: string;
+  type: string;
+  [field: string]: unknown;
 }
 
 export interface TouchpointTheme {

@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::before_send::{self, Outcome};
 use crate::browser::{self, js, LocalStore};
 use crate::bus;
 use crate::card::form::Form;
@@ -55,6 +56,8 @@ pub struct App {
     /// Dropped in this task and not reported yet (see `note_dropped`).
     unreported_drops: Vec<String>,
     loaded_at_ms: i64,
+    /// The host's last look at each event before it is queued.
+    before_send: Option<js_sys::Function>,
 }
 
 thread_local! {
@@ -132,6 +135,7 @@ pub fn boot(options: &JsValue, prefetched: JsValue, loader: JsValue) -> bool {
         dropped: 0,
         unreported_drops: Vec::new(),
         loaded_at_ms: browser::now_ms(),
+        before_send: options.before_send,
     };
     APP.with(|a| *a.borrow_mut() = Some(app));
     if held {
@@ -233,9 +237,9 @@ pub fn record(caller: &str, fields: Fields) -> Option<String> {
             }
             Fields::Spliced(kind) => envelope.splice(kind),
         };
-        (id, ts, raw, app.opted_out, app.outbox.clone(), app.rest.clone())
+        (id, ts, raw, app.opted_out, app.outbox.clone(), app.rest.clone(), app.before_send.clone())
     })?;
-    let (id, ts, raw, opted_out, outbox, rest) = made;
+    let (id, ts, raw, opted_out, outbox, rest, hook) = made;
     let Some(raw) = raw else {
         browser::error(&cat(&[caller, ": not an event kind: an object with a type was expected"]));
         return None;
@@ -247,6 +251,18 @@ pub fn record(caller: &str, fields: Fields) -> Option<String> {
         }
         return None;
     }
+    // Outside the app's borrow: the host's hook may call the API.
+    let raw = match hook.map(|h| before_send::apply(&h, &id, raw.clone())) {
+        None => raw,
+        Some(Outcome::Send(changed)) => changed,
+        Some(Outcome::Drop) => {
+            // Not sent, but the page's own checklist still follows what the user does (as when opted out).
+            if caller == "track" {
+                rest.observe(raw, false);
+            }
+            return None;
+        }
+    };
     // Pushed outside the app's borrow: reporting a drop reads it.
     match outbox.push(&id, ts, raw.clone()) {
         Ok(Pushed { dropped }) => {

@@ -7,7 +7,7 @@
 //! - `api` (the page's calls) and `bridge` (the second module's): exports only;
 //! - `app`: the one piece of state and what changes it;
 //! - features: `card`, `outbox` (+ `dead_letters`), `rest` (the second module), `identity`,
-//!   `options`, `shell` (mounting), `strings`, `report` + `bus`;
+//!   `options`, `before_send` (the host's hook), `shell` (mounting), `strings`, `report` + `bus`;
 //! - `browser`, `text`: wrappers and helpers that know nothing of the rest.
 //!
 //! No serde, no `core::fmt` and no definition validation on the card's way:
@@ -29,6 +29,8 @@ mod text;
 mod api;
 #[cfg(target_arch = "wasm32")]
 mod app;
+#[cfg(target_arch = "wasm32")]
+mod before_send;
 #[cfg(target_arch = "wasm32")]
 mod bridge;
 #[cfg(target_arch = "wasm32")]

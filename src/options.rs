@@ -2,7 +2,7 @@
 //! arrive as strings), read by hand from the JS object: a typo such as
 //! `flushIntervl` or a wrong value is named, never passed over.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::browser::{self, js};
 use crate::shell::{ColorScheme, Side, Theme};
@@ -28,6 +28,8 @@ pub struct Options {
     /// The `messages` option as given (an object of locales), for the second
     /// module, which checks it key by key; `NULL` when not given.
     pub messages: JsValue,
+    /// The host's `beforeSend(event) => event | null` (see `before_send`).
+    pub before_send: Option<js_sys::Function>,
 }
 
 /// Every option [`Options::parse`] reads, for the message naming an unknown one.
@@ -41,6 +43,7 @@ pub const NAMES: &[&str] = &[
     "theme",
     "locale",
     "messages",
+    "beforeSend",
 ];
 
 /// How a value looks in a message: its JSON (`"soon"`, `3`, `{}`).
@@ -85,6 +88,7 @@ impl Options {
             theme: Theme::default(),
             locale: None,
             messages: JsValue::NULL,
+            before_send: None,
         };
         let text = |k: &str, v: &JsValue, errors: &mut Vec<String>| match v.as_string() {
             Some(s) if !s.trim().is_empty() => s.trim().to_owned(),
@@ -128,6 +132,12 @@ impl Options {
                         o.messages = m;
                     }
                 }
+                "beforeSend" => match value.dyn_into::<js_sys::Function>() {
+                    Ok(f) => o.before_send = Some(f),
+                    Err(v) => {
+                        errors.push(cat(&["beforeSend must be a function (event) => event | null, got ", &shown(&v)]))
+                    }
+                },
                 other => errors.push(cat(&["unknown option ", &quoted(other), "; known options: ", &NAMES.join(", ")])),
             }
         }

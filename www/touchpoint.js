@@ -17,6 +17,9 @@
   // Every data-* attribute is an option (data-request-timeout-ms → requestTimeoutMs); the widget checks them.
   var opts = { endpoint: new URL(base).origin };
   for (var k in data) if (k !== "pkg") opts[k] = data[k];
+  // What an attribute cannot carry (a beforeSend function) comes on the stub: { q: [], options: { … } }.
+  var given = (old && old.options) || {};
+  for (k in given) opts[k] = given[k];
   // Requests go out at once (they cost the page's main thread nothing); the code runs after the
   // page's own work, when the browser is idle (or soon, where it cannot say). Fetched alongside the
   // code: the wasm, and the definitions of surveys the page has asked for (the widget takes them

@@ -11,6 +11,11 @@ async function main(): Promise<void> {
     endpoint: "https://touchpoint.example.com",
     requestTimeoutMs: 5000,
     theme: { accent: "#0f766e", colorScheme: "auto", position: "left" },
+    beforeSend: (event) => {
+      if (event.type === "page") return null;
+      if (event.type === "track") delete (event.props as Record<string, unknown> | undefined)?.email;
+      return event;
+    },
   });
   if (!ready) return;
   identify("user_42", { plan: "trial", team_size: 4 }, { userHash: "e699d9e131ee56644bf34100e488ca331f0fdf0b6b23c792d5e4a5c690d06045" });

@@ -9,3 +9,4 @@ void init({ key: "k", endpoint: "e", theme: { colorScheme: "purple" } }); // not
 identify("u1", {}, { user_hash: "abc" }); // the option is userHash
 const w = why("nps"); if (!w.eligible) console.log(w.show_at_ms); // a blocked answer has no show time
 group("acme", { seats: "forty" }); // seats must be a number
+void init({ key: "k", endpoint: "e", beforeSend: (e) => e.id.length }); // must return the event or null

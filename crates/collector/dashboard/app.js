@@ -254,6 +254,26 @@
     $("help").replaceChildren(summary, list);
   }
 
+  const fmtAge = (ms) =>
+    ms === null || ms === undefined ? "—" : ms < 60_000 ? `${Math.round(ms / 1000)} s` : ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 3_600_000)} h`;
+
+  function showStreams(data) {
+    if (data.streams.length === 0) {
+      $("streams").replaceChildren(note("No event streams are configured."));
+      return;
+    }
+    const rows = data.streams.map((s) => [
+      s.id,
+      s.types.join(", "),
+      String(s.delivered),
+      String(s.behind),
+      fmtAge(s.oldest_undelivered_age_ms),
+      s.attempts > 0 ? `failing: ${s.attempts} attempt(s), next ${fmtTime(s.next_attempt_at)}` : "ok",
+      s.last_error ? `${s.last_error} (${fmtTime(s.last_error_at)})` : "—",
+    ]);
+    $("streams").replaceChildren(table(["Stream", "Types", "Delivered", "Behind", "Oldest waiting", "State", "Last error"], rows));
+  }
+
   // ------------------------------------------------------------ accounts
 
   const fmtTrend = (n) => (n === null || n === undefined ? "—" : n > 0 ? `▲ +${n}` : n < 0 ? `▼ ${n}` : "± 0");
@@ -373,6 +393,7 @@
       loadCases(),
       json("/v1/accounts").then(showAccounts, (e) => failed($("accounts"), e, "accounts")),
       json("/v1/dashboard/help-searches").then(showHelp, (e) => failed($("help"), e, "help searches")),
+      json("/v1/streams").then(showStreams, (e) => failed($("streams"), e, "event streams")),
     ];
     await Promise.all(panels);
     $("status").textContent = `Updated ${fmtTime(Date.now())}`;

@@ -2,7 +2,7 @@
 //! into SQLite (or Postgres, [`store`]), serves survey definitions and their
 //! NPS, onboarding checklists with each user's progress and their funnel and
 //! churn-risk reports, runs follow-up automations (webhooks, emails, cases:
-//! [`automations`]), assesses and routes accounts ([`accounts`]), serves the dashboard and CSV exports ([`dashboard`]),
+//! [`automations`]), forwards every event to the host's backend ([`streams`]), assesses and routes accounts ([`accounts`]), serves the dashboard and CSV exports ([`dashboard`]),
 //! and the demo site and widget build for local development and end-to-end
 //! tests.
 //!
@@ -49,6 +49,7 @@ pub mod routes;
 pub mod serve;
 pub mod signature;
 pub mod store;
+pub mod streams;
 pub mod targeting;
 pub mod time;
 
@@ -148,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::accounts::router())
         .merge(routes::openapi::router())
         .merge(routes::segment::router())
+        .merge(routes::streams::router())
         // Unknown API paths get our JSON 404, never the demo site's.
         .route("/v1/{*rest}", any(not_found))
         .merge(routes::assets::router(&state.config))

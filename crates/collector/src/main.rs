@@ -1,6 +1,6 @@
 //! Reads config, loads projects, surveys, checklists, help, automations and accounts,
 //! opens the database (SQLite, or Postgres with `DATABASE_URL`), starts the
-//! automation and accounts workers, binds, serves until SIGINT/SIGTERM. Everything else is
+//! automation, accounts and streams workers, binds, serves until SIGINT/SIGTERM. Everything else is
 //! in the library.
 //!
 //! Shutdown: on the signal the listener closes, idle connections close, and
@@ -157,8 +157,9 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     };
     let automations_note = match &automations {
         Some(a) => format!(
-            "{} automation rule(s) from {}, emails to {}",
+            "{} automation rule(s) and {} event stream(s) from {}, emails to {}",
             a.config.rules.len(),
+            a.config.streams.len(),
             a.config.file.display(),
             a.outbox_dir.display()
         ),
@@ -197,6 +198,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         .with_accounts(accounts);
     let worker = Worker::spawn(&state);
     let accounts_worker = touchpoint_collector::accounts::worker::Worker::spawn(&state);
+    let streams_worker = touchpoint_collector::streams::worker::Worker::spawn(&state);
     let limits = state.config.limits.clone();
     let readiness = state.readiness.clone();
     let app = router(state);
@@ -235,6 +237,9 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         }
     }
     // Deliveries in flight finish (or time out) and are recorded before the database closes.
+    if let Some(worker) = streams_worker {
+        worker.stop().await;
+    }
     if let Some(worker) = accounts_worker {
         worker.stop().await;
     }

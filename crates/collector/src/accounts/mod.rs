@@ -215,10 +215,18 @@ fn assess_all(
     // Facts about an account that no user of it made: `track` events naming
     // it in `props.account_id`, typically sent by the host's backend (billing).
     let mut named: HashMap<&str, Vec<(i64, String)>> = HashMap::new();
+    // Their props also carry the account's revenue and renewal date
+    // (`subscription_renewed` with `mrr` and `renewal_date`): the traits the
+    // `revenue` and `renewal` signals read, the latest by `ts` winning over `group` traits.
+    let fact_traits = config.fact_traits();
+    let mut facts: HashMap<&str, Vec<(i64, &str, &Value)>> = HashMap::new();
     for r in people.values().flatten() {
         if let Some(EventKind::Track { name, props }) = &r.kind {
             if let Some(account) = props.get("account_id").and_then(Value::as_str) {
                 named.entry(account).or_default().push((r.ts, name.clone()));
+                for (k, v) in props.iter().filter(|(k, _)| fact_traits.contains(&k.as_str())) {
+                    facts.entry(account).or_default().push((r.ts, k.as_str(), v));
+                }
             }
         }
     }
@@ -240,6 +248,10 @@ fn assess_all(
         let mut traits = Map::new();
         for (_, t) in group_rows {
             traits.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if let Some(facts) = facts.get_mut(account_id) {
+            facts.sort_by_key(|(ts, _, _)| *ts);
+            traits.extend(facts.iter().map(|(_, k, v)| (k.to_string(), (*v).clone())));
         }
         let owner = traits.get(&config.owner_trait).and_then(Value::as_str).map(str::to_string);
 

@@ -33,6 +33,10 @@
 //! verified user (a project with an `identity_secret`, and a trigger event
 //! whose user id came with its proof or from the host's backend).
 //!
+//! `streams` (event streams to the host's backend) are read by
+//! [`crate::streams::config`] with the same problem list; a file of streams
+//! alone needs no `rules`.
+//!
 //! Survey triggers (`answer`, `score`, `ending_action`) act on the
 //! response's final answers, once per response: when the response closes
 //! (completed or dismissed), or `response_settle_ms` (default ten minutes)
@@ -64,6 +68,8 @@ pub struct AutomationsConfig {
     pub churn_scan_every_ms: i64,
     /// How long after a response's last answer its answer rules act, if it neither completes nor is dismissed.
     pub response_settle_ms: i64,
+    /// Event streams: every accepted event forwarded to the host's backend ([`crate::streams`]).
+    pub streams: Vec<crate::streams::StreamSpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -209,7 +215,11 @@ impl AutomationsConfig {
         let root: Value = serde_json::from_str(text).map_err(|e| vec![format!("not valid JSON: {e}")])?;
         let mut p = Problems::default();
         let Some(root) = p.object(&root, "") else { return Err(p.0) };
-        p.only(root, "", &["email", "webhooks", "projects", "churn_scan_every_s", "response_settle_ms", "rules"]);
+        p.only(
+            root,
+            "",
+            &["email", "webhooks", "projects", "churn_scan_every_s", "response_settle_ms", "rules", "streams"],
+        );
 
         // email
         let mut email_from = DEFAULT_FROM.to_string();
@@ -270,6 +280,8 @@ impl AutomationsConfig {
         let mut rules = Vec::new();
         let mut template_names = BTreeMap::new();
         match root.get("rules") {
+            // A file may only declare streams.
+            None if root.contains_key("streams") => {}
             None => p.at("rules", "is required (a list of rules)".into()),
             Some(Value::Array(list)) => {
                 let mut ids = HashSet::new();
@@ -285,6 +297,8 @@ impl AutomationsConfig {
             }
             Some(_) => p.at("rules", "must be a list of rules".into()),
         }
+
+        let streams = crate::streams::config::streams(&mut p, root.get("streams"), cx, &project_secrets);
 
         // templates, each read once however many rules use it
         let mut templates = HashMap::new();
@@ -317,16 +331,17 @@ impl AutomationsConfig {
             project_secrets,
             churn_scan_every_ms,
             response_settle_ms,
+            streams,
         })
     }
 }
 
-/// Collected problems, each `path: message`.
+/// Collected problems, each `path: message` (shared with the streams' part of the file).
 #[derive(Default)]
-struct Problems(Vec<String>);
+pub(crate) struct Problems(pub(crate) Vec<String>);
 
 impl Problems {
-    fn at(&mut self, path: &str, message: String) {
+    pub(crate) fn at(&mut self, path: &str, message: String) {
         if path.is_empty() {
             self.0.push(message);
         } else {
@@ -334,7 +349,7 @@ impl Problems {
         }
     }
 
-    fn object<'v>(&mut self, v: &'v Value, at: &str) -> Option<&'v Map<String, Value>> {
+    pub(crate) fn object<'v>(&mut self, v: &'v Value, at: &str) -> Option<&'v Map<String, Value>> {
         match v {
             Value::Object(map) => Some(map),
             _ => {
@@ -345,7 +360,7 @@ impl Problems {
     }
 
     /// Reports every key of `map` not in `known`.
-    fn only(&mut self, map: &Map<String, Value>, at: &str, known: &[&str]) {
+    pub(crate) fn only(&mut self, map: &Map<String, Value>, at: &str, known: &[&str]) {
         for key in map.keys() {
             if !known.contains(&key.as_str()) {
                 let path = join(at, key);
@@ -354,7 +369,7 @@ impl Problems {
         }
     }
 
-    fn opt_str<'v>(&mut self, map: &'v Map<String, Value>, at: &str, key: &str) -> Option<&'v str> {
+    pub(crate) fn opt_str<'v>(&mut self, map: &'v Map<String, Value>, at: &str, key: &str) -> Option<&'v str> {
         match map.get(key)? {
             Value::String(s) if !s.trim().is_empty() => Some(s),
             Value::String(_) => {
@@ -368,7 +383,7 @@ impl Problems {
         }
     }
 
-    fn str<'v>(&mut self, map: &'v Map<String, Value>, at: &str, key: &str) -> Option<&'v str> {
+    pub(crate) fn str<'v>(&mut self, map: &'v Map<String, Value>, at: &str, key: &str) -> Option<&'v str> {
         if !map.contains_key(key) {
             self.at(&join(at, key), "is required".into());
             return None;
@@ -376,7 +391,7 @@ impl Problems {
         self.opt_str(map, at, key)
     }
 
-    fn opt_int(
+    pub(crate) fn opt_int(
         &mut self,
         map: &Map<String, Value>,
         at: &str,
@@ -395,7 +410,7 @@ impl Problems {
     }
 
     /// `key` (a literal secret) or `<key>_env` (the name of an environment variable holding it).
-    fn secret(&mut self, map: &Map<String, Value>, at: &str, key: &str, cx: &Context) -> Option<String> {
+    pub(crate) fn secret(&mut self, map: &Map<String, Value>, at: &str, key: &str, cx: &Context) -> Option<String> {
         let env_key = format!("{key}_env");
         match (map.contains_key(key), map.contains_key(&env_key)) {
             (true, true) => {
@@ -775,7 +790,7 @@ impl Problems {
     }
 }
 
-fn join(at: &str, key: &str) -> String {
+pub(crate) fn join(at: &str, key: &str) -> String {
     if at.is_empty() {
         key.to_string()
     } else {

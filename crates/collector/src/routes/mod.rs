@@ -11,4 +11,5 @@ pub mod help;
 pub mod openapi;
 pub mod safe_files;
 pub mod segment;
+pub mod streams;
 pub mod surveys;

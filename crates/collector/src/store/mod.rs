@@ -28,6 +28,8 @@
 //!   transaction as its run row. `email_quota`'s key is what limits a
 //!   project without identity verification to one email per address per
 //!   day, across collectors.
+//! - An event stream's cursor (`stream_cursors`) moves on only by its
+//!   lease holder, from where it was leased ([`streams`]).
 //! - "Arrival order" is SQLite's `rowid` or Postgres' identity column `seq`;
 //!   both are exposed as [`StoredEvent::seq`]. "Latest wins" (the NPS
 //!   answer of a response, traits, accounts) is by the server's
@@ -36,6 +38,7 @@
 pub mod pg_tls;
 pub mod postgres;
 pub mod sqlite;
+pub mod streams;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -44,6 +47,7 @@ use touchpoint_protocol::{Event, EventStatus};
 
 pub use self::postgres::PgStore;
 pub use self::sqlite::{Db, DB_FILE};
+pub use self::streams::{StreamCursor, StreamLease, StreamStatus};
 
 /// Where the events live; cheap to clone.
 #[derive(Clone)]

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_schema.sql"),
     include_str!("../../migrations/postgres/0002_accounts.sql"),
     include_str!("../../migrations/postgres/0003_trust.sql"),
+    include_str!("../../migrations/postgres/0004_streams.sql"),
 ];
 
 /// Serialises migrations of collectors starting at once against one database.
@@ -43,7 +44,8 @@ pub struct PgStore {
     waits: Arc<(AtomicU64, AtomicU64)>,
 }
 
-const EVENT_COLUMNS: &str = "seq, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
+pub(super) const EVENT_COLUMNS: &str =
+    "seq, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
                              response_id, question_id, url, body, rejected, ts_flag, source";
 const OUTBOX_COLUMNS: &str = "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
                               attempts, next_attempt_at, created_at, delivered_at, last_error";
@@ -89,7 +91,7 @@ impl PgStore {
         Ok(PgStore { pool, waits: Arc::default() })
     }
 
-    async fn client(&self) -> Result<Object, DbError> {
+    pub(super) async fn client(&self) -> Result<Object, DbError> {
         let started = std::time::Instant::now();
         let client = self.pool.get().await;
         let (count, nanos) = &*self.waits;
@@ -864,7 +866,7 @@ fn response_and_question(kind: &EventKind) -> (Option<&str>, Option<&str>) {
     super::sqlite::response_and_question(kind)
 }
 
-fn stored_event(r: &Row) -> Result<StoredEvent, DbError> {
+pub(super) fn stored_event(r: &Row) -> Result<StoredEvent, DbError> {
     Ok(StoredEvent {
         seq: r.try_get(0)?,
         id: r.try_get(1)?,

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_automations.sql"),
     include_str!("../../migrations/0004_accounts.sql"),
     include_str!("../../migrations/0005_trust.sql"),
+    include_str!("../../migrations/0006_streams.sql"),
 ];
 
 /// Most batches stored in one transaction; bounds the wait of the last one.
@@ -531,14 +532,15 @@ pub(super) fn store_run(
     Ok(true)
 }
 
-const EVENT_COLUMNS: &str = "rowid, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
+pub(super) const EVENT_COLUMNS: &str =
+    "rowid, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
                              response_id, question_id, url, body, rejected, ts_flag, source";
 const OUTBOX_COLUMNS: &str = "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
                               attempts, next_attempt_at, created_at, delivered_at, last_error";
 const CASE_COLUMNS: &str = "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
                             created_at, closed_at, note";
 
-fn stored_event(r: &rusqlite::Row) -> rusqlite::Result<StoredEvent> {
+pub(super) fn stored_event(r: &rusqlite::Row) -> rusqlite::Result<StoredEvent> {
     Ok(StoredEvent {
         seq: r.get(0)?,
         id: r.get(1)?,

@@ -63,11 +63,33 @@ pub enum Signal {
     /// latest of them is one of `failed` (e.g. `payment_failed`), 1 otherwise
     /// (none yet, or a `recovered` one such as `payment_succeeded` came after).
     Billing { failed: Vec<String>, recovered: Vec<String> },
+    /// Revenue: the account's number trait `trait_name` (e.g. `mrr`, from
+    /// `group` or a fact the host's backend sent) over `full_at`, capped at 1;
+    /// unknown: 0.5.
+    Revenue { trait_name: String, full_at: f64 },
+    /// The runway to renewal: the account's date trait `trait_name` (epoch ms
+    /// or `YYYY-MM-DD`); 1 from `full_days` before it, 0 within `zero_days`
+    /// (or once it has passed), linear between; unknown: 0.5.
+    Renewal { trait_name: String, full_days: f64, zero_days: f64 },
+}
+
+impl AccountsConfig {
+    /// The account traits the host's backend may report as facts (the
+    /// `revenue` and `renewal` signals' traits).
+    pub fn fact_traits(&self) -> Vec<&str> {
+        self.signals
+            .iter()
+            .filter_map(|ws| match &ws.signal {
+                Signal::Revenue { trait_name, .. } | Signal::Renewal { trait_name, .. } => Some(trait_name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl Signal {
     pub const NAMES: &'static [&'static str] =
-        &["nps", "checklist", "behaviors", "recency", "frequency", "open_cases", "billing"];
+        &["nps", "checklist", "behaviors", "recency", "frequency", "open_cases", "billing", "revenue", "renewal"];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -78,6 +100,8 @@ impl Signal {
             Signal::Frequency { .. } => "frequency",
             Signal::OpenCases { .. } => "open_cases",
             Signal::Billing { .. } => "billing",
+            Signal::Revenue { .. } => "revenue",
+            Signal::Renewal { .. } => "renewal",
         }
     }
 }
@@ -231,6 +255,8 @@ impl Reader {
                 "frequency" => &["signal", "weight", "window_days", "target_days"],
                 "open_cases" => &["signal", "weight", "zero_at"],
                 "billing" => &["signal", "weight", "failed", "recovered"],
+                "revenue" => &["signal", "weight", "trait", "full_at"],
+                "renewal" => &["signal", "weight", "trait", "full_days", "zero_days"],
                 other => {
                     self.err(join(&path, "signal"), Problem::UnknownSignal { name: other.to_owned() });
                     continue;
@@ -292,6 +318,26 @@ impl Reader {
                     let failed = names("failed", &["payment_failed"]);
                     let recovered = names("recovered", &["payment_succeeded", "subscription_renewed"]);
                     Some(Signal::Billing { failed, recovered })
+                }
+                "revenue" => {
+                    let trait_name = self.opt_text(m, &path, "trait").unwrap_or_else(|| "mrr".into());
+                    self.number(m, &path, "full_at", 0.01, 1e12, None)
+                        .map(|full_at| Signal::Revenue { trait_name, full_at })
+                }
+                "renewal" => {
+                    let trait_name = self.opt_text(m, &path, "trait").unwrap_or_else(|| "renewal_date".into());
+                    let full = self.number(m, &path, "full_days", 0.0, 3650.0, Some(90.0));
+                    let zero = self.number(m, &path, "zero_days", 0.0, 3650.0, Some(14.0));
+                    match (full, zero) {
+                        (Some(full), Some(zero)) if full <= zero => {
+                            self.err(join(&path, "full_days"), Problem::NotAfter { earlier: "zero_days".into() });
+                            None
+                        }
+                        (Some(full_days), Some(zero_days)) => {
+                            Some(Signal::Renewal { trait_name, full_days, zero_days })
+                        }
+                        _ => None,
+                    }
                 }
                 _ => self
                     .number(m, &path, "zero_at", 1.0, 1000.0, Some(3.0))

@@ -214,11 +214,60 @@ fn signal_value(signal: &Signal, i: &Inputs) -> (f64, String) {
                 ),
             }
         }
+        Signal::Revenue { trait_name, full_at } => match i.traits.get(trait_name).and_then(number) {
+            None => (0.5, format!("no {trait_name} known (counted as neutral)")),
+            Some(x) => (x / full_at, format!("{trait_name} {x} (full marks from {full_at})")),
+        },
+        Signal::Renewal { trait_name, full_days, zero_days } => match i.traits.get(trait_name).and_then(date_ms) {
+            None => (0.5, format!("no {trait_name} known (counted as neutral)")),
+            Some(at) => {
+                let days = (at - i.now) as f64 / DAY_MS as f64;
+                let v = if days >= *full_days {
+                    1.0
+                } else if days <= *zero_days {
+                    0.0
+                } else {
+                    (days - zero_days) / (full_days - zero_days)
+                };
+                let when = if days < 0.0 {
+                    format!("renewal was due {:.0} day(s) ago", -days)
+                } else {
+                    format!("renews in {days:.0} day(s)")
+                };
+                (v, format!("{when} (full marks from {full_days} days before, none within {zero_days})"))
+            }
+        },
         Signal::OpenCases { zero_at } => {
             let v = 1.0 - f64::from(i.open_cases) / f64::from(*zero_at);
             (v, format!("{} open case(s) (none counts fully, {zero_at} or more count nothing)", i.open_cases))
         }
     }
+}
+
+/// A trait as a number: a JSON number, or a string holding one (`"450.00"`).
+fn number(v: &Value) -> Option<f64> {
+    v.as_f64().or_else(|| v.as_str()?.trim().parse().ok()).filter(|x: &f64| x.is_finite())
+}
+
+/// A trait as a time: epoch ms, or a `YYYY-MM-DD` date (midnight UTC; a
+/// longer ISO timestamp counts by its date).
+pub fn date_ms(v: &Value) -> Option<i64> {
+    if let Some(ms) = v.as_i64() {
+        return Some(ms);
+    }
+    let s = v.as_str()?.get(..10)?;
+    let mut parts = s.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm): no calendar crate in core.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * DAY_MS)
 }
 
 /// Tier, score, facts and stage of one account.

@@ -256,7 +256,7 @@ fn every_problem_is_reported_with_its_path() {
             "tiers[0]: segment \"all\" has no \"when\", so it matches everyone and the segments after it never apply",
             "tiers: no default segment: add a last segment without \"when\" for users who match no other",
             "stages[0].colour: unknown field; allowed here: id, when",
-            "health.signals[0].signal: unknown signal \"vibes\"; expected one of nps, checklist, behaviors, recency, frequency, open_cases, billing",
+            "health.signals[0].signal: unknown signal \"vibes\"; expected one of nps, checklist, behaviors, recency, frequency, open_cases, billing, revenue, renewal",
             "health.signals[1].weight: must be a number from 0 to 1000, got -1",
             "health.signals[3].zero_days: must be greater than full_days",
             "routing[0].do[1].url: expected an http(s) URL",
@@ -307,4 +307,59 @@ fn a_failed_payment_costs_the_billing_points_until_it_is_recovered() {
     let mut recovered = failed.clone();
     recovered.account_events.push((NOW - DAY, "payment_succeeded".into()));
     assert_eq!(billing(&recovered), (100, "payment_failed 2 day(s) ago, then payment_succeeded 1 day(s) ago".into()));
+}
+
+#[test]
+fn revenue_and_the_runway_to_renewal_are_weighted_inputs() {
+    let v = json!({
+        "nps": { "survey": "nps", "question": "score" },
+        "tiers": [{ "id": "all" }],
+        "health": { "signals": [
+            { "signal": "revenue", "weight": 50, "full_at": 1000 },
+            { "signal": "renewal", "weight": 50, "full_days": 90, "zero_days": 10 }
+        ] },
+        "stages": [{ "id": "any" }],
+        "routing": []
+    });
+    let c = AccountsConfig::from_value(&v).unwrap();
+    let check = |traits: Value| {
+        let h = score(&c, &Inputs { traits: map(traits), ..thriving() });
+        let detail = |s: &str| h.contributions.iter().find(|x| x.signal == s).unwrap().detail.clone();
+        (h.score, detail("revenue"), detail("renewal"))
+    };
+    let date = |days: i64| super::health::date_ms(&json!(NOW + days * DAY)).unwrap();
+    assert_eq!(date(3), NOW + 3 * DAY);
+    assert_eq!(super::health::date_ms(&json!("1970-01-02")), Some(DAY));
+    assert_eq!(super::health::date_ms(&json!("2027-03-01T12:00:00Z")), Some(1_803_859_200_000));
+    assert_eq!(super::health::date_ms(&json!("2027-13-01")), None);
+    assert_eq!(
+        check(json!({})),
+        (50, "no mrr known (counted as neutral)".into(), "no renewal_date known (counted as neutral)".into())
+    );
+    assert_eq!(
+        check(json!({ "mrr": 2500, "renewal_date": NOW + 200 * DAY })),
+        (
+            100,
+            "mrr 2500 (full marks from 1000)".into(),
+            "renews in 200 day(s) (full marks from 90 days before, none within 10)".into()
+        )
+    );
+    // Half the revenue, half-way down the runway.
+    let (points, _, why) = check(json!({ "mrr": "500", "renewal_date": NOW + 50 * DAY }));
+    assert_eq!((points, why.as_str()), (50, "renews in 50 day(s) (full marks from 90 days before, none within 10)"));
+    let (points, _, why) = check(json!({ "mrr": 0, "renewal_date": NOW - 3 * DAY }));
+    assert_eq!(
+        (points, why.as_str()),
+        (0, "renewal was due 3 day(s) ago (full marks from 90 days before, none within 10)")
+    );
+
+    let mut bad = v.clone();
+    bad["health"]["signals"] = json!([
+        { "signal": "revenue", "weight": 1 },
+        { "signal": "renewal", "weight": 1, "full_days": 5, "zero_days": 10, "colour": 1 }
+    ]);
+    let problems = errors(bad);
+    assert!(problems.iter().any(|p| p.starts_with("health.signals[0].full_at")), "{problems:#?}");
+    assert!(problems.iter().any(|p| p.starts_with("health.signals[1].full_days")), "{problems:#?}");
+    assert!(problems.iter().any(|p| p.starts_with("health.signals[1].colour")), "{problems:#?}");
 }
