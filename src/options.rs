@@ -128,7 +128,7 @@ impl Options {
                         o.messages = m;
                     }
                 }
-                other => errors.push(cat(&["unknown option ", &quoted(other), "; known options: ", &NAMES.join(", ")])),
+                other => errors.push(cat(&["unknown option ", &quoted(other), "; known options: ", &crate::text::join(NAMES, ", ")])),
             }
         }
         for (name, value) in [("key", &o.key), ("endpoint", &o.endpoint)] {
