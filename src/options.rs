@@ -128,7 +128,12 @@ impl Options {
                         o.messages = m;
                     }
                 }
-                other => errors.push(cat(&["unknown option ", &quoted(other), "; known options: ", &crate::text::join(NAMES, ", ")])),
+                other => errors.push(cat(&[
+                    "unknown option ",
+                    &quoted(other),
+                    "; known options: ",
+                    &crate::text::join(NAMES, ", "),
+                ])),
             }
         }
         for (name, value) in [("key", &o.key), ("endpoint", &o.endpoint)] {

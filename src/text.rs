@@ -59,7 +59,9 @@ pub fn fill(s: &str, args: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(open) = rest.bytes().position(|b| b == b'{') {
-        let (before, from) = rest.split_at(open);
+        // `{` is ASCII: both sides start on a character boundary (`get`, unlike
+        // `split_at`, brings no panic path).
+        let (before, from) = (rest.get(..open).unwrap_or_default(), rest.get(open..).unwrap_or_default());
         out.push_str(before);
         let name_end = from.bytes().position(|b| b == b'}');
         let value = name_end.and_then(|end| {
@@ -158,7 +160,9 @@ mod tests {
 
     #[test]
     fn sorts() {
-        for case in [vec![], vec!["b"], vec!["c", "a", "b", "a"], vec!["q:3", "q:1", "q:2", "q:10", "q:0", "dead", "q:1"]] {
+        for case in
+            [vec![], vec!["b"], vec!["c", "a", "b", "a"], vec!["q:3", "q:1", "q:2", "q:10", "q:0", "dead", "q:1"]]
+        {
             let mut ours: Vec<String> = case.iter().map(|s| s.to_string()).collect();
             let mut std_sorted = ours.clone();
             std_sorted.sort();
