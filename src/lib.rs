@@ -21,16 +21,14 @@
 // On the host only the browser-free modules build (for their tests).
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-/// A free-list allocator (sorted by address, neighbours merged on free)
-/// instead of std's dlmalloc: about a tenth of its code, and every byte of
-/// this module is downloaded before the card. The module's allocations are
-/// few and short-lived (an event's strings live until the end of its task).
 // SAFETY: the widget runs on the page's one thread; it starts no workers and
 // wasm-bindgen's threads support is not enabled, so no two allocations race.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+static ALLOCATOR: allocator::Classes<fn(usize) -> Option<usize>> =
+    unsafe { allocator::Classes::new(allocator::grow_memory) };
+
+mod allocator;
 
 mod card;
 mod strings;
