@@ -105,7 +105,8 @@ pub fn uuid() -> String {
         }
         let at = p.next * ID_LEN;
         p.next += 1;
-        p.text[at..at + ID_LEN].to_owned()
+        // `get`, not indexing: the ids are ASCII, and a `str` index brings a panic path that formats.
+        p.text.get(at..at + ID_LEN).unwrap_or_default().to_owned()
     })
 }
 
