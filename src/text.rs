@@ -47,6 +47,13 @@ pub fn after_last(s: &str, sep: u8) -> &str {
     }
 }
 
+/// `s` split around its first `sep` (an ASCII byte), like `str::split_once`
+/// without the generic searcher.
+pub fn split_once(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let at = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
+}
+
 /// What follows the first `needle` in `s`, if it occurs.
 pub fn after_first<'a>(s: &'a str, needle: &str) -> Option<&'a str> {
     let n = needle.len();
@@ -152,6 +159,9 @@ mod tests {
         assert_eq!(after_first("touchpoint:k:q:0001.000001:id", ":q:"), Some("0001.000001:id"));
         assert_eq!(after_first("touchpoint:k:dead:1", ":q:"), None);
         assert_eq!(after_first(":q", ":q:"), None);
+        assert_eq!(split_once("score:10", b':'), Some(("score", "10")));
+        assert_eq!(split_once("tab-1|1764000000000", b'|'), Some(("tab-1", "1764000000000")));
+        assert_eq!(split_once("back", b':'), None);
         let args = [("n", "3"), ("max", "10")];
         assert_eq!(fill("{n} of {max}", &args), "3 of 10");
         assert_eq!(fill("Wert {n}, {unknown} {", &args), "Wert 3, {unknown} {");

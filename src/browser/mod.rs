@@ -207,7 +207,7 @@ async fn with_lease(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture) ->
     let now = now_ms();
     let held_by_other = store
         .get(&key)
-        .and_then(|v| v.split_once('|').map(|(o, until)| (o.to_owned(), js_sys::Number::parse_float(until) as i64)))
+        .and_then(|v| crate::text::split_once(&v, b'|').map(|(o, until)| (o.to_owned(), js_sys::Number::parse_float(until) as i64)))
         .is_some_and(|(o, until)| o != owner && until > now);
     if held_by_other {
         return false;
