@@ -536,7 +536,7 @@ fn form_url(endpoint: &str, id: &str, locales: &[String]) -> String {
         "/v1/surveys/",
         &String::from(js_sys::encode_uri_component(id)),
         "?form=card&locale=",
-        &String::from(js_sys::encode_uri_component(&preferred.join(","))),
+        &String::from(js_sys::encode_uri_component(&crate::text::join(preferred, ","))),
     ])
 }
 
@@ -569,7 +569,7 @@ async fn fetch_form(id: &str) -> Result<Form, String> {
         return Err(cat(&[&url, " answered HTTP ", &num(u64::from(resp.status())), ": ", &text]));
     }
     let value = js::parse(&text).map_err(|e| cat(&[&url, " is not JSON: ", &e]))?;
-    Form::read(&value).map_err(|problems| cat(&[&url, ": ", &problems.join("; ")]))
+    Form::read(&value).map_err(|problems| cat(&[&url, ": ", &crate::text::join(&problems, "; ")]))
 }
 
 /// What happens on the card becomes events, `on()` notifications and, once

@@ -29,7 +29,7 @@ pub const NAMES: &[&str] = &[
 
 pub fn on(name: &str, f: js_sys::Function) -> bool {
     if !NAMES.contains(&name) {
-        browser::error(&cat(&["on: unknown event ", &quoted(name), "; known: ", &NAMES.join(", ")]));
+        browser::error(&cat(&["on: unknown event ", &quoted(name), "; known: ", &crate::text::join(NAMES, ", ")]));
         return false;
     }
     LISTENERS.with(|l| l.borrow_mut().push((name.to_owned(), f)));

@@ -20,7 +20,7 @@ pub fn listed(storage: &web_sys::Storage, prefix: &str) -> Vec<String> {
     let n = storage.length().unwrap_or(0);
     let mut keys: Vec<String> =
         (0..n).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(prefix)).collect();
-    keys.sort_unstable();
+    crate::text::sort(&mut keys);
     keys
 }
 

@@ -21,6 +21,15 @@
 // On the host only the browser-free modules build (for their tests).
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
+// SAFETY: the widget runs on the page's one thread; it starts no workers and
+// wasm-bindgen's threads support is not enabled, so no two allocations race.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: allocator::Classes<fn(usize) -> Option<usize>> =
+    unsafe { allocator::Classes::new(allocator::grow_memory) };
+
+mod allocator;
+
 mod card;
 mod strings;
 mod text;

@@ -138,7 +138,12 @@ impl Options {
                         errors.push(cat(&["beforeSend must be a function (event) => event | null, got ", &shown(&v)]))
                     }
                 },
-                other => errors.push(cat(&["unknown option ", &quoted(other), "; known options: ", &NAMES.join(", ")])),
+                other => errors.push(cat(&[
+                    "unknown option ",
+                    &quoted(other),
+                    "; known options: ",
+                    &crate::text::join(NAMES, ", "),
+                ])),
             }
         }
         for (name, value) in [("key", &o.key), ("endpoint", &o.endpoint)] {

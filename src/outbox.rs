@@ -53,7 +53,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::browser::{self, js};
 use crate::dead_letters::{listed, DeadLetters};
 use crate::report::{report, Code, Console};
-use crate::text::{cat, num, parse_u32, quoted};
+use crate::text::{after_first, after_last, cat, num, parse_u32, quoted};
 
 #[derive(Clone)]
 pub struct Outbox(Rc<RefCell<Inner>>);
@@ -285,7 +285,7 @@ impl Outbox {
         let inner = self.0.borrow();
         let mut keys = inner.storage.as_ref().map(|s| listed(s, &prefix)).unwrap_or_default();
         keys.extend(inner.memory.iter().chain(&inner.staged).map(|(k, _)| k.clone()));
-        keys.sort_unstable();
+        crate::text::sort(&mut keys);
         keys.dedup();
         keys
     }
@@ -309,7 +309,7 @@ impl Outbox {
                 let _ = s.remove_item(key);
             }
         }
-        key.rsplit(':').next().map(str::to_owned)
+        Some(after_last(key, b':').to_owned())
     }
 
     /// The next batch within `budget` bytes: the queue read oldest first,
@@ -459,7 +459,7 @@ impl Outbox {
     /// Applies the collector's answer to a batch. `true` if the collector
     /// answered for its events (go on with the next batch).
     fn settle(&self, batch: Vec<(String, String)>, answer: Answer) -> bool {
-        let ids: Vec<String> = batch.iter().filter_map(|(k, _)| k.rsplit(':').next().map(str::to_owned)).collect();
+        let ids: Vec<String> = batch.iter().map(|(k, _)| after_last(k, b':').to_owned()).collect();
         let (status, retry_after, body) = match &answer {
             Answer::Status { status, retry_after, body } => (Some(*status), retry_after.as_deref(), body.as_str()),
             Answer::NoAnswer(_) => (None, None, ""),
@@ -546,10 +546,10 @@ impl Outbox {
     /// the dead letters, and the page hears which one and why.
     fn refused(&self, key: &str, raw: &str, reason: &str) {
         self.remove(key);
-        let id = key.rsplit(':').next().unwrap_or_default().to_owned();
+        let id = after_last(key, b':').to_owned();
         let kept = {
             let inner = self.0.borrow();
-            let suffix = key.rsplit_once(":q:").map_or(key, |(_, s)| s);
+            let suffix = after_first(key, ":q:").unwrap_or(key);
             inner.dead.keep(inner.storage.as_ref(), &inner.policy, suffix, raw, reason)
         };
         let message = cat(&[

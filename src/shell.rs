@@ -19,9 +19,9 @@ use crate::browser;
 use crate::strings::Strings;
 use crate::text::{cat, num};
 
-/// The card's stylesheet (the base and the card). The second module adopts
-/// its own (dock, panels, debug) beside it. Its comments ship in the first
-/// module, so the layout's reasons are here:
+/// The card's stylesheet (the base and the card), `card.css` minified by
+/// `build.rs`. The second module adopts its own (dock, panels, debug) beside
+/// it. The layout's reasons:
 /// - `.tp-root` fills the host (the visual viewport) and is a size container:
 ///   the widget inside (`.tp-root > *`) sits in the corner `data-at` names,
 ///   clear of `env(safe-area-inset-*)`, never larger than what is visible (the
@@ -32,7 +32,7 @@ use crate::text::{cat, num};
 /// - `@container (max-height: 440px)`: a landscape phone or the virtual
 ///   keyboard up; tighter spacing keeps the text field and Send in view.
 /// - `@media (pointer: coarse)`: 44 px touch targets (24 px is the floor everywhere).
-const CSS: &str = include_str!("card.css");
+const CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/card.min.css"));
 
 /// Set on the host element through CSSOM (`style.setProperty`, allowed under a
 /// strict CSP) with `important`: it is the one node the host page's

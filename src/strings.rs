@@ -36,11 +36,7 @@ impl Strings {
 
     /// [`Strings::get`] with `{name}` placeholders filled in.
     pub fn fill(&self, key: &str, args: &[(&str, &str)]) -> String {
-        let mut s = self.get(key);
-        for (name, value) in args {
-            s = s.replace(&crate::text::cat(&["{", name, "}"]), value);
-        }
-        s
+        crate::text::fill(&self.get(key), args)
     }
 }
 

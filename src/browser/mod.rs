@@ -105,7 +105,8 @@ pub fn uuid() -> String {
         }
         let at = p.next * ID_LEN;
         p.next += 1;
-        p.text[at..at + ID_LEN].to_owned()
+        // `get`, not indexing: the ids are ASCII, and a `str` index brings a panic path that formats.
+        p.text.get(at..at + ID_LEN).unwrap_or_default().to_owned()
     })
 }
 
@@ -126,7 +127,11 @@ pub fn uuid_to_js(id: &str) -> JsValue {
 
 /// Runs `f` once after `ms` milliseconds; the handle cancels it.
 pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
-    let cb = Closure::once_into_js(f);
+    set_timeout_boxed(ms, Box::new(f))
+}
+
+fn set_timeout_boxed(ms: i32, f: Box<dyn FnOnce()>) -> Option<i32> {
+    let cb = touchpoint_web::once(f);
     let handle = web_sys::window()
         .and_then(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms).ok());
     if handle.is_none() {
@@ -139,9 +144,10 @@ pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
 /// animation frame callback runs after that frame's paint. Work that must
 /// not delay what was just put on screen waits here.
 pub fn after_next_paint(f: impl FnOnce() + 'static) {
-    let frame = Closure::once_into_js(move || {
-        set_timeout(0, f);
-    });
+    let f: Box<dyn FnOnce()> = Box::new(f);
+    let frame = touchpoint_web::once(Box::new(move || {
+        set_timeout_boxed(0, f);
+    }));
     let asked = web_sys::window().and_then(|w| w.request_animation_frame(frame.unchecked_ref()).ok());
     if asked.is_none() {
         error("could not wait for a frame; background loads start now");
@@ -206,7 +212,10 @@ async fn with_lease(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture) ->
     let now = now_ms();
     let held_by_other = store
         .get(&key)
-        .and_then(|v| v.split_once('|').map(|(o, until)| (o.to_owned(), js_sys::Number::parse_float(until) as i64)))
+        .and_then(|v| {
+            crate::text::split_once(&v, b'|')
+                .map(|(o, until)| (o.to_owned(), js_sys::Number::parse_float(until) as i64))
+        })
         .is_some_and(|(o, until)| o != owner && until > now);
     if held_by_other {
         return false;

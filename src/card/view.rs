@@ -142,7 +142,7 @@ impl Card {
 
     fn on_click(&self, ev: web_sys::Event) {
         let Some(act) = dom::closest_attribute(ev.target(), "data-tp-act") else { return };
-        match act.split_once(':') {
+        match crate::text::split_once(&act, b':') {
             Some(("score", n)) => {
                 if let Some(n) = crate::text::parse_u32(n).and_then(|n| u8::try_from(n).ok()) {
                     self.answer(Answer::Score(n));

@@ -82,7 +82,11 @@ pub fn is_rtl(locale: &str) -> bool {
 
 /// The language of a tag: `de` of `de-AT`.
 pub fn base(locale: &str) -> &str {
-    locale.split(['-', '_']).next().unwrap_or(locale)
+    // A byte search: a `[char]` pattern costs the widget's first module a generic searcher.
+    match locale.bytes().position(|b| b == b'-' || b == b'_') {
+        Some(at) => locale.get(..at).unwrap_or(locale),
+        None => locale,
+    }
 }
 
 fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

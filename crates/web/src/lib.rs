@@ -9,4 +9,4 @@ pub mod dom;
 mod page;
 
 #[cfg(target_arch = "wasm32")]
-pub use page::{at_end_of_task, clear_timeout, local_storage, LocalStore};
+pub use page::{at_end_of_task, clear_timeout, local_storage, once, LocalStore};

@@ -53,7 +53,17 @@ extern "C" {
 /// `false` if it could not be scheduled: the caller does the work at once.
 #[must_use = "when it returns false, `f` will not run: do the work now"]
 pub fn at_end_of_task(f: impl FnOnce() + 'static) -> bool {
-    let cb = Closure::once_into_js(f);
+    queue_at_end_of_task(once(Box::new(f)))
+}
+
+/// `f` as a JS function called at most once. Boxed, so that every callback
+/// shares one instance of wasm-bindgen's closure shims: made per closure
+/// type, they cost a few hundred bytes each in the module before the card.
+pub fn once(f: Box<dyn FnOnce()>) -> JsValue {
+    Closure::once_into_js(f)
+}
+
+fn queue_at_end_of_task(cb: JsValue) -> bool {
     if queue_microtask_js(&cb).is_ok() {
         return true;
     }
