@@ -36,9 +36,11 @@ mod extract;
 pub mod help;
 mod ingest;
 pub mod openapi;
+pub mod people;
 pub mod projects;
 mod rate_limit;
 pub mod responses;
+pub mod retention;
 pub mod routes;
 pub mod store;
 pub mod targeting;
@@ -134,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::dashboard::router())
         .merge(routes::accounts::router())
         .merge(routes::openapi::router())
+        .merge(routes::people::router())
         .merge(routes::segment::router())
         // Unknown API paths get our JSON 404, never the demo site's.
         .route("/v1/{*rest}", any(not_found))

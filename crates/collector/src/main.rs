@@ -188,6 +188,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         .with_accounts(accounts);
     let worker = Worker::spawn(&state);
     let accounts_worker = touchpoint_collector::accounts::worker::Worker::spawn(&state);
+    let retention_worker = touchpoint_collector::retention::Worker::spawn(&state);
     let app = router(state);
 
     // The one line on stdout; scripts and tests parse it for the bound port.
@@ -219,6 +220,9 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     }
     // Deliveries in flight finish (or time out) and are recorded before the database closes.
     if let Some(worker) = accounts_worker {
+        worker.stop().await;
+    }
+    if let Some(worker) = retention_worker {
         worker.stop().await;
     }
     if let Some(worker) = worker {

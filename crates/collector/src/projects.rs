@@ -9,8 +9,13 @@
 //! [{"public_key": "pk_live_1", "secret_key": "sk_live_1",
 //!   "allowed_origins": ["https://app.example.com", "http://127.0.0.1:*"],
 //!   "rate_limit": {"events_per_second": 1000, "burst": 10000},
-//!   "identity_secret": "a long random string only the host's backend knows"}]
+//!   "identity_secret": "a long random string only the host's backend knows",
+//!   "retention_days": 365}]
 //! ```
+//!
+//! **Retention.** With `retention_days`, events received longer ago than
+//! that are deleted by the retention worker ([`crate::retention`]); without
+//! it they are kept.
 //!
 //! **Identity verification.** With an `identity_secret`, a user id is only
 //! believed when it comes with its `user_hash`: the lowercase hex
@@ -53,6 +58,8 @@ pub struct Project {
     /// Declared `track()` events (see `touchpoint_core::events`): declared
     /// ones are type-checked at ingest; in strict mode undeclared ones are refused.
     pub events: Option<EventSchema>,
+    /// Events are deleted this many days after they were received; `None`: kept.
+    pub retention_days: Option<u32>,
 }
 
 /// Why a user id was not believed.
@@ -288,6 +295,8 @@ struct ProjectSpec {
     identity_secret: Option<String>,
     #[serde(default)]
     events: Option<serde_json::Value>,
+    #[serde(default)]
+    retention_days: Option<u32>,
 }
 
 impl Projects {
@@ -301,6 +310,7 @@ impl Projects {
             rate_limit: RateLimit::default(),
             identity_secret: None,
             events: None,
+            retention_days: None,
         }])
         .expect("the demo project is valid")
     }
@@ -355,6 +365,7 @@ impl Projects {
                 rate_limit: spec.rate_limit,
                 identity_secret: spec.identity_secret,
                 events,
+                retention_days: spec.retention_days,
             });
         }
         match Projects::new(projects) {
@@ -407,6 +418,11 @@ impl Projects {
                     problems.push(format!("[{i}].identity_secret: must differ from the project's keys"));
                 }
             }
+            if p.retention_days == Some(0) {
+                problems.push(format!(
+                    "[{i}].retention_days: must be at least 1 (leave it out to keep events without a limit)"
+                ));
+            }
             let RateLimit { events_per_second, burst } = p.rate_limit;
             if events_per_second == 0 {
                 problems.push(format!("[{i}].rate_limit.events_per_second: must be at least 1"));
@@ -445,6 +461,11 @@ impl Projects {
     /// Whether some project accepts events from `origin` (for CORS preflights).
     pub fn any_allows_origin(&self, origin: &str) -> bool {
         self.entries.iter().any(|e| e.allows_origin(origin))
+    }
+
+    /// Every project, in file order.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<ProjectEntry>> {
+        self.entries.iter()
     }
 
     /// Every project's public key, in file order.

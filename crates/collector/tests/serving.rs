@@ -282,7 +282,7 @@ async fn api_answers_are_compressed_as_the_client_allows_and_plain_otherwise() {
 async fn a_streamed_export_is_compressed_to_its_end() {
     let s = site(|_, _| {}).await;
     let auth = (header::AUTHORIZATION, "Bearer sk_demo");
-    let plain = s.get("/v1/export/events.csv", &[auth.clone()]).await;
+    let plain = s.get("/v1/export/events.csv", std::slice::from_ref(&auth)).await;
     assert_eq!(plain.status, StatusCode::OK);
     assert!(text(&plain).starts_with("id,type,"), "{}", text(&plain));
     let gz = s.get("/v1/export/events.csv", &[auth, (header::ACCEPT_ENCODING, "gzip")]).await;

@@ -9,5 +9,6 @@ pub mod dashboard;
 pub mod events;
 pub mod help;
 pub mod openapi;
+pub mod people;
 pub mod segment;
 pub mod surveys;

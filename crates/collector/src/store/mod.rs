@@ -33,6 +33,7 @@
 //!   answer of a response, traits, accounts) is by the server's
 //!   `received_at`, then arrival, never by the client's `ts`.
 
+pub mod people;
 pub mod postgres;
 pub mod sqlite;
 

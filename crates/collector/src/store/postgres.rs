@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_schema.sql"),
     include_str!("../../migrations/postgres/0002_accounts.sql"),
     include_str!("../../migrations/postgres/0003_trust.sql"),
+    include_str!("../../migrations/postgres/0006_data_rights.sql"),
 ];
 
 /// Serialises migrations of collectors starting at once against one database.
@@ -39,11 +40,14 @@ pub struct PgStore {
     pool: Pool,
 }
 
-const EVENT_COLUMNS: &str = "seq, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
+pub(super) const EVENT_COLUMNS: &str =
+    "seq, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
                              response_id, question_id, url, body, rejected, ts_flag, source";
-const OUTBOX_COLUMNS: &str = "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
+pub(super) const OUTBOX_COLUMNS: &str =
+    "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
                               attempts, next_attempt_at, created_at, delivered_at, last_error";
-const CASE_COLUMNS: &str = "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
+pub(super) const CASE_COLUMNS: &str =
+    "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
                             created_at, closed_at, note";
 
 impl PgStore {
@@ -63,7 +67,7 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
-    async fn client(&self) -> Result<Object, DbError> {
+    pub(super) async fn client(&self) -> Result<Object, DbError> {
         Ok(self.pool.get().await?)
     }
 
@@ -821,7 +825,7 @@ fn response_and_question(kind: &EventKind) -> (Option<&str>, Option<&str>) {
     super::sqlite::response_and_question(kind)
 }
 
-fn stored_event(r: &Row) -> Result<StoredEvent, DbError> {
+pub(super) fn stored_event(r: &Row) -> Result<StoredEvent, DbError> {
     Ok(StoredEvent {
         seq: r.try_get(0)?,
         id: r.try_get(1)?,
@@ -842,7 +846,7 @@ fn stored_event(r: &Row) -> Result<StoredEvent, DbError> {
     })
 }
 
-fn outbox_item(r: &Row) -> Result<OutboxItem, DbError> {
+pub(super) fn outbox_item(r: &Row) -> Result<OutboxItem, DbError> {
     Ok(OutboxItem {
         id: r.try_get(0)?,
         project_key: r.try_get(1)?,
@@ -861,7 +865,7 @@ fn outbox_item(r: &Row) -> Result<OutboxItem, DbError> {
     })
 }
 
-fn case(r: &Row) -> Result<Case, DbError> {
+pub(super) fn case(r: &Row) -> Result<Case, DbError> {
     Ok(Case {
         id: r.try_get(0)?,
         project_key: r.try_get(1)?,

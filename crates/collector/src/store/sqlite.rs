@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_automations.sql"),
     include_str!("../../migrations/0004_accounts.sql"),
     include_str!("../../migrations/0005_trust.sql"),
+    include_str!("../../migrations/0008_data_rights.sql"),
 ];
 
 /// Most batches stored in one transaction; bounds the wait of the last one.
@@ -524,14 +525,17 @@ pub(super) fn store_run(
     Ok(true)
 }
 
-const EVENT_COLUMNS: &str = "rowid, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
+pub(super) const EVENT_COLUMNS: &str =
+    "rowid, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
                              response_id, question_id, url, body, rejected, ts_flag, source";
-const OUTBOX_COLUMNS: &str = "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
+pub(super) const OUTBOX_COLUMNS: &str =
+    "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
                               attempts, next_attempt_at, created_at, delivered_at, last_error";
-const CASE_COLUMNS: &str = "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
+pub(super) const CASE_COLUMNS: &str =
+    "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
                             created_at, closed_at, note";
 
-fn stored_event(r: &rusqlite::Row) -> rusqlite::Result<StoredEvent> {
+pub(super) fn stored_event(r: &rusqlite::Row) -> rusqlite::Result<StoredEvent> {
     Ok(StoredEvent {
         seq: r.get(0)?,
         id: r.get(1)?,
@@ -552,7 +556,7 @@ fn stored_event(r: &rusqlite::Row) -> rusqlite::Result<StoredEvent> {
     })
 }
 
-fn outbox_item(r: &rusqlite::Row) -> rusqlite::Result<OutboxItem> {
+pub(super) fn outbox_item(r: &rusqlite::Row) -> rusqlite::Result<OutboxItem> {
     Ok(OutboxItem {
         id: r.get(0)?,
         project_key: r.get(1)?,
@@ -571,7 +575,7 @@ fn outbox_item(r: &rusqlite::Row) -> rusqlite::Result<OutboxItem> {
     })
 }
 
-fn case(r: &rusqlite::Row) -> rusqlite::Result<Case> {
+pub(super) fn case(r: &rusqlite::Row) -> rusqlite::Result<Case> {
     Ok(Case {
         id: r.get(0)?,
         project_key: r.get(1)?,
