@@ -14,3 +14,37 @@ CREATE INDEX erasures_by_project ON erasures (project_key, erased_at);
 
 -- The retention worker deletes a project's events by the server's clock.
 CREATE INDEX events_by_received ON events (project_key, received_at);
+
+-- Incremental account health (src/accounts/changes.rs). Who and what each
+-- stored event touched — its user (or browser, before identify) and any
+-- account it names — written in the ingest transaction, so the accounts
+-- worker reassesses only the accounts those lead to. `version` moves on
+-- with every new mark, so a row marked again while a worker held it is
+-- processed again rather than lost.
+CREATE TABLE accounts_dirty (
+    project_key TEXT NOT NULL,
+    kind        TEXT NOT NULL,   -- user | browser | account
+    subject     TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    lease_until INTEGER,
+    PRIMARY KEY (project_key, kind, subject)
+);
+-- When each account was last assessed: time alone changes health
+-- (recency), so the worker also reassesses the stalest few each period.
+CREATE TABLE account_state (
+    project_key TEXT NOT NULL,
+    account_id  TEXT NOT NULL,
+    assessed_at INTEGER NOT NULL,
+    PRIMARY KEY (project_key, account_id)
+);
+CREATE INDEX account_state_stalest ON account_state (project_key, assessed_at);
+-- Projects whose accounts were assessed in full once (events stored before
+-- the change log existed); afterwards only changes are.
+CREATE TABLE accounts_seeded (
+    project_key TEXT PRIMARY KEY NOT NULL,
+    seeded_at   INTEGER NOT NULL
+);
+-- An account's members and the facts naming it, without reading the project's history.
+CREATE INDEX events_by_group_account ON events (project_key, json_extract(body, '$.account_id')) WHERE type = 'group';
+CREATE INDEX events_by_named_account ON events (project_key, json_extract(body, '$.props.account_id'))
+    WHERE type = 'track';

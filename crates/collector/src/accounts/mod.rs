@@ -14,6 +14,7 @@
 //! `touchpoint_core::accounts` / `touchpoint_core::checklist`'s. This module
 //! only gathers their inputs from storage and stores their decisions.
 
+pub mod changes;
 pub mod worker;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -112,6 +112,12 @@ impl PgStore {
                  DO UPDATE SET due_at = GREATEST(response_queue.due_at, EXCLUDED.due_at)",
             )
             .await?;
+        let mark_account = tx
+            .prepare_cached(
+                "INSERT INTO accounts_dirty (project_key, kind, subject, version) VALUES ($1, $2, $3, 1)
+                 ON CONFLICT (project_key, kind, subject) DO UPDATE SET version = accounts_dirty.version + 1",
+            )
+            .await?;
         let open_case = tx
             .prepare_cached(
                 "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
@@ -121,7 +127,7 @@ impl PgStore {
             )
             .await?;
         let mut statuses = Vec::with_capacity(events.len());
-        for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due } in &events {
+        for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due, account_marks } in &events {
             let (response_id, question_id) = response_and_question(&e.kind);
             let inserted = tx
                 .execute(
@@ -154,6 +160,11 @@ impl PgStore {
             {
                 let upsert = if due.closes { &response_closes } else { &response_answered };
                 tx.execute(upsert, &[&project_key, &response_id, &survey_id, &due.at]).await?;
+            }
+            if acted_on && *account_marks {
+                for (kind, subject) in super::account_changes::marks(e) {
+                    tx.execute(&mark_account, &[&project_key, &kind, &subject]).await?;
+                }
             }
             if let Some(c) = super::help_case(e).filter(|_| acted_on) {
                 let rule = super::HELP_CASE_RULE;
@@ -245,7 +256,7 @@ impl PgStore {
         rows.iter().map(stored_event).collect()
     }
 
-    async fn activity(
+    pub(super) async fn activity(
         &self,
         filter: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],

@@ -720,6 +720,10 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
             "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (project_key, response_id) DO UPDATE SET due_at = MAX(due_at, excluded.due_at)",
         )?;
+        let mut mark_account = tx.prepare_cached(
+            "INSERT INTO accounts_dirty (project_key, kind, subject, version) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (project_key, kind, subject) DO UPDATE SET version = version + 1",
+        )?;
         let mut open_case = tx.prepare_cached(
             "INSERT OR IGNORE INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
                                           status, created_at, closed_at, note)
@@ -727,7 +731,9 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
         )?;
         for batch in batches {
             let mut statuses = Vec::with_capacity(batch.events.len());
-            for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due } in &batch.events {
+            for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due, account_marks } in
+                &batch.events
+            {
                 let (response_id, question_id) = response_and_question(&e.kind);
                 let inserted = insert.execute(params![
                     e.id,
@@ -755,6 +761,11 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
                 {
                     let upsert = if due.closes { &mut response_closes } else { &mut response_answered };
                     upsert.execute(params![batch.project_key, response_id, survey_id, due.at])?;
+                }
+                if acted_on && *account_marks {
+                    for (kind, subject) in super::account_changes::marks(e) {
+                        mark_account.execute(params![batch.project_key, kind, subject])?;
+                    }
                 }
                 if let Some(c) = super::help_case(e).filter(|_| acted_on) {
                     open_case.execute(params![
@@ -803,7 +814,11 @@ fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<
     rows.collect()
 }
 
-fn activity(conn: &Connection, filter: &str, params: impl rusqlite::Params) -> rusqlite::Result<Vec<StoredActivity>> {
+pub(super) fn activity(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<StoredActivity>> {
     let mut query = conn.prepare_cached(&format!(
         "SELECT anonymous_id, user_id, ts, received_at,
                 CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
