@@ -6,8 +6,11 @@
 //! on SQLite the single writer is never held long and ingest keeps flowing
 //! between batches. With several collectors on one Postgres each runs the
 //! same pass: deleting what another already deleted deletes nothing, so no
-//! lock is needed. Cases, deliveries and the erasure log are not events and
-//! are kept; a person's are erased with `DELETE /v1/people/{user_id}`.
+//! lock is needed. The targeting facts kept per person (`person_facts`) of
+//! browsers and users not heard from since the cutoff go too; those of
+//! people still active keep counting their older events. Cases, deliveries
+//! and the erasure log are not events and are kept; a person's are erased
+//! with `DELETE /v1/people/{user_id}`.
 
 use std::time::Duration;
 
@@ -78,6 +81,8 @@ pub async fn pass(state: &AppState, now: i64) -> Result<Vec<(String, u64)>, DbEr
                 break;
             }
         }
+        // Facts of people whose every event expired go with them.
+        state.db.expire_person_facts(key.clone(), before).await?;
         out.push((key, total));
     }
     Ok(out)

@@ -35,6 +35,7 @@
 
 pub mod account_changes;
 pub mod people;
+pub mod person_facts;
 pub mod postgres;
 pub mod sqlite;
 

@@ -291,6 +291,26 @@ impl Store {
     }
 }
 
+/// What is derived from a person's events and kept beside them: their
+/// targeting facts (theirs, and the anonymous ones of their browsers), the
+/// browsers they own (a browser another user owns stays theirs), changes
+/// waiting for the accounts worker. `{1}` the project, `{2}` the user id,
+/// `{3}` their browsers; the flag: whether the statement names `{3}`.
+const DERIVED: &[(&str, bool, &str)] = &[
+    (
+        "person_facts",
+        true,
+        "DELETE FROM person_facts WHERE project_key = {1} AND (user_id = {2} OR (user_id = '' AND anonymous_id IN {3}))",
+    ),
+    ("browser_owners", false, "DELETE FROM browser_owners WHERE project_key = {1} AND user_id = {2}"),
+    (
+        "accounts_dirty",
+        true,
+        "DELETE FROM accounts_dirty WHERE project_key = {1} AND ((kind = 'user' AND subject = {2})
+                                                              OR (kind = 'browser' AND subject IN {3}))",
+    ),
+];
+
 /// The events of a person (see the module docs), as a condition on `events`
 /// with the project key as parameter 1 and the user id as parameter 2.
 const THEIR_EVENTS: &str = "project_key = {1} AND (user_id = {2} OR (user_id IS NULL AND anonymous_id IN
@@ -387,6 +407,15 @@ mod sqlite {
         )?;
         erased.delete("email_quota", quota as u64);
         erased.delete("events", by_key("events", "id", &events)?);
+        let browsers = json(&rows.browsers);
+        for (table, with_browsers, sql) in DERIVED {
+            let sql = sql.replace("{1}", "?1").replace("{2}", "?2").replace("{3}", "(SELECT value FROM json_each(?3))");
+            let n = match with_browsers {
+                true => conn.execute(&sql, params![key, user, browsers])?,
+                false => conn.execute(&sql, params![key, user])?,
+            };
+            erased.delete(table, n as u64);
+        }
         sweep(conn, key, &identifiers(user, &rows.emails), &mut erased)?;
         Ok(erased)
     }
@@ -558,6 +587,14 @@ mod postgres {
         erased.delete("email_quota", n);
         let n = tx.execute("DELETE FROM events WHERE project_key = $1 AND id = ANY($2)", &[&key, &events]).await?;
         erased.delete("events", n);
+        for (table, with_browsers, sql) in DERIVED {
+            let sql = sql.replace("{1}", "$1").replace("{2}", "$2").replace("IN {3}", "= ANY($3)");
+            let n = match with_browsers {
+                true => tx.execute(&sql, &[&key, &user, &rows.browsers]).await?,
+                false => tx.execute(&sql, &[&key, &user]).await?,
+            };
+            erased.delete(table, n);
+        }
         sweep(tx, key, &identifiers(user, &rows.emails), &mut erased).await?;
         Ok(erased)
     }

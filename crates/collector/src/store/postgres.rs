@@ -112,6 +112,8 @@ impl PgStore {
                  DO UPDATE SET due_at = GREATEST(response_queue.due_at, EXCLUDED.due_at)",
             )
             .await?;
+        let add_fact = tx.prepare_cached(super::person_facts::ADD_POSTGRES).await?;
+        let own_browser = tx.prepare_cached(super::person_facts::OWN_POSTGRES).await?;
         let mark_account = tx
             .prepare_cached(
                 "INSERT INTO accounts_dirty (project_key, kind, subject, version) VALUES ($1, $2, $3, 1)
@@ -160,6 +162,16 @@ impl PgStore {
             {
                 let upsert = if due.closes { &response_closes } else { &response_answered };
                 tx.execute(upsert, &[&project_key, &response_id, &survey_id, &due.at]).await?;
+            }
+            if acted_on {
+                let user = e.user_id.as_deref().unwrap_or_default();
+                for (kind, item) in super::person_facts::items(e) {
+                    tx.execute(&add_fact, &[&project_key, &e.anonymous_id, &user, &kind, &item, &e.ts, &received_at])
+                        .await?;
+                }
+                if let Some(user) = &e.user_id {
+                    tx.execute(&own_browser, &[&project_key, &e.anonymous_id, user]).await?;
+                }
             }
             if acted_on && *account_marks {
                 for (kind, subject) in super::account_changes::marks(e) {

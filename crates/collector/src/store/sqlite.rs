@@ -1,5 +1,5 @@
-//! SQLite storage: one writer thread that owns the write connection, and one
-//! read connection.
+//! SQLite storage: one writer thread that owns the write connection, and a
+//! small pool of read connections.
 //!
 //! **Writes** go through [`Db::insert`] to the writer thread, which takes
 //! every batch waiting in its queue and stores them in *one* transaction
@@ -10,11 +10,14 @@
 //! The automation worker's writes ([`Db::write`]) go to the same thread, each
 //! in its own transaction, so SQLite never sees two writers.
 //!
-//! **Reads** run on tokio's blocking pool through [`Db::read`]; with WAL they
-//! never wait for the writer.
+//! **Reads** run on tokio's blocking pool through [`Db::read`], each on a
+//! free connection of [`READERS`]; with WAL they never wait for the writer,
+//! and one slow read (a report over a whole project) does not queue every
+//! widget read behind it.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
@@ -44,10 +47,34 @@ const MAX_GROUP: usize = 64;
 /// Batches waiting for the writer before `insert` itself waits (backpressure).
 const QUEUE: usize = 256;
 
+/// Read connections: enough for a slow report and the widget's reads side
+/// by side on a small machine, few enough that each keeps a warm page cache.
+pub const READERS: usize = 4;
+
+/// Read connections, each used by one read at a time.
+struct ReadPool {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+impl ReadPool {
+    /// A free connection if there is one, else the next in turn (waiting for it).
+    fn get(&self) -> std::sync::MutexGuard<'_, Connection> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.conns.len();
+        for i in 0..n {
+            if let Ok(conn) = self.conns[(start + i) % n].try_lock() {
+                return conn;
+            }
+        }
+        self.conns[start % n].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Handles to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    reader: Arc<Mutex<Connection>>,
+    readers: Arc<ReadPool>,
     writer: mpsc::Sender<Job>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
@@ -82,17 +109,21 @@ impl Db {
         let mut conn = Connection::open(&path).map_err(|e| fail(e.to_string()))?;
         configure(&conn).map_err(|e| fail(e.to_string()))?;
         migrate(&mut conn).map_err(fail)?;
-        let reader =
-            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .and_then(|r| r.busy_timeout(std::time::Duration::from_secs(5)).map(|()| r))
-                .map_err(|e| fail(format!("read connection: {e}")))?;
+        let readers = (0..READERS)
+            .map(|_| {
+                Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .and_then(|r| r.busy_timeout(std::time::Duration::from_secs(5)).map(|()| Mutex::new(r)))
+                    .map_err(|e| fail(format!("read connection: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
 
         let (writer, jobs) = mpsc::channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("touchpoint-db-writer".into())
             .spawn(move || write_loop(conn, jobs))
             .map_err(|e| fail(format!("cannot start the writer thread: {e}")))?;
-        Ok(Db { reader: Arc::new(Mutex::new(reader)), writer, thread: Arc::new(Mutex::new(Some(thread))) })
+        let readers = Arc::new(ReadPool { conns: readers, next: AtomicUsize::new(0) });
+        Ok(Db { readers, writer, thread: Arc::new(Mutex::new(Some(thread))) })
     }
 
     /// Stores one request's events (in one transaction, possibly shared with
@@ -135,14 +166,11 @@ impl Db {
         F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        let conn = self.reader.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&conn)
-        })
-        .await
-        .map_err(|e| DbError::Task(e.to_string()))?
-        .map_err(DbError::from)
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || f(&readers.get()))
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))?
+            .map_err(DbError::from)
     }
 
     /// Stores every batch queued so far, stops the writer and waits for it.
@@ -720,6 +748,8 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
             "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (project_key, response_id) DO UPDATE SET due_at = MAX(due_at, excluded.due_at)",
         )?;
+        let mut add_fact = tx.prepare_cached(super::person_facts::ADD_SQLITE)?;
+        let mut own_browser = tx.prepare_cached(super::person_facts::OWN_SQLITE)?;
         let mut mark_account = tx.prepare_cached(
             "INSERT INTO accounts_dirty (project_key, kind, subject, version) VALUES (?1, ?2, ?3, 1)
              ON CONFLICT (project_key, kind, subject) DO UPDATE SET version = version + 1",
@@ -761,6 +791,23 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
                 {
                     let upsert = if due.closes { &mut response_closes } else { &mut response_answered };
                     upsert.execute(params![batch.project_key, response_id, survey_id, due.at])?;
+                }
+                if acted_on {
+                    let user = e.user_id.as_deref().unwrap_or_default();
+                    for (kind, item) in super::person_facts::items(e) {
+                        add_fact.execute(params![
+                            batch.project_key,
+                            e.anonymous_id,
+                            user,
+                            kind,
+                            item,
+                            e.ts,
+                            batch.received_at
+                        ])?;
+                    }
+                    if let Some(user) = &e.user_id {
+                        own_browser.execute(params![batch.project_key, e.anonymous_id, user])?;
+                    }
                 }
                 if acted_on && *account_marks {
                     for (kind, subject) in super::account_changes::marks(e) {
