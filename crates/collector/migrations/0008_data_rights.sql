@@ -12,8 +12,9 @@ CREATE TABLE erasures (
 );
 CREATE INDEX erasures_by_project ON erasures (project_key, erased_at);
 
--- The retention worker deletes a project's events by the server's clock.
-CREATE INDEX events_by_received ON events (project_key, received_at);
+-- No index on received_at for the retention worker: SQLite would take a
+-- (project_key, received_at) index for every per-person read ordered by
+-- arrival and scan the whole project; an hourly scan is cheaper.
 
 -- Incremental account health (src/accounts/changes.rs). Who and what each
 -- stored event touched — its user (or browser, before identify) and any

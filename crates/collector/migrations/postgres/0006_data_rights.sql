@@ -9,7 +9,6 @@ CREATE TABLE erasures (
 );
 CREATE INDEX erasures_by_project ON erasures (project_key, erased_at);
 
-CREATE INDEX events_by_received ON events (project_key, received_at);
 
 -- Incremental account health: see the SQLite migration 0008.
 CREATE TABLE accounts_dirty (

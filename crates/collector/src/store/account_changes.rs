@@ -82,12 +82,15 @@ fn change(project_key: String, kind: String, subject: String, version: i64) -> O
 /// were seen on, and `track` events naming the account: `{1}` is the
 /// project key, `{2}` the account ids. A union of indexed lookups, so the
 /// cost follows the accounts' size, not the project's history.
+///
+/// On SQLite `+project_key` keeps the planner on the user and browser
+/// indexes (a plain `project_key = ?` lets it scan the whole project).
 const ACCOUNT_ROWS_SQLITE: &str = "rowid IN (
-    SELECT rowid FROM events WHERE project_key = ?1 AND user_id IN (SELECT user_id FROM events
+    SELECT rowid FROM events WHERE +project_key = ?1 AND user_id IN (SELECT user_id FROM events
         WHERE project_key = ?1 AND type = 'group' AND json_extract(body, '$.account_id') IN (SELECT value FROM json_each(?2)))
     UNION
-    SELECT rowid FROM events WHERE project_key = ?1 AND anonymous_id IN (SELECT anonymous_id FROM events
-        WHERE project_key = ?1 AND user_id IN (SELECT user_id FROM events
+    SELECT rowid FROM events WHERE +project_key = ?1 AND anonymous_id IN (SELECT anonymous_id FROM events
+        WHERE +project_key = ?1 AND user_id IN (SELECT user_id FROM events
             WHERE project_key = ?1 AND type = 'group' AND json_extract(body, '$.account_id') IN (SELECT value FROM json_each(?2))))
     UNION
     SELECT rowid FROM events WHERE project_key = ?1 AND type = 'track'
@@ -203,9 +206,9 @@ impl Store {
                     let browsers = serde_json::to_string(&browsers).unwrap_or_default();
                     let mut q = conn.prepare_cached(
                         "SELECT DISTINCT json_extract(body, '$.account_id') FROM events
-                         WHERE project_key = ?1 AND type = 'group' AND rejected IS NULL
+                         WHERE +project_key = ?1 AND type = 'group' AND rejected IS NULL
                            AND (user_id IN (SELECT value FROM json_each(?2))
-                                OR user_id IN (SELECT user_id FROM events WHERE project_key = ?1 AND user_id IS NOT NULL
+                                OR user_id IN (SELECT user_id FROM events WHERE +project_key = ?1 AND user_id IS NOT NULL
                                                  AND anonymous_id IN (SELECT value FROM json_each(?3))))",
                     )?;
                     let rows = q.query_map(rusqlite::params![project_key, users, browsers], |r| r.get(0))?;

@@ -313,8 +313,9 @@ const DERIVED: &[(&str, bool, &str)] = &[
 
 /// The events of a person (see the module docs), as a condition on `events`
 /// with the project key as parameter 1 and the user id as parameter 2.
-const THEIR_EVENTS: &str = "project_key = {1} AND (user_id = {2} OR (user_id IS NULL AND anonymous_id IN
-     (SELECT anonymous_id FROM events WHERE project_key = {1} AND user_id = {2})))";
+/// `{+}`: SQLite's unary plus, which keeps its planner on the user and browser indexes.
+const THEIR_EVENTS: &str = "{+}project_key = {1} AND (user_id = {2} OR (user_id IS NULL AND anonymous_id IN
+     (SELECT anonymous_id FROM events WHERE {+}project_key = {1} AND user_id = {2})))";
 
 mod sqlite {
     use rusqlite::{params, Connection};
@@ -327,7 +328,7 @@ mod sqlite {
     }
 
     fn their_events() -> String {
-        THEIR_EVENTS.replace("{1}", "?1").replace("{2}", "?2")
+        THEIR_EVENTS.replace("{1}", "?1").replace("{2}", "?2").replace("{+}", "+")
     }
 
     pub fn person_rows(conn: &Connection, key: &str, user: &str) -> rusqlite::Result<PersonRows> {
@@ -494,7 +495,7 @@ mod postgres {
     use super::*;
 
     fn their_events() -> String {
-        THEIR_EVENTS.replace("{1}", "$1").replace("{2}", "$2")
+        THEIR_EVENTS.replace("{1}", "$1").replace("{2}", "$2").replace("{+}", "")
     }
 
     pub async fn person_rows(tx: &Transaction<'_>, key: &str, user: &str) -> Result<PersonRows, DbError> {

@@ -66,20 +66,26 @@ pub(super) const OWN_SQLITE: &str =
 pub(super) const OWN_POSTGRES: &str = "INSERT INTO browser_owners (project_key, anonymous_id, user_id)
                                        VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
-const USER_ROWS: &str = "SELECT kind, item, CAST(SUM(n) AS BIGINT), MIN(first_ts), MAX(last_ts) FROM person_facts
-     WHERE project_key = {1} AND (user_id = {2} OR (user_id = '' AND anonymous_id IN
-       (SELECT anonymous_id FROM browser_owners WHERE project_key = {1} AND user_id = {2})))
+/// Their own rows, and the anonymous rows of the browsers they own; each
+/// branch on its index (`{+}` is SQLite's unary plus, which keeps its planner
+/// off the `user_id = ''` rows of the whole project).
+const USER_ROWS: &str = "SELECT kind, item, CAST(SUM(n) AS BIGINT), MIN(first_ts), MAX(last_ts) FROM (
+       SELECT kind, item, n, first_ts, last_ts FROM person_facts WHERE project_key = {1} AND user_id = {2}
+       UNION ALL
+       SELECT kind, item, n, first_ts, last_ts FROM person_facts
+       WHERE project_key = {1} AND {+}user_id = '' AND anonymous_id IN
+         (SELECT anonymous_id FROM browser_owners WHERE project_key = {1} AND user_id = {2})) AS f
      GROUP BY kind, item ORDER BY kind, item";
 const BROWSER_ROWS: &str = "SELECT kind, item, CAST(SUM(n) AS BIGINT), MIN(first_ts), MAX(last_ts) FROM person_facts
-     WHERE project_key = {1} AND anonymous_id = {2} AND user_id = ''
+     WHERE project_key = {1} AND anonymous_id = {2} AND {+}user_id = ''
      GROUP BY kind, item ORDER BY kind, item";
 
 fn sqlite(sql: &str) -> String {
-    sql.replace("{1}", "?1").replace("{2}", "?2")
+    sql.replace("{1}", "?1").replace("{2}", "?2").replace("{+}", "+")
 }
 
 fn postgres(sql: &str) -> String {
-    sql.replace("{1}", "$1").replace("{2}", "$2")
+    sql.replace("{1}", "$1").replace("{2}", "$2").replace("{+}", "")
 }
 
 impl Store {

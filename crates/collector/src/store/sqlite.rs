@@ -227,8 +227,9 @@ impl Db {
         self.read(move |conn| {
             activity(
                 conn,
-                "project_key = ?1 AND (user_id = ?2 OR anonymous_id IN
-                    (SELECT anonymous_id FROM events WHERE project_key = ?1 AND user_id = ?2 AND rejected IS NULL))",
+                // `+project_key`: on the user and browser indexes, not a scan of the whole project.
+                "+project_key = ?1 AND (user_id = ?2 OR anonymous_id IN
+                    (SELECT anonymous_id FROM events WHERE +project_key = ?1 AND user_id = ?2 AND rejected IS NULL))",
                 params![key, user_id],
             )
         })
