@@ -182,3 +182,34 @@ async fn two_workers_split_the_changes_and_assess_no_account_twice() {
     assert_eq!(distinct.len(), ACCOUNTS);
     assert_eq!(one.changes + two.changes, ACCOUNTS);
 }
+
+#[tokio::test]
+async fn the_running_worker_assesses_an_account_when_its_events_arrive() {
+    let app = app().await;
+    let worker = touchpoint_collector::accounts::worker::Worker::spawn(&app.state).unwrap();
+    let t = now();
+    app.post(
+        KEY,
+        &[
+            event(
+                "b-new",
+                Some("newcomer"),
+                t,
+                json!({"type": "group", "account_id": "acct-new", "traits": {"seats": 3}}),
+            ),
+            event("b-new", Some("newcomer"), t, json!({"type": "track", "name": "created_project", "props": {}})),
+        ],
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let rows = app.db.rows("SELECT score FROM account_health WHERE account_id = 'acct-new'").await;
+        if !rows.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the worker did not assess acct-new");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    worker.stop().await;
+    assert!(app.db.rows("SELECT subject FROM accounts_dirty").await.is_empty(), "its changes were taken off");
+}
