@@ -143,7 +143,7 @@ if [[ -z "${SKIP_SCALE:-}" ]]; then
     "$target/release/examples/scale" measure --readers "$readers" --seconds "$scale_seconds" --passes "$passes" "$@" \
       | tee "$work/measure"
     get() { sed -n "s/^$1=//p" "$work/fill" "$work/measure"; }
-    scale_rows+="| $backend | $(get events_stored) | $(get pass_other_project_cpu_ms) | $(get pass_same_project_cpu_ms) | $(get pass_same_project_rows_read) | $(get peak_rss_after_passes_mb) | $(get config_p50_ms) | **$(get config_p99_ms)** | $(get config_max_ms) | $(get config_requests) | $(get peak_rss_mb) |"$'\n'
+    scale_rows+="| $backend | $(get events_stored) | $(get pass_other_project_cpu_ms) / $(get pass_other_project_wall_ms) | $(get pass_same_project_cpu_ms) / $(get pass_same_project_wall_ms) | $(get pass_same_project_rows_read) | $(get peak_rss_after_passes_mb) | $(get config_p50_ms) | **$(get config_p99_ms)** | $(get config_max_ms) | $(get config_requests) | $(get peak_rss_mb) |"$'\n'
   }
   for n in ${BENCH_SCALE_EVENTS:-10000 1000000}; do
     scale_run SQLite "$n" --data-dir "$work/scale-$n"
@@ -167,7 +167,7 @@ as when another customer's traffic wakes the worker; then to one account of the 
 ${readers} keep-alive connections reading \`/v1/config\` for the 30 000-event user for ${scale_seconds} s (the
 router served in the same process, on 127.0.0.1).
 
-| Store | Events stored | Pass CPU ms (event to the other project) | Pass CPU ms (event to this project) | Rows read per pass | Peak RSS after the passes, MB | /v1/config p50 ms | p99 ms | max ms | Requests | Peak RSS, MB |
+| Store | Events stored | Pass CPU / wall ms (event to the other project) | Pass CPU / wall ms (event to this project) | Rows read per pass | Peak RSS after the passes, MB | /v1/config p50 ms | p99 ms | max ms | Requests | Peak RSS, MB |
 |---|---|---|---|---|---|---|---|---|---|---|
 ${scale_rows}
 - Machine: $(nproc) cores ($cpu), measured $(date -u +%Y-%m-%d) at commit ${commit}. Load average

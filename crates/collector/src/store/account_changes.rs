@@ -96,15 +96,16 @@ const ACCOUNT_ROWS_SQLITE: &str = "rowid IN (
     SELECT rowid FROM events WHERE project_key = ?1 AND type = 'track'
         AND json_extract(body, '$.props.account_id') IN (SELECT value FROM json_each(?2)))";
 
-const ACCOUNT_ROWS_POSTGRES: &str = "seq IN (
+/// By the primary key `(project_key, id)`: `seq` has no index of its own.
+const ACCOUNT_ROWS_POSTGRES: &str = "(project_key, id) IN (
     WITH members AS (SELECT DISTINCT user_id FROM events
         WHERE project_key = $1 AND type = 'group' AND ((body::jsonb) ->> 'account_id') = ANY($2))
-    SELECT seq FROM events WHERE project_key = $1 AND user_id IN (SELECT user_id FROM members)
+    SELECT project_key, id FROM events WHERE project_key = $1 AND user_id IN (SELECT user_id FROM members)
     UNION
-    SELECT seq FROM events WHERE project_key = $1 AND anonymous_id IN
+    SELECT project_key, id FROM events WHERE project_key = $1 AND anonymous_id IN
         (SELECT anonymous_id FROM events WHERE project_key = $1 AND user_id IN (SELECT user_id FROM members))
     UNION
-    SELECT seq FROM events WHERE project_key = $1 AND type = 'track'
+    SELECT project_key, id FROM events WHERE project_key = $1 AND type = 'track'
         AND ((body::jsonb) -> 'props' ->> 'account_id') = ANY($2))";
 
 impl Store {
