@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Collector ingest benchmark (not a test): builds release, starts the collector
-# on 127.0.0.1 with a fresh data directory and one project whose rate limit is
-# out of the way, runs crates/collector/examples/load.rs against it, and writes
-# the "Collector ingest" section of BENCHMARKS.md (other sections are kept).
+# Collector benchmarks (not tests), each writing its own section of
+# BENCHMARKS.md (other sections are kept):
 #
-#   scripts/bench-collector.sh     # 10 s with 1 connection, then 10 s with 8; batches of 100
+# 1. "Collector ingest": builds release, starts the collector on 127.0.0.1 with
+#    a fresh data directory and one project whose rate limit is out of the way,
+#    runs crates/collector/examples/load.rs against it.
+# 2. "Collector at scale": crates/collector/examples/scale.rs stores 10 000 and
+#    then 1 000 000 events (accounts.json and checklists.json loaded as in the
+#    demo), then measures the accounts worker's CPU per pass and peak memory,
+#    and GET /v1/config with 40 concurrent readers; on SQLite, and on Postgres
+#    too when DATABASE_URL is set (a schema of its own per size).
+#
+#   scripts/bench-collector.sh     # ingest: 10 s with 1 connection, then 10 s with 8; then the scale runs
 #   BENCH_SECONDS=30 BENCH_CONNECTIONS="1 8 32" BENCH_BATCH=100 scripts/bench-collector.sh
+#   BENCH_SCALE_EVENTS="10000 1000000" BENCH_PG_EVENTS="10000 1000000" BENCH_READERS=40 scripts/bench-collector.sh
+#   SKIP_INGEST=1 scripts/bench-collector.sh   # only the scale runs (SKIP_SCALE=1: only ingest)
 #   NO_WRITE=1 scripts/bench-collector.sh      # print only, leave BENCHMARKS.md alone
 #
 # Only 127.0.0.1 is used; the run is bounded by time (and a batch count).
@@ -20,7 +29,7 @@ batch="${BENCH_BATCH:-100}"
 target="${CARGO_TARGET_DIR:-target}"
 
 echo "==> building (release)" >&2
-cargo build --release -q -p touchpoint-collector --bin touchpoint-collector --example load
+cargo build --release -q -p touchpoint-collector --bin touchpoint-collector --example load --example scale
 
 work="$(mktemp -d)"
 collector_pid=""
@@ -33,6 +42,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Replaces the section headed "## $1" (up to the next "## " heading) with $2, or appends it.
+write_section() {
+  local heading="$1" section="$2"
+  if [[ -n "${NO_WRITE:-}" ]]; then
+    printf '\n%s\n' "$section"
+    return
+  fi
+  if [[ -f BENCHMARKS.md ]]; then
+    HEADING="## $heading" SECTION="$section" awk '
+      $0 == ENVIRON["HEADING"] { print ENVIRON["SECTION"]; skipping = 1; done = 1; next }
+      skipping && /^## / { skipping = 0; print "" }
+      !skipping { print }
+      END { if (!done) { print ""; print ENVIRON["SECTION"] } }
+    ' BENCHMARKS.md >"$work/BENCHMARKS.md"
+  else
+    printf '# Benchmarks\n\nMeasured on this project'"'"'s reference machine; every number here comes from a script in scripts/.\n\n%s\n' "$section" >"$work/BENCHMARKS.md"
+  fi
+  mv "$work/BENCHMARKS.md" BENCHMARKS.md
+  echo "==> wrote the $heading section of BENCHMARKS.md" >&2
+}
+
+if [[ -z "${SKIP_INGEST:-}" ]]; then
 cat >"$work/projects.json" <<'EOF'
 [{"public_key": "pk_bench", "secret_key": "sk_bench_7c1e9a3f5b2d8e4a6c0f", "allowed_origins": ["http://127.0.0.1:*"],
   "rate_limit": {"events_per_second": 10000000, "burst": 10000000}}]
@@ -91,20 +122,65 @@ Rerun: \`scripts/bench-collector.sh\` (vary with \`BENCH_SECONDS=30 BENCH_CONNEC
 EOF
 )"
 
-if [[ -n "${NO_WRITE:-}" ]]; then
-  printf '\n%s\n' "$section"
-  exit 0
+write_section "Collector ingest" "$section"
 fi
-# Replace the section (from its heading to the next "## " heading) or append it.
-if [[ -f BENCHMARKS.md ]]; then
-  SECTION="$section" awk '
-    /^## Collector ingest$/ { print ENVIRON["SECTION"]; skipping = 1; done = 1; next }
-    skipping && /^## / { skipping = 0; print "" }
-    !skipping { print }
-    END { if (!done) { print ""; print ENVIRON["SECTION"] } }
-  ' BENCHMARKS.md >"$work/BENCHMARKS.md"
-else
-  printf '# Benchmarks\n\nMeasured on this project'"'"'s reference machine; every number here comes from a script in scripts/.\n\n%s\n' "$section" >"$work/BENCHMARKS.md"
+
+if [[ -z "${SKIP_SCALE:-}" ]]; then
+  readers="${BENCH_READERS:-40}"
+  scale_seconds="${BENCH_SCALE_SECONDS:-10}"
+  passes="${BENCH_PASSES:-20}"
+  cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+  commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  if ! git diff --quiet HEAD -- crates/collector 2>/dev/null; then commit="$commit with local changes to crates/collector"; fi
+  load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+  scale_rows=""
+  # One store per size: fill (ingest, then the worker catching up), then measure in a fresh process.
+  scale_run() {
+    local backend="$1" events="$2"
+    shift 2
+    echo "==> scale: $backend, $events events" >&2
+    "$target/release/examples/scale" fill --events "$events" "$@" | tee "$work/fill"
+    "$target/release/examples/scale" measure --readers "$readers" --seconds "$scale_seconds" --passes "$passes" "$@" \
+      | tee "$work/measure"
+    get() { sed -n "s/^$1=//p" "$work/fill" "$work/measure"; }
+    scale_rows+="| $backend | $(get events_stored) | $(get pass_other_project_cpu_ms) / $(get pass_other_project_wall_ms) | $(get pass_same_project_cpu_ms) / $(get pass_same_project_wall_ms) | $(get pass_same_project_rows_read) | $(get peak_rss_after_passes_mb) | $(get config_p50_ms) | **$(get config_p99_ms)** | $(get config_max_ms) | $(get config_requests) | $(get peak_rss_mb) |"$'\n'
+  }
+  for n in ${BENCH_SCALE_EVENTS:-10000 1000000}; do
+    scale_run SQLite "$n" --data-dir "$work/scale-$n"
+    rm -rf "$work/scale-$n"
+  done
+  if [[ -n "${DATABASE_URL:-}" ]]; then
+    for n in ${BENCH_PG_EVENTS:-10000 1000000}; do
+      scale_run Postgres "$n" --database-url "$DATABASE_URL" --schema "touchpoint_bench_$n"
+    done
+  fi
+  load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+  section="$(cat <<EOF
+## Collector at scale
+
+The accounts worker and \`GET /v1/config\` as history grows. \`crates/collector/examples/scale.rs\`
+stores the events through the collector's ingest path (project \`pk_big\`: accounts of five users with
+100 events each, and one user with 30 000 events; project \`pk_small\`: one account), with the
+repository's \`accounts.json\` and \`checklists.json\` loaded as in the demo, and lets the accounts worker
+catch up. Then, in a fresh process: ${passes} worker passes, each after one new event (to the other project,
+as when another customer's traffic wakes the worker; then to one account of the big project), and
+${readers} keep-alive connections reading \`/v1/config\` for the 30 000-event user for ${scale_seconds} s (the
+router served in the same process, on 127.0.0.1).
+
+| Store | Events stored | Pass CPU / wall ms (event to the other project) | Pass CPU / wall ms (event to this project) | Rows read per pass | Peak RSS after the passes, MB | /v1/config p50 ms | p99 ms | max ms | Requests | Peak RSS, MB |
+|---|---|---|---|---|---|---|---|---|---|---|
+${scale_rows}
+- Machine: $(nproc) cores ($cpu), measured $(date -u +%Y-%m-%d) at commit ${commit}. Load average
+  ${load_before} before and ${load_after} after: the machine is shared, and other work was running
+  whenever these are well above 0.
+- Pass CPU is every thread of the measuring process (\`/proc/self/task/*/schedstat\`) during the pass,
+  averaged over the passes; on Postgres the database server's CPU is not included. Peak RSS is the
+  process' \`VmHWM\`.
+- The readers and the collector share the cores.
+
+Rerun: \`SKIP_INGEST=1 scripts/bench-collector.sh\` (\`BENCH_SCALE_EVENTS\`, \`BENCH_PG_EVENTS\`,
+\`BENCH_READERS\`, \`BENCH_SCALE_SECONDS\`, \`BENCH_PASSES\`; Postgres too with \`DATABASE_URL\`).
+EOF
+)"
+  write_section "Collector at scale" "$section"
 fi
-mv "$work/BENCHMARKS.md" BENCHMARKS.md
-echo "==> wrote the Collector ingest section of BENCHMARKS.md" >&2

@@ -274,6 +274,61 @@
     $("streams").replaceChildren(table(["Stream", "Types", "Delivered", "Behind", "Oldest waiting", "State", "Last error"], rows));
   }
 
+  // ------------------------------------------------------------ people
+
+  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+  const sum = (counts) => Object.values(counts || {}).reduce((a, b) => a + b, 0);
+
+  function showRetention(data) {
+    const kept = data.retention_days ? `Events are deleted ${plural(data.retention_days, "day", "days")} after they arrive.` : "Events are kept without a time limit (no retention_days for this project).";
+    $("retention").textContent = `${kept} ${plural(data.erasures.length, "erasure", "erasures")} logged.`;
+  }
+
+  async function loadPeople() {
+    try {
+      showRetention(await json("/v1/erasures"));
+    } catch (e) {
+      $("retention").textContent = `Could not load the erasure log: ${e.message}`;
+    }
+  }
+
+  function personId() {
+    const id = $("person-id").value.trim();
+    if (!id) $("person-result").textContent = "Enter a user id first.";
+    return id;
+  }
+
+  async function exportPerson() {
+    const id = personId();
+    if (!id) return;
+    await download(`/v1/people/${encodeURIComponent(id)}/export`, `person-${id}.json`);
+    $("person-result").textContent = `Exported everything stored about ${id}.`;
+  }
+
+  async function erasePerson() {
+    const id = personId();
+    if (!id) return;
+    if (!$("person-confirm").checked) {
+      $("person-result").textContent = "Tick the box to confirm: erasing cannot be undone.";
+      return;
+    }
+    $("person-erase").disabled = true;
+    try {
+      const { erased } = await (await api(`/v1/people/${encodeURIComponent(id)}`, { method: "DELETE" })).json();
+      const deleted = sum(erased.deleted);
+      const scrubbed = sum(erased.scrubbed);
+      $("person-result").textContent = deleted + scrubbed + erased.files === 0
+        ? `Nothing stored about ${id} (the request is logged).`
+        : `Erased ${id}: ${plural(deleted, "row", "rows")} deleted, ${plural(scrubbed, "row", "rows")} rewritten, ${plural(erased.files, "email file", "email files")} deleted.`;
+      $("person-confirm").checked = false;
+      await Promise.all([loadPeople(), loadCases()]);
+    } catch (e) {
+      $("person-result").textContent = `Could not erase: ${e.message}`;
+    } finally {
+      $("person-erase").disabled = false;
+    }
+  }
+
   // ------------------------------------------------------------ accounts
 
   const fmtTrend = (n) => (n === null || n === undefined ? "—" : n > 0 ? `▲ +${n}` : n < 0 ? `▼ ${n}` : "± 0");
@@ -394,6 +449,7 @@
       json("/v1/accounts").then(showAccounts, (e) => failed($("accounts"), e, "accounts")),
       json("/v1/dashboard/help-searches").then(showHelp, (e) => failed($("help"), e, "help searches")),
       json("/v1/streams").then(showStreams, (e) => failed($("streams"), e, "event streams")),
+      loadPeople(),
     ];
     await Promise.all(panels);
     $("status").textContent = `Updated ${fmtTime(Date.now())}`;
@@ -469,6 +525,11 @@
     });
     $("export-events").addEventListener("click", () => download("/v1/export/events.csv", "events.csv"));
     $("export-accounts").addEventListener("click", () => download("/v1/export/accounts.csv", "accounts.csv"));
+    $("person").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      exportPerson();
+    });
+    $("person-erase").addEventListener("click", () => erasePerson());
     start();
   });
 })();

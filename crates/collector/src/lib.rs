@@ -41,10 +41,12 @@ pub mod limits;
 pub mod metrics;
 pub mod observe;
 pub mod openapi;
+pub mod people;
 mod private_files;
 pub mod projects;
 mod rate_limit;
 pub mod responses;
+pub mod retention;
 pub mod routes;
 pub mod serve;
 pub mod signature;
@@ -148,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::dashboard::router())
         .merge(routes::accounts::router())
         .merge(routes::openapi::router())
+        .merge(routes::people::router())
         .merge(routes::segment::router())
         .merge(routes::streams::router())
         // Unknown API paths get our JSON 404, never the demo site's.

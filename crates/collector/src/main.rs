@@ -201,6 +201,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     let streams_worker = touchpoint_collector::streams::worker::Worker::spawn(&state);
     let limits = state.config.limits.clone();
     let readiness = state.readiness.clone();
+    let retention_worker = touchpoint_collector::retention::Worker::spawn(&state);
     let app = router(state);
 
     // The one line on stdout; scripts and tests parse it for the bound port.
@@ -241,6 +242,9 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         worker.stop().await;
     }
     if let Some(worker) = accounts_worker {
+        worker.stop().await;
+    }
+    if let Some(worker) = retention_worker {
         worker.stop().await;
     }
     if let Some(worker) = worker {

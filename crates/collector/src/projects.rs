@@ -9,8 +9,13 @@
 //! [{"public_key": "pk_live_1", "secret_key": "sk_live_1",
 //!   "allowed_origins": ["https://app.example.com", "http://127.0.0.1:*"],
 //!   "rate_limit": {"events_per_second": 1000, "burst": 10000},
-//!   "identity_secret": "a long random string only the host's backend knows"}]
+//!   "identity_secret": "a long random string only the host's backend knows",
+//!   "retention_days": 365}]
 //! ```
+//!
+//! **Retention.** With `retention_days`, events received longer ago than
+//! that are deleted by the retention worker ([`crate::retention`]); without
+//! it they are kept.
 //!
 //! **Identity verification.** With an `identity_secret`, a user id is only
 //! believed when it comes with its `user_hash`: the lowercase hex
@@ -56,6 +61,8 @@ pub struct Project {
     pub events: Option<EventSchema>,
     /// What one client (address and this key) may spend (see [`crate::limits`]).
     pub client_limits: ClientLimits,
+    /// Events are deleted this many days after they were received; `None`: kept.
+    pub retention_days: Option<u32>,
 }
 
 /// Why a user id was not believed.
@@ -293,6 +300,7 @@ struct ProjectSpec {
     events: Option<serde_json::Value>,
     #[serde(default)]
     client_limits: ClientLimits,
+    retention_days: Option<u32>,
 }
 
 impl Projects {
@@ -307,6 +315,7 @@ impl Projects {
             identity_secret: None,
             events: None,
             client_limits: ClientLimits::default(),
+            retention_days: None,
         }])
         .expect("the demo project is valid")
     }
@@ -373,6 +382,7 @@ impl Projects {
                 identity_secret: spec.identity_secret,
                 events,
                 client_limits: spec.client_limits,
+                retention_days: spec.retention_days,
             });
         }
         match Projects::new(projects) {
@@ -441,6 +451,11 @@ impl Projects {
                      full batch could never be accepted"
                 ));
             }
+            if p.retention_days == Some(0) {
+                problems.push(format!(
+                    "[{i}].retention_days: must be at least 1 (leave it out to keep events without a limit)"
+                ));
+            }
             let RateLimit { events_per_second, burst } = p.rate_limit;
             if events_per_second == 0 {
                 problems.push(format!("[{i}].rate_limit.events_per_second: must be at least 1"));
@@ -479,6 +494,11 @@ impl Projects {
     /// Whether some project accepts events from `origin` (for CORS preflights).
     pub fn any_allows_origin(&self, origin: &str) -> bool {
         self.entries.iter().any(|e| e.allows_origin(origin))
+    }
+
+    /// Every project, in file order.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<ProjectEntry>> {
+        self.entries.iter()
     }
 
     /// Every project's public key, in file order.

@@ -13,7 +13,11 @@ use std::path::{Path, PathBuf};
 use touchpoint_core::targeting::{Experiences, Facts};
 
 use crate::catalog::SurveyCatalog;
-use crate::checklists::replay::Activity;
+use crate::checklists::replay::{Activity, Person};
+use crate::error::AppError;
+use crate::projects::ProjectEntry;
+use crate::store::person_facts::FactRow;
+use crate::store::Store;
 
 pub struct TargetingCatalog {
     pub experiences: Experiences,
@@ -77,6 +81,47 @@ pub fn facts(rows: &[Activity]) -> Facts {
     let mut facts = Facts::default();
     for row in rows {
         facts.observe(row.ts, row.kind.as_ref());
+    }
+    facts
+}
+
+/// One person's facts from the rows kept at ingest (`store::person_facts`):
+/// the same as [`facts`] over their events, without reading them. Who is
+/// read as whom follows `checklists::widget_activity`: an `anonymous_id`
+/// whose browser was identified stands for its owner, and where the project
+/// verifies identities reading by it is refused.
+pub async fn person_facts(db: &Store, project: &ProjectEntry, who: Person) -> Result<Facts, AppError> {
+    let key = project.project.public_key.clone();
+    let rows = match who {
+        Person::User(user) => db.user_facts(key, user).await?,
+        Person::Anonymous(browser) => match db.browser_owner(key.clone(), browser.clone()).await? {
+            Some(_) if project.project.identity_secret.is_some() => {
+                return Err(AppError::Forbidden {
+                    message: "this project verifies identities, and this browser was identified as a user: read as \
+                              that user, with ?user_id=…&user_hash=…"
+                        .into(),
+                    field: "anonymous_id",
+                })
+            }
+            Some(owner) => db.user_facts(key, owner).await?,
+            None => db.browser_facts(key, browser).await?,
+        },
+    };
+    Ok(fold(&rows))
+}
+
+/// Facts from counted rows: first seen, counts per `track` name, latest showing per experience and kind.
+pub fn fold(rows: &[FactRow]) -> Facts {
+    let mut facts = Facts::default();
+    for r in rows {
+        match r.kind.as_str() {
+            "seen" => facts.first_seen_ms = Some(facts.first_seen_ms.map_or(r.first_ts, |t| t.min(r.first_ts))),
+            "track" => {
+                facts.event_counts.insert(r.item.clone(), u32::try_from(r.n).unwrap_or(u32::MAX));
+            }
+            kind @ ("survey" | "nudge") => facts.shown(kind, &r.item, r.last_ts),
+            _ => {}
+        }
     }
     facts
 }

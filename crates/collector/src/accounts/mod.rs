@@ -14,6 +14,7 @@
 //! `touchpoint_core::accounts` / `touchpoint_core::checklist`'s. This module
 //! only gathers their inputs from storage and stores their decisions.
 
+pub mod changes;
 pub mod worker;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -391,7 +392,11 @@ pub async fn account_checklist(
     if !set.checklists().iter().any(|c| c.items.iter().any(|i| i.scope == Scope::Account)) {
         return Ok(None);
     }
-    let rows = state.db.project_activity(key.to_string()).await?;
+    // Only the rows of the accounts this user was ever grouped into (and the
+    // claimed one): the account's tally, without reading the whole project.
+    let mut accounts = state.db.accounts_of(key.to_string(), vec![user.to_string()], Vec::new()).await?;
+    accounts.extend(claimed.map(str::to_string));
+    let rows = state.db.accounts_activity(key.to_string(), accounts).await?;
     let people = by_person(activities(rows)?);
     let member_of = memberships(&people);
     let Some(account) = member_of.get(user).map(String::as_str).or(claimed) else { return Ok(None) };

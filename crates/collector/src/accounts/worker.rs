@@ -1,7 +1,8 @@
-//! Recomputes every account's health as events arrive (woken after each
-//! ingest commit, at most every [`SETTLE`]) and at least every [`PERIOD`]
-//! (recency decays with time alone): keeps a health snapshot when an
-//! account's score, stage or tier changed, and stores the routing decisions
+//! Reassesses the accounts new events touched as they arrive (woken after
+//! each ingest commit, at most every [`SETTLE`]; see [`super::changes`]:
+//! a pass reads only those accounts' events), and every [`PERIOD`] the
+//! accounts assessed longest ago (recency decays with time alone): keeps a
+//! health snapshot when an account's score, stage or tier changed, and stores the routing decisions
 //! `touchpoint_core::accounts::routing::plan` makes — with the rule's run
 //! row, cases and signed webhooks in one transaction, so each happens once
 //! per trigger. Webhooks are delivered by the automation worker's outbox.
@@ -15,7 +16,7 @@ use tokio::sync::watch;
 use touchpoint_core::accounts::routing::{plan, Past};
 use touchpoint_core::accounts::RouteAction;
 
-use super::{compute, AccountView, AccountsCatalog};
+use super::{changes, compute, AccountView, AccountsCatalog};
 use crate::automations::effect_id;
 use crate::signature::SigningKey;
 use crate::store::{Case, HealthSnapshot, OutboxItem, RoutingDecision, RunEffects};
@@ -23,7 +24,7 @@ use crate::AppState;
 
 /// Wait after a wake-up so a burst of requests is assessed once.
 const SETTLE: Duration = Duration::from_millis(200);
-/// Longest time between two assessments.
+/// Time between two reassessments of the stalest accounts.
 const PERIOD: Duration = Duration::from_secs(60);
 
 pub struct Worker {
@@ -48,12 +49,17 @@ impl Worker {
 }
 
 async fn run(state: AppState, catalog: Arc<AccountsCatalog>, mut stopped: watch::Receiver<bool>) {
+    let mut last_refresh = tokio::time::Instant::now();
     loop {
         let pass = std::time::Instant::now();
-        let keys: Vec<String> = state.projects.public_keys().map(str::to_string).collect();
-        for key in keys {
-            if let Err(e) = assess_project(&state, &catalog, &key, crate::now_ms()).await {
-                tracing::warn!("accounts: {key}: {e}");
+        if let Err(e) = changes::pass(&state, &catalog, crate::now_ms()).await {
+            tracing::warn!("accounts: {e}");
+        }
+        if last_refresh.elapsed() >= PERIOD {
+            last_refresh = tokio::time::Instant::now();
+            let older_than = i64::try_from(PERIOD.as_millis()).unwrap_or(i64::MAX);
+            if let Err(e) = changes::refresh_stale(&state, &catalog, crate::now_ms(), older_than).await {
+                tracing::warn!("accounts: {e}");
             }
         }
         state.metrics.worker_pass("accounts", pass.elapsed());
@@ -62,7 +68,7 @@ async fn run(state: AppState, catalog: Arc<AccountsCatalog>, mut stopped: watch:
         }
         tokio::select! {
             () = catalog.woken() => tokio::time::sleep(SETTLE).await,
-            () = tokio::time::sleep(PERIOD) => {}
+            () = tokio::time::sleep_until(last_refresh + PERIOD) => {}
             _ = stopped.changed() => return,
         }
     }
@@ -77,17 +83,40 @@ pub async fn assess_project(
     now: i64,
 ) -> Result<Vec<RoutingDecision>, String> {
     let views = compute(state, catalog, key, now).await.map_err(|e| format!("{e:?}"))?;
+    record(state, catalog, key, &views, None, now).await
+}
+
+/// Records what changed for these assessed accounts (a health snapshot when
+/// score, stage or tier moved) and stores their routing decisions.
+/// `accounts`: the history and routing log to compare with are read for
+/// those accounts only (an incremental pass); `None`: for the whole project.
+pub(super) async fn record(
+    state: &AppState,
+    catalog: &AccountsCatalog,
+    key: &str,
+    views: &[AccountView],
+    accounts: Option<&[String]>,
+    now: i64,
+) -> Result<Vec<RoutingDecision>, String> {
     if views.is_empty() {
         return Ok(Vec::new());
     }
     let db = &state.db;
-    let history = db.health_history(key.to_string(), None).await.map_err(|e| e.to_string())?;
+    let scopes: Vec<Option<String>> = match accounts {
+        Some(ids) => ids.iter().cloned().map(Some).collect(),
+        None => vec![None],
+    };
+    let (mut history, mut log) = (Vec::new(), Vec::new());
+    for scope in scopes {
+        history.extend(db.health_history(key.to_string(), scope.clone()).await.map_err(|e| e.to_string())?);
+        log.extend(db.routing_log(key.to_string(), scope).await.map_err(|e| e.to_string())?);
+    }
     let mut latest: HashMap<&str, &HealthSnapshot> = HashMap::new();
     for h in &history {
         latest.insert(&h.account_id, h);
     }
     let mut snapshots = Vec::new();
-    for v in &views {
+    for v in views {
         let a = &v.assessment;
         let changed = latest
             .get(v.account_id.as_str())
@@ -108,10 +137,9 @@ pub async fn assess_project(
         db.record_health(snapshots).await.map_err(|e| e.to_string())?;
     }
 
-    let log = db.routing_log(key.to_string(), None).await.map_err(|e| e.to_string())?;
     let mut stored = Vec::new();
     let mut queued_delivery = false;
-    for v in &views {
+    for v in views {
         let past: Vec<Past> = log
             .iter()
             .filter(|d| d.account_id == v.account_id)

@@ -31,7 +31,7 @@ use touchpoint_core::targeting::{Context, Facts, Opens};
 use touchpoint_protocol::EventKind;
 
 use crate::auth::{named, person, PublicKey, SecretKey};
-use crate::checklists::{person_activity, widget_activity};
+use crate::checklists::person_activity;
 use crate::error::AppError;
 use crate::extract::{Json, Query};
 use crate::AppState;
@@ -53,8 +53,8 @@ async fn config(
     Query(params): Query<ConfigParams>,
 ) -> Result<axum::Json<Value>, AppError> {
     let who = person(&project, params.user_id, params.user_hash, params.anonymous_id)?;
-    let rows = widget_activity(&state.db, &project, who).await?;
-    let facts = crate::targeting::facts(&rows);
+    // From the rows kept at ingest: a few rows, however long their history.
+    let facts = crate::targeting::person_facts(&state.db, &project, who).await?;
     let targeting = state.targeting.as_ref().map_or(Value::Null, |t| t.definition.clone());
     Ok(axum::Json(json!({ "targeting": targeting, "facts": facts })))
 }

@@ -139,6 +139,7 @@ pub(crate) async fn store_batch(
     for e in valid.iter_mut().filter(|e| e.rejected.is_none()) {
         e.automate = automations.is_some_and(|a| a.watches(&key, e.event.kind.name()));
         e.response_due = response_due(state, &key, &e.event.kind, received_at);
+        e.account_marks = state.accounts.is_some();
     }
 
     let judged: Vec<(String, Option<String>)> =

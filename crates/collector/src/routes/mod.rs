@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod events;
 pub mod help;
 pub mod openapi;
+pub mod people;
 pub mod safe_files;
 pub mod segment;
 pub mod streams;

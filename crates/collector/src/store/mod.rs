@@ -35,6 +35,9 @@
 //!   answer of a response, traits, accounts) is by the server's
 //!   `received_at`, then arrival, never by the client's `ts`.
 
+pub mod account_changes;
+pub mod people;
+pub mod person_facts;
 pub mod pg_tls;
 pub mod postgres;
 pub mod sqlite;
@@ -71,6 +74,9 @@ pub struct NewEvent {
     pub source: Source,
     /// Put its response in the response queue (some rule watches its survey).
     pub response_due: Option<ResponseDue>,
+    /// Mark who and which account it touches for the accounts worker
+    /// (`accounts_dirty`; see `crate::accounts::changes`).
+    pub account_marks: bool,
 }
 
 impl NewEvent {
@@ -84,6 +90,7 @@ impl NewEvent {
             ts_flag: None,
             source: Source::Page,
             response_due: None,
+            account_marks: false,
         }
     }
 }

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_accounts.sql"),
     include_str!("../../migrations/postgres/0003_trust.sql"),
     include_str!("../../migrations/postgres/0004_streams.sql"),
+    include_str!("../../migrations/postgres/0006_data_rights.sql"),
 ];
 
 /// Serialises migrations of collectors starting at once against one database.
@@ -47,9 +48,11 @@ pub struct PgStore {
 pub(super) const EVENT_COLUMNS: &str =
     "seq, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
                              response_id, question_id, url, body, rejected, ts_flag, source";
-const OUTBOX_COLUMNS: &str = "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
+pub(super) const OUTBOX_COLUMNS: &str =
+    "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
                               attempts, next_attempt_at, created_at, delivered_at, last_error";
-const CASE_COLUMNS: &str = "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
+pub(super) const CASE_COLUMNS: &str =
+    "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
                             created_at, closed_at, note";
 
 impl PgStore {
@@ -153,6 +156,14 @@ impl PgStore {
                  DO UPDATE SET due_at = GREATEST(response_queue.due_at, EXCLUDED.due_at)",
             )
             .await?;
+        let add_fact = tx.prepare_cached(super::person_facts::ADD_POSTGRES).await?;
+        let own_browser = tx.prepare_cached(super::person_facts::OWN_POSTGRES).await?;
+        let mark_account = tx
+            .prepare_cached(
+                "INSERT INTO accounts_dirty (project_key, kind, subject, version) VALUES ($1, $2, $3, 1)
+                 ON CONFLICT (project_key, kind, subject) DO UPDATE SET version = accounts_dirty.version + 1",
+            )
+            .await?;
         let open_case = tx
             .prepare_cached(
                 "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
@@ -162,7 +173,7 @@ impl PgStore {
             )
             .await?;
         let mut statuses = Vec::with_capacity(events.len());
-        for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due } in &events {
+        for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due, account_marks } in &events {
             let (response_id, question_id) = response_and_question(&e.kind);
             let inserted = tx
                 .execute(
@@ -195,6 +206,21 @@ impl PgStore {
             {
                 let upsert = if due.closes { &response_closes } else { &response_answered };
                 tx.execute(upsert, &[&project_key, &response_id, &survey_id, &due.at]).await?;
+            }
+            if acted_on {
+                let user = e.user_id.as_deref().unwrap_or_default();
+                for (kind, item) in super::person_facts::items(e) {
+                    tx.execute(&add_fact, &[&project_key, &e.anonymous_id, &user, &kind, &item, &e.ts, &received_at])
+                        .await?;
+                }
+                if let Some(user) = &e.user_id {
+                    tx.execute(&own_browser, &[&project_key, &e.anonymous_id, user]).await?;
+                }
+            }
+            if acted_on && *account_marks {
+                for (kind, subject) in super::account_changes::marks(e) {
+                    tx.execute(&mark_account, &[&project_key, &kind, &subject]).await?;
+                }
             }
             if let Some(c) = super::help_case(e).filter(|_| acted_on) {
                 let rule = super::HELP_CASE_RULE;
@@ -286,7 +312,7 @@ impl PgStore {
         rows.iter().map(stored_event).collect()
     }
 
-    async fn activity(
+    pub(super) async fn activity(
         &self,
         filter: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
@@ -887,7 +913,7 @@ pub(super) fn stored_event(r: &Row) -> Result<StoredEvent, DbError> {
     })
 }
 
-fn outbox_item(r: &Row) -> Result<OutboxItem, DbError> {
+pub(super) fn outbox_item(r: &Row) -> Result<OutboxItem, DbError> {
     Ok(OutboxItem {
         id: r.try_get(0)?,
         project_key: r.try_get(1)?,
@@ -906,7 +932,7 @@ fn outbox_item(r: &Row) -> Result<OutboxItem, DbError> {
     })
 }
 
-fn case(r: &Row) -> Result<Case, DbError> {
+pub(super) fn case(r: &Row) -> Result<Case, DbError> {
     Ok(Case {
         id: r.try_get(0)?,
         project_key: r.try_get(1)?,

@@ -1,5 +1,5 @@
-//! SQLite storage: one writer thread that owns the write connection, and one
-//! read connection.
+//! SQLite storage: one writer thread that owns the write connection, and a
+//! small pool of read connections.
 //!
 //! **Writes** go through [`Db::insert`] to the writer thread, which takes
 //! every batch waiting in its queue and stores them in *one* transaction
@@ -10,11 +10,14 @@
 //! The automation worker's writes ([`Db::write`]) go to the same thread, each
 //! in its own transaction, so SQLite never sees two writers.
 //!
-//! **Reads** run on tokio's blocking pool through [`Db::read`]; with WAL they
-//! never wait for the writer.
+//! **Reads** run on tokio's blocking pool through [`Db::read`], each on a
+//! free connection of [`READERS`]; with WAL they never wait for the writer,
+//! and one slow read (a report over a whole project) does not queue every
+//! widget read behind it.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
@@ -37,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_accounts.sql"),
     include_str!("../../migrations/0005_trust.sql"),
     include_str!("../../migrations/0006_streams.sql"),
+    include_str!("../../migrations/0008_data_rights.sql"),
 ];
 
 /// Most batches stored in one transaction; bounds the wait of the last one.
@@ -44,10 +48,34 @@ const MAX_GROUP: usize = 64;
 /// Batches waiting for the writer before `insert` itself waits (backpressure).
 const QUEUE: usize = 256;
 
+/// Read connections: enough for a slow report and the widget's reads side
+/// by side on a small machine, few enough that each keeps a warm page cache.
+pub const READERS: usize = 4;
+
+/// Read connections, each used by one read at a time.
+struct ReadPool {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+impl ReadPool {
+    /// A free connection if there is one, else the next in turn (waiting for it).
+    fn get(&self) -> std::sync::MutexGuard<'_, Connection> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.conns.len();
+        for i in 0..n {
+            if let Ok(conn) = self.conns[(start + i) % n].try_lock() {
+                return conn;
+            }
+        }
+        self.conns[start % n].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Handles to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    reader: Arc<Mutex<Connection>>,
+    readers: Arc<ReadPool>,
     writer: mpsc::Sender<Job>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
@@ -89,17 +117,21 @@ impl Db {
                 .map_err(|e| fail(format!("cannot make {suffix} private: {e}")))?;
         }
         migrate(&mut conn).map_err(fail)?;
-        let reader =
-            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .and_then(|r| r.busy_timeout(std::time::Duration::from_secs(5)).map(|()| r))
-                .map_err(|e| fail(format!("read connection: {e}")))?;
+        let readers = (0..READERS)
+            .map(|_| {
+                Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .and_then(|r| r.busy_timeout(std::time::Duration::from_secs(5)).map(|()| Mutex::new(r)))
+                    .map_err(|e| fail(format!("read connection: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
 
         let (writer, jobs) = mpsc::channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("touchpoint-db-writer".into())
             .spawn(move || write_loop(conn, jobs))
             .map_err(|e| fail(format!("cannot start the writer thread: {e}")))?;
-        Ok(Db { reader: Arc::new(Mutex::new(reader)), writer, thread: Arc::new(Mutex::new(Some(thread))) })
+        let readers = Arc::new(ReadPool { conns: readers, next: AtomicUsize::new(0) });
+        Ok(Db { readers, writer, thread: Arc::new(Mutex::new(Some(thread))) })
     }
 
     /// Stores one request's events (in one transaction, possibly shared with
@@ -142,14 +174,11 @@ impl Db {
         F: FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        let conn = self.reader.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&conn)
-        })
-        .await
-        .map_err(|e| DbError::Task(e.to_string()))?
-        .map_err(DbError::from)
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || f(&readers.get()))
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))?
+            .map_err(DbError::from)
     }
 
     /// Stores every batch queued so far, stops the writer and waits for it.
@@ -206,8 +235,9 @@ impl Db {
         self.read(move |conn| {
             activity(
                 conn,
-                "project_key = ?1 AND (user_id = ?2 OR anonymous_id IN
-                    (SELECT anonymous_id FROM events WHERE project_key = ?1 AND user_id = ?2 AND rejected IS NULL))",
+                // `+project_key`: on the user and browser indexes, not a scan of the whole project.
+                "+project_key = ?1 AND (user_id = ?2 OR anonymous_id IN
+                    (SELECT anonymous_id FROM events WHERE +project_key = ?1 AND user_id = ?2 AND rejected IS NULL))",
                 params![key, user_id],
             )
         })
@@ -535,9 +565,11 @@ pub(super) fn store_run(
 pub(super) const EVENT_COLUMNS: &str =
     "rowid, id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, \
                              response_id, question_id, url, body, rejected, ts_flag, source";
-const OUTBOX_COLUMNS: &str = "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
+pub(super) const OUTBOX_COLUMNS: &str =
+    "id, project_key, rule_id, trigger_id, kind, target, payload, signature, status, \
                               attempts, next_attempt_at, created_at, delivered_at, last_error";
-const CASE_COLUMNS: &str = "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
+pub(super) const CASE_COLUMNS: &str =
+    "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
                             created_at, closed_at, note";
 
 pub(super) fn stored_event(r: &rusqlite::Row) -> rusqlite::Result<StoredEvent> {
@@ -561,7 +593,7 @@ pub(super) fn stored_event(r: &rusqlite::Row) -> rusqlite::Result<StoredEvent> {
     })
 }
 
-fn outbox_item(r: &rusqlite::Row) -> rusqlite::Result<OutboxItem> {
+pub(super) fn outbox_item(r: &rusqlite::Row) -> rusqlite::Result<OutboxItem> {
     Ok(OutboxItem {
         id: r.get(0)?,
         project_key: r.get(1)?,
@@ -580,7 +612,7 @@ fn outbox_item(r: &rusqlite::Row) -> rusqlite::Result<OutboxItem> {
     })
 }
 
-fn case(r: &rusqlite::Row) -> rusqlite::Result<Case> {
+pub(super) fn case(r: &rusqlite::Row) -> rusqlite::Result<Case> {
     Ok(Case {
         id: r.get(0)?,
         project_key: r.get(1)?,
@@ -725,6 +757,12 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
             "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (project_key, response_id) DO UPDATE SET due_at = MAX(due_at, excluded.due_at)",
         )?;
+        let mut add_fact = tx.prepare_cached(super::person_facts::ADD_SQLITE)?;
+        let mut own_browser = tx.prepare_cached(super::person_facts::OWN_SQLITE)?;
+        let mut mark_account = tx.prepare_cached(
+            "INSERT INTO accounts_dirty (project_key, kind, subject, version) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (project_key, kind, subject) DO UPDATE SET version = version + 1",
+        )?;
         let mut open_case = tx.prepare_cached(
             "INSERT OR IGNORE INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
                                           status, created_at, closed_at, note)
@@ -732,7 +770,9 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
         )?;
         for batch in batches {
             let mut statuses = Vec::with_capacity(batch.events.len());
-            for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due } in &batch.events {
+            for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due, account_marks } in
+                &batch.events
+            {
                 let (response_id, question_id) = response_and_question(&e.kind);
                 let inserted = insert.execute(params![
                     e.id,
@@ -760,6 +800,28 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
                 {
                     let upsert = if due.closes { &mut response_closes } else { &mut response_answered };
                     upsert.execute(params![batch.project_key, response_id, survey_id, due.at])?;
+                }
+                if acted_on {
+                    let user = e.user_id.as_deref().unwrap_or_default();
+                    for (kind, item) in super::person_facts::items(e) {
+                        add_fact.execute(params![
+                            batch.project_key,
+                            e.anonymous_id,
+                            user,
+                            kind,
+                            item,
+                            e.ts,
+                            batch.received_at
+                        ])?;
+                    }
+                    if let Some(user) = &e.user_id {
+                        own_browser.execute(params![batch.project_key, e.anonymous_id, user])?;
+                    }
+                }
+                if acted_on && *account_marks {
+                    for (kind, subject) in super::account_changes::marks(e) {
+                        mark_account.execute(params![batch.project_key, kind, subject])?;
+                    }
                 }
                 if let Some(c) = super::help_case(e).filter(|_| acted_on) {
                     open_case.execute(params![
@@ -808,7 +870,11 @@ fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<
     rows.collect()
 }
 
-fn activity(conn: &Connection, filter: &str, params: impl rusqlite::Params) -> rusqlite::Result<Vec<StoredActivity>> {
+pub(super) fn activity(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<StoredActivity>> {
     let mut query = conn.prepare_cached(&format!(
         "SELECT anonymous_id, user_id, ts, received_at,
                 CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
