@@ -34,7 +34,7 @@ export const test = base.extend<{ startCollector: (extra: (dir: string) => strin
 
 /** A read API of the demo project, with its secret key. */
 export async function readApi(c: Collector, path: string, init: RequestInit = {}): Promise<any> {
-  const res = await fetch(`${c.url}${path}`, { ...init, headers: { authorization: "Bearer sk_demo", ...(init.headers ?? {}) } });
+  const res = await fetch(`${c.url}${path}`, { ...init, headers: { authorization: `Bearer ${c.secret}`, ...(init.headers ?? {}) } });
   expect(res.status, `${path}: ${res.status}`).toBe(200);
   return res.json();
 }

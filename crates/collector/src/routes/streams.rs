@@ -24,9 +24,9 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn streams(State(state): State<AppState>, SecretKey(project): SecretKey) -> Result<axum::Json<Value>, AppError> {
-    let Some(automations) = &state.automations else {
-        return Err(AppError::NotFound("no automations file (and so no streams) on this collector".into()));
-    };
+    // Without an automations file there are no streams: an empty list, which the dashboard shows
+    // as "none configured" (a 404 would be an error on every dashboard of such a collector).
+    let Some(automations) = &state.automations else { return Ok(axum::Json(json!({ "streams": [] }))) };
     let key = &project.project.public_key;
     let now = crate::now_ms();
     let mut list = Vec::new();
