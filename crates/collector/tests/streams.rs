@@ -284,6 +284,34 @@ async fn a_receiver_that_was_down_gets_every_event_once_in_order_per_person() {
     worker.stop().await;
 }
 
+/// The receiver fails for 30 s (as long as a deploy or a restart may take) with a real first retry
+/// (1 s) and an 8 s cap: the stream keeps retrying, then delivers everything once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_survives_a_receiver_failing_for_thirty_seconds() {
+    let receiver = Receiver::listening(Mode::Fail).await;
+    let mut streams = warehouse(&receiver.url, 50);
+    streams[0]["first_retry_ms"] = json!(1000);
+    streams[0]["max_retry_ms"] = json!(8000);
+    let app = TestApp::new(PROJECTS, with_streams(streams)).await;
+    let worker = Worker::spawn(&app.state).expect("a stream is configured");
+    let mut expected = post_interleaved(&app, 3).await;
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    for (who, ids) in post_interleaved(&app, 1).await {
+        expected.get_mut(&who).unwrap().extend(ids);
+    }
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    assert!(receiver.acknowledged().is_empty());
+    assert!(receiver.hits().len() >= 4, "it kept trying: {} requests in 30 s", receiver.hits().len());
+    assert_eq!(stream_status(&app).await["behind"], 12);
+
+    receiver.set(Mode::Accept);
+    eventually("12 acknowledged events", 20, || (receiver.acknowledged().len() >= 12).then_some(())).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_exactly_once(&receiver.acknowledged_ids(), 12);
+    assert_eq!(per_person(&receiver.acknowledged()), expected);
+    worker.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_carries_only_its_types_and_never_a_rejected_event() {
     let receiver = Receiver::listening(Mode::Accept).await;
@@ -377,8 +405,8 @@ async fn an_event_that_commits_late_is_not_skipped() {
     let app = TestApp::new(PROJECTS, with_streams(warehouse(&receiver.url, 1500))).await;
     let worker = Worker::spawn(&app.state).unwrap();
     let common::TestDb::Postgres { url } = &app.db else { unreachable!() };
-    let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
+    // With the collector's TLS: the suite runs with `sslmode=require`.
+    let mut client = touchpoint_collector::store::pg_tls::connect(url).await.unwrap();
     // The late event takes its seq now and commits in 700 ms.
     let tx = client.transaction().await.unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
