@@ -66,34 +66,51 @@ write_section() {
 if [[ -z "${SKIP_INGEST:-}" ]]; then
 cat >"$work/projects.json" <<'EOF'
 [{"public_key": "pk_bench", "secret_key": "sk_bench_7c1e9a3f5b2d8e4a6c0f", "allowed_origins": ["http://127.0.0.1:*"],
-  "rate_limit": {"events_per_second": 10000000, "burst": 10000000}}]
+  "rate_limit": {"events_per_second": 10000000, "burst": 10000000},
+  "client_limits": {"events_per_second": 10000000, "event_burst": 10000000, "reads_per_second": 20, "read_burst": 200}}]
 EOF
 
-"$target/release/touchpoint-collector" --addr 127.0.0.1:0 --projects "$work/projects.json" \
-  --data-dir "$work/data" --surveys-dir surveys --www-dir "$work/no-www" --pkg-dir "$work/no-pkg" \
-  >"$work/stdout" 2>"$work/stderr" &
-collector_pid=$!
-port=""
-for _ in $(seq 100); do
-  port="$(sed -n 's|^touchpoint-collector listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$work/stdout")"
-  [[ -n "$port" ]] && break
-  kill -0 "$collector_pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n "$port" ]] || { echo "collector did not start" >&2; cat "$work/stderr" >&2; exit 1; }
-
+# One collector per store, with the repository's accounts.json and checklists.json loaded as in the
+# demo (so ingest also marks the accounts worker's changes and the person facts).
 rows=""
-for c in $connections; do
-  echo "==> load: ${seconds} s, ${c} connection(s), batches of ${batch} events, 127.0.0.1:${port}" >&2
-  "$target/release/examples/load" --port "$port" --key pk_bench --connections "$c" --batch "$batch" \
-    --seconds "$seconds" --max-batches 10000000 | tee "$work/result"
-  get() { sed -n "s/^$1=//p" "$work/result"; }
-  rows+="| $(get connections) | $(get batch_size) | **$(get events_per_s)** | $(get p50_ms) | $(get p99_ms) | $(get max_ms) | $(get requests) | $(get events_accepted) in $(get elapsed_s) s | $(get failures) |"$'\n'
-  batch_bytes="$(get batch_bytes)"
-done
-kill -TERM "$collector_pid"
-wait "$collector_pid"
-collector_pid=""
+ingest_run() {
+  local backend="$1"
+  shift
+  "$target/release/touchpoint-collector" --addr 127.0.0.1:0 --projects "$work/projects.json" \
+    --data-dir "$work/data" --surveys-dir surveys --www-dir "$work/no-www" --pkg-dir "$work/no-pkg" \
+    --accounts accounts.json --checklists checklists.json "$@" \
+    >"$work/stdout" 2>"$work/stderr" &
+  collector_pid=$!
+  port=""
+  for _ in $(seq 100); do
+    port="$(sed -n 's|^touchpoint-collector listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$work/stdout")"
+    [[ -n "$port" ]] && break
+    kill -0 "$collector_pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -n "$port" ]] || { echo "collector did not start" >&2; cat "$work/stderr" >&2; exit 1; }
+  for c in $connections; do
+    echo "==> load: $backend, ${seconds} s, ${c} connection(s), batches of ${batch} events, 127.0.0.1:${port}" >&2
+    "$target/release/examples/load" --port "$port" --key pk_bench --connections "$c" --batch "$batch" \
+      --seconds "$seconds" --max-batches 10000000 | tee "$work/result"
+    get() { sed -n "s/^$1=//p" "$work/result"; }
+    rows+="| $backend | $(get connections) | $(get batch_size) | **$(get events_per_s)** | $(get p50_ms) | $(get p99_ms) | $(get max_ms) | $(get requests) | $(get events_accepted) in $(get elapsed_s) s | $(get failures) |"$'\n'
+    batch_bytes="$(get batch_bytes)"
+  done
+  kill -TERM "$collector_pid"
+  wait "$collector_pid"
+  collector_pid=""
+}
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+pg_note=""
+ingest_run SQLite
+if [[ -n "${DATABASE_URL:-}" ]]; then
+  # A fresh schema of its own, so the run starts from an empty store as SQLite's does.
+  psql -q "$DATABASE_URL" -c "DROP SCHEMA IF EXISTS touchpoint_bench_ingest CASCADE; CREATE SCHEMA touchpoint_bench_ingest" >&2
+  sep="?"; [[ "$DATABASE_URL" == *"?"* ]] && sep="&"
+  pg_note=" and into Postgres $(psql -tA "$DATABASE_URL" -c 'SHOW server_version' | cut -d' ' -f1) (fsync \`$(psql -tA "$DATABASE_URL" -c 'SHOW fsync')\`, synchronous_commit \`$(psql -tA "$DATABASE_URL" -c 'SHOW synchronous_commit')\`, on the same machine)"
+  ingest_run Postgres --database-url "${DATABASE_URL}${sep}options=-c%20search_path%3Dtouchpoint_bench_ingest"
+fi
 
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -101,14 +118,16 @@ if ! git diff --quiet HEAD -- crates/collector 2>/dev/null; then commit="$commit
 section="$(cat <<EOF
 ## Collector ingest
 
-\`POST /v1/events\` into SQLite (WAL, \`synchronous = FULL\`, group commit), release build, collector
-and load generator on the same machine over 127.0.0.1, ${seconds} s per run, one collector process
-for all runs (a fresh data directory at the start).
+\`POST /v1/events\` into SQLite (WAL, \`synchronous = FULL\`, group commit)${pg_note}, release build,
+collector and load generator on the same machine over 127.0.0.1, ${seconds} s per run, one collector
+process per store (a fresh data directory or schema at the start), with the repository's
+\`accounts.json\` and \`checklists.json\` loaded as in the demo.
 
-| Connections | Batch (events) | Events/s sustained | p50 ms | p99 ms | max ms | Requests | Events accepted | Failed requests |
-|---|---|---|---|---|---|---|---|---|
+| Store | Connections | Batch (events) | Events/s sustained | p50 ms | p99 ms | max ms | Requests | Events accepted | Failed requests |
+|---|---|---|---|---|---|---|---|---|---|
 ${rows}
-- Machine: $(nproc) cores ($cpu), measured $(date -u +%Y-%m-%d) at commit ${commit}.
+- Machine: $(nproc) cores ($cpu), measured $(date -u +%Y-%m-%d) at commit ${commit}; load average
+  ${load_before} before and $(cut -d' ' -f1-3 /proc/loadavg) after (well above 0: other work shared the cores).
 - Load: keep-alive HTTP/1.1 connections, each sending its next batch as soon as the previous one
   is answered; a batch is ${batch} \`track\` events with three props (${batch_bytes} bytes of JSON).
   Latency is per request, from writing the request to reading the whole answer.

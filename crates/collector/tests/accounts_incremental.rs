@@ -213,3 +213,46 @@ async fn the_running_worker_assesses_an_account_when_its_events_arrive() {
     worker.stop().await;
     assert!(app.db.rows("SELECT subject FROM accounts_dirty").await.is_empty(), "its changes were taken off");
 }
+
+/// Requests that name the same browsers in opposite orders, stored at once
+/// while workers take their changes: on Postgres each takes row locks (the
+/// person facts, the change log), and taken in event order two of them
+/// deadlocked and one answered 500. Every request must be stored.
+#[tokio::test]
+async fn concurrent_requests_naming_the_same_people_in_opposite_orders_are_all_stored() {
+    let app = app().await;
+    let t = now();
+    let browsers: Vec<String> = (0..10).map(|b| format!("b-shared-{b}")).collect();
+    let request = |n: usize, batch: usize| {
+        let mut order: Vec<&String> = browsers.iter().collect();
+        if n % 2 == 1 {
+            order.reverse();
+        }
+        let events: Vec<Value> = order
+            .into_iter()
+            .map(|b| {
+                let props = json!({"account_id": format!("acct-{}", b.len() % 3), "n": n, "batch": batch});
+                event(b, None, t, json!({"type": "track", "name": "created_project", "props": props}))
+            })
+            .collect();
+        events
+    };
+    let senders = (0..8).map(|n| {
+        let app = &app;
+        let request = &request;
+        async move {
+            for batch in 0..15 {
+                let results = app.post(KEY, &request(n, batch)).await;
+                assert!(results.iter().all(|r| r["status"] == "accepted"), "{results:?}");
+            }
+        }
+    });
+    let workers = async {
+        for _ in 0..10 {
+            pass(&app.state).await;
+        }
+    };
+    tokio::join!(futures_util::future::join_all(senders), workers);
+    let stored = app.db.strings("SELECT CAST(COUNT(*) AS TEXT) FROM events WHERE anonymous_id LIKE 'b-shared-%'").await;
+    assert_eq!(stored, vec!["1200".to_string()]);
+}

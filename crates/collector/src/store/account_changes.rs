@@ -177,6 +177,9 @@ impl Store {
                 .await
             }
             Store::Postgres(store) => {
+                // In key order, as ingest marks them: never a deadlock with an ingest in flight.
+                let mut changes = changes;
+                changes.sort_by(|a, b| (&a.project_key, a.kind, &a.subject).cmp(&(&b.project_key, b.kind, &b.subject)));
                 let mut client = store.client().await?;
                 let tx = client.transaction().await?;
                 for c in &changes {

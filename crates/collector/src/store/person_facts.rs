@@ -53,18 +53,24 @@ pub(super) const ADD_SQLITE: &str =
      ON CONFLICT (project_key, anonymous_id, user_id, kind, item) DO UPDATE SET
        n = n + 1, first_ts = MIN(first_ts, excluded.first_ts), last_ts = MAX(last_ts, excluded.last_ts),
        last_received = MAX(last_received, excluded.last_received)";
-pub(super) const ADD_POSTGRES: &str =
+/// On Postgres, for a whole batch folded per row: project, arrival, then arrays of
+/// browser, user, kind, item, count, first and last `ts`, one row per key.
+pub(super) const ADD_MANY_POSTGRES: &str =
     "INSERT INTO person_facts (project_key, anonymous_id, user_id, kind, item, n, first_ts, last_ts, last_received)
-     VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7)
+     SELECT $1, anonymous_id, user_id, kind, item, n, first_ts, last_ts, $2
+     FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
+          AS f(anonymous_id, user_id, kind, item, n, first_ts, last_ts)
      ON CONFLICT (project_key, anonymous_id, user_id, kind, item) DO UPDATE SET
-       n = person_facts.n + 1, first_ts = LEAST(person_facts.first_ts, EXCLUDED.first_ts),
+       n = person_facts.n + EXCLUDED.n, first_ts = LEAST(person_facts.first_ts, EXCLUDED.first_ts),
        last_ts = GREATEST(person_facts.last_ts, EXCLUDED.last_ts),
        last_received = GREATEST(person_facts.last_received, EXCLUDED.last_received)";
 /// Parameters: project, browser, user.
 pub(super) const OWN_SQLITE: &str =
     "INSERT OR IGNORE INTO browser_owners (project_key, anonymous_id, user_id) VALUES (?1, ?2, ?3)";
-pub(super) const OWN_POSTGRES: &str = "INSERT INTO browser_owners (project_key, anonymous_id, user_id)
-                                       VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+/// On Postgres, for a whole batch: project, then arrays of browser and user, one row per browser.
+pub(super) const OWN_MANY_POSTGRES: &str = "INSERT INTO browser_owners (project_key, anonymous_id, user_id)
+     SELECT $1, anonymous_id, user_id FROM UNNEST($2::text[], $3::text[]) AS o(anonymous_id, user_id)
+     ON CONFLICT DO NOTHING";
 
 /// Their own rows, and the anonymous rows of the browsers they own; each
 /// branch on its index (`{+}` is SQLite's unary plus, which keeps its planner

@@ -9,7 +9,7 @@
 //! (`postgres://…/db?options=-c%20search_path%3Dtouchpoint`); the tests give
 //! each test a schema of its own that way.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -119,6 +119,16 @@ impl PgStore {
         self.pool.close();
     }
 
+    /// One transaction per request, in a handful of statements whatever the
+    /// batch's size: the events in one multi-row insert, then what the stored
+    /// ones add to the queues, the person facts and the accounts worker's
+    /// change log, each folded to one row per key first. A round trip per
+    /// event and per fact held Postgres to a few thousand events a second,
+    /// and the same fact row updated once per event of a batch.
+    ///
+    /// Rows of the shared tables are written in key order, as the accounts
+    /// worker removes its changes: two transactions that lock rows in one
+    /// order wait for each other but never deadlock.
     pub async fn insert(
         &self,
         project_key: String,
@@ -131,119 +141,56 @@ impl PgStore {
             .prepare_cached(
                 "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
                                      survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-                 ON CONFLICT (project_key, id) DO NOTHING",
+                 SELECT id, $1, type, ts, $2, anonymous_id, user_id, survey_id, response_id, question_id, url, body,
+                        rejected, ts_flag, source
+                 FROM UNNEST($3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[],
+                             $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+                      AS e(id, type, ts, anonymous_id, user_id, survey_id, response_id, question_id, url, body,
+                           rejected, ts_flag, source)
+                 ON CONFLICT (project_key, id) DO NOTHING
+                 RETURNING id",
             )
             .await?;
-        let enqueue = tx
-            .prepare_cached(
-                "INSERT INTO automation_queue (event_id, project_key, enqueued_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (project_key, event_id) DO NOTHING",
+        let columns = EventColumns::of(&events);
+        let stored: Vec<String> = tx
+            .query(
+                &insert,
+                &[
+                    &project_key,
+                    &received_at,
+                    &columns.id,
+                    &columns.kind,
+                    &columns.ts,
+                    &columns.anonymous_id,
+                    &columns.user_id,
+                    &columns.survey_id,
+                    &columns.response_id,
+                    &columns.question_id,
+                    &columns.url,
+                    &columns.body,
+                    &columns.rejected,
+                    &columns.ts_flag,
+                    &columns.source,
+                ],
             )
-            .await?;
-        // A close makes the response due at once; an answer moves a quiet time on.
-        let response_closes = tx
-            .prepare_cached(
-                "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (project_key, response_id)
-                 DO UPDATE SET due_at = LEAST(response_queue.due_at, EXCLUDED.due_at)",
-            )
-            .await?;
-        let response_answered = tx
-            .prepare_cached(
-                "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (project_key, response_id)
-                 DO UPDATE SET due_at = GREATEST(response_queue.due_at, EXCLUDED.due_at)",
-            )
-            .await?;
-        let add_fact = tx.prepare_cached(super::person_facts::ADD_POSTGRES).await?;
-        let own_browser = tx.prepare_cached(super::person_facts::OWN_POSTGRES).await?;
-        let mark_account = tx
-            .prepare_cached(
-                "INSERT INTO accounts_dirty (project_key, kind, subject, version) VALUES ($1, $2, $3, 1)
-                 ON CONFLICT (project_key, kind, subject) DO UPDATE SET version = accounts_dirty.version + 1",
-            )
-            .await?;
-        let open_case = tx
-            .prepare_cached(
-                "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
-                                    status, created_at, closed_at, note)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, NULL, NULL)
-                 ON CONFLICT (project_key, id) DO NOTHING",
-            )
-            .await?;
-        let mut statuses = Vec::with_capacity(events.len());
-        for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due, account_marks } in &events {
-            let (response_id, question_id) = response_and_question(&e.kind);
-            let inserted = tx
-                .execute(
-                    &insert,
-                    &[
-                        &e.id,
-                        &project_key,
-                        &e.kind.name(),
-                        &e.ts,
-                        &received_at,
-                        &e.anonymous_id,
-                        &e.user_id,
-                        &e.kind.survey_id(),
-                        &response_id,
-                        &question_id,
-                        &e.url,
-                        body,
-                        rejected,
-                        ts_flag,
-                        &source.as_str(),
-                    ],
-                )
-                .await?;
-            let acted_on = inserted == 1 && rejected.is_none();
-            if acted_on && *automate {
-                tx.execute(&enqueue, &[&e.id, &project_key, &received_at]).await?;
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        // The first event of each stored id is the one inserted; a repeat of
+        // it later in the same batch is a duplicate, as it would be in a later batch.
+        let mut fresh: HashSet<&str> = stored.iter().map(String::as_str).collect();
+        let inserted: Vec<bool> = events.iter().map(|n| fresh.remove(n.event.id.as_str())).collect();
+
+        let mut follow = FollowUps::default();
+        for (n, inserted) in events.iter().zip(inserted.iter().copied()) {
+            if inserted && n.rejected.is_none() {
+                follow.add(n, received_at);
             }
-            if let (true, Some(due), Some(response_id), Some(survey_id)) =
-                (acted_on, response_due, response_id, e.kind.survey_id())
-            {
-                let upsert = if due.closes { &response_closes } else { &response_answered };
-                tx.execute(upsert, &[&project_key, &response_id, &survey_id, &due.at]).await?;
-            }
-            if acted_on {
-                let user = e.user_id.as_deref().unwrap_or_default();
-                for (kind, item) in super::person_facts::items(e) {
-                    tx.execute(&add_fact, &[&project_key, &e.anonymous_id, &user, &kind, &item, &e.ts, &received_at])
-                        .await?;
-                }
-                if let Some(user) = &e.user_id {
-                    tx.execute(&own_browser, &[&project_key, &e.anonymous_id, user]).await?;
-                }
-            }
-            if acted_on && *account_marks {
-                for (kind, subject) in super::account_changes::marks(e) {
-                    tx.execute(&mark_account, &[&project_key, &kind, &subject]).await?;
-                }
-            }
-            if let Some(c) = super::help_case(e).filter(|_| acted_on) {
-                let rule = super::HELP_CASE_RULE;
-                tx.execute(
-                    &open_case,
-                    &[
-                        &c.id,
-                        &project_key,
-                        &rule,
-                        &e.id,
-                        &c.title,
-                        &e.user_id,
-                        &e.anonymous_id,
-                        &c.detail,
-                        &received_at,
-                    ],
-                )
-                .await?;
-            }
-            statuses.push(if inserted == 1 { EventStatus::Accepted } else { EventStatus::Duplicate });
         }
+        follow.write(&tx, &project_key, received_at).await?;
         tx.commit().await?;
-        Ok(statuses)
+        Ok(inserted.into_iter().map(|i| if i { EventStatus::Accepted } else { EventStatus::Duplicate }).collect())
     }
 
     pub async fn list_events(&self, f: EventFilter) -> Result<Vec<StoredEvent>, DbError> {
@@ -862,6 +809,213 @@ pub(super) async fn store_run(
         .await?;
     }
     Ok(true)
+}
+
+/// A batch of events as one array per column, for `UNNEST`.
+struct EventColumns<'a> {
+    id: Vec<&'a str>,
+    kind: Vec<&'a str>,
+    ts: Vec<i64>,
+    anonymous_id: Vec<&'a str>,
+    user_id: Vec<Option<&'a str>>,
+    survey_id: Vec<Option<&'a str>>,
+    response_id: Vec<Option<&'a str>>,
+    question_id: Vec<Option<&'a str>>,
+    url: Vec<&'a str>,
+    body: Vec<&'a str>,
+    rejected: Vec<Option<&'a str>>,
+    ts_flag: Vec<Option<&'a str>>,
+    source: Vec<&'a str>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn of(events: &'a [NewEvent]) -> EventColumns<'a> {
+        let mut c = EventColumns {
+            id: Vec::with_capacity(events.len()),
+            kind: Vec::with_capacity(events.len()),
+            ts: Vec::with_capacity(events.len()),
+            anonymous_id: Vec::with_capacity(events.len()),
+            user_id: Vec::with_capacity(events.len()),
+            survey_id: Vec::with_capacity(events.len()),
+            response_id: Vec::with_capacity(events.len()),
+            question_id: Vec::with_capacity(events.len()),
+            url: Vec::with_capacity(events.len()),
+            body: Vec::with_capacity(events.len()),
+            rejected: Vec::with_capacity(events.len()),
+            ts_flag: Vec::with_capacity(events.len()),
+            source: Vec::with_capacity(events.len()),
+        };
+        for n in events {
+            let e = &n.event;
+            let (response_id, question_id) = response_and_question(&e.kind);
+            c.id.push(&e.id);
+            c.kind.push(e.kind.name());
+            c.ts.push(e.ts);
+            c.anonymous_id.push(&e.anonymous_id);
+            c.user_id.push(e.user_id.as_deref());
+            c.survey_id.push(e.kind.survey_id());
+            c.response_id.push(response_id);
+            c.question_id.push(question_id);
+            c.url.push(&e.url);
+            c.body.push(&n.body);
+            c.rejected.push(n.rejected.as_deref());
+            c.ts_flag.push(n.ts_flag.as_deref());
+            c.source.push(n.source.as_str());
+        }
+        c
+    }
+}
+
+/// `(browser, user or '', kind, item)` → count, first and last `ts`.
+type FactSums<'a> = BTreeMap<(&'a str, &'a str, &'static str, String), (i64, i64, i64)>;
+
+/// What a batch's stored events add beside themselves, folded per key (in
+/// `BTreeMap`s, so rows are written in key order).
+#[derive(Default)]
+struct FollowUps<'a> {
+    /// Events some automation rule listens to.
+    queued: Vec<&'a str>,
+    /// `(response, survey)` and the due time, in the batch's order: a close
+    /// and an answer move the due time in opposite directions.
+    responses: Vec<(&'a str, &'a str, super::ResponseDue)>,
+    facts: FactSums<'a>,
+    /// Browser → the first user seen on it in this batch.
+    owners: BTreeMap<&'a str, &'a str>,
+    /// `(kind, subject)` the accounts worker is to look at.
+    marks: BTreeSet<(&'static str, String)>,
+    cases: Vec<(&'a touchpoint_protocol::Event, super::HelpCase)>,
+}
+
+impl<'a> FollowUps<'a> {
+    fn add(&mut self, n: &'a NewEvent, _received_at: i64) {
+        let e = &n.event;
+        if n.automate {
+            self.queued.push(&e.id);
+        }
+        let (response_id, _) = response_and_question(&e.kind);
+        if let (Some(due), Some(response_id), Some(survey_id)) = (n.response_due, response_id, e.kind.survey_id()) {
+            self.responses.push((response_id, survey_id, due));
+        }
+        let user = e.user_id.as_deref().unwrap_or_default();
+        for (kind, item) in super::person_facts::items(e) {
+            let fact = self.facts.entry((&e.anonymous_id, user, kind, item)).or_insert((0, e.ts, e.ts));
+            *fact = (fact.0 + 1, fact.1.min(e.ts), fact.2.max(e.ts));
+        }
+        if let Some(user) = &e.user_id {
+            self.owners.entry(&e.anonymous_id).or_insert(user);
+        }
+        if n.account_marks {
+            self.marks.extend(super::account_changes::marks(e));
+        }
+        if let Some(c) = super::help_case(e) {
+            self.cases.push((e, c));
+        }
+    }
+
+    async fn write(
+        self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        project_key: &str,
+        received_at: i64,
+    ) -> Result<(), DbError> {
+        if !self.queued.is_empty() {
+            let mut queued = self.queued;
+            queued.sort_unstable();
+            let enqueue = tx
+                .prepare_cached(
+                    "INSERT INTO automation_queue (event_id, project_key, enqueued_at)
+                     SELECT id, $1, $2 FROM UNNEST($3::text[]) AS q(id)
+                     ON CONFLICT (project_key, event_id) DO NOTHING",
+                )
+                .await?;
+            tx.execute(&enqueue, &[&project_key, &received_at, &queued]).await?;
+        }
+        if !self.responses.is_empty() {
+            // A close makes the response due at once; an answer moves a quiet time on.
+            let closes = tx
+                .prepare_cached(
+                    "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (project_key, response_id)
+                     DO UPDATE SET due_at = LEAST(response_queue.due_at, EXCLUDED.due_at)",
+                )
+                .await?;
+            let answered = tx
+                .prepare_cached(
+                    "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (project_key, response_id)
+                     DO UPDATE SET due_at = GREATEST(response_queue.due_at, EXCLUDED.due_at)",
+                )
+                .await?;
+            for (response_id, survey_id, due) in &self.responses {
+                let upsert = if due.closes { &closes } else { &answered };
+                tx.execute(upsert, &[&project_key, response_id, survey_id, &due.at]).await?;
+            }
+        }
+        if !self.facts.is_empty() {
+            let add = tx.prepare_cached(super::person_facts::ADD_MANY_POSTGRES).await?;
+            let (mut browsers, mut users, mut kinds, mut items) = (vec![], vec![], vec![], vec![]);
+            let (mut counts, mut firsts, mut lasts) = (vec![], vec![], vec![]);
+            for ((browser, user, kind, item), (n, first, last)) in &self.facts {
+                browsers.push(*browser);
+                users.push(*user);
+                kinds.push(*kind);
+                items.push(item.as_str());
+                counts.push(*n);
+                firsts.push(*first);
+                lasts.push(*last);
+            }
+            tx.execute(
+                &add,
+                &[&project_key, &received_at, &browsers, &users, &kinds, &items, &counts, &firsts, &lasts],
+            )
+            .await?;
+        }
+        if !self.owners.is_empty() {
+            let own = tx.prepare_cached(super::person_facts::OWN_MANY_POSTGRES).await?;
+            let (browsers, users): (Vec<&str>, Vec<&str>) = self.owners.into_iter().unzip();
+            tx.execute(&own, &[&project_key, &browsers, &users]).await?;
+        }
+        if !self.marks.is_empty() {
+            let mark = tx
+                .prepare_cached(
+                    "INSERT INTO accounts_dirty (project_key, kind, subject, version)
+                     SELECT $1, kind, subject, 1 FROM UNNEST($2::text[], $3::text[]) AS m(kind, subject)
+                     ON CONFLICT (project_key, kind, subject) DO UPDATE SET version = accounts_dirty.version + 1",
+                )
+                .await?;
+            let (kinds, subjects): (Vec<&str>, Vec<&str>) = self.marks.iter().map(|(k, s)| (*k, s.as_str())).unzip();
+            tx.execute(&mark, &[&project_key, &kinds, &subjects]).await?;
+        }
+        if !self.cases.is_empty() {
+            let open_case = tx
+                .prepare_cached(
+                    "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
+                                        status, created_at, closed_at, note)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, NULL, NULL)
+                     ON CONFLICT (project_key, id) DO NOTHING",
+                )
+                .await?;
+            let rule = super::HELP_CASE_RULE;
+            for (e, c) in &self.cases {
+                tx.execute(
+                    &open_case,
+                    &[
+                        &c.id,
+                        &project_key,
+                        &rule,
+                        &e.id,
+                        &c.title,
+                        &e.user_id,
+                        &e.anonymous_id,
+                        &c.detail,
+                        &received_at,
+                    ],
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 async fn migrate(client: &mut Object) -> Result<(), DbError> {
