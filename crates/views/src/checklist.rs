@@ -5,7 +5,7 @@
 //!
 //! The rules run here from the first `track()` (those made before this
 //! module started are handed over by the first module, in order); the
-//! panel only shows the state it is sent ([`shown`], on `launchers::checklist_changed`).
+//! panel shows the state it reads ([`panel_state`], on `launchers::checklist_changed`).
 //!
 //! Everything is one person's: the local copy is keyed by their id, and a
 //! change of person ([`clear`]) drops what was loaded or kept for the one
@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use touchpoint_core::checklist::{Checklist, ChecklistSet, Contributor, Progress};
 use touchpoint_protocol::{EventKind, Props};
 
@@ -32,14 +32,6 @@ struct Loaded {
     storage_key: String,
     /// The segment chosen from the user's traits (targeting may ask for one).
     segment: String,
-}
-
-/// What the dock shows, as sent to it.
-#[derive(Serialize)]
-struct Shown<'a> {
-    progress: &'a Progress,
-    dismissed: bool,
-    by: &'a BTreeMap<String, Vec<Contributor>>,
 }
 
 thread_local! {
@@ -144,7 +136,10 @@ pub async fn load(endpoint: String, key: String, person: Person, traits: Props) 
     });
     send(announced);
     persist();
-    launchers::show_checklist(set_text, checklist_id.clone(), segment.clone());
+    let shown = LOADED.with(|l| l.borrow().as_ref().map(|l| std::sync::Arc::new(l.checklist.clone())));
+    if let Some(shown) = shown {
+        launchers::show_checklist(shown, segment.clone());
+    }
     if !dismissed {
         host::emit(EventKind::ChecklistShown { checklist_id, segment });
     }
@@ -288,13 +283,12 @@ fn send(announced: Vec<(EventKind, &'static str, serde_json::Value)>) {
     }
 }
 
-/// What the dock's panel shows of the loaded checklist, as JSON
-/// (`{ progress, dismissed, by }`); read when the panel is there to show it.
-pub fn shown() -> Option<String> {
+/// What the checklist's panel shows of the loaded checklist.
+pub fn panel_state() -> Option<crate::checklist_panel::State> {
     LOADED.with(|l| {
         let l = l.borrow();
         let l = l.as_ref()?;
-        serde_json::to_string(&Shown { progress: &l.progress, dismissed: l.dismissed, by: &l.by }).ok()
+        Some(crate::checklist_panel::State { progress: l.progress.clone(), dismissed: l.dismissed, by: l.by.clone() })
     })
 }
 

@@ -1,82 +1,212 @@
-//! The checklist: a launcher with progress, and a panel of items that expand
-//! to their description and call to action. Text from the definition is
-//! inserted as text only; CTA links were checked to be http(s) or paths,
-//! and are checked again as they are written (`href`).
+//! The checklist's panel: a header with progress, and items that expand to
+//! their description and call to action. Text from the definition goes in
+//! as text only; CTA links were checked to be http(s) or paths, and are
+//! checked again as they are written (`href`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use leptos::prelude::*;
-use touchpoint_core::checklist::{Checklist, Contributor, Cta, Item, Progress, Scope};
+use touchpoint_core::checklist::{Checklist, Contributor, Cta, Progress, Scope};
+use wasm_bindgen::JsCast;
+use web_sys::Element;
 
-use crate::dock::Open;
-use crate::host::{self, t, tf};
+use crate::dom::{el, push, text_el, with, Result};
+use crate::host::{t, tf};
 use crate::href::{self, Use};
 
-/// The checklist the widget loaded, and its progress as the widget last sent it.
-#[derive(Clone, Copy)]
-pub struct Live {
-    pub checklist: StoredValue<Arc<Checklist>>,
-    pub progress: RwSignal<Progress>,
-    pub dismissed: RwSignal<bool>,
+/// What the panel shows of the user's progress (`checklist::panel_state`).
+#[derive(PartialEq, Default)]
+pub struct State {
+    pub progress: Progress,
+    pub dismissed: bool,
     /// Account-level items: who in the account did them (from the collector).
-    pub by: RwSignal<BTreeMap<String, Vec<Contributor>>>,
+    pub by: BTreeMap<String, Vec<Contributor>>,
 }
 
-#[component]
-pub fn ChecklistPanel(
-    /// The loaded checklist and its live progress.
-    live: Live,
-    /// Which panel of the dock is open.
-    open: RwSignal<Open>,
-) -> impl IntoView {
-    let expanded = RwSignal::new(None::<String>);
-    let checklist = live.checklist.get_value();
-    let total = checklist.items.len();
-    let title = checklist.title.clone();
-    let done = move || live.progress.with(|p| p.done(&live.checklist.get_value()));
-    let all_done = move || done() == total;
-    let percent = move || format!("{}%", done() * 100 / total.max(1));
-    let items = checklist.items.iter().cloned().map(|item| item_view(item, live, expanded)).collect_view();
-    let hidden = move || live.dismissed.get() || open.get() != Open::Checklist;
+pub struct ChecklistView {
+    pub section: Element,
+    checklist: Arc<Checklist>,
+    state: State,
+    open: bool,
+    expanded: Option<String>,
+    count: Element,
+    bar: Element,
+    fill: web_sys::HtmlElement,
+    celebrate: Element,
+    items: Vec<ItemView>,
+}
 
-    view! {
-        <section class="tp-panel tp-cl-panel" role="region" aria-labelledby="tp-cl-title" hidden=hidden>
-            <header class="tp-cl-head">
-                <h2 id="tp-cl-title" class="tp-question">{title}</h2>
-                <button type="button" class="tp-icon" aria-label=t("checklist.minimise") on:click=move |_| open.set(Open::Nothing)>
-                    "–"
-                </button>
-                <button
-                    type="button"
-                    class="tp-icon"
-                    aria-label=t("checklist.dismiss")
-                    on:click=move |_| {
-                        open.set(Open::Nothing);
-                        host::dismiss_checklist();
-                    }
-                >
-                    "×"
-                </button>
-            </header>
-            <p class="tp-cl-count" aria-live="polite">{move || tf("checklist.count", &[("done", &done().to_string()), ("total", &total.to_string())])}</p>
-            <div
-                class="tp-cl-bar"
-                role="progressbar"
-                aria-label=t("checklist.progress")
-                aria-valuemin="0"
-                aria-valuemax=total.to_string()
-                aria-valuenow=move || done().to_string()
-            >
-                <span style:width=percent></span>
-            </div>
-            <p class="tp-cl-celebrate" role="status" hidden=move || !all_done()>
-                <span class="tp-cl-badge" aria-hidden="true">"✓"</span>
-                {t("checklist.all_set")}
-            </p>
-            <ul class="tp-cl-items">{items}</ul>
-        </section>
+struct ItemView {
+    id: String,
+    li: Element,
+    toggle: Element,
+    check: Element,
+    sr: Element,
+    who: Option<Element>,
+    detail: Element,
+}
+
+impl ChecklistView {
+    pub fn build(checklist: Arc<Checklist>) -> Result<ChecklistView> {
+        let total = checklist.items.len().to_string();
+        let icon = |label: &str, act: &str, glyph: &str| {
+            text_el("button", "tp-icon", &[("type", "button"), ("aria-label", label), ("data-tp-act", act)], glyph)
+        };
+        let head = with(
+            el("header", "tp-cl-head", &[])?,
+            &[
+                &text_el("h2", "tp-question", &[("id", "tp-cl-title")], &checklist.title)?,
+                &icon(&t("checklist.minimise"), "close", "–")?,
+                &icon(&t("checklist.dismiss"), "dismiss", "×")?,
+            ],
+        )?;
+        let count = el("p", "tp-cl-count", &[("aria-live", "polite")])?;
+        let fill: web_sys::HtmlElement = el("span", "", &[])?.unchecked_into();
+        let bar = with(
+            el(
+                "div",
+                "tp-cl-bar",
+                &[
+                    ("role", "progressbar"),
+                    ("aria-label", &t("checklist.progress")),
+                    ("aria-valuemin", "0"),
+                    ("aria-valuemax", &total),
+                ],
+            )?,
+            &[&fill],
+        )?;
+        let celebrate = with(
+            el("p", "tp-cl-celebrate", &[("role", "status"), ("hidden", "")])?,
+            &[&text_el("span", "tp-cl-badge", &[("aria-hidden", "true")], "✓")?],
+        )?;
+        celebrate.append_with_str_1(&t("checklist.all_set"))?;
+        let list = el("ul", "tp-cl-items", &[])?;
+        let mut items = Vec::with_capacity(checklist.items.len());
+        for item in &checklist.items {
+            let toggle = el(
+                "button",
+                "tp-cl-toggle",
+                &[("type", "button"), ("data-tp-act", "toggle"), ("data-tp-id", &item.id)],
+            )?;
+            let check = el("span", "tp-cl-check", &[("aria-hidden", "true")])?;
+            let sr = el("span", "tp-sr", &[])?;
+            with(toggle.clone(), &[&check, &text_el("span", "tp-cl-title", &[], &item.title)?, &sr])?;
+            let li = with(el("li", "tp-cl-item", &[])?, &[&toggle])?;
+            // Account-level items say who in the account did them.
+            let who = if item.scope == Scope::Account {
+                let p = el("p", "tp-cl-who", &[("hidden", "")])?;
+                li.append_child(&p)?;
+                Some(p)
+            } else {
+                None
+            };
+            let detail = el("div", "tp-cl-detail", &[("hidden", "")])?;
+            if let Some(d) = &item.description {
+                push(&detail, text_el("p", "tp-message", &[], d))?;
+            }
+            match item.cta.as_ref().filter(|c| cta_allowed(c)) {
+                Some(Cta::Url { label, url }) => {
+                    push(&detail, text_el("a", "tp-primary tp-cta", &[("href", url), ("rel", "noopener")], label))?;
+                }
+                Some(Cta::Callback { label, name }) => {
+                    let attrs =
+                        [("type", "button"), ("data-tp-act", "cta"), ("data-tp-id", &item.id), ("data-tp-name", name)];
+                    push(&detail, text_el("button", "tp-primary tp-cta", &attrs, label))?;
+                }
+                None => {}
+            }
+            li.append_child(&detail)?;
+            list.append_child(&li)?;
+            items.push(ItemView { id: item.id.clone(), li, toggle, check, sr, who, detail });
+        }
+        let section = with(
+            el(
+                "section",
+                "tp-panel tp-cl-panel",
+                &[("role", "region"), ("aria-labelledby", "tp-cl-title"), ("hidden", "")],
+            )?,
+            &[&head, &count, &bar, &celebrate, &list],
+        )?;
+        let view = ChecklistView {
+            section,
+            checklist,
+            state: State::default(),
+            open: false,
+            expanded: None,
+            count,
+            bar,
+            fill,
+            celebrate,
+            items,
+        };
+        view.paint();
+        Ok(view)
     }
+
+    /// The user's progress now; only a change touches the DOM (most
+    /// `track()` calls change nothing the panel shows).
+    pub fn show(&mut self, state: State, open: bool) {
+        if state != self.state || open != self.open {
+            self.state = state;
+            self.open = open;
+            self.paint();
+        }
+    }
+
+    pub fn set_open(&mut self, open: bool) {
+        if open != self.open {
+            self.open = open;
+            self.paint();
+        }
+    }
+
+    /// Expands item `id`, or folds it if it is the one expanded.
+    pub fn toggle(&mut self, id: &str) {
+        self.expanded = if self.expanded.as_deref() == Some(id) { None } else { Some(id.to_owned()) };
+        self.paint();
+    }
+
+    fn paint(&self) {
+        let total = self.items.len();
+        let done = self.state.progress.done(&self.checklist);
+        let _ = self.section.toggle_attribute_with_force("hidden", self.state.dismissed || !self.open);
+        let (done_s, total_s) = (done.to_string(), total.to_string());
+        self.count.set_text_content(Some(&tf("checklist.count", &[("done", &done_s), ("total", &total_s)])));
+        let _ = self.bar.set_attribute("aria-valuenow", &done_s);
+        let mut width = (done * 100 / total.max(1)).to_string();
+        width.push('%');
+        // Through the CSSOM, which a style-src policy without 'unsafe-inline' allows.
+        let _ = self.fill.style().set_property("width", &width);
+        let _ = self.celebrate.toggle_attribute_with_force("hidden", done != total);
+        for item in &self.items {
+            let is_done = self.state.progress.completed.contains_key(&item.id);
+            let is_open = self.expanded.as_deref() == Some(item.id.as_str());
+            let _ = item.li.class_list().toggle_with_force("tp-done", is_done);
+            let _ = item.toggle.set_attribute("aria-expanded", if is_open { "true" } else { "false" });
+            item.check.set_text_content(Some(if is_done { "✓" } else { "" }));
+            item.sr.set_text_content(Some(&t(if is_done { "checklist.done" } else { "checklist.todo" })));
+            let _ = item.detail.toggle_attribute_with_force("hidden", !is_open);
+            if let Some(who) = &item.who {
+                let names = self.state.by.get(&item.id).map(|list| names(list)).unwrap_or_default();
+                let _ = who.toggle_attribute_with_force("hidden", names.is_empty());
+                who.set_text_content(Some(&tf("checklist.by_team", &[("names", &names)])));
+            }
+        }
+    }
+}
+
+/// "ada ×2, grace ×1".
+fn names(list: &[Contributor]) -> String {
+    let mut out = String::new();
+    for c in list {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(&c.user_id);
+        out.push_str(" ×");
+        out.push_str(&c.count.to_string());
+    }
+    out
 }
 
 /// A call to action shows only with a link that stays on the web or on this
@@ -85,70 +215,5 @@ fn cta_allowed(cta: &Cta) -> bool {
     match cta {
         Cta::Url { url, .. } => href::allowed(url, Use::Link),
         Cta::Callback { .. } => true,
-    }
-}
-
-fn item_view(item: Item, live: Live, expanded: RwSignal<Option<String>>) -> impl IntoView {
-    let id = item.id.clone();
-    let (id_done, id_open, id_toggle) = (id.clone(), id.clone(), id.clone());
-    let is_done = move || live.progress.with(|p| p.completed.contains_key(&id_done));
-    let is_open = move || expanded.with(|e| e.as_deref() == Some(id_open.as_str()));
-    let toggle = move |_| {
-        expanded.update(|e| *e = if e.as_deref() == Some(id_toggle.as_str()) { None } else { Some(id_toggle.clone()) })
-    };
-    let description = item.description.clone();
-    // Account-level items say who in the account did them (text nodes only).
-    let who = (item.scope == Scope::Account).then(|| {
-        let id_who = id.clone();
-        let names = move || {
-            live.by.with(|by| {
-                by.get(&id_who)
-                    .map(|list| {
-                        list.iter().map(|c| format!("{} ×{}", c.user_id, c.count)).collect::<Vec<_>>().join(", ")
-                    })
-                    .unwrap_or_default()
-            })
-        };
-        let shown = names.clone();
-        view! {
-            <p class="tp-cl-who" hidden=move || shown().is_empty()>
-                {move || tf("checklist.by_team", &[("names", &names())])}
-            </p>
-        }
-    });
-    let cta = item.cta.clone().filter(cta_allowed).map(|cta| match cta {
-        Cta::Url { label, url } => {
-            view! { <a class="tp-primary tp-cta" href=url rel="noopener">{label}</a> }.into_any()
-        }
-        Cta::Callback { label, name } => {
-            let item_id = id.clone();
-            view! {
-                <button
-                    type="button"
-                    class="tp-primary tp-cta"
-                    on:click=move |_| host::cta(&name, &item_id)
-                >
-                    {label}
-                </button>
-            }
-            .into_any()
-        }
-    });
-    view! {
-        <li class="tp-cl-item" class:tp-done=is_done.clone()>
-            <button type="button" class="tp-cl-toggle" aria-expanded={
-                let o = is_open.clone();
-                move || o().to_string()
-            } on:click=toggle>
-                <span class="tp-cl-check" aria-hidden="true">{let d = is_done.clone(); move || if d() { "✓" } else { "" }}</span>
-                <span class="tp-cl-title">{item.title.clone()}</span>
-                <span class="tp-sr">{let d = is_done.clone(); move || if d() { t("checklist.done") } else { t("checklist.todo") }}</span>
-            </button>
-            {who}
-            <div class="tp-cl-detail" hidden=move || !is_open()>
-                {description.map(|d| view! { <p class="tp-message">{d}</p> })}
-                {cta}
-            </div>
-        </li>
     }
 }

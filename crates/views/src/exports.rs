@@ -75,7 +75,10 @@ fn load_help() {
     launchers::loading(Panel::Help, true);
     wasm_bindgen_futures::spawn_local(async move {
         match crate::help_content::load(&endpoint, &key).await {
-            Ok(Some(text)) => launchers::show_help(text),
+            Ok(Some(text)) => match crate::help::parse(&text) {
+                Ok(content) => launchers::show_help(content),
+                Err(e) => page::error(&format!("help: {e}")),
+            },
             Ok(None) => {}
             Err(e) => page::error(&format!("help: {e}")),
         }

@@ -1,20 +1,23 @@
 //! The help panel: suggestions for the page and segment, instant search,
 //! articles rendered from the safe Markdown subset, videos loaded only when
 //! asked for (in a sandboxed frame), "Was this helpful?", and a form to
-//! reach a person. Every URL is checked again as it is written (`href`).
+//! reach a person. Text goes in as text nodes only, and every URL is
+//! checked again as it is written (`href`).
 
 use std::sync::Arc;
 
-use leptos::prelude::*;
 use touchpoint_core::help::{suggest, Block, Inline};
 use touchpoint_protocol::EventKind;
+use wasm_bindgen::JsCast;
+use web_sys::Element;
 
-use crate::dock::{Dock, Open};
+use crate::dom::{el, push, text_el, with, Result};
 use crate::help::Content;
 use crate::host::{self, t, tf};
 use crate::href::{self, Use};
+use crate::panels;
 
-#[derive(Clone, PartialEq)]
+#[derive(Clone, Copy, PartialEq)]
 enum Screen {
     Home,
     Article(usize),
@@ -25,310 +28,456 @@ enum Screen {
 /// Pause in typing after which a search counts as one (and is reported).
 const SEARCH_SETTLE_MS: i32 = 700;
 
-#[component]
-pub fn HelpPanel(content: StoredValue<Arc<Content>>, dock: Dock) -> impl IntoView {
-    let screen = RwSignal::new(Screen::Home);
-    let query = dock.query;
-    // Context for a case: what the user last read and last searched for in vain.
-    let last_article = RwSignal::new(None::<String>);
-    let last_failed_search = RwSignal::new(None::<String>);
-    let search_gen = StoredValue::new(0u32);
+pub struct HelpView {
+    pub section: Element,
+    header: Element,
+    content: Arc<Content>,
+    screen: Screen,
+    query: String,
+    /// Bumped by each keystroke: a search is reported once typing settles.
+    search_gen: u32,
+    /// Context for a case: what the user last read and last searched for in vain.
+    last_article: Option<String>,
+    last_failed_search: Option<String>,
+    /// The home screen's search box and results, while it is shown.
+    home: Option<(web_sys::HtmlInputElement, Element)>,
+    /// Where suggestions come from: the page's path and the user's segment.
+    path: String,
+    segment: Option<String>,
+}
 
-    // Reported each time the panel opens.
-    Effect::new(move |was_open: Option<bool>| {
-        let is_open = dock.open.get() == Open::Help;
-        if is_open && was_open != Some(true) {
-            host::emit(EventKind::HelpOpened {});
+impl HelpView {
+    pub fn build(content: Arc<Content>) -> Result<HelpView> {
+        let header = with(
+            el("header", "tp-cl-head", &[])?,
+            &[
+                &text_el("h2", "tp-question", &[], &t("help.title"))?,
+                &text_el(
+                    "button",
+                    "tp-icon",
+                    &[("type", "button"), ("aria-label", &t("help.close")), ("data-tp-act", "close")],
+                    "×",
+                )?,
+            ],
+        )?;
+        let section = with(
+            el(
+                "section",
+                "tp-panel tp-help-panel",
+                &[("role", "region"), ("aria-label", &t("help.title")), ("hidden", "")],
+            )?,
+            &[&header],
+        )?;
+        let mut view = HelpView {
+            section,
+            header,
+            content,
+            screen: Screen::Home,
+            query: String::new(),
+            search_gen: 0,
+            last_article: None,
+            last_failed_search: None,
+            home: None,
+            path: String::new(),
+            segment: None,
+        };
+        view.draw()?;
+        Ok(view)
+    }
+
+    pub fn set_open(&self, open: bool) {
+        let _ = self.section.toggle_attribute_with_force("hidden", !open);
+    }
+
+    /// Sets the search box from the host (`openHelp(query)`).
+    pub fn set_query(&mut self, q: String) {
+        self.query = q;
+        if let Some((input, _)) = &self.home {
+            input.set_value(&self.query);
         }
-        is_open
-    });
+        let _ = self.results();
+    }
 
-    let on_input = move |ev: leptos::ev::Event| {
-        let q = event_target_value(&ev);
-        query.set(q.clone());
-        search_gen.update_value(|g| *g += 1);
-        let gen = search_gen.get_value();
-        host::set_timeout(SEARCH_SETTLE_MS, move || {
-            if search_gen.try_get_value() != Some(gen) || q.trim().is_empty() {
-                return;
-            }
-            let count = content.with_value(|c| c.index.search(&q).len()) as u32;
-            if count == 0 {
-                last_failed_search.set(Some(q.clone()));
-            }
-            host::emit(EventKind::HelpSearched { query: q, result_count: count });
-        });
-    };
+    pub fn suggest_for(&mut self, path: &str, segment: Option<&str>) {
+        if self.path != path || self.segment.as_deref() != segment {
+            self.path = path.to_owned();
+            self.segment = segment.map(str::to_owned);
+            let _ = self.results();
+        }
+    }
 
-    let open_article = move |i: usize| {
-        let id = content.with_value(|c| c.articles[i].id.clone());
-        last_article.set(Some(id.clone()));
-        screen.set(Screen::Article(i));
-        host::emit(EventKind::HelpArticleViewed { article_id: id });
-    };
+    fn go(&mut self, screen: Screen) {
+        self.screen = screen;
+        if let Err(e) = self.draw() {
+            crate::page::error(&format!("help: {}", crate::page::describe(&e)));
+        }
+        // The control that led here is gone: focus goes to the new screen's first.
+        panels::focus_soon(".tp-help-panel [data-tp-focus]", false);
+    }
 
-    let list = move |ids: Vec<usize>| {
-        ids.into_iter()
-            .map(|i| {
-                let title = content.with_value(|c| c.articles[i].title.clone());
-                view! {
-                    <li>
-                        <button type="button" class="tp-help-link" on:click=move |_| open_article(i)>
-                            {title}
-                        </button>
-                    </li>
-                }
-            })
-            .collect_view()
-    };
+    /// Replaces everything below the header with the current screen.
+    fn draw(&mut self) -> Result<()> {
+        while let Some(next) = self.header.next_sibling() {
+            self.section.remove_child(&next)?;
+        }
+        self.home = None;
+        let nodes = match self.screen {
+            Screen::Home => self.home_screen()?,
+            Screen::Article(i) => self.article_screen(i)?,
+            Screen::Contact => contact_screen()?,
+            Screen::Sent => sent_screen()?,
+        };
+        for n in nodes {
+            self.section.append_child(&n)?;
+        }
+        Ok(())
+    }
 
-    let home = move || {
-        let q = query.get();
-        let body = if q.trim().is_empty() {
-            let ids: Vec<usize> = content.with_value(|c| {
-                let seg = dock.segment.get();
-                let hits = suggest(&c.articles, &dock.path.get(), seg.as_deref());
-                hits.iter().filter_map(|a| c.articles.iter().position(|x| x.id == a.id)).collect()
-            });
+    fn home_screen(&mut self) -> Result<Vec<Element>> {
+        let label = text_el("label", "tp-sr", &[("for", "tp-help-q")], &t("help.search"))?;
+        let search = t("help.search");
+        let input: web_sys::HtmlInputElement = el(
+            "input",
+            "tp-help-search",
+            &[
+                ("id", "tp-help-q"),
+                ("type", "search"),
+                ("placeholder", &search),
+                ("autocomplete", "off"),
+                ("data-tp-focus", ""),
+            ],
+        )?
+        .unchecked_into();
+        input.set_value(&self.query);
+        let results = el("div", "tp-help-results", &[])?;
+        let contact = with(el("p", "tp-help-contact", &[])?, &[])?;
+        contact.append_with_str_1(&t("help.cant_find"))?;
+        contact.append_with_str_1(" ")?;
+        push(
+            &contact,
+            text_el(
+                "button",
+                "tp-help-link tp-inline",
+                &[("type", "button"), ("data-tp-act", "contact")],
+                &t("help.contact"),
+            ),
+        )?;
+        self.home = Some((input.clone(), results.clone()));
+        self.results()?;
+        Ok(vec![label, input.unchecked_into(), results, contact])
+    }
+
+    /// The home screen's list: suggestions for this page without a query,
+    /// search results with one.
+    fn results(&self) -> Result<()> {
+        let Some((_, results)) = &self.home else { return Ok(()) };
+        results.set_text_content(None);
+        let c = &self.content;
+        let q = self.query.trim();
+        if q.is_empty() {
+            let ids: Vec<usize> = suggest(&c.articles, &self.path, self.segment.as_deref())
+                .iter()
+                .filter_map(|a| c.articles.iter().position(|x| x.id == a.id))
+                .collect();
             if ids.is_empty() {
-                view! { <p class="tp-hint">{t("help.search_hint")}</p> }.into_any()
+                push(results, text_el("p", "tp-hint", &[], &t("help.search_hint")))?;
             } else {
-                view! {
-                    <h3 class="tp-help-sub">{t("help.suggested")}</h3>
-                    <ul class="tp-help-list" aria-label=t("help.suggested_list")>{list(ids)}</ul>
-                }
-                .into_any()
+                push(results, text_el("h3", "tp-help-sub", &[], &t("help.suggested")))?;
+                push(results, self.list(&ids, &t("help.suggested_list")))?;
             }
         } else {
-            let ids: Vec<usize> = content.with_value(|c| c.index.search(&q).iter().map(|h| h.article).collect());
+            let ids: Vec<usize> = c.index.search(&self.query).iter().map(|h| h.article).collect();
             if ids.is_empty() {
-                view! {
-                    <p class="tp-help-empty" role="status">{tf("help.no_match", &[("query", &q)])}</p>
-                }
-                .into_any()
+                let text = tf("help.no_match", &[("query", &self.query)]);
+                push(results, text_el("p", "tp-help-empty", &[("role", "status")], &text))?;
             } else {
-                let n = ids.len();
-                view! {
-                    <p class="tp-sr" role="status">{tf("help.found", &[("n", &n.to_string())])}</p>
-                    <ul class="tp-help-list" aria-label=t("help.results")>{list(ids)}</ul>
-                }
-                .into_any()
+                let text = tf("help.found", &[("n", &ids.len().to_string())]);
+                push(results, text_el("p", "tp-sr", &[("role", "status")], &text))?;
+                push(results, self.list(&ids, &t("help.results")))?;
             }
-        };
-        view! {
-            <label class="tp-sr" for="tp-help-q">{t("help.search")}</label>
-            <input
-                id="tp-help-q"
-                class="tp-help-search"
-                type="search"
-                placeholder=t("help.search")
-                autocomplete="off"
-                prop:value=move || query.get()
-                on:input=on_input
-            />
-            {body}
-            <p class="tp-help-contact">
-                {t("help.cant_find")}
-                " "
-                <button type="button" class="tp-help-link tp-inline" on:click=move |_| screen.set(Screen::Contact)>
-                    {t("help.contact")}
-                </button>
-            </p>
         }
-        .into_any()
-    };
+        Ok(())
+    }
 
-    let article = move |i: usize| {
-        let a = content.with_value(|c| c.articles[i].clone());
-        let id = a.id.clone();
-        let rated = RwSignal::new(false);
-        let show_video = RwSignal::new(false);
-        let rate = move |helpful: bool| {
-            rated.set(true);
-            host::emit(EventKind::HelpArticleRated { article_id: id.clone(), helpful });
-        };
-        let rate_yes = rate.clone();
-        let video = a.video.clone().filter(|v| href::allowed(v, Use::Source)).map(|src| {
-            let title = tf("help.video_title", &[("title", &a.title)]);
-            view! {
-                <div class="tp-help-video">
-                    {move || {
-                        if show_video.get() {
-                            view! {
-                                // A video player (YouTube, Vimeo) needs its scripts and its
-                                // own origin, and may present; nothing more: no popups, no
-                                // forms, no navigating the host page.
-                                <iframe
-                                    src=src.clone()
-                                    title=title.clone()
-                                    sandbox="allow-scripts allow-same-origin allow-presentation"
-                                    allow="fullscreen; picture-in-picture"
-                                    referrerpolicy="no-referrer"
-                                ></iframe>
-                            }
-                            .into_any()
-                        } else {
-                            view! {
-                                <button type="button" class="tp-secondary" on:click=move |_| show_video.set(true)>
-                                    {t("help.watch")}
-                                </button>
-                            }
-                            .into_any()
-                        }
-                    }}
-                </div>
-            }
-        });
-        view! {
-            <button type="button" class="tp-back" data-tp-focus="" on:click=move |_| screen.set(Screen::Home)>
-                {t("help.all")}
-            </button>
-            <article class="tp-help-article" aria-labelledby="tp-help-title">
-                <h3 id="tp-help-title" class="tp-question">{a.title.clone()}</h3>
-                {video}
-                {render_blocks(a.blocks())}
-            </article>
-            <div class="tp-help-rate">
-                {move || {
-                    if rated.get() {
-                        view! { <p role="status">{t("help.thanks_feedback")}</p> }.into_any()
-                    } else {
-                        let (yes, no) = (rate_yes.clone(), rate.clone());
-                        view! {
-                            <span id="tp-rate-q">{t("help.helpful")}</span>
-                            <button type="button" class="tp-secondary" aria-describedby="tp-rate-q" on:click=move |_| yes(true)>
-                                {t("help.yes")}
-                            </button>
-                            <button type="button" class="tp-secondary" aria-describedby="tp-rate-q" on:click=move |_| no(false)>
-                                {t("help.no")}
-                            </button>
-                        }
-                        .into_any()
-                    }
-                }}
-            </div>
+    fn list(&self, ids: &[usize], label: &str) -> Result<Element> {
+        let ul = el("ul", "tp-help-list", &[("aria-label", label)])?;
+        for &i in ids {
+            let n = i.to_string();
+            let button = text_el(
+                "button",
+                "tp-help-link",
+                &[("type", "button"), ("data-tp-act", "article"), ("data-tp-id", &n)],
+                &self.content.articles[i].title,
+            )?;
+            push(&ul, with(el("li", "", &[])?, &[&button]))?;
         }
-        .into_any()
-    };
+        Ok(ul)
+    }
 
-    let contact = move || {
-        let message = RwSignal::new(String::new());
-        let email = RwSignal::new(String::new());
-        let error = RwSignal::new(None::<String>);
-        let submit = move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            let text = message.get_untracked();
-            if text.trim().is_empty() {
-                error.set(Some(t("help.need_message")));
-                return;
-            }
-            let mail = Some(email.get_untracked().trim().to_owned()).filter(|e| !e.is_empty());
-            host::emit(EventKind::HelpCaseCreated {
-                message: text,
-                email: mail,
-                last_article: last_article.get_untracked(),
-                last_failed_search: last_failed_search.get_untracked(),
-            });
-            screen.set(Screen::Sent);
-        };
-        view! {
-            <button type="button" class="tp-back" on:click=move |_| screen.set(Screen::Home)>{t("help.all")}</button>
-            <form class="tp-form" on:submit=submit>
-                <h3 class="tp-question">{t("help.contact")}</h3>
-                <label class="tp-label" for="tp-case-msg">{t("help.how")}</label>
-                <textarea
-                    id="tp-case-msg"
-                    class="tp-text"
-                    rows="4"
-                    maxlength="4000"
-                    data-tp-focus=""
-                    on:input=move |ev| {
-                        error.set(None);
-                        message.set(event_target_value(&ev));
-                    }
-                ></textarea>
-                <label class="tp-label" for="tp-case-email">{t("help.email")}</label>
-                <input
-                    id="tp-case-email"
-                    class="tp-text tp-input"
-                    type="email"
-                    autocomplete="email"
-                    on:input=move |ev| email.set(event_target_value(&ev))
-                />
-                <p class="tp-error" role="alert">{move || error.get()}</p>
-                <button type="submit" class="tp-primary">{t("help.send")}</button>
-            </form>
+    fn article_screen(&self, i: usize) -> Result<Vec<Element>> {
+        let a = &self.content.articles[i];
+        let back = text_el(
+            "button",
+            "tp-back",
+            &[("type", "button"), ("data-tp-act", "home"), ("data-tp-focus", "")],
+            &t("help.all"),
+        )?;
+        let article = el("article", "tp-help-article", &[("aria-labelledby", "tp-help-title")])?;
+        push(&article, text_el("h3", "tp-question", &[("id", "tp-help-title")], &a.title))?;
+        if a.video.as_deref().is_some_and(|v| href::allowed(v, Use::Source)) {
+            let watch =
+                text_el("button", "tp-secondary", &[("type", "button"), ("data-tp-act", "video")], &t("help.watch"))?;
+            push(&article, with(el("div", "tp-help-video", &[])?, &[&watch]))?;
         }
-        .into_any()
-    };
-
-    let sent = move || {
-        view! {
-            <div role="status" class="tp-help-sent">
-                <h3 class="tp-question">{t("help.sent_title")}</h3>
-                <p class="tp-message">{t("help.sent_body")}</p>
-            </div>
-            <button type="button" class="tp-secondary" on:click=move |_| screen.set(Screen::Home)>{t("help.back")}</button>
+        for b in a.blocks() {
+            push(&article, block(b))?;
         }
-        .into_any()
-    };
+        let rate = el("div", "tp-help-rate", &[])?;
+        push(&rate, text_el("span", "", &[("id", "tp-rate-q")], &t("help.helpful")))?;
+        for (act, key) in [("yes", "help.yes"), ("no", "help.no")] {
+            let attrs = [("type", "button"), ("aria-describedby", "tp-rate-q"), ("data-tp-act", act)];
+            push(&rate, text_el("button", "tp-secondary", &attrs, &t(key)))?;
+        }
+        Ok(vec![back, article, rate])
+    }
 
-    view! {
-        <section class="tp-panel tp-help-panel" role="region" aria-label=t("help.title") hidden=move || dock.open.get() != Open::Help>
-            <header class="tp-cl-head">
-                <h2 class="tp-question">{t("help.title")}</h2>
-                <button type="button" class="tp-icon" aria-label=t("help.close") on:click=move |_| dock.open.set(Open::Nothing)>
-                    "×"
-                </button>
-            </header>
-            {move || match screen.get() {
-                Screen::Home => home(),
-                Screen::Article(i) => article(i),
-                Screen::Contact => contact(),
-                Screen::Sent => sent(),
-            }}
-        </section>
+    /// The video of the article on screen, in its frame (only once asked for).
+    fn show_video(&self) -> Result<()> {
+        let Screen::Article(i) = self.screen else { return Ok(()) };
+        let a = &self.content.articles[i];
+        let Some(src) = a.video.as_deref().filter(|v| href::allowed(v, Use::Source)) else { return Ok(()) };
+        let Some(holder) = self.section.query_selector(".tp-help-video")? else { return Ok(()) };
+        let title = tf("help.video_title", &[("title", &a.title)]);
+        // A video player (YouTube, Vimeo) needs its scripts and its own
+        // origin, and may present; nothing more: no popups, no forms, no
+        // navigating the host page.
+        let frame = el(
+            "iframe",
+            "",
+            &[
+                ("src", src),
+                ("title", &title),
+                ("sandbox", "allow-scripts allow-same-origin allow-presentation"),
+                ("allow", "fullscreen; picture-in-picture"),
+                ("referrerpolicy", "no-referrer"),
+            ],
+        )?;
+        holder.set_text_content(None);
+        holder.append_child(&frame)?;
+        Ok(())
+    }
+
+    fn rated(&self, helpful: bool) -> Option<EventKind> {
+        let Screen::Article(i) = self.screen else { return None };
+        let rate = self.section.query_selector(".tp-help-rate").ok().flatten()?;
+        rate.set_text_content(None);
+        let _ = text_el("p", "", &[("role", "status")], &t("help.thanks_feedback")).map(|p| rate.append_child(&p));
+        Some(EventKind::HelpArticleRated { article_id: self.content.articles[i].id.clone(), helpful })
     }
 }
 
-/// Markdown blocks as DOM: only these elements, text as text nodes.
-fn render_blocks(blocks: Vec<Block>) -> impl IntoView {
-    blocks
-        .into_iter()
-        .map(|b| match b {
-            Block::Heading(1 | 2, x) => view! { <h4>{inlines(x)}</h4> }.into_any(),
-            Block::Heading(_, x) => view! { <h5>{inlines(x)}</h5> }.into_any(),
-            Block::Paragraph(x) => view! { <p>{inlines(x)}</p> }.into_any(),
-            Block::List { ordered: true, items } => {
-                view! { <ol>{items.into_iter().map(|i| view! { <li>{inlines(i)}</li> }).collect_view()}</ol> }
-                    .into_any()
+/// A click on a help control (`data-tp-act`; `id` its `data-tp-id`).
+pub fn act(act: &str, id: &str) {
+    let event = panels::with(|p| {
+        let h = p.help.as_mut()?;
+        match act {
+            "article" => {
+                let i: usize = id.parse().ok().filter(|i| *i < h.content.articles.len())?;
+                let article_id = h.content.articles[i].id.clone();
+                h.last_article = Some(article_id.clone());
+                h.go(Screen::Article(i));
+                Some(EventKind::HelpArticleViewed { article_id })
             }
-            Block::List { ordered: false, items } => {
-                view! { <ul>{items.into_iter().map(|i| view! { <li>{inlines(i)}</li> }).collect_view()}</ul> }
-                    .into_any()
+            "home" => {
+                h.go(Screen::Home);
+                None
             }
-            Block::Code(c) => view! { <pre><code>{c}</code></pre> }.into_any(),
-        })
-        .collect_view()
+            "contact" => {
+                h.go(Screen::Contact);
+                None
+            }
+            "video" => {
+                let _ = h.show_video();
+                None
+            }
+            "yes" => h.rated(true),
+            "no" => h.rated(false),
+            _ => None,
+        }
+    })
+    .flatten();
+    if let Some(kind) = event {
+        host::emit(kind);
+    }
 }
 
-fn inlines(xs: Vec<Inline>) -> Vec<AnyView> {
-    xs.into_iter()
-        .map(|x| match x {
-            Inline::Text(t) => t.into_any(),
-            Inline::Emph(c) => view! { <em>{inlines(c)}</em> }.into_any(),
-            Inline::Strong(c) => view! { <strong>{inlines(c)}</strong> }.into_any(),
-            Inline::Code(t) => view! { <code>{t}</code> }.into_any(),
+/// Typing in the search box or in the contact form.
+pub fn typed(target: &Element) {
+    match target.id().as_str() {
+        "tp-help-q" => {
+            let Some(q) = target.dyn_ref::<web_sys::HtmlInputElement>().map(|i| i.value()) else { return };
+            let gen = panels::with(|p| {
+                let h = p.help.as_mut()?;
+                h.query = q.clone();
+                h.search_gen += 1;
+                let _ = h.results();
+                Some(h.search_gen)
+            })
+            .flatten();
+            if let Some(gen) = gen {
+                host::set_timeout(SEARCH_SETTLE_MS, move || searched(gen, q));
+            }
+        }
+        "tp-case-msg" => set_error(""),
+        _ => {}
+    }
+}
+
+/// Typing settled on `q`: the search is reported (and remembered for a case if it found nothing).
+fn searched(gen: u32, q: String) {
+    if q.trim().is_empty() {
+        return;
+    }
+    let count = panels::with(|p| {
+        let h = p.help.as_mut().filter(|h| h.search_gen == gen)?;
+        let count = h.content.index.search(&q).len() as u32;
+        if count == 0 {
+            h.last_failed_search = Some(q.clone());
+        }
+        Some(count)
+    })
+    .flatten();
+    if let Some(result_count) = count {
+        host::emit(EventKind::HelpSearched { query: q, result_count });
+    }
+}
+
+fn set_error(text: &str) {
+    panels::with(|p| {
+        let error = p.help.as_ref().and_then(|h| h.section.query_selector(".tp-error").ok().flatten());
+        if let Some(e) = error {
+            e.set_text_content(Some(text));
+        }
+    });
+}
+
+/// The contact form was sent: a case, unless the message is empty.
+pub fn submit() {
+    let case = panels::with(|p| {
+        let h = p.help.as_mut().filter(|h| h.screen == Screen::Contact)?;
+        let value = |id: &str| -> String {
+            let Ok(Some(e)) = h.section.query_selector(id) else { return String::new() };
+            if let Some(t) = e.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+                return t.value();
+            }
+            e.dyn_ref::<web_sys::HtmlInputElement>().map(|i| i.value()).unwrap_or_default()
+        };
+        let message = value("#tp-case-msg");
+        if message.trim().is_empty() {
+            return Some(Err(()));
+        }
+        let email = Some(value("#tp-case-email").trim().to_owned()).filter(|e| !e.is_empty());
+        let case = EventKind::HelpCaseCreated {
+            message,
+            email,
+            last_article: h.last_article.clone(),
+            last_failed_search: h.last_failed_search.clone(),
+        };
+        h.go(Screen::Sent);
+        Some(Ok(case))
+    })
+    .flatten();
+    match case {
+        Some(Ok(kind)) => {
+            host::emit(kind);
+        }
+        Some(Err(())) => set_error(&t("help.need_message")),
+        None => {}
+    }
+}
+
+fn contact_screen() -> Result<Vec<Element>> {
+    let back = text_el("button", "tp-back", &[("type", "button"), ("data-tp-act", "home")], &t("help.all"))?;
+    let form = with(
+        el("form", "tp-form", &[])?,
+        &[
+            &text_el("h3", "tp-question", &[], &t("help.contact"))?,
+            &text_el("label", "tp-label", &[("for", "tp-case-msg")], &t("help.how"))?,
+            &el(
+                "textarea",
+                "tp-text",
+                &[("id", "tp-case-msg"), ("rows", "4"), ("maxlength", "4000"), ("data-tp-focus", "")],
+            )?,
+            &text_el("label", "tp-label", &[("for", "tp-case-email")], &t("help.email"))?,
+            &el("input", "tp-text tp-input", &[("id", "tp-case-email"), ("type", "email"), ("autocomplete", "email")])?,
+            &el("p", "tp-error", &[("role", "alert")])?,
+            &text_el("button", "tp-primary", &[("type", "submit")], &t("help.send"))?,
+        ],
+    )?;
+    Ok(vec![back, form])
+}
+
+fn sent_screen() -> Result<Vec<Element>> {
+    let status = with(
+        el("div", "tp-help-sent", &[("role", "status")])?,
+        &[
+            &text_el("h3", "tp-question", &[], &t("help.sent_title"))?,
+            &text_el("p", "tp-message", &[], &t("help.sent_body"))?,
+        ],
+    )?;
+    let back = text_el(
+        "button",
+        "tp-secondary",
+        &[("type", "button"), ("data-tp-act", "home"), ("data-tp-focus", "")],
+        &t("help.back"),
+    )?;
+    Ok(vec![status, back])
+}
+
+/// A Markdown block as DOM: only these elements, text as text nodes.
+fn block(b: Block) -> Result<Element> {
+    Ok(match b {
+        Block::Heading(level, x) => inlines(el(if level <= 2 { "h4" } else { "h5" }, "", &[])?, x)?,
+        Block::Paragraph(x) => inlines(el("p", "", &[])?, x)?,
+        Block::List { ordered, items } => {
+            let list = el(if ordered { "ol" } else { "ul" }, "", &[])?;
+            for i in items {
+                push(&list, inlines(el("li", "", &[])?, i))?;
+            }
+            list
+        }
+        Block::Code(c) => with(el("pre", "", &[])?, &[&text_el("code", "", &[], &c)?])?,
+    })
+}
+
+/// Appends `xs` to `parent`, returning it.
+fn inlines(parent: Element, xs: Vec<Inline>) -> Result<Element> {
+    for x in xs {
+        match x {
+            Inline::Text(s) => parent.append_with_str_1(&s)?,
+            Inline::Emph(c) => {
+                push(&parent, inlines(el("em", "", &[])?, c))?;
+            }
+            Inline::Strong(c) => {
+                push(&parent, inlines(el("strong", "", &[])?, c))?;
+            }
+            Inline::Code(s) => {
+                push(&parent, text_el("code", "", &[], &s))?;
+            }
             // Opens beside the app; noopener so the article cannot reach back into the page.
             Inline::Link { href, children } if href::allowed(&href, Use::Link) => {
-                view! { <a href=href target="_blank" rel="noopener noreferrer">{inlines(children)}</a> }.into_any()
+                let a = el("a", "", &[("href", &href), ("target", "_blank"), ("rel", "noopener noreferrer")])?;
+                push(&parent, inlines(a, children))?;
             }
             // A link that would lead elsewhere keeps its text, as the Markdown reader does.
-            Inline::Link { children, .. } => view! { <span>{inlines(children)}</span> }.into_any(),
-            Inline::Image { alt, src } if href::allowed(&src, Use::Source) => {
-                view! { <img src=src alt=alt loading="lazy" /> }.into_any()
+            Inline::Link { children, .. } => {
+                push(&parent, inlines(el("span", "", &[])?, children))?;
             }
-            Inline::Image { alt, .. } => alt.into_any(),
-        })
-        .collect()
+            Inline::Image { alt, src } if href::allowed(&src, Use::Source) => {
+                push(&parent, el("img", "", &[("src", &src), ("alt", &alt), ("loading", "lazy")]))?;
+            }
+            Inline::Image { alt, .. } => parent.append_with_str_1(&alt)?,
+        }
+    }
+    Ok(parent)
 }

@@ -108,11 +108,6 @@ pub fn cta(name: &str, item_id: &str) {
     dispatch("cta", &serde_json::json!({ "name": name, "itemId": item_id }));
 }
 
-/// The open panel changed in the dock (a close button, Escape).
-pub fn panel_changed(open: &str) {
-    crate::launchers::panel_changed(open);
-}
-
 /// The user-facing string `key` in the widget's locale.
 pub fn t(key: &str) -> String {
     MESSAGES.with(|m| m.borrow().get(key))

@@ -1,17 +1,21 @@
 //! The dock: the checklist and help launchers ("Get started k/n", "Help",
-//! plain DOM) and which panel is open. The panels themselves are Leptos
-//! (`panels`, `dock`), mounted the first time one opens, so a page whose
-//! users never open one never runs the view framework. This module alone
-//! decides what is open; the panels tell it when the user closes one.
+//! plain DOM) and which panel is open. The panels themselves (`panels`) are
+//! built the first time one opens, so a page whose users never open one
+//! never builds them. This module alone decides what is open; the panels
+//! tell it when the user closes one from inside.
 //!
 //! Targeting asks what is open and what could be opened synchronously, so
 //! those answers come from this state.
 
 use std::cell::RefCell;
+use std::sync::Arc;
+
+use touchpoint_core::checklist::Checklist;
 
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
+use crate::help::Content;
 use crate::{host, page, panels};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -32,13 +36,11 @@ impl Panel {
 }
 
 struct ChecklistShown {
-    /// The collector's `/v1/checklists` text; the dock validates its own copy.
-    set: String,
-    id: String,
+    checklist: Arc<Checklist>,
     segment: String,
 }
 
-/// The panels (Leptos), mounted at the first opening.
+/// The panels, built at the first opening.
 #[derive(PartialEq)]
 enum Panels {
     NotMounted,
@@ -65,7 +67,7 @@ struct State {
     /// `None` until there is something to launch; `Err` when it could not be drawn.
     drawn: Option<Result<Drawn, ()>>,
     checklist: Option<ChecklistShown>,
-    help: Option<String>,
+    help: Option<Arc<Content>>,
     open: Panel,
     query: Option<String>,
     /// Panels whose content is on its way (help, the person's checklist).
@@ -100,30 +102,23 @@ fn report(what: &str, result: Result<(), String>) {
     }
 }
 
-/// Shows (or, for a new user, replaces) checklist `id` of `set`, chosen for `segment`.
-pub fn show_checklist(set: String, id: String, segment: String) {
+/// Shows (or, for a new user, replaces) `checklist`, chosen for `segment`.
+pub fn show_checklist(checklist: Arc<Checklist>, segment: String) {
     if mounted_now() {
-        report("checklist", panels::checklist(&set, &id, &segment));
+        report("checklist", panels::checklist(checklist.clone(), &segment));
     }
-    STATE.with(|s| s.borrow_mut().checklist = Some(ChecklistShown { set, id, segment }));
+    STATE.with(|s| s.borrow_mut().checklist = Some(ChecklistShown { checklist, segment }));
     checklist_changed();
     open_if_wanted(Panel::Checklist);
 }
 
 /// The checklist's progress or dismissal changed: the launcher's count, and
-/// the panel if it is there (before, nothing is serialized for it: it reads
-/// the state whole when it mounts).
+/// the panel if it is there.
 pub fn checklist_changed() {
     if mounted_now() {
-        push_progress();
+        panels::progress();
     }
     paint();
-}
-
-fn push_progress() {
-    if let Some(state) = crate::checklist::shown() {
-        report("checklist", panels::progress(&state));
-    }
 }
 
 /// Removes the checklist (after `reset()`), until one loads for the new visitor.
@@ -138,12 +133,12 @@ pub fn clear_checklist() {
     paint();
 }
 
-/// Adds the help launcher and panel (`text`: the collector's `/v1/help`).
-pub fn show_help(text: String) {
+/// Adds the help launcher and panel.
+pub fn show_help(content: Arc<Content>) {
     if mounted_now() {
-        report("help", panels::help(&text));
+        report("help", panels::help(content.clone()));
     }
-    STATE.with(|s| s.borrow_mut().help = Some(text));
+    STATE.with(|s| s.borrow_mut().help = Some(content));
     paint();
     open_if_wanted(Panel::Help);
 }
@@ -219,7 +214,7 @@ fn set_open(panel: Panel, quiet: bool) -> bool {
     }
     record_open(panel);
     if mounted_now() {
-        panels::open(panel.name(), quiet);
+        panels::open(panel, quiet);
     } else if panel != Panel::Nothing {
         // Opened at mount (quietly if this is a nudge's).
         mount(quiet);
@@ -378,18 +373,17 @@ fn mounted(quiet: bool) {
     let (checklist, help, open, query) = STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.panels = Panels::Mounted;
-        let c = s.checklist.as_ref().map(|c| (c.set.clone(), c.id.clone(), c.segment.clone()));
+        let c = s.checklist.as_ref().map(|c| (c.checklist.clone(), c.segment.clone()));
         (c, s.help.clone(), s.open, s.query.clone())
     });
-    if let Some((set, id, segment)) = checklist {
-        report("checklist", panels::checklist(&set, &id, &segment));
-        push_progress();
+    if let Some((checklist, segment)) = checklist {
+        report("checklist", panels::checklist(checklist, &segment));
     }
     if let Some(h) = help {
-        report("help", panels::help(&h));
+        report("help", panels::help(h));
     }
     if open != Panel::Nothing {
-        panels::open(open.name(), quiet);
+        panels::open(open, quiet);
     }
     if let Some(q) = query {
         panels::query(q);
@@ -397,13 +391,8 @@ fn mounted(quiet: bool) {
     crate::route::on_change(panels::path);
 }
 
-/// The open panel changed in the panels (a close button, Escape).
-pub fn panel_changed(open: &str) {
-    let now = match open {
-        "checklist" => Panel::Checklist,
-        "help" => Panel::Help,
-        _ => Panel::Nothing,
-    };
+/// The user closed the open panel from inside it (its close button).
+pub fn panel_changed(now: Panel) {
     record_open(now);
     paint();
 }

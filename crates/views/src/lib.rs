@@ -2,7 +2,7 @@
 //! its first survey. The checklist's rules and the dock's launchers
 //! (`checklist`, `launchers`), targeting and the debug overlay
 //! (`targeting`, `debug`), the help content (`help_content`, `help`), and
-//! the panels (Leptos: `panels`, `dock`, `checklist_panel`, `help_panel`).
+//! the panels (plain DOM: `panels`, `checklist_panel`, `help_panel`).
 //!
 //! The first module (`src/`: the card, the queue, the API) loads it after
 //! the card and hands it every event in order (`exports::observe`); this
@@ -22,8 +22,6 @@ mod context;
 mod dead_letters;
 #[cfg(target_arch = "wasm32")]
 mod debug;
-#[cfg(target_arch = "wasm32")]
-mod dock;
 #[cfg(target_arch = "wasm32")]
 mod exports;
 #[cfg(target_arch = "wasm32")]

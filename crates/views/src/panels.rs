@@ -1,140 +1,244 @@
-//! The panels (Leptos) as the launchers drive them: mount into the dock's
-//! container, then set the checklist, its progress, the help content, the
-//! page path and the panel to open. Each call is a whole state, never a diff.
+//! The dock's panels, in plain DOM like the card: the checklist's and the
+//! help's, at most one open, above the launchers. `launchers` alone decides
+//! which is open and tells the panels; a panel closed from inside (its close
+//! button) tells `launchers`, which records it, so an open or close never
+//! comes back here. Each panel keeps its elements and updates them in place
+//! (focus and the search box's caret survive an update).
+//!
+//! One listener per event kind on the panels' container: a control names
+//! what it does in `data-tp-act` (and its item in `data-tp-id`). Handlers
+//! work on the panels with the state borrowed, and call out (events, the
+//! launchers) only after letting go of it: a call out may come back in.
 
-use std::any::Any;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use leptos::prelude::*;
-use serde::Deserialize;
-use touchpoint_core::checklist::{ChecklistSet, Contributor, Progress};
+use touchpoint_core::checklist::Checklist;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
-use crate::checklist_panel::Live;
-use crate::dock::{Dock, DockView, Open};
+use crate::checklist_panel::ChecklistView;
+use crate::help::Content;
+use crate::help_panel::HelpView;
+use crate::host;
+use crate::launchers::Panel;
+use crate::page;
+
+pub(crate) struct Panels {
+    root: web_sys::HtmlElement,
+    pub open: Panel,
+    /// The user's segment (from the checklist choice), for help suggestions.
+    pub segment: Option<String>,
+    /// The page path, updated on client-side navigation.
+    pub path: String,
+    pub checklist: Option<ChecklistView>,
+    pub help: Option<HelpView>,
+    _listeners: [Closure<dyn FnMut(web_sys::Event)>; 3],
+}
 
 thread_local! {
-    static DOCK: RefCell<Option<(Box<dyn Any>, Dock)>> = const { RefCell::new(None) };
+    static PANELS: RefCell<Option<Panels>> = const { RefCell::new(None) };
 }
 
-fn dock() -> Option<Dock> {
-    DOCK.with(|d| d.borrow().as_ref().map(|(_, d)| *d))
+/// Runs `f` on the mounted panels; `None` if there are none.
+pub(crate) fn with<R>(f: impl FnOnce(&mut Panels) -> R) -> Option<R> {
+    PANELS.with(|p| p.borrow_mut().as_mut().map(f))
 }
 
-/// Mounts the dock into `container` (inside the widget's shadow root).
+/// Mounts the panels into `container` (the dock's, inside the widget's shadow root).
 pub fn mount(container: web_sys::HtmlElement, path: String) -> Result<(), String> {
-    if let Some((_, old)) = DOCK.with(|d| d.borrow_mut().take()) {
-        old.open.set(Open::Nothing);
-    }
-    let dock = Dock {
-        open: RwSignal::new(Open::Nothing),
-        checklist: RwSignal::new(None),
-        help: RwSignal::new(None),
-        segment: RwSignal::new(None),
-        path: RwSignal::new(path),
-        query: RwSignal::new(String::new()),
-        quiet: StoredValue::new(false),
+    let listen = |kind: &str, f: fn(web_sys::Event)| -> Result<Closure<dyn FnMut(web_sys::Event)>, String> {
+        let cb = Closure::<dyn FnMut(web_sys::Event)>::new(f);
+        container
+            .add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref())
+            .map_err(|e| page::describe(&e))?;
+        Ok(cb)
     };
-    let view = leptos::mount::mount_to(container, move || view! { <DockView dock /> });
-    DOCK.with(|d| *d.borrow_mut() = Some((Box::new(view), dock)));
+    let listeners = [listen("click", on_click)?, listen("input", on_input)?, listen("submit", on_submit)?];
+    let panels = Panels {
+        root: container,
+        open: Panel::Nothing,
+        segment: None,
+        path,
+        checklist: None,
+        help: None,
+        _listeners: listeners,
+    };
+    PANELS.with(|p| *p.borrow_mut() = Some(panels));
     Ok(())
 }
 
-/// Shows checklist `id` of the set `set` (the collector's `/v1/checklists` text), chosen for `segment`.
-pub fn checklist(set: &str, id: &str, segment: &str) -> Result<(), String> {
-    let dock = dock().ok_or("dock: not mounted")?;
-    let locales = crate::context::locales();
-    let set = ChecklistSet::from_json_in(set, &locales).map_err(|e| e.to_string())?;
-    let checklist = set.checklist(id).ok_or_else(|| format!("dock: no checklist {id:?} in the set"))?.clone();
-    let live = Live {
-        checklist: StoredValue::new(Arc::new(checklist)),
-        progress: RwSignal::new(Progress::default()),
-        dismissed: RwSignal::new(false),
-        by: RwSignal::new(BTreeMap::new()),
-    };
-    dock.segment.set(Some(segment.to_owned()));
-    dock.checklist.set(Some(live));
+/// Shows `checklist`, chosen for `segment`, in place of any before it.
+pub fn checklist(checklist: Arc<Checklist>, segment: &str) -> Result<(), String> {
+    let view = ChecklistView::build(checklist).map_err(|e| page::describe(&e))?;
+    with(|p| {
+        if let Some(old) = p.checklist.take() {
+            old.section.remove();
+        }
+        // The checklist's panel comes first, as its launcher does.
+        let _ = p.root.prepend_with_node_1(&view.section);
+        p.segment = Some(segment.to_owned());
+        p.checklist = Some(view);
+        p.refresh_help();
+    })
+    .ok_or("the panels are not mounted")?;
+    progress();
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct State {
-    progress: Progress,
-    dismissed: bool,
-    #[serde(default)]
-    by: BTreeMap<String, Vec<Contributor>>,
-}
-
-/// The checklist's progress now: `{ progress, dismissed, by }`.
-pub fn progress(state: &str) -> Result<(), String> {
-    let state: State = serde_json::from_str(state).map_err(|e| format!("dock: unreadable progress: {e}"))?;
-    let Some(live) = dock().and_then(|d| d.checklist.get_untracked()) else { return Ok(()) };
-    // Most track() calls change nothing the panel shows: only a change re-renders.
-    live.progress.maybe_update(|p| {
-        let changed = *p != state.progress;
-        *p = state.progress;
-        changed
+/// The checklist's progress, dismissal or contributors changed.
+pub fn progress() {
+    let Some(state) = crate::checklist::panel_state() else { return };
+    with(|p| {
+        let open = p.open == Panel::Checklist;
+        if let Some(c) = &mut p.checklist {
+            c.show(state, open);
+        }
     });
-    if live.dismissed.get_untracked() != state.dismissed {
-        live.dismissed.set(state.dismissed);
-    }
-    if live.by.with_untracked(|b| *b != state.by) {
-        live.by.set(state.by);
-    }
-    Ok(())
 }
 
 /// Removes the checklist (after `reset()`).
 pub fn clear_checklist() {
-    if let Some(dock) = dock() {
-        dock.checklist.set(None);
-        dock.segment.set(None);
-    }
+    with(|p| {
+        if let Some(old) = p.checklist.take() {
+            old.section.remove();
+        }
+        p.segment = None;
+        p.refresh_help();
+    });
 }
 
-/// Adds the help launcher and panel (the collector's `/v1/help` text).
-pub fn help(text: &str) -> Result<(), String> {
-    let dock = dock().ok_or("dock: not mounted")?;
-    let content = crate::help::parse(text)?;
-    dock.help.set(Some(StoredValue::new(content)));
+/// Adds the help panel.
+pub fn help(content: Arc<Content>) -> Result<(), String> {
+    let view = HelpView::build(content).map_err(|e| page::describe(&e))?;
+    with(|p| {
+        if let Some(old) = p.help.take() {
+            old.section.remove();
+        }
+        let _ = p.root.append_child(&view.section);
+        view.set_open(p.open == Panel::Help);
+        p.help = Some(view);
+        p.refresh_help();
+    })
+    .ok_or("the panels are not mounted")?;
     Ok(())
 }
 
-/// Opens `panel` (`"checklist"`, `"help"`, `"nothing"` closes); `quiet`: a
+/// Opens `panel` (`Nothing` closes) as `launchers` decided; `quiet`: a
 /// nudge's opening, which leaves focus where the user has it.
-pub fn open(panel: &str, quiet: bool) {
-    let Some(dock) = dock() else { return };
-    let panel = match panel {
-        "checklist" => Open::Checklist,
-        "help" => Open::Help,
-        _ => Open::Nothing,
-    };
-    if panel != dock.open.get_untracked() {
-        dock.quiet.set_value(quiet);
-        dock.open.set(panel);
+pub fn open(panel: Panel, quiet: bool) {
+    let Some(before) = with(|p| std::mem::replace(&mut p.open, panel)) else { return };
+    if before == panel {
+        return;
+    }
+    with(|p| {
+        if let Some(c) = &mut p.checklist {
+            c.set_open(panel == Panel::Checklist);
+        }
+        if let Some(h) = &p.help {
+            h.set_open(panel == Panel::Help);
+        }
+    });
+    if panel == Panel::Help {
+        host::emit(touchpoint_protocol::EventKind::HelpOpened {});
+    }
+    if !quiet {
+        move_focus(before, panel);
+    }
+}
+
+/// The user closed the open panel from inside it.
+pub(crate) fn close_from_inside() {
+    let before = with(|p| p.open).unwrap_or(Panel::Nothing);
+    open(Panel::Nothing, false);
+    if before != Panel::Nothing {
+        crate::launchers::panel_changed(Panel::Nothing);
     }
 }
 
 /// Sets the help search box (`openHelp(query)`).
 pub fn query(q: String) {
-    if let Some(dock) = dock() {
-        dock.query.set(q);
-    }
+    with(|p| {
+        if let Some(h) = &mut p.help {
+            h.set_query(q);
+        }
+    });
 }
 
 /// The page's path after client-side navigation (help suggestions follow it).
-pub fn path(p: String) {
-    if let Some(dock) = dock() {
-        dock.path.set(p);
+pub fn path(path: String) {
+    with(|p| {
+        p.path = path;
+        p.refresh_help();
+    });
+}
+
+impl Panels {
+    /// Help's suggestions follow the page and the segment.
+    fn refresh_help(&mut self) {
+        if let Some(h) = &mut self.help {
+            h.suggest_for(&self.path, self.segment.as_deref());
+        }
     }
 }
 
-/// The dock's name for a panel, as the widget spells it.
-pub fn panel_name(open: Open) -> &'static str {
-    match open {
-        Open::Checklist => "checklist",
-        Open::Help => "help",
-        Open::Nothing => "nothing",
+/// Focus moves into a panel when it opens, and back to its launcher when it
+/// closes — but only if focus was in the dock: a panel closed by the host's
+/// code must not pull focus out of the page.
+fn move_focus(before: Panel, now: Panel) {
+    let (selector, only_if_inside) = match (before, now) {
+        (_, Panel::Checklist) => (".tp-cl-panel .tp-cl-toggle", false),
+        (_, Panel::Help) => ("#tp-help-q, .tp-help-panel .tp-back", false),
+        (Panel::Checklist, Panel::Nothing) => (".tp-cl-launcher", true),
+        (Panel::Help, Panel::Nothing) => (".tp-help-launcher", true),
+        (Panel::Nothing, Panel::Nothing) => return,
+    };
+    focus_soon(selector, only_if_inside);
+}
+
+/// Focuses `selector` in the dock's shadow root (the launchers are outside
+/// the panels), after the current task: the panel is laid out by then.
+pub(crate) fn focus_soon(selector: &'static str, only_if_inside: bool) {
+    host::set_timeout(0, move || {
+        let shadow = with(|p| p.root.get_root_node()).and_then(|r| r.dyn_into::<web_sys::ShadowRoot>().ok());
+        let Some(shadow) = shadow else { return };
+        if only_if_inside && shadow.active_element().is_none() {
+            return;
+        }
+        let target =
+            shadow.query_selector(selector).ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(el) = target {
+            let _ = el.focus();
+        }
+    });
+}
+
+fn on_click(ev: web_sys::Event) {
+    let Some(act) = crate::dom::closest_attribute(ev.target(), "data-tp-act") else { return };
+    let id = crate::dom::closest_attribute(ev.target(), "data-tp-id").unwrap_or_default();
+    match act.as_str() {
+        "close" => close_from_inside(),
+        "dismiss" => {
+            close_from_inside();
+            host::dismiss_checklist();
+        }
+        "toggle" => {
+            with(|p| p.checklist.as_mut().map(|c| c.toggle(&id)));
+        }
+        "cta" => {
+            let name = crate::dom::closest_attribute(ev.target(), "data-tp-name").unwrap_or_default();
+            host::cta(&name, &id);
+        }
+        other => crate::help_panel::act(other, &id),
     }
+}
+
+fn on_input(ev: web_sys::Event) {
+    let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+    crate::help_panel::typed(&target);
+}
+
+fn on_submit(ev: web_sys::Event) {
+    ev.prevent_default();
+    crate::help_panel::submit();
 }

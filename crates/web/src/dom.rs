@@ -39,6 +39,13 @@ pub fn with(parent: Element, children: &[&Element]) -> Result<Element> {
     Ok(parent)
 }
 
+/// Appends a freshly built `child` to `parent`.
+pub fn push(parent: &Element, child: Result<Element>) -> Result<()> {
+    let child = child?;
+    parent.append_child(&child)?;
+    Ok(())
+}
+
 /// Attribute `name` of the event's target or its nearest ancestor that has
 /// one (within the shadow root the target is in).
 pub fn closest_attribute(target: Option<web_sys::EventTarget>, name: &str) -> Option<String> {

@@ -185,7 +185,7 @@ impl PgStore {
         let mut follow = FollowUps::default();
         for (n, inserted) in events.iter().zip(inserted.iter().copied()) {
             if inserted && n.rejected.is_none() {
-                follow.add(n, received_at);
+                follow.add(n);
             }
         }
         follow.write(&tx, &project_key, received_at).await?;
@@ -887,7 +887,7 @@ struct FollowUps<'a> {
 }
 
 impl<'a> FollowUps<'a> {
-    fn add(&mut self, n: &'a NewEvent, _received_at: i64) {
+    fn add(&mut self, n: &'a NewEvent) {
         let e = &n.event;
         if n.automate {
             self.queued.push(&e.id);
