@@ -10,12 +10,13 @@ use std::cell::Cell;
 
 use serde::Deserialize;
 use touchpoint_core::i18n::Catalog;
-use touchpoint_protocol::{Event, EventKind};
+use touchpoint_protocol::Props;
 use wasm_bindgen::prelude::*;
 
 use crate::context::{self, PersonJson};
 use crate::host::{self, Host};
 use crate::launchers::{self, Panel};
+use crate::targeting::Seen;
 use crate::{checklist, page, route, targeting};
 
 #[derive(Deserialize)]
@@ -114,19 +115,39 @@ fn schedule_person_load() {
 
 /// An event the first module recorded (`recorded`), or a `track()` made
 /// while opted out (`false`: not recorded, but the checklist follows it).
+/// Read through `JSON.parse` for the few fields this module uses: the first
+/// module wrote the event, so a whole-event decoder here would only check it again.
 #[wasm_bindgen]
 pub fn observe(event: &str, recorded: bool) {
-    let event: Event = match serde_json::from_str(event) {
-        Ok(e) => e,
-        Err(e) => return page::error(&format!("an event could not be read here: {e}")),
+    let Ok(event) = js_sys::JSON::parse(event) else {
+        return page::error("an event could not be read here: it is not JSON");
     };
-    if let EventKind::Track { name, props } = &event.kind {
-        checklist::observe(name, props, event.ts);
-    }
+    let field = |name: &str| js_sys::Reflect::get(&event, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    let text = |name: &str| field(name).as_string().unwrap_or_default();
+    let ts = field("ts").as_f64().unwrap_or_default() as i64;
+    let kind = text("type");
+    let seen = match kind.as_str() {
+        "track" => {
+            let name = text("name");
+            let props: Props = js_sys::JSON::stringify(&field("props"))
+                .ok()
+                .and_then(|p| p.as_string())
+                .and_then(|p| serde_json::from_str(&p).ok())
+                .unwrap_or_default();
+            checklist::observe(&name, &props, ts);
+            if recorded {
+                targeting::observe(ts, Seen::Track(&name));
+            }
+            return;
+        }
+        "survey_shown" => ("survey", text("survey_id")),
+        "nudge_shown" => ("nudge", text("nudge_id")),
+        _ => ("", String::new()),
+    };
     if recorded {
-        targeting::observe(event.ts, &event.kind);
+        targeting::observe(ts, if seen.0.is_empty() { Seen::Other } else { Seen::Shown(seen.0, &seen.1) });
     }
-    if let EventKind::SurveyShown { .. } = event.kind {
+    if kind == "survey_shown" {
         launchers::survey_changed();
     }
 }

@@ -142,14 +142,33 @@ pub fn start(key: &str, person: &Person) {
     }
 }
 
+/// What targeting counts of an event this browser made.
+pub enum Seen<'a> {
+    /// A `track` of this name.
+    Track(&'a str),
+    /// A showing of an experience of this kind (`"survey"`, `"nudge"`) and id.
+    Shown(&'static str, &'a str),
+    /// Anything else: only that the person was seen.
+    Other,
+}
+
 /// Folds an event this browser just made into the facts; after a `track`
-/// or a `survey_shown`, re-decides.
-pub fn observe(ts: i64, kind: &EventKind) {
-    let shown = matches!(kind, EventKind::SurveyShown { .. } | EventKind::NudgeShown { .. });
+/// or a showing, re-decides.
+pub fn observe(ts: i64, seen: Seen<'_>) {
+    let shown = matches!(seen, Seen::Shown(..));
     if shown {
         session::count_one();
     }
-    let observed = STATE.with(|s| s.borrow_mut().as_mut().map(|state| state.facts.observe(ts, Some(kind))));
+    let observed = STATE.with(|s| {
+        s.borrow_mut().as_mut().map(|state| {
+            state.facts.observe(ts, None);
+            match seen {
+                Seen::Track(name) => state.facts.count(name),
+                Seen::Shown(kind, id) => state.facts.shown(kind, id, ts),
+                Seen::Other => {}
+            }
+        })
+    });
     if observed.is_none() {
         return;
     }
@@ -157,7 +176,7 @@ pub fn observe(ts: i64, kind: &EventKind) {
     // After the current call returns: `emit` may run inside a survey's own handler.
     // One decision after the task sees every event the task made: a burst of
     // calls schedules it once.
-    if (shown || matches!(kind, EventKind::Track { .. })) && !DECIDE_SCHEDULED.replace(true) {
+    if (shown || matches!(seen, Seen::Track(_))) && !DECIDE_SCHEDULED.replace(true) {
         let scheduled = page::set_timeout(0, || {
             DECIDE_SCHEDULED.set(false);
             decide();
