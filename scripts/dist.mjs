@@ -16,6 +16,8 @@
 //
 // pkg/ keeps its plain names: it is the npm package. The loader keeps its stable URL; its content
 // changes with every build, so caches revalidate it (see the collector's `routes::assets`).
+// The entry and the loader are served minified (terser: whitespace, comments but `/*!`, local names);
+// pkg/ and www/ keep the readable source. The glues are minified already (`shrink-glue.mjs`).
 // Hashed files of earlier builds stay for a day: a page that loaded the previous loader (cached
 // for up to --max-age) may still ask for them, e.g. the panels' module when a panel first opens.
 import { createHash } from "node:crypto";
@@ -23,6 +25,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { minify } from "terser";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const opts = { pkg: join(root, "pkg"), loader: join(root, "www/touchpoint.js"), out: join(root, "dist") };
@@ -70,9 +73,11 @@ function closure(name, seen = new Set()) {
   for (const r of refs.get(name)) closure(r, seen);
   return seen;
 }
+// Part of every hash: how the served bytes are made from pkg/ (a change here renames every file).
+const FORM = "served/2: terser";
 const served = new Map();
 for (const n of names) {
-  const h = createHash("sha256").update(n).update("\0");
+  const h = createHash("sha256").update(FORM).update("\0").update(n).update("\0");
   for (const m of [...closure(n)].sort()) h.update(m).update("\0").update(raw.get(m)).update("\0");
   const hash = h.digest("hex").slice(0, HASH_DIGITS);
   const dot = n === SNIPPETS ? n.length - 1 : n.lastIndexOf(".");
@@ -96,13 +101,13 @@ for (const n of names.filter((n) => n !== SNIPPETS)) {
   written.add(file);
   // Same name, same bytes: a file already there (with both compressed copies) is left as it is.
   if (["", ".br", ".gz"].every((ext) => existsSync(join(outPkg, file + ext)))) continue;
-  writeServed(join(outPkg, file), isText(n) ? Buffer.from(rename(raw.get(n).toString("utf8"))) : raw.get(n));
+  writeServed(join(outPkg, file), isText(n) ? Buffer.from(await minified(rename(raw.get(n).toString("utf8")), n)) : raw.get(n));
 }
 
 // The loader last, so that whatever it names is already there.
 const loaderText = readFileSync(opts.loader, "utf8");
 if (![...refersTo(loaderText)].some((n) => n !== SNIPPETS)) fail(`${opts.loader} names none of ${names.join(", ")}: nothing to point at the hashed files`);
-writeServed(join(opts.out, "touchpoint.js"), Buffer.from(rename(loaderText)));
+writeServed(join(opts.out, "touchpoint.js"), Buffer.from(await minified(rename(loaderText), opts.loader)));
 
 const manifest = { "touchpoint.js": "touchpoint.js" };
 for (const n of names) manifest[`pkg/${n}`] = `pkg/${served.get(n)}`;
@@ -117,6 +122,14 @@ for (const f of readdirSync(outPkg)) {
 }
 
 console.log(`dist: the loader and ${[...served.values()].join(", ")} in ${opts.out}`);
+
+async function minified(text, name) {
+  try {
+    return (await minify(text, { compress: true, mangle: true, format: { comments: /^!/ } })).code;
+  } catch (e) {
+    fail(`${name} could not be minified: ${e.message}`);
+  }
+}
 
 function writeServed(path, bytes) {
   atomicWrite(path + ".br", brotliCompressSync(bytes, {

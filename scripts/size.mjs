@@ -1,29 +1,30 @@
 // Prints what a host page downloads for the widget: raw, gzip and brotli bytes.
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 
 // What a page downloads before the first survey shows, then what it fetches after the card (the
-// checklist and help panels' module, run only when a panel opens).
+// checklist and help panels' module), as the collector serves them from dist/ (scripts/dist.mjs:
+// the entry and the loader minified, each file with its precompressed .gz and .br).
+const manifest = JSON.parse(readFileSync("dist/manifest.json", "utf8"));
 const groups = [
-  ["before the first survey", ["www/touchpoint.js", "pkg/index.js", "pkg/touchpoint.js", "pkg/touchpoint_bg.wasm"]],
+  ["before the first survey", ["touchpoint.js", "pkg/index.js", "pkg/touchpoint.js", "pkg/touchpoint_bg.wasm"]],
   ["after the card (panels)", ["pkg/touchpoint_views.js", "pkg/touchpoint_views_bg.wasm"]],
 ];
 const pad = (n) => String(n).padStart(9);
 for (const [title, files] of groups) {
   const total = { raw: 0, gzip: 0, brotli: 0 };
-  console.log(`${title.padEnd(30)}      raw      gzip    brotli`);
+  console.log(`${(title + ", as served").padEnd(38)}      raw      gzip    brotli`);
   for (const f of files) {
-    const buf = readFileSync(f);
+    const served = `dist/${manifest[f]}`;
     const row = {
-      raw: buf.length,
-      gzip: gzipSync(buf, { level: 9 }).length,
-      brotli: brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+      raw: readFileSync(served).length,
+      gzip: readFileSync(`${served}.gz`).length,
+      brotli: readFileSync(`${served}.br`).length,
     };
     for (const k in total) total[k] += row[k];
-    console.log(`  ${f.padEnd(28)} ${pad(row.raw)} ${pad(row.gzip)} ${pad(row.brotli)}`);
+    console.log(`  ${f.padEnd(36)} ${pad(row.raw)} ${pad(row.gzip)} ${pad(row.brotli)}`);
   }
-  console.log(`  ${"total".padEnd(28)} ${pad(total.raw)} ${pad(total.gzip)} ${pad(total.brotli)}`);
+  console.log(`  ${"total".padEnd(36)} ${pad(total.raw)} ${pad(total.gzip)} ${pad(total.brotli)}`);
 }
 
 // Subresource Integrity for the script tag: the loader as served, which names this build's hashed
