@@ -36,6 +36,7 @@ pub mod error;
 mod extract;
 pub mod health;
 pub mod help;
+pub mod insight;
 mod ingest;
 pub mod limits;
 pub mod metrics;
@@ -148,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::help::router())
         .merge(routes::automations::router())
         .merge(routes::dashboard::router())
+        .merge(routes::insight::router())
         .merge(routes::accounts::router())
         .merge(routes::openapi::router())
         .merge(routes::people::router())
