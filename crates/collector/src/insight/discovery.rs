@@ -287,8 +287,10 @@ mod tests {
             people.push(subject(&format!("not{i}"), 10, &[("opened", 0)], active, Some(3)));
         }
         // A rare event, done by 2 people only.
-        people[0].first_done.insert("exported_pdf".into(), people[0].first_seen + DAY_MS);
-        people[11].first_done.insert("exported_pdf".into(), people[11].first_seen + DAY_MS);
+        for i in [0, 11] {
+            let at = people[i].first_seen + DAY_MS;
+            people[i].first_done.insert("exported_pdf".into(), at);
+        }
         // Invited too late to count: day 9 is outside the 7-day window.
         people.push(subject("late", 10, &[("invited_teammate", 9), ("opened", 0)], &[], None));
         // First seen 3 days ago: not in the comparison at all.
