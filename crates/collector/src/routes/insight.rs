@@ -64,7 +64,7 @@ fn now(pairs: &Pairs) -> Result<i64, AppError> {
 }
 
 /// The filter of a request's query string.
-pub fn filter_of(pairs: &Pairs) -> Result<Filter, AppError> {
+pub fn filter_of(pairs: &[(String, String)]) -> Result<Filter, AppError> {
     Filter::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
@@ -78,9 +78,9 @@ pub async fn audience(state: &AppState, key: &str, filter: Filter) -> Result<Aud
     Ok(Audience::resolve(filter, &people, &profiles))
 }
 
-type People = BTreeMap<Person, Vec<Activity>>;
+pub type People = BTreeMap<Person, Vec<Activity>>;
 
-async fn profiled(state: &AppState, key: &str) -> Result<(People, BTreeMap<Person, Profile>), AppError> {
+pub async fn profiled(state: &AppState, key: &str) -> Result<(People, BTreeMap<Person, Profile>), AppError> {
     let rows = state.db.project_activity(key.to_string()).await?;
     let checklists = state.checklists.clone();
     let accounts = state.accounts.clone();
