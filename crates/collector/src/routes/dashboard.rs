@@ -53,6 +53,8 @@ use crate::AppState;
 const PAGE_HTML: &str = include_str!("../../dashboard/index.html");
 const APP_JS: &str = include_str!("../../dashboard/app.js");
 const APP_CSS: &str = include_str!("../../dashboard/app.css");
+const INSIGHT_JS: &str = include_str!("../../dashboard/insight.js");
+const INSIGHT_CSS: &str = include_str!("../../dashboard/insight.css");
 
 /// Only our own script and style; SVG is drawn by script, images are inline.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
@@ -64,6 +66,8 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/", get(|| async { asset(PAGE_HTML, "text/html; charset=utf-8") }))
         .route("/dashboard/app.js", get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }))
         .route("/dashboard/app.css", get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }))
+        .route("/dashboard/insight.js", get(|| async { asset(INSIGHT_JS, "text/javascript; charset=utf-8") }))
+        .route("/dashboard/insight.css", get(|| async { asset(INSIGHT_CSS, "text/css; charset=utf-8") }))
         .route("/v1/dashboard/surveys", get(surveys))
         .route("/v1/dashboard/surveys/{id}", get(survey))
         .route("/v1/dashboard/help-searches", get(help_searches))
