@@ -85,7 +85,7 @@
     input("plan", "Plan", { size: 8 });
     input("account", "Account", { size: 10 });
     input("locale", "Locale", { size: 5 });
-    input("version", "Survey version", { size: 5 });
+    input("version", "Version", { size: 5 });
     const traits = el("input", { id: "filter-traits", name: "traits", size: 14, placeholder: "trait=value, …", autocomplete: "off",
       value: [...current].filter(([k]) => k.startsWith("trait.")).map(([k, v]) => `${k.slice(6)}=${v}`).join(", ") });
     form.append(el("label", { for: "filter-traits" }, "Traits"), traits);

@@ -52,8 +52,18 @@ fn history() -> Vec<Value> {
             };
             let team_size = if i < 10 { 200 } else { 4 };
             let plan = if i % 2 == 0 { "pro" } else { "free" };
-            out.push(event(&anon, u, first, json!({ "type": "identify", "traits": { "team_size": team_size, "plan": plan } })));
-            out.push(event(&anon, u, first, json!({ "type": "group", "account_id": account_of(&user), "traits": { "seats": team_size } })));
+            out.push(event(
+                &anon,
+                u,
+                first,
+                json!({ "type": "identify", "traits": { "team_size": team_size, "plan": plan } }),
+            ));
+            out.push(event(
+                &anon,
+                u,
+                first,
+                json!({ "type": "group", "account_id": account_of(&user), "traits": { "seats": team_size } }),
+            ));
             out.push(track(0, "created_project", json!({})));
             if invites {
                 out.push(track(2, "invited_teammate", json!({})));
@@ -106,7 +116,10 @@ async fn get(t: &TestApp, uri: &str) -> Value {
 async fn discovery_ranks_the_behavior_that_goes_with_staying_first() {
     let t = seeded().await;
     let d = get(&t, &format!("/v1/insight/behaviors?days=7&now={NOW}")).await;
-    assert_eq!((d["unit"].as_str(), d["population"].as_u64(), d["subjects"].as_u64()), (Some("user"), Some(60), Some(60)));
+    assert_eq!(
+        (d["unit"].as_str(), d["population"].as_u64(), d["subjects"].as_u64()),
+        (Some("user"), Some(60), Some(60))
+    );
     assert_eq!(d["sampled"], false);
     assert!(d["caution"].as_str().unwrap().starts_with("Correlation is not causation"));
 
@@ -120,8 +133,12 @@ async fn discovery_ranks_the_behavior_that_goes_with_staying_first() {
     assert!((lift["value"].as_f64().unwrap() - 27.0 / 4.0).abs() < 1e-9, "{lift}");
     assert!(lift["low"].as_f64().unwrap() > 1.0, "{lift}");
     assert_eq!(top["verdict"], "stay_more_often");
-    let items: BTreeSet<&str> = top["checklist_items"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert_eq!(items, BTreeSet::from(["get_started/invite_teammate", "team_setup/invite_three", "rollout/invite_five"]));
+    let items: BTreeSet<&str> =
+        top["checklist_items"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(
+        items,
+        BTreeSet::from(["get_started/invite_teammate", "team_setup/invite_three", "rollout/invite_five"])
+    );
     assert!(top["advice"].as_str().unwrap().contains("A/B split"));
     // NPS: 20 inviters all promoters (100); of the 20 others, 5 detractors and 15 passives (−25).
     assert_eq!((top["nps"]["did"].as_f64(), top["nps"]["did_not"].as_f64()), (Some(100.0), Some(-25.0)));
@@ -151,7 +168,8 @@ async fn discovery_ranks_the_behavior_that_goes_with_staying_first() {
 #[tokio::test]
 async fn the_backtest_scores_past_moments_with_todays_weights() {
     let t = seeded().await;
-    let b = get(&t, &format!("/v1/insight/backtest?horizon_days=30&step_days=7&threshold=40&detail=true&now={NOW}")).await;
+    let b =
+        get(&t, &format!("/v1/insight/backtest?horizon_days=30&step_days=7&threshold=40&detail=true&now={NOW}")).await;
     let weights: Vec<&str> = b["weights"].as_array().unwrap().iter().map(|w| w[0].as_str().unwrap()).collect();
     assert_eq!(weights, ["nps", "checklist", "behaviors", "recency", "frequency", "open_cases"]);
     // Cutoffs every 7 days back from now − 30 while history precedes them: days 70, 63, … 7 after START.
@@ -160,13 +178,12 @@ async fn the_backtest_scores_past_moments_with_todays_weights() {
     assert_eq!(b["samples"].as_u64(), Some(detail.len() as u64));
     // Each sample's label against the stored activity: active in the 30 days before the cutoff, and
     // "went inactive" exactly when nothing of the account happened in the 30 days after it.
-    let activity: Vec<(String, i64)> = t
-        .db
-        .rows("SELECT user_id, ts FROM events")
-        .await
-        .into_iter()
-        .map(|r| (account_of(r[0].as_str().unwrap()), r[1].as_i64().unwrap()))
-        .collect();
+    let activity: Vec<(String, i64)> =
+        t.db.rows("SELECT user_id, ts FROM events")
+            .await
+            .into_iter()
+            .map(|r| (account_of(r[0].as_str().unwrap()), r[1].as_i64().unwrap()))
+            .collect();
     let mut pairs = BTreeSet::new();
     for s in detail {
         let cutoff = s["cutoff"].as_i64().unwrap();
@@ -209,7 +226,9 @@ async fn filtering_by_segment_keeps_exactly_that_segments_rows() {
         .rows("SELECT user_id, body FROM events WHERE type = 'identify'")
         .await
         .into_iter()
-        .filter(|r| serde_json::from_str::<Value>(r[1].as_str().unwrap()).unwrap()["traits"]["team_size"].as_i64() >= Some(51))
+        .filter(|r| {
+            serde_json::from_str::<Value>(r[1].as_str().unwrap()).unwrap()["traits"]["team_size"].as_i64() >= Some(51)
+        })
         .map(|r| r[0].as_str().unwrap().to_string())
         .collect();
     assert_eq!(large.len(), 20);
@@ -284,6 +303,7 @@ async fn breakdowns_put_segments_side_by_side_with_sizes_and_the_previous_period
     assert_eq!(b["groups"][0]["previous"]["responses"].as_u64(), Some(0));
     assert!(b["groups"][0]["trend"].as_array().unwrap().len() >= 1);
     let tiers = get(&t, "/v1/insight/breakdown?survey_id=nps&by=tier").await;
-    let names: BTreeSet<&str> = tiers["groups"].as_array().unwrap().iter().map(|g| g["group"].as_str().unwrap()).collect();
+    let names: BTreeSet<&str> =
+        tiers["groups"].as_array().unwrap().iter().map(|g| g["group"].as_str().unwrap()).collect();
     assert_eq!(names, BTreeSet::from(["high_touch", "tech_touch"]));
 }

@@ -113,7 +113,8 @@ pub fn run(histories: &[History], p: Params, mut score: impl FnMut(&History, i64
 pub fn evaluate(detail: Vec<Sample>, cutoffs: Vec<i64>, p: Params) -> Backtest {
     let samples = detail.len();
     let went = detail.iter().filter(|s| s.went_inactive).count();
-    let auc = stats::auc_low_predicts(&detail.iter().map(|s| (f64::from(s.score), s.went_inactive)).collect::<Vec<_>>());
+    let auc =
+        stats::auc_low_predicts(&detail.iter().map(|s| (f64::from(s.score), s.went_inactive)).collect::<Vec<_>>());
     let flagged = detail.iter().filter(|s| s.score < p.threshold).count();
     let hits = detail.iter().filter(|s| s.score < p.threshold && s.went_inactive).count();
     let precision = stats::wilson(hits, flagged);

@@ -146,13 +146,21 @@ mod tests {
             response("4", "small1", t0, Some(9)),
         ];
         let before = vec![response("0", "big1", t0 - week, Some(3)), response("5", "small1", t0 - week, Some(9))];
-        let group = |r: &Response| if r.user_id.as_deref().unwrap().starts_with("big") { "large_org" } else { "small_team" }.to_string();
+        let group = |r: &Response| {
+            if r.user_id.as_deref().unwrap().starts_with("big") { "large_org" } else { "small_team" }.to_string()
+        };
         let g = breakdown(&now, Some(&before), Some("score"), Interval::Week, group);
-        assert_eq!(g.iter().map(|g| (g.group.as_str(), g.showings, g.answered)).collect::<Vec<_>>(), [("large_org", 3, 2), ("small_team", 1, 1)]);
+        assert_eq!(
+            g.iter().map(|g| (g.group.as_str(), g.showings, g.answered)).collect::<Vec<_>>(),
+            [("large_org", 3, 2), ("small_team", 1, 1)]
+        );
         let big = &g[0];
         assert_eq!(big.response_rate, Some(66.7));
         assert_eq!((big.nps.responses, big.nps.nps), (2, Some(0.0)));
-        assert_eq!(big.trend.iter().map(|p| (p.label.as_str(), p.nps.nps)).collect::<Vec<_>>(), [("2023-11-13", Some(100.0)), ("2023-11-20", Some(-100.0))]);
+        assert_eq!(
+            big.trend.iter().map(|p| (p.label.as_str(), p.nps.nps)).collect::<Vec<_>>(),
+            [("2023-11-13", Some(100.0)), ("2023-11-20", Some(-100.0))]
+        );
         assert_eq!(big.previous.as_ref().unwrap().nps, Some(-100.0));
         assert_eq!(big.change, Some(100.0));
         assert_eq!(g[1].change, Some(0.0));

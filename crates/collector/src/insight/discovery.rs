@@ -313,7 +313,10 @@ mod tests {
         assert_eq!(top.checklist_items, ["get_started/invite_teammate"]);
         assert!(top.advice.contains("A/B split"), "{}", top.advice);
         // NPS: 10 promoters (100) against 10 detractors and one without an answer (−100).
-        assert_eq!((top.nps.did, top.nps.did_n, top.nps.did_not, top.nps.did_not_n), (Some(100.0), 10, Some(-100.0), 10));
+        assert_eq!(
+            (top.nps.did, top.nps.did_n, top.nps.did_not, top.nps.did_not_n),
+            (Some(100.0), 10, Some(-100.0), 10)
+        );
         assert_eq!(top.nps.difference.unwrap().value, 200.0);
         assert_eq!(top.health.difference, None);
 

@@ -123,10 +123,19 @@ fn moment(v: &str, field: &str, end_of_day: bool) -> Result<i64, AppError> {
     if let Ok(ms) = v.parse::<i64>() {
         return Ok(ms);
     }
-    let bad = || AppError::bad_request(format!("{field} must be a date YYYY-MM-DD or ms since the epoch, not {v:?}"), Some(field));
+    let bad = || {
+        AppError::bad_request(
+            format!("{field} must be a date YYYY-MM-DD or ms since the epoch, not {v:?}"),
+            Some(field),
+        )
+    };
     let mut parts = v.splitn(3, '-');
     let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else { return Err(bad()) };
-    let (y, m, d) = (y.parse::<i64>().map_err(|_| bad())?, m.parse::<u32>().map_err(|_| bad())?, d.parse::<u32>().map_err(|_| bad())?);
+    let (y, m, d) = (
+        y.parse::<i64>().map_err(|_| bad())?,
+        m.parse::<u32>().map_err(|_| bad())?,
+        d.parse::<u32>().map_err(|_| bad())?,
+    );
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return Err(bad());
     }
@@ -232,7 +241,11 @@ impl Audience {
         Audience { filter, people: None, owners: HashMap::new() }
     }
 
-    pub fn resolve(filter: Filter, people: &BTreeMap<Person, Vec<Activity>>, profiles: &BTreeMap<Person, Profile>) -> Audience {
+    pub fn resolve(
+        filter: Filter,
+        people: &BTreeMap<Person, Vec<Activity>>,
+        profiles: &BTreeMap<Person, Profile>,
+    ) -> Audience {
         let mut owners = HashMap::new();
         for (person, rows) in people {
             if let Person::User(u) = person {
@@ -266,7 +279,9 @@ impl Audience {
 
     /// Keeps an event: its person, its `ts` in range, its survey version.
     pub fn keeps(&self, e: &StoredEvent) -> bool {
-        self.filter.in_range(e.ts) && self.filter.version_ok(e) && self.has_person(e.user_id.as_deref(), &e.anonymous_id)
+        self.filter.in_range(e.ts)
+            && self.filter.version_ok(e)
+            && self.has_person(e.user_id.as_deref(), &e.anonymous_id)
     }
 }
 
@@ -277,7 +292,15 @@ mod tests {
 
     #[test]
     fn reads_dates_traits_and_refuses_a_bad_range() {
-        let f = Filter::from_pairs([("from", "2023-11-13"), ("to", "2023-11-19"), ("plan", "pro"), ("trait.role", "admin"), ("segment", ""), ("other", "x")]).unwrap();
+        let f = Filter::from_pairs([
+            ("from", "2023-11-13"),
+            ("to", "2023-11-19"),
+            ("plan", "pro"),
+            ("trait.role", "admin"),
+            ("segment", ""),
+            ("other", "x"),
+        ])
+        .unwrap();
         assert_eq!(f.from, Some(days_from_civil(2023, 11, 13) * DAY_MS));
         assert_eq!(f.to, Some(days_from_civil(2023, 11, 20) * DAY_MS));
         assert_eq!(f.traits, vec![("plan".into(), "pro".into()), ("role".into(), "admin".into())]);
@@ -294,7 +317,12 @@ mod tests {
         traits.insert("plan".into(), json!("pro"));
         traits.insert("locale".into(), json!("de_AT"));
         traits.insert("account.seats".into(), json!(60));
-        let p = Profile { segment: Some("large_org".into()), tier: Some("high_touch".into()), account: Some("acme".into()), traits };
+        let p = Profile {
+            segment: Some("large_org".into()),
+            tier: Some("high_touch".into()),
+            account: Some("acme".into()),
+            traits,
+        };
         let f = |pairs: &[(&str, &str)]| Filter::from_pairs(pairs.iter().copied()).unwrap();
         assert!(p.matches(&f(&[("segment", "large_org"), ("tier", "high_touch"), ("account", "acme")])));
         assert!(p.matches(&f(&[("plan", "pro"), ("trait.seats", "60"), ("locale", "de")])));

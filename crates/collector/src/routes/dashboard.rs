@@ -21,6 +21,11 @@
 //!   with their reason in `rejected` (and a distrusted `ts` in `ts_flag`).
 //! - `GET /v1/export/responses.csv?survey_id=` — one record per response.
 //!
+//! The survey report and both exports take the dashboard's filters
+//! (`crate::insight::filter`: `from`, `to`, `segment`, `tier`, `plan`,
+//! `trait.<name>`, `account`, `locale`, `version`); `responses.csv` adds the
+//! respondent's `account_id` and a `trait.<name>` column per trait.
+//!
 //! Everything under `/v1/` needs `Authorization: Bearer <secret_key>`. The
 //! checklist funnel, churn-risk users and cases come from their own routes
 //! (`/v1/checklists/funnel`, `/v1/checklists/churn-risk`, `/v1/cases`).
@@ -178,8 +183,7 @@ async fn events_csv(
     Query(params): Query<EventsCsvParams>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let audience =
-        Arc::new(insight::audience(&state, &project.project.public_key, insight::filter_of(&pairs)?).await?);
+    let audience = Arc::new(insight::audience(&state, &project.project.public_key, insight::filter_of(&pairs)?).await?);
     let query = EventQuery {
         project_key: project.project.public_key.clone(),
         kinds: params.kind.into_iter().collect(),
@@ -195,7 +199,13 @@ async fn events_csv(
     dashboard::csv_record(&mut header, &EVENT_COLUMNS.map(dashboard::Cell::Text));
     let stream = futures_util::stream::unfold(
         (Some(header), Some(first), query, state.db.clone(), audience),
-        |(header, page, mut query, db, audience): (Option<String>, Option<Vec<_>>, EventQuery, Store, Arc<Audience>)| async move {
+        |(header, page, mut query, db, audience): (
+            Option<String>,
+            Option<Vec<_>>,
+            EventQuery,
+            Store,
+            Arc<Audience>,
+        )| async move {
             if let Some(header) = header {
                 return Some((Ok::<_, std::io::Error>(header), (None, page, query, db, audience)));
             }
@@ -247,7 +257,8 @@ async fn responses_csv(
     let audience = Audience::resolve(insight::filter_of(&pairs)?, &people, &profiles);
     let mut events = dashboard::load_events(&state.db, &key, &[], Some(&id)).await?;
     events.retain(|e| audience.keeps(e));
-    let profile_of = |r: &dashboard::Response| profiles.get(&audience.person_of(r.user_id.as_deref(), &r.anonymous_id)).cloned();
+    let profile_of =
+        |r: &dashboard::Response| profiles.get(&audience.person_of(r.user_id.as_deref(), &r.anonymous_id)).cloned();
     let csv = dashboard::responses_csv(&entry.survey, &events, &profile_of);
     Ok(csv_response(&format!("responses-{id}.csv"), Body::from(csv)))
 }

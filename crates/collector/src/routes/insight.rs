@@ -28,8 +28,8 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use crate::auth::SecretKey;
-use crate::checklists::replay::{by_person, Activity, Person};
 use crate::checklists::activities;
+use crate::checklists::replay::{by_person, Activity, Person};
 use crate::dashboard;
 use crate::error::AppError;
 use crate::extract::Query;
@@ -55,7 +55,9 @@ fn param<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
 fn number<T: std::str::FromStr>(pairs: &Pairs, name: &str, default: T, what: &str) -> Result<T, AppError> {
     match param(pairs, name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| AppError::bad_request(format!("{name} must be {what}, not {v:?}"), Some(name))),
+        Some(v) => {
+            v.trim().parse().map_err(|_| AppError::bad_request(format!("{name} must be {what}, not {v:?}"), Some(name)))
+        }
     }
 }
 
@@ -110,7 +112,8 @@ async fn behaviors(
         }
     };
     let min_group: usize = number(&pairs, "min_group", 10, "a whole number")?;
-    let answer = insight::discover(&state, &project.project.public_key, days, unit, min_group.max(2), now(&pairs)?).await?;
+    let answer =
+        insight::discover(&state, &project.project.public_key, days, unit, min_group.max(2), now(&pairs)?).await?;
     Ok(axum::Json(json!(answer)))
 }
 
@@ -119,8 +122,10 @@ async fn run_backtest(
     SecretKey(project): SecretKey,
     Query(pairs): Query<Pairs>,
 ) -> Result<axum::Json<Value>, AppError> {
-    let accounts =
-        state.accounts.clone().ok_or_else(|| AppError::NotFound("no accounts are configured on this collector".into()))?;
+    let accounts = state
+        .accounts
+        .clone()
+        .ok_or_else(|| AppError::NotFound("no accounts are configured on this collector".into()))?;
     let params = backtest::Params {
         now: now(&pairs)?,
         horizon_days: number(&pairs, "horizon_days", 30, "a whole number of days")?.clamp(1, 365),
@@ -146,15 +151,20 @@ async fn run_breakdown(
     let id = param(&pairs, "survey_id")
         .ok_or_else(|| AppError::bad_request("give the survey as ?survey_id=…", Some("survey_id")))?
         .to_string();
-    let entry =
-        state.surveys.get(&id).ok_or_else(|| AppError::bad_request(format!("no survey with id {id:?}"), Some("survey_id")))?;
+    let entry = state
+        .surveys
+        .get(&id)
+        .ok_or_else(|| AppError::bad_request(format!("no survey with id {id:?}"), Some("survey_id")))?;
     let by = By::parse(param(&pairs, "by")).map_err(|m| AppError::bad_request(m, Some("by")))?;
     let interval = match param(&pairs, "interval") {
         None | Some("week") => Interval::Week,
         Some("day") => Interval::Day,
         Some("month") => Interval::Month,
         Some(other) => {
-            return Err(AppError::bad_request(format!("interval must be day, week or month, not {other:?}"), Some("interval")))
+            return Err(AppError::bad_request(
+                format!("interval must be day, week or month, not {other:?}"),
+                Some("interval"),
+            ))
         }
     };
     let filter = filter_of(&pairs)?;
@@ -174,10 +184,12 @@ async fn run_breakdown(
         let label = match by {
             By::Segment => p.and_then(|p| p.segment.clone()),
             By::Tier => p.and_then(|p| p.tier.clone()),
-            By::Plan => p.and_then(|p| p.traits.get("plan").or_else(|| p.traits.get("account.plan")).map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })),
+            By::Plan => p.and_then(|p| {
+                p.traits.get("plan").or_else(|| p.traits.get("account.plan")).map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            }),
         };
         label.unwrap_or_else(|| breakdown::NONE.to_string())
     };
