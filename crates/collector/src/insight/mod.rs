@@ -61,9 +61,9 @@ pub struct DiscoveryAnswer {
 }
 
 pub const CAUTION: &str = "Correlation is not causation: people who do a thing early may be the ones who would have \
-                           stayed anyway. To test whether a behavior causes success, split it: show its checklist \
-                           item to a random half of new users (targeting sample_percent: 50) and compare their weeks \
-                           4–8.";
+                           stayed anyway. To test whether a behavior causes success, run an A/B split of its \
+                           checklist item: show the item to a random half of new users (targeting sample_percent: \
+                           50) and compare both halves' weeks 4–8.";
 
 /// The NPS question outcomes read: the accounts file's, else the first survey with an NPS question.
 fn nps_question(state: &AppState) -> Option<(String, String)> {
