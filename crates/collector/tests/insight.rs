@@ -115,6 +115,9 @@ async fn get(t: &TestApp, uri: &str) -> Value {
 #[tokio::test]
 async fn discovery_ranks_the_behavior_that_goes_with_staying_first() {
     let t = seeded().await;
+    // Health is what the accounts worker last recorded: one pass records it.
+    let catalog = t.state.accounts.clone().unwrap();
+    touchpoint_collector::accounts::changes::pass(&t.state, &catalog, NOW).await.unwrap();
     let d = get(&t, &format!("/v1/insight/behaviors?days=7&now={NOW}")).await;
     assert_eq!(
         (d["unit"].as_str(), d["population"].as_u64(), d["subjects"].as_u64()),
@@ -143,8 +146,22 @@ async fn discovery_ranks_the_behavior_that_goes_with_staying_first() {
     // NPS: 20 inviters all promoters (100); of the 20 others, 5 detractors and 15 passives (−25).
     assert_eq!((top["nps"]["did"].as_f64(), top["nps"]["did_not"].as_f64()), (Some(100.0), Some(-25.0)));
     assert_eq!((top["nps"]["did_n"].as_u64(), top["nps"]["did_not_n"].as_u64()), (Some(20), Some(20)));
-    // Health is each user's account's now; both groups have accounts.
+    // Health is each user's account's, as last recorded; both groups have accounts, and they
+    // are the scores the accounts API gives.
     assert_eq!((top["health"]["did_n"].as_u64(), top["health"]["did_not_n"].as_u64()), (Some(30), Some(30)));
+    let accounts = get(&t, &format!("/v1/accounts?now={NOW}")).await;
+    let mean = |prefix: &str| {
+        let scores: Vec<f64> = accounts["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["account_id"].as_str().unwrap().starts_with(prefix))
+            .map(|a| a["health"].as_f64().unwrap() * a["users"].as_f64().unwrap())
+            .collect();
+        scores.iter().sum::<f64>() / 30.0
+    };
+    assert!((top["health"]["did"].as_f64().unwrap() - mean("inv-")).abs() < 1e-9, "{}", top["health"]);
+    assert!((top["health"]["did_not"].as_f64().unwrap() - mean("not-")).abs() < 1e-9, "{}", top["health"]);
 
     let rare = d["behaviors"].as_array().unwrap().iter().find(|b| b["event"] == "exported_pdf").unwrap();
     assert_eq!((rare["did"].as_u64(), rare["verdict"].as_str()), (Some(3), Some("too_few_to_tell")));

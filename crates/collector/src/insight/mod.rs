@@ -24,7 +24,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use touchpoint_core::checklist::CompleteWhen;
-use touchpoint_protocol::{AnswerValue, EventKind};
 
 use crate::accounts::{assess_all, memberships, AccountsCatalog};
 use crate::checklists::replay::{by_person, Activity, Person};
@@ -94,36 +93,137 @@ pub fn checklist_items(catalog: Option<&ChecklistCatalog>) -> BTreeMap<String, V
     out
 }
 
-/// One identified user's discovery record (health is filled in by the caller).
-fn subject(user: &str, rows: &[Activity], nps: Option<&(String, String)>) -> Option<Subject> {
-    let first_seen = rows.iter().map(|r| r.ts).min()?;
-    let mut s = Subject { id: user.to_string(), first_seen, ..Subject::default() };
-    let mut latest_nps: Option<(i64, u8)> = None;
-    for r in rows {
-        s.active_days.insert(r.ts.div_euclid(DAY_MS));
-        match &r.kind {
-            Some(EventKind::Track { name, .. }) => {
-                let at = s.first_done.entry(name.clone()).or_insert(r.ts);
-                *at = (*at).min(r.ts);
+/// Rows read per page while folding a project's events.
+const FOLD_PAGE: u32 = 5000;
+
+/// What discovery keeps of one person while their events stream past.
+#[derive(Debug, Default)]
+struct Partial {
+    subject: Subject,
+    /// Latest NPS answer, by arrival: `(seq, score)`.
+    nps: Option<(i64, u8)>,
+    /// Account of the latest `group`, by arrival: `(seq, account)`.
+    account: Option<(i64, String)>,
+}
+
+impl Partial {
+    fn merge(&mut self, other: Partial) {
+        let (s, o) = (&mut self.subject, other.subject);
+        s.first_seen = s.first_seen.min(o.first_seen);
+        for (name, at) in o.first_done {
+            let e = s.first_done.entry(name).or_insert(at);
+            *e = (*e).min(at);
+        }
+        s.active_days.extend(o.active_days);
+        self.nps = self.nps.max(other.nps);
+        self.account = self.account.take().max(other.account);
+    }
+}
+
+/// The parts of a body discovery reads (the rest is not parsed).
+#[derive(serde::Deserialize)]
+struct Fields {
+    name: Option<String>,
+    account_id: Option<String>,
+    value: Option<serde_json::Value>,
+}
+
+/// Folds the project's events, page by page in arrival order, into one
+/// [`Partial`] per person: memory follows people and event names, not events.
+/// People are split as the checklist replay splits them: a browser's events
+/// without a user are its owner's, the first user seen on it.
+async fn fold_people(
+    state: &AppState,
+    key: &str,
+    nps: Option<&(String, String)>,
+) -> Result<HashMap<String, Partial>, AppError> {
+    let mut users: HashMap<String, Partial> = HashMap::new();
+    let mut browsers: HashMap<String, Partial> = HashMap::new();
+    let mut owners: HashMap<String, String> = HashMap::new();
+    let mut after = 0;
+    loop {
+        let page = state.db.events_after(key.to_string(), after, FOLD_PAGE).await?;
+        let full = page.len() == FOLD_PAGE as usize;
+        for e in &page {
+            after = after.max(e.seq);
+            if e.rejected.is_some() {
+                continue;
             }
-            Some(EventKind::SurveyAnswered { survey_id, question_id, value: AnswerValue::Score(score), .. })
-                if nps.is_some_and(|(sv, q)| sv == survey_id && q == question_id) =>
-            {
-                // Latest by the server's clock, as everywhere.
-                if latest_nps.is_none_or(|(at, _)| r.received_at >= at) {
-                    latest_nps = Some((r.received_at, *score));
+            let p = match &e.user_id {
+                Some(u) => {
+                    owners.entry(e.anonymous_id.clone()).or_insert_with(|| u.clone());
+                    users.entry(u.clone()).or_default()
                 }
+                None => match owners.get(&e.anonymous_id) {
+                    Some(owner) => users.entry(owner.clone()).or_default(),
+                    None => browsers.entry(e.anonymous_id.clone()).or_default(),
+                },
+            };
+            let s = &mut p.subject;
+            if s.active_days.is_empty() {
+                s.first_seen = e.ts;
             }
-            _ => {}
+            s.first_seen = s.first_seen.min(e.ts);
+            s.active_days.insert(e.ts.div_euclid(DAY_MS));
+            let nps_answer = e.kind == "survey_answered"
+                && nps.is_some_and(|(sv, q)| {
+                    e.survey_id.as_deref() == Some(sv.as_str()) && e.question_id.as_deref() == Some(q.as_str())
+                });
+            if e.kind != "track" && e.kind != "group" && !nps_answer {
+                continue;
+            }
+            let Ok(f) = serde_json::from_str::<Fields>(&e.body) else { continue };
+            match (e.kind.as_str(), f) {
+                ("track", Fields { name: Some(name), .. }) => {
+                    let at = s.first_done.entry(name).or_insert(e.ts);
+                    *at = (*at).min(e.ts);
+                }
+                ("group", Fields { account_id: Some(account), .. }) => p.account = Some((e.seq, account)),
+                (_, Fields { value: Some(v), .. }) => {
+                    if let Some(score) = v.as_u64().and_then(|n| u8::try_from(n).ok()).filter(|n| *n <= 10) {
+                        p.nps = Some((e.seq, score));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !full {
+            break;
         }
     }
-    s.nps.extend(latest_nps.map(|(_, score)| score));
-    Some(s)
+    // Events a browser sent before its owner was first seen are the owner's too.
+    for (browser, partial) in browsers {
+        if let Some(owner) = owners.get(&browser) {
+            users.entry(owner.clone()).or_default().merge(partial);
+        }
+    }
+    for (user, p) in &mut users {
+        p.subject.id = user.clone();
+        p.subject.nps = p.nps.map(|(_, score)| score).into_iter().collect();
+    }
+    Ok(users)
 }
 
 /// A fixed pseudo-random order of ids (FNV-1a), so a sample is the same on every call and replica.
 fn sample_key(id: &str) -> u64 {
     id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Each account's latest recorded health score (the accounts worker records a
+/// snapshot whenever it changes), so discovery never reassesses accounts itself.
+async fn latest_health(state: &AppState, key: &str) -> Result<HashMap<String, u8>, AppError> {
+    if state.accounts.is_none() {
+        return Ok(HashMap::new());
+    }
+    let mut latest: HashMap<String, (i64, u8)> = HashMap::new();
+    for h in state.db.health_history(key.to_string(), None).await? {
+        let score = u8::try_from(h.score.clamp(0, 100)).unwrap_or(0);
+        let e = latest.entry(h.account_id).or_insert((h.computed_at, score));
+        if h.computed_at >= e.0 {
+            *e = (h.computed_at, score);
+        }
+    }
+    Ok(latest.into_iter().map(|(a, (_, s))| (a, s)).collect())
 }
 
 /// Discovery over the project's identified users (or their accounts) at `now`.
@@ -135,51 +235,42 @@ pub async fn discover(
     min_group: usize,
     now: i64,
 ) -> Result<DiscoveryAnswer, AppError> {
-    let people = people(state, key).await?;
-    let cases = match state.accounts {
-        Some(_) => state.db.cases(key.to_string(), Some("open".into())).await?,
-        None => Vec::new(),
-    };
-    let accounts = state.accounts.clone();
-    let checklists = state.checklists.clone();
     let nps = nps_question(state);
+    let people = fold_people(state, key, nps.as_ref()).await?;
+    let health = latest_health(state, key).await?;
+    let checklists = state.checklists.clone();
     tokio::task::spawn_blocking(move || {
-        let member_of = memberships(&people);
-        let health = current_health(accounts.as_deref(), checklists.as_deref(), &people, &cases, now);
-        let mut users: Vec<Subject> = people
-            .iter()
-            .filter_map(|(person, rows)| match person {
-                Person::User(u) => {
-                    let mut s = subject(u, rows, nps.as_ref())?;
-                    s.health = member_of.get(u).and_then(|a| health.get(a)).copied();
-                    Some(s)
-                }
-                Person::Anonymous(_) => None,
-            })
-            .collect();
-        let mut subjects = match unit {
-            Unit::User => users,
+        let mut subjects: Vec<Subject> = match unit {
+            Unit::User => people
+                .into_values()
+                .map(|p| {
+                    let mut s = p.subject;
+                    s.health = p.account.and_then(|(_, a)| health.get(&a).copied());
+                    s
+                })
+                .collect(),
             Unit::Account => {
-                let mut by_account: BTreeMap<String, Subject> = BTreeMap::new();
-                for u in users.drain(..) {
-                    let Some(account) = member_of.get(&u.id) else { continue };
-                    let a = by_account.entry(account.clone()).or_insert_with(|| Subject {
-                        id: account.clone(),
-                        first_seen: u.first_seen,
-                        health: health.get(account).copied(),
-                        ..Subject::default()
-                    });
-                    a.first_seen = a.first_seen.min(u.first_seen);
-                    for (name, at) in u.first_done {
-                        let e = a.first_done.entry(name).or_insert(at);
-                        *e = (*e).min(at);
+                let mut by_account: BTreeMap<String, Partial> = BTreeMap::new();
+                for p in people.into_values() {
+                    let Some((_, account)) = p.account.clone() else { continue };
+                    let nps = p.subject.nps.clone();
+                    match by_account.entry(account.clone()) {
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            let a = v.insert(p);
+                            a.subject.id = account.clone();
+                            a.subject.health = health.get(&account).copied();
+                        }
+                        std::collections::btree_map::Entry::Occupied(mut o) => {
+                            let a = o.get_mut();
+                            a.merge(p);
+                            a.subject.nps.extend(nps);
+                        }
                     }
-                    a.active_days.extend(u.active_days);
-                    a.nps.extend(u.nps);
                 }
-                by_account.into_values().collect()
+                by_account.into_values().map(|p| p.subject).collect()
             }
         };
+        subjects.sort_by(|a, b| a.id.cmp(&b.id));
         let population = subjects.len();
         let sampled = population > MAX_SUBJECTS;
         if sampled {
@@ -199,27 +290,6 @@ pub async fn discover(
     })
     .await
     .map_err(|e| AppError::Internal(format!("discovery task failed: {e}")))
-}
-
-/// Each account's health score now (empty without an accounts file).
-fn current_health(
-    accounts: Option<&AccountsCatalog>,
-    checklists: Option<&ChecklistCatalog>,
-    people: &BTreeMap<Person, Vec<Activity>>,
-    cases: &[crate::store::Case],
-    now: i64,
-) -> HashMap<String, u8> {
-    let Some(accounts) = accounts else { return HashMap::new() };
-    let mut cases_of: HashMap<String, u32> = HashMap::new();
-    for c in cases {
-        if let Some(u) = &c.user_id {
-            *cases_of.entry(u.clone()).or_default() += 1;
-        }
-    }
-    assess_all(&accounts.config, checklists, people, &cases_of, now)
-        .into_iter()
-        .map(|v| (v.account_id, v.assessment.health.score))
-        .collect()
 }
 
 #[derive(Debug, Serialize)]
