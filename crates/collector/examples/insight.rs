@@ -7,6 +7,7 @@
 //! time, CPU time of every thread of the process, and peak memory (`VmHWM`).
 //!
 //! `cargo run --release -p touchpoint-collector --example insight -- --events 1000000 --data-dir /tmp/insight-bench`
+//! (`--fill no` measures a store an earlier run filled; its `now` moves on, so keep reruns close.)
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -100,13 +101,14 @@ fn user_events(u: usize, n: usize, t0: i64) -> Vec<NewEvent> {
     out
 }
 
+/// CPU time of the whole process so far (user + system, threads that ended included), in ns.
 fn cpu_ns() -> u64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
-        .sum()
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest.split_whitespace().map(|v| v.parse().unwrap_or(0)).collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    ticks * 10_000_000 // USER_HZ is 100 on Linux
 }
 
 fn peak_kb() -> u64 {
@@ -121,12 +123,14 @@ fn peak_kb() -> u64 {
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let (mut events, mut data_dir) = (1_000_000usize, PathBuf::from("insight-bench"));
+    let (mut events, mut data_dir, mut fill) = (1_000_000usize, PathBuf::from("insight-bench"), true);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--events" => events = value.parse().map_err(|e| format!("--events: {e}"))?,
             "--data-dir" => data_dir = PathBuf::from(value),
+            // `--fill no`: measure a store an earlier run filled.
+            "--fill" => fill = value != "no",
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -144,14 +148,16 @@ async fn main() -> Result<(), String> {
     let t0 = now - 120 * DAY;
     let began = Instant::now();
     let per_user = events / USERS;
-    let mut batch = Vec::new();
-    for u in 0..USERS {
-        batch.extend(user_events(u, per_user, t0 + (u as i64 % 30) * DAY));
-        if batch.len() >= 5000 {
-            state.db.insert("pk_big".into(), now, std::mem::take(&mut batch)).await.map_err(|e| e.to_string())?;
+    if fill {
+        let mut batch = Vec::new();
+        for u in 0..USERS {
+            batch.extend(user_events(u, per_user, t0 + (u as i64 % 30) * DAY));
+            if batch.len() >= 5000 {
+                state.db.insert("pk_big".into(), now, std::mem::take(&mut batch)).await.map_err(|e| e.to_string())?;
+            }
         }
+        state.db.insert("pk_big".into(), now, batch).await.map_err(|e| e.to_string())?;
     }
-    state.db.insert("pk_big".into(), now, batch).await.map_err(|e| e.to_string())?;
     println!("events={}", per_user * USERS);
     println!("fill_s={:.1}", began.elapsed().as_secs_f64());
 
@@ -159,8 +165,8 @@ async fn main() -> Result<(), String> {
         println!("{label}_wall_s={:.2}", wall.as_secs_f64());
         println!("{label}_cpu_s={:.2}", cpu as f64 / 1e9);
     };
-    // Warm the page cache with one read of everything, as a running collector would have it.
-    let _ = state.db.project_activity("pk_big".into()).await.map_err(|e| e.to_string())?;
+    // Warm the page cache with one unmeasured run, as a running collector would have it.
+    insight::discover(&state, "pk_big", 7, Unit::User, 10, now).await.map_err(|e| format!("{e:?}"))?;
     for (label, unit) in [("discover_users", Unit::User), ("discover_accounts", Unit::Account)] {
         let (c0, w0) = (cpu_ns(), Instant::now());
         let d = insight::discover(&state, "pk_big", 7, unit, 10, now).await.map_err(|e| format!("{e:?}"))?;
@@ -173,6 +179,7 @@ async fn main() -> Result<(), String> {
             top.retention.lift.map_or(0.0, |l| l.value)
         );
     }
+    println!("peak_rss_after_discovery_mb={}", peak_kb() / 1024);
     let accounts = state.accounts.clone().ok_or("no accounts")?;
     let params =
         backtest::Params { now, horizon_days: 30, step_days: 7, max_cutoffs: insight::MAX_CUTOFFS, threshold: 40 };

@@ -311,6 +311,60 @@ mod tests {
         assert!(Filter::from_pairs([("from", "13/11/2023")]).is_err());
     }
 
+    fn stored(user: Option<&str>, anon: &str, ts: i64, survey: Option<&str>, body: Value) -> StoredEvent {
+        StoredEvent {
+            seq: 1,
+            id: "e".into(),
+            project_key: "pk".into(),
+            kind: "survey_answered".into(),
+            ts,
+            received_at: ts,
+            anonymous_id: anon.into(),
+            user_id: user.map(Into::into),
+            survey_id: survey.map(Into::into),
+            response_id: None,
+            question_id: None,
+            url: String::new(),
+            body: body.to_string(),
+            rejected: None,
+            ts_flag: None,
+            source: "page".into(),
+        }
+    }
+
+    #[test]
+    fn an_audience_keeps_its_people_their_browsers_a_range_and_a_survey_version() {
+        let rows = |anon: &str, user: Option<&str>| Activity {
+            anonymous_id: anon.into(),
+            user_id: user.map(Into::into),
+            ts: 0,
+            received_at: 0,
+            kind: None,
+            event_id: None,
+        };
+        let people = BTreeMap::from([
+            (Person::User("ada".into()), vec![rows("b1", None), rows("b1", Some("ada"))]),
+            (Person::User("bob".into()), vec![rows("b2", Some("bob"))]),
+        ]);
+        let large = Profile { segment: Some("large_org".into()), ..Profile::default() };
+        let profiles = BTreeMap::from([
+            (Person::User("ada".into()), large),
+            (Person::User("bob".into()), Profile { segment: Some("small_team".into()), ..Profile::default() }),
+        ]);
+        let f =
+            Filter::from_pairs([("segment", "large_org"), ("from", "100"), ("to", "200"), ("version", "2")]).unwrap();
+        let a = Audience::resolve(f, &people, &profiles);
+        let v2 = json!({"version": 2});
+        // Ada's anonymous browser events are hers; Bob's are not kept.
+        assert!(a.keeps(&stored(None, "b1", 150, Some("nps"), v2.clone())));
+        assert!(!a.keeps(&stored(Some("bob"), "b2", 150, Some("nps"), v2.clone())));
+        // Out of range, another version, no version: out. Events of no survey are not versioned.
+        assert!(!a.keeps(&stored(Some("ada"), "b1", 200, Some("nps"), v2.clone())));
+        assert!(!a.keeps(&stored(Some("ada"), "b1", 150, Some("nps"), json!({"version": "1"}))));
+        assert!(!a.keeps(&stored(Some("ada"), "b1", 150, Some("nps"), json!({}))));
+        assert!(a.keeps(&stored(Some("ada"), "b1", 150, None, json!({}))));
+    }
+
     #[test]
     fn profiles_match_by_segment_tier_traits_account_and_language() {
         let mut traits = Map::new();
