@@ -262,14 +262,17 @@
     by.addEventListener("change", loadBreakdown);
     $("survey").addEventListener("change", loadBreakdown);
 
-    let chosen = false;
+    // Discovery and the health check read the whole history and do not depend on the filters:
+    // they load once (and discovery again when its own controls change); the breakdown follows the filters.
+    let first = true;
     document.addEventListener("touchpoint:loaded", async () => {
       document.body.dataset.insight = "loading";
-      if (!chosen) {
-        chosen = true;
-        await fillChoices(segment, tier);
+      if (first) {
+        first = false;
+        await Promise.all([fillChoices(segment, tier), loadBehaviors(), loadBacktest(), loadBreakdown()]);
+      } else {
+        await loadBreakdown();
       }
-      await Promise.all([loadBehaviors(), loadBacktest(), loadBreakdown()]);
       document.body.dataset.insight = "loaded";
     });
   });
