@@ -5,14 +5,16 @@
 //! modules ([`stats`] and the two above); this module only gathers their
 //! inputs from stored events.
 //!
-//! **How the cost is bounded.** Each answer reads the project's events once
-//! (the same read as the checklist funnel) and folds them into one small
-//! record per person — first seen, the first time of each event name, the
-//! days they were active, their latest NPS — so memory follows people and
-//! event names, not events. Above [`MAX_SUBJECTS`] people (or accounts), a
-//! fixed hash sample of that many is compared, and the answer says so.
-//! The backtest scores every account at each of at most
-//! [`MAX_CUTOFFS`] past moments.
+//! **How the cost is bounded.** Discovery reads the project's events once,
+//! a page at a time in arrival order, and folds them into one small record
+//! per person — first seen, the first time of each event name, the days
+//! they were active, their latest NPS, their account — so memory follows
+//! people and event names, not events. Above [`MAX_SUBJECTS`] people (or
+//! accounts), a fixed hash sample of that many is compared, and the answer
+//! says so. Health is read from the accounts worker's snapshots, never
+//! reassessed here. The backtest reads the whole history into memory (as
+//! the accounts table does) and scores every account at each of at most
+//! [`MAX_CUTOFFS`] past moments; `BENCHMARKS.md` has both on a million events.
 
 pub mod backtest;
 pub mod breakdown;
