@@ -44,6 +44,8 @@
   }
 
   async function api(path, options) {
+    // The filter bar (insight.js) adds its filters to the reads that honour them.
+    if (window.TouchpointInsight) path = window.TouchpointInsight.scope(path, options);
     const res = await fetch(path, {
       ...options,
       headers: { Authorization: `Bearer ${key()}`, ...((options && options.headers) || {}) },
@@ -454,6 +456,7 @@
     await Promise.all(panels);
     $("status").textContent = `Updated ${fmtTime(Date.now())}`;
     document.body.dataset.loaded = "true";
+    document.dispatchEvent(new Event("touchpoint:loaded"));
   }
 
   async function start() {
@@ -530,6 +533,7 @@
       exportPerson();
     });
     $("person-erase").addEventListener("click", () => erasePerson());
+    document.addEventListener("touchpoint:filters", () => loadAll().catch((e) => ($("status").textContent = e.message)));
     start();
   });
 })();

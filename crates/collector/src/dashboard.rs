@@ -10,7 +10,7 @@
 //! over showings; the completion rate is responses that reached an ending
 //! over showings. NPS arithmetic is `touchpoint_core::nps`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -18,6 +18,7 @@ use touchpoint_core::nps::{Category, NpsSummary};
 use touchpoint_core::survey::{QuestionKind, Survey};
 use touchpoint_protocol::{AnswerValue, Event, EventKind};
 
+use crate::insight::filter::Profile;
 use crate::store::{DbError, EventQuery, Store, StoredEvent};
 use crate::time::{self, Interval};
 
@@ -398,8 +399,18 @@ pub fn event_record(out: &mut String, e: &StoredEvent) {
 }
 
 /// `responses.csv`: one record per response, a column per question (choice
-/// ids of a multi-choice answer joined with `;`).
-pub fn responses_csv(survey: &Survey, events: &[StoredEvent]) -> String {
+/// ids of a multi-choice answer joined with `;`), then the respondent's
+/// account and a `trait.<name>` column per trait any respondent has
+/// (`profile_of` says who a response's person is; see `crate::insight::filter`).
+pub fn responses_csv(
+    survey: &Survey,
+    events: &[StoredEvent],
+    profile_of: &dyn Fn(&Response) -> Option<Profile>,
+) -> String {
+    let responses = responses(events);
+    let profiles: Vec<Option<Profile>> = responses.iter().map(profile_of).collect();
+    let trait_names: BTreeSet<&str> =
+        profiles.iter().flatten().flat_map(|p| p.traits.keys().map(String::as_str)).collect();
     let nps_question = survey.nps_question().map(|q| q.id().to_string());
     let mut out = String::new();
     let mut header: Vec<Cell<String>> =
@@ -411,9 +422,10 @@ pub fn responses_csv(survey: &Survey, events: &[StoredEvent]) -> String {
         header.push(Cell::Text("category".into()));
     }
     header.extend(survey.questions().iter().map(|q| Cell::Text(q.id().to_string())));
-    header.extend(["ending_id", "status"].iter().map(|h| Cell::Text(h.to_string())));
+    header.extend(["ending_id", "status", "account_id"].iter().map(|h| Cell::Text(h.to_string())));
+    header.extend(trait_names.iter().map(|t| Cell::Text(format!("trait.{t}"))));
     csv_record(&mut out, &header);
-    for r in responses(events) {
+    for (r, profile) in responses.into_iter().zip(&profiles) {
         let mut cells: Vec<Cell<String>> = vec![
             Cell::Text(r.id.clone()),
             Cell::Text(survey.id().to_string()),
@@ -440,6 +452,13 @@ pub fn responses_csv(survey: &Survey, events: &[StoredEvent]) -> String {
         }
         cells.push(Cell::opt(r.ending.clone()));
         cells.push(Cell::Text(r.status().to_string()));
+        cells.push(Cell::opt(profile.as_ref().and_then(|p| p.account.clone())));
+        for name in &trait_names {
+            cells.push(Cell::opt(profile.as_ref().and_then(|p| p.traits.get(*name)).map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })));
+        }
         csv_record(&mut out, &cells);
     }
     out

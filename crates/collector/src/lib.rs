@@ -37,6 +37,7 @@ mod extract;
 pub mod health;
 pub mod help;
 mod ingest;
+pub mod insight;
 pub mod limits;
 pub mod metrics;
 pub mod observe;
@@ -148,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::help::router())
         .merge(routes::automations::router())
         .merge(routes::dashboard::router())
+        .merge(routes::insight::router())
         .merge(routes::accounts::router())
         .merge(routes::openapi::router())
         .merge(routes::people::router())

@@ -428,7 +428,8 @@ async fn the_responses_csv_has_one_record_per_response() {
             "make_it_10",
             "referral",
             "ending_id",
-            "status"
+            "status",
+            "account_id"
         ]
     );
     let by_id = |id: &str| rows.iter().find(|r| r[0] == id).unwrap_or_else(|| panic!("no {id} in {rows:?}")).clone();
@@ -449,7 +450,8 @@ async fn the_responses_csv_has_one_record_per_response() {
             "",
             "later",
             "promoter_thanks",
-            "completed"
+            "completed",
+            ""
         ]
     );
     let r5 = by_id("resp-5");

@@ -161,7 +161,7 @@ pub struct AccountView {
 }
 
 /// Which account each identified user of these people is in (their latest `group`).
-fn memberships(people: &BTreeMap<Person, Vec<Activity>>) -> BTreeMap<String, String> {
+pub(crate) fn memberships(people: &BTreeMap<Person, Vec<Activity>>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (person, rows) in people {
         let Person::User(user) = person else { continue };
@@ -201,7 +201,7 @@ pub async fn compute(
     .map_err(|e| AppError::Internal(format!("accounts task failed: {e}")))?
 }
 
-fn assess_all(
+pub(crate) fn assess_all(
     config: &AccountsConfig,
     checklists: Option<&ChecklistCatalog>,
     people: &BTreeMap<Person, Vec<Activity>>,

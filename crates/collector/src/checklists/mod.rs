@@ -159,6 +159,17 @@ pub async fn with_users<R: Send + 'static>(
     key: String,
     report: impl FnOnce(&ChecklistCatalog, &[UserProgress<'_>]) -> R + Send + 'static,
 ) -> Result<R, AppError> {
+    with_users_where(db, catalog, key, |_| true, report).await
+}
+
+/// [`with_users`], keeping only the users `keep` says (the dashboard's filters).
+pub async fn with_users_where<R: Send + 'static>(
+    db: &Store,
+    catalog: Arc<ChecklistCatalog>,
+    key: String,
+    keep: impl Fn(&UserProgress<'_>) -> bool + Send + 'static,
+    report: impl FnOnce(&ChecklistCatalog, &[UserProgress<'_>]) -> R + Send + 'static,
+) -> Result<R, AppError> {
     let rows = db.project_activity(key).await?;
     tokio::task::spawn_blocking(move || {
         let people = by_person(activities(rows)?);
@@ -176,6 +187,7 @@ pub async fn with_users<R: Send + 'static>(
                 }
                 Person::Anonymous(_) => None,
             })
+            .filter(|u| keep(u))
             .collect();
         Ok(report(&catalog, &users))
     })

@@ -54,7 +54,11 @@ async fn cases(
     State(state): State<AppState>,
     SecretKey(project): SecretKey,
     Query(params): Query<CasesParams>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<axum::Json<Value>, AppError> {
+    // The dashboard's filters: the case's person, and when it was opened.
+    let key = project.project.public_key.clone();
+    let audience = crate::routes::insight::audience(&state, &key, crate::routes::insight::filter_of(&pairs)?).await?;
     let status = match params.status.as_deref() {
         None | Some("open") => Some("open".to_string()),
         Some("closed") => Some("closed".to_string()),
@@ -64,8 +68,15 @@ async fn cases(
             return Err(AppError::bad_request(message, Some("status")));
         }
     };
-    let cases = state.db.cases(project.project.public_key.clone(), status).await?;
-    Ok(axum::Json(json!({ "cases": cases.iter().map(case_json).collect::<Vec<_>>() })))
+    let cases = state.db.cases(key, status).await?;
+    let kept = cases.iter().filter(|c| {
+        audience.filter.in_range(c.created_at)
+            && match (&c.user_id, &c.anonymous_id) {
+                (None, None) => !audience.filter.about_people(),
+                (user, anonymous) => audience.has_person(user.as_deref(), anonymous.as_deref().unwrap_or_default()),
+            }
+    });
+    Ok(axum::Json(json!({ "cases": kept.map(case_json).collect::<Vec<_>>() })))
 }
 
 pub fn case_json(c: &Case) -> Value {

@@ -43,8 +43,9 @@ use touchpoint_core::checklist::{Checklist, Cta, Progress};
 use crate::auth::{person, PublicKey, SecretKey};
 use crate::checklists::replay::{self, Person};
 use crate::checklists::report;
+use crate::checklists::report::UserProgress;
 use crate::checklists::ChecklistCatalog;
-use crate::checklists::{widget_activity, with_users};
+use crate::checklists::{widget_activity, with_users_where};
 use crate::error::AppError;
 use crate::extract::Query;
 use crate::AppState;
@@ -139,6 +140,7 @@ async fn funnel(
     State(state): State<AppState>,
     SecretKey(project): SecretKey,
     Query(params): Query<FunnelParams>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<axum::Json<Value>, AppError> {
     let catalog = catalog(&state)?;
     if let Some(id) = &params.segment {
@@ -149,11 +151,25 @@ async fn funnel(
         }
     }
     let key = project.project.public_key.clone();
+    let keep = filtered(&state, &key, &pairs).await?;
     let only = params.segment;
-    let segments =
-        with_users(&state.db, catalog, key, move |catalog, users| report::funnel(catalog, users, only.as_deref()))
-            .await?;
+    let segments = with_users_where(&state.db, catalog, key, keep, move |catalog, users| {
+        report::funnel(catalog, users, only.as_deref())
+    })
+    .await?;
     Ok(axum::Json(json!({ "segments": segments })))
+}
+
+/// The dashboard's filters over users: who they are, and a date range on when they were first seen.
+async fn filtered(
+    state: &AppState,
+    key: &str,
+    pairs: &[(String, String)],
+) -> Result<impl Fn(&UserProgress<'_>) -> bool + Send + 'static, AppError> {
+    let audience = crate::routes::insight::audience(state, key, crate::routes::insight::filter_of(pairs)?).await?;
+    Ok(move |u: &UserProgress<'_>| {
+        audience.has_user(&u.user_id) && u.replayed.first_seen.is_none_or(|t| audience.filter.in_range(t))
+    })
 }
 
 #[derive(Deserialize)]
@@ -166,6 +182,7 @@ async fn churn_risk(
     State(state): State<AppState>,
     SecretKey(project): SecretKey,
     Query(params): Query<ChurnParams>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<axum::Json<Value>, AppError> {
     let catalog = catalog(&state)?;
     let days = match params.days {
@@ -182,7 +199,9 @@ async fn churn_risk(
         })?,
     };
     let key = project.project.public_key.clone();
-    let users = with_users(&state.db, catalog, key, move |_, users| report::churn_risk(users, days, now)).await?;
+    let keep = filtered(&state, &key, &pairs).await?;
+    let users =
+        with_users_where(&state.db, catalog, key, keep, move |_, users| report::churn_risk(users, days, now)).await?;
     Ok(axum::Json(json!({ "days": days, "now": now, "users": users })))
 }
 

@@ -21,9 +21,16 @@
 //!   with their reason in `rejected` (and a distrusted `ts` in `ts_flag`).
 //! - `GET /v1/export/responses.csv?survey_id=` — one record per response.
 //!
+//! The survey report and both exports take the dashboard's filters
+//! (`crate::insight::filter`: `from`, `to`, `segment`, `tier`, `plan`,
+//! `trait.<name>`, `account`, `locale`, `version`); `responses.csv` adds the
+//! respondent's `account_id` and a `trait.<name>` column per trait.
+//!
 //! Everything under `/v1/` needs `Authorization: Bearer <secret_key>`. The
 //! checklist funnel, churn-risk users and cases come from their own routes
 //! (`/v1/checklists/funnel`, `/v1/checklists/churn-risk`, `/v1/cases`).
+
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -42,6 +49,8 @@ use crate::catalog::SurveyEntry;
 use crate::dashboard::{self, EVENT_COLUMNS, PAGE};
 use crate::error::AppError;
 use crate::extract::Query;
+use crate::insight::filter::Audience;
+use crate::routes::insight;
 use crate::store::{EventQuery, Store};
 use crate::time::Interval;
 use crate::AppState;
@@ -49,6 +58,8 @@ use crate::AppState;
 const PAGE_HTML: &str = include_str!("../../dashboard/index.html");
 const APP_JS: &str = include_str!("../../dashboard/app.js");
 const APP_CSS: &str = include_str!("../../dashboard/app.css");
+const INSIGHT_JS: &str = include_str!("../../dashboard/insight.js");
+const INSIGHT_CSS: &str = include_str!("../../dashboard/insight.css");
 
 /// Only our own script and style; SVG is drawn by script, images are inline.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
@@ -60,6 +71,8 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/", get(|| async { asset(PAGE_HTML, "text/html; charset=utf-8") }))
         .route("/dashboard/app.js", get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }))
         .route("/dashboard/app.css", get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }))
+        .route("/dashboard/insight.js", get(|| async { asset(INSIGHT_JS, "text/javascript; charset=utf-8") }))
+        .route("/dashboard/insight.css", get(|| async { asset(INSIGHT_CSS, "text/css; charset=utf-8") }))
         .route("/v1/dashboard/surveys", get(surveys))
         .route("/v1/dashboard/surveys/{id}", get(survey))
         .route("/v1/dashboard/help-searches", get(help_searches))
@@ -116,8 +129,11 @@ async fn survey(
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
     Query(params): Query<SurveyParams>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<axum::Json<Value>, AppError> {
     let entry = find(&state, &id, "path")?;
+    let key = project.project.public_key.clone();
+    let audience = insight::audience(&state, &key, insight::filter_of(&pairs)?).await?;
     let interval = match params.interval.as_deref() {
         None | Some("week") => Interval::Week,
         Some("day") => Interval::Day,
@@ -127,7 +143,8 @@ async fn survey(
             return Err(AppError::bad_request(message, Some("interval")));
         }
     };
-    let events = dashboard::load_events(&state.db, &project.project.public_key, &[], Some(&id)).await?;
+    let mut events = dashboard::load_events(&state.db, &key, &[], Some(&id)).await?;
+    events.retain(|e| audience.keeps(e));
     let title = title(entry);
     Ok(axum::Json(dashboard::survey_report(&entry.survey, title.as_deref(), &events, interval)))
 }
@@ -164,7 +181,9 @@ async fn events_csv(
     State(state): State<AppState>,
     SecretKey(project): SecretKey,
     Query(params): Query<EventsCsvParams>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
+    let audience = Arc::new(insight::audience(&state, &project.project.public_key, insight::filter_of(&pairs)?).await?);
     let query = EventQuery {
         project_key: project.project.public_key.clone(),
         kinds: params.kind.into_iter().collect(),
@@ -179,30 +198,38 @@ async fn events_csv(
     let mut header = String::new();
     dashboard::csv_record(&mut header, &EVENT_COLUMNS.map(dashboard::Cell::Text));
     let stream = futures_util::stream::unfold(
-        (Some(header), Some(first), query, state.db.clone()),
-        |(header, page, mut query, db): (Option<String>, Option<Vec<_>>, EventQuery, Store)| async move {
+        (Some(header), Some(first), query, state.db.clone(), audience),
+        |(header, page, mut query, db, audience): (
+            Option<String>,
+            Option<Vec<_>>,
+            EventQuery,
+            Store,
+            Arc<Audience>,
+        )| async move {
             if let Some(header) = header {
-                return Some((Ok::<_, std::io::Error>(header), (None, page, query, db)));
+                return Some((Ok::<_, std::io::Error>(header), (None, page, query, db, audience)));
             }
             let page = match page {
                 Some(page) => page,
                 None => match db.events(query.clone()).await {
                     Ok(page) => page,
                     // Cut the download short rather than pretend it is complete.
-                    Err(e) => return Some((Err(std::io::Error::other(e.to_string())), (None, None, query, db))),
+                    Err(e) => {
+                        return Some((Err(std::io::Error::other(e.to_string())), (None, None, query, db, audience)))
+                    }
                 },
             };
             if page.is_empty() {
                 return None;
             }
             let mut chunk = String::new();
-            for e in &page {
+            for e in page.iter().filter(|e| audience.keeps(e)) {
                 dashboard::event_record(&mut chunk, e);
             }
             let more = page.len() == PAGE as usize;
             query.after = page.last().map(|e| (e.ts, e.seq));
             let next = if more { None } else { Some(Vec::new()) };
-            Some((Ok(chunk), (None, next, query, db)))
+            Some((Ok(chunk), (None, next, query, db, audience)))
         },
     );
     // Fused: the compression layer polls a body once more after its end, and `unfold` panics if
@@ -219,11 +246,19 @@ async fn responses_csv(
     State(state): State<AppState>,
     SecretKey(project): SecretKey,
     Query(params): Query<ResponsesCsvParams>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let id =
         params.survey_id.ok_or_else(|| AppError::bad_request("give the survey as ?survey_id=…", Some("survey_id")))?;
     let entry = find(&state, &id, "survey_id")?;
-    let events = dashboard::load_events(&state.db, &project.project.public_key, &[], Some(&id)).await?;
-    let csv = dashboard::responses_csv(&entry.survey, &events);
+    let key = project.project.public_key.clone();
+    // Every respondent's account and traits are columns, so people are profiled even without a filter.
+    let (people, profiles) = insight::profiled(&state, &key).await?;
+    let audience = Audience::resolve(insight::filter_of(&pairs)?, &people, &profiles);
+    let mut events = dashboard::load_events(&state.db, &key, &[], Some(&id)).await?;
+    events.retain(|e| audience.keeps(e));
+    let profile_of =
+        |r: &dashboard::Response| profiles.get(&audience.person_of(r.user_id.as_deref(), &r.anonymous_id)).cloned();
+    let csv = dashboard::responses_csv(&entry.survey, &events, &profile_of);
     Ok(csv_response(&format!("responses-{id}.csv"), Body::from(csv)))
 }

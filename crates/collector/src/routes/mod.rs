@@ -8,6 +8,7 @@ pub mod config;
 pub mod dashboard;
 pub mod events;
 pub mod help;
+pub mod insight;
 pub mod openapi;
 pub mod people;
 pub mod safe_files;

@@ -1,0 +1,355 @@
+//! Insight over a project's history: which behaviors go with success
+//! ([`discovery`]), whether today's health weights would have foreseen the
+//! accounts that went quiet ([`backtest`]), and the dashboard's filters and
+//! breakdowns ([`filter`], [`breakdown`]). The arithmetic lives in pure
+//! modules ([`stats`] and the two above); this module only gathers their
+//! inputs from stored events.
+//!
+//! **How the cost is bounded.** Discovery reads the project's events once,
+//! a page at a time in arrival order, and folds them into one small record
+//! per person — first seen, the first time of each event name, the days
+//! they were active, their latest NPS, their account — so memory follows
+//! people and event names, not events. Above [`MAX_SUBJECTS`] people (or
+//! accounts), a fixed hash sample of that many is compared, and the answer
+//! says so. Health is read from the accounts worker's snapshots, never
+//! reassessed here. The backtest reads the whole history into memory (as
+//! the accounts table does) and scores every account at each of at most
+//! [`MAX_CUTOFFS`] past moments; `BENCHMARKS.md` has both on a million events.
+
+pub mod backtest;
+pub mod breakdown;
+pub mod discovery;
+pub mod filter;
+pub mod stats;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use touchpoint_core::checklist::CompleteWhen;
+
+use crate::accounts::{assess_all, memberships, AccountsCatalog};
+use crate::checklists::replay::{by_person, Activity, Person};
+use crate::checklists::{activities, ChecklistCatalog};
+use crate::error::AppError;
+use crate::AppState;
+use discovery::{Subject, DAY_MS};
+
+/// Above this many people (or accounts), discovery compares a fixed hash sample of this many.
+pub const MAX_SUBJECTS: usize = 50_000;
+/// The backtest scores accounts at no more than this many past moments.
+pub const MAX_CUTOFFS: usize = 12;
+
+/// Whom discovery compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    User,
+    /// The users of one account (by their latest `group`) together.
+    Account,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiscoveryAnswer {
+    pub unit: Unit,
+    /// Every person (or account) there was, and whether a sample was compared.
+    pub population: usize,
+    pub sampled: bool,
+    /// Which survey question is the NPS outcome (`survey/question`), if any.
+    pub nps_question: Option<String>,
+    #[serde(flatten)]
+    pub discovery: discovery::Discovery,
+    pub caution: &'static str,
+}
+
+pub const CAUTION: &str = "Correlation is not causation: people who do a thing early may be the ones who would have \
+                           stayed anyway. To test whether a behavior causes success, run an A/B split of its \
+                           checklist item: show the item to a random half of new users (targeting sample_percent: \
+                           50) and compare both halves' weeks 4–8.";
+
+/// The NPS question outcomes read: the accounts file's, else the first survey with an NPS question.
+fn nps_question(state: &AppState) -> Option<(String, String)> {
+    if let Some(a) = &state.accounts {
+        return Some((a.config.nps_survey.clone(), a.config.nps_question.clone()));
+    }
+    state.surveys.all().find_map(|s| s.nps_question().map(|q| (s.id().to_string(), q.id().to_string())))
+}
+
+/// Every project person's rows, split per person as reports do.
+async fn people(state: &AppState, key: &str) -> Result<BTreeMap<Person, Vec<Activity>>, AppError> {
+    let rows = state.db.project_activity(key.to_string()).await?;
+    tokio::task::spawn_blocking(move || Ok(by_person(activities(rows)?)))
+        .await
+        .map_err(|e| AppError::Internal(format!("insight task failed: {e}")))?
+}
+
+/// For each event name, the checklist items (`checklist/item`) it completes.
+pub fn checklist_items(catalog: Option<&ChecklistCatalog>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in catalog.map(|c| c.set.checklists()).unwrap_or_default() {
+        for item in &c.items {
+            if let CompleteWhen::Event { event, .. } = &item.complete_when {
+                out.entry(event.clone()).or_default().push(format!("{}/{}", c.id, item.id));
+            }
+        }
+    }
+    out
+}
+
+/// Rows read per page while folding a project's events.
+const FOLD_PAGE: u32 = 5000;
+
+/// What discovery keeps of one person while their events stream past.
+#[derive(Debug, Default)]
+struct Partial {
+    subject: Subject,
+    /// Latest NPS answer, by arrival: `(seq, score)`.
+    nps: Option<(i64, u8)>,
+    /// Account of the latest `group`, by arrival: `(seq, account)`.
+    account: Option<(i64, String)>,
+}
+
+impl Partial {
+    fn merge(&mut self, other: Partial) {
+        let (s, o) = (&mut self.subject, other.subject);
+        s.first_seen = s.first_seen.min(o.first_seen);
+        for (name, at) in o.first_done {
+            let e = s.first_done.entry(name).or_insert(at);
+            *e = (*e).min(at);
+        }
+        s.active_days.extend(o.active_days);
+        self.nps = self.nps.max(other.nps);
+        self.account = self.account.take().max(other.account);
+    }
+}
+
+/// The parts of a body discovery reads (the rest is not parsed).
+#[derive(serde::Deserialize)]
+struct Fields {
+    name: Option<String>,
+    account_id: Option<String>,
+    value: Option<serde_json::Value>,
+}
+
+/// Folds the project's events, page by page in arrival order, into one
+/// [`Partial`] per person: memory follows people and event names, not events.
+/// People are split as the checklist replay splits them: a browser's events
+/// without a user are its owner's, the first user seen on it.
+async fn fold_people(
+    state: &AppState,
+    key: &str,
+    nps: Option<&(String, String)>,
+) -> Result<HashMap<String, Partial>, AppError> {
+    let mut users: HashMap<String, Partial> = HashMap::new();
+    let mut browsers: HashMap<String, Partial> = HashMap::new();
+    let mut owners: HashMap<String, String> = HashMap::new();
+    let mut after = 0;
+    loop {
+        let page = state.db.events_after(key.to_string(), after, FOLD_PAGE).await?;
+        let full = page.len() == FOLD_PAGE as usize;
+        for e in &page {
+            after = after.max(e.seq);
+            if e.rejected.is_some() {
+                continue;
+            }
+            let p = match &e.user_id {
+                Some(u) => {
+                    owners.entry(e.anonymous_id.clone()).or_insert_with(|| u.clone());
+                    users.entry(u.clone()).or_default()
+                }
+                None => match owners.get(&e.anonymous_id) {
+                    Some(owner) => users.entry(owner.clone()).or_default(),
+                    None => browsers.entry(e.anonymous_id.clone()).or_default(),
+                },
+            };
+            let s = &mut p.subject;
+            if s.active_days.is_empty() {
+                s.first_seen = e.ts;
+            }
+            s.first_seen = s.first_seen.min(e.ts);
+            s.active_days.insert(e.ts.div_euclid(DAY_MS));
+            let nps_answer = e.kind == "survey_answered"
+                && nps.is_some_and(|(sv, q)| {
+                    e.survey_id.as_deref() == Some(sv.as_str()) && e.question_id.as_deref() == Some(q.as_str())
+                });
+            if e.kind != "track" && e.kind != "group" && !nps_answer {
+                continue;
+            }
+            let Ok(f) = serde_json::from_str::<Fields>(&e.body) else { continue };
+            match (e.kind.as_str(), f) {
+                ("track", Fields { name: Some(name), .. }) => {
+                    let at = s.first_done.entry(name).or_insert(e.ts);
+                    *at = (*at).min(e.ts);
+                }
+                ("group", Fields { account_id: Some(account), .. }) => p.account = Some((e.seq, account)),
+                (_, Fields { value: Some(v), .. }) => {
+                    if let Some(score) = v.as_u64().and_then(|n| u8::try_from(n).ok()).filter(|n| *n <= 10) {
+                        p.nps = Some((e.seq, score));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    // Events a browser sent before its owner was first seen are the owner's too.
+    for (browser, partial) in browsers {
+        if let Some(owner) = owners.get(&browser) {
+            users.entry(owner.clone()).or_default().merge(partial);
+        }
+    }
+    for (user, p) in &mut users {
+        p.subject.id = user.clone();
+        p.subject.nps = p.nps.map(|(_, score)| score).into_iter().collect();
+    }
+    Ok(users)
+}
+
+/// A fixed pseudo-random order of ids (FNV-1a), so a sample is the same on every call and replica.
+fn sample_key(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Each account's latest recorded health score (the accounts worker records a
+/// snapshot whenever it changes), so discovery never reassesses accounts itself.
+async fn latest_health(state: &AppState, key: &str) -> Result<HashMap<String, u8>, AppError> {
+    if state.accounts.is_none() {
+        return Ok(HashMap::new());
+    }
+    let mut latest: HashMap<String, (i64, u8)> = HashMap::new();
+    for h in state.db.health_history(key.to_string(), None).await? {
+        let score = u8::try_from(h.score.clamp(0, 100)).unwrap_or(0);
+        let e = latest.entry(h.account_id).or_insert((h.computed_at, score));
+        if h.computed_at >= e.0 {
+            *e = (h.computed_at, score);
+        }
+    }
+    Ok(latest.into_iter().map(|(a, (_, s))| (a, s)).collect())
+}
+
+/// Discovery over the project's identified users (or their accounts) at `now`.
+pub async fn discover(
+    state: &AppState,
+    key: &str,
+    window_days: u32,
+    unit: Unit,
+    min_group: usize,
+    now: i64,
+) -> Result<DiscoveryAnswer, AppError> {
+    let nps = nps_question(state);
+    let people = fold_people(state, key, nps.as_ref()).await?;
+    let health = latest_health(state, key).await?;
+    let checklists = state.checklists.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut subjects: Vec<Subject> = match unit {
+            Unit::User => people
+                .into_values()
+                .map(|p| {
+                    let mut s = p.subject;
+                    s.health = p.account.and_then(|(_, a)| health.get(&a).copied());
+                    s
+                })
+                .collect(),
+            Unit::Account => {
+                let mut by_account: BTreeMap<String, Partial> = BTreeMap::new();
+                for p in people.into_values() {
+                    let Some((_, account)) = p.account.clone() else { continue };
+                    let nps = p.subject.nps.clone();
+                    match by_account.entry(account.clone()) {
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            let a = v.insert(p);
+                            a.subject.id = account.clone();
+                            a.subject.health = health.get(&account).copied();
+                        }
+                        std::collections::btree_map::Entry::Occupied(mut o) => {
+                            let a = o.get_mut();
+                            a.merge(p);
+                            a.subject.nps.extend(nps);
+                        }
+                    }
+                }
+                by_account.into_values().map(|p| p.subject).collect()
+            }
+        };
+        subjects.sort_by(|a, b| a.id.cmp(&b.id));
+        let population = subjects.len();
+        let sampled = population > MAX_SUBJECTS;
+        if sampled {
+            subjects.sort_by_cached_key(|s| sample_key(&s.id));
+            subjects.truncate(MAX_SUBJECTS);
+        }
+        let params = discovery::Params { window_days, now, min_group };
+        let items = checklist_items(checklists.as_deref());
+        DiscoveryAnswer {
+            unit,
+            population,
+            sampled,
+            nps_question: nps.map(|(s, q)| format!("{s}/{q}")),
+            discovery: discovery::discover(&subjects, params, &items),
+            caution: CAUTION,
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("discovery task failed: {e}")))
+}
+
+#[derive(Debug, Serialize)]
+pub struct BacktestAnswer {
+    #[serde(flatten)]
+    pub backtest: backtest::Backtest,
+    /// Today's weights, each signal's name and weight, shown beside the figure.
+    pub weights: Vec<(String, f64)>,
+    pub method: &'static str,
+}
+
+pub const BACKTEST_METHOD: &str = "At each cutoff, every account active in the horizon before it is scored with \
+                                   today's weights on its events up to the cutoff (cases count as none: their \
+                                   history is not replayed), and counted as gone inactive if it had no activity \
+                                   in the horizon after it.";
+
+/// The backtest of today's health configuration over the project's history.
+pub async fn backtest(
+    state: &AppState,
+    accounts: std::sync::Arc<AccountsCatalog>,
+    key: &str,
+    params: backtest::Params,
+) -> Result<BacktestAnswer, AppError> {
+    let people = people(state, key).await?;
+    let checklists = state.checklists.clone();
+    tokio::task::spawn_blocking(move || {
+        let member_of = memberships(&people);
+        let mut activity: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+        for (person, rows) in &people {
+            let Person::User(u) = person else { continue };
+            if let Some(account) = member_of.get(u) {
+                activity.entry(account).or_default().extend(rows.iter().map(|r| r.ts));
+            }
+        }
+        let histories: Vec<backtest::History> = activity
+            .into_iter()
+            .map(|(account_id, activity)| backtest::History { account_id: account_id.to_string(), activity })
+            .collect();
+        // One assessment of every account per cutoff, on what was known by then.
+        let mut scored: HashMap<i64, HashMap<String, u8>> = HashMap::new();
+        let no_cases = HashMap::new();
+        let result = backtest::run(&histories, params, |h, cutoff| {
+            let scores = scored.entry(cutoff).or_insert_with(|| {
+                let known: BTreeMap<Person, Vec<Activity>> = people
+                    .iter()
+                    .map(|(p, rows)| (p.clone(), rows.iter().filter(|r| r.ts <= cutoff).cloned().collect::<Vec<_>>()))
+                    .filter(|(_, rows)| !rows.is_empty())
+                    .collect();
+                assess_all(&accounts.config, checklists.as_deref(), &known, &no_cases, cutoff)
+                    .into_iter()
+                    .map(|v| (v.account_id, v.assessment.health.score))
+                    .collect()
+            });
+            scores.get(&h.account_id).copied()
+        });
+        let weights = accounts.config.signals.iter().map(|s| (s.signal.name().to_string(), s.weight)).collect();
+        BacktestAnswer { backtest: result, weights, method: BACKTEST_METHOD }
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("backtest task failed: {e}")))
+}
