@@ -5,6 +5,7 @@ pub mod assets;
 pub mod automations;
 pub mod checklists;
 pub mod config;
+pub mod content;
 pub mod dashboard;
 pub mod events;
 pub mod help;
