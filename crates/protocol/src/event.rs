@@ -198,6 +198,17 @@ impl EventKind {
             _ => None,
         }
     }
+
+    /// The published version of the survey a survey event says was shown.
+    pub fn survey_version(&self) -> Option<u32> {
+        match self {
+            EventKind::SurveyShown { survey_version, .. }
+            | EventKind::SurveyAnswered { survey_version, .. }
+            | EventKind::SurveyCompleted { survey_version, .. }
+            | EventKind::SurveyDismissed { survey_version, .. } => *survey_version,
+            _ => None,
+        }
+    }
 }
 
 impl Event {

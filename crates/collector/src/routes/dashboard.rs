@@ -38,7 +38,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::SecretKey;
-use crate::catalog::SurveyEntry;
+use crate::content::surveys::{self as served_surveys, Served};
 use crate::dashboard::{self, EVENT_COLUMNS, PAGE};
 use crate::error::AppError;
 use crate::extract::Query;
@@ -83,27 +83,30 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 }
 
 /// In the definition's default language (English where it gives one).
-fn title(entry: &SurveyEntry) -> Option<String> {
+fn title(entry: &Served) -> Option<String> {
     entry.survey.title().map(str::to_string)
 }
 
-fn find<'a>(state: &'a AppState, id: &str, field: &str) -> Result<&'a SurveyEntry, AppError> {
-    state.surveys.get(id).ok_or_else(|| match field {
+/// The survey `id` as the project serves it now (its published version, else the files').
+async fn find(state: &AppState, key: &str, id: &str, field: &str) -> Result<Served, AppError> {
+    served_surveys::live(state, Some(key), id).await?.ok_or_else(|| match field {
         "path" => AppError::NotFound(format!("no survey with id {id:?}")),
         _ => AppError::bad_request(format!("no survey with id {id:?}"), Some(field)),
     })
 }
 
-async fn surveys(State(state): State<AppState>, _: SecretKey) -> axum::Json<Value> {
-    let list: Vec<Value> = state
-        .surveys
-        .all()
-        .map(|s| {
-            let title = state.surveys.get(s.id()).and_then(title);
-            json!({ "id": s.id(), "title": title, "has_nps": s.nps_question().is_some() })
+async fn surveys(
+    State(state): State<AppState>,
+    SecretKey(project): SecretKey,
+) -> Result<axum::Json<Value>, AppError> {
+    let list: Vec<Value> = served_surveys::all(&state, &project.project.public_key)
+        .await?
+        .iter()
+        .map(|(id, s)| {
+            json!({ "id": id, "title": title(s), "has_nps": s.survey.nps_question().is_some(), "version": s.version })
         })
         .collect();
-    axum::Json(json!({ "surveys": list }))
+    Ok(axum::Json(json!({ "surveys": list })))
 }
 
 #[derive(Deserialize)]
@@ -117,7 +120,7 @@ async fn survey(
     Path(id): Path<String>,
     Query(params): Query<SurveyParams>,
 ) -> Result<axum::Json<Value>, AppError> {
-    let entry = find(&state, &id, "path")?;
+    let entry = find(&state, &project.project.public_key, &id, "path").await?;
     let interval = match params.interval.as_deref() {
         None | Some("week") => Interval::Week,
         Some("day") => Interval::Day,
@@ -128,7 +131,7 @@ async fn survey(
         }
     };
     let events = dashboard::load_events(&state.db, &project.project.public_key, &[], Some(&id)).await?;
-    let title = title(entry);
+    let title = title(&entry);
     Ok(axum::Json(dashboard::survey_report(&entry.survey, title.as_deref(), &events, interval)))
 }
 
@@ -222,7 +225,7 @@ async fn responses_csv(
 ) -> Result<Response, AppError> {
     let id =
         params.survey_id.ok_or_else(|| AppError::bad_request("give the survey as ?survey_id=…", Some("survey_id")))?;
-    let entry = find(&state, &id, "survey_id")?;
+    let entry = find(&state, &project.project.public_key, &id, "survey_id").await?;
     let events = dashboard::load_events(&state.db, &project.project.public_key, &[], Some(&id)).await?;
     let csv = dashboard::responses_csv(&entry.survey, &events);
     Ok(csv_response(&format!("responses-{id}.csv"), Body::from(csv)))
