@@ -25,7 +25,6 @@ use std::sync::Arc;
 use touchpoint_core::survey::{AnswerError, Ending, Session, Step, Stopped, Survey};
 use touchpoint_protocol::{Action, AnswerValue, Event, EventKind};
 
-
 /// One response as its (consistent) events tell it.
 #[derive(Debug, Clone, Default)]
 pub struct Response {

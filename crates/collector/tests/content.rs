@@ -100,15 +100,9 @@ async fn a_publish_is_what_the_next_load_gets_with_its_version_and_etag() {
     assert_eq!(first.headers[header::CACHE_CONTROL], "no-cache");
     let etag = first.headers[header::ETAG].to_str().unwrap().to_string();
 
-    let again = call_with(
-        &t,
-        Method::GET,
-        "/v1/surveys/csat?form=card&key=pk_a",
-        None,
-        None,
-        &[("if-none-match", &etag)],
-    )
-    .await;
+    let again =
+        call_with(&t, Method::GET, "/v1/surveys/csat?form=card&key=pk_a", None, None, &[("if-none-match", &etag)])
+            .await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
 
     assert_eq!(publish(&t, "sk_a", "csat", &csat("How was your chat with us?"), "Ben").await, 2);
@@ -145,7 +139,8 @@ async fn two_projects_hold_different_surveys_under_one_id() {
     assert_eq!(call(&t, Method::GET, "/v1/surveys/csat?form=card", None, None).await.status, StatusCode::NOT_FOUND);
 
     let a = call(&t, Method::GET, "/v1/content/surveys/csat/versions", Some("sk_a"), None).await;
-    let versions: Vec<i64> = a.body["versions"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
+    let versions: Vec<i64> =
+        a.body["versions"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
     assert_eq!(versions, [1], "{}", a.body);
     let a_item = call(&t, Method::GET, "/v1/content/surveys/csat", Some("sk_a"), None).await;
     assert_eq!(a_item.body["live"]["body"]["questions"][0]["text"], "A's question");
@@ -172,10 +167,16 @@ async fn an_invalid_draft_is_422_with_every_problem_and_is_never_published() {
     broken["questions"][0]["max"] = json!(0);
     let refused = call(&t, Method::PUT, "/v1/content/surveys/csat/draft", Some("sk_a"), Some(&broken)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
-    let paths: Vec<&str> = refused.body["problems"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> =
+        refused.body["problems"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
     assert!(paths.contains(&"questions[0].rules[0].next"), "{paths:?}");
     assert!(paths.contains(&"questions[0].max"), "{paths:?}");
-    let jump = refused.body["problems"].as_array().unwrap().iter().find(|p| p["path"] == "questions[0].rules[0].next").unwrap();
+    let jump = refused.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["path"] == "questions[0].rules[0].next")
+        .unwrap();
     assert!(jump["message"].as_str().unwrap().contains("\"why\""), "{jump}");
 
     // Nothing was kept, so there is nothing to publish; the live version is untouched.
@@ -229,7 +230,8 @@ async fn versions_say_who_when_and_what_changed_and_a_rollback_is_served_next() 
     assert_eq!(v3.body["published_by"], "Cy");
     assert_eq!(v3.body["body"], csat("First wording"));
 
-    let missing = call(&t, Method::POST, "/v1/content/surveys/csat/rollback", Some("sk_a"), Some(&json!({"version": 9}))).await;
+    let missing =
+        call(&t, Method::POST, "/v1/content/surveys/csat/rollback", Some("sk_a"), Some(&json!({"version": 9}))).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert_eq!(missing.body["field"], "version");
 }
@@ -241,10 +243,12 @@ async fn a_publish_from_a_stale_version_is_refused() {
     let put = call(&t, Method::PUT, "/v1/content/surveys/csat/draft", Some("sk_a"), Some(&csat("Two"))).await;
     assert_eq!(put.status, StatusCode::OK);
     // Someone else's edit started from version 0 (before the first publish).
-    let stale = call(&t, Method::POST, "/v1/content/surveys/csat/publish", Some("sk_a"), Some(&json!({"after": 0}))).await;
+    let stale =
+        call(&t, Method::POST, "/v1/content/surveys/csat/publish", Some("sk_a"), Some(&json!({"after": 0}))).await;
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
     assert!(stale.body["error"].as_str().unwrap().contains("version 1"), "{}", stale.body);
-    let fresh = call(&t, Method::POST, "/v1/content/surveys/csat/publish", Some("sk_a"), Some(&json!({"after": 1}))).await;
+    let fresh =
+        call(&t, Method::POST, "/v1/content/surveys/csat/publish", Some("sk_a"), Some(&json!({"after": 1}))).await;
     assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.body);
     assert_eq!(fresh.body["version"], 2);
 }
@@ -322,7 +326,10 @@ async fn a_push_publishes_files_and_refuses_to_overwrite_dashboard_edits() {
     let refused = call(&t, Method::POST, "/v1/content/push", Some("sk_a"), Some(&changed)).await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
     let message = refused.body["error"].as_str().unwrap();
-    assert!(message.contains("surveys/csat.json: survey \"csat\": version 2 was published in the dashboard by Ada"), "{message}");
+    assert!(
+        message.contains("surveys/csat.json: survey \"csat\": version 2 was published in the dashboard by Ada"),
+        "{message}"
+    );
     // All or nothing: the help article that had no conflict was not published either.
     let help = call(&t, Method::GET, "/v1/content/help/billing/versions", Some("sk_a"), None).await;
     assert_eq!(help.body["versions"].as_array().unwrap().len(), 1);
@@ -344,4 +351,44 @@ async fn a_push_publishes_files_and_refuses_to_overwrite_dashboard_edits() {
     let problems = invalid.body["problems"].as_array().unwrap();
     assert!(problems.iter().any(|p| p["file"] == "surveys/csat.json"), "{problems:?}");
     assert!(problems.iter().any(|p| p["file"] == "targeting.json" && p["path"] == "surveys[0].id"), "{problems:?}");
+}
+
+/// Two collectors on one Postgres (how the collector scales out; SQLite is
+/// one collector's own file): a publish through one is served by the other
+/// on the next load, and of two publishes from the same version exactly one wins.
+#[tokio::test]
+async fn two_collectors_share_content_and_never_both_publish_one_version() {
+    let one = app().await;
+    if !one.db.is_postgres() {
+        return;
+    }
+    let store = one.db.open(&one.dir.path().join("data")).await;
+    let surveys = touchpoint_collector::catalog::SurveyCatalog::load_dir(&common::app::repo_file("surveys")).unwrap();
+    let config = (*one.state.config).clone();
+    let projects = touchpoint_collector::projects::Projects::from_json(PROJECTS).unwrap();
+    let state = touchpoint_collector::AppState::new(config, projects, store, surveys);
+    let two = TestApp {
+        app: touchpoint_collector::router(state.clone()),
+        state,
+        db: one.db.clone(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+
+    publish(&one, "sk_a", "csat", &csat("Through the first"), "Ada").await;
+    assert_eq!(card(&two, "pk_a", "csat").await.body["questions"][0]["text"], "Through the first");
+
+    for (t, text) in [(&one, "Edit one"), (&two, "Edit two")] {
+        let put = call(t, Method::PUT, "/v1/content/surveys/csat/draft", Some("sk_a"), Some(&csat(text))).await;
+        assert_eq!(put.status, StatusCode::OK);
+    }
+    let after = json!({ "after": 1 });
+    let (a, b) = tokio::join!(
+        call(&one, Method::POST, "/v1/content/surveys/csat/publish", Some("sk_a"), Some(&after)),
+        call(&two, Method::POST, "/v1/content/surveys/csat/publish", Some("sk_a"), Some(&after)),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{} {}", a.body, b.body);
+    let rows = one.db.rows("SELECT version FROM content_versions ORDER BY version").await;
+    assert_eq!(rows, vec![vec![json!(1)], vec![json!(2)]]);
 }

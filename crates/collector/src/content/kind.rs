@@ -98,9 +98,11 @@ impl Kind {
                 None => problems.push(Problem::new("markdown", "missing, or not a string")),
                 Some(text) => {
                     if let Err(errors) = Article::parse(&format!("{id}.md"), text) {
-                        problems.extend(errors.into_iter().map(|e| {
-                            Problem::new(format!("markdown.{}", e.field.replace(' ', "_")), e.problem)
-                        }));
+                        problems.extend(
+                            errors
+                                .into_iter()
+                                .map(|e| Problem::new(format!("markdown.{}", e.field.replace(' ', "_")), e.problem)),
+                        );
                     }
                 }
             },

@@ -122,8 +122,7 @@ pub async fn publish_one(
         )));
     }
     let live_ref = live.as_ref().map(|l| (l.version, l.body.as_str()));
-    let prepared =
-        prepare(kind, id, body, live_ref, by, Origin::Editor, note, &surveys).map_err(AppError::Invalid)?;
+    let prepared = prepare(kind, id, body, live_ref, by, Origin::Editor, note, &surveys).map_err(AppError::Invalid)?;
     let version = prepared.0.after + 1;
     commit(state, key, vec![prepared]).await?;
     Ok(version)

@@ -63,9 +63,10 @@ pub fn read_dir(dir: &Path) -> Result<Vec<PushItem>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut json = |kind: Kind, rel: String, id: Option<String>| {
         let path = dir.join(&rel);
-        let body: Value = match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|text| {
-            serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))
-        }) {
+        let body: Value = match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}")))
+        {
             Ok(v) => v,
             Err(e) => return problems.push(Problem::new("", e).in_file(&rel)),
         };
@@ -135,8 +136,10 @@ pub async fn push(state: &AppState, key: &str, request: PushRequest, by: &str) -
     let mut conflicts = Vec::new();
     for (item, kind) in request.items.iter().zip(kinds) {
         let live = state.db.content_live(key.to_string(), kind.as_str(), item.id.clone()).await?;
-        let same = live.as_ref().is_some_and(|l| serde_json::from_str::<Value>(&l.body).ok().as_ref() == Some(&item.body));
-        let pushed = |version| Pushed { kind: item.kind.clone(), id: item.id.clone(), file: item.file.clone(), version };
+        let same =
+            live.as_ref().is_some_and(|l| serde_json::from_str::<Value>(&l.body).ok().as_ref() == Some(&item.body));
+        let pushed =
+            |version| Pushed { kind: item.kind.clone(), id: item.id.clone(), file: item.file.clone(), version };
         if same {
             report.unchanged.push(pushed(live.as_ref().map_or(0, |l| l.version)));
             continue;

@@ -26,8 +26,11 @@ pub struct Served {
 impl Served {
     /// The card form in the best of `locales`, naming its version.
     pub fn card(&self, locales: &[String]) -> Result<CardSurvey, DefinitionErrors> {
-        let mut card =
-            if locales.is_empty() { self.survey.to_card() } else { Survey::from_json_in(&self.definition, locales)?.to_card() };
+        let mut card = if locales.is_empty() {
+            self.survey.to_card()
+        } else {
+            Survey::from_json_in(&self.definition, locales)?.to_card()
+        };
         card.version = self.version;
         Ok(card)
     }

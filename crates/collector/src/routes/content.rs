@@ -56,7 +56,9 @@ pub fn router() -> Router<AppState> {
 
 fn kind(segment: &str) -> Result<Kind, AppError> {
     Kind::from_segment(segment).ok_or_else(|| {
-        AppError::NotFound(format!("no content kind {segment:?}; the kinds are surveys, checklists, help and targeting"))
+        AppError::NotFound(format!(
+            "no content kind {segment:?}; the kinds are surveys, checklists, help and targeting"
+        ))
     })
 }
 
@@ -167,7 +169,8 @@ async fn publish_draft(
     let params: PublishParams = if request.iter().all(u8::is_ascii_whitespace) {
         PublishParams::default()
     } else {
-        serde_json::from_slice(&request).map_err(|e| AppError::bad_request(format!("invalid JSON: {e}"), Some("after")))?
+        serde_json::from_slice(&request)
+            .map_err(|e| AppError::bad_request(format!("invalid JSON: {e}"), Some("after")))?
     };
     let after = params.after;
     let version = publish::publish_one(&state, &key, kind, &id, &body, &by(&headers), None, after).await?;
@@ -217,9 +220,13 @@ async fn rollback(
 ) -> Result<axum::Json<Value>, AppError> {
     let kind = kind(&segment)?;
     let key = project.project.public_key.clone();
-    let old = state.db.content_version(key.clone(), kind.as_str(), id.clone(), params.version).await?.ok_or_else(
-        || AppError::bad_request(format!("{} {id:?} has no version {}", kind.as_str(), params.version), Some("version")),
-    )?;
+    let old =
+        state.db.content_version(key.clone(), kind.as_str(), id.clone(), params.version).await?.ok_or_else(|| {
+            AppError::bad_request(
+                format!("{} {id:?} has no version {}", kind.as_str(), params.version),
+                Some("version"),
+            )
+        })?;
     let body: Value = serde_json::from_str(&old.body)
         .map_err(|e| AppError::Internal(format!("stored version of {id:?} is not JSON: {e}")))?;
     // Checked again: targeting may name a survey that is gone since.

@@ -95,10 +95,7 @@ async fn find(state: &AppState, key: &str, id: &str, field: &str) -> Result<Serv
     })
 }
 
-async fn surveys(
-    State(state): State<AppState>,
-    SecretKey(project): SecretKey,
-) -> Result<axum::Json<Value>, AppError> {
+async fn surveys(State(state): State<AppState>, SecretKey(project): SecretKey) -> Result<axum::Json<Value>, AppError> {
     let list: Vec<Value> = served_surveys::all(&state, &project.project.public_key)
         .await?
         .iter()

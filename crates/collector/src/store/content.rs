@@ -57,7 +57,10 @@ pub struct NewVersion {
 pub enum Publish {
     Done,
     /// Someone published `item_id` after the version this one follows.
-    Stale { item_id: String, live: i64 },
+    Stale {
+        item_id: String,
+        live: i64,
+    },
 }
 
 const VERSION_COLUMNS: &str = "item_id, version, body, published_by, published_at, origin, diff, note";
@@ -95,7 +98,11 @@ fn pg(sql: &str) -> String {
 
 impl Store {
     /// The live (highest) version of every item of `kind`, by id.
-    pub async fn content_live_all(&self, project_key: String, kind: &'static str) -> Result<Vec<ContentVersion>, DbError> {
+    pub async fn content_live_all(
+        &self,
+        project_key: String,
+        kind: &'static str,
+    ) -> Result<Vec<ContentVersion>, DbError> {
         let sql = format!(
             "SELECT {VERSION_COLUMNS} FROM content_versions v WHERE project_key = ?1 AND kind = ?2
              AND version = (SELECT MAX(version) FROM content_versions w
@@ -258,7 +265,8 @@ impl Store {
         item_id: String,
         draft: ContentDraft,
     ) -> Result<(), DbError> {
-        const SQL: &str = "INSERT INTO content_drafts (project_key, kind, item_id, body, base_version, saved_by, saved_at)
+        const SQL: &str =
+            "INSERT INTO content_drafts (project_key, kind, item_id, body, base_version, saved_by, saved_at)
                            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                            ON CONFLICT (project_key, kind, item_id) DO UPDATE SET body = excluded.body,
                              base_version = excluded.base_version, saved_by = excluded.saved_by,
