@@ -27,6 +27,7 @@
 
 pub mod diff;
 pub mod kind;
+pub mod lint;
 pub mod publish;
 pub mod push;
 pub mod surveys;
