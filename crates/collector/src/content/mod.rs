@@ -31,6 +31,7 @@ pub mod lint;
 pub mod publish;
 pub mod push;
 pub mod surveys;
+pub mod templates;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

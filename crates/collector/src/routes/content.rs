@@ -22,6 +22,8 @@
 //!   "before", "after"}]}]}`, newest first; `…/versions/{n}` one in full.
 //! - `POST /v1/content/{kind}/{id}/rollback` — `{"version": n}`: publishes
 //!   version `n`'s body again, as a new version noted "rollback to version n".
+//! - `GET /v1/content/templates` — `{"templates": [{"key", "name",
+//!   "description", "survey"}]}`: NPS, CSAT, CES and product–market fit.
 //! - `POST /v1/content/push` — `{"items": [{"kind", "id", "file", "body"}],
 //!   "overwrite"?: bool}`, what `touchpoint-collector push <dir>` sends
 //!   ([`crate::content::push`]): `{"published", "unchanged"}`, `409` naming
@@ -45,6 +47,7 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/content/push", post(push_files))
+        .route("/v1/content/templates", get(templates))
         .route("/v1/content/{kind}", get(list))
         .route("/v1/content/{kind}/{id}", get(item))
         .route("/v1/content/{kind}/{id}/draft", put(draft))
@@ -75,6 +78,11 @@ fn summary(v: &ContentVersion) -> Value {
     json!({ "version": v.version, "published_by": v.published_by, "published_at": v.published_at,
             "origin": v.origin, "note": v.note,
             "changes": serde_json::from_str::<Value>(&v.diff).unwrap_or(Value::Null) })
+}
+
+async fn templates(_: SecretKey) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], crate::content::templates::TEMPLATES).into_response()
 }
 
 async fn list(

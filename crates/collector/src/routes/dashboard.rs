@@ -51,8 +51,9 @@ const APP_JS: &str = include_str!("../../dashboard/app.js");
 const APP_CSS: &str = include_str!("../../dashboard/app.css");
 
 /// Only our own script and style; SVG is drawn by script, images are inline.
+/// `frame-src 'self'`: the editor's live preview (`routes::preview`).
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
-                   base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                   frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -11,6 +11,7 @@ pub mod events;
 pub mod help;
 pub mod openapi;
 pub mod people;
+pub mod preview;
 pub mod safe_files;
 pub mod segment;
 pub mod streams;

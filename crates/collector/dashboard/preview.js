@@ -1,0 +1,42 @@
+// The editor's live preview: the real widget (the loader this collector
+// serves), pointed at /preview/<key>/<token>, which serves the survey's saved
+// draft and stores no event. The editor frames this page with
+// #endpoint=…&key=…&survey=…[&locale=…] and reloads it after each saved change.
+"use strict";
+(function () {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const endpoint = params.get("endpoint");
+  const survey = params.get("survey");
+  const status = document.getElementById("preview-status");
+  const log = document.getElementById("preview-log");
+  function say(text) {
+    const li = document.createElement("li");
+    li.textContent = text;
+    log.append(li);
+  }
+  if (!endpoint || !survey) {
+    status.textContent = "Nothing to preview.";
+    return;
+  }
+  // The widget's stub: calls made before it loads are queued and replayed in order.
+  const names = ["showSurvey", "on"];
+  const tp = (window.Touchpoint = { q: [] });
+  names.forEach((n) => (tp[n] = function () { tp.q.push([n, arguments]); }));
+  tp.on("survey:shown", () => {
+    status.textContent = `Showing the draft of "${survey}". Answer it to follow its path.`;
+  });
+  tp.on("survey:completed", (e) => {
+    const actions = (e.actions || []).map((a) => Object.values(a).join(" ")).join(", ");
+    say(`Reached ending "${e.endingId}"${actions ? ` with actions: ${actions}` : ""}.`);
+  });
+  tp.on("survey:dismissed", (e) => say(`Closed at question "${e.questionId}".`));
+  tp.showSurvey(survey);
+  const script = document.createElement("script");
+  script.src = "/touchpoint.js";
+  // A key of its own, so the preview's local queue and history never mix with the live widget's.
+  script.dataset.key = `preview_${params.get("key") || ""}`;
+  script.dataset.endpoint = location.origin + endpoint;
+  if (params.get("locale")) script.dataset.locale = params.get("locale");
+  script.async = true;
+  document.head.append(script);
+})();
