@@ -159,7 +159,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::segment::router())
         .merge(routes::streams::router())
         .merge(routes::content::router())
-        .merge(routes::preview::router())
+        .merge(routes::editor::router())
         // Unknown API paths get our JSON 404, never the demo site's.
         .route("/v1/{*rest}", any(not_found))
         .merge(routes::assets::router(&state.config))

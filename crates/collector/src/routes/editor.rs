@@ -1,5 +1,7 @@
-//! The editor's live preview: the real widget, pointed at an endpoint that
-//! serves a project's *draft* and stores nothing.
+//! The dashboard's survey editor (`dashboard/editor.js`, `editor.css`,
+//! served like the dashboard's own files) and its live preview: the real
+//! widget, pointed at an endpoint that serves a project's *draft* and
+//! stores nothing.
 //!
 //! - `GET /v1/content/preview` (secret key) — `{"key", "endpoint"}`: the
 //!   widget's `data-endpoint` for previews of the key's project.
@@ -29,6 +31,8 @@ use crate::error::AppError;
 use crate::extract::Query;
 use crate::AppState;
 
+const EDITOR_JS: &str = include_str!("../../dashboard/editor.js");
+const EDITOR_CSS: &str = include_str!("../../dashboard/editor.css");
 const PAGE_HTML: &str = include_str!("../../dashboard/preview.html");
 const PAGE_JS: &str = include_str!("../../dashboard/preview.js");
 
@@ -43,8 +47,16 @@ pub fn router() -> Router<AppState> {
         .route("/preview/{key}/{token}/v1/surveys/{id}", get(card))
         .route("/preview/{key}/{token}/v1/events", post(events))
         .route("/preview/{key}/{token}/{*rest}", any(nothing))
+        .route("/dashboard/editor.js", get(|| async { dashboard_asset(EDITOR_JS, "text/javascript; charset=utf-8") }))
+        .route("/dashboard/editor.css", get(|| async { dashboard_asset(EDITOR_CSS, "text/css; charset=utf-8") }))
         .route("/dashboard/preview.html", get(|| async { page(PAGE_HTML, "text/html; charset=utf-8") }))
         .route("/dashboard/preview.js", get(|| async { page(PAGE_JS, "text/javascript; charset=utf-8") }))
+}
+
+/// The editor's files hold no data; served with the dashboard's headers.
+fn dashboard_asset(body: &'static str, content_type: &'static str) -> Response {
+    ([(CONTENT_TYPE, content_type), (X_CONTENT_TYPE_OPTIONS, "nosniff"), (CACHE_CONTROL, "no-cache")], body)
+        .into_response()
 }
 
 fn page(body: &'static str, content_type: &'static str) -> Response {
