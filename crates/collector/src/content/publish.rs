@@ -67,51 +67,48 @@ pub async fn save_draft(
 /// One version to publish, checked and with its diff: `after` is the live version it follows.
 pub struct Prepared(pub NewVersion);
 
-/// Validates `body` (targeting against `surveys`, the ids the project
+/// A body to publish as item `id` of `kind`, by `by`.
+pub struct Edit<'a> {
+    pub kind: Kind,
+    pub id: &'a str,
+    pub body: &'a Value,
+    pub by: &'a str,
+    /// Why, when it is not an edit (e.g. "rollback to version 1").
+    pub note: Option<String>,
+}
+
+/// Validates the edit (targeting against `surveys`, the ids the project
 /// serves) and writes down what it changes against `live`.
-#[allow(clippy::too_many_arguments)]
 pub fn prepare(
-    kind: Kind,
-    id: &str,
-    body: &Value,
+    edit: Edit<'_>,
     live: Option<(i64, &str)>,
-    by: &str,
     origin: Origin,
-    note: Option<String>,
     surveys: &[String],
 ) -> Result<Prepared, Vec<Problem>> {
-    let problems = kind.validate(id, body, surveys);
+    let problems = edit.kind.validate(edit.id, edit.body, surveys);
     if !problems.is_empty() {
         return Err(problems);
     }
     let before: Option<Value> = live.and_then(|(_, text)| serde_json::from_str(text).ok());
-    let changes = diff(before.as_ref(), body);
+    let changes = diff(before.as_ref(), edit.body);
     Ok(Prepared(NewVersion {
-        kind: kind.as_str(),
-        item_id: id.to_string(),
+        kind: edit.kind.as_str(),
+        item_id: edit.id.to_string(),
         after: live.map_or(0, |(v, _)| v),
-        body: stored_text(body),
-        published_by: by.to_string(),
+        body: stored_text(edit.body),
+        published_by: edit.by.to_string(),
         published_at: crate::now_ms(),
         origin: origin.as_str(),
         diff: serde_json::to_string(&changes).unwrap_or_else(|_| "[]".into()),
-        note,
+        note: edit.note,
         clear_draft: origin == Origin::Editor,
     }))
 }
 
 /// Publishes one item's `body` after its live version (which must be
 /// `expected` when given), checked as [`prepare`] does.
-pub async fn publish_one(
-    state: &AppState,
-    key: &str,
-    kind: Kind,
-    id: &str,
-    body: &Value,
-    by: &str,
-    note: Option<String>,
-    expected: Option<i64>,
-) -> Result<i64, AppError> {
+pub async fn publish_one(state: &AppState, key: &str, edit: Edit<'_>, expected: Option<i64>) -> Result<i64, AppError> {
+    let (kind, id) = (edit.kind, edit.id);
     let surveys = if kind == Kind::Targeting { survey_ids(state, key).await? } else { Vec::new() };
     let live = state.db.content_live(key.to_string(), kind.as_str(), id.to_string()).await?;
     let now = live.as_ref().map_or(0, |l| l.version);
@@ -122,7 +119,7 @@ pub async fn publish_one(
         )));
     }
     let live_ref = live.as_ref().map(|l| (l.version, l.body.as_str()));
-    let prepared = prepare(kind, id, body, live_ref, by, Origin::Editor, note, &surveys).map_err(AppError::Invalid)?;
+    let prepared = prepare(edit, live_ref, Origin::Editor, &surveys).map_err(AppError::Invalid)?;
     let version = prepared.0.after + 1;
     commit(state, key, vec![prepared]).await?;
     Ok(version)

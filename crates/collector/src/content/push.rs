@@ -162,7 +162,8 @@ pub async fn push(state: &AppState, key: &str, request: PushRequest, by: &str) -
             }
         }
         let live_ref = live.as_ref().map(|l| (l.version, l.body.as_str()));
-        match publish::prepare(kind, &item.id, &item.body, live_ref, by, Origin::Push, None, &surveys) {
+        let edit = publish::Edit { kind, id: &item.id, body: &item.body, by, note: None };
+        match publish::prepare(edit, live_ref, Origin::Push, &surveys) {
             Ok(p) => {
                 report.published.push(pushed(p.0.after + 1));
                 prepared.push(p);

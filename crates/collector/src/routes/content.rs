@@ -181,7 +181,9 @@ async fn publish_draft(
             .map_err(|e| AppError::bad_request(format!("invalid JSON: {e}"), Some("after")))?
     };
     let after = params.after;
-    let version = publish::publish_one(&state, &key, kind, &id, &body, &by(&headers), None, after).await?;
+    let author = by(&headers);
+    let edit = publish::Edit { kind, id: &id, body: &body, by: &author, note: None };
+    let version = publish::publish_one(&state, &key, edit, after).await?;
     Ok(axum::Json(json!({ "id": id, "version": version })))
 }
 
@@ -239,7 +241,9 @@ async fn rollback(
         .map_err(|e| AppError::Internal(format!("stored version of {id:?} is not JSON: {e}")))?;
     // Checked again: targeting may name a survey that is gone since.
     let note = Some(format!("rollback to version {}", params.version));
-    let version = publish::publish_one(&state, &key, kind, &id, &body, &by(&headers), note, None).await?;
+    let author = by(&headers);
+    let edit = publish::Edit { kind, id: &id, body: &body, by: &author, note };
+    let version = publish::publish_one(&state, &key, edit, None).await?;
     Ok(axum::Json(json!({ "id": id, "version": version })))
 }
 

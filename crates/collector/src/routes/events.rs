@@ -221,9 +221,9 @@ async fn judge_survey_events(state: &AppState, key: &str, events: &mut [NewEvent
     for e in events.iter() {
         let Some(id) = e.event.kind.survey_id() else { continue };
         let wanted = (id.to_string(), e.event.kind.survey_version());
-        if !shown.contains_key(&wanted) {
-            let survey = crate::content::surveys::at_version(state, key, id, wanted.1).await?.map(|s| s.survey);
-            shown.insert(wanted, survey);
+        let version = wanted.1;
+        if let std::collections::hash_map::Entry::Vacant(slot) = shown.entry(wanted) {
+            slot.insert(crate::content::surveys::at_version(state, key, id, version).await?.map(|s| s.survey));
         }
     }
     for e in events.iter_mut() {
