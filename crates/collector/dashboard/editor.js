@@ -244,11 +244,11 @@
       q.rules.push({ when: "any", next: state.survey.endings[0]?.id || "" });
       changed();
       render();
-    }, { "aria-label": `Add a rule to question ${qi + 1}` }));
+    }, { "aria-label": `Add rule to question ${qi + 1}` }));
     box.append(rules);
     box.append(el("div", { class: "ed-row ed-tools" },
-      button("Move up", () => move(state.survey.questions, qi, -1), { "aria-label": `Move question ${qi + 1} up`, disabled: qi === 0 }),
-      button("Move down", () => move(state.survey.questions, qi, 1), { "aria-label": `Move question ${qi + 1} down`, disabled: qi === state.survey.questions.length - 1 }),
+      button("Move up", () => move(state.survey.questions, qi, -1), { "aria-label": `Move up question ${qi + 1}`, disabled: qi === 0 }),
+      button("Move down", () => move(state.survey.questions, qi, 1), { "aria-label": `Move down question ${qi + 1}`, disabled: qi === state.survey.questions.length - 1 }),
       button("Remove question", () => { state.survey.questions.splice(qi, 1); changed(); render(); }, { "aria-label": `Remove question ${qi + 1} (${q.id})` })));
     return box;
   }
@@ -271,7 +271,7 @@
         field("Code", `${base}.actions[${ai}].code`, a.code, (v) => (a.code = v || undefined)),
         button("Remove action", () => { e.actions.splice(ai, 1); changed(); render(); }, { "aria-label": `Remove action ${ai + 1} of ending ${ei + 1}` })));
     });
-    actions.append(button("Add action", () => { e.actions.push({ action: "webhook" }); changed(); render(); }, { "aria-label": `Add an action to ending ${ei + 1}` }));
+    actions.append(button("Add action", () => { e.actions.push({ action: "webhook" }); changed(); render(); }, { "aria-label": `Add action to ending ${ei + 1}` }));
     box.append(actions);
     box.append(el("div", { class: "ed-row ed-tools" },
       button("Remove ending", () => { state.survey.endings.splice(ei, 1); changed(); render(); }, { "aria-label": `Remove ending ${ei + 1} (${e.id})` })));
