@@ -13,12 +13,12 @@ async function signIn(page: Page, c: Collector) {
   await page.goto(`${c.url}/dashboard`);
   await page.getByLabel("Secret key").fill(SECRET);
   await page.getByRole("button", { name: "Open the dashboard" }).click();
-  await expect(page.getByRole("heading", { name: "Survey editor" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Content editor" })).toBeVisible();
 }
 
 async function fromTemplate(page: Page, template: string, id: string) {
   await page.getByLabel("Template").selectOption({ label: template });
-  await page.getByLabel("New survey id").fill(id);
+  await page.getByLabel("New id").fill(id);
   await page.getByRole("button", { name: "Create from template" }).click();
   await expect(page.locator("#ed-status")).toHaveText(/Draft saved/);
 }
@@ -143,7 +143,7 @@ test("the editor passes an axe scan and works by keyboard", async ({ page, colle
   await page.keyboard.press("ArrowDown"); // NPS → CSAT
   await page.keyboard.press("ArrowDown"); // → CES
   await page.keyboard.press("Tab");
-  await expect(page.getByLabel("New survey id")).toBeFocused();
+  await expect(page.getByLabel("New id")).toBeFocused();
   await page.keyboard.type("effort");
   await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Create from template" })).toBeFocused();

@@ -282,7 +282,7 @@
     const form = $("ed-form");
     const s = state.survey;
     if (!s) {
-      form.replaceChildren(el("p", { class: "empty" }, "Open a survey, or start one from a template."));
+      form.replaceChildren(el("p", { class: "empty" }, "Open an existing one, or start from a template."));
       return;
     }
     const focused = document.activeElement && document.activeElement.id;
@@ -515,17 +515,17 @@
     const preview = await api("/v1/content/preview");
     state.preview = preview.ok ? preview.body : null;
     root.append(
-      el("h2", { id: "h-editor" }, "Survey editor"),
+      el("h2", { id: "h-editor" }, "Content editor"),
       el("p", { class: "hint" }, "Changes are checked and saved as a draft as you type; the preview shows the draft in the real widget. Publishing makes it what widgets load next."),
       el("div", { class: "ed-row ed-bar" },
-        el("div", { class: "ed-field" }, el("label", { for: "ed-survey" }, "Survey"), el("select", { id: "ed-survey" })),
+        el("div", { class: "ed-field" }, el("label", { for: "ed-survey" }, "Existing"), el("select", { id: "ed-survey" })),
         el("button", { type: "button", id: "ed-open", onclick: () => open($("ed-survey").value) }, "Open"),
         el("div", { class: "ed-field" }, el("label", { for: "ed-template" }, "Template"),
           el("select", { id: "ed-template" }, ...templates.map((t) => el("option", { value: t.key }, t.name)))),
-        el("div", { class: "ed-field" }, el("label", { for: "ed-new-id" }, "New survey id"), el("input", { id: "ed-new-id", size: 12, autocomplete: "off", spellcheck: "false" })),
+        el("div", { class: "ed-field" }, el("label", { for: "ed-new-id" }, "New id"), el("input", { id: "ed-new-id", size: 12, autocomplete: "off", spellcheck: "false" })),
         el("button", { type: "button", id: "ed-create", onclick: () => createFromTemplate(templates) }, "Create from template")),
       el("p", { id: "ed-status", role: "status" }),
-      el("h3", { id: "ed-title" }, "No survey open"),
+      el("h3", { id: "ed-title" }, "Nothing open"),
       el("div", { id: "ed-problems", class: "ed-problems", role: "alert", hidden: true }),
       el("div", { class: "ed-columns" },
         el("form", { id: "ed-form", class: "ed-form", novalidate: true, "aria-labelledby": "ed-title", onsubmit: (ev) => ev.preventDefault() }),
