@@ -392,3 +392,44 @@ async fn two_collectors_share_content_and_never_both_publish_one_version() {
     let rows = one.db.rows("SELECT version FROM content_versions ORDER BY version").await;
     assert_eq!(rows, vec![vec![json!(1)], vec![json!(2)]]);
 }
+
+#[tokio::test]
+async fn published_targeting_and_help_reach_the_widget_of_their_project_only() {
+    let t = app().await;
+    let files = json!({ "items": [
+        item("surveys", "csat", "surveys/csat.json", csat("How was it?")),
+        item("targeting", "default", "targeting.json", json!({ "surveys": [{ "id": "csat", "priority": 3 }] })),
+        item("help", "billing", "help/billing.md", json!({ "markdown": "---\ntitle: Billing\n---\nPay us." })),
+    ]});
+    assert_eq!(call(&t, Method::POST, "/v1/content/push", Some("sk_a"), Some(&files)).await.status, StatusCode::OK);
+
+    let (status, config) = t.widget_get("/v1/config?key=pk_a&anonymous_id=a1").await;
+    assert_eq!(status, StatusCode::OK, "{config}");
+    assert_eq!(config["targeting"]["surveys"][0], json!({ "id": "csat", "priority": 3 }));
+    let (_, other) = t.widget_get("/v1/config?key=pk_b&anonymous_id=a1").await;
+    assert_eq!(other["targeting"], Value::Null, "this collector has no targeting file");
+
+    let (status, help) = t.widget_get("/v1/help?key=pk_a").await;
+    assert_eq!(status, StatusCode::OK, "{help}");
+    assert_eq!(help["articles"][0]["id"], "billing");
+    assert_eq!(help["articles"][0]["title"], "Billing");
+    assert_eq!(t.widget_get("/v1/help?key=pk_b").await.0, StatusCode::NOT_FOUND);
+
+    // A new version is what the next read gets.
+    let put =
+        call(&t, Method::PUT, "/v1/content/targeting/default/draft", Some("sk_a"), Some(&json!({ "surveys": [] })))
+            .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(
+        call(&t, Method::POST, "/v1/content/targeting/default/publish", Some("sk_a"), None).await.status,
+        StatusCode::OK
+    );
+    let (_, config) = t.widget_get("/v1/config?key=pk_a&anonymous_id=a1").await;
+    assert_eq!(config["targeting"], json!({ "surveys": [] }));
+
+    // Targeting may only name the project's surveys.
+    let bad = json!({ "surveys": [{ "id": "nowhere" }] });
+    let refused = call(&t, Method::PUT, "/v1/content/targeting/default/draft", Some("sk_b"), Some(&bad)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.body["problems"][0]["path"], "surveys[0].id");
+}
