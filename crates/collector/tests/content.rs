@@ -433,3 +433,44 @@ async fn published_targeting_and_help_reach_the_widget_of_their_project_only() {
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(refused.body["problems"][0]["path"], "surveys[0].id");
 }
+
+#[tokio::test]
+async fn published_checklists_decide_the_projects_checklist_and_progress() {
+    let t = app().await;
+    let mine = json!({
+        "segments": [{ "id": "everyone", "checklist": "first_steps" }],
+        "checklists": [{ "id": "first_steps", "title": "First steps",
+                         "items": [{ "id": "invite", "title": "Invite a colleague",
+                                     "complete_when": { "event": "invited_colleague" } }] }]
+    });
+    let put = call(&t, Method::PUT, "/v1/content/checklists/default/draft", Some("sk_a"), Some(&mine)).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(
+        call(&t, Method::POST, "/v1/content/checklists/default/publish", Some("sk_a"), None).await.status,
+        StatusCode::OK
+    );
+
+    let (status, definition) = t.widget_get("/v1/checklists?key=pk_a").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(definition["checklists"][0]["id"], "first_steps");
+    assert_eq!(
+        t.widget_get("/v1/checklists?key=pk_b").await.0,
+        StatusCode::NOT_FOUND,
+        "B has none, nor has the collector"
+    );
+
+    let results = t
+        .post("pk_a", &[event("anon9", None, 1_700_000_000_000, json!({"type": "track", "name": "invited_colleague"}))])
+        .await;
+    assert_eq!(results[0]["status"], "accepted");
+    let (status, progress) = t.widget_get("/v1/checklists/state?key=pk_a&anonymous_id=anon9").await;
+    assert_eq!(status, StatusCode::OK, "{progress}");
+    assert_eq!(progress["checklist"]["id"], "first_steps");
+    assert!(progress["progress"]["completed"].get("invite").is_some(), "{progress}");
+
+    // An invalid checklist is refused by path.
+    let bad = json!({ "segments": [{ "id": "everyone", "checklist": "missing" }], "checklists": [] });
+    let refused = call(&t, Method::PUT, "/v1/content/checklists/default/draft", Some("sk_a"), Some(&bad)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(!refused.body["problems"].as_array().unwrap().is_empty());
+}
