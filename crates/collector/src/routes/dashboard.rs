@@ -10,7 +10,7 @@
 //!   text keep answers written by end users from running as script where
 //!   the key lives. Charts are inline SVG drawn by `app.js`; nothing is
 //!   loaded from another origin.
-//! - `GET /v1/dashboard/surveys` — `{"surveys": [{"id", "title", "has_nps"}]}`
+//! - `GET /v1/dashboard/surveys` — `{"surveys": [{"id", "title", "has_nps", "version"?}]}` (the project's published surveys with their live version, and the files')
 //!   (the page opens on the first survey with an NPS question).
 //! - `GET /v1/dashboard/surveys/{id}?interval=day|week|month` (default
 //!   `week`) — the survey's figures (see [`crate::dashboard::survey_report`]).
@@ -101,7 +101,12 @@ async fn surveys(State(state): State<AppState>, SecretKey(project): SecretKey) -
         .await?
         .iter()
         .map(|(id, s)| {
-            json!({ "id": id, "title": title(s), "has_nps": s.survey.nps_question().is_some(), "version": s.version })
+            let mut row = json!({ "id": id, "title": title(s), "has_nps": s.survey.nps_question().is_some() });
+            // Only a published survey has a version; one from the files has none.
+            if let Some(v) = s.version {
+                row["version"] = json!(v);
+            }
+            row
         })
         .collect();
     Ok(axum::Json(json!({ "surveys": list })))
