@@ -56,6 +56,8 @@ test("a CSAT from its template is previewed, published, shown without a restart,
   // By keyboard: the card sits at the frame's corner, partly outside the dashboard's viewport.
   await preview(page).getByRole("button", { name: /^2 out of 5/ }).press("Enter");
   await expect(preview(page).getByLabel("What could we have done better?")).toBeVisible();
+  await expect(page.frameLocator("#ed-frame").getByRole("list", { name: "What happened in this preview" }))
+    .toContainText('Answered "satisfaction": 2');
   expect(await collector.events({ survey_id: "csat" })).toEqual([]);
 
   await page.getByRole("button", { name: "Publish" }).click();

@@ -30,6 +30,22 @@
     say(`Reached ending "${e.endingId}"${actions ? ` with actions: ${actions}` : ""}.`);
   });
   tp.on("survey:dismissed", (e) => say(`Closed at question "${e.questionId}".`));
+  // Each answer as the widget posts it (to the preview endpoint, which stores nothing), so the
+  // log shows the path a showing takes: which question was answered how, then the ending.
+  const send = window.fetch.bind(window);
+  window.fetch = function (input, init) {
+    try {
+      const url = typeof input === "string" ? input : input.url;
+      if (url.endsWith("/v1/events") && init && typeof init.body === "string") {
+        for (const e of JSON.parse(init.body).events || []) {
+          if (e.type === "survey_answered") say(`Answered "${e.question_id}": ${JSON.stringify(e.value)}`);
+        }
+      }
+    } catch (_) {
+      /* not a batch of ours: nothing to log */
+    }
+    return send(input, init);
+  };
   tp.showSurvey(survey);
   const script = document.createElement("script");
   script.src = "/touchpoint.js";
