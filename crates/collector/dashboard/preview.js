@@ -36,13 +36,20 @@
   window.fetch = function (input, init) {
     try {
       const url = typeof input === "string" ? input : input.url;
-      if (url.endsWith("/v1/events") && init && typeof init.body === "string") {
-        for (const e of JSON.parse(init.body).events || []) {
-          if (e.type === "survey_answered") say(`Answered "${e.question_id}": ${JSON.stringify(e.value)}`);
-        }
+      if (url.endsWith("/v1/events")) {
+        // The widget posts a Request; a copy of it is read here, the original goes on untouched.
+        const body = init && typeof init.body === "string" ? Promise.resolve(init.body)
+          : typeof input === "string" ? Promise.resolve("{}") : input.clone().text();
+        body.then((text) => {
+          for (const e of JSON.parse(text).events || []) {
+            if (e.type === "survey_answered") say(`Answered "${e.question_id}": ${JSON.stringify(e.value)}`);
+          }
+        }).catch(() => {
+          /* not a batch of ours: nothing to log */
+        });
       }
     } catch (_) {
-      /* not a batch of ours: nothing to log */
+      /* never in the way of the widget's own request */
     }
     return send(input, init);
   };
