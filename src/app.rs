@@ -513,7 +513,10 @@ async fn show_survey_now(id: &str) -> bool {
         return false;
     }
     let Some((theme, strings)) = quietly(|app| (app.theme.clone(), app.strings.clone())) else { return false };
-    let sink: Sink = Rc::new(on_card);
+    let version = form.version;
+    let sink: Sink = Rc::new(move |survey_id: &str, response_id: &str, what: Happened| {
+        on_card(survey_id, response_id, version, what)
+    });
     match Card::show(form, &theme, strings, browser::uuid(), sink) {
         Ok(card) => {
             quietly(|app| app.card = Some(card));
@@ -528,14 +531,17 @@ async fn show_survey_now(id: &str) -> bool {
 
 /// The URL of survey `id`'s card form in the reader's languages. The loader
 /// builds the same one for its early fetch.
-fn form_url(endpoint: &str, id: &str, locales: &[String]) -> String {
+fn form_url(endpoint: &str, key: &str, id: &str, locales: &[String]) -> String {
     // The trailing "en" is ours, not the reader's: the collector falls back to the default texts.
     let preferred = &locales[..locales.len().saturating_sub(1)];
     cat(&[
         endpoint,
         "/v1/surveys/",
         &String::from(js_sys::encode_uri_component(id)),
-        "?form=card&locale=",
+        // The project's key: each project publishes its own surveys.
+        "?form=card&key=",
+        &String::from(js_sys::encode_uri_component(key)),
+        "&locale=",
         &String::from(js_sys::encode_uri_component(&crate::text::join(preferred, ","))),
     ])
 }
@@ -547,7 +553,7 @@ async fn fetch_form(id: &str) -> Result<Form, String> {
             let _ = js_sys::Reflect::delete_property(p, &id.into());
             Some(promise)
         });
-        (form_url(&app.endpoint, id, &app.locales), early)
+        (form_url(&app.endpoint, &app.key, id, &app.locales), early)
     })
     .ok_or("Touchpoint is not initialised")?;
     let fail = |e: JsValue| cat(&["could not load ", &url, ": ", &browser::describe(&e)]);
@@ -574,10 +580,13 @@ async fn fetch_form(id: &str) -> Result<Form, String> {
 
 /// What happens on the card becomes events, `on()` notifications and, once
 /// it is gone, a free screen for the second module's targeting.
-fn on_card(survey_id: &str, response_id: &str, what: Happened) {
+fn on_card(survey_id: &str, response_id: &str, version: Option<u32>, what: Happened) {
     let ids = |out: &mut String| {
         write::field_str(out, "survey_id", survey_id);
         write::field_str(out, "response_id", response_id);
+        if let Some(v) = version {
+            write::field_u64(out, "survey_version", u64::from(v));
+        }
     };
     let notify = |name: &str, members: &[(&str, JsValue)]| bus::dispatch(name, bus::payload(members));
     match what {

@@ -50,7 +50,7 @@
   var surveyApi = String(opts.endpoint).replace(/\/+$/, "") + "/v1/surveys/";
   // The card form (pre-checked by the collector) in the reader's languages, as the widget asks for it.
   var langs = opts.locale ? [opts.locale] : (navigator.languages || []);
-  var form = "?form=card&locale=" + encodeURIComponent(Array.prototype.join.call(langs, ","));
+  var form = "?form=card&key=" + encodeURIComponent(opts.key || "") + "&locale=" + encodeURIComponent(Array.prototype.join.call(langs, ","));
   function prefetch() {
     q.forEach(function (c) {
       var id = c[0] === "showSurvey" && c[1][0];

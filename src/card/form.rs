@@ -29,6 +29,8 @@ pub trait Source: Sized {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Form {
     pub id: String,
+    /// The project's published version, recorded in the survey's events.
+    pub version: Option<u32>,
     pub questions: Vec<Question>,
     pub endings: Vec<Ending>,
 }
@@ -201,7 +203,9 @@ impl Form {
             }
         }
         if problems.is_empty() {
-            Ok(Form { id, questions, endings })
+            let version =
+                v.field("version").and_then(|f| f.number()).filter(|n| (1.0..4e9).contains(n) && n.fract() == 0.0);
+            Ok(Form { id, version: version.map(|n| n as u32), questions, endings })
         } else {
             Err(problems)
         }

@@ -64,7 +64,7 @@ test("the survey definition is requested while the wasm is still on its way, and
   await page.waitForTimeout(300);
   // One request, for the card form (pre-checked by the collector) in the reader's languages.
   expect(surveys).toHaveLength(1);
-  expect(surveys[0]).toMatch(new RegExp(`^${c.url}/v1/surveys/nps\\?form=card&locale=`));
+  expect(surveys[0]).toMatch(new RegExp(`^${c.url}/v1/surveys/nps\\?form=card&key=pk_demo&locale=`));
   expect(consoleErrors).toEqual([]);
 });
 

@@ -478,6 +478,7 @@
     $("login").hidden = true;
     $("controls").hidden = false;
     $("board").hidden = false;
+    document.dispatchEvent(new CustomEvent("dashboard:ready")); // editor.js starts on it
     try {
       await loadAll();
     } catch (e) {

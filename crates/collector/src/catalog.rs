@@ -64,18 +64,25 @@ impl SurveyCatalog {
             .collect();
         files.sort();
 
-        let mut catalog = SurveyCatalog::default();
-        let mut problems = Vec::new();
-        for file in files {
-            if let Err(problem) = catalog.load_file(&file) {
-                problems.push(problem);
-            }
-        }
+        let (catalog, problems) = SurveyCatalog::load_files(&files);
         if problems.is_empty() {
             Ok(catalog)
         } else {
             Err(CatalogError(problems))
         }
+    }
+
+    /// The surveys of `files` that load, and a line for each that does not
+    /// (`lint` checks the other files against the good ones).
+    pub fn load_files(files: &[PathBuf]) -> (SurveyCatalog, Vec<String>) {
+        let mut catalog = SurveyCatalog::default();
+        let mut problems = Vec::new();
+        for file in files {
+            if let Err(problem) = catalog.load_file(file) {
+                problems.push(problem);
+            }
+        }
+        (catalog, problems)
     }
 
     fn load_file(&mut self, file: &Path) -> Result<(), String> {

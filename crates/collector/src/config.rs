@@ -110,6 +110,14 @@ pub enum Command {
     /// `conformance <url> [--key K] [--origin O] [--rate-batches N]`: probe an
     /// events endpoint against the contract the widget relies on.
     Conformance(crate::conformance::Options),
+    /// `push <dir> --url URL [--secret-key KEY] [--by NAME] [--overwrite]`:
+    /// publish a folder's content files into the project of the secret key.
+    Push(crate::content::push::PushOptions),
+    /// `lint <dir> [--projects FILE]`: check every content file of a folder.
+    Lint {
+        dir: PathBuf,
+        projects: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, PartialEq)]
@@ -250,6 +258,53 @@ fn switch_from_env(var: &str, value: &str) -> Result<bool, ConfigError> {
 }
 
 impl Command {
+    fn parse_push(
+        mut args: impl Iterator<Item = String>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Command, ConfigError> {
+        let (mut dir, mut url, mut secret, mut by, mut overwrite) = (None, None, None, None, false);
+        while let Some(arg) = args.next() {
+            let slot = match arg.as_str() {
+                "--url" => &mut url,
+                "--secret-key" => &mut secret,
+                "--by" => &mut by,
+                "--overwrite" => {
+                    overwrite = true;
+                    continue;
+                }
+                other if !other.starts_with('-') && dir.is_none() => {
+                    dir = Some(arg);
+                    continue;
+                }
+                other => return Err(ConfigError(format!("push: unknown argument {other:?}"))),
+            };
+            *slot = Some(args.next().ok_or_else(|| ConfigError(format!("push: {arg} needs a value")))?);
+        }
+        let dir = dir.ok_or_else(|| ConfigError("push: the folder to push is required".into()))?;
+        let url = url.or_else(|| env("TOUCHPOINT_URL")).ok_or_else(|| {
+            ConfigError("push: --url (or TOUCHPOINT_URL) is required: the collector to publish to".into())
+        })?;
+        let secret_key = secret.or_else(|| env("TOUCHPOINT_SECRET_KEY")).ok_or_else(|| {
+            ConfigError("push: the project's secret key is required: TOUCHPOINT_SECRET_KEY (or --secret-key)".into())
+        })?;
+        Ok(Command::Push(crate::content::push::PushOptions { dir: dir.into(), url, secret_key, by, overwrite }))
+    }
+
+    fn parse_lint(mut args: impl Iterator<Item = String>) -> Result<Command, ConfigError> {
+        let (mut dir, mut projects) = (None, None);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--projects" => {
+                    projects = Some(args.next().ok_or_else(|| ConfigError("lint: --projects needs a value".into()))?)
+                }
+                other if !other.starts_with('-') && dir.is_none() => dir = Some(arg),
+                other => return Err(ConfigError(format!("lint: unknown argument {other:?}"))),
+            }
+        }
+        let dir = dir.ok_or_else(|| ConfigError("lint: the folder to check is required".into()))?;
+        Ok(Command::Lint { dir: dir.into(), projects: projects.map(PathBuf::from) })
+    }
+
     fn parse_types(mut args: impl Iterator<Item = String>) -> Result<Command, ConfigError> {
         let (mut projects, mut key) = (None, None);
         while let Some(arg) = args.next() {
@@ -309,7 +364,12 @@ pub fn usage() -> String {
         "\nUsage: touchpoint-collector types --projects FILE [--key PUBLIC_KEY]\n      \
          print TypeScript declarations of the project's declared events (to check track() calls with tsc)\n\
          \nUsage: touchpoint-collector conformance URL [--key PUBLIC_KEY] [--origin ORIGIN] [--rate-batches N]\n      \
-         check that an events endpoint (ours or a host's own) keeps the contract the widget relies on\n",
+         check that an events endpoint (ours or a host's own) keeps the contract the widget relies on\n\
+         \nUsage: touchpoint-collector push DIR --url URL [--by NAME] [--overwrite]   (secret key: TOUCHPOINT_SECRET_KEY)\n      \
+         publish DIR's surveys/, checklists.json, help/ and targeting.json into the key's project; refuses, naming\n      \
+         them, to overwrite edits made in the dashboard unless --overwrite\n\
+         \nUsage: touchpoint-collector lint DIR [--projects FILE]\n      \
+         check every content file of DIR as the collector would; exits 1 if any has a problem\n",
     );
     s
 }
@@ -329,6 +389,14 @@ impl Command {
         if args.peek().is_some_and(|a| a == "conformance") {
             args.next();
             return Command::parse_conformance(args);
+        }
+        if args.peek().is_some_and(|a| a == "push") {
+            args.next();
+            return Command::parse_push(args, &env);
+        }
+        if args.peek().is_some_and(|a| a == "lint") {
+            args.next();
+            return Command::parse_lint(args);
         }
         let mut values: [Option<String>; FLAGS.len()] = Default::default();
         let mut switches: [Option<bool>; SWITCHES.len()] = Default::default();

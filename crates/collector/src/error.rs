@@ -32,6 +32,10 @@ pub enum AppError {
         retry_after: Duration,
     },
     NotFound(String),
+    /// A definition that does not validate: every problem, by JSON path (422).
+    Invalid(Vec<crate::content::Problem>),
+    /// The request is sound but would undo someone else's change (409).
+    Conflict(String),
     PayloadTooLarge {
         limit: usize,
     },
@@ -73,6 +77,14 @@ impl IntoResponse for AppError {
             AppError::Forbidden { message, field } => (StatusCode::FORBIDDEN, message.clone(), Some(*field)),
             AppError::RateLimited { message, .. } => (StatusCode::TOO_MANY_REQUESTS, message.clone(), None),
             AppError::NotFound(what) => (StatusCode::NOT_FOUND, what.clone(), None),
+            AppError::Invalid(problems) => {
+                let n = problems.len();
+                let message = format!("invalid definition ({n} problem{})", if n == 1 { "" } else { "s" });
+                let body = serde_json::json!({ "error": message, "field": problems.first().map(|p| &p.path),
+                                               "problems": problems });
+                return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response();
+            }
+            AppError::Conflict(message) => (StatusCode::CONFLICT, message.clone(), None),
             AppError::PayloadTooLarge { limit } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, format!("request body is larger than {limit} bytes"), None)
             }

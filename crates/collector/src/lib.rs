@@ -30,6 +30,7 @@ pub mod catalog;
 pub mod checklists;
 pub mod config;
 pub mod conformance;
+pub mod content;
 pub mod cors;
 pub mod dashboard;
 pub mod error;
@@ -77,7 +78,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Store,
+    /// The surveys of the files: what a project serves for an id it never published.
     pub surveys: Arc<SurveyCatalog>,
+    /// Published survey versions, parsed ([`content::surveys`]).
+    pub survey_cache: Arc<content::surveys::SurveyCache>,
     pub projects: Arc<Projects>,
     pub config: Arc<Config>,
     /// `None`: the collector runs without checklists (their routes answer 404).
@@ -103,6 +107,7 @@ impl AppState {
         AppState {
             db,
             surveys: Arc::new(surveys),
+            survey_cache: Arc::default(),
             projects: Arc::new(projects),
             config: Arc::new(config),
             checklists: None,
@@ -155,6 +160,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::people::router())
         .merge(routes::segment::router())
         .merge(routes::streams::router())
+        .merge(routes::content::router())
+        .merge(routes::editor::router())
         // Unknown API paths get our JSON 404, never the demo site's.
         .route("/v1/{*rest}", any(not_found))
         .merge(routes::assets::router(&state.config))

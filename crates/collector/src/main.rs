@@ -58,6 +58,21 @@ async fn main() -> ExitCode {
                 }
             };
         }
+        Ok(Command::Push(options)) => {
+            let (text, ok) =
+                match tokio::task::spawn_blocking(move || touchpoint_collector::content::push::run(&options)).await {
+                    Ok(outcome) => outcome,
+                    Err(e) => (format!("{e}\n"), false),
+                };
+            return if ok {
+                print!("{text}");
+                ExitCode::SUCCESS
+            } else {
+                eprint!("touchpoint-collector push: {text}");
+                ExitCode::FAILURE
+            };
+        }
+        Ok(Command::Lint { dir, projects }) => return lint(&dir, projects.as_deref()),
         Err(e) => {
             eprintln!("touchpoint-collector: {e}");
             return ExitCode::from(2);
@@ -69,6 +84,25 @@ async fn main() -> ExitCode {
             eprintln!("touchpoint-collector: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `touchpoint-collector lint`: every problem on stdout, exit 1 if any.
+fn lint(dir: &std::path::Path, projects: Option<&std::path::Path>) -> ExitCode {
+    let projects = match projects.map(Projects::load).transpose() {
+        Ok(p) => p.unwrap_or_else(Projects::demo),
+        Err(e) => {
+            eprintln!("touchpoint-collector lint: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let env = |var: &str| std::env::var(var).ok();
+    let report = touchpoint_collector::content::lint::lint(dir, &projects, &env);
+    print!("{report}");
+    if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

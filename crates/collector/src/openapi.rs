@@ -117,13 +117,19 @@ pub fn document() -> Value {
             "/v1/surveys/{id}": {
                 "get": {
                     "operationId": "surveyDefinition",
-                    "summary": "A survey's definition, or with `form=card` its validated card form.",
+                    "summary": "A survey's definition, or with `form=card` its validated card form: with `key`, the project's published version (the card form names it in `version`), else the collector's file.",
                     "parameters": [
                         { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } },
                         { "name": "form", "in": "query", "schema": { "type": "string", "enum": ["card"] } },
-                        { "name": "locale", "in": "query", "schema": { "type": "string" } }
+                        { "name": "locale", "in": "query", "schema": { "type": "string" } },
+                        { "name": "key", "in": "query", "schema": { "type": "string" }, "description": "The project's public key." }
                     ],
-                    "responses": { "200": any_json("The survey."), "404": error("No such survey.") }
+                    "responses": {
+                        "200": any_json("The survey, with an `ETag`."),
+                        "304": { "description": "Not modified since the `If-None-Match` tag." },
+                        "401": error("Unknown project key."),
+                        "404": error("No such survey.")
+                    }
                 }
             },
             "/v1/checklists": {

@@ -25,8 +25,6 @@ use std::sync::Arc;
 use touchpoint_core::survey::{AnswerError, Ending, Session, Step, Stopped, Survey};
 use touchpoint_protocol::{Action, AnswerValue, Event, EventKind};
 
-use crate::catalog::SurveyCatalog;
-
 /// One response as its (consistent) events tell it.
 #[derive(Debug, Clone, Default)]
 pub struct Response {
@@ -148,14 +146,12 @@ impl Response {
         Some((ending, event))
     }
 
-    /// Whether `kind`, arriving now, is consistent with `surveys` and with
-    /// this response so far (an empty one for its first event).
-    pub fn check(&self, surveys: &SurveyCatalog, kind: &EventKind) -> Result<(), Inconsistent> {
+    /// Whether `kind`, arriving now, is consistent with `survey` (the one
+    /// it names, in the version it names; `None`: not one the project
+    /// serves) and with this response so far (an empty one for its first event).
+    pub fn check(&self, survey: Option<&Arc<Survey>>, kind: &EventKind) -> Result<(), Inconsistent> {
         let Some(survey_id) = kind.survey_id() else { return Ok(()) };
-        let survey = &surveys
-            .get(survey_id)
-            .ok_or_else(|| Inconsistent::UnknownSurvey { survey: survey_id.to_string() })?
-            .survey;
+        let survey = survey.ok_or_else(|| Inconsistent::UnknownSurvey { survey: survey_id.to_string() })?;
         if let Some(first) = self.survey_id.as_deref().filter(|first| *first != survey_id) {
             return Err(Inconsistent::OtherSurvey {
                 survey: survey_id.to_string(),
@@ -268,6 +264,7 @@ pub fn completed_as_defined(event: &Event, ending: &Ending) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::SurveyCatalog;
     use serde_json::{json, Value};
 
     fn catalog() -> SurveyCatalog {
@@ -295,7 +292,8 @@ mod tests {
         events
             .iter()
             .map(|e| {
-                let verdict = response.check(&surveys, &e.kind).map_err(|e| e.to_string());
+                let survey = e.kind.survey_id().and_then(|id| surveys.get(id)).map(|entry| &entry.survey);
+                let verdict = response.check(survey, &e.kind).map_err(|e| e.to_string());
                 if verdict.is_ok() {
                     response.record(e);
                 }

@@ -21,7 +21,9 @@
 //!                { "id": "bye", "message": "…", "actions": [] } ] }
 //! ```
 //!
-//! - `title` (survey and ending) is omitted when absent.
+//! - `title` (survey and ending) is omitted when absent; `version` (the
+//!   published version of the project's survey, recorded by the widget as
+//!   `survey_version` in its survey events) too.
 //! - A question has `id`, `kind` (`nps`, `rating`, `single_choice`,
 //!   `multi_choice`, `text`), `text` and `rules`, and by kind:
 //!   score kinds `min` and `max` (nps 0–10, rating 1–`max`), `low` and
@@ -58,6 +60,11 @@ pub struct CardSurvey {
     #[serde(deserialize_with = "card_form")]
     pub form: String,
     pub id: String,
+    /// The published version this form was written from (content kept per
+    /// project); the widget records it in its survey events. Absent for a
+    /// survey from the collector's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// At least one; the first is where every showing starts.
@@ -73,7 +80,7 @@ impl CardSurvey {
         questions: Vec<CardQuestion>,
         endings: Vec<CardEnding>,
     ) -> CardSurvey {
-        CardSurvey { form: CARD_FORM.to_owned(), id, title, questions, endings }
+        CardSurvey { form: CARD_FORM.to_owned(), id, version: None, title, questions, endings }
     }
 }
 

@@ -39,11 +39,21 @@ pub enum EventKind {
     SurveyShown {
         survey_id: String,
         response_id: String,
+        /// The published version of the survey that was shown (from its card
+        /// form), so a response is read against what its person saw; absent for a
+        /// survey served from the collector's files.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        survey_version: Option<u32>,
     },
     /// One question was answered (posted at once, so half-finished surveys count).
     SurveyAnswered {
         survey_id: String,
         response_id: String,
+        /// The published version of the survey that was shown (from its card
+        /// form), so a response is read against what its person saw; absent for a
+        /// survey served from the collector's files.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        survey_version: Option<u32>,
         question_id: String,
         value: AnswerValue,
     },
@@ -51,6 +61,11 @@ pub enum EventKind {
     SurveyCompleted {
         survey_id: String,
         response_id: String,
+        /// The published version of the survey that was shown (from its card
+        /// form), so a response is read against what its person saw; absent for a
+        /// survey served from the collector's files.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        survey_version: Option<u32>,
         ending_id: String,
         actions: Vec<Action>,
     },
@@ -58,6 +73,11 @@ pub enum EventKind {
     SurveyDismissed {
         survey_id: String,
         response_id: String,
+        /// The published version of the survey that was shown (from its card
+        /// form), so a response is read against what its person saw; absent for a
+        /// survey served from the collector's files.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        survey_version: Option<u32>,
         question_id: String,
     },
     /// A nudge opened one of the widget's panels unasked (`opens`: `checklist` or `help`).
@@ -178,6 +198,17 @@ impl EventKind {
             _ => None,
         }
     }
+
+    /// The published version of the survey a survey event says was shown.
+    pub fn survey_version(&self) -> Option<u32> {
+        match self {
+            EventKind::SurveyShown { survey_version, .. }
+            | EventKind::SurveyAnswered { survey_version, .. }
+            | EventKind::SurveyCompleted { survey_version, .. }
+            | EventKind::SurveyDismissed { survey_version, .. } => *survey_version,
+            _ => None,
+        }
+    }
 }
 
 impl Event {
@@ -272,6 +303,7 @@ mod tests {
         let e = envelope(EventKind::SurveyAnswered {
             survey_id: "nps".into(),
             response_id: "r1".into(),
+            survey_version: None,
             question_id: "score".into(),
             value: AnswerValue::Score(3),
         });

@@ -203,18 +203,25 @@ mod tests {
         }
     }
 
+    /// A survey event's first fields, as the first module writes them.
+    fn ids(out: &mut String, survey_id: &str, response_id: &str, version: Option<u32>) {
+        field_str(out, "survey_id", survey_id);
+        field_str(out, "response_id", response_id);
+        if let Some(v) = version {
+            field_u64(out, "survey_version", u64::from(v));
+        }
+    }
+
     /// What the first module writes for `e`, field by field.
     fn by_hand(e: &Event) -> String {
         let mut out = String::new();
         envelope(e).open(&mut out, e.kind.name());
         match &e.kind {
-            EventKind::SurveyShown { survey_id, response_id } => {
-                field_str(&mut out, "survey_id", survey_id);
-                field_str(&mut out, "response_id", response_id);
+            EventKind::SurveyShown { survey_id, response_id, survey_version } => {
+                ids(&mut out, survey_id, response_id, *survey_version);
             }
-            EventKind::SurveyAnswered { survey_id, response_id, question_id, value } => {
-                field_str(&mut out, "survey_id", survey_id);
-                field_str(&mut out, "response_id", response_id);
+            EventKind::SurveyAnswered { survey_id, response_id, survey_version, question_id, value } => {
+                ids(&mut out, survey_id, response_id, *survey_version);
                 field_str(&mut out, "question_id", question_id);
                 match value {
                     AnswerValue::Score(n) => field_u64(&mut out, "value", u64::from(*n)),
@@ -222,15 +229,13 @@ mod tests {
                     AnswerValue::Choices(c) => field_strs(&mut out, "value", c.iter().map(String::as_str)),
                 }
             }
-            EventKind::SurveyCompleted { survey_id, response_id, ending_id, actions } => {
-                field_str(&mut out, "survey_id", survey_id);
-                field_str(&mut out, "response_id", response_id);
+            EventKind::SurveyCompleted { survey_id, response_id, survey_version, ending_id, actions } => {
+                ids(&mut out, survey_id, response_id, *survey_version);
                 field_str(&mut out, "ending_id", ending_id);
                 field_raw(&mut out, "actions", &serde_json::to_string(actions).unwrap());
             }
-            EventKind::SurveyDismissed { survey_id, response_id, question_id } => {
-                field_str(&mut out, "survey_id", survey_id);
-                field_str(&mut out, "response_id", response_id);
+            EventKind::SurveyDismissed { survey_id, response_id, survey_version, question_id } => {
+                ids(&mut out, survey_id, response_id, *survey_version);
                 field_str(&mut out, "question_id", question_id);
             }
             EventKind::Track { name, props } => {
@@ -261,41 +266,52 @@ mod tests {
         let ids = || (String::from("nps"), String::from("r-1"));
         let (s, r) = ids();
         vec![
-            EventKind::SurveyShown { survey_id: s.clone(), response_id: r.clone() },
+            EventKind::SurveyShown { survey_id: s.clone(), response_id: r.clone(), survey_version: None },
+            EventKind::SurveyShown { survey_id: s.clone(), response_id: r.clone(), survey_version: Some(7) },
             EventKind::SurveyAnswered {
                 survey_id: s.clone(),
                 response_id: r.clone(),
+                survey_version: Some(3),
                 question_id: "score".into(),
                 value: AnswerValue::Score(10),
             },
             EventKind::SurveyAnswered {
                 survey_id: s.clone(),
                 response_id: r.clone(),
+                survey_version: Some(3),
                 question_id: "why".into(),
                 value: AnswerValue::Text(ODD.into()),
             },
             EventKind::SurveyAnswered {
                 survey_id: s.clone(),
                 response_id: r.clone(),
+                survey_version: Some(3),
                 question_id: "what".into(),
                 value: AnswerValue::Choices(vec!["a".into(), ODD.into()]),
             },
             EventKind::SurveyAnswered {
                 survey_id: s.clone(),
                 response_id: r.clone(),
+                survey_version: Some(3),
                 question_id: "what".into(),
                 value: AnswerValue::Choices(vec![]),
             },
             EventKind::SurveyCompleted {
                 survey_id: s.clone(),
                 response_id: r.clone(),
+                survey_version: Some(2),
                 ending_id: "trial".into(),
                 actions: vec![Action {
                     action: "offer".into(),
                     params: json!({"code": "trial_extension_14d"}).as_object().unwrap().clone(),
                 }],
             },
-            EventKind::SurveyDismissed { survey_id: s, response_id: r, question_id: "score".into() },
+            EventKind::SurveyDismissed {
+                survey_id: s,
+                response_id: r,
+                survey_version: None,
+                question_id: "score".into(),
+            },
             EventKind::Track { name: ODD.into(), props: props.clone() },
             EventKind::Page { props: Props::new() },
             EventKind::Identify { traits: props.clone() },

@@ -495,6 +495,7 @@ mod tests {
         EventKind::SurveyAnswered {
             survey_id: "nps".into(),
             response_id: "r".into(),
+            survey_version: None,
             question_id: question.into(),
             value,
         }
@@ -515,6 +516,7 @@ mod tests {
         let completed = |actions: Vec<Action>| EventKind::SurveyCompleted {
             survey_id: "nps".into(),
             response_id: "r".into(),
+            survey_version: None,
             ending_id: "trial_offer".into(),
             actions,
         };

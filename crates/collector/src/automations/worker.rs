@@ -187,8 +187,13 @@ async fn process_response(state: &AppState, automations: &Automations, c: Claime
         }
     }
     let mut runs = Vec::new();
+    // Replayed through the version the response was shown (its events name it).
+    let version = events.iter().find_map(|e| e.kind.survey_version());
+    let served = crate::content::surveys::at_version(state, &c.project_key, &c.survey_id, version)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     // A survey no longer served: nothing to replay against, so nothing runs.
-    if let Some(entry) = state.surveys.get(&c.survey_id) {
+    if let Some(entry) = served {
         let response = Response::from_events(&events).remove(&c.response_id).unwrap_or_default();
         for super::Fired { rule, trigger, action } in
             automations.response_triggers(&c.project_key, &entry.survey, &response)

@@ -1,8 +1,10 @@
 //! Onboarding checklists: definitions, one user's progress, and reports.
 //!
-//! - `GET /v1/checklists?key=<public_key>` — the definition file exactly as
+//! - `GET /v1/checklists?key=<public_key>` — the project's published
+//!   checklists ([`crate::content`]), else the definition file exactly as
 //!   loaded (`{"segments": [...], "checklists": [...]}`), so the widget can
-//!   choose and complete with the same core rules.
+//!   choose and complete with the same core rules. Every route here reads
+//!   the project's published version on each request.
 //! - `GET /v1/checklists/state?key=<public_key>&user_id=…` (or
 //!   `&anonymous_id=…`; `user_id` wins if both; with identity verification
 //!   on, `user_id` needs `&user_hash=…`; until their events are stored,
@@ -46,6 +48,8 @@ use crate::checklists::report;
 use crate::checklists::report::UserProgress;
 use crate::checklists::ChecklistCatalog;
 use crate::checklists::{widget_activity, with_users_where};
+use crate::content::kind::SINGLE_ID;
+use crate::content::Kind;
 use crate::error::AppError;
 use crate::extract::Query;
 use crate::AppState;
@@ -61,12 +65,27 @@ pub fn router() -> Router<AppState> {
         .route("/v1/checklists/churn-risk", get(churn_risk))
 }
 
-fn catalog(state: &AppState) -> Result<Arc<ChecklistCatalog>, AppError> {
+/// The project's published checklists ([`crate::content`], read on every
+/// request so a publish is seen at once), else the collector's file.
+async fn catalog(state: &AppState, key: &str) -> Result<Arc<ChecklistCatalog>, AppError> {
+    let published = state.db.content_live(key.to_string(), Kind::Checklists.as_str(), SINGLE_ID.into()).await?;
+    if let Some(v) = published {
+        let name = format!("published checklists version {}", v.version);
+        return ChecklistCatalog::from_json(&v.body, std::path::Path::new(&name))
+            .map(Arc::new)
+            .map_err(|problems| AppError::Internal(format!("{name} no longer validates: {}", problems.join("; "))));
+    }
     state.checklists.clone().ok_or_else(|| AppError::NotFound("no checklists are configured on this collector".into()))
 }
 
-async fn definition(State(state): State<AppState>, _: PublicKey) -> Result<impl IntoResponse, AppError> {
-    Ok(([(CONTENT_TYPE, "application/json")], catalog(&state)?.definition.to_string()))
+async fn definition(
+    State(state): State<AppState>,
+    PublicKey(project): PublicKey,
+) -> Result<impl IntoResponse, AppError> {
+    Ok((
+        [(CONTENT_TYPE, "application/json")],
+        catalog(&state, &project.project.public_key).await?.definition.to_string(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -97,7 +116,7 @@ async fn user_state(
     PublicKey(project): PublicKey,
     Query(params): Query<StateParams>,
 ) -> Result<axum::Json<Value>, AppError> {
-    let catalog = catalog(&state)?;
+    let catalog = catalog(&state, &project.project.public_key).await?;
     let given = |v: Option<String>| v.filter(|v| !v.is_empty());
     // A claimed account is only a stand-in for an unstored `group` event; where
     // identities are verified, only stored (verified) events say who is in an account.
@@ -142,7 +161,7 @@ async fn funnel(
     Query(params): Query<FunnelParams>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<axum::Json<Value>, AppError> {
-    let catalog = catalog(&state)?;
+    let catalog = catalog(&state, &project.project.public_key).await?;
     if let Some(id) = &params.segment {
         if !catalog.set.segments().iter().any(|s| &s.id == id) {
             let known: Vec<&str> = catalog.set.segments().iter().map(|s| s.id.as_str()).collect();
@@ -184,7 +203,7 @@ async fn churn_risk(
     Query(params): Query<ChurnParams>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<axum::Json<Value>, AppError> {
-    let catalog = catalog(&state)?;
+    let catalog = catalog(&state, &project.project.public_key).await?;
     let days = match params.days {
         None => DEFAULT_CHURN_DAYS,
         Some(days) => days.trim().parse().ok().filter(|d| (1..=MAX_CHURN_DAYS).contains(d)).ok_or_else(|| {

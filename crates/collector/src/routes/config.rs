@@ -2,8 +2,8 @@
 //! collector knows about this person for deciding it.
 //!
 //! - `GET /v1/config?key=<public_key>&user_id=…[&user_hash=…]` (or
-//!   `&anonymous_id=…`) — `{"targeting": <the targeting file as loaded, or
-//!   null>, "facts": {"first_seen_ms", "event_counts": {name: n},
+//!   `&anonymous_id=…`) — `{"targeting": <the project's published targeting
+//!   (read on every request), else the targeting file as loaded, or null>, "facts": {"first_seen_ms", "event_counts": {name: n},
 //!   "last_shown_ms": {survey_id: ms}}}`, facts folded from the person's
 //!   stored events on every device (see [`crate::checklists::replay`] for who
 //!   is one person). With identity verification on, a `user_id` needs its
@@ -32,6 +32,8 @@ use touchpoint_protocol::EventKind;
 
 use crate::auth::{named, person, PublicKey, SecretKey};
 use crate::checklists::person_activity;
+use crate::content::kind::SINGLE_ID;
+use crate::content::Kind;
 use crate::error::AppError;
 use crate::extract::{Json, Query};
 use crate::AppState;
@@ -55,7 +57,14 @@ async fn config(
     let who = person(&project, params.user_id, params.user_hash, params.anonymous_id)?;
     // From the rows kept at ingest: a few rows, however long their history.
     let facts = crate::targeting::person_facts(&state.db, &project, who).await?;
-    let targeting = state.targeting.as_ref().map_or(Value::Null, |t| t.definition.clone());
+    // The project's published targeting, else the file's: read on every load, so a publish is seen at once.
+    let key = project.project.public_key.clone();
+    let published = state.db.content_live(key, Kind::Targeting.as_str(), SINGLE_ID.into()).await?;
+    let targeting = match published {
+        Some(v) => serde_json::from_str(&v.body)
+            .map_err(|e| AppError::Internal(format!("stored targeting version {} is not JSON: {e}", v.version)))?,
+        None => state.targeting.as_ref().map_or(Value::Null, |t| t.definition.clone()),
+    };
     Ok(axum::Json(json!({ "targeting": targeting, "facts": facts })))
 }
 

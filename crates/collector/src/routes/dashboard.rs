@@ -10,7 +10,7 @@
 //!   text keep answers written by end users from running as script where
 //!   the key lives. Charts are inline SVG drawn by `app.js`; nothing is
 //!   loaded from another origin.
-//! - `GET /v1/dashboard/surveys` — `{"surveys": [{"id", "title", "has_nps"}]}`
+//! - `GET /v1/dashboard/surveys` — `{"surveys": [{"id", "title", "has_nps", "version"?}]}` (the project's published surveys with their live version, and the files')
 //!   (the page opens on the first survey with an NPS question).
 //! - `GET /v1/dashboard/surveys/{id}?interval=day|week|month` (default
 //!   `week`) — the survey's figures (see [`crate::dashboard::survey_report`]).
@@ -45,7 +45,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::SecretKey;
-use crate::catalog::SurveyEntry;
+use crate::content::surveys::{self as served_surveys, Served};
 use crate::dashboard::{self, EVENT_COLUMNS, PAGE};
 use crate::error::AppError;
 use crate::extract::Query;
@@ -62,8 +62,9 @@ const INSIGHT_JS: &str = include_str!("../../dashboard/insight.js");
 const INSIGHT_CSS: &str = include_str!("../../dashboard/insight.css");
 
 /// Only our own script and style; SVG is drawn by script, images are inline.
+/// `frame-src 'self'`: the editor's live preview (`routes::preview`).
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
-                   base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                   frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -96,27 +97,32 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 }
 
 /// In the definition's default language (English where it gives one).
-fn title(entry: &SurveyEntry) -> Option<String> {
+fn title(entry: &Served) -> Option<String> {
     entry.survey.title().map(str::to_string)
 }
 
-fn find<'a>(state: &'a AppState, id: &str, field: &str) -> Result<&'a SurveyEntry, AppError> {
-    state.surveys.get(id).ok_or_else(|| match field {
+/// The survey `id` as the project serves it now (its published version, else the files').
+async fn find(state: &AppState, key: &str, id: &str, field: &str) -> Result<Served, AppError> {
+    served_surveys::live(state, Some(key), id).await?.ok_or_else(|| match field {
         "path" => AppError::NotFound(format!("no survey with id {id:?}")),
         _ => AppError::bad_request(format!("no survey with id {id:?}"), Some(field)),
     })
 }
 
-async fn surveys(State(state): State<AppState>, _: SecretKey) -> axum::Json<Value> {
-    let list: Vec<Value> = state
-        .surveys
-        .all()
-        .map(|s| {
-            let title = state.surveys.get(s.id()).and_then(title);
-            json!({ "id": s.id(), "title": title, "has_nps": s.nps_question().is_some() })
+async fn surveys(State(state): State<AppState>, SecretKey(project): SecretKey) -> Result<axum::Json<Value>, AppError> {
+    let list: Vec<Value> = served_surveys::all(&state, &project.project.public_key)
+        .await?
+        .iter()
+        .map(|(id, s)| {
+            let mut row = json!({ "id": id, "title": title(s), "has_nps": s.survey.nps_question().is_some() });
+            // Only a published survey has a version; one from the files has none.
+            if let Some(v) = s.version {
+                row["version"] = json!(v);
+            }
+            row
         })
         .collect();
-    axum::Json(json!({ "surveys": list }))
+    Ok(axum::Json(json!({ "surveys": list })))
 }
 
 #[derive(Deserialize)]
@@ -131,7 +137,7 @@ async fn survey(
     Query(params): Query<SurveyParams>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<axum::Json<Value>, AppError> {
-    let entry = find(&state, &id, "path")?;
+    let entry = find(&state, &project.project.public_key, &id, "path").await?;
     let key = project.project.public_key.clone();
     let audience = insight::audience(&state, &key, insight::filter_of(&pairs)?).await?;
     let interval = match params.interval.as_deref() {
@@ -145,7 +151,7 @@ async fn survey(
     };
     let mut events = dashboard::load_events(&state.db, &key, &[], Some(&id)).await?;
     events.retain(|e| audience.keeps(e));
-    let title = title(entry);
+    let title = title(&entry);
     Ok(axum::Json(dashboard::survey_report(&entry.survey, title.as_deref(), &events, interval)))
 }
 
@@ -250,7 +256,7 @@ async fn responses_csv(
 ) -> Result<Response, AppError> {
     let id =
         params.survey_id.ok_or_else(|| AppError::bad_request("give the survey as ?survey_id=…", Some("survey_id")))?;
-    let entry = find(&state, &id, "survey_id")?;
+    let entry = find(&state, &project.project.public_key, &id, "survey_id").await?;
     let key = project.project.public_key.clone();
     // Every respondent's account and traits are columns, so people are profiled even without a filter.
     let (people, profiles) = insight::profiled(&state, &key).await?;

@@ -24,6 +24,8 @@
 //! event whose `ts` is far from the server's clock is accepted and flagged
 //! (`ts_flag`, see [`crate::ingest::ts_flag`]).
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::State;
@@ -33,6 +35,7 @@ use axum::routing::post;
 use axum::Router;
 use serde::Deserialize;
 use serde_json::Value;
+use touchpoint_core::survey::Survey;
 use touchpoint_protocol::{EventKind, EventResult, EventStatus, IngestResponse, MAX_BATCH_EVENTS};
 
 use crate::auth::SecretKey;
@@ -213,6 +216,16 @@ async fn judge_survey_events(state: &AppState, key: &str, events: &mut [NewEvent
     let stored: Vec<touchpoint_protocol::Event> =
         stored.iter().filter_map(|row| serde_json::from_str(&row.body).ok()).collect();
     let mut so_far = Response::from_events(&stored);
+    // Each survey in the version its events say was shown, looked up once per batch.
+    let mut shown: HashMap<(String, Option<u32>), Option<Arc<Survey>>> = HashMap::new();
+    for e in events.iter() {
+        let Some(id) = e.event.kind.survey_id() else { continue };
+        let wanted = (id.to_string(), e.event.kind.survey_version());
+        let version = wanted.1;
+        if let std::collections::hash_map::Entry::Vacant(slot) = shown.entry(wanted) {
+            slot.insert(crate::content::surveys::at_version(state, key, id, version).await?.map(|s| s.survey));
+        }
+    }
     for e in events.iter_mut() {
         let Some(response_id) = responses::response_id(&e.event.kind) else { continue };
         let response = so_far.entry(response_id.to_string()).or_default();
@@ -220,7 +233,8 @@ async fn judge_survey_events(state: &AppState, key: &str, events: &mut [NewEvent
         if response.has(&e.event.id) {
             continue;
         }
-        match response.check(&state.surveys, &e.event.kind) {
+        let wanted = (e.event.kind.survey_id().unwrap_or_default().to_string(), e.event.kind.survey_version());
+        match response.check(shown.get(&wanted).and_then(Option::as_ref), &e.event.kind) {
             Ok(()) => response.record(&e.event),
             Err(why) => e.rejected = Some(why.to_string()),
         }

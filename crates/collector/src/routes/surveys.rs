@@ -1,20 +1,26 @@
 //! Survey definitions and their results.
 //!
-//! - `GET /v1/surveys/{id}` — the definition JSON, exactly as loaded from its
-//!   file. Public: the widget fetches it from the page.
+//! - `GET /v1/surveys/{id}[?key=pk_…]` — the definition JSON: with a
+//!   project's public key, its live published version ([`crate::content`]),
+//!   else the collector's file of that id. Public: the widget fetches it
+//!   from the page. Every answer carries an `ETag` (`If-None-Match` gets
+//!   `304`) and `Cache-Control: no-cache`, so a publish is seen on the next
+//!   load.
 //! - `GET /v1/surveys/{id}?form=card&locale=de-DE,de,en` — the survey in its
 //!   card form (`touchpoint_protocol::card`, `"form": "card/1"`): the graph
 //!   validated at startup, with its texts in the best of `locale` (the
 //!   reader's languages, most preferred first, comma-separated or repeated,
 //!   the first 32 considered; without it, the definition's default texts),
-//!   chosen as `Survey::from_json_in` does. Public too. Any other `form` is a
-//!   400 naming the parameter; without `form`, the query is not read.
+//!   chosen as `Survey::from_json_in` does, and the published `version`
+//!   (which the widget records in its survey events). Public too. Any other
+//!   `form` is a 400 naming the parameter; an unknown `key` is a 401.
 //! - `GET /v1/surveys/{id}/nps` — `{"survey_id", "responses", "promoters",
 //!   "passives", "detractors", "nps"}` over the latest answer of each response
 //!   of the project. Needs `Authorization: Bearer <secret_key>`.
 
 use axum::extract::{Path, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -22,7 +28,7 @@ use serde::Serialize;
 use touchpoint_core::nps::NpsSummary;
 
 use crate::auth::SecretKey;
-use crate::catalog::SurveyEntry;
+use crate::content::surveys::{self, Served};
 use crate::error::AppError;
 use crate::extract::Query;
 use crate::AppState;
@@ -31,8 +37,9 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/surveys/{id}", get(definition)).route("/v1/surveys/{id}/nps", get(nps))
 }
 
-fn find<'a>(state: &'a AppState, id: &str) -> Result<&'a SurveyEntry, AppError> {
-    state.surveys.get(id).ok_or_else(|| AppError::NotFound(format!("no survey with id {id:?}")))
+/// The survey `id` as project `key` serves it.
+async fn find(state: &AppState, key: Option<&str>, id: &str) -> Result<Served, AppError> {
+    surveys::live(state, key, id).await?.ok_or_else(|| AppError::NotFound(format!("no survey with id {id:?}")))
 }
 
 /// The one `form` this route knows besides the definition as loaded.
@@ -48,6 +55,7 @@ const MAX_LOCALES: usize = 32;
 async fn definition(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let mut as_card = false;
@@ -58,9 +66,13 @@ async fn definition(
         }
         as_card = true;
     }
-    let entry = find(&state, &id)?;
+    let key = match params.iter().find(|(k, _)| k == "key") {
+        Some((_, key)) => Some(state.projects.by_public_key(key).ok_or(AppError::UnknownProjectKey)?),
+        None => None,
+    };
+    let served = find(&state, key.as_ref().map(|p| p.project.public_key.as_str()), &id).await?;
     if !as_card {
-        return Ok(([(CONTENT_TYPE, "application/json")], entry.definition.to_string()).into_response());
+        return Ok(tagged(&headers, served.definition.to_string()));
     }
     let locales: Vec<String> = params
         .iter()
@@ -71,8 +83,28 @@ async fn definition(
         .take(MAX_LOCALES)
         .map(str::to_owned)
         .collect();
-    let card = entry.card(&locales).map_err(|e| AppError::Internal(format!("survey {id:?} in {locales:?}: {e}")))?;
-    Ok(axum::Json(card).into_response())
+    let card = served.card(&locales).map_err(|e| AppError::Internal(format!("survey {id:?} in {locales:?}: {e}")))?;
+    let body = serde_json::to_string(&card).map_err(|e| AppError::Internal(format!("survey {id:?}: {e}")))?;
+    Ok(tagged(&headers, body))
+}
+
+/// A JSON answer with an `ETag` from its bytes: a new version, another
+/// language or another project is another tag, and a cache that still
+/// holds this one gets `304` without the body.
+fn tagged(headers: &HeaderMap, body: String) -> Response {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(body.as_bytes());
+    let tag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let etag = format!("\"{tag}\"");
+    let matches = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+    let common = [(ETAG, etag.clone()), (CACHE_CONTROL, "no-cache".to_string())];
+    if matches {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (common, [(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[derive(Serialize)]
@@ -87,7 +119,7 @@ async fn nps(
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
 ) -> Result<axum::Json<NpsReport>, AppError> {
-    let entry = find(&state, &id)?;
+    let entry = find(&state, Some(&project.project.public_key), &id).await?;
     let question = entry
         .survey
         .nps_question()

@@ -36,6 +36,7 @@
 //!   `received_at`, then arrival, never by the client's `ts`.
 
 pub mod account_changes;
+pub mod content;
 pub mod people;
 pub mod person_facts;
 pub mod pg_tls;

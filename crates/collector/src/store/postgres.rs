@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_trust.sql"),
     include_str!("../../migrations/postgres/0004_streams.sql"),
     include_str!("../../migrations/postgres/0006_data_rights.sql"),
+    include_str!("../../migrations/postgres/0007_content.sql"),
 ];
 
 /// Serialises migrations of collectors starting at once against one database.

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_trust.sql"),
     include_str!("../../migrations/0006_streams.sql"),
     include_str!("../../migrations/0008_data_rights.sql"),
+    include_str!("../../migrations/0009_content.sql"),
 ];
 
 /// Most batches stored in one transaction; bounds the wait of the last one.

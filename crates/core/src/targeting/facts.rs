@@ -98,7 +98,7 @@ mod tests {
     }
 
     fn shown(id: &str) -> EventKind {
-        EventKind::SurveyShown { survey_id: id.into(), response_id: "r".into() }
+        EventKind::SurveyShown { survey_id: id.into(), response_id: "r".into(), survey_version: None }
     }
 
     #[test]
