@@ -348,11 +348,11 @@ async fn deliver_due(state: &AppState, automations: &Arc<Automations>) -> Result
             let attempt_no = item.attempts + 1;
             let started_at = crate::now_ms();
             let clock = Instant::now();
-            let (status_code, error) = attempt(&state, &automations, &item).await;
+            let Tried { status_code, error, permanent } = attempt(&state, &automations, &item).await;
             let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
             let after = match &error {
                 None => AfterAttempt::Delivered { at: crate::now_ms() },
-                Some(_) if attempt_no >= retry.max_attempts => AfterAttempt::Failed,
+                Some(_) if permanent || attempt_no >= retry.max_attempts => AfterAttempt::Failed,
                 Some(_) => AfterAttempt::Retry { at: crate::now_ms() + retry.delay_after(attempt_no) },
             };
             let record = Attempt {
@@ -373,11 +373,26 @@ async fn deliver_due(state: &AppState, automations: &Arc<Automations>) -> Result
     Ok(n)
 }
 
-/// One try: `(HTTP status if any, error if it failed)`.
-async fn attempt(state: &AppState, automations: &Automations, item: &OutboxItem) -> (Option<i64>, Option<String>) {
+/// The outcome of one try.
+struct Tried {
+    /// The HTTP status, or the SMTP server's reply code.
+    status_code: Option<i64>,
+    error: Option<String>,
+    /// Retrying cannot help (an SMTP server's 5xx refusal).
+    permanent: bool,
+}
+
+impl Tried {
+    fn from(status_code: Option<i64>, error: Option<String>) -> Tried {
+        Tried { status_code, error, permanent: false }
+    }
+}
+
+/// One try.
+async fn attempt(state: &AppState, automations: &Automations, item: &OutboxItem) -> Tried {
+    let timeout = Duration::from_millis(u64::try_from(automations.config.retry.timeout_ms).unwrap_or(10_000));
     match item.kind.as_str() {
         "webhook" => {
-            let timeout = Duration::from_millis(u64::try_from(automations.config.retry.timeout_ms).unwrap_or(10_000));
             // Rows of collectors that stored the signature itself name no key: their project's secret signs them.
             let key = item
                 .signing_key
@@ -385,23 +400,46 @@ async fn attempt(state: &AppState, automations: &Automations, item: &OutboxItem)
                 .and_then(SigningKey::parse)
                 .unwrap_or_else(|| SigningKey::Project(item.project_key.clone()));
             let Some(secret) = key.secret(state) else {
-                return (None, Some(format!("no signing secret for {key} in this collector's configuration")));
+                return Tried::from(
+                    None,
+                    Some(format!("no signing secret for {key} in this collector's configuration")),
+                );
             };
             let item = item.clone();
             let attempt_no = item.attempts + 1;
             let sent = tokio::task::spawn_blocking(move || post_webhook(&item, &secret, attempt_no, timeout)).await;
             match sent {
-                Ok(Ok(status)) if (200..300).contains(&status) => (Some(i64::from(status)), None),
-                Ok(Ok(status)) => (Some(i64::from(status)), Some(format!("the receiver answered HTTP {status}"))),
-                Ok(Err(e)) => (None, Some(e)),
-                Err(e) => (None, Some(format!("send task failed: {e}"))),
+                Ok(Ok(status)) if (200..300).contains(&status) => Tried::from(Some(i64::from(status)), None),
+                Ok(Ok(status)) => {
+                    Tried::from(Some(i64::from(status)), Some(format!("the receiver answered HTTP {status}")))
+                }
+                Ok(Err(e)) => Tried::from(None, Some(e)),
+                Err(e) => Tried::from(None, Some(format!("send task failed: {e}"))),
             }
         }
-        "email" => match write_email(&automations.outbox_dir, item).await {
-            Ok(()) => (None, None),
-            Err(e) => (None, Some(e)),
+        "email" => match &automations.config.smtp {
+            None => match write_email(&automations.outbox_dir, item).await {
+                Ok(()) => Tried::from(None, None),
+                Err(e) => Tried::from(None, Some(e)),
+            },
+            Some(settings) => {
+                let settings = settings.clone();
+                let from = super::message::address_of(automations.config.from_for(&item.project_key)).to_string();
+                let (to, payload) = (item.target.clone(), item.payload.clone());
+                let sent = tokio::task::spawn_blocking(move || {
+                    super::smtp::send(&settings, &from, &to, payload.as_bytes(), timeout)
+                })
+                .await;
+                match sent {
+                    Ok(Ok(code)) => Tried::from(Some(i64::from(code)), None),
+                    Ok(Err(f)) => {
+                        Tried { status_code: f.code.map(i64::from), error: Some(f.message), permanent: f.permanent }
+                    }
+                    Err(e) => Tried::from(None, Some(format!("send task failed: {e}"))),
+                }
+            }
         },
-        other => (None, Some(format!("unknown delivery kind {other:?}"))),
+        other => Tried::from(None, Some(format!("unknown delivery kind {other:?}"))),
     }
 }
 
