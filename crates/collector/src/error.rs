@@ -32,6 +32,8 @@ pub enum AppError {
         retry_after: Duration,
     },
     NotFound(String),
+    /// The request is understood but the resource's state does not allow it.
+    Conflict(String),
     PayloadTooLarge {
         limit: usize,
     },
@@ -73,6 +75,7 @@ impl IntoResponse for AppError {
             AppError::Forbidden { message, field } => (StatusCode::FORBIDDEN, message.clone(), Some(*field)),
             AppError::RateLimited { message, .. } => (StatusCode::TOO_MANY_REQUESTS, message.clone(), None),
             AppError::NotFound(what) => (StatusCode::NOT_FOUND, what.clone(), None),
+            AppError::Conflict(what) => (StatusCode::CONFLICT, what.clone(), None),
             AppError::PayloadTooLarge { limit } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, format!("request body is larger than {limit} bytes"), None)
             }

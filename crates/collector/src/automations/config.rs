@@ -76,6 +76,8 @@ pub struct AutomationsConfig {
     pub churn_scan_every_ms: i64,
     /// How long after a response's last answer its answer rules act, if it neither completes nor is dismissed.
     pub response_settle_ms: i64,
+    /// The dashboard's address (`dashboard_url`), for links to cases in chat messages.
+    pub dashboard_url: Option<String>,
     /// Event streams: every accepted event forwarded to the host's backend ([`crate::streams`]).
     pub streams: Vec<crate::streams::StreamSpec>,
 }
@@ -172,6 +174,10 @@ pub enum ActionSpec {
     Case {
         title: String,
     },
+    /// A Slack incoming webhook ([`super::slack`]).
+    Slack {
+        url: String,
+    },
 }
 
 /// Every problem of an automations file, each line starting with the file.
@@ -231,7 +237,16 @@ impl AutomationsConfig {
         p.only(
             root,
             "",
-            &["email", "webhooks", "projects", "churn_scan_every_s", "response_settle_ms", "rules", "streams"],
+            &[
+                "email",
+                "webhooks",
+                "projects",
+                "churn_scan_every_s",
+                "response_settle_ms",
+                "rules",
+                "streams",
+                "dashboard_url",
+            ],
         );
 
         // email
@@ -310,6 +325,12 @@ impl AutomationsConfig {
             }
         }
 
+        let dashboard_url = p.opt_str(root, "", "dashboard_url").map(|url| {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(char::is_whitespace) {
+                p.at("dashboard_url", format!("{url:?} is not an http(s) URL"));
+            }
+            url.trim_end_matches('/').to_string()
+        });
         let churn_scan_every_ms =
             p.opt_int(root, "", "churn_scan_every_s", 1..=7 * 86_400).unwrap_or(DEFAULT_CHURN_SCAN_S) * 1000;
         let response_settle_ms =
@@ -366,6 +387,7 @@ impl AutomationsConfig {
             churn_scan_every_ms,
             response_settle_ms,
             streams,
+            dashboard_url,
         })
     }
 }
@@ -864,13 +886,24 @@ impl Problems {
                 }
                 Some(ActionSpec::Email { template: template.to_string(), to })
             }
+            "slack" => {
+                self.only(map, at, &["action", "url"]);
+                let url = self.str(map, at, "url")?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
+                    self.at(&join(at, "url"), format!("{url:?} is not an http(s) URL (a Slack incoming webhook)"));
+                }
+                Some(ActionSpec::Slack { url: url.to_string() })
+            }
             "case" => {
                 self.only(map, at, &["action", "title"]);
                 let title = self.str(map, at, "title")?;
                 Some(ActionSpec::Case { title: title.to_string() })
             }
             other => {
-                self.at(&join(at, "action"), format!("unknown action {other:?} (expected webhook, email or case)"));
+                self.at(
+                    &join(at, "action"),
+                    format!("unknown action {other:?} (expected webhook, email, case or slack)"),
+                );
                 None
             }
         }

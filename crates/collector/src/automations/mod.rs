@@ -50,6 +50,7 @@
 
 pub mod config;
 pub mod message;
+pub mod slack;
 pub mod smtp;
 pub mod template;
 pub mod worker;
@@ -288,7 +289,21 @@ impl Automations {
                     created_at: t.now,
                     closed_at: None,
                     note: None,
+                    priority: "normal".into(),
+                    assignee: t.account.as_ref().and_then(|a| a.owner.clone()),
+                    first_response_at: None,
+                    csat_score: None,
                 }),
+                ActionSpec::Slack { url } => {
+                    // The case this rule opens for the same trigger, if it opens one.
+                    let case_url =
+                        rule.actions.iter().position(|a| matches!(a, ActionSpec::Case { .. })).and_then(|at| {
+                            let case_id = effect_id(&t.project_key, &t.trigger_id, &rule.id, at);
+                            self.config.dashboard_url.as_ref().map(|base| format!("{base}#case={case_id}"))
+                        });
+                    let payload = slack::message(&rule.id, t, case_url.as_deref()).to_string();
+                    run.outbox.push(item("slack", url.clone(), payload));
+                }
             }
         }
         run
@@ -330,7 +345,24 @@ pub struct TriggerContext {
     pub action: Option<Map<String, Value>>,
     /// What of the person is proven.
     pub identity: Identity,
+    /// The account of the person's latest `group` call.
+    pub account: Option<AccountInfo>,
+    /// A survey trigger's response: its final answers in path order (question id, value).
+    pub answers: Vec<(String, Value)>,
     pub now: i64,
+}
+
+/// The account a trigger's person belongs to, as far as it is known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountInfo {
+    pub id: String,
+    /// The `name` trait of its `group` calls.
+    pub name: Option<String>,
+    /// The accounts file's `owner_trait` (default `owner`): whom its cases are assigned to.
+    pub owner: Option<String>,
+    /// The account worker's latest health score and stage.
+    pub health: Option<i64>,
+    pub stage: Option<String>,
 }
 
 /// What the collector can vouch for about the person of a trigger.
