@@ -15,7 +15,40 @@ use serde_json::{Map, Value};
 
 use crate::automations::message::{compose, Compose};
 use crate::automations::template::{Part, Template, Vars};
-use crate::store::Case;
+use crate::store::{Case, DbError, Store};
+
+/// The survey that asks "How did we do?" after a case is solved (`surveys/case_csat.json`).
+pub const CSAT_SURVEY: &str = "case_csat";
+/// The targeting fact a solved case awaiting its CSAT answer counts as: the
+/// CSAT survey's targeting asks for one (`"event": {"name": "case_solved"}`),
+/// so it goes through the attention budget like any survey.
+pub const CSAT_FACT: &str = "case_solved";
+/// A case solved longer ago than this is not asked about any more.
+const CSAT_WINDOW_MS: i64 = 14 * 24 * 60 * 60 * 1000;
+
+/// Adds [`CSAT_FACT`] to `user`'s targeting facts while one of their solved
+/// cases awaits its CSAT answer.
+pub async fn csat_fact(
+    db: &Store,
+    key: &str,
+    user: &str,
+    now: i64,
+    facts: &mut touchpoint_core::targeting::Facts,
+) -> Result<(), DbError> {
+    if db.csat_pending(key.to_string(), user.to_string(), now - CSAT_WINDOW_MS).await?.is_some() {
+        facts.event_counts.insert(CSAT_FACT.to_string(), 1);
+    }
+    Ok(())
+}
+
+/// Stores `user`'s CSAT rating on their case awaiting one (the most recently
+/// solved); `false` if none awaits it. The first answer counts.
+pub async fn record_csat(db: &Store, key: &str, user: &str, rating: i64, now: i64) -> Result<bool, DbError> {
+    match db.csat_pending(key.to_string(), user.to_string(), now - CSAT_WINDOW_MS).await? {
+        Some(case) => db.record_csat(key.to_string(), case.id, rating, now).await,
+        None => Ok(false),
+    }
+}
 
 /// Where a case stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -383,3 +383,65 @@ async fn the_roadblocks_report_counts_tags_over_a_scripted_data_set() {
     assert_eq!(timeline.as_array().unwrap().len(), 1, "{timeline:#}");
     h.stop().await;
 }
+
+/// Solving a case makes "How did we do?" eligible for its user (through the
+/// targeting facts the widget reads), and the answer lands on the case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_solved_case_asks_for_csat_once_and_keeps_the_answer() {
+    let slack = Receiver::start().await;
+    let smtp = SmtpServer::start(&[]).await;
+    let h = harness(&slack.url, smtp.port).await;
+    h.post_events(&detractor("u-csat", "export is too slow")).await;
+    slack.wait_for(1).await;
+    let id = h.get("/v1/cases").await["cases"][0]["id"].as_str().unwrap().to_string();
+    let facts = |h: &Harness| {
+        let req = Request::get(format!("/v1/config?key={KEY}&user_id=u-csat"))
+            .header(header::ORIGIN, "https://app.example.com")
+            .body(Body::empty())
+            .unwrap();
+        let app = router(h.state.clone());
+        async move {
+            let res = app.oneshot(req).await.unwrap();
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+            serde_json::from_slice::<Value>(&bytes).unwrap()["facts"]["event_counts"].clone()
+        }
+    };
+    assert_eq!(facts(&h).await.get("case_solved"), None, "an open case asks nothing");
+    h.send(Method::PATCH, &format!("/v1/cases/{id}"), Some(json!({"status": "solved"}))).await;
+    assert_eq!(facts(&h).await["case_solved"], 1);
+
+    let answer = |value: i64| {
+        vec![
+            event(
+                "u-csat",
+                T0 + 10,
+                json!({"type": "survey_answered", "survey_id": "case_csat", "response_id": "r-csat",
+                                            "question_id": "rating", "value": value}),
+            ),
+            event(
+                "u-csat",
+                T0 + 11,
+                json!({"type": "survey_completed", "survey_id": "case_csat", "response_id": "r-csat",
+                                            "ending_id": "thanks", "actions": []}),
+            ),
+        ]
+    };
+    h.post_events(&answer(4)).await;
+    let case = eventually_case(&h, &id, |c| c["csat"] == 4).await;
+    let last = case["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((&last["kind"], &last["body"]), (&json!("csat"), &json!("4")));
+    assert_eq!(facts(&h).await.get("case_solved"), None, "answered: not asked again");
+    h.stop().await;
+}
+
+async fn eventually_case(h: &Harness, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let case = h.get(&format!("/v1/cases/{id}")).await;
+        if done(&case) {
+            return case;
+        }
+        assert!(Instant::now() < deadline, "{case:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

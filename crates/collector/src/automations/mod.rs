@@ -110,10 +110,11 @@ impl Automations {
     /// Does some rule for `project_key` read responses to this survey? Their
     /// events put the response in the response queue when stored.
     pub fn watches_survey(&self, project_key: &str, survey_id: &str) -> bool {
-        self.config
-            .rules
-            .iter()
-            .any(|r| applies_to(r, project_key) && r.when.survey().is_some_and(|s| s.is_none_or(|s| s == survey_id)))
+        // A CSAT answer is stored on its case by the worker.
+        survey_id == crate::cases::CSAT_SURVEY
+            || self.config.rules.iter().any(|r| {
+                applies_to(r, project_key) && r.when.survey().is_some_and(|s| s.is_none_or(|s| s == survey_id))
+            })
     }
 
     /// Tells the worker there is work (after a commit).

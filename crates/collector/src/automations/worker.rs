@@ -216,9 +216,27 @@ async fn process_response(state: &AppState, automations: &Automations, c: Claime
             }
         }
     }
+    if c.survey_id == crate::cases::CSAT_SURVEY {
+        store_csat(state, &c.project_key, &events, now).await?;
+    }
     let trigger_id = format!("response:{}", c.response_id);
     let dequeue = Some(Dequeue::Response { response_id: c.response_id, due_at: c.due_at });
     state.db.apply_runs(c.project_key, trigger_id, dequeue, runs, now).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A "How did we do?" rating goes on the user's case that awaits it (the
+/// response's latest rating; a case keeps the first rating it got).
+async fn store_csat(state: &AppState, key: &str, events: &[Event], now: i64) -> Result<(), String> {
+    let rating = events.iter().rev().find_map(|e| match (&e.kind, &e.user_id) {
+        (EventKind::SurveyAnswered { value: touchpoint_protocol::AnswerValue::Score(n), .. }, Some(user)) => {
+            Some((user.clone(), i64::from(*n)))
+        }
+        _ => None,
+    });
+    if let Some((user, rating)) = rating {
+        crate::cases::record_csat(&state.db, key, &user, rating, now).await.map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 
