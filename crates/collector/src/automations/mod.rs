@@ -30,11 +30,14 @@
 //! with the public key can name any address, so each address gets at most
 //! one follow-up email per project per day (`email_quota`). Rules with
 //! `"require_verified": true` run only for verified users. Template values
-//! are escaped for where they go ([`template`]). It then delivers due outbox
-//! rows: webhooks signed at each attempt ([`crate::signature`]), emails as `.eml` files in
-//! the outbox folder (there is no SMTP client: a mail transfer agent or a
-//! person picks them up). Each attempt is logged (`delivery_attempts`); a
-//! failure is retried with exponential backoff until `max_attempts`.
+//! are escaped for where they go ([`template`]), and a message is composed
+//! so that nothing a user wrote can add a header or a recipient
+//! ([`message`]). It then delivers due outbox rows: webhooks signed at each
+//! attempt ([`crate::signature`]), Slack messages ([`slack`]), emails to an
+//! SMTP server ([`smtp`]) or, by default, as `.eml` files in the outbox
+//! folder. Each attempt is logged (`delivery_attempts`); a failure is retried
+//! with exponential backoff until `max_attempts` (an SMTP server's permanent
+//! 5xx refusal fails at once).
 //!
 //! **Exactly once.** A rule runs at most once per trigger: the run row, the
 //! case and the outbox row are written together, and a second run of the same

@@ -49,6 +49,7 @@ use crate::AppState;
 const PAGE_HTML: &str = include_str!("../../dashboard/index.html");
 const APP_JS: &str = include_str!("../../dashboard/app.js");
 const APP_CSS: &str = include_str!("../../dashboard/app.css");
+const CASES_JS: &str = include_str!("../../dashboard/cases.js");
 
 /// Only our own script and style; SVG is drawn by script, images are inline.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
@@ -60,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/", get(|| async { asset(PAGE_HTML, "text/html; charset=utf-8") }))
         .route("/dashboard/app.js", get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }))
         .route("/dashboard/app.css", get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }))
+        .route("/dashboard/cases.js", get(|| async { asset(CASES_JS, "text/javascript; charset=utf-8") }))
         .route("/v1/dashboard/surveys", get(surveys))
         .route("/v1/dashboard/surveys/{id}", get(survey))
         .route("/v1/dashboard/help-searches", get(help_searches))
