@@ -351,9 +351,18 @@ pub struct TriggerContext {
     pub identity: Identity,
     /// The account of the person's latest `group` call.
     pub account: Option<AccountInfo>,
-    /// A survey trigger's response: its final answers in path order (question id, value).
-    pub answers: Vec<(String, Value)>,
+    /// A survey trigger's response: its final answers in path order.
+    pub answers: Vec<Answer>,
     pub now: i64,
+}
+
+/// One final answer of a trigger's response, with what its question asks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub question_id: String,
+    /// The question's kind (`nps`, `rating`, `text`, …).
+    pub kind: &'static str,
+    pub value: Value,
 }
 
 /// The account a trigger's person belongs to, as far as it is known.

@@ -16,15 +16,11 @@ pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// The NPS score and the free-text comments among the response's final answers.
+/// The NPS score and the answers to free-text questions among the response's final answers.
 fn score_and_comment(t: &TriggerContext) -> (Option<i64>, Vec<String>) {
-    let score = t.answers.iter().find_map(|(_, v)| v.as_i64());
-    let mut comments: Vec<String> =
-        t.answers.iter().filter_map(|(_, v)| v.as_str()).filter(|s| s.contains(' ')).map(str::to_string).collect();
-    if comments.is_empty() {
-        // A one-word text answer is still a comment; choice ids are not, but telling them apart needs the survey.
-        comments = t.answers.iter().rev().take(1).filter_map(|(_, v)| v.as_str()).map(str::to_string).collect();
-    }
+    let score = t.answers.iter().find(|a| a.kind == "nps").and_then(|a| a.value.as_i64());
+    let comments =
+        t.answers.iter().filter(|a| a.kind == "text").filter_map(|a| a.value.as_str()).map(str::to_string).collect();
     (score, comments)
 }
 

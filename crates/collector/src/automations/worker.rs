@@ -191,13 +191,15 @@ async fn process_response(state: &AppState, automations: &Automations, c: Claime
     // A survey no longer served: nothing to replay against, so nothing runs.
     if let Some(entry) = state.surveys.get(&c.survey_id) {
         let response = Response::from_events(&events).remove(&c.response_id).unwrap_or_default();
-        let answers: Vec<(String, Value)> = response
+        let answers: Vec<super::Answer> = response
             .final_answers(&entry.survey)
             .iter()
             .filter_map(|a| match &a.event.kind {
-                EventKind::SurveyAnswered { question_id, value, .. } => {
-                    Some((question_id.clone(), serde_json::to_value(value).unwrap_or_default()))
-                }
+                EventKind::SurveyAnswered { question_id, value, .. } => Some(super::Answer {
+                    kind: entry.survey.question(question_id).map_or("unknown", |q| q.kind().name()),
+                    question_id: question_id.clone(),
+                    value: serde_json::to_value(value).unwrap_or_default(),
+                }),
                 _ => None,
             })
             .collect();
@@ -251,7 +253,7 @@ async fn run_for(
     event: &Event,
     value: Value,
     action: Option<Map<String, Value>>,
-    answers: Vec<(String, Value)>,
+    answers: Vec<super::Answer>,
     now: i64,
 ) -> Result<Option<crate::store::RunEffects>, String> {
     let identity = identity(state, key, event.user_id.as_deref()).await?;
