@@ -2,11 +2,11 @@
 // a Slack message at a local receiver and a case for the account's owner; a reply from the
 // dashboard → an email at an SMTP server the test runs, and on the case's timeline;
 // solving the case → "How did we do?" on the user's next page load, its answer on the case.
-import { test, expect, readApi } from "./collector-extra";
+import { test, expect, readApi, root } from "./collector-extra";
 import { openDemo, card } from "./collector";
 import { createServer } from "node:http";
 import { AddressInfo } from "node:net";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { smtpServer, textOf } from "./smtp";
 
@@ -103,5 +103,42 @@ test("detractor → Slack + owner's case; dashboard reply → SMTP email on the 
   await dash.reload();
   await expect(dash.locator("#case-detail")).toContainText("CSAT 4/5");
   await slack.close();
+  await smtp.close();
+});
+
+test("'Not ready to upgrade' → the trial extension over SMTP in the user's locale, once, though the server refuses twice", async ({ page, startCollector }) => {
+  const smtp = await smtpServer(2);
+  const c = await startCollector((dir: string) => {
+    const file = join(dir, "smtp-automations.json");
+    const demo = JSON.parse(readFileSync(join(root, "automations.json"), "utf8"));
+    writeFileSync(file, JSON.stringify({
+      email: { from: "Acme Success <success@acme.example>", templates_dir: join(root, "templates"),
+               smtp: { host: "127.0.0.1", port: smtp.port, tls: "none" } },
+      webhooks: { first_retry_ms: 200, max_retry_ms: 1000, max_attempts: 5, timeout_ms: 3000 },
+      response_settle_ms: 500,
+      rules: demo.rules.filter((r: any) => r.id === "trial_extension"),
+    }));
+    return ["--automations", file];
+  });
+  await openDemo(page, c);
+  await page.evaluate(() => (window as any).Touchpoint.identify("user_42", { email: "dana@example.com", locale: "de-DE" }));
+  await page.getByRole("button", { name: "Give feedback" }).click();
+  await card(page).getByRole("button", { name: /^3 out of 10/ }).click();
+  await card(page).getByRole("button", { name: "Not ready to upgrade" }).click();
+  await expect(card(page).getByRole("heading", { name: "Two more weeks, on us" })).toBeVisible();
+
+  await expect.poll(() => smtp.mails.length, { timeout: 15_000 }).toBe(1);
+  await page.waitForTimeout(1500);
+  expect(smtp.mails).toHaveLength(1);
+  const mail = smtp.mails[0];
+  expect(mail.to).toEqual(["dana@example.com"]);
+  expect(mail.data).toContain("Subject: Zwei Wochen mehr Acme Projects, von uns\r\n");
+  expect(mail.data).toContain("Content-Language: de\r\n");
+  expect(mail.data).toContain("List-Unsubscribe: <mailto:success@acme.example?subject=unsubscribe>\r\n");
+  expect(textOf(mail)).toContain("Hallo Dana Rivera,");
+  const { deliveries } = await readApi(c, "/v1/automations/deliveries");
+  expect(deliveries).toHaveLength(1);
+  expect(deliveries[0]).toMatchObject({ kind: "email", status: "delivered", attempts: 3 });
+  expect(deliveries[0].log.map((a: any) => a.status_code)).toEqual([451, 451, 250]);
   await smtp.close();
 });
