@@ -300,6 +300,15 @@ async fn a_detractor_reaches_slack_gets_a_case_for_the_owner_and_a_reply_by_emai
     assert_eq!((&weeks[0]["opened"], &weeks[0]["solved"]), (&json!(1), &json!(1)), "{weeks:#}");
     assert!(weeks[0]["median_first_response_ms"].as_i64().is_some());
 
+    // Erasing Dana takes her case's timeline and tags with it.
+    let (status, erased) = h.send(Method::DELETE, "/v1/people/u-dana", None).await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    for table in ["cases", "case_timeline", "case_tags"] {
+        assert!(h.db.rows(&format!("SELECT * FROM {table}")).await.is_empty(), "{table}: {erased}");
+    }
+    let (status, _) = h.send(Method::GET, &format!("/v1/cases/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // Bad input is named.
     let (status, body) = h.send(Method::PATCH, &format!("/v1/cases/{id}"), Some(json!({"status": "done"}))).await;
     assert_eq!((status, &body["field"]), (StatusCode::BAD_REQUEST, &json!("status")));
