@@ -43,24 +43,40 @@ fn repo(path: &str) -> PathBuf {
 struct Receiver {
     url: String,
     bodies: Arc<Mutex<Vec<Value>>>,
+    /// What arrived under `<url>/teams`.
+    teams: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Receiver {
     async fn start() -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/services/T000/B000/XXXX", listener.local_addr().unwrap());
-        let r = Receiver { url, bodies: Arc::default() };
+        let r = Receiver { url, bodies: Arc::default(), teams: Arc::default() };
         let shared = r.clone();
-        let app = Router::new().route(
-            "/services/T000/B000/XXXX",
-            axum::routing::post(move |body: Bytes| {
-                let r = shared.clone();
-                async move {
-                    r.bodies.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-                    "ok"
-                }
-            }),
-        );
+        let app = Router::new()
+            .route(
+                "/services/T000/B000/XXXX/{*rest}",
+                axum::routing::post({
+                    let r = r.clone();
+                    move |body: Bytes| {
+                        let r = r.clone();
+                        async move {
+                            r.teams.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                            "1"
+                        }
+                    }
+                }),
+            )
+            .route(
+                "/services/T000/B000/XXXX",
+                axum::routing::post(move |body: Bytes| {
+                    let r = shared.clone();
+                    async move {
+                        r.bodies.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                        "ok"
+                    }
+                }),
+            );
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         r
     }
@@ -85,6 +101,10 @@ async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+fn r_first(list: &Arc<Mutex<Vec<Value>>>) -> Option<Value> {
+    list.lock().unwrap().first().cloned()
+}
+
 struct Harness {
     _dir: TempDir,
     db: TestDb,
@@ -103,6 +123,7 @@ async fn harness(slack_url: &str, smtp_port: u16) -> Harness {
         "dashboard_url": "http://127.0.0.1:8787/dashboard/",
         "rules": [{ "id": "detractor", "when": { "score": { "survey": "nps", "min": 0, "max": 6 } },
                     "do": [ { "action": "slack", "url": slack_url },
+                            { "action": "teams", "url": format!("{slack_url}/teams") },
                             { "action": "case", "title": "Detractor: reply personally" } ] }],
     });
     let surveys = SurveyCatalog::load_dir(&repo("surveys")).unwrap();
@@ -238,6 +259,19 @@ async fn a_detractor_reaches_slack_gets_a_case_for_the_owner_and_a_reply_by_emai
         assert!(text.contains(needle), "{needle:?} missing from {msg:#}");
     }
     assert!(!text.contains("<!channel>"), "{msg:#}");
+    // Teams: the same as an Adaptive Card, user text only in TextRuns (never read as Markdown).
+    let teams = eventually("a Teams message", || r_first(&slack.teams)).await;
+    let card = &teams["attachments"][0]["content"];
+    assert_eq!(card["type"], "AdaptiveCard");
+    let runs: Vec<&str> = card["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["inlines"].as_array().unwrap().iter().map(|i| i["text"].as_str().unwrap()))
+        .collect();
+    assert!(runs.contains(&"export is too slow <!channel>"), "{runs:?}");
+    assert!(runs.contains(&"Acme Corp (acme)") && runs.contains(&"olivia@acme.example"), "{runs:?}");
+    assert!(card["body"].as_array().unwrap().iter().all(|b| b["type"] == "RichTextBlock"));
     assert_eq!(msg["text"], "NPS 3 from Dana (u-dana) (Acme Corp (acme)): export is too slow &lt;!channel&gt;");
 
     // The case: assigned to the account's owner, linked from Slack.

@@ -178,6 +178,10 @@ pub enum ActionSpec {
     Slack {
         url: String,
     },
+    /// A Microsoft Teams incoming webhook: the same message as an Adaptive Card.
+    Teams {
+        url: String,
+    },
 }
 
 /// Every problem of an automations file, each line starting with the file.
@@ -886,13 +890,14 @@ impl Problems {
                 }
                 Some(ActionSpec::Email { template: template.to_string(), to })
             }
-            "slack" => {
+            "slack" | "teams" => {
                 self.only(map, at, &["action", "url"]);
                 let url = self.str(map, at, "url")?;
                 if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
-                    self.at(&join(at, "url"), format!("{url:?} is not an http(s) URL (a Slack incoming webhook)"));
+                    self.at(&join(at, "url"), format!("{url:?} is not an http(s) URL (an incoming webhook)"));
                 }
-                Some(ActionSpec::Slack { url: url.to_string() })
+                let url = url.to_string();
+                Some(if kind == "slack" { ActionSpec::Slack { url } } else { ActionSpec::Teams { url } })
             }
             "case" => {
                 self.only(map, at, &["action", "title"]);
@@ -902,7 +907,7 @@ impl Problems {
             other => {
                 self.at(
                     &join(at, "action"),
-                    format!("unknown action {other:?} (expected webhook, email, case or slack)"),
+                    format!("unknown action {other:?} (expected webhook, email, case, slack or teams)"),
                 );
                 None
             }

@@ -298,15 +298,18 @@ impl Automations {
                     first_response_at: None,
                     csat_score: None,
                 }),
-                ActionSpec::Slack { url } => {
+                ActionSpec::Slack { url } | ActionSpec::Teams { url } => {
                     // The case this rule opens for the same trigger, if it opens one.
                     let case_url =
                         rule.actions.iter().position(|a| matches!(a, ActionSpec::Case { .. })).and_then(|at| {
                             let case_id = effect_id(&t.project_key, &t.trigger_id, &rule.id, at);
                             self.config.dashboard_url.as_ref().map(|base| format!("{base}#case={case_id}"))
                         });
-                    let payload = slack::message(&rule.id, t, case_url.as_deref()).to_string();
-                    run.outbox.push(item("slack", url.clone(), payload));
+                    let (kind, payload) = match action {
+                        ActionSpec::Teams { .. } => ("teams", slack::teams_message(&rule.id, t, case_url.as_deref())),
+                        _ => ("slack", slack::message(&rule.id, t, case_url.as_deref())),
+                    };
+                    run.outbox.push(item(kind, url.clone(), payload.to_string()));
                 }
             }
         }

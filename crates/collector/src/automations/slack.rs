@@ -1,6 +1,7 @@
 //! The Slack message a rule's `slack` action posts to an incoming webhook:
 //! Block Kit with the score, the comment, who answered, their account and
-//! its health, and a link to the case in the dashboard.
+//! its health, and a link to the case in the dashboard. The `teams` action
+//! posts the same as an Adaptive Card ([`teams_message`]).
 //!
 //! Text a user wrote goes into `mrkdwn` fields escaped as Slack asks
 //! (`&`, `<`, `>`), so a comment cannot mention `<!channel>`, link
@@ -24,8 +25,17 @@ fn score_and_comment(t: &TriggerContext) -> (Option<i64>, Vec<String>) {
     (score, comments)
 }
 
-/// The payload for rule `rule_id`; `case_url` links to the case the same rule opened.
-pub fn message(rule_id: &str, t: &TriggerContext, case_url: Option<&str>) -> Value {
+/// What both chat messages say, as plain text.
+struct Summary {
+    score: String,
+    comment: String,
+    who: String,
+    account: String,
+    health: String,
+    owner: Option<String>,
+}
+
+fn summary(t: &TriggerContext) -> Summary {
     let (score, comments) = score_and_comment(t);
     let who = match (t.traits.get("name").and_then(Value::as_str), &t.user_id) {
         (Some(name), Some(id)) => format!("{name} ({id})"),
@@ -46,6 +56,12 @@ pub fn message(rule_id: &str, t: &TriggerContext, case_url: Option<&str>) -> Val
         None => "—".into(),
     };
     let owner = t.account.as_ref().and_then(|a| a.owner.clone());
+    Summary { score: score_text, comment, who, account: account_text, health: health_text, owner }
+}
+
+/// The payload for rule `rule_id`; `case_url` links to the case the same rule opened.
+pub fn message(rule_id: &str, t: &TriggerContext, case_url: Option<&str>) -> Value {
+    let Summary { score: score_text, comment, who, account: account_text, health: health_text, owner } = summary(t);
     let mut fields = vec![
         json!({ "type": "mrkdwn", "text": format!("*Score*\n{}", escape(&score_text)) }),
         json!({ "type": "mrkdwn", "text": format!("*Who*\n{}", escape(&who)) }),
@@ -79,6 +95,40 @@ pub fn message(rule_id: &str, t: &TriggerContext, case_url: Option<&str>) -> Val
         format!("NPS {score_text} from {who} ({account_text}): {comment}")
     };
     json!({ "text": escape(&text), "blocks": blocks })
+}
+
+/// The same for a Microsoft Teams incoming webhook: an Adaptive Card whose
+/// user text is only in `TextRun`s, which Teams never reads as Markdown
+/// (a `TextBlock` or a fact's value would turn `[x](https://…)` into a link).
+pub fn teams_message(rule_id: &str, t: &TriggerContext, case_url: Option<&str>) -> Value {
+    let s = summary(t);
+    let run = |label: &str, value: &str| {
+        json!({ "type": "RichTextBlock", "inlines": [
+            { "type": "TextRun", "text": format!("{label}: "), "weight": "Bolder" },
+            { "type": "TextRun", "text": value }
+        ] })
+    };
+    let mut body = vec![
+        json!({ "type": "RichTextBlock", "inlines": [
+            { "type": "TextRun", "text": format!("NPS {} from {}", s.score, s.who), "weight": "Bolder", "size": "Medium" }
+        ] }),
+        json!({ "type": "RichTextBlock", "inlines": [
+            { "type": "TextRun", "text": if s.comment.is_empty() { "No comment.".to_string() } else { s.comment.clone() }, "italic": true }
+        ] }),
+        run("Account", &s.account),
+        run("Health", &s.health),
+    ];
+    if let Some(owner) = &s.owner {
+        body.push(run("Owner", owner));
+    }
+    body.push(run("Rule", rule_id));
+    let actions: Vec<Value> =
+        case_url.iter().map(|url| json!({ "type": "Action.OpenUrl", "title": "Open the case", "url": url })).collect();
+    json!({ "type": "message", "attachments": [{
+        "contentType": "application/vnd.microsoft.card.adaptive",
+        "content": { "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
+                     "version": "1.4", "body": body, "actions": actions }
+    }] })
 }
 
 #[cfg(test)]

@@ -511,7 +511,8 @@ async fn attempt(state: &AppState, automations: &Automations, item: &OutboxItem)
                 tokio::task::spawn_blocking(move || post_webhook(&item, Some(&secret), attempt_no, timeout)).await;
             http_outcome(sent)
         }
-        "slack" => {
+        // Chat webhooks: the URL is the secret; they check no signature.
+        "slack" | "teams" => {
             let item = item.clone();
             let attempt_no = item.attempts + 1;
             http_outcome(tokio::task::spawn_blocking(move || post_webhook(&item, None, attempt_no, timeout)).await)
