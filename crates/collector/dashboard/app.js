@@ -452,6 +452,7 @@
       json("/v1/dashboard/help-searches").then(showHelp, (e) => failed($("help"), e, "help searches")),
       json("/v1/streams").then(showStreams, (e) => failed($("streams"), e, "event streams")),
       loadPeople(),
+      window.TouchpointCases ? window.TouchpointCases.load() : null,
     ];
     await Promise.all(panels);
     $("status").textContent = `Updated ${fmtTime(Date.now())}`;

@@ -26,6 +26,7 @@
 pub mod accounts;
 mod auth;
 pub mod automations;
+pub mod cases;
 pub mod catalog;
 pub mod checklists;
 pub mod config;
@@ -153,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::config::router())
         .merge(routes::help::router())
         .merge(routes::automations::router())
+        .merge(routes::cases::router())
         .merge(routes::dashboard::router())
         .merge(routes::insight::router())
         .merge(routes::accounts::router())

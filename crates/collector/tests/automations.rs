@@ -687,7 +687,7 @@ async fn cases_are_listed_per_project_and_closed_once() {
 
     let (status, closed) = h.close_case(&id, r#"{"note": "Called them, fixed."}"#, SECRET).await;
     assert_eq!(status, StatusCode::OK, "{closed}");
-    assert_eq!((&closed["status"], &closed["note"]), (&json!("closed"), &json!("Called them, fixed.")));
+    assert_eq!((&closed["status"], &closed["note"]), (&json!("solved"), &json!("Called them, fixed.")));
     let closed_at = closed["closed_at"].as_i64().unwrap();
     // Closing again changes nothing.
     let (_, again) = h.close_case(&id, r#"{"note": "other"}"#, SECRET).await;
@@ -749,6 +749,10 @@ async fn a_rule_runs_once_per_trigger_in_the_store() {
         created_at: 1,
         closed_at: None,
         note: None,
+        priority: "normal".into(),
+        assignee: None,
+        first_response_at: None,
+        csat_score: None,
     };
     let runs = |rules: &[&str]| -> Vec<RunEffects> {
         rules

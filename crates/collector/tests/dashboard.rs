@@ -266,7 +266,10 @@ async fn no_responses_means_no_rates_and_no_nps() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         h.json("/v1/dashboard/surveys").await,
-        json!({"surveys": [{"id": "nps", "title": "How are we doing?", "has_nps": true}]})
+        json!({"surveys": [
+            {"id": "case_csat", "title": "How did we do?", "has_nps": false},
+            {"id": "nps", "title": "How are we doing?", "has_nps": true}
+        ]})
     );
 }
 

@@ -222,6 +222,10 @@ fn effects(
                     created_at: now,
                     closed_at: None,
                     note: None,
+                    priority: "normal".into(),
+                    assignee: v.owner.clone(),
+                    first_response_at: None,
+                    csat_score: None,
                 });
                 done.push(json!({ "action": "case", "id": id, "assigned_to": v.owner }));
             }

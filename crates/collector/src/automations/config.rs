@@ -49,7 +49,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use touchpoint_core::survey::{QuestionKind, Survey};
 
-use super::template::Template;
+use super::smtp::{is_loopback, SmtpSettings, SmtpTls};
+use super::template::{LocalizedTemplate, Template};
 use crate::catalog::SurveyCatalog;
 use crate::checklists::ChecklistCatalog;
 use crate::projects::Projects;
@@ -60,14 +61,23 @@ pub struct AutomationsConfig {
     pub file: PathBuf,
     pub rules: Vec<Rule>,
     pub email_from: String,
+    /// A project's own From address (`projects.<key>.email_from`), by public key.
+    pub project_email_from: HashMap<String, String>,
+    /// The `List-Unsubscribe` target (`email.unsubscribe`: an `https:` or
+    /// `mailto:` URL, placeholders allowed); by default a `mailto:` to the From address.
+    pub unsubscribe: Option<Vec<super::template::Part>>,
+    /// Send over SMTP; `None`: write `.eml` files to the outbox folder.
+    pub smtp: Option<SmtpSettings>,
     /// By name (the file name without `.eml`).
-    pub templates: HashMap<String, Template>,
+    pub templates: HashMap<String, LocalizedTemplate>,
     pub retry: RetryPolicy,
     /// Webhook signing secrets of projects, by public key.
     pub project_secrets: HashMap<String, String>,
     pub churn_scan_every_ms: i64,
     /// How long after a response's last answer its answer rules act, if it neither completes nor is dismissed.
     pub response_settle_ms: i64,
+    /// The dashboard's address (`dashboard_url`), for links to cases in chat messages.
+    pub dashboard_url: Option<String>,
     /// Event streams: every accepted event forwarded to the host's backend ([`crate::streams`]).
     pub streams: Vec<crate::streams::StreamSpec>,
 }
@@ -164,6 +174,14 @@ pub enum ActionSpec {
     Case {
         title: String,
     },
+    /// A Slack incoming webhook ([`super::slack`]).
+    Slack {
+        url: String,
+    },
+    /// A Microsoft Teams incoming webhook: the same message as an Adaptive Card.
+    Teams {
+        url: String,
+    },
 }
 
 /// Every problem of an automations file, each line starting with the file.
@@ -201,6 +219,11 @@ const DEFAULT_CHURN_SCAN_S: i64 = 3600;
 const DEFAULT_RESPONSE_SETTLE_MS: i64 = 10 * 60 * 1000;
 
 impl AutomationsConfig {
+    /// The From of `project_key`'s emails: its own, or `email.from`.
+    pub fn from_for(&self, project_key: &str) -> &str {
+        self.project_email_from.get(project_key).map_or(self.email_from.as_str(), String::as_str)
+    }
+
     /// Reads and validates `file`; templates are read from `email.templates_dir`
     /// (default `templates`), relative to the file's folder.
     pub fn load(file: &Path, cx: &Context) -> Result<AutomationsConfig, AutomationsError> {
@@ -218,14 +241,39 @@ impl AutomationsConfig {
         p.only(
             root,
             "",
-            &["email", "webhooks", "projects", "churn_scan_every_s", "response_settle_ms", "rules", "streams"],
+            &[
+                "email",
+                "webhooks",
+                "projects",
+                "churn_scan_every_s",
+                "response_settle_ms",
+                "rules",
+                "streams",
+                "dashboard_url",
+            ],
         );
 
         // email
         let mut email_from = DEFAULT_FROM.to_string();
         let mut templates_dir = base.join("templates");
+        let mut smtp = None;
+        let mut unsubscribe = None;
         if let Some(email) = root.get("email").and_then(|v| p.object(v, "email")) {
-            p.only(email, "email", &["from", "templates_dir"]);
+            p.only(email, "email", &["from", "templates_dir", "smtp", "unsubscribe"]);
+            if let Some(spec) = email.get("smtp").and_then(|v| p.object(v, "email.smtp")) {
+                smtp = p.smtp(spec, "email.smtp", cx);
+            }
+            if let Some(url) = p.opt_str(email, "email", "unsubscribe") {
+                let lower = url.to_ascii_lowercase();
+                if !(lower.starts_with("https://") || lower.starts_with("mailto:")) || url.contains(char::is_whitespace)
+                {
+                    p.at("email.unsubscribe", format!("{url:?} must be an https: or mailto: URL without spaces"));
+                }
+                match Template::parse_url(url) {
+                    Ok(parts) => unsubscribe = Some(parts),
+                    Err(e) => p.at("email.unsubscribe", e),
+                }
+            }
             if let Some(from) = p.opt_str(email, "email", "from") {
                 if from.contains(['\r', '\n']) || !from.contains('@') {
                     p.at("email.from", format!("{from:?} is not an address (e.g. \"Acme <success@acme.example>\")"));
@@ -257,6 +305,7 @@ impl AutomationsConfig {
 
         // projects
         let mut project_secrets = HashMap::new();
+        let mut project_email_from = HashMap::new();
         if let Some(projects) = root.get("projects").and_then(|v| p.object(v, "projects")) {
             for (key, spec) in projects {
                 let at = format!("projects.{key}");
@@ -264,13 +313,28 @@ impl AutomationsConfig {
                     p.at(&at, format!("{key:?} is not the public key of a configured project"));
                 }
                 let Some(spec) = p.object(spec, &at) else { continue };
-                p.only(spec, &at, &["webhook_secret", "webhook_secret_env"]);
+                p.only(spec, &at, &["webhook_secret", "webhook_secret_env", "email_from"]);
                 if let Some(secret) = p.secret(spec, &at, "webhook_secret", cx) {
                     project_secrets.insert(key.clone(), secret);
+                }
+                if let Some(from) = p.opt_str(spec, &at, "email_from") {
+                    if from.contains(['\r', '\n']) || !from.contains('@') {
+                        p.at(
+                            &join(&at, "email_from"),
+                            format!("{from:?} is not an address (e.g. \"Acme <success@acme.example>\")"),
+                        );
+                    }
+                    project_email_from.insert(key.clone(), from.to_string());
                 }
             }
         }
 
+        let dashboard_url = p.opt_str(root, "", "dashboard_url").map(|url| {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(char::is_whitespace) {
+                p.at("dashboard_url", format!("{url:?} is not an http(s) URL"));
+            }
+            url.trim_end_matches('/').to_string()
+        });
         let churn_scan_every_ms =
             p.opt_int(root, "", "churn_scan_every_s", 1..=7 * 86_400).unwrap_or(DEFAULT_CHURN_SCAN_S) * 1000;
         let response_settle_ms =
@@ -303,19 +367,11 @@ impl AutomationsConfig {
         // templates, each read once however many rules use it
         let mut templates = HashMap::new();
         for (name, used_at) in template_names {
-            let path = templates_dir.join(format!("{name}.eml"));
-            match std::fs::read_to_string(&path) {
-                Ok(text) => match Template::parse(&text) {
-                    Ok(t) => {
-                        templates.insert(name, t);
-                    }
-                    Err(errors) => {
-                        for e in errors {
-                            p.0.push(format!("{used_at}: template {}: {e}", path.display()));
-                        }
-                    }
-                },
-                Err(e) => p.0.push(format!("{used_at}: cannot read the template {}: {e}", path.display())),
+            match LocalizedTemplate::load(&templates_dir, &name) {
+                Ok(t) => {
+                    templates.insert(name, t);
+                }
+                Err(errors) => p.0.extend(errors.into_iter().map(|e| format!("{used_at}: {e}"))),
             }
         }
 
@@ -326,12 +382,16 @@ impl AutomationsConfig {
             file: file.to_path_buf(),
             rules,
             email_from,
+            project_email_from,
+            unsubscribe,
+            smtp,
             templates,
             retry,
             project_secrets,
             churn_scan_every_ms,
             response_settle_ms,
             streams,
+            dashboard_url,
         })
     }
 }
@@ -436,6 +496,59 @@ impl Problems {
             }
             (false, false) => None,
         }
+    }
+
+    /// `email.smtp`: `host`, `port`, `tls` (`starttls` | `implicit` | `none`),
+    /// `user_env` and `password_env` (names of environment variables).
+    fn smtp(&mut self, spec: &Map<String, Value>, at: &str, cx: &Context) -> Option<SmtpSettings> {
+        self.only(spec, at, &["host", "port", "tls", "user_env", "password_env"]);
+        let host = self.str(spec, at, "host");
+        let tls = match self.opt_str(spec, at, "tls") {
+            None => Some(SmtpTls::StartTls),
+            Some(t) => SmtpTls::parse(t).or_else(|| {
+                self.at(&join(at, "tls"), format!("{t:?} is not one of starttls, implicit, none"));
+                None
+            }),
+        };
+        let port = self.opt_int(spec, at, "port", 1..=65_535);
+        if let (Some(host), Some(SmtpTls::None)) = (host, tls) {
+            if !is_loopback(host) {
+                self.at(
+                    &join(at, "tls"),
+                    format!(
+                        "\"none\" sends passwords and users' answers in clear text: allowed only to a loopback \
+                         host (127.0.0.1, ::1, localhost), not {host:?}; use starttls or implicit"
+                    ),
+                );
+            }
+        }
+        let mut var = |key: &str| -> Option<Option<String>> {
+            let Some(name) = self.opt_str(spec, at, key) else { return Some(None) };
+            match (cx.env)(name).filter(|v| !v.is_empty()) {
+                Some(v) => Some(Some(v)),
+                None => {
+                    self.at(&join(at, key), format!("the environment variable {name} is not set"));
+                    None
+                }
+            }
+        };
+        let user = var("user_env")?;
+        let password = var("password_env")?;
+        let credentials = match (user, password) {
+            (Some(u), Some(pw)) => Some((u, pw)),
+            (None, None) => None,
+            _ => {
+                self.at(at, "give both user_env and password_env, or neither".into());
+                return None;
+            }
+        };
+        let tls = tls?;
+        Some(SmtpSettings {
+            host: host?.to_string(),
+            port: port.map_or(tls.default_port(), |p| u16::try_from(p).unwrap_or(25)),
+            tls,
+            credentials,
+        })
     }
 
     fn rule(
@@ -777,13 +890,25 @@ impl Problems {
                 }
                 Some(ActionSpec::Email { template: template.to_string(), to })
             }
+            "slack" | "teams" => {
+                self.only(map, at, &["action", "url"]);
+                let url = self.str(map, at, "url")?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
+                    self.at(&join(at, "url"), format!("{url:?} is not an http(s) URL (an incoming webhook)"));
+                }
+                let url = url.to_string();
+                Some(if kind == "slack" { ActionSpec::Slack { url } } else { ActionSpec::Teams { url } })
+            }
             "case" => {
                 self.only(map, at, &["action", "title"]);
                 let title = self.str(map, at, "title")?;
                 Some(ActionSpec::Case { title: title.to_string() })
             }
             other => {
-                self.at(&join(at, "action"), format!("unknown action {other:?} (expected webhook, email or case)"));
+                self.at(
+                    &join(at, "action"),
+                    format!("unknown action {other:?} (expected webhook, email, case, slack or teams)"),
+                );
                 None
             }
         }

@@ -30,11 +30,14 @@
 //! with the public key can name any address, so each address gets at most
 //! one follow-up email per project per day (`email_quota`). Rules with
 //! `"require_verified": true` run only for verified users. Template values
-//! are escaped for where they go ([`template`]). It then delivers due outbox
-//! rows: webhooks signed at each attempt ([`crate::signature`]), emails as `.eml` files in
-//! the outbox folder (there is no SMTP client: a mail transfer agent or a
-//! person picks them up). Each attempt is logged (`delivery_attempts`); a
-//! failure is retried with exponential backoff until `max_attempts`.
+//! are escaped for where they go ([`template`]), and a message is composed
+//! so that nothing a user wrote can add a header or a recipient
+//! ([`message`]). It then delivers due outbox rows: webhooks signed at each
+//! attempt ([`crate::signature`]), Slack messages ([`slack`]), emails to an
+//! SMTP server ([`smtp`]) or, by default, as `.eml` files in the outbox
+//! folder. Each attempt is logged (`delivery_attempts`); a failure is retried
+//! with exponential backoff until `max_attempts` (an SMTP server's permanent
+//! 5xx refusal fails at once).
 //!
 //! **Exactly once.** A rule runs at most once per trigger: the run row, the
 //! case and the outbox row are written together, and a second run of the same
@@ -49,6 +52,9 @@
 //! rendering and sending happen in the worker, after the commit.
 
 pub mod config;
+pub mod message;
+pub mod slack;
+pub mod smtp;
 pub mod template;
 pub mod worker;
 
@@ -62,6 +68,7 @@ use touchpoint_core::survey::Survey;
 use touchpoint_protocol::{AnswerValue, Event, EventKind};
 
 use self::config::{ActionSpec, AutomationsConfig, AutomationsError, Context, Rule, Trigger};
+use self::message::{compose, is_address, Compose};
 use self::template::{render, Template, Vars};
 use crate::responses::{completed_as_defined, Response};
 use crate::signature::SigningKey;
@@ -106,10 +113,11 @@ impl Automations {
     /// Does some rule for `project_key` read responses to this survey? Their
     /// events put the response in the response queue when stored.
     pub fn watches_survey(&self, project_key: &str, survey_id: &str) -> bool {
-        self.config
-            .rules
-            .iter()
-            .any(|r| applies_to(r, project_key) && r.when.survey().is_some_and(|s| s.is_none_or(|s| s == survey_id)))
+        // A CSAT answer is stored on its case by the worker.
+        survey_id == crate::cases::CSAT_SURVEY
+            || self.config.rules.iter().any(|r| {
+                applies_to(r, project_key) && r.when.survey().is_some_and(|s| s.is_none_or(|s| s == survey_id))
+            })
     }
 
     /// Tells the worker there is work (after a commit).
@@ -239,8 +247,21 @@ impl Automations {
                     let to = to.trim().to_string();
                     let mut o = item("email", to.clone(), String::new());
                     match self.config.templates.get(template) {
-                        Some(tpl) => {
-                            o.payload = compose_email(&self.config.email_from, &to, tpl, &vars, &id, t);
+                        Some(localized) => {
+                            // The user's own `locale` trait picks the language (the page's word is enough here).
+                            let locale = t.traits.get("locale").and_then(Value::as_str);
+                            let (tpl, locale) = localized.pick(locale);
+                            o.payload = compose(&Compose {
+                                from: self.config.from_for(&t.project_key),
+                                to: &to,
+                                template: tpl,
+                                locale,
+                                vars: &vars,
+                                id: &id,
+                                trigger_id: &t.trigger_id,
+                                now: t.now,
+                                unsubscribe: self.config.unsubscribe.as_deref(),
+                            });
                             if !is_address(&to) {
                                 let who = t.user_id.as_deref().or(t.anonymous_id.as_deref()).unwrap_or("?");
                                 let why = match t.identity {
@@ -272,7 +293,24 @@ impl Automations {
                     created_at: t.now,
                     closed_at: None,
                     note: None,
+                    priority: "normal".into(),
+                    assignee: t.account.as_ref().and_then(|a| a.owner.clone()),
+                    first_response_at: None,
+                    csat_score: None,
                 }),
+                ActionSpec::Slack { url } | ActionSpec::Teams { url } => {
+                    // The case this rule opens for the same trigger, if it opens one.
+                    let case_url =
+                        rule.actions.iter().position(|a| matches!(a, ActionSpec::Case { .. })).and_then(|at| {
+                            let case_id = effect_id(&t.project_key, &t.trigger_id, &rule.id, at);
+                            self.config.dashboard_url.as_ref().map(|base| format!("{base}#case={case_id}"))
+                        });
+                    let (kind, payload) = match action {
+                        ActionSpec::Teams { .. } => ("teams", slack::teams_message(&rule.id, t, case_url.as_deref())),
+                        _ => ("slack", slack::message(&rule.id, t, case_url.as_deref())),
+                    };
+                    run.outbox.push(item(kind, url.clone(), payload.to_string()));
+                }
             }
         }
         run
@@ -314,7 +352,33 @@ pub struct TriggerContext {
     pub action: Option<Map<String, Value>>,
     /// What of the person is proven.
     pub identity: Identity,
+    /// The account of the person's latest `group` call.
+    pub account: Option<AccountInfo>,
+    /// A survey trigger's response: its final answers in path order.
+    pub answers: Vec<Answer>,
     pub now: i64,
+}
+
+/// One final answer of a trigger's response, with what its question asks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub question_id: String,
+    /// The question's kind (`nps`, `rating`, `text`, …).
+    pub kind: &'static str,
+    pub value: Value,
+}
+
+/// The account a trigger's person belongs to, as far as it is known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountInfo {
+    pub id: String,
+    /// The `name` trait of its `group` calls.
+    pub name: Option<String>,
+    /// The accounts file's `owner_trait` (default `owner`): whom its cases are assigned to.
+    pub owner: Option<String>,
+    /// The account worker's latest health score and stage.
+    pub health: Option<i64>,
+    pub stage: Option<String>,
 }
 
 /// What the collector can vouch for about the person of a trigger.
@@ -411,81 +475,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A plausible single address: `local@domain`, no spaces, no header syntax.
-fn is_address(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && s.len() <= 254
-        && s.chars()
-            .all(|c| c.is_ascii_graphic() && !matches!(c, ',' | ';' | '<' | '>' | '"' | '(' | ')' | '[' | ']' | '\\'))
-        && !domain.contains('@')
-}
-
-/// A header value: control characters (a CR or LF would start a new header,
-/// and values come from users' traits) become spaces; non-ASCII text is
-/// RFC 2047-encoded.
-fn header_value(s: &str) -> String {
-    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if clean.is_ascii() {
-        clean
-    } else {
-        format!("=?UTF-8?B?{}?=", base64(clean.as_bytes()))
-    }
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// The whole message (RFC 5322, CRLF line ends, UTF-8 plain text).
-fn compose_email(from: &str, to: &str, tpl: &Template, vars: &Vars, id: &str, t: &TriggerContext) -> String {
-    let content_type = if tpl.html { "text/html; charset=utf-8" } else { "text/plain; charset=utf-8" };
-    let mut headers = vec![
-        ("From", header_value(from)),
-        ("To", header_value(to)),
-        ("Subject", header_value(&render(&tpl.subject, vars))),
-        ("Date", crate::time::rfc5322(t.now)),
-        ("Message-ID", format!("<{id}@touchpoint>")),
-    ];
-    if let Some(reply_to) = &tpl.reply_to {
-        headers.push(("Reply-To", header_value(&render(reply_to, vars))));
-    }
-    headers.extend([
-        ("MIME-Version", "1.0".to_string()),
-        ("Content-Type", content_type.to_string()),
-        ("Content-Transfer-Encoding", "8bit".to_string()),
-        ("X-Touchpoint-Rule", header_value(vars.rule)),
-        ("X-Touchpoint-Trigger", header_value(&t.trigger_id)),
-    ]);
-    let mut msg = String::new();
-    for (name, value) in headers {
-        msg.push_str(&format!("{name}: {value}\r\n"));
-    }
-    msg.push_str("\r\n");
-    let body = render(&tpl.body, vars);
-    for line in body.lines() {
-        msg.push_str(line);
-        msg.push_str("\r\n");
-    }
-    msg
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,22 +532,6 @@ mod tests {
         }
         let params = matches(&offer, &completed(vec![action("offer", Some("trial_extension_14d"))])).unwrap().unwrap();
         assert_eq!(Value::Object(params), json!({"action": "offer", "code": "trial_extension_14d"}));
-    }
-
-    #[test]
-    fn header_values_cannot_start_new_headers() {
-        assert_eq!(header_value("Hi\r\nBcc: all@example.com"), "Hi  Bcc: all@example.com");
-        assert_eq!(header_value("Zwei Wochen für dich"), "=?UTF-8?B?WndlaSBXb2NoZW4gZsO8ciBkaWNo?=");
-        assert_eq!(base64(b"ab"), "YWI=");
-        for (s, ok) in [
-            ("dana@example.com", true),
-            ("dana@localhost", false),
-            ("", false),
-            ("a b@x.io", false),
-            ("x@y.io,z@w.io", false),
-        ] {
-            assert_eq!(is_address(s), ok, "{s}");
-        }
     }
 
     #[test]

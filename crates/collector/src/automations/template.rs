@@ -11,7 +11,14 @@
 //! a missing subject, unknown headers are errors naming the line).
 //!
 //! A `Content-Type: text/html` header makes the body HTML; the default is
-//! plain text.
+//! plain text. A file `templates/<name>.html` next to a plain-text
+//! `<name>.eml` is the HTML part of the same message (sent as
+//! `multipart/alternative`, the text part first for clients that show no HTML).
+//!
+//! **Locales.** `templates/<name>.<locale>.eml` (and `.html`), e.g.
+//! `trial_extension.de.eml`, is the template for users whose `locale` trait
+//! is that locale or a regional form of it (`de-AT` → `de`); everyone else
+//! gets `<name>.eml`.
 //!
 //! **Values are escaped for where they go**, because traits and event
 //! fields are whatever a page sent: in a header (`Subject`, `Reply-To`, the
@@ -32,6 +39,108 @@ pub struct Template {
     pub body: Vec<Part>,
     /// The body is HTML (`Content-Type: text/html`).
     pub html: bool,
+    /// The HTML part of a plain-text template (`<name>.html`).
+    pub html_alternative: Option<Vec<Part>>,
+}
+
+/// One template name's files: the default and one per locale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalizedTemplate {
+    pub default: Template,
+    /// By lower-cased locale tag.
+    pub locales: std::collections::BTreeMap<String, Template>,
+}
+
+impl LocalizedTemplate {
+    /// The template for `locale` (a user's `locale` trait): the exact tag,
+    /// then its language, then the default. Returns the locale it chose.
+    pub fn pick(&self, locale: Option<&str>) -> (&Template, Option<&str>) {
+        let Some(wanted) = locale.map(str::to_ascii_lowercase) else { return (&self.default, None) };
+        let wanted = wanted.replace('_', "-");
+        let language = wanted.split('-').next().unwrap_or_default();
+        for tag in [wanted.as_str(), language] {
+            if let Some((tag, t)) = self.locales.get_key_value(tag) {
+                return (t, Some(tag));
+            }
+        }
+        (&self.default, None)
+    }
+
+    /// Reads `<name>.eml`, `<name>.html` and their `<name>.<locale>.*` forms
+    /// from `dir`. Errors name the file and line.
+    pub fn load(dir: &std::path::Path, name: &str) -> Result<LocalizedTemplate, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut read = |file: &str, required: bool| -> Option<String> {
+            let path = dir.join(file);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Some(text),
+                Err(e) if required || e.kind() != std::io::ErrorKind::NotFound => {
+                    errors.push(format!("cannot read the template {}: {e}", path.display()));
+                    None
+                }
+                Err(_) => None,
+            }
+        };
+        let mut locales_found = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let file = entry.file_name().to_string_lossy().into_owned();
+                let locale = file
+                    .strip_prefix(name)
+                    .and_then(|r| r.strip_prefix('.'))
+                    .and_then(|r| r.strip_suffix(".eml").or_else(|| r.strip_suffix(".html")));
+                if let Some(locale) = locale.filter(|l| !l.is_empty() && !l.contains('.')) {
+                    locales_found.push(locale.to_string());
+                }
+            }
+        }
+        locales_found.sort();
+        locales_found.dedup();
+        let one = |stem: &str, errors: &mut Vec<String>, read: &mut dyn FnMut(&str, bool) -> Option<String>| {
+            let text = read(&format!("{stem}.eml"), true)?;
+            let mut t = match Template::parse(&text) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.extend(
+                        e.into_iter().map(|e| format!("template {}: {e}", dir.join(format!("{stem}.eml")).display())),
+                    );
+                    return None;
+                }
+            };
+            if let Some(html) = read(&format!("{stem}.html"), false) {
+                if t.html {
+                    errors.push(format!(
+                        "template {}: is already HTML (Content-Type: text/html); remove it or {stem}.html",
+                        dir.join(format!("{stem}.eml")).display()
+                    ));
+                }
+                match Template::parse_html_part(&html) {
+                    Ok(parts) => t.html_alternative = Some(parts),
+                    Err(e) => errors.extend(
+                        e.into_iter().map(|e| format!("template {}: {e}", dir.join(format!("{stem}.html")).display())),
+                    ),
+                }
+            }
+            Some(t)
+        };
+        let mut local_errors = Vec::new();
+        let default = one(name, &mut local_errors, &mut read);
+        let mut locales = std::collections::BTreeMap::new();
+        for locale in locales_found {
+            if !locale.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) {
+                local_errors.push(format!("template {name}.{locale}: a locale may only use letters, digits, - and _"));
+                continue;
+            }
+            if let Some(t) = one(&format!("{name}.{locale}"), &mut local_errors, &mut read) {
+                locales.insert(locale.to_ascii_lowercase().replace('_', "-"), t);
+            }
+        }
+        errors.extend(local_errors);
+        match default {
+            Some(default) if errors.is_empty() => Ok(LocalizedTemplate { default, locales }),
+            _ => Err(errors),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -121,9 +230,31 @@ impl Template {
             }
         }
         match (errors.is_empty(), subject) {
-            (true, Some(subject)) => Ok(Template { subject, reply_to, body: body_parts, html }),
+            (true, Some(subject)) => Ok(Template { subject, reply_to, body: body_parts, html, html_alternative: None }),
             _ => Err(errors),
         }
+    }
+
+    /// The HTML part of a plain-text template: a body only, no headers.
+    pub fn parse_html_part(text: &str) -> Result<Vec<Part>, Vec<String>> {
+        let mut parts = Vec::new();
+        let mut errors = Vec::new();
+        for (i, line) in text.replace("\r\n", "\n").split_inclusive('\n').enumerate() {
+            match parse_parts(line, Within::Html, true) {
+                Ok(p) => parts.extend(p),
+                Err(e) => errors.push(format!("line {}: {e}", i + 1)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(parts)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// A URL with placeholders (`email.unsubscribe`): every value percent-encoded.
+    pub fn parse_url(text: &str) -> Result<Vec<Part>, String> {
+        parse_parts(text, Within::Text, false)
     }
 
     /// One header line (a value such as the rule's `to`).

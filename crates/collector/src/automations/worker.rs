@@ -15,12 +15,12 @@ use tokio::task::JoinSet;
 use touchpoint_protocol::{Event, EventKind};
 
 use super::config::Trigger;
-use super::{may_run, Automations, Identity, TriggerContext, DELIVERY_HEADER, SIGNATURE_HEADER};
+use super::{may_run, AccountInfo, Automations, Identity, TriggerContext, DELIVERY_HEADER, SIGNATURE_HEADER};
 use crate::checklists::replay::{Activity, Person};
 use crate::checklists::{person_activity, report, with_users};
 use crate::responses::Response;
 use crate::signature::SigningKey;
-use crate::store::{AfterAttempt, Attempt, ClaimedResponse, Dequeue, OutboxItem, Store, StoredEvent};
+use crate::store::{AfterAttempt, Attempt, ClaimedResponse, Dequeue, OutboxItem, StoredEvent};
 use crate::AppState;
 
 /// Longest sleep between looks at the queue and the outbox.
@@ -130,7 +130,8 @@ async fn process_event(state: &AppState, automations: &Automations, row: StoredE
             let mut runs = Vec::with_capacity(matching.len());
             for (rule, action) in matching {
                 if let Some(run) =
-                    run_for(state, automations, &row.project_key, rule, &event, value.clone(), action, now).await?
+                    run_for(state, automations, &row.project_key, rule, &event, value.clone(), action, Vec::new(), now)
+                        .await?
                 {
                     runs.push(run);
                 }
@@ -195,6 +196,18 @@ async fn process_response(state: &AppState, automations: &Automations, c: Claime
     // A survey no longer served: nothing to replay against, so nothing runs.
     if let Some(entry) = served {
         let response = Response::from_events(&events).remove(&c.response_id).unwrap_or_default();
+        let answers: Vec<super::Answer> = response
+            .final_answers(&entry.survey)
+            .iter()
+            .filter_map(|a| match &a.event.kind {
+                EventKind::SurveyAnswered { question_id, value, .. } => Some(super::Answer {
+                    kind: entry.survey.question(question_id).map_or("unknown", |q| q.kind().name()),
+                    question_id: question_id.clone(),
+                    value: serde_json::to_value(value).unwrap_or_default(),
+                }),
+                _ => None,
+            })
+            .collect();
         for super::Fired { rule, trigger, action } in
             automations.response_triggers(&c.project_key, &entry.survey, &response)
         {
@@ -203,14 +216,34 @@ async fn process_response(state: &AppState, automations: &Automations, c: Claime
             if let (EventKind::SurveyCompleted { actions, .. }, Some(map)) = (&trigger.kind, value.as_object_mut()) {
                 map.insert("actions".into(), serde_json::to_value(actions).unwrap_or_default());
             }
-            if let Some(run) = run_for(state, automations, &c.project_key, rule, &trigger, value, action, now).await? {
+            if let Some(run) =
+                run_for(state, automations, &c.project_key, rule, &trigger, value, action, answers.clone(), now).await?
+            {
                 runs.push(run);
             }
         }
     }
+    if c.survey_id == crate::cases::CSAT_SURVEY {
+        store_csat(state, &c.project_key, &events, now).await?;
+    }
     let trigger_id = format!("response:{}", c.response_id);
     let dequeue = Some(Dequeue::Response { response_id: c.response_id, due_at: c.due_at });
     state.db.apply_runs(c.project_key, trigger_id, dequeue, runs, now).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A "How did we do?" rating goes on the user's case that awaits it (the
+/// response's latest rating; a case keeps the first rating it got).
+async fn store_csat(state: &AppState, key: &str, events: &[Event], now: i64) -> Result<(), String> {
+    let rating = events.iter().rev().find_map(|e| match (&e.kind, &e.user_id) {
+        (EventKind::SurveyAnswered { value: touchpoint_protocol::AnswerValue::Score(n), .. }, Some(user)) => {
+            Some((user.clone(), i64::from(*n)))
+        }
+        _ => None,
+    });
+    if let Some((user, rating)) = rating {
+        crate::cases::record_csat(&state.db, key, &user, rating, now).await.map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 
@@ -225,6 +258,7 @@ async fn run_for(
     event: &Event,
     value: Value,
     action: Option<Map<String, Value>>,
+    answers: Vec<super::Answer>,
     now: i64,
 ) -> Result<Option<crate::store::RunEffects>, String> {
     let identity = identity(state, key, event.user_id.as_deref()).await?;
@@ -235,7 +269,7 @@ async fn run_for(
         Some(user) => Person::User(user.clone()),
         None => Person::Anonymous(event.anonymous_id.clone()),
     };
-    let (user_id, traits) = person(&state.db, key, who).await?;
+    let (user_id, traits, account) = person(state, key, who).await?;
     let t = TriggerContext {
         project_key: key.to_string(),
         trigger_id: event.id.clone(),
@@ -247,9 +281,38 @@ async fn run_for(
         traits,
         action,
         identity,
+        account,
+        answers,
         now,
     };
     Ok(Some(automations.effects(rule, &t)))
+}
+
+/// Where a reply to the person of `case` goes: where the project verifies
+/// identities, an address only from what is proven (the verified user id,
+/// traits the host's backend sent); otherwise the person's `email` trait,
+/// or for a help request the address they typed into "Contact us".
+pub(crate) async fn case_recipient(
+    state: &AppState,
+    key: &str,
+    case: &crate::store::Case,
+) -> Result<Option<String>, String> {
+    let address = |v: Option<&Value>| {
+        v.and_then(Value::as_str).map(str::trim).filter(|a| super::message::is_address(a)).map(str::to_string)
+    };
+    let who = match (&case.user_id, &case.anonymous_id) {
+        (Some(user), _) => Some(Person::User(user.clone())),
+        (None, Some(anon)) => Some(Person::Anonymous(anon.clone())),
+        (None, None) => None,
+    };
+    let typed = || serde_json::from_str::<Value>(&case.detail).ok().and_then(|d| address(d.get("email")));
+    Ok(match (identity(state, key, case.user_id.as_deref()).await?, who) {
+        (Identity::Verified { user_id, server_traits }, _) => {
+            address(server_traits.get("email")).or_else(|| user_id.filter(|u| super::message::is_address(u)))
+        }
+        (Identity::Unverified, Some(who)) => address(person(state, key, who).await?.1.get("email")).or_else(typed),
+        (Identity::Unverified, None) => typed(),
+    })
 }
 
 /// What is proven about `user_id` (the trigger's own, `None`: anonymous) in
@@ -272,9 +335,14 @@ async fn identity(state: &AppState, key: &str, user_id: Option<&str>) -> Result<
     Ok(Identity::Verified { user_id: user_id.map(str::to_string), server_traits })
 }
 
-/// The person's user id (if identified) and their traits, merged oldest to newest.
-async fn person(db: &Store, key: &str, who: Person) -> Result<(Option<String>, Map<String, Value>), String> {
-    let rows: Vec<Activity> = person_activity(db, key.to_string(), who).await.map_err(|e| format!("{e:?}"))?;
+/// The person's user id (if identified), their traits (merged oldest to
+/// newest) and the account of their latest `group` call.
+async fn person(
+    state: &AppState,
+    key: &str,
+    who: Person,
+) -> Result<(Option<String>, Map<String, Value>, Option<AccountInfo>), String> {
+    let rows: Vec<Activity> = person_activity(&state.db, key.to_string(), who).await.map_err(|e| format!("{e:?}"))?;
     let user_id = rows.iter().find_map(|r| r.user_id.clone());
     let mut traits = Map::new();
     for row in &rows {
@@ -282,7 +350,37 @@ async fn person(db: &Store, key: &str, who: Person) -> Result<(Option<String>, M
             traits.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
     }
-    Ok((user_id, traits))
+    let account_id = rows.iter().rev().find_map(|r| match &r.kind {
+        Some(EventKind::Group { account_id, .. }) => Some(account_id.clone()),
+        _ => None,
+    });
+    let account = match account_id {
+        None => None,
+        Some(id) => {
+            let mut group_traits = Map::new();
+            for row in &rows {
+                if let Some(EventKind::Group { account_id, traits: t }) = &row.kind {
+                    if *account_id == id {
+                        group_traits.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    }
+                }
+            }
+            let owner_trait = state.accounts.as_ref().map_or("owner", |a| a.config.owner_trait.as_str());
+            let text = |k: &str| group_traits.get(k).and_then(Value::as_str).map(str::to_string);
+            // The account worker's latest assessment; none yet for a new account.
+            let history =
+                state.db.health_history(key.to_string(), Some(id.clone())).await.map_err(|e| e.to_string())?;
+            let latest = history.last();
+            Some(AccountInfo {
+                name: text("name"),
+                owner: text(owner_trait),
+                health: latest.map(|h| h.score),
+                stage: latest.map(|h| h.stage.clone()),
+                id,
+            })
+        }
+    };
+    Ok((user_id, traits, account))
 }
 
 /// Runs every churn-risk rule for the users now at risk that it has not run for.
@@ -311,7 +409,7 @@ async fn scan_churn_risk(state: &AppState, automations: &Automations) -> Result<
                 if !may_run(rule, &identity) {
                     continue;
                 }
-                let (_, traits) = person(&state.db, &key, Person::User(user.user.clone())).await?;
+                let (_, traits, account) = person(state, &key, Person::User(user.user.clone())).await?;
                 let t = TriggerContext {
                     project_key: key.clone(),
                     trigger_id: trigger_id.clone(),
@@ -326,6 +424,8 @@ async fn scan_churn_risk(state: &AppState, automations: &Automations) -> Result<
                     traits,
                     action: None,
                     identity,
+                    account,
+                    answers: Vec::new(),
                     now,
                 };
                 let run = automations.effects(rule, &t);
@@ -353,11 +453,11 @@ async fn deliver_due(state: &AppState, automations: &Arc<Automations>) -> Result
             let attempt_no = item.attempts + 1;
             let started_at = crate::now_ms();
             let clock = Instant::now();
-            let (status_code, error) = attempt(&state, &automations, &item).await;
+            let Tried { status_code, error, permanent } = attempt(&state, &automations, &item).await;
             let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
             let after = match &error {
                 None => AfterAttempt::Delivered { at: crate::now_ms() },
-                Some(_) if attempt_no >= retry.max_attempts => AfterAttempt::Failed,
+                Some(_) if permanent || attempt_no >= retry.max_attempts => AfterAttempt::Failed,
                 Some(_) => AfterAttempt::Retry { at: crate::now_ms() + retry.delay_after(attempt_no) },
             };
             let record = Attempt {
@@ -378,11 +478,26 @@ async fn deliver_due(state: &AppState, automations: &Arc<Automations>) -> Result
     Ok(n)
 }
 
-/// One try: `(HTTP status if any, error if it failed)`.
-async fn attempt(state: &AppState, automations: &Automations, item: &OutboxItem) -> (Option<i64>, Option<String>) {
+/// The outcome of one try.
+struct Tried {
+    /// The HTTP status, or the SMTP server's reply code.
+    status_code: Option<i64>,
+    error: Option<String>,
+    /// Retrying cannot help (an SMTP server's 5xx refusal).
+    permanent: bool,
+}
+
+impl Tried {
+    fn from(status_code: Option<i64>, error: Option<String>) -> Tried {
+        Tried { status_code, error, permanent: false }
+    }
+}
+
+/// One try.
+async fn attempt(state: &AppState, automations: &Automations, item: &OutboxItem) -> Tried {
+    let timeout = Duration::from_millis(u64::try_from(automations.config.retry.timeout_ms).unwrap_or(10_000));
     match item.kind.as_str() {
         "webhook" => {
-            let timeout = Duration::from_millis(u64::try_from(automations.config.retry.timeout_ms).unwrap_or(10_000));
             // Rows of collectors that stored the signature itself name no key: their project's secret signs them.
             let key = item
                 .signing_key
@@ -390,27 +505,61 @@ async fn attempt(state: &AppState, automations: &Automations, item: &OutboxItem)
                 .and_then(SigningKey::parse)
                 .unwrap_or_else(|| SigningKey::Project(item.project_key.clone()));
             let Some(secret) = key.secret(state) else {
-                return (None, Some(format!("no signing secret for {key} in this collector's configuration")));
+                return Tried::from(
+                    None,
+                    Some(format!("no signing secret for {key} in this collector's configuration")),
+                );
             };
             let item = item.clone();
             let attempt_no = item.attempts + 1;
-            let sent = tokio::task::spawn_blocking(move || post_webhook(&item, &secret, attempt_no, timeout)).await;
-            match sent {
-                Ok(Ok(status)) if (200..300).contains(&status) => (Some(i64::from(status)), None),
-                Ok(Ok(status)) => (Some(i64::from(status)), Some(format!("the receiver answered HTTP {status}"))),
-                Ok(Err(e)) => (None, Some(e)),
-                Err(e) => (None, Some(format!("send task failed: {e}"))),
-            }
+            let sent =
+                tokio::task::spawn_blocking(move || post_webhook(&item, Some(&secret), attempt_no, timeout)).await;
+            http_outcome(sent)
         }
-        "email" => match write_email(&automations.outbox_dir, item).await {
-            Ok(()) => (None, None),
-            Err(e) => (None, Some(e)),
+        // Chat webhooks: the URL is the secret; they check no signature.
+        "slack" | "teams" => {
+            let item = item.clone();
+            let attempt_no = item.attempts + 1;
+            http_outcome(tokio::task::spawn_blocking(move || post_webhook(&item, None, attempt_no, timeout)).await)
+        }
+        "email" => match &automations.config.smtp {
+            None => match write_email(&automations.outbox_dir, item).await {
+                Ok(()) => Tried::from(None, None),
+                Err(e) => Tried::from(None, Some(e)),
+            },
+            Some(settings) => {
+                let settings = settings.clone();
+                let from = super::message::address_of(automations.config.from_for(&item.project_key)).to_string();
+                let (to, payload) = (item.target.clone(), item.payload.clone());
+                let sent = tokio::task::spawn_blocking(move || {
+                    super::smtp::send(&settings, &from, &to, payload.as_bytes(), timeout)
+                })
+                .await;
+                match sent {
+                    Ok(Ok(code)) => Tried::from(Some(i64::from(code)), None),
+                    Ok(Err(f)) => {
+                        Tried { status_code: f.code.map(i64::from), error: Some(f.message), permanent: f.permanent }
+                    }
+                    Err(e) => Tried::from(None, Some(format!("send task failed: {e}"))),
+                }
+            }
         },
-        other => (None, Some(format!("unknown delivery kind {other:?}"))),
+        other => Tried::from(None, Some(format!("unknown delivery kind {other:?}"))),
     }
 }
 
-fn post_webhook(item: &OutboxItem, secret: &str, attempt_no: i64, timeout: Duration) -> Result<u16, String> {
+fn http_outcome(sent: Result<Result<u16, String>, tokio::task::JoinError>) -> Tried {
+    match sent {
+        Ok(Ok(status)) if (200..300).contains(&status) => Tried::from(Some(i64::from(status)), None),
+        Ok(Ok(status)) => Tried::from(Some(i64::from(status)), Some(format!("the receiver answered HTTP {status}"))),
+        Ok(Err(e)) => Tried::from(None, Some(e)),
+        Err(e) => Tried::from(None, Some(format!("send task failed: {e}"))),
+    }
+}
+
+/// POSTs the row's JSON payload; signed with `secret` when there is one
+/// (a chat webhook URL is its own secret and checks no signature).
+fn post_webhook(item: &OutboxItem, secret: Option<&str>, attempt_no: i64, timeout: Duration) -> Result<u16, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
@@ -427,8 +576,13 @@ fn post_webhook(item: &OutboxItem, secret: &str, attempt_no: i64, timeout: Durat
         .header("X-Touchpoint-Rule", &item.rule_id)
         .header("X-Touchpoint-Attempt", attempt_no.to_string());
     // Signed just before sending: the receiver checks `t` against its clock.
-    let signature = crate::signature::sign(secret, crate::now_ms().div_euclid(1000), item.payload.as_bytes());
-    let request = request.header(SIGNATURE_HEADER, signature);
+    let request = match secret {
+        Some(secret) => {
+            let signature = crate::signature::sign(secret, crate::now_ms().div_euclid(1000), item.payload.as_bytes());
+            request.header(SIGNATURE_HEADER, signature)
+        }
+        None => request,
+    };
     let response = request.send(item.payload.as_bytes()).map_err(|e| format!("cannot deliver: {e}"))?;
     Ok(response.status().as_u16())
 }

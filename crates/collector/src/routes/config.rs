@@ -55,8 +55,15 @@ async fn config(
     Query(params): Query<ConfigParams>,
 ) -> Result<axum::Json<Value>, AppError> {
     let who = person(&project, params.user_id, params.user_hash, params.anonymous_id)?;
+    let user = match &who {
+        crate::checklists::replay::Person::User(u) => Some(u.clone()),
+        crate::checklists::replay::Person::Anonymous(_) => None,
+    };
     // From the rows kept at ingest: a few rows, however long their history.
-    let facts = crate::targeting::person_facts(&state.db, &project, who).await?;
+    let mut facts = crate::targeting::person_facts(&state.db, &project, who).await?;
+    if let Some(user) = user {
+        crate::cases::csat_fact(&state.db, &project.project.public_key, &user, crate::now_ms(), &mut facts).await?;
+    }
     // The project's published targeting, else the file's: read on every load, so a publish is seen at once.
     let key = project.project.public_key.clone();
     let published = state.db.content_live(key, Kind::Targeting.as_str(), SINGLE_ID.into()).await?;

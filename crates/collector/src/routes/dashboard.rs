@@ -60,6 +60,7 @@ const APP_JS: &str = include_str!("../../dashboard/app.js");
 const APP_CSS: &str = include_str!("../../dashboard/app.css");
 const INSIGHT_JS: &str = include_str!("../../dashboard/insight.js");
 const INSIGHT_CSS: &str = include_str!("../../dashboard/insight.css");
+const CASES_JS: &str = include_str!("../../dashboard/cases.js");
 
 /// Only our own script and style; SVG is drawn by script, images are inline.
 /// `frame-src 'self'`: the editor's live preview (`routes::preview`).
@@ -74,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/app.css", get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }))
         .route("/dashboard/insight.js", get(|| async { asset(INSIGHT_JS, "text/javascript; charset=utf-8") }))
         .route("/dashboard/insight.css", get(|| async { asset(INSIGHT_CSS, "text/css; charset=utf-8") }))
+        .route("/dashboard/cases.js", get(|| async { asset(CASES_JS, "text/javascript; charset=utf-8") }))
         .route("/v1/dashboard/surveys", get(surveys))
         .route("/v1/dashboard/surveys/{id}", get(survey))
         .route("/v1/dashboard/help-searches", get(help_searches))

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod assets;
 pub mod automations;
+pub mod cases;
 pub mod checklists;
 pub mod config;
 pub mod content;

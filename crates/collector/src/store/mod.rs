@@ -36,6 +36,7 @@
 //!   `received_at`, then arrival, never by the client's `ts`.
 
 pub mod account_changes;
+pub mod cases;
 pub mod content;
 pub mod people;
 pub mod person_facts;
@@ -269,11 +270,20 @@ pub struct Case {
     pub anonymous_id: Option<String>,
     /// JSON: the triggering event, or the churn-risk finding.
     pub detail: String,
-    /// `open` or `closed`.
+    /// `open`, `waiting` (on the customer) or `solved` ([`crate::cases::CaseStatus`]).
     pub status: String,
     pub created_at: i64,
+    /// When it was solved.
     pub closed_at: Option<i64>,
     pub note: Option<String>,
+    /// `low`, `normal`, `high` or `urgent` ([`crate::cases::Priority`]).
+    pub priority: String,
+    /// Who works it: the account's owner by default.
+    pub assignee: Option<String>,
+    /// The first reply to the user.
+    pub first_response_at: Option<i64>,
+    /// The user's "How did we do?" answer, 1 to 5.
+    pub csat_score: Option<i64>,
 }
 
 /// What one rule does for one trigger; stored only if the rule has not run

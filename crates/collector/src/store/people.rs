@@ -394,6 +394,9 @@ mod sqlite {
             by_key("response_queue", "response_id", &responses.iter().copied().collect::<Vec<_>>())?,
         );
         erased.delete("automation_runs", by_key("automation_runs", "trigger_id", &triggers)?);
+        // A case's timeline and tags go with it (they name the case, not the person).
+        erased.delete("case_timeline", by_key("case_timeline", "case_id", &cases)?);
+        erased.delete("case_tags", by_key("case_tags", "case_id", &cases)?);
         erased.delete("cases", by_key("cases", "id", &cases)?);
         erased.delete("outbox", by_key("outbox", "id", &outbox)?);
         let attempts = conn.execute(
@@ -569,6 +572,8 @@ mod postgres {
             ("automation_queue", "event_id", &events),
             ("response_queue", "response_id", &responses),
             ("automation_runs", "trigger_id", &triggers),
+            ("case_timeline", "case_id", &cases),
+            ("case_tags", "case_id", &cases),
             ("cases", "id", &cases),
             ("outbox", "id", &outbox),
         ] {

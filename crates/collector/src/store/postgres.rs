@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0004_streams.sql"),
     include_str!("../../migrations/postgres/0006_data_rights.sql"),
     include_str!("../../migrations/postgres/0007_content.sql"),
+    include_str!("../../migrations/postgres/0008_cases.sql"),
 ];
 
 /// Serialises migrations of collectors starting at once against one database.
@@ -54,7 +55,7 @@ pub(super) const OUTBOX_COLUMNS: &str =
                               attempts, next_attempt_at, created_at, delivered_at, last_error";
 pub(super) const CASE_COLUMNS: &str =
     "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
-                            created_at, closed_at, note";
+                            created_at, closed_at, note, priority, assignee, first_response_at, csat_score";
 
 impl PgStore {
     /// Connects (checking the URL and the server at once, so a wrong URL
@@ -568,8 +569,8 @@ impl PgStore {
         let client = self.client().await?;
         client
             .execute(
-                "UPDATE cases SET status = 'closed', closed_at = $3, note = $4
-                 WHERE project_key = $1 AND id = $2 AND status = 'open'",
+                "UPDATE cases SET status = 'solved', closed_at = $3, note = $4
+                 WHERE project_key = $1 AND id = $2 AND status <> 'solved'",
                 &[&key, &id, &now, &note],
             )
             .await?;
@@ -790,8 +791,8 @@ pub(super) async fn store_run(
     for c in &run.cases {
         tx.execute(
             "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
-                                status, created_at, closed_at, note)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                status, created_at, closed_at, note, priority, assignee)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             &[
                 &c.id,
                 &c.project_key,
@@ -805,6 +806,8 @@ pub(super) async fn store_run(
                 &c.created_at,
                 &c.closed_at,
                 &c.note,
+                &c.priority,
+                &c.assignee,
             ],
         )
         .await?;
@@ -1101,6 +1104,10 @@ pub(super) fn case(r: &Row) -> Result<Case, DbError> {
         created_at: r.try_get(9)?,
         closed_at: r.try_get(10)?,
         note: r.try_get(11)?,
+        priority: r.try_get(12)?,
+        assignee: r.try_get(13)?,
+        first_response_at: r.try_get(14)?,
+        csat_score: r.try_get(15)?,
     })
 }
 

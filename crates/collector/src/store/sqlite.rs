@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_streams.sql"),
     include_str!("../../migrations/0008_data_rights.sql"),
     include_str!("../../migrations/0009_content.sql"),
+    include_str!("../../migrations/0010_cases.sql"),
 ];
 
 /// Most batches stored in one transaction; bounds the wait of the last one.
@@ -472,8 +473,8 @@ impl Db {
     ) -> Result<Option<Case>, DbError> {
         self.write(move |tx| {
             tx.execute(
-                "UPDATE cases SET status = 'closed', closed_at = ?3, note = ?4
-                 WHERE project_key = ?1 AND id = ?2 AND status = 'open'",
+                "UPDATE cases SET status = 'solved', closed_at = ?3, note = ?4
+                 WHERE project_key = ?1 AND id = ?2 AND status <> 'solved'",
                 params![key, id, now, note],
             )?;
             tx.query_row(
@@ -542,8 +543,8 @@ pub(super) fn store_run(
     for c in &run.cases {
         tx.execute(
             "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
-                                status, created_at, closed_at, note)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                status, created_at, closed_at, note, priority, assignee)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 c.id,
                 c.project_key,
@@ -556,7 +557,9 @@ pub(super) fn store_run(
                 c.status,
                 c.created_at,
                 c.closed_at,
-                c.note
+                c.note,
+                c.priority,
+                c.assignee
             ],
         )?;
     }
@@ -571,7 +574,7 @@ pub(super) const OUTBOX_COLUMNS: &str =
                               attempts, next_attempt_at, created_at, delivered_at, last_error";
 pub(super) const CASE_COLUMNS: &str =
     "id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail, status, \
-                            created_at, closed_at, note";
+                            created_at, closed_at, note, priority, assignee, first_response_at, csat_score";
 
 pub(super) fn stored_event(r: &rusqlite::Row) -> rusqlite::Result<StoredEvent> {
     Ok(StoredEvent {
@@ -627,6 +630,10 @@ pub(super) fn case(r: &rusqlite::Row) -> rusqlite::Result<Case> {
         created_at: r.get(9)?,
         closed_at: r.get(10)?,
         note: r.get(11)?,
+        priority: r.get(12)?,
+        assignee: r.get(13)?,
+        first_response_at: r.get(14)?,
+        csat_score: r.get(15)?,
     })
 }
 
