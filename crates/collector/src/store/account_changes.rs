@@ -179,7 +179,10 @@ impl Store {
             Store::Postgres(store) => {
                 // In key order, as ingest marks them: never a deadlock with an ingest in flight.
                 let mut changes = changes;
-                changes.sort_by(|a, b| (&a.project_key, a.kind, &a.subject).cmp(&(&b.project_key, b.kind, &b.subject)));
+                // By the kind's name, as ingest's `BTreeSet<(&str, String)>` orders them (not by the enum's order).
+                changes.sort_by(|a, b| {
+                    (&a.project_key, a.kind.as_str(), &a.subject).cmp(&(&b.project_key, b.kind.as_str(), &b.subject))
+                });
                 let mut client = store.client().await?;
                 let tx = client.transaction().await?;
                 for c in &changes {
