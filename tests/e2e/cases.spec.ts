@@ -34,7 +34,9 @@ test("detractor → Slack + owner's case; dashboard reply → SMTP email on the 
       email: { from: "Acme Success <success@acme.example>", templates_dir: join(dir, "templates"),
                smtp: { host: "127.0.0.1", port: smtp.port, tls: "none" } },
       webhooks: { first_retry_ms: 200, max_retry_ms: 1000, max_attempts: 5, timeout_ms: 3000 },
-      response_settle_ms: 500,
+      // Long: the rule must see the whole response, which its completion makes due at once (a short quiet
+      // time can run out between the score and the comment on a busy machine).
+      response_settle_ms: 60_000,
       dashboard_url: "http://127.0.0.1/dashboard",
       rules: [{ id: "detractor", when: { score: { survey: "nps", min: 0, max: 6 } },
                 do: [{ action: "slack", url: slack.url }, { action: "case", title: "Detractor: reply personally" }] }],
@@ -115,7 +117,9 @@ test("'Not ready to upgrade' → the trial extension over SMTP in the user's loc
       email: { from: "Acme Success <success@acme.example>", templates_dir: join(root, "templates"),
                smtp: { host: "127.0.0.1", port: smtp.port, tls: "none" } },
       webhooks: { first_retry_ms: 200, max_retry_ms: 1000, max_attempts: 5, timeout_ms: 3000 },
-      response_settle_ms: 500,
+      // Long: the rule must see the whole response, which its completion makes due at once (a short quiet
+      // time can run out between the score and the comment on a busy machine).
+      response_settle_ms: 60_000,
       rules: demo.rules.filter((r: any) => r.id === "trial_extension"),
     }));
     return ["--automations", file];
