@@ -1,11 +1,10 @@
 //! The real binary on a real socket: start on port 0, read the listening
 //! line, talk plain HTTP/1.1, stop with SIGTERM, start again on the same data.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -13,7 +12,6 @@ use serde_json::{json, Value};
 mod common;
 use common::TestDb;
 
-const PREFIX: &str = "touchpoint-collector listening on http://";
 const KEY: &str = "pk_smoke";
 const SECRET: &str = "sk_smoke_8e2b6f0a4c9d1e7b3a5f";
 
@@ -21,13 +19,7 @@ fn surveys_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../surveys")
 }
 
-fn collector() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_touchpoint-collector"));
-    for (var, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOUCHPOINT_") || k == "DATABASE_URL") {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+use common::binary::{command as collector, listening_addr, serving};
 
 /// SQLite in `dir/data`, or a Postgres schema of this test's own when the suite runs on Postgres.
 fn test_db(dir: &Path) -> TestDb {
@@ -37,40 +29,10 @@ fn test_db(dir: &Path) -> TestDb {
 /// Starts the collector over `dir/data` with one project, `pk_smoke` / `sk_smoke`,
 /// in `dir` as its working directory (where it looks for `./checklists.json`), storing in `db`.
 fn start(dir: &Path, db: &TestDb) -> (Child, String) {
-    let projects = dir.join("projects.json");
     let spec = json!([{"public_key": KEY, "secret_key": SECRET, "allowed_origins": ["http://127.0.0.1:*"]}]);
-    std::fs::write(&projects, spec.to_string()).unwrap();
-    let mut cmd = collector();
-    if let Some(url) = db.database_url() {
-        cmd.arg("--database-url").arg(url);
-    }
-    let mut child = cmd
-        .args(["--addr", "127.0.0.1:0"])
-        .arg("--projects")
-        .arg(&projects)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--surveys-dir")
-        .arg(surveys_dir())
-        .arg("--www-dir")
-        .arg(dir.join("no-www"))
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-
-    // Read on a thread so a collector that never prints fails the test instead of hanging it.
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(20)).expect("no listening line within 20 s");
-    let addr = line.trim_end().strip_prefix(PREFIX).unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    (child, addr.to_string())
+    let mut child = serving(dir, &spec, Some(db)).stderr(Stdio::inherit()).spawn().unwrap();
+    let addr = listening_addr(&mut child);
+    (child, addr)
 }
 
 fn request_head(method: &str, path: &str, addr: &str, content_length: usize) -> String {

@@ -3,11 +3,10 @@
 //! running collector on a real socket, refusing to overwrite an edit made
 //! through the admin API.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -22,13 +21,7 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
 }
 
-fn collector() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_touchpoint-collector"));
-    for (var, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOUCHPOINT_") || k == "DATABASE_URL") {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+use common::binary::{command as collector, listening_addr, serving};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -88,37 +81,9 @@ fn lint_passes_the_repository_content_and_names_every_planted_mistake() {
 
 /// Starts the collector with one project on `db`; (child, address).
 fn start(dir: &Path, db: &TestDb) -> (Child, String) {
-    let projects = dir.join("projects.json");
     let spec = json!([{"public_key": KEY, "secret_key": SECRET, "allowed_origins": ["*"]}]);
-    std::fs::write(&projects, spec.to_string()).unwrap();
-    let mut cmd = collector();
-    if let Some(url) = db.database_url() {
-        cmd.arg("--database-url").arg(url);
-    }
-    let mut child = cmd
-        .args(["--addr", "127.0.0.1:0"])
-        .arg("--projects")
-        .arg(&projects)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--surveys-dir")
-        .arg(repo("surveys"))
-        .arg("--www-dir")
-        .arg(dir.join("no-www"))
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(20)).expect("no listening line within 20 s");
-    let addr = line.trim_end().strip_prefix("touchpoint-collector listening on http://").unwrap().to_string();
+    let mut child = serving(dir, &spec, Some(db)).stderr(Stdio::inherit()).spawn().unwrap();
+    let addr = listening_addr(&mut child);
     (child, addr)
 }
 

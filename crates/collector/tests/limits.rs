@@ -6,16 +6,16 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 mod common;
+use common::binary::{listening_addr, serving};
 
 const KEY: &str = "pk_limits";
 const SECRET: &str = "sk_limits_4f9c2a7e1b8d3f6a0c5e9b2d";
-const PREFIX: &str = "touchpoint-collector listening on http://";
 
 struct Collector {
     child: Child,
@@ -33,45 +33,13 @@ impl Drop for Collector {
 /// Starts the binary with one project (`client_limits` as given) and `args`.
 fn start(client_limits: Value, args: &[&str]) -> Collector {
     let dir = tempfile::tempdir().unwrap();
-    let projects = dir.path().join("projects.json");
     let spec = json!([{"public_key": KEY, "secret_key": SECRET, "allowed_origins": ["*"],
                        "rate_limit": {"events_per_second": 100000, "burst": 100000},
                        "client_limits": client_limits}]);
-    std::fs::write(&projects, spec.to_string()).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_touchpoint-collector"));
-    for (var, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOUCHPOINT_") || k == "DATABASE_URL") {
-        cmd.env_remove(var);
-    }
     // The limits do not depend on the store: SQLite keeps this test independent of a database server.
-    let mut child = cmd
-        .args(["--addr", "127.0.0.1:0"])
-        .arg("--projects")
-        .arg(&projects)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--surveys-dir")
-        .arg(common::app::repo_file("surveys"))
-        .arg("--www-dir")
-        .arg(dir.path().join("no-www"))
-        .args(args)
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let line = read_line(child.stdout.take().unwrap());
-    let addr = line.trim_end().strip_prefix(PREFIX).unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    Collector { child, addr: addr.to_string(), _dir: dir }
-}
-
-fn read_line(stdout: std::process::ChildStdout) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
-        let _ = tx.send(line);
-    });
-    rx.recv_timeout(Duration::from_secs(20)).expect("no listening line within 20 s")
+    let mut child = serving(dir.path(), &spec, None).args(args).stderr(Stdio::inherit()).spawn().unwrap();
+    let addr = listening_addr(&mut child);
+    Collector { child, addr, _dir: dir }
 }
 
 /// One request on its own connection; `(status, body)`, or `None` if no answer came within `wait`.

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 mod common;
+use common::binary::{listening_addr, serving};
 use common::TestDb;
 
 const KEY: &str = "pk_obs";
 const SECRET: &str = "sk_obs_3e7a1c9f5b2d8e4a6c0f";
-const PREFIX: &str = "touchpoint-collector listening on http://";
 
 struct Collector {
     child: Child,
@@ -40,30 +40,10 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> Collector {
     let db = std::thread::spawn(move || tokio::runtime::Runtime::new().unwrap().block_on(TestDb::new(&data)))
         .join()
         .unwrap();
-    let projects = dir.path().join("projects.json");
     let spec = json!([{"public_key": KEY, "secret_key": SECRET, "allowed_origins": ["https://app.example.com"]}]);
-    std::fs::write(&projects, spec.to_string()).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_touchpoint-collector"));
-    for (var, _) in std::env::vars().filter(|(k, _)| k.starts_with("TOUCHPOINT_") || k == "DATABASE_URL") {
-        cmd.env_remove(var);
-    }
-    if let Some(url) = db.database_url() {
-        cmd.arg("--database-url").arg(url);
-    }
-    let mut child = cmd
-        .args(["--addr", "127.0.0.1:0"])
-        .arg("--projects")
-        .arg(&projects)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--surveys-dir")
-        .arg(common::app::repo_file("surveys"))
-        .arg("--www-dir")
-        .arg(dir.path().join("no-www"))
+    let mut child = serving(dir.path(), &spec, Some(&db))
         .args(args)
         .envs(env.iter().copied())
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -75,16 +55,8 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> Collector {
             lines.lock().unwrap().push(line);
         }
     });
-    let (tx, rx) = std::sync::mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(out).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(20)).expect("no listening line within 20 s");
-    let addr = line.trim_end().strip_prefix(PREFIX).unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    Collector { child, addr: addr.to_string(), stderr, db, _dir: dir }
+    let addr = listening_addr(&mut child);
+    Collector { child, addr, stderr, db, _dir: dir }
 }
 
 struct Answer {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub mod app;
+pub mod binary;
 pub mod smtp;
 
 use serde_json::Value;
