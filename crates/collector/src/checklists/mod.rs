@@ -21,6 +21,7 @@ use touchpoint_core::checklist::{Checklist, ChecklistSet, Segment};
 use crate::config::DEFAULT_CHECKLISTS_FILE;
 use crate::error::AppError;
 use crate::projects::ProjectEntry;
+use crate::store::checklist_progress::{rule_keys, ProgressOf};
 use crate::store::{Store, StoredActivity};
 use replay::{by_person, Activity, Person};
 use report::UserProgress;
@@ -144,6 +145,43 @@ pub async fn widget_activity(db: &Store, project: &ProjectEntry, who: Person) ->
             Ok(rows)
         }
         who => person_activity(db, key, who).await,
+    }
+}
+
+/// The events that decide one person's checklist state on `catalog`, for the
+/// widget's read, and the user they are (if identified): a bounded set kept
+/// at ingest (`store::checklist_progress`), which replays to the same state as
+/// their whole history. Refuses what [`widget_activity`] refuses, and replays
+/// the whole history where retention removed one of those events.
+pub async fn widget_checklist_activity(
+    db: &Store,
+    project: &ProjectEntry,
+    who: Person,
+    catalog: &ChecklistCatalog,
+) -> Result<(Vec<Activity>, Option<String>), AppError> {
+    let key = project.project.public_key.clone();
+    db.ensure_checklist_index(key.clone(), rule_keys(&catalog.definition)).await?;
+    let of = match &who {
+        Person::User(user) => ProgressOf::User(user.clone()),
+        Person::Anonymous(browser) => match db.browser_owner(key.clone(), browser.clone()).await? {
+            // Same refusal, same message.
+            Some(_) if project.project.identity_secret.is_some() => {
+                return widget_activity(db, project, who).await.map(|rows| (rows, None))
+            }
+            Some(owner) => ProgressOf::User(owner),
+            None => ProgressOf::Browser(browser.clone()),
+        },
+    };
+    let user = match &of {
+        ProgressOf::User(user) => Some(user.clone()),
+        ProgressOf::Browser(_) => None,
+    };
+    match db.checklist_activity(key, of).await? {
+        Some(rows) => Ok((activities(rows)?, user)),
+        None => {
+            let rows = widget_activity(db, project, who).await?;
+            Ok((rows, user))
+        }
     }
 }
 

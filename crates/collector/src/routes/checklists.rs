@@ -43,11 +43,11 @@ use serde_json::{json, Value};
 use touchpoint_core::checklist::{Checklist, Cta, Progress};
 
 use crate::auth::{person, PublicKey, SecretKey};
-use crate::checklists::replay::{self, Person};
+use crate::checklists::replay;
 use crate::checklists::report;
 use crate::checklists::report::UserProgress;
 use crate::checklists::ChecklistCatalog;
-use crate::checklists::{widget_activity, with_users_where};
+use crate::checklists::{widget_checklist_activity, with_users_where};
 use crate::content::kind::SINGLE_ID;
 use crate::content::Kind;
 use crate::error::AppError;
@@ -123,15 +123,11 @@ async fn user_state(
     let claimed = given(params.account_id).filter(|_| project.project.identity_secret.is_none());
     let who = person(&project, params.user_id, params.user_hash, params.anonymous_id)?;
     let key = project.project.public_key.clone();
-    let named = match &who {
-        Person::User(user) => Some(user.clone()),
-        Person::Anonymous(_) => None,
-    };
-    let rows = widget_activity(&state.db, &project, who).await?;
+    let (rows, user) = widget_checklist_activity(&state.db, &project, who, &catalog).await?;
     let mut r = replay::replay_choosing(&catalog.set, &rows, given(params.checklist).as_deref());
     // Account-level items count every user of the account (see crate::accounts).
     let mut account = None;
-    if let Some(user) = named.as_deref().or_else(|| replay::owner(&rows)) {
+    if let Some(user) = user.as_deref() {
         if let Some((id, tally)) =
             crate::accounts::account_checklist(&state, &catalog.set, &key, user, claimed.as_deref()).await?
         {

@@ -37,6 +37,7 @@
 
 pub mod account_changes;
 pub mod cases;
+pub mod checklist_progress;
 pub mod content;
 pub mod people;
 pub mod person_facts;

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0006_data_rights.sql"),
     include_str!("../../migrations/postgres/0007_content.sql"),
     include_str!("../../migrations/postgres/0008_cases.sql"),
+    include_str!("../../migrations/postgres/0010_checklist_progress.sql"),
 ];
 
 /// Serialises migrations of collectors starting at once against one database.
@@ -150,11 +151,11 @@ impl PgStore {
                       AS e(id, type, ts, anonymous_id, user_id, survey_id, response_id, question_id, url, body,
                            rejected, ts_flag, source)
                  ON CONFLICT (project_key, id) DO NOTHING
-                 RETURNING id",
+                 RETURNING id, seq",
             )
             .await?;
         let columns = EventColumns::of(&events);
-        let stored: Vec<String> = tx
+        let stored: Vec<(String, i64)> = tx
             .query(
                 &insert,
                 &[
@@ -177,22 +178,25 @@ impl PgStore {
             )
             .await?
             .iter()
-            .map(|r| r.get(0))
+            .map(|r| (r.get(0), r.get(1)))
             .collect();
         // The first event of each stored id is the one inserted; a repeat of
         // it later in the same batch is a duplicate, as it would be in a later batch.
-        let mut fresh: HashSet<&str> = stored.iter().map(String::as_str).collect();
-        let inserted: Vec<bool> = events.iter().map(|n| fresh.remove(n.event.id.as_str())).collect();
+        let mut fresh: HashMap<&str, i64> = stored.iter().map(|(id, seq)| (id.as_str(), *seq)).collect();
+        let inserted: Vec<Option<i64>> = events.iter().map(|n| fresh.remove(n.event.id.as_str())).collect();
 
         let mut follow = FollowUps::default();
-        for (n, inserted) in events.iter().zip(inserted.iter().copied()) {
-            if inserted && n.rejected.is_none() {
+        for (n, inserted) in events.iter().zip(&inserted) {
+            if inserted.is_some() && n.rejected.is_none() {
                 follow.add(n);
             }
         }
         follow.write(&tx, &project_key, received_at).await?;
+        let accepted = events.iter().zip(&inserted).filter(|(n, _)| n.rejected.is_none());
+        let accepted = accepted.filter_map(|(n, seq)| seq.map(|seq| (&n.event, seq)));
+        super::checklist_progress::ingest_postgres(&tx, &project_key, received_at, accepted).await?;
         tx.commit().await?;
-        Ok(inserted.into_iter().map(|i| if i { EventStatus::Accepted } else { EventStatus::Duplicate }).collect())
+        Ok(inserted.into_iter().map(|i| if i.is_some() { EventStatus::Accepted } else { EventStatus::Duplicate }).collect())
     }
 
     pub async fn list_events(&self, f: EventFilter) -> Result<Vec<StoredEvent>, DbError> {

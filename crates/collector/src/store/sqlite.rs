@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_data_rights.sql"),
     include_str!("../../migrations/0009_content.sql"),
     include_str!("../../migrations/0010_cases.sql"),
+    include_str!("../../migrations/0012_checklist_progress.sql"),
 ];
 
 /// Most batches stored in one transaction; bounds the wait of the last one.
@@ -778,6 +779,8 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
         )?;
         for batch in batches {
             let mut statuses = Vec::with_capacity(batch.events.len());
+            let rules = super::checklist_progress::rules_sqlite(&tx, &batch.project_key)?;
+            let mut progress = super::checklist_progress::Fold::default();
             for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due, account_marks } in
                 &batch.events
             {
@@ -800,6 +803,9 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
                     source.as_str(),
                 ])?;
                 let acted_on = inserted == 1 && rejected.is_none();
+                if acted_on {
+                    progress.add(&rules, true, e, (batch.received_at, tx.last_insert_rowid()));
+                }
                 if acted_on && *automate {
                     enqueue.execute(params![e.id, batch.project_key, batch.received_at])?;
                 }
@@ -846,6 +852,7 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
                 }
                 statuses.push(if inserted == 1 { EventStatus::Accepted } else { EventStatus::Duplicate });
             }
+            super::checklist_progress::write_sqlite(&tx, &batch.project_key, progress)?;
             all.push(statuses);
         }
     }

@@ -1,0 +1,42 @@
+-- What one person's checklist state is replayed from, kept at ingest so that
+-- `/v1/checklists/state` reads a bounded set of events however long their
+-- history (crate::store::checklist_progress). Rows point at events by
+-- arrival position and id; `user_id` is '' for events sent before identify.
+
+-- Per item rule (its `complete_when`, as canonical JSON), the first events
+-- that match it, up to the rule's count: later matches cannot change progress.
+CREATE TABLE checklist_marks (
+    project_key  TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    anonymous_id TEXT NOT NULL,
+    rule         TEXT NOT NULL,
+    received_at  INTEGER NOT NULL,
+    seq          INTEGER NOT NULL,
+    event_id     TEXT NOT NULL,
+    PRIMARY KEY (project_key, user_id, anonymous_id, rule, received_at, seq)
+) WITHOUT ROWID;
+
+-- The one event of each kind that decides: the first identify, the first
+-- manual completion of an item, the first dismissal of a checklist, and the
+-- last event that set each trait (identify traits, and group traits as `account.<trait>`).
+CREATE TABLE checklist_moments (
+    project_key  TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    anonymous_id TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    received_at  INTEGER NOT NULL,
+    seq          INTEGER NOT NULL,
+    event_id     TEXT NOT NULL,
+    PRIMARY KEY (project_key, user_id, anonymous_id, kind, key)
+) WITHOUT ROWID;
+
+-- Rules (and '', the moments) whose rows cover every stored event of the
+-- project: the backfill from stored events writes a rule here when it first
+-- indexes it, and ingest keeps every rule listed here up to date.
+CREATE TABLE checklist_rules (
+    project_key TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    indexed_at  INTEGER NOT NULL,
+    PRIMARY KEY (project_key, rule)
+);

@@ -1,0 +1,494 @@
+//! What one person's checklist state is replayed from, kept up to date at
+//! ingest, so that `/v1/checklists/state` replays a bounded set of events
+//! however long their history.
+//!
+//! **Why a subset replays the same.** In arrival order, only these events
+//! can change what `crate::checklists::replay` returns: per item rule (an
+//! item's `complete_when`), the first `count` events that match it (a later
+//! match is capped, or lands on a completed item); the first manual
+//! completion of each item and the first dismissal of each checklist; the
+//! first `identify` (the person is identified); and, per trait, the last
+//! event that set it (traits merge, later wins). Every other event leaves
+//! the replay's state as it was, so replaying only these gives the same
+//! segment, progress and dismissal. The rows here point at those events:
+//! `checklist_marks` per rule, `checklist_moments` for the rest, both per
+//! `(user or '', browser)` like `person_facts`, so a person is their own
+//! rows plus the anonymous rows of the browsers they own.
+//!
+//! **Rules are indexed, then kept.** Which events match a rule depends on the
+//! definition, which a publish can change. `checklist_rules` lists the rules
+//! (and `""`, the moments) whose rows cover every stored event of a project:
+//! a rule is backfilled from the stored events the first time a read needs
+//! it ([`Store::ensure_checklist_index`]), and from then on ingest marks
+//! every listed rule in the transaction that stores the event. On Postgres
+//! the backfill holds `events` in `SHARE` mode, and ingest reads the list
+//! after inserting its events, so an event is either seen by the backfill
+//! or marked by its own transaction, whatever the replica.
+//!
+//! **Positions, not counts.** Rows keep the event's arrival position
+//! `(received_at, seq)` and a mark is written only while fewer than `count`
+//! marks precede it, so two transactions committing out of order keep the
+//! right first `count` (at worst a spare row, which the replay ignores).
+//! Retention deletes events under the marks; a read that finds a marked
+//! event gone replays the whole history instead.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use serde_json::{json, Map, Value};
+use touchpoint_core::checklist::{ChecklistSet, CompleteWhen, Predicate, Trigger};
+use touchpoint_protocol::{Event, EventKind};
+
+use super::{DbError, Store, StoredActivity};
+
+/// The entry of `checklist_rules` that says the moments are indexed.
+const MOMENTS: &str = "";
+
+/// The event types whose rows can matter (the backfill reads only these).
+const TYPES: &str = "'track', 'identify', 'group', 'checklist_item_completed', 'checklist_dismissed'";
+
+/// An item's event rule, known by its canonical JSON.
+#[derive(Debug)]
+pub struct Rule {
+    pub key: String,
+    event: String,
+    where_: Vec<Predicate>,
+    count: u32,
+}
+
+impl Rule {
+    fn matches(&self, name: &str, props: &Map<String, Value>) -> bool {
+        name == self.event && self.where_.iter().all(|p| p.ops.iter().all(|op| op.holds(props.get(&p.key))))
+    }
+
+    /// Parses a rule key, once per process (core's validation, through a
+    /// one-item checklist); `None` for a key no definition could have made.
+    fn parse(key: &str) -> Option<Arc<Rule>> {
+        static PARSED: OnceLock<Mutex<HashMap<String, Option<Arc<Rule>>>>> = OnceLock::new();
+        let cache = PARSED.get_or_init(Default::default);
+        if let Some(rule) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(key) {
+            return rule.clone();
+        }
+        let rule = serde_json::from_str::<Value>(key).ok().and_then(|complete_when| {
+            let one = json!({
+                "segments": [{"id": "s", "checklist": "c"}],
+                "checklists": [{"id": "c", "title": "t", "items": [{"id": "i", "title": "t", "complete_when": complete_when}]}]
+            });
+            let set = ChecklistSet::from_value(&one).ok()?;
+            match &set.checklists()[0].items[0].complete_when {
+                CompleteWhen::Event { event, where_, count } => {
+                    Some(Arc::new(Rule { key: key.to_owned(), event: event.clone(), where_: where_.clone(), count: *count }))
+                }
+                CompleteWhen::Manual => None,
+            }
+        });
+        cache.lock().unwrap_or_else(PoisonError::into_inner).insert(key.to_owned(), rule.clone());
+        rule
+    }
+}
+
+/// The rule keys of a checklists definition (valid JSON): each event rule's
+/// `complete_when` as serde_json writes it.
+pub fn rule_keys(definition: &str) -> Vec<String> {
+    let Ok(raw) = serde_json::from_str::<Value>(definition) else { return Vec::new() };
+    let mut keys = BTreeSet::new();
+    for checklist in raw["checklists"].as_array().into_iter().flatten() {
+        for item in checklist["items"].as_array().into_iter().flatten() {
+            if item["complete_when"].is_object() {
+                keys.insert(item["complete_when"].to_string());
+            }
+        }
+    }
+    keys.into_iter().collect()
+}
+
+/// Where an event arrived: what "first" and "last" are decided by.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct At {
+    received_at: i64,
+    seq: i64,
+    event_id: String,
+}
+
+/// Whether the earliest or the latest event of a moment decides.
+fn latest_wins(kind: &str) -> bool {
+    kind == "trait"
+}
+
+/// The moments an event is: `(kind, key)`.
+fn moments(e: &Event) -> Vec<(&'static str, String)> {
+    match &e.kind {
+        EventKind::Identify { traits } => {
+            let mut out = vec![("identify", String::new())];
+            out.extend(traits.keys().map(|k| ("trait", k.clone())));
+            out
+        }
+        // The replay reads a group's traits as `account.<trait>`.
+        EventKind::Group { traits, .. } => traits.keys().map(|k| ("trait", format!("account.{k}"))).collect(),
+        EventKind::ChecklistItemCompleted { checklist_id, item_id, rule } if *rule == Trigger::Manual.to_string() => {
+            vec![("manual", format!("{checklist_id}\u{1f}{item_id}"))]
+        }
+        EventKind::ChecklistDismissed { checklist_id } => vec![("dismissed", checklist_id.clone())],
+        _ => Vec::new(),
+    }
+}
+
+/// `(user or '', browser, kind, key)`.
+type MomentKey = (String, String, &'static str, String);
+/// `(user or '', browser, rule)`.
+type MarkKey = (String, String, Arc<str>);
+
+/// What stored events add, folded per row (in `BTreeMap`s, so Postgres
+/// writes rows in key order, as ingest does everywhere, against deadlocks).
+#[derive(Default)]
+pub(super) struct Fold {
+    moments: BTreeMap<MomentKey, At>,
+    /// The first matches in arrival order, at most the rule's count.
+    marks: BTreeMap<MarkKey, (u32, Vec<At>)>,
+}
+
+impl Fold {
+    /// Adds a stored, accepted event: its moments if `with_moments`, and its
+    /// match of each of `rules`.
+    pub(super) fn add(&mut self, rules: &[Arc<Rule>], with_moments: bool, e: &Event, at: (i64, i64)) {
+        let at = At { received_at: at.0, seq: at.1, event_id: e.id.clone() };
+        let user = e.user_id.clone().unwrap_or_default();
+        if with_moments {
+            for (kind, key) in moments(e) {
+                let slot = self.moments.entry((user.clone(), e.anonymous_id.clone(), kind, key)).or_insert(at.clone());
+                if (at > *slot) == latest_wins(kind) {
+                    *slot = at.clone();
+                }
+            }
+        }
+        if let EventKind::Track { name, props } = &e.kind {
+            for rule in rules.iter().filter(|r| r.matches(name, props)) {
+                let key = (user.clone(), e.anonymous_id.clone(), Arc::from(rule.key.as_str()));
+                let (_, first) = self.marks.entry(key).or_insert((rule.count, Vec::new()));
+                let i = first.partition_point(|a| *a < at);
+                if i < rule.count as usize {
+                    first.insert(i, at.clone());
+                    first.truncate(rule.count as usize);
+                }
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.moments.is_empty() && self.marks.is_empty()
+    }
+}
+
+/// A moment replaces the stored one only if it decides instead (earlier, or later for traits).
+const MOMENT: &str = "INSERT INTO checklist_moments (project_key, user_id, anonymous_id, kind, key, received_at, seq, event_id)
+     VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})
+     ON CONFLICT (project_key, user_id, anonymous_id, kind, key) DO UPDATE
+       SET received_at = excluded.received_at, seq = excluded.seq, event_id = excluded.event_id
+     WHERE CASE WHEN checklist_moments.kind = 'trait'
+                THEN (excluded.received_at, excluded.seq) > (checklist_moments.received_at, checklist_moments.seq)
+                ELSE (excluded.received_at, excluded.seq) < (checklist_moments.received_at, checklist_moments.seq) END";
+/// A mark is written only while fewer than the rule's count precede it.
+const MARK: &str = "INSERT INTO checklist_marks (project_key, user_id, anonymous_id, rule, received_at, seq, event_id)
+     SELECT {1}, {2}, {3}, {4}, {5}, {6}, {7}
+     WHERE (SELECT COUNT(*) FROM checklist_marks
+            WHERE project_key = {1} AND user_id = {2} AND anonymous_id = {3} AND rule = {4}
+              AND (received_at, seq) < ({5}, {6})) < {8}
+     ON CONFLICT DO NOTHING";
+
+fn sqlite(sql: &str) -> String {
+    (1..=8).rev().fold(sql.to_owned(), |s, i| s.replace(&format!("{{{i}}}"), &format!("?{i}")))
+}
+
+fn postgres(sql: &str) -> String {
+    (1..=8).rev().fold(sql.to_owned(), |s, i| s.replace(&format!("{{{i}}}"), &format!("${i}")))
+}
+
+/// The indexed rules of a project, parsed (not the moments' entry).
+fn parsed(keys: Vec<String>) -> Vec<Arc<Rule>> {
+    keys.iter().filter(|k| k.as_str() != MOMENTS).filter_map(|k| Rule::parse(k)).collect()
+}
+
+const INDEXED: &str = "SELECT rule FROM checklist_rules WHERE project_key = {1}";
+
+/// For ingest on SQLite (in its transaction): the rules to mark.
+pub(super) fn rules_sqlite(tx: &rusqlite::Connection, key: &str) -> rusqlite::Result<Vec<Arc<Rule>>> {
+    let mut q = tx.prepare_cached(&sqlite(INDEXED))?;
+    let keys = q.query_map([key], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(parsed(keys))
+}
+
+pub(super) fn write_sqlite(tx: &rusqlite::Connection, key: &str, fold: Fold) -> rusqlite::Result<()> {
+    if fold.is_empty() {
+        return Ok(());
+    }
+    let mut moment = tx.prepare_cached(&sqlite(MOMENT))?;
+    for ((user, browser, kind, k), at) in &fold.moments {
+        moment.execute(rusqlite::params![key, user, browser, kind, k, at.received_at, at.seq, at.event_id])?;
+    }
+    let mut mark = tx.prepare_cached(&sqlite(MARK))?;
+    for ((user, browser, rule), (count, first)) in &fold.marks {
+        for at in first {
+            let rule: &str = rule;
+            mark.execute(rusqlite::params![key, user, browser, rule, at.received_at, at.seq, at.event_id, count])?;
+        }
+    }
+    Ok(())
+}
+
+/// For ingest on Postgres, after its events are inserted (see the module
+/// docs): marks the `stored` events, each with its `seq`.
+pub(super) async fn ingest_postgres<'e>(
+    tx: &deadpool_postgres::Transaction<'_>,
+    key: &str,
+    received_at: i64,
+    stored: impl Iterator<Item = (&'e Event, i64)>,
+) -> Result<(), DbError> {
+    let q = tx.prepare_cached(&postgres(INDEXED)).await?;
+    let rules = parsed(tx.query(&q, &[&key]).await?.iter().map(|r| r.get(0)).collect());
+    let mut fold = Fold::default();
+    for (e, seq) in stored {
+        fold.add(&rules, true, e, (received_at, seq));
+    }
+    write_postgres(tx, key, fold).await
+}
+
+async fn write_postgres(tx: &deadpool_postgres::Transaction<'_>, key: &str, fold: Fold) -> Result<(), DbError> {
+    if !fold.moments.is_empty() {
+        let sql = postgres(
+            &MOMENT
+                .replace("VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})", "SELECT {1}, u, b, k, m, r, s, e FROM UNNEST({2}::text[], {3}::text[], {4}::text[], {5}::text[], {6}::bigint[], {7}::bigint[], {8}::text[]) AS f(u, b, k, m, r, s, e)"),
+        );
+        let q = tx.prepare_cached(&sql).await?;
+        let mut cols: (Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>, Vec<i64>, Vec<i64>, Vec<&str>) = Default::default();
+        for ((user, browser, kind, k), at) in &fold.moments {
+            cols.0.push(user);
+            cols.1.push(browser);
+            cols.2.push(kind);
+            cols.3.push(k);
+            cols.4.push(at.received_at);
+            cols.5.push(at.seq);
+            cols.6.push(&at.event_id);
+        }
+        tx.execute(&q, &[&key, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6]).await?;
+    }
+    if !fold.marks.is_empty() {
+        let sql = "INSERT INTO checklist_marks (project_key, user_id, anonymous_id, rule, received_at, seq, event_id)
+             SELECT $1, f.u, f.b, f.rule, f.r, f.s, f.e
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
+                  AS f(u, b, rule, r, s, e, n)
+             WHERE (SELECT COUNT(*) FROM checklist_marks c
+                    WHERE c.project_key = $1 AND c.user_id = f.u AND c.anonymous_id = f.b AND c.rule = f.rule
+                      AND (c.received_at, c.seq) < (f.r, f.s)) < f.n
+             ON CONFLICT DO NOTHING";
+        let q = tx.prepare_cached(sql).await?;
+        let mut cols: (Vec<&str>, Vec<&str>, Vec<&str>, Vec<i64>, Vec<i64>, Vec<&str>, Vec<i64>) = Default::default();
+        for ((user, browser, rule), (count, first)) in &fold.marks {
+            for at in first {
+                cols.0.push(user);
+                cols.1.push(browser);
+                cols.2.push(rule);
+                cols.3.push(at.received_at);
+                cols.4.push(at.seq);
+                cols.5.push(&at.event_id);
+                cols.6.push(i64::from(*count));
+            }
+        }
+        tx.execute(&q, &[&key, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6]).await?;
+    }
+    Ok(())
+}
+
+/// Whose checklist rows to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgressOf {
+    /// An identified user: their rows and the anonymous rows of the browsers they own.
+    User(String),
+    /// A browser nobody was identified on.
+    Browser(String),
+}
+
+/// The events a person's rows point at, `{1}` the project, `{2}` who.
+const USER_EVENTS: &str = "SELECT event_id FROM checklist_marks WHERE project_key = {1} AND user_id = {2}
+     UNION SELECT event_id FROM checklist_moments WHERE project_key = {1} AND user_id = {2}
+     UNION SELECT event_id FROM checklist_marks WHERE project_key = {1} AND user_id = '' AND anonymous_id IN
+       (SELECT anonymous_id FROM browser_owners WHERE project_key = {1} AND user_id = {2})
+     UNION SELECT event_id FROM checklist_moments WHERE project_key = {1} AND user_id = '' AND anonymous_id IN
+       (SELECT anonymous_id FROM browser_owners WHERE project_key = {1} AND user_id = {2})";
+const BROWSER_EVENTS: &str =
+    "SELECT event_id FROM checklist_marks WHERE project_key = {1} AND user_id = '' AND anonymous_id = {2}
+     UNION SELECT event_id FROM checklist_moments WHERE project_key = {1} AND user_id = '' AND anonymous_id = {2}";
+
+impl Store {
+    /// Makes sure every rule of `rules` (and the moments) is indexed for the
+    /// project, backfilling from its stored events what is not: a read when
+    /// all are, one pass over the project's events the first time.
+    pub async fn ensure_checklist_index(&self, project_key: String, rules: Vec<String>) -> Result<(), DbError> {
+        let wanted: BTreeSet<String> = rules.into_iter().chain([MOMENTS.to_owned()]).collect();
+        let indexed = self.indexed_rules(project_key.clone()).await?;
+        if wanted.is_subset(&indexed) {
+            return Ok(());
+        }
+        let now = crate::now_ms();
+        match self {
+            Store::Sqlite(db) => {
+                db.write(move |tx| {
+                    let indexed: BTreeSet<String> = {
+                        let mut q = tx.prepare_cached(&sqlite(INDEXED))?;
+                        let rows = q.query_map([&project_key], |r| r.get(0))?;
+                        rows.collect::<rusqlite::Result<_>>()?
+                    };
+                    let missing: Vec<String> = wanted.difference(&indexed).cloned().collect();
+                    if missing.is_empty() {
+                        return Ok(());
+                    }
+                    let with_moments = !indexed.contains(MOMENTS);
+                    let rules = parsed(missing.clone());
+                    let mut fold = Fold::default();
+                    {
+                        let mut q = tx.prepare(&format!(
+                            "SELECT rowid, received_at, body FROM events
+                             WHERE project_key = ?1 AND rejected IS NULL AND type IN ({TYPES})"
+                        ))?;
+                        let mut rows = q.query([&project_key])?;
+                        while let Some(r) = rows.next()? {
+                            let body: String = r.get(2)?;
+                            if let Ok(e) = serde_json::from_str::<Event>(&body) {
+                                fold.add(&rules, with_moments, &e, (r.get(1)?, r.get(0)?));
+                            }
+                        }
+                    }
+                    write_sqlite(tx, &project_key, fold)?;
+                    let mut add = tx.prepare_cached(
+                        "INSERT OR IGNORE INTO checklist_rules (project_key, rule, indexed_at) VALUES (?1, ?2, ?3)",
+                    )?;
+                    for rule in &missing {
+                        add.execute(rusqlite::params![project_key, rule, now])?;
+                    }
+                    Ok(())
+                })
+                .await
+            }
+            Store::Postgres(pg) => {
+                use futures_util::TryStreamExt;
+                let mut client = pg.client().await?;
+                let tx = client.transaction().await?;
+                // Ingest waits while this runs, and this waits for the ingest in flight (see the module docs).
+                tx.batch_execute("LOCK TABLE events IN SHARE MODE").await?;
+                let indexed: BTreeSet<String> =
+                    tx.query(&postgres(INDEXED), &[&project_key]).await?.iter().map(|r| r.get(0)).collect();
+                let missing: Vec<String> = wanted.difference(&indexed).cloned().collect();
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                let with_moments = !indexed.contains(MOMENTS);
+                let rules = parsed(missing.clone());
+                let mut fold = Fold::default();
+                let sql = format!(
+                    "SELECT seq, received_at, body FROM events
+                     WHERE project_key = $1 AND rejected IS NULL AND type IN ({TYPES})"
+                );
+                let mut rows = std::pin::pin!(tx.query_raw(&sql, [&project_key]).await?);
+                while let Some(r) = rows.try_next().await? {
+                    let body: String = r.get(2);
+                    if let Ok(e) = serde_json::from_str::<Event>(&body) {
+                        fold.add(&rules, with_moments, &e, (r.get(1), r.get(0)));
+                    }
+                }
+                write_postgres(&tx, &project_key, fold).await?;
+                tx.execute(
+                    "INSERT INTO checklist_rules (project_key, rule, indexed_at)
+                     SELECT $1, UNNEST($2::text[]), $3 ON CONFLICT DO NOTHING",
+                    &[&project_key, &missing, &now],
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn indexed_rules(&self, project_key: String) -> Result<BTreeSet<String>, DbError> {
+        match self {
+            Store::Sqlite(db) => {
+                db.read(move |conn| {
+                    let mut q = conn.prepare_cached(&sqlite(INDEXED))?;
+                    let rows = q.query_map([project_key], |r| r.get(0))?;
+                    rows.collect()
+                })
+                .await
+            }
+            Store::Postgres(pg) => {
+                let client = pg.client().await?;
+                let q = client.prepare_cached(&postgres(INDEXED)).await?;
+                Ok(client.query(&q, &[&project_key]).await?.iter().map(|r| r.get(0)).collect())
+            }
+        }
+    }
+
+    /// The events that decide `who`'s checklist state, in arrival order; `None`
+    /// if one of them is no longer stored (retention), when only the whole
+    /// history says. Call [`Store::ensure_checklist_index`] first.
+    pub async fn checklist_activity(
+        &self,
+        project_key: String,
+        who: ProgressOf,
+    ) -> Result<Option<Vec<StoredActivity>>, DbError> {
+        let (pointers, who) = match who {
+            ProgressOf::User(user) => (USER_EVENTS, user),
+            ProgressOf::Browser(browser) => (BROWSER_EVENTS, browser),
+        };
+        let rows = match self {
+            Store::Sqlite(db) => {
+                db.read(move |conn| {
+                    let ids: Vec<String> = {
+                        let mut q = conn.prepare_cached(&sqlite(pointers))?;
+                        let rows = q.query_map([&project_key, &who], |r| r.get(0))?;
+                        rows.collect::<rusqlite::Result<_>>()?
+                    };
+                    let mut q = conn.prepare_cached(
+                        "SELECT anonymous_id, user_id, ts, received_at, body FROM events
+                         WHERE project_key = ?1 AND id IN (SELECT value FROM json_each(?2)) AND rejected IS NULL
+                         ORDER BY received_at, rowid",
+                    )?;
+                    let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+                    let rows = q.query_map(rusqlite::params![project_key, ids_json], |r| {
+                        Ok(StoredActivity {
+                            anonymous_id: r.get(0)?,
+                            user_id: r.get(1)?,
+                            ts: r.get(2)?,
+                            received_at: r.get(3)?,
+                            body: Some(r.get(4)?),
+                        })
+                    })?;
+                    Ok((ids.len(), rows.collect::<rusqlite::Result<Vec<_>>>()?))
+                })
+                .await?
+            }
+            Store::Postgres(pg) => {
+                let client = pg.client().await?;
+                let q = client.prepare_cached(&postgres(pointers)).await?;
+                let ids: Vec<String> = client.query(&q, &[&project_key, &who]).await?.iter().map(|r| r.get(0)).collect();
+                let q = client
+                    .prepare_cached(
+                        "SELECT anonymous_id, user_id, ts, received_at, body FROM events
+                         WHERE project_key = $1 AND id = ANY($2) AND rejected IS NULL ORDER BY received_at, seq",
+                    )
+                    .await?;
+                let rows = client.query(&q, &[&project_key, &ids]).await?;
+                let rows = rows
+                    .iter()
+                    .map(|r| StoredActivity {
+                        anonymous_id: r.get(0),
+                        user_id: r.get(1),
+                        ts: r.get(2),
+                        received_at: r.get(3),
+                        body: Some(r.get(4)),
+                    })
+                    .collect();
+                (ids.len(), rows)
+            }
+        };
+        let (pointed, rows) = rows;
+        Ok((rows.len() == pointed).then_some(rows))
+    }
+}
