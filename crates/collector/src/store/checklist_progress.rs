@@ -180,7 +180,8 @@ impl Fold {
 }
 
 /// A moment replaces the stored one only if it decides instead (earlier, or later for traits).
-const MOMENT: &str = "INSERT INTO checklist_moments (project_key, user_id, anonymous_id, kind, key, received_at, seq, event_id)
+const MOMENT: &str =
+    "INSERT INTO checklist_moments (project_key, user_id, anonymous_id, kind, key, received_at, seq, event_id)
      VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})
      ON CONFLICT (project_key, user_id, anonymous_id, kind, key) DO UPDATE
        SET received_at = excluded.received_at, seq = excluded.seq, event_id = excluded.event_id
@@ -467,7 +468,8 @@ impl Store {
             Store::Postgres(pg) => {
                 let client = pg.client().await?;
                 let q = client.prepare_cached(&postgres(pointers)).await?;
-                let ids: Vec<String> = client.query(&q, &[&project_key, &who]).await?.iter().map(|r| r.get(0)).collect();
+                let ids: Vec<String> =
+                    client.query(&q, &[&project_key, &who]).await?.iter().map(|r| r.get(0)).collect();
                 let q = client
                     .prepare_cached(
                         "SELECT anonymous_id, user_id, ts, received_at, body FROM events

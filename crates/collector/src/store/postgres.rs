@@ -196,7 +196,10 @@ impl PgStore {
         let accepted = accepted.filter_map(|(n, seq)| seq.map(|seq| (&n.event, seq)));
         super::checklist_progress::ingest_postgres(&tx, &project_key, received_at, accepted).await?;
         tx.commit().await?;
-        Ok(inserted.into_iter().map(|i| if i.is_some() { EventStatus::Accepted } else { EventStatus::Duplicate }).collect())
+        Ok(inserted
+            .into_iter()
+            .map(|i| if i.is_some() { EventStatus::Accepted } else { EventStatus::Duplicate })
+            .collect())
     }
 
     pub async fn list_events(&self, f: EventFilter) -> Result<Vec<StoredEvent>, DbError> {
