@@ -13,9 +13,11 @@
 //!   every thread of the process (`/proc/self/task/*/schedstat`), wall time,
 //!   rows read;
 //! - the process' peak memory after those passes (`VmHWM`);
-//! - `GET /v1/config` for the heavy user from `--readers` concurrent
-//!   keep-alive connections for `--seconds` (the router served on
-//!   127.0.0.1 in this process): p50/p99/max latency.
+//! - `GET /v1/config`, then `GET /v1/checklists/state`, for the heavy user
+//!   from `--readers` concurrent keep-alive connections for `--seconds` each
+//!   (the router served on 127.0.0.1 in this process): p50/p99/max latency;
+//!   before the checklist readers, the first checklist read alone (it indexes
+//!   the project's checklist rules from the stored events, once).
 //!
 //! Prints `key=value` lines. `--data-dir DIR`, or Postgres with
 //! `--database-url URL --schema NAME` (`fill` recreates the schema).
@@ -237,14 +239,36 @@ async fn measure(o: &Options) -> Result<(), String> {
         println!("pass_{label}_rows_read={}", rows / o.passes);
     }
     println!("peak_rss_after_passes_mb={:.1}", status_kb("VmHWM:") as f64 / 1024.0);
-    config_readers(o, state).await
-}
-
-async fn config_readers(o: &Options, state: AppState) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let app = touchpoint_collector::router(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
+    readers(o, addr, "config", "/v1/config?key=pk_big&user_id=heavy").await?;
+    // The first checklist read of a project indexes its rules from the stored events, once.
+    let began = Instant::now();
+    let first = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    get_once(first, addr, CHECKLIST_STATE).await?;
+    println!("checklists_first_read_s={:.2}", began.elapsed().as_secs_f64());
+    readers(o, addr, "checklists", CHECKLIST_STATE).await?;
+    println!("peak_rss_mb={:.1}", status_kb("VmHWM:") as f64 / 1024.0);
+    state.db.close().await;
+    Ok(())
+}
+
+const CHECKLIST_STATE: &str = "/v1/checklists/state?key=pk_big&user_id=heavy";
+
+async fn get_once(mut stream: TcpStream, addr: std::net::SocketAddr, path: &str) -> Result<(), String> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    match read_response(&mut stream, &mut buf).await.map_err(|e| e.to_string())? {
+        200 => Ok(()),
+        status => Err(format!("{path}: status {status}")),
+    }
+}
+
+/// `--readers` keep-alive connections reading `path` for `--seconds`; prints `{label}_*` figures.
+async fn readers(o: &Options, addr: std::net::SocketAddr, label: &str, path: &'static str) -> Result<(), String> {
     let rss_before = status_kb("VmRSS:");
     let deadline = Instant::now() + Duration::from_secs_f64(o.seconds);
     let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -254,7 +278,7 @@ async fn config_readers(o: &Options, state: AppState) -> Result<(), String> {
         tasks.push(tokio::spawn(async move {
             let mut stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
-            let request = format!("GET /v1/config?key=pk_big&user_id=heavy HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+            let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
             let mut buf = Vec::with_capacity(16 * 1024);
             let mut mine = Vec::new();
             while Instant::now() < deadline {
@@ -277,14 +301,12 @@ async fn config_readers(o: &Options, state: AppState) -> Result<(), String> {
     all.sort();
     let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied();
     let ms = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
-    println!("config_readers={}", o.readers);
-    println!("config_requests={}", all.len());
-    println!("config_p50_ms={:.2}", ms(pct(0.50)));
-    println!("config_p99_ms={:.2}", ms(pct(0.99)));
-    println!("config_max_ms={:.2}", ms(all.last().copied()));
-    println!("config_rss_growth_mb={:.1}", status_kb("VmRSS:").saturating_sub(rss_before) as f64 / 1024.0);
-    println!("peak_rss_mb={:.1}", status_kb("VmHWM:") as f64 / 1024.0);
-    state.db.close().await;
+    println!("{label}_readers={}", o.readers);
+    println!("{label}_requests={}", all.len());
+    println!("{label}_p50_ms={:.2}", ms(pct(0.50)));
+    println!("{label}_p99_ms={:.2}", ms(pct(0.99)));
+    println!("{label}_max_ms={:.2}", ms(all.last().copied()));
+    println!("{label}_rss_growth_mb={:.1}", status_kb("VmRSS:").saturating_sub(rss_before) as f64 / 1024.0);
     Ok(())
 }
 

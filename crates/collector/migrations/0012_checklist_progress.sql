@@ -30,6 +30,8 @@ CREATE TABLE checklist_moments (
     event_id     TEXT NOT NULL,
     PRIMARY KEY (project_key, user_id, anonymous_id, kind, key)
 ) WITHOUT ROWID;
+-- Who was grouped into an account (kind 'group', the account as key).
+CREATE INDEX checklist_moments_by_key ON checklist_moments (project_key, kind, key);
 
 -- Rules (and '', the moments) whose rows cover every stored event of the
 -- project: the backfill from stored events writes a rule here when it first
@@ -40,3 +42,15 @@ CREATE TABLE checklist_rules (
     indexed_at  INTEGER NOT NULL,
     PRIMARY KEY (project_key, rule)
 );
+
+-- For account-level items: per person and key (an account rule's matches,
+-- or a manual completion), how many events there are in all: who did how
+-- much is every contribution, not only the first.
+CREATE TABLE checklist_counts (
+    project_key  TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    anonymous_id TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    n            INTEGER NOT NULL,
+    PRIMARY KEY (project_key, user_id, anonymous_id, key)
+) WITHOUT ROWID;

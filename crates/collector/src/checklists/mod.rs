@@ -6,8 +6,11 @@
 //! counts, dependencies) are `touchpoint_core::checklist`'s. This module only
 //! decides *which* stored events are one person's and in what order they are
 //! replayed. The collector keeps no progress table: progress is derived from
-//! events every time, so it can never disagree with them.
+//! events every time, so it can never disagree with them. The widget's read
+//! replays only the events that can decide it, which ingest points at
+//! (`store::checklist_progress`, [`account_progress`]).
 
+pub mod account_progress;
 pub mod replay;
 pub mod report;
 

@@ -129,7 +129,8 @@ async fn user_state(
     let mut account = None;
     if let Some(user) = user.as_deref() {
         if let Some((id, tally)) =
-            crate::accounts::account_checklist(&state, &catalog.set, &key, user, claimed.as_deref()).await?
+            crate::checklists::account_progress::account_checklist(&state.db, &catalog, &key, user, claimed.as_deref())
+                .await?
         {
             let t = tally.get(&r.checklist.id).cloned().unwrap_or_default();
             r.progress.with_account(r.checklist, &t);

@@ -25,6 +25,14 @@
 //! after inserting its events, so an event is either seen by the backfill
 //! or marked by its own transaction, whatever the replica.
 //!
+//! **Account-level items** merge the members' events by `ts`, and say who
+//! did how much: for them a rule is also indexed as `ts:<rule>` (the first
+//! matches by `ts`, and `checklist_counts` of all matches), with each
+//! member's latest `group` and manual completions (count, earliest `ts`)
+//! under the `accounts` entry ([`AccountPart`], `crate::checklists::account_progress`).
+//! Counts are added, not upserted to a value, so ingest counts only what is
+//! indexed, and the backfill locks out ingest and other backfills.
+//!
 //! **Positions, not counts.** Rows keep the event's arrival position
 //! `(received_at, seq)` and a mark is written only while fewer than `count`
 //! marks precede it, so two transactions committing out of order keep the
@@ -54,6 +62,10 @@ pub struct Rule {
     event: String,
     where_: Vec<Predicate>,
     count: u32,
+    /// An account-level item's rule (key `ts:<rule>`): the first matches by
+    /// the client's `ts` (the order an account's tally merges its users' events
+    /// in), and how many match in all.
+    by_ts: bool,
 }
 
 impl Rule {
@@ -69,7 +81,11 @@ impl Rule {
         if let Some(rule) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(key) {
             return rule.clone();
         }
-        let rule = serde_json::from_str::<Value>(key).ok().and_then(|complete_when| {
+        let (by_ts, json) = match key.strip_prefix(BY_TS) {
+            Some(rest) => (true, rest),
+            None => (false, key),
+        };
+        let rule = serde_json::from_str::<Value>(json).ok().and_then(|complete_when| {
             let one = json!({
                 "segments": [{"id": "s", "checklist": "c"}],
                 "checklists": [{"id": "c", "title": "t", "items": [{"id": "i", "title": "t", "complete_when": complete_when}]}]
@@ -77,7 +93,8 @@ impl Rule {
             let set = ChecklistSet::from_value(&one).ok()?;
             match &set.checklists()[0].items[0].complete_when {
                 CompleteWhen::Event { event, where_, count } => {
-                    Some(Arc::new(Rule { key: key.to_owned(), event: event.clone(), where_: where_.clone(), count: *count }))
+                    let (event, where_, count) = (event.clone(), where_.clone(), *count);
+                    Some(Arc::new(Rule { key: key.to_owned(), event, where_, count, by_ts }))
                 }
                 CompleteWhen::Manual => None,
             }
@@ -87,20 +104,56 @@ impl Rule {
     }
 }
 
-/// The rule keys of a checklists definition (valid JSON): each event rule's
-/// `complete_when` as serde_json writes it.
+/// The index entries a checklists definition (valid JSON) needs: each event
+/// rule's `complete_when` as serde_json writes it, `ts:` before it too for
+/// an account-level item's, and [`ACCOUNTS`] if it has account-level items.
 pub fn rule_keys(definition: &str) -> Vec<String> {
     let Ok(raw) = serde_json::from_str::<Value>(definition) else { return Vec::new() };
     let mut keys = BTreeSet::new();
     for checklist in raw["checklists"].as_array().into_iter().flatten() {
         for item in checklist["items"].as_array().into_iter().flatten() {
+            let account = item["scope"] == "account";
+            if account {
+                keys.insert(ACCOUNTS.to_owned());
+            }
             if item["complete_when"].is_object() {
-                keys.insert(item["complete_when"].to_string());
+                let rule = item["complete_when"].to_string();
+                if account {
+                    keys.insert(by_ts(&rule));
+                }
+                keys.insert(rule);
             }
         }
     }
     keys.into_iter().collect()
 }
+
+/// Per `(checklist, item)` with an event rule, its rule key.
+pub fn item_rules(definition: &str) -> BTreeMap<(String, String), String> {
+    let Ok(raw) = serde_json::from_str::<Value>(definition) else { return BTreeMap::new() };
+    let mut out = BTreeMap::new();
+    for checklist in raw["checklists"].as_array().into_iter().flatten() {
+        for item in checklist["items"].as_array().into_iter().flatten() {
+            if let (Some(c), Some(i), true) =
+                (checklist["id"].as_str(), item["id"].as_str(), item["complete_when"].is_object())
+            {
+                out.insert((c.to_owned(), i.to_owned()), item["complete_when"].to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The key of an account-level item's rule.
+pub fn by_ts(rule: &str) -> String {
+    format!("{BY_TS}{rule}")
+}
+
+/// The key prefix of an account-level item's rule.
+const BY_TS: &str = "ts:";
+/// The index entry of what account tallies read besides rules: memberships,
+/// and manual completions with their count and earliest `ts`.
+pub const ACCOUNTS: &str = "accounts";
 
 /// Where an event arrived: what "first" and "last" are decided by.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -112,7 +165,33 @@ pub(super) struct At {
 
 /// Whether the earliest or the latest event of a moment decides.
 fn latest_wins(kind: &str) -> bool {
-    kind == "trait"
+    kind == "trait" || kind == "group"
+}
+
+/// Which parts of the index an event is added to.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Parts {
+    /// What a person's own replay reads ([`moments`]).
+    pub moments: bool,
+    /// Memberships (`group`, last per account) and the earliest manual
+    /// completion by `ts` (`manual_ts`): idempotent, so ingest always writes them.
+    pub account_moments: bool,
+    /// How many manual completions: only where the [`ACCOUNTS`] entry is indexed,
+    /// since a count added twice is wrong.
+    pub manual_counts: bool,
+}
+
+impl Parts {
+    const ALL: Parts = Parts { moments: true, account_moments: true, manual_counts: true };
+}
+
+fn manual_key(e: &Event) -> Option<String> {
+    match &e.kind {
+        EventKind::ChecklistItemCompleted { checklist_id, item_id, rule } if *rule == Trigger::Manual.to_string() => {
+            Some(format!("{checklist_id}\u{1f}{item_id}"))
+        }
+        _ => None,
+    }
 }
 
 /// The moments an event is: `(kind, key)`.
@@ -125,9 +204,7 @@ fn moments(e: &Event) -> Vec<(&'static str, String)> {
         }
         // The replay reads a group's traits as `account.<trait>`.
         EventKind::Group { traits, .. } => traits.keys().map(|k| ("trait", format!("account.{k}"))).collect(),
-        EventKind::ChecklistItemCompleted { checklist_id, item_id, rule } if *rule == Trigger::Manual.to_string() => {
-            vec![("manual", format!("{checklist_id}\u{1f}{item_id}"))]
-        }
+        EventKind::ChecklistItemCompleted { .. } => manual_key(e).map(|k| ("manual", k)).into_iter().collect(),
         EventKind::ChecklistDismissed { checklist_id } => vec![("dismissed", checklist_id.clone())],
         _ => Vec::new(),
     }
@@ -143,29 +220,44 @@ type MarkKey = (String, String, Arc<str>);
 #[derive(Default)]
 pub(super) struct Fold {
     moments: BTreeMap<MomentKey, At>,
-    /// The first matches in arrival order, at most the rule's count.
+    /// The first matches in arrival order (by `ts` for `ts:` rules), at most the rule's count.
     marks: BTreeMap<MarkKey, (u32, Vec<At>)>,
+    /// `(user or '', browser, key)` → how many: `ts:` rules' matches, `manual\u{1f}<checklist>\u{1f}<item>`.
+    counts: BTreeMap<(String, String, String), i64>,
 }
 
 impl Fold {
-    /// Adds a stored, accepted event: its moments if `with_moments`, and its
-    /// match of each of `rules`.
-    pub(super) fn add(&mut self, rules: &[Arc<Rule>], with_moments: bool, e: &Event, at: (i64, i64)) {
-        let at = At { received_at: at.0, seq: at.1, event_id: e.id.clone() };
+    /// Adds a stored, accepted event to the `parts` asked for, and its match of each of `rules`.
+    pub(super) fn add(&mut self, rules: &[Arc<Rule>], parts: Parts, e: &Event, at: (i64, i64)) {
+        let arrived = At { received_at: at.0, seq: at.1, event_id: e.id.clone() };
+        // For what an account's tally orders by the client's clock, `received_at` holds the `ts`.
+        let by_ts = At { received_at: e.ts, seq: at.1, event_id: e.id.clone() };
         let user = e.user_id.clone().unwrap_or_default();
-        if with_moments {
+        if parts.moments {
             for (kind, key) in moments(e) {
-                let slot = self.moments.entry((user.clone(), e.anonymous_id.clone(), kind, key)).or_insert(at.clone());
-                if (at > *slot) == latest_wins(kind) {
-                    *slot = at.clone();
-                }
+                self.moment(&user, &e.anonymous_id, kind, key, &arrived);
             }
+        }
+        if parts.account_moments {
+            if let EventKind::Group { account_id, .. } = &e.kind {
+                self.moment(&user, &e.anonymous_id, "group", account_id.clone(), &arrived);
+            }
+            if let Some(key) = manual_key(e) {
+                self.moment(&user, &e.anonymous_id, "manual_ts", key, &by_ts);
+            }
+        }
+        if let (true, Some(key)) = (parts.manual_counts, manual_key(e)) {
+            *self.counts.entry((user.clone(), e.anonymous_id.clone(), format!("manual\u{1f}{key}"))).or_default() += 1;
         }
         if let EventKind::Track { name, props } = &e.kind {
             for rule in rules.iter().filter(|r| r.matches(name, props)) {
+                let at = if rule.by_ts { &by_ts } else { &arrived };
+                if rule.by_ts {
+                    *self.counts.entry((user.clone(), e.anonymous_id.clone(), rule.key.clone())).or_default() += 1;
+                }
                 let key = (user.clone(), e.anonymous_id.clone(), Arc::from(rule.key.as_str()));
                 let (_, first) = self.marks.entry(key).or_insert((rule.count, Vec::new()));
-                let i = first.partition_point(|a| *a < at);
+                let i = first.partition_point(|a| a < at);
                 if i < rule.count as usize {
                     first.insert(i, at.clone());
                     first.truncate(rule.count as usize);
@@ -174,8 +266,15 @@ impl Fold {
         }
     }
 
+    fn moment(&mut self, user: &str, browser: &str, kind: &'static str, key: String, at: &At) {
+        let slot = self.moments.entry((user.to_owned(), browser.to_owned(), kind, key)).or_insert(at.clone());
+        if (*at > *slot) == latest_wins(kind) {
+            *slot = at.clone();
+        }
+    }
+
     fn is_empty(&self) -> bool {
-        self.moments.is_empty() && self.marks.is_empty()
+        self.moments.is_empty() && self.marks.is_empty() && self.counts.is_empty()
     }
 }
 
@@ -185,7 +284,7 @@ const MOMENT: &str =
      VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})
      ON CONFLICT (project_key, user_id, anonymous_id, kind, key) DO UPDATE
        SET received_at = excluded.received_at, seq = excluded.seq, event_id = excluded.event_id
-     WHERE CASE WHEN checklist_moments.kind = 'trait'
+     WHERE CASE WHEN checklist_moments.kind IN ('trait', 'group')
                 THEN (excluded.received_at, excluded.seq) > (checklist_moments.received_at, checklist_moments.seq)
                 ELSE (excluded.received_at, excluded.seq) < (checklist_moments.received_at, checklist_moments.seq) END";
 /// A mark is written only while fewer than the rule's count precede it.
@@ -195,6 +294,10 @@ const MARK: &str = "INSERT INTO checklist_marks (project_key, user_id, anonymous
             WHERE project_key = {1} AND user_id = {2} AND anonymous_id = {3} AND rule = {4}
               AND (received_at, seq) < ({5}, {6})) < {8}
      ON CONFLICT DO NOTHING";
+
+const COUNT: &str =
+    "INSERT INTO checklist_counts (project_key, user_id, anonymous_id, key, n) VALUES ({1}, {2}, {3}, {4}, {5})
+     ON CONFLICT (project_key, user_id, anonymous_id, key) DO UPDATE SET n = checklist_counts.n + excluded.n";
 
 fn sqlite(sql: &str) -> String {
     (1..=8).rev().fold(sql.to_owned(), |s, i| s.replace(&format!("{{{i}}}"), &format!("?{i}")))
@@ -206,16 +309,34 @@ fn postgres(sql: &str) -> String {
 
 /// The indexed rules of a project, parsed (not the moments' entry).
 fn parsed(keys: Vec<String>) -> Vec<Arc<Rule>> {
-    keys.iter().filter(|k| k.as_str() != MOMENTS).filter_map(|k| Rule::parse(k)).collect()
+    keys.iter().filter(|k| ![MOMENTS, ACCOUNTS].contains(&k.as_str())).filter_map(|k| Rule::parse(k)).collect()
 }
 
 const INDEXED: &str = "SELECT rule FROM checklist_rules WHERE project_key = {1}";
 
-/// For ingest on SQLite (in its transaction): the rules to mark.
-pub(super) fn rules_sqlite(tx: &rusqlite::Connection, key: &str) -> rusqlite::Result<Vec<Arc<Rule>>> {
+/// What ingest adds to: the indexed rules, and all parts but the manual
+/// counts before the accounts' entry is indexed (the backfill counts those).
+pub(super) struct Indexed {
+    rules: Vec<Arc<Rule>>,
+    parts: Parts,
+}
+
+impl Indexed {
+    fn of(keys: Vec<String>) -> Indexed {
+        let parts = Parts { manual_counts: keys.iter().any(|k| k == ACCOUNTS), ..Parts::ALL };
+        Indexed { rules: parsed(keys), parts }
+    }
+
+    pub(super) fn add(&self, fold: &mut Fold, e: &Event, at: (i64, i64)) {
+        fold.add(&self.rules, self.parts, e, at);
+    }
+}
+
+/// For ingest on SQLite (in its transaction).
+pub(super) fn indexed_sqlite(tx: &rusqlite::Connection, key: &str) -> rusqlite::Result<Indexed> {
     let mut q = tx.prepare_cached(&sqlite(INDEXED))?;
     let keys = q.query_map([key], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(parsed(keys))
+    Ok(Indexed::of(keys))
 }
 
 pub(super) fn write_sqlite(tx: &rusqlite::Connection, key: &str, fold: Fold) -> rusqlite::Result<()> {
@@ -233,6 +354,10 @@ pub(super) fn write_sqlite(tx: &rusqlite::Connection, key: &str, fold: Fold) -> 
             mark.execute(rusqlite::params![key, user, browser, rule, at.received_at, at.seq, at.event_id, count])?;
         }
     }
+    let mut count = tx.prepare_cached(&sqlite(COUNT))?;
+    for ((user, browser, k), n) in &fold.counts {
+        count.execute(rusqlite::params![key, user, browser, k, n])?;
+    }
     Ok(())
 }
 
@@ -245,10 +370,10 @@ pub(super) async fn ingest_postgres<'e>(
     stored: impl Iterator<Item = (&'e Event, i64)>,
 ) -> Result<(), DbError> {
     let q = tx.prepare_cached(&postgres(INDEXED)).await?;
-    let rules = parsed(tx.query(&q, &[&key]).await?.iter().map(|r| r.get(0)).collect());
+    let indexed = Indexed::of(tx.query(&q, &[&key]).await?.iter().map(|r| r.get(0)).collect());
     let mut fold = Fold::default();
     for (e, seq) in stored {
-        fold.add(&rules, true, e, (received_at, seq));
+        indexed.add(&mut fold, e, (received_at, seq));
     }
     write_postgres(tx, key, fold).await
 }
@@ -296,6 +421,23 @@ async fn write_postgres(tx: &deadpool_postgres::Transaction<'_>, key: &str, fold
         }
         tx.execute(&q, &[&key, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6]).await?;
     }
+    if !fold.counts.is_empty() {
+        let q = tx
+            .prepare_cached(
+                "INSERT INTO checklist_counts (project_key, user_id, anonymous_id, key, n)
+                 SELECT $1, u, b, k, n FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bigint[]) AS f(u, b, k, n)
+                 ON CONFLICT (project_key, user_id, anonymous_id, key) DO UPDATE SET n = checklist_counts.n + EXCLUDED.n",
+            )
+            .await?;
+        let mut cols: (Vec<&str>, Vec<&str>, Vec<&str>, Vec<i64>) = Default::default();
+        for ((user, browser, k), n) in &fold.counts {
+            cols.0.push(user);
+            cols.1.push(browser);
+            cols.2.push(k);
+            cols.3.push(*n);
+        }
+        tx.execute(&q, &[&key, &cols.0, &cols.1, &cols.2, &cols.3]).await?;
+    }
     Ok(())
 }
 
@@ -342,7 +484,11 @@ impl Store {
                     if missing.is_empty() {
                         return Ok(());
                     }
-                    let with_moments = !indexed.contains(MOMENTS);
+                    let parts = Parts {
+                        moments: !indexed.contains(MOMENTS),
+                        account_moments: !indexed.contains(ACCOUNTS),
+                        manual_counts: !indexed.contains(ACCOUNTS),
+                    };
                     let rules = parsed(missing.clone());
                     let mut fold = Fold::default();
                     {
@@ -354,7 +500,7 @@ impl Store {
                         while let Some(r) = rows.next()? {
                             let body: String = r.get(2)?;
                             if let Ok(e) = serde_json::from_str::<Event>(&body) {
-                                fold.add(&rules, with_moments, &e, (r.get(1)?, r.get(0)?));
+                                fold.add(&rules, parts, &e, (r.get(1)?, r.get(0)?));
                             }
                         }
                     }
@@ -373,15 +519,20 @@ impl Store {
                 use futures_util::TryStreamExt;
                 let mut client = pg.client().await?;
                 let tx = client.transaction().await?;
-                // Ingest waits while this runs, and this waits for the ingest in flight (see the module docs).
-                tx.batch_execute("LOCK TABLE events IN SHARE MODE").await?;
+                // Ingest waits while this runs, and this waits for the ingest in flight (see the module
+                // docs); so does another collector's backfill, which then finds the rules indexed.
+                tx.batch_execute("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE").await?;
                 let indexed: BTreeSet<String> =
                     tx.query(&postgres(INDEXED), &[&project_key]).await?.iter().map(|r| r.get(0)).collect();
                 let missing: Vec<String> = wanted.difference(&indexed).cloned().collect();
                 if missing.is_empty() {
                     return Ok(());
                 }
-                let with_moments = !indexed.contains(MOMENTS);
+                let parts = Parts {
+                    moments: !indexed.contains(MOMENTS),
+                    account_moments: !indexed.contains(ACCOUNTS),
+                    manual_counts: !indexed.contains(ACCOUNTS),
+                };
                 let rules = parsed(missing.clone());
                 let mut fold = Fold::default();
                 let sql = format!(
@@ -392,7 +543,7 @@ impl Store {
                 while let Some(r) = rows.try_next().await? {
                     let body: String = r.get(2);
                     if let Ok(e) = serde_json::from_str::<Event>(&body) {
-                        fold.add(&rules, with_moments, &e, (r.get(1), r.get(0)));
+                        fold.add(&rules, parts, &e, (r.get(1), r.get(0)));
                     }
                 }
                 write_postgres(&tx, &project_key, fold).await?;
@@ -492,5 +643,137 @@ impl Store {
         };
         let (pointed, rows) = rows;
         Ok((rows.len() == pointed).then_some(rows))
+    }
+}
+
+/// What an account's tally reads of one user: from their own rows and the
+/// anonymous rows of the browsers they own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountPart {
+    /// Per `ts:` rule, the `ts` of its first matches by `ts`, ascending, at most its count.
+    pub first_ts: BTreeMap<String, Vec<i64>>,
+    /// Per `ts:` rule and per `manual\u{1f}<checklist>\u{1f}<item>`: how many events.
+    pub counts: BTreeMap<String, i64>,
+    /// Per `<checklist>\u{1f}<item>`: the earliest `ts` of a manual completion.
+    pub manual_ts: BTreeMap<String, i64>,
+    /// The account their latest `group` (by arrival) named, if they sent one
+    /// identified (as the replay's members are found: one sent before
+    /// `identify` only counts beside one).
+    pub account: Option<String>,
+    /// Every account an identified `group` of theirs named.
+    pub ever: BTreeSet<String>,
+}
+
+/// `{1}` the project, `{2}` the user: their rows of `table`, own and of the browsers they own.
+fn user_rows(columns: &str, table: &str, filter: &str) -> String {
+    format!(
+        "SELECT {columns} FROM {table} WHERE project_key = {{1}} AND user_id = {{2}} AND {filter}
+         UNION ALL SELECT {columns} FROM {table} WHERE project_key = {{1}} AND user_id = '' AND {filter} AND anonymous_id IN
+           (SELECT anonymous_id FROM browser_owners WHERE project_key = {{1}} AND user_id = {{2}})"
+    )
+}
+
+const GROUPED_INTO: &str = "SELECT user_id FROM checklist_moments
+     WHERE project_key = {1} AND kind = 'group' AND key = {2} AND user_id <> ''";
+
+impl AccountPart {
+    fn of(
+        marks: Vec<(String, i64)>,
+        counts: Vec<(String, i64)>,
+        moments: Vec<(String, String, i64, i64, String)>,
+    ) -> AccountPart {
+        let mut part = AccountPart::default();
+        for (rule, ts) in marks {
+            part.first_ts.entry(rule).or_default().push(ts);
+        }
+        for (rule, first) in &mut part.first_ts {
+            first.sort_unstable();
+            first.truncate(Rule::parse(rule).map_or(usize::MAX, |r| r.count as usize));
+        }
+        for (key, n) in counts {
+            *part.counts.entry(key).or_default() += n;
+        }
+        let mut latest: Option<(i64, i64, String)> = None;
+        let mut identified = false;
+        for (kind, key, at, seq, user) in moments {
+            if kind == "group" && !user.is_empty() {
+                identified = true;
+                part.ever.insert(key.clone());
+            }
+            match kind.as_str() {
+                "group" if latest.as_ref().is_none_or(|(a, s, _)| (at, seq) > (*a, *s)) => {
+                    latest = Some((at, seq, key))
+                }
+                "manual_ts" => {
+                    let ts = part.manual_ts.entry(key).or_insert(at);
+                    *ts = (*ts).min(at);
+                }
+                _ => {}
+            }
+        }
+        part.account = latest.filter(|_| identified).map(|(_, _, account)| account);
+        part
+    }
+}
+
+impl Store {
+    /// The users a stored `group` named `account` for (who may have moved on since).
+    pub async fn grouped_into(&self, project_key: String, account: String) -> Result<Vec<String>, DbError> {
+        match self {
+            Store::Sqlite(db) => {
+                db.read(move |conn| {
+                    let mut q = conn.prepare_cached(&sqlite(GROUPED_INTO))?;
+                    let rows = q.query_map([project_key, account], |r| r.get(0))?;
+                    rows.collect()
+                })
+                .await
+            }
+            Store::Postgres(pg) => {
+                let client = pg.client().await?;
+                let q = client.prepare_cached(&postgres(GROUPED_INTO)).await?;
+                Ok(client.query(&q, &[&project_key, &account]).await?.iter().map(|r| r.get(0)).collect())
+            }
+        }
+    }
+
+    /// What `user`'s rows add to their account's tally (see [`AccountPart`]).
+    pub async fn account_part(&self, project_key: String, user: String) -> Result<AccountPart, DbError> {
+        let marks = user_rows("rule, received_at", "checklist_marks", "rule LIKE 'ts:%'");
+        let counts = user_rows("key, n", "checklist_counts", "1 = 1");
+        let moments =
+            user_rows("kind, key, received_at, seq, user_id", "checklist_moments", "kind IN ('group', 'manual_ts')");
+        match self {
+            Store::Sqlite(db) => {
+                db.read(move |conn| {
+                    let params = [&project_key, &user];
+                    let mut q = conn.prepare_cached(&sqlite(&marks))?;
+                    let marks = q.query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+                    let mut q = conn.prepare_cached(&sqlite(&counts))?;
+                    let counts = q.query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+                    let mut q = conn.prepare_cached(&sqlite(&moments))?;
+                    let moments = q
+                        .query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+                        .collect::<Result<_, _>>()?;
+                    Ok(AccountPart::of(marks, counts, moments))
+                })
+                .await
+            }
+            Store::Postgres(pg) => {
+                let client = pg.client().await?;
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&project_key, &user];
+                let q = client.prepare_cached(&postgres(&marks)).await?;
+                let marks = client.query(&q, &params).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
+                let q = client.prepare_cached(&postgres(&counts)).await?;
+                let counts = client.query(&q, &params).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
+                let q = client.prepare_cached(&postgres(&moments)).await?;
+                let moments = client
+                    .query(&q, &params)
+                    .await?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                    .collect();
+                Ok(AccountPart::of(marks, counts, moments))
+            }
+        }
     }
 }

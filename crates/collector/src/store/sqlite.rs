@@ -779,7 +779,7 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
         )?;
         for batch in batches {
             let mut statuses = Vec::with_capacity(batch.events.len());
-            let rules = super::checklist_progress::rules_sqlite(&tx, &batch.project_key)?;
+            let indexed = super::checklist_progress::indexed_sqlite(&tx, &batch.project_key)?;
             let mut progress = super::checklist_progress::Fold::default();
             for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due, account_marks } in
                 &batch.events
@@ -804,7 +804,7 @@ fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result
                 ])?;
                 let acted_on = inserted == 1 && rejected.is_none();
                 if acted_on {
-                    progress.add(&rules, true, e, (batch.received_at, tx.last_insert_rowid()));
+                    indexed.add(&mut progress, e, (batch.received_at, tx.last_insert_rowid()));
                 }
                 if acted_on && *automate {
                     enqueue.execute(params![e.id, batch.project_key, batch.received_at])?;
