@@ -385,17 +385,18 @@ async fn write_postgres(tx: &deadpool_postgres::Transaction<'_>, key: &str, fold
                 .replace("VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})", "SELECT {1}, u, b, k, m, r, s, e FROM UNNEST({2}::text[], {3}::text[], {4}::text[], {5}::text[], {6}::bigint[], {7}::bigint[], {8}::text[]) AS f(u, b, k, m, r, s, e)"),
         );
         let q = tx.prepare_cached(&sql).await?;
-        let mut cols: (Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>, Vec<i64>, Vec<i64>, Vec<&str>) = Default::default();
+        let (mut users, mut browsers, mut kinds, mut keys) = (vec![], vec![], vec![], vec![]);
+        let (mut arrivals, mut seqs, mut ids) = (vec![], vec![], vec![]);
         for ((user, browser, kind, k), at) in &fold.moments {
-            cols.0.push(user);
-            cols.1.push(browser);
-            cols.2.push(kind);
-            cols.3.push(k);
-            cols.4.push(at.received_at);
-            cols.5.push(at.seq);
-            cols.6.push(&at.event_id);
+            users.push(user.as_str());
+            browsers.push(browser.as_str());
+            kinds.push(*kind);
+            keys.push(k.as_str());
+            arrivals.push(at.received_at);
+            seqs.push(at.seq);
+            ids.push(at.event_id.as_str());
         }
-        tx.execute(&q, &[&key, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6]).await?;
+        tx.execute(&q, &[&key, &users, &browsers, &kinds, &keys, &arrivals, &seqs, &ids]).await?;
     }
     if !fold.marks.is_empty() {
         let sql = "INSERT INTO checklist_marks (project_key, user_id, anonymous_id, rule, received_at, seq, event_id)
@@ -407,19 +408,20 @@ async fn write_postgres(tx: &deadpool_postgres::Transaction<'_>, key: &str, fold
                       AND (c.received_at, c.seq) < (f.r, f.s)) < f.n
              ON CONFLICT DO NOTHING";
         let q = tx.prepare_cached(sql).await?;
-        let mut cols: (Vec<&str>, Vec<&str>, Vec<&str>, Vec<i64>, Vec<i64>, Vec<&str>, Vec<i64>) = Default::default();
+        let (mut users, mut browsers, mut rules, mut arrivals) = (vec![], vec![], vec![], vec![]);
+        let (mut seqs, mut ids, mut counts) = (vec![], vec![], vec![]);
         for ((user, browser, rule), (count, first)) in &fold.marks {
             for at in first {
-                cols.0.push(user);
-                cols.1.push(browser);
-                cols.2.push(rule);
-                cols.3.push(at.received_at);
-                cols.4.push(at.seq);
-                cols.5.push(&at.event_id);
-                cols.6.push(i64::from(*count));
+                users.push(user.as_str());
+                browsers.push(browser.as_str());
+                rules.push(&**rule);
+                arrivals.push(at.received_at);
+                seqs.push(at.seq);
+                ids.push(at.event_id.as_str());
+                counts.push(i64::from(*count));
             }
         }
-        tx.execute(&q, &[&key, &cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6]).await?;
+        tx.execute(&q, &[&key, &users, &browsers, &rules, &arrivals, &seqs, &ids, &counts]).await?;
     }
     if !fold.counts.is_empty() {
         let q = tx
