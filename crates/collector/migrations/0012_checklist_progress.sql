@@ -14,7 +14,7 @@ CREATE TABLE checklist_marks (
     seq          INTEGER NOT NULL,
     event_id     TEXT NOT NULL,
     PRIMARY KEY (project_key, user_id, anonymous_id, rule, received_at, seq)
-) WITHOUT ROWID;
+);
 
 -- The one event of each kind that decides: the first identify, the first
 -- manual completion of an item, the first dismissal of a checklist, and the
@@ -29,7 +29,7 @@ CREATE TABLE checklist_moments (
     seq          INTEGER NOT NULL,
     event_id     TEXT NOT NULL,
     PRIMARY KEY (project_key, user_id, anonymous_id, kind, key)
-) WITHOUT ROWID;
+);
 -- Who was grouped into an account (kind 'group', the account as key).
 CREATE INDEX checklist_moments_by_key ON checklist_moments (project_key, kind, key);
 
@@ -53,4 +53,4 @@ CREATE TABLE checklist_counts (
     key          TEXT NOT NULL,
     n            INTEGER NOT NULL,
     PRIMARY KEY (project_key, user_id, anonymous_id, key)
-) WITHOUT ROWID;
+);

@@ -293,7 +293,8 @@ impl Store {
 
 /// What is derived from a person's events and kept beside them: their
 /// targeting facts (theirs, and the anonymous ones of their browsers), the
-/// browsers they own (a browser another user owns stays theirs), changes
+/// browsers they own (a browser another user owns stays theirs), the rows
+/// their checklist state is replayed from (`store::checklist_progress`), changes
 /// waiting for the accounts worker. `{1}` the project, `{2}` the user id,
 /// `{3}` their browsers; the flag: whether the statement names `{3}`.
 const DERIVED: &[(&str, bool, &str)] = &[
@@ -301,6 +302,21 @@ const DERIVED: &[(&str, bool, &str)] = &[
         "person_facts",
         true,
         "DELETE FROM person_facts WHERE project_key = {1} AND (user_id = {2} OR (user_id = '' AND anonymous_id IN {3}))",
+    ),
+    (
+        "checklist_marks",
+        true,
+        "DELETE FROM checklist_marks WHERE project_key = {1} AND (user_id = {2} OR (user_id = '' AND anonymous_id IN {3}))",
+    ),
+    (
+        "checklist_moments",
+        true,
+        "DELETE FROM checklist_moments WHERE project_key = {1} AND (user_id = {2} OR (user_id = '' AND anonymous_id IN {3}))",
+    ),
+    (
+        "checklist_counts",
+        true,
+        "DELETE FROM checklist_counts WHERE project_key = {1} AND (user_id = {2} OR (user_id = '' AND anonymous_id IN {3}))",
     ),
     ("browser_owners", false, "DELETE FROM browser_owners WHERE project_key = {1} AND user_id = {2}"),
     (
