@@ -18,7 +18,9 @@ CREATE TABLE checklist_marks (
 
 -- The one event of each kind that decides: the first identify, the first
 -- manual completion of an item, the first dismissal of a checklist, and the
--- last event that set each trait (identify traits, and group traits as `account.<trait>`).
+-- last event that set each trait (identify traits, and group traits as `account.<trait>`);
+-- for account-level items, the last `group` naming each account and the
+-- earliest manual completion by `ts` (`received_at` then holds the `ts`).
 CREATE TABLE checklist_moments (
     project_key  TEXT NOT NULL,
     user_id      TEXT NOT NULL,
@@ -33,7 +35,7 @@ CREATE TABLE checklist_moments (
 -- Who was grouped into an account (kind 'group', the account as key).
 CREATE INDEX checklist_moments_by_key ON checklist_moments (project_key, kind, key);
 
--- Rules (and '', the moments) whose rows cover every stored event of the
+-- Rules (and '', the moments; 'accounts', the account-level rows) whose rows cover every stored event of the
 -- project: the backfill from stored events writes a rule here when it first
 -- indexes it, and ingest keeps every rule listed here up to date.
 CREATE TABLE checklist_rules (
