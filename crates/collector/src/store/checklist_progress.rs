@@ -299,12 +299,14 @@ const COUNT: &str =
     "INSERT INTO checklist_counts (project_key, user_id, anonymous_id, key, n) VALUES ({1}, {2}, {3}, {4}, {5})
      ON CONFLICT (project_key, user_id, anonymous_id, key) DO UPDATE SET n = checklist_counts.n + excluded.n";
 
+/// `{n}` parameters; `{+}` is SQLite's unary plus, which keeps its planner on
+/// the person's rows (the primary key) rather than every row of a kind.
 fn sqlite(sql: &str) -> String {
-    (1..=8).rev().fold(sql.to_owned(), |s, i| s.replace(&format!("{{{i}}}"), &format!("?{i}")))
+    (1..=8).rev().fold(sql.replace("{+}", "+"), |s, i| s.replace(&format!("{{{i}}}"), &format!("?{i}")))
 }
 
 fn postgres(sql: &str) -> String {
-    (1..=8).rev().fold(sql.to_owned(), |s, i| s.replace(&format!("{{{i}}}"), &format!("${i}")))
+    (1..=8).rev().fold(sql.replace("{+}", ""), |s, i| s.replace(&format!("{{{i}}}"), &format!("${i}")))
 }
 
 /// The indexed rules of a project, parsed (not the moments' entry).
@@ -743,7 +745,7 @@ impl Store {
         let marks = user_rows("rule, received_at", "checklist_marks", "rule LIKE 'ts:%'");
         let counts = user_rows("key, n", "checklist_counts", "1 = 1");
         let moments =
-            user_rows("kind, key, received_at, seq, user_id", "checklist_moments", "kind IN ('group', 'manual_ts')");
+            user_rows("kind, key, received_at, seq, user_id", "checklist_moments", "{+}kind IN ('group', 'manual_ts')");
         match self {
             Store::Sqlite(db) => {
                 db.read(move |conn| {
