@@ -249,7 +249,7 @@ window.TouchpointContent = (function () {
         return;
       }
       state.live = res.body.version;
-      $("title").textContent = `Editing “${state.id}” (live: version ${state.live})`;
+      $("title").textContent = `Editing the ${spec.noun} “${state.id}” (live: version ${state.live})`;
       say(`Published version ${res.body.version}. Widgets get it on their next page load.`);
       await loadVersions();
       if (!spec.single) await refreshList(state.id);
@@ -270,7 +270,7 @@ window.TouchpointContent = (function () {
           el("td", {}, [v.note, changes].filter(Boolean).join(" — ")), el("td", {}, back));
       });
       target.replaceChildren(el("table", {},
-        el("thead", {}, el("tr", {}, ...["Version", "By", "When (UTC)", "Changes", ""].map((h) => el("th", { scope: "col" }, h)))),
+        el("thead", {}, el("tr", {}, ...["Version", "By", "When (UTC)", "Changes", "Roll back"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, ...rows)));
     }
 
@@ -300,7 +300,7 @@ window.TouchpointContent = (function () {
       state.local = {};
       state.saved = res.ok && !!res.body.draft;
       state.saving = null;
-      $("title").textContent = `Editing “${id}”${state.live ? ` (live: version ${state.live})` : " (not published in this project)"}`;
+      $("title").textContent = `Editing the ${spec.noun} “${id}”${state.live ? ` (live: version ${state.live})` : " (not published in this project)"}`;
       render();
       if (spec.afterChange) spec.afterChange(state.body, ui);
       await loadVersions();

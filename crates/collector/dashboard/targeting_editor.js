@@ -61,10 +61,10 @@
         field("Cooldown between any two (hours)", "cooldown_hours", body.cooldown_hours, (v) => (body.cooldown_hours = v), { type: "number", class: "ed-num" }),
         el("h4", {}, "Surveys"),
         el("div", { "data-path": "surveys" }, ...body.surveys.map((s, i) => surveyBox(body, s, i, ui))),
-        el("div", { class: "ed-row" }, button("Add rule", () => {
+        el("div", { class: "ed-row" }, button("Add a survey rule", () => {
           body.surveys.push({ id: surveyIds[0] || "", targeting: { urls: ["/"] } });
           ui.rerender();
-        }, { "aria-label": "Add a survey rule" })),
+        })),
         nudges ? el("p", { class: "hint" }, `${nudges} nudge(s) are kept as they are.`) : null,
       ].filter(Boolean);
     },
