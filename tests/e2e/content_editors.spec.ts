@@ -62,7 +62,7 @@ test("a checklist item added in the dashboard shows on the next load and complet
   expect(done.map((e) => [e.user_id, e.item_id, e.rule])).toEqual([["erin", "item_5", "event exported_report"]]);
 });
 
-test("a help article written in Markdown previews safely and reaches the widget's help once published", async ({ page, collector, browser }) => {
+test("a help article written in Markdown previews safely and reaches the widget's help once published", async ({ page, collector, browser, consoleErrors }) => {
   await signIn(page, collector);
   const status = page.locator("#help-status");
   await page.getByLabel("New article id").fill("export-pdf");
@@ -113,6 +113,8 @@ test("a help article written in Markdown previews safely and reaches the widget'
   await expect(article).toContainText("Open Reports, then choose Export.");
   await expect(article).toContainText(`<script>window.__pwned = "script"</script>`);
   expect(await demo.evaluate(() => (window as any).__pwned)).toBeUndefined();
+  // The dashboard asked for nothing it could not have, and its policy was never hit.
+  expect(consoleErrors).toEqual([]);
 });
 
 test("a targeting rule edited in the dashboard decides whether the survey shows on the next load", async ({ page, collector, browser }) => {

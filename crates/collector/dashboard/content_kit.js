@@ -60,7 +60,7 @@ window.TouchpointContent = (function () {
    */
   function mount(spec) {
     const p = spec.prefix;
-    const state = { id: null, body: null, live: null, problems: [], local: {}, timer: null, saving: null, saved: true };
+    const state = { items: [], id: null, body: null, live: null, problems: [], local: {}, timer: null, saving: null, saved: true };
     let uid = 0;
     const nextId = (stem) => `${p}-${stem}-${++uid}`;
     const $ = (suffix) => document.getElementById(`${p}-${suffix}`);
@@ -179,6 +179,7 @@ window.TouchpointContent = (function () {
           } else if (res.ok) {
             state.problems = [];
             say("Draft saved.");
+            if (!state.items.some((i) => i.id === state.id)) await refreshList(state.id);
           } else {
             state.problems = [];
             say(`Could not save the draft: ${res.body.error || `HTTP ${res.status}`}`);
@@ -252,12 +253,12 @@ window.TouchpointContent = (function () {
       $("title").textContent = `Editing the ${spec.noun} “${state.id}” (live: version ${state.live})`;
       say(`Published version ${res.body.version}. Widgets get it on their next page load.`);
       await loadVersions();
-      if (!spec.single) await refreshList(state.id);
+      await refreshList(state.id);
     }
 
     async function loadVersions() {
       const target = $("versions");
-      const res = await api(`/v1/content/${spec.kind}/${encodeURIComponent(state.id)}/versions`);
+      const res = state.live === null ? { ok: false } : await api(`/v1/content/${spec.kind}/${encodeURIComponent(state.id)}/versions`);
       if (!res.ok) {
         target.replaceChildren(el("p", { class: "empty" }, "Not published in this project yet."));
         return;
@@ -285,10 +286,12 @@ window.TouchpointContent = (function () {
     }
 
     async function open(id) {
-      const res = await api(`/v1/content/${spec.kind}/${encodeURIComponent(id)}`);
+      // An id the project does not list yet is new: started from the blank, without asking for it.
+      const listed = state.items.some((i) => i.id === id);
+      const res = listed ? await api(`/v1/content/${spec.kind}/${encodeURIComponent(id)}`) : { ok: false, status: 404, body: {} };
       let body;
       if (res.ok) body = res.body.draft?.body || res.body.live?.body || res.body.files;
-      else if (res.status === 404 && spec.blank) body = spec.blank(id);
+      else if (res.status === 404) body = spec.blank(id);
       else {
         say(`Could not open “${id}”: ${res.body.error || `HTTP ${res.status}`}`);
         return;
@@ -309,7 +312,8 @@ window.TouchpointContent = (function () {
 
     async function refreshList(selected) {
       const res = await api(`/v1/content/${spec.kind}`);
-      const items = res.ok ? res.body.items : [];
+      const items = (state.items = res.ok ? res.body.items : []);
+      if (spec.single) return;
       $("existing").replaceChildren(...items.map((i) => el("option", { value: i.id },
         `${i.id}${i.version ? ` (version ${i.version})` : i.source === "files" ? " (from files)" : " (draft)"}`)));
       if (selected) $("existing").value = selected;
@@ -340,8 +344,8 @@ window.TouchpointContent = (function () {
       );
       render();
       if (spec.prepare) await spec.prepare(ui);
+      await refreshList();
       if (spec.single) await open("default");
-      else await refreshList();
     }
 
     document.addEventListener("dashboard:ready", () => {
