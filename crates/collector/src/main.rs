@@ -230,6 +230,10 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         .with_automations(automations)
         .with_targeting(targeting)
         .with_accounts(accounts);
+    // Before the listening line, so the first page load already gets what the files hold.
+    if state.config.import_content {
+        touchpoint_collector::content::import::at_startup(&state).await;
+    }
     let worker = Worker::spawn(&state);
     let accounts_worker = touchpoint_collector::accounts::worker::Worker::spawn(&state);
     let streams_worker = touchpoint_collector::streams::worker::Worker::spawn(&state);

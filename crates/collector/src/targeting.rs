@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use touchpoint_core::targeting::{Experiences, Facts};
 
@@ -74,6 +75,23 @@ impl TargetingCatalog {
         }
         Ok(TargetingCatalog { experiences, definition, file: file.to_path_buf() })
     }
+}
+
+/// The targeting project `key` runs now: its published version
+/// ([`crate::content`], read on every call so a publish counts at once),
+/// else the file's; `None` when it has neither.
+pub async fn live(state: &crate::AppState, key: &str) -> Result<Option<Arc<TargetingCatalog>>, AppError> {
+    use crate::content::{kind::SINGLE_ID, Kind};
+    let Some(v) = state.db.content_live(key.to_string(), Kind::Targeting.as_str(), SINGLE_ID.into()).await? else {
+        return Ok(state.targeting.clone());
+    };
+    let name = format!("published targeting version {}", v.version);
+    let definition: serde_json::Value =
+        serde_json::from_str(&v.body).map_err(|e| AppError::Internal(format!("{name} is not JSON: {e}")))?;
+    // Validated when it was published, against the surveys the project served then.
+    let experiences = Experiences::from_value(&definition)
+        .map_err(|e| AppError::Internal(format!("{name} no longer validates: {e}")))?;
+    Ok(Some(Arc::new(TargetingCatalog { experiences, definition, file: PathBuf::from(name) })))
 }
 
 /// One person's facts from their events (in replay order).
