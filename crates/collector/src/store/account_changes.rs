@@ -251,11 +251,13 @@ impl Store {
             Store::Sqlite(db) => {
                 let accounts = serde_json::to_string(&accounts).unwrap_or_default();
                 db.read(move |conn| {
-                    super::sqlite::activity(conn, ACCOUNT_ROWS_SQLITE, rusqlite::params![project_key, accounts])
+                    super::events::sqlite::activity(conn, ACCOUNT_ROWS_SQLITE, rusqlite::params![project_key, accounts])
                 })
                 .await
             }
-            Store::Postgres(pg) => pg.activity(ACCOUNT_ROWS_POSTGRES, &[&project_key, &accounts]).await,
+            Store::Postgres(pg) => {
+                super::events::postgres::activity(pg, ACCOUNT_ROWS_POSTGRES, &[&project_key, &accounts]).await
+            }
         }
     }
 

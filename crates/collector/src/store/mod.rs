@@ -38,6 +38,7 @@
 pub mod account_changes;
 pub mod cases;
 pub mod content;
+pub mod events;
 pub mod people;
 pub mod person_facts;
 pub mod pg_tls;
@@ -48,8 +49,9 @@ pub mod streams;
 use std::collections::HashSet;
 use std::fmt;
 
-use touchpoint_protocol::{Event, EventStatus};
+use touchpoint_protocol::Event;
 
+pub use self::events::EventStore;
 pub use self::postgres::PgStore;
 pub use self::sqlite::{Db, DB_FILE};
 pub use self::streams::{StreamCursor, StreamLease, StreamStatus};
@@ -79,6 +81,18 @@ pub struct NewEvent {
     /// Mark who and which account it touches for the accounts worker
     /// (`accounts_dirty`; see `crate::accounts::changes`).
     pub account_marks: bool,
+    /// The case it opens by itself if stored (a help request; see `crate::cases::help_case`).
+    pub opens_case: Option<EventCase>,
+}
+
+/// A case an event opens by being stored, written in the event's
+/// transaction, so it exists exactly once whatever automations are configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventCase {
+    pub id: String,
+    pub rule_id: String,
+    pub title: String,
+    pub detail: String,
 }
 
 impl NewEvent {
@@ -93,6 +107,7 @@ impl NewEvent {
             source: Source::Page,
             response_due: None,
             account_marks: false,
+            opens_case: None,
         }
     }
 }
@@ -414,6 +429,23 @@ pub fn is_postgres_url(url: &str) -> bool {
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
+/// Every aggregate's storage, implemented once per database.
+pub trait Backend: EventStore {}
+
+impl<T: EventStore> Backend for T {}
+
+/// The aggregates' methods, called on the database chosen at startup.
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
+
+    fn deref(&self) -> &(dyn Backend + 'static) {
+        match self {
+            Store::Sqlite(db) => db,
+            Store::Postgres(pg) => pg,
+        }
+    }
+}
+
 macro_rules! dispatch {
     ($self:ident, $s:ident => $call:expr) => {
         match $self {
@@ -442,76 +474,6 @@ impl Store {
             Store::Sqlite(_) => "sqlite",
             Store::Postgres(_) => "postgres",
         }
-    }
-
-    /// Stores one request's events (one transaction) and returns, per event
-    /// in order, `Accepted` or `Duplicate`. Returns once the transaction committed.
-    pub async fn insert(
-        &self,
-        project_key: String,
-        received_at: i64,
-        events: Vec<NewEvent>,
-    ) -> Result<Vec<EventStatus>, DbError> {
-        dispatch!(self, s => s.insert(project_key, received_at, events).await)
-    }
-
-    /// Stored events (rejected ones too), oldest first by the client's clock, then by arrival.
-    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<StoredEvent>, DbError> {
-        dispatch!(self, s => s.list_events(filter).await)
-    }
-
-    /// Every stored column of a page of events, oldest first (by `ts`, then arrival).
-    pub async fn events(&self, query: EventQuery) -> Result<Vec<StoredEvent>, DbError> {
-        dispatch!(self, s => s.events(query).await)
-    }
-
-    /// The events of these responses of `project_key` that are not
-    /// rejected, in arrival order (`received_at`, then arrival).
-    pub async fn response_events(
-        &self,
-        project_key: String,
-        response_ids: Vec<String>,
-    ) -> Result<Vec<StoredEvent>, DbError> {
-        dispatch!(self, s => s.response_events(project_key, response_ids).await)
-    }
-
-    /// The bodies of the `identify` events the host's backend sent (with
-    /// the secret key) for `user_id`, in arrival order.
-    pub async fn server_identifies(&self, project_key: String, user_id: String) -> Result<Vec<String>, DbError> {
-        dispatch!(self, s => s.server_identifies(project_key, user_id).await)
-    }
-
-    /// Every event of `project_key` that is not rejected, in arrival order (`received_at`, then arrival).
-    pub async fn project_activity(&self, project_key: String) -> Result<Vec<StoredActivity>, DbError> {
-        dispatch!(self, s => s.project_activity(project_key).await)
-    }
-
-    /// Events of `user_id` and every event of each browser they were seen on
-    /// (whose anonymous events may be theirs), in arrival order; not the rejected ones.
-    pub async fn user_activity(&self, project_key: String, user_id: String) -> Result<Vec<StoredActivity>, DbError> {
-        dispatch!(self, s => s.user_activity(project_key, user_id).await)
-    }
-
-    /// Every event of one browser, in arrival order; not the rejected ones.
-    pub async fn browser_activity(
-        &self,
-        project_key: String,
-        anonymous_id: String,
-    ) -> Result<Vec<StoredActivity>, DbError> {
-        dispatch!(self, s => s.browser_activity(project_key, anonymous_id).await)
-    }
-
-    /// The score of each response to `question_id`, counting only its latest
-    /// answer (by `received_at`, then arrival): going back and changing a
-    /// score must not count the response twice. Non-numeric answers count as
-    /// no score; rejected ones do not count.
-    pub async fn latest_scores(
-        &self,
-        project_key: String,
-        survey_id: String,
-        question_id: String,
-    ) -> Result<Vec<u8>, DbError> {
-        dispatch!(self, s => s.latest_scores(project_key, survey_id, question_id).await)
     }
 
     /// Claims up to `limit` queued events for the automation worker for
@@ -645,36 +607,3 @@ impl Store {
         dispatch!(self, s => s.close().await)
     }
 }
-
-/// The case a "Contact us" message opens: every stored `help_case_created`
-/// becomes an open case, in the same transaction as the event, so it exists
-/// exactly once whatever automations are configured.
-pub(super) struct HelpCase {
-    pub id: String,
-    pub title: String,
-    pub detail: String,
-}
-
-pub(super) fn help_case(e: &touchpoint_protocol::Event) -> Option<HelpCase> {
-    let touchpoint_protocol::EventKind::HelpCaseCreated { message, email, last_article, last_failed_search } = &e.kind
-    else {
-        return None;
-    };
-    let short: String = message.chars().take(80).collect();
-    let ellipsis = if message.chars().count() > 80 { "…" } else { "" };
-    let detail = serde_json::json!({
-        "message": message,
-        "email": email,
-        "url": e.url,
-        "last_article": last_article,
-        "last_failed_search": last_failed_search,
-    });
-    Some(HelpCase {
-        id: format!("help-{}", e.id),
-        title: format!("Help request: {short}{ellipsis}"),
-        detail: detail.to_string(),
-    })
-}
-
-/// `rule_id` of the cases opened by the help widget's "Contact us".
-pub const HELP_CASE_RULE: &str = "help_contact";

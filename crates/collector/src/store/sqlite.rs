@@ -15,7 +15,7 @@
 //! and one slow read (a report over a whole project) does not queue every
 //! widget read behind it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,11 +23,11 @@ use std::thread::JoinHandle;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use tokio::sync::{mpsc, oneshot};
-use touchpoint_protocol::{EventKind, EventStatus};
+use touchpoint_protocol::EventStatus;
 
 use super::{
-    AfterAttempt, Attempt, Case, Claimed, ClaimedResponse, DbError, Dequeue, EventFilter, EventQuery, HealthSnapshot,
-    ListEntry, NewEvent, OpenError, OutboxItem, RoutingDecision, RunEffects, StoredActivity, StoredEvent,
+    AfterAttempt, Attempt, Case, Claimed, ClaimedResponse, DbError, Dequeue, HealthSnapshot, ListEntry, NewEvent,
+    OpenError, OutboxItem, RoutingDecision, RunEffects, StoredEvent,
 };
 
 pub const DB_FILE: &str = "touchpoint.db";
@@ -96,10 +96,10 @@ enum Job {
 }
 
 /// One request's valid events.
-struct Batch {
-    project_key: String,
-    received_at: i64,
-    events: Vec<NewEvent>,
+pub(super) struct Batch {
+    pub project_key: String,
+    pub received_at: i64,
+    pub events: Vec<NewEvent>,
 }
 
 impl Db {
@@ -139,14 +139,8 @@ impl Db {
     /// Stores one request's events (in one transaction, possibly shared with
     /// other requests) and returns, per event in order, `Accepted` or
     /// `Duplicate`. Returns only once the transaction committed.
-    pub async fn insert(
-        &self,
-        project_key: String,
-        received_at: i64,
-        events: Vec<NewEvent>,
-    ) -> Result<Vec<EventStatus>, DbError> {
+    pub(super) async fn insert_batch(&self, batch: Batch) -> Result<Vec<EventStatus>, DbError> {
         let (reply, answer) = oneshot::channel();
-        let batch = Batch { project_key, received_at, events };
         self.writer.send(Job::Insert { batch, reply }).await.map_err(|_| DbError::Closed)?;
         answer.await.map_err(|_| DbError::Closed)?
     }
@@ -191,68 +185,6 @@ impl Db {
         if let Some(thread) = thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
-    }
-
-    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<StoredEvent>, DbError> {
-        self.read(move |conn| list_events(conn, &filter)).await
-    }
-
-    pub async fn response_events(&self, key: String, response_ids: Vec<String>) -> Result<Vec<StoredEvent>, DbError> {
-        self.read(move |conn| {
-            let ids = serde_json::to_string(&response_ids).unwrap_or_else(|_| "[]".into());
-            let mut q = conn.prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events
-                 WHERE project_key = ?1 AND response_id IN (SELECT value FROM json_each(?2)) AND rejected IS NULL
-                 ORDER BY received_at, rowid"
-            ))?;
-            let rows = q.query_map(params![key, ids], stored_event)?;
-            rows.collect()
-        })
-        .await
-    }
-
-    pub async fn server_identifies(&self, key: String, user_id: String) -> Result<Vec<String>, DbError> {
-        self.read(move |conn| {
-            let mut q = conn.prepare_cached(
-                "SELECT body FROM events
-                 WHERE project_key = ?1 AND user_id = ?2 AND type = 'identify' AND source = 'server'
-                   AND rejected IS NULL
-                 ORDER BY received_at, rowid",
-            )?;
-            let rows = q.query_map(params![key, user_id], |r| r.get(0))?;
-            rows.collect()
-        })
-        .await
-    }
-
-    pub async fn events(&self, query: EventQuery) -> Result<Vec<StoredEvent>, DbError> {
-        self.read(move |conn| events(conn, &query)).await
-    }
-
-    pub async fn project_activity(&self, key: String) -> Result<Vec<StoredActivity>, DbError> {
-        self.read(move |conn| activity(conn, "project_key = ?1", params![key])).await
-    }
-
-    pub async fn user_activity(&self, key: String, user_id: String) -> Result<Vec<StoredActivity>, DbError> {
-        self.read(move |conn| {
-            activity(
-                conn,
-                // `+project_key`: on the user and browser indexes, not a scan of the whole project.
-                "+project_key = ?1 AND (user_id = ?2 OR anonymous_id IN
-                    (SELECT anonymous_id FROM events WHERE +project_key = ?1 AND user_id = ?2 AND rejected IS NULL))",
-                params![key, user_id],
-            )
-        })
-        .await
-    }
-
-    pub async fn browser_activity(&self, key: String, anonymous_id: String) -> Result<Vec<StoredActivity>, DbError> {
-        self.read(move |conn| activity(conn, "project_key = ?1 AND anonymous_id = ?2", params![key, anonymous_id]))
-            .await
-    }
-
-    pub async fn latest_scores(&self, key: String, survey_id: String, question_id: String) -> Result<Vec<u8>, DbError> {
-        self.read(move |conn| latest_scores(conn, &key, &survey_id, &question_id)).await
     }
 
     pub async fn claim_queued(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<Claimed>, DbError> {
@@ -637,26 +569,6 @@ pub(super) fn case(r: &rusqlite::Row) -> rusqlite::Result<Case> {
     })
 }
 
-fn events(conn: &Connection, q: &EventQuery) -> rusqlite::Result<Vec<StoredEvent>> {
-    // Types as a JSON array, so one cached statement serves any number of them.
-    let kinds = serde_json::to_string(&q.kinds).unwrap_or_else(|_| "[]".into());
-    let (after_ts, after_seq) = q.after.unwrap_or((i64::MIN, i64::MIN));
-    let mut query = conn.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events
-         WHERE project_key = ?1
-           AND (?2 = '[]' OR type IN (SELECT value FROM json_each(?2)))
-           AND (?3 IS NULL OR survey_id = ?3)
-           AND (ts > ?4 OR (ts = ?4 AND rowid > ?5))
-           AND (?7 OR rejected IS NULL)
-         ORDER BY ts, rowid LIMIT ?6"
-    ))?;
-    let rows = query.query_map(
-        params![q.project_key, kinds, q.survey_id, after_ts, after_seq, q.limit, q.with_rejected],
-        stored_event,
-    )?;
-    rows.collect()
-}
-
 /// The writer thread: waits for a job; for a batch, takes whatever other
 /// batches are queued (up to [`MAX_GROUP`]), stores them all in one
 /// transaction and answers each. Other writes run one by one, in queue order.
@@ -691,7 +603,7 @@ fn write_loop(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
             continue;
         }
         let batches: Vec<&Batch> = group.iter().map(|(batch, _)| batch).collect();
-        match insert_batches(&mut conn, &batches) {
+        match super::events::insert_batches(&mut conn, &batches) {
             Ok(statuses) => {
                 for ((_, reply), statuses) in group.into_iter().zip(statuses) {
                     let _ = reply.send(Ok(statuses));
@@ -739,193 +651,6 @@ fn apply(conn: &mut Connection, sql: &str, version: i64) -> rusqlite::Result<()>
     tx.execute_batch(sql)?;
     tx.pragma_update(None, "user_version", version)?;
     tx.commit()
-}
-
-/// Stores `batches` in one transaction. Returns, per batch and per event in
-/// order, `Accepted` or `Duplicate` (its id was already stored, possibly
-/// earlier in this very transaction).
-fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result<Vec<Vec<EventStatus>>> {
-    let tx = conn.transaction()?;
-    let mut all = Vec::with_capacity(batches.len());
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
-                                           survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )?;
-        let mut enqueue = tx.prepare_cached(
-            "INSERT OR IGNORE INTO automation_queue (event_id, project_key, enqueued_at) VALUES (?1, ?2, ?3)",
-        )?;
-        // A close makes the response due at once; an answer moves a quiet time on.
-        let mut response_closes = tx.prepare_cached(
-            "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (project_key, response_id) DO UPDATE SET due_at = MIN(due_at, excluded.due_at)",
-        )?;
-        let mut response_answered = tx.prepare_cached(
-            "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (project_key, response_id) DO UPDATE SET due_at = MAX(due_at, excluded.due_at)",
-        )?;
-        let mut add_fact = tx.prepare_cached(super::person_facts::ADD_SQLITE)?;
-        let mut own_browser = tx.prepare_cached(super::person_facts::OWN_SQLITE)?;
-        let mut mark_account = tx.prepare_cached(
-            "INSERT INTO accounts_dirty (project_key, kind, subject, version) VALUES (?1, ?2, ?3, 1)
-             ON CONFLICT (project_key, kind, subject) DO UPDATE SET version = version + 1",
-        )?;
-        let mut open_case = tx.prepare_cached(
-            "INSERT OR IGNORE INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
-                                          status, created_at, closed_at, note)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, NULL, NULL)",
-        )?;
-        for batch in batches {
-            let mut statuses = Vec::with_capacity(batch.events.len());
-            for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due, account_marks } in
-                &batch.events
-            {
-                let (response_id, question_id) = response_and_question(&e.kind);
-                let inserted = insert.execute(params![
-                    e.id,
-                    batch.project_key,
-                    e.kind.name(),
-                    e.ts,
-                    batch.received_at,
-                    e.anonymous_id,
-                    e.user_id,
-                    e.kind.survey_id(),
-                    response_id,
-                    question_id,
-                    e.url,
-                    body,
-                    rejected,
-                    ts_flag,
-                    source.as_str(),
-                ])?;
-                let acted_on = inserted == 1 && rejected.is_none();
-                if acted_on && *automate {
-                    enqueue.execute(params![e.id, batch.project_key, batch.received_at])?;
-                }
-                if let (true, Some(due), Some(response_id), Some(survey_id)) =
-                    (acted_on, response_due, response_id, e.kind.survey_id())
-                {
-                    let upsert = if due.closes { &mut response_closes } else { &mut response_answered };
-                    upsert.execute(params![batch.project_key, response_id, survey_id, due.at])?;
-                }
-                if acted_on {
-                    let user = e.user_id.as_deref().unwrap_or_default();
-                    for (kind, item) in super::person_facts::items(e) {
-                        add_fact.execute(params![
-                            batch.project_key,
-                            e.anonymous_id,
-                            user,
-                            kind,
-                            item,
-                            e.ts,
-                            batch.received_at
-                        ])?;
-                    }
-                    if let Some(user) = &e.user_id {
-                        own_browser.execute(params![batch.project_key, e.anonymous_id, user])?;
-                    }
-                }
-                if acted_on && *account_marks {
-                    for (kind, subject) in super::account_changes::marks(e) {
-                        mark_account.execute(params![batch.project_key, kind, subject])?;
-                    }
-                }
-                if let Some(c) = super::help_case(e).filter(|_| acted_on) {
-                    open_case.execute(params![
-                        c.id,
-                        batch.project_key,
-                        super::HELP_CASE_RULE,
-                        e.id,
-                        c.title,
-                        e.user_id,
-                        e.anonymous_id,
-                        c.detail,
-                        batch.received_at
-                    ])?;
-                }
-                statuses.push(if inserted == 1 { EventStatus::Accepted } else { EventStatus::Duplicate });
-            }
-            all.push(statuses);
-        }
-    }
-    tx.commit()?;
-    Ok(all)
-}
-
-pub(super) fn response_and_question(kind: &EventKind) -> (Option<&str>, Option<&str>) {
-    match kind {
-        EventKind::SurveyAnswered { response_id, question_id, .. }
-        | EventKind::SurveyDismissed { response_id, question_id, .. } => (Some(response_id), Some(question_id)),
-        EventKind::SurveyShown { response_id, .. } | EventKind::SurveyCompleted { response_id, .. } => {
-            (Some(response_id), None)
-        }
-        // Track, identify, client errors, and any kind added later: neither.
-        _ => (None, None),
-    }
-}
-
-/// Stored events, rejected ones too, oldest first by the client's clock, then by arrival.
-fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<StoredEvent>> {
-    let mut query = conn.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events
-         WHERE project_key = ?1
-           AND (?2 IS NULL OR survey_id = ?2) AND (?3 IS NULL OR anonymous_id = ?3) AND (?4 IS NULL OR type = ?4)
-         ORDER BY ts, rowid LIMIT ?5"
-    ))?;
-    let f = filter;
-    let rows = query.query_map(params![f.project_key, f.survey_id, f.anonymous_id, f.kind, f.limit], stored_event)?;
-    rows.collect()
-}
-
-pub(super) fn activity(
-    conn: &Connection,
-    filter: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<StoredActivity>> {
-    let mut query = conn.prepare_cached(&format!(
-        "SELECT anonymous_id, user_id, ts, received_at,
-                CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
-                                 'nudge_shown', 'group', 'survey_answered')
-                     THEN body END
-         FROM events WHERE ({filter}) AND rejected IS NULL ORDER BY received_at, rowid"
-    ))?;
-    let rows = query.query_map(params, |r| {
-        Ok(StoredActivity {
-            anonymous_id: r.get(0)?,
-            user_id: r.get(1)?,
-            ts: r.get(2)?,
-            received_at: r.get(3)?,
-            body: r.get(4)?,
-        })
-    })?;
-    rows.collect()
-}
-
-/// The score of each response to `question_id`, counting only its latest
-/// answer: going back and changing a score must not count the response twice.
-/// Non-numeric answers count as no score. Only `project_key`'s events count.
-fn latest_scores(
-    conn: &Connection,
-    project_key: &str,
-    survey_id: &str,
-    question_id: &str,
-) -> rusqlite::Result<Vec<u8>> {
-    // "Latest" is by the server's clock, then by arrival: a client's ts can be anything.
-    let mut query = conn.prepare_cached(
-        "SELECT response_id,
-                CASE json_type(body, '$.value') WHEN 'integer' THEN json_extract(body, '$.value') END
-         FROM events
-         WHERE type = 'survey_answered' AND survey_id = ?1 AND question_id = ?2 AND project_key = ?3
-           AND rejected IS NULL
-         ORDER BY received_at, rowid",
-    )?;
-    let mut latest: HashMap<String, Option<i64>> = HashMap::new();
-    let mut rows = query.query(params![survey_id, question_id, project_key])?;
-    while let Some(row) = rows.next()? {
-        latest.insert(row.get(0)?, row.get(1)?);
-    }
-    Ok(latest.into_values().filter_map(|v| v.and_then(|v| u8::try_from(v).ok())).collect())
 }
 
 /// Accounts: health history, routing decisions, lists.
