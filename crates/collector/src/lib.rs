@@ -30,6 +30,7 @@ pub mod cases;
 pub mod catalog;
 pub mod checklists;
 pub mod config;
+pub mod config_file;
 pub mod conformance;
 pub mod content;
 pub mod cors;

@@ -6,17 +6,17 @@
 
 use std::fmt;
 
-use crate::accounts::{AccountsCatalog, AccountsError};
-use crate::automations::config::AutomationsError;
+use crate::accounts::AccountsCatalog;
 use crate::automations::config::Context;
 use crate::automations::Automations;
 use crate::catalog::{CatalogError, SurveyCatalog};
-use crate::checklists::{ChecklistCatalog, ChecklistsError};
+use crate::checklists::ChecklistCatalog;
 use crate::config::Config;
+use crate::config_file::FileError;
 use crate::help::{HelpCatalog, HelpError};
 use crate::projects::{Projects, ProjectsError, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY};
 use crate::store::{OpenError, Store};
-use crate::targeting::{TargetingCatalog, TargetingError};
+use crate::targeting::TargetingCatalog;
 use crate::AppState;
 
 /// Why the collector cannot start.
@@ -26,11 +26,9 @@ pub enum StartupError {
     /// No projects file, and an address others can reach without `--demo`.
     DemoExposed(std::net::SocketAddr),
     Surveys(CatalogError),
-    Checklists(ChecklistsError),
     Help(HelpError),
-    Automations(AutomationsError),
-    Targeting(TargetingError),
-    Accounts(AccountsError),
+    /// Checklists, targeting, accounts or automations (which one: [`FileError::definition`]).
+    Definition(FileError),
     Database(OpenError),
 }
 
@@ -45,11 +43,8 @@ impl fmt::Display for StartupError {
                  --demo to serve it there anyway"
             ),
             StartupError::Surveys(e) => e.fmt(f),
-            StartupError::Checklists(e) => e.fmt(f),
             StartupError::Help(e) => e.fmt(f),
-            StartupError::Automations(e) => e.fmt(f),
-            StartupError::Targeting(e) => e.fmt(f),
-            StartupError::Accounts(e) => e.fmt(f),
+            StartupError::Definition(e) => e.fmt(f),
             StartupError::Database(e) => e.fmt(f),
         }
     }
@@ -65,21 +60,21 @@ impl AppState {
         let projects = projects(config)?;
         let surveys = SurveyCatalog::load_dir(&config.surveys_dir).map_err(StartupError::Surveys)?;
         let checklists =
-            ChecklistCatalog::load_configured(config.checklists_file.as_deref()).map_err(StartupError::Checklists)?;
+            ChecklistCatalog::load_configured(config.checklists_file.as_deref()).map_err(StartupError::Definition)?;
         let help = HelpCatalog::load_configured(config.help_dir.as_deref()).map_err(StartupError::Help)?;
         let automations = match &config.automations_file {
             Some(file) => {
                 let cx = Context { surveys: &surveys, checklists: checklists.as_ref(), projects: &projects, env: &env };
-                Some(Automations::load(file, config.email_outbox_dir(), &cx).map_err(StartupError::Automations)?)
+                Some(Automations::load(file, config.email_outbox_dir(), &cx).map_err(StartupError::Definition)?)
             }
             None => None,
         };
         let targeting = match &config.targeting_file {
-            Some(file) => Some(TargetingCatalog::load(file, &surveys).map_err(StartupError::Targeting)?),
+            Some(file) => Some(TargetingCatalog::load(file, &surveys).map_err(StartupError::Definition)?),
             None => None,
         };
-        let accounts =
-            AccountsCatalog::load_configured(config.accounts_file.as_deref(), &env).map_err(StartupError::Accounts)?;
+        let accounts = AccountsCatalog::load_configured(config.accounts_file.as_deref(), &env)
+            .map_err(StartupError::Definition)?;
         let db = Store::open(&config.data_dir, config.database_url.as_deref()).await.map_err(StartupError::Database)?;
         Ok(AppState::new(config.clone(), projects, db, surveys)
             .with_checklists(checklists)

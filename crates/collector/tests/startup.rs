@@ -7,6 +7,7 @@ mod common;
 use std::path::PathBuf;
 
 use touchpoint_collector::config::Config;
+use touchpoint_collector::config_file::Definition;
 use touchpoint_collector::{AppState, StartupError};
 
 use common::app::repo_file;
@@ -58,7 +59,7 @@ async fn the_first_wrong_file_stops_it_and_is_named() {
     std::fs::write(&targeting, r#"{"experiences": [{"survey": "no_such_survey"}]}"#).unwrap();
     let config = Config { targeting_file: Some(targeting.clone()), ..config_in(&dir).await };
     let err = AppState::load(&config).await.map(|_| ()).unwrap_err();
-    assert!(matches!(err, StartupError::Targeting(_)), "{err:?}");
+    assert!(matches!(&err, StartupError::Definition(e) if e.definition == Definition::Targeting), "{err:?}");
     assert!(err.to_string().contains(&targeting.display().to_string()), "{err}");
 
     let config = Config { help_dir: Some(PathBuf::from("/no/such/help")), ..config_in(&dir).await };

@@ -81,37 +81,6 @@ fn change(project_key: String, kind: String, subject: String, version: i64) -> O
     ChangeKind::parse(&kind).map(|kind| AccountChange { project_key, kind, subject, version })
 }
 
-/// The rows of an account's members (every user with a `group` naming it;
-/// whose latest `group` it is, is for the caller), of every browser they
-/// were seen on, and `track` events naming the account: `{1}` is the
-/// project key, `{2}` the account ids. A union of indexed lookups, so the
-/// cost follows the accounts' size, not the project's history.
-///
-/// On SQLite `+project_key` keeps the planner on the user and browser
-/// indexes (a plain `project_key = ?` lets it scan the whole project).
-const ACCOUNT_ROWS_SQLITE: &str = "rowid IN (
-    SELECT rowid FROM events WHERE +project_key = ?1 AND user_id IN (SELECT user_id FROM events
-        WHERE project_key = ?1 AND type = 'group' AND json_extract(body, '$.account_id') IN (SELECT value FROM json_each(?2)))
-    UNION
-    SELECT rowid FROM events WHERE +project_key = ?1 AND anonymous_id IN (SELECT anonymous_id FROM events
-        WHERE +project_key = ?1 AND user_id IN (SELECT user_id FROM events
-            WHERE project_key = ?1 AND type = 'group' AND json_extract(body, '$.account_id') IN (SELECT value FROM json_each(?2))))
-    UNION
-    SELECT rowid FROM events WHERE project_key = ?1 AND type = 'track'
-        AND json_extract(body, '$.props.account_id') IN (SELECT value FROM json_each(?2)))";
-
-/// By the primary key `(project_key, id)`: `seq` has no index of its own.
-const ACCOUNT_ROWS_POSTGRES: &str = "(project_key, id) IN (
-    WITH members AS (SELECT DISTINCT user_id FROM events
-        WHERE project_key = $1 AND type = 'group' AND ((body::jsonb) ->> 'account_id') = ANY($2))
-    SELECT project_key, id FROM events WHERE project_key = $1 AND user_id IN (SELECT user_id FROM members)
-    UNION
-    SELECT project_key, id FROM events WHERE project_key = $1 AND anonymous_id IN
-        (SELECT anonymous_id FROM events WHERE project_key = $1 AND user_id IN (SELECT user_id FROM members))
-    UNION
-    SELECT project_key, id FROM events WHERE project_key = $1 AND type = 'track'
-        AND ((body::jsonb) -> 'props' ->> 'account_id') = ANY($2))";
-
 #[async_trait]
 pub trait AccountChangeStore: Send + Sync {
     /// Claims up to `limit` changes for `lease_ms`.

@@ -13,8 +13,6 @@ mod sqlite;
 use async_trait::async_trait;
 use std::collections::HashMap;
 
-use rusqlite::{params, OptionalExtension};
-
 use super::{Case, DbError, OutboxItem};
 
 /// One entry of a case's timeline.
@@ -65,11 +63,6 @@ pub struct Roadblock {
     /// Of those, not solved.
     pub unsolved: i64,
 }
-
-const TIMELINE_LITE: &str = "INSERT INTO case_timeline (project_key, case_id, at, kind, author, body, delivery_id)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-const TIMELINE_PG: &str = "INSERT INTO case_timeline (project_key, case_id, at, kind, author, body, delivery_id)
-                           VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 /// The changes `u` makes to `before`, as timeline entries `(kind, body)`.
 fn changes(before: &Case, before_tags: &[String], u: &CaseUpdate) -> Vec<(&'static str, String)> {

@@ -11,8 +11,6 @@ mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
-use rusqlite::{params, OptionalExtension};
-use tokio_postgres::error::SqlState;
 
 use super::DbError;
 
@@ -68,37 +66,6 @@ pub enum Publish {
 }
 
 const VERSION_COLUMNS: &str = "item_id, version, body, published_by, published_at, origin, diff, note";
-
-fn version_lite(r: &rusqlite::Row) -> rusqlite::Result<ContentVersion> {
-    Ok(ContentVersion {
-        item_id: r.get(0)?,
-        version: r.get(1)?,
-        body: r.get(2)?,
-        published_by: r.get(3)?,
-        published_at: r.get(4)?,
-        origin: r.get(5)?,
-        diff: r.get(6)?,
-        note: r.get(7)?,
-    })
-}
-
-fn version_pg(r: &tokio_postgres::Row) -> Result<ContentVersion, DbError> {
-    Ok(ContentVersion {
-        item_id: r.try_get(0)?,
-        version: r.try_get(1)?,
-        body: r.try_get(2)?,
-        published_by: r.try_get(3)?,
-        published_at: r.try_get(4)?,
-        origin: r.try_get(5)?,
-        diff: r.try_get(6)?,
-        note: r.try_get(7)?,
-    })
-}
-
-/// `?N` for SQLite, `$N` for Postgres, in the same SQL text.
-fn pg(sql: &str) -> String {
-    sql.replace('?', "$")
-}
 
 #[async_trait]
 pub trait ContentStore: Send + Sync {

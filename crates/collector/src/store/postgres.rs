@@ -3,6 +3,9 @@
 //! (Postgres handles concurrent writers itself, so there is no writer thread
 //! or group commit here), and row claims with `FOR UPDATE SKIP LOCKED`, so
 //! several collectors can share one database and one automation queue.
+//! This is the pool every aggregate's Postgres implementation
+//! (`events/postgres.rs`, `cases/postgres.rs`, …) runs on, with the row
+//! mappers they share.
 //!
 //! TLS follows the URL's `sslmode` (see [`super::pg_tls`]). Which schema the tables live in follows the server's
 //! `search_path`, which the URL can set

@@ -1,14 +1,16 @@
 //! SQLite storage: one writer thread that owns the write connection, and a
-//! small pool of read connections.
+//! small pool of read connections. This is the machinery every aggregate's
+//! SQLite implementation (`events/sqlite.rs`, `cases/sqlite.rs`, …) runs on,
+//! and the row mappers they share.
 //!
-//! **Writes** go through [`Db::insert`] to the writer thread, which takes
+//! **Ingest** goes through `Db::insert_batch` to the writer thread, which takes
 //! every batch waiting in its queue and stores them in *one* transaction
 //! ("group commit"), then answers each. Under load a commit (and its fsync)
 //! is shared by many requests; alone, a batch is committed at once. A request
 //! is answered only after its transaction committed, with
 //! `synchronous = FULL`: what was acknowledged survives a crash or power loss.
-//! The automation worker's writes ([`Db::write`]) go to the same thread, each
-//! in its own transaction, so SQLite never sees two writers.
+//! Every other write ([`Db::write`]) goes to the same thread, each in its own
+//! transaction, so SQLite never sees two writers.
 //!
 //! **Reads** run on tokio's blocking pool through [`Db::read`], each on a
 //! free connection of [`READERS`]; with WAL they never wait for the writer,

@@ -8,7 +8,6 @@ mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
-use rusqlite::{params, OptionalExtension};
 
 use super::{DbError, StoredEvent};
 

@@ -1,22 +1,20 @@
 //! A person's rows, export and erasure on Postgres: the sweep reads the schema from `information_schema`.
 
-use crate::store::postgres::{case, outbox_item, stored_event, CASE_COLUMNS, EVENT_COLUMNS, OUTBOX_COLUMNS};
 use async_trait::async_trait;
 use tokio_postgres::Transaction;
 
-#[allow(unused_imports)]
+use crate::store::postgres::{case, outbox_item, stored_event, PgStore, CASE_COLUMNS, EVENT_COLUMNS, OUTBOX_COLUMNS};
+
 use super::*;
 
 #[async_trait]
-impl PeopleStore for crate::store::postgres::PgStore {
+impl PeopleStore for PgStore {
     async fn person_rows(&self, project_key: String, user_id: String) -> Result<PersonRows, DbError> {
-        {
-            let mut client = self.client().await?;
-            let tx = client.build_transaction().read_only(true).start().await?;
-            let rows = person_rows(&tx, &project_key, &user_id).await?;
-            tx.commit().await?;
-            Ok(rows)
-        }
+        let mut client = self.client().await?;
+        let tx = client.build_transaction().read_only(true).start().await?;
+        let rows = person_rows(&tx, &project_key, &user_id).await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 
     async fn erase_person(
@@ -26,59 +24,53 @@ impl PeopleStore for crate::store::postgres::PgStore {
         subject_hash: String,
         now: i64,
     ) -> Result<Erased, DbError> {
-        {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let erased = erase(&tx, &project_key, &user_id).await?;
-            let counts = serde_json::to_string(&erased).unwrap_or_default();
-            tx.execute(
-                "INSERT INTO erasures (project_key, subject_hash, erased_at, counts) VALUES ($1, $2, $3, $4)",
-                &[&project_key, &subject_hash, &now, &counts],
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(erased)
-        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let erased = erase(&tx, &project_key, &user_id).await?;
+        let counts = serde_json::to_string(&erased).unwrap_or_default();
+        tx.execute(
+            "INSERT INTO erasures (project_key, subject_hash, erased_at, counts) VALUES ($1, $2, $3, $4)",
+            &[&project_key, &subject_hash, &now, &counts],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(erased)
     }
 
     async fn erasures(&self, project_key: String) -> Result<Vec<ErasureRecord>, DbError> {
         const SQL: &str = "SELECT project_key, subject_hash, erased_at, counts FROM erasures WHERE project_key = ";
-        {
-            let client = self.client().await?;
-            let rows = client.query(&format!("{SQL} $1 ORDER BY erased_at, seq"), &[&project_key]).await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(ErasureRecord {
-                        project_key: r.try_get(0)?,
-                        subject_hash: r.try_get(1)?,
-                        erased_at: r.try_get(2)?,
-                        counts: r.try_get(3)?,
-                    })
+        let client = self.client().await?;
+        let rows = client.query(&format!("{SQL} $1 ORDER BY erased_at, seq"), &[&project_key]).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ErasureRecord {
+                    project_key: r.try_get(0)?,
+                    subject_hash: r.try_get(1)?,
+                    erased_at: r.try_get(2)?,
+                    counts: r.try_get(3)?,
                 })
-                .collect()
-        }
+            })
+            .collect()
     }
 
     async fn delete_events_before(&self, project_key: String, before: i64, limit: u32) -> Result<u64, DbError> {
-        {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let n = tx
-                .execute(
-                    "DELETE FROM events WHERE ctid IN
-                           (SELECT ctid FROM events WHERE project_key = $1 AND received_at < $2 LIMIT $3)",
-                    &[&project_key, &before, &i64::from(limit)],
-                )
-                .await?;
-            tx.execute(
-                "DELETE FROM automation_queue q WHERE q.project_key = $1 AND NOT EXISTS
-                       (SELECT 1 FROM events e WHERE e.project_key = $1 AND e.id = q.event_id)",
-                &[&project_key],
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "DELETE FROM events WHERE ctid IN
+                       (SELECT ctid FROM events WHERE project_key = $1 AND received_at < $2 LIMIT $3)",
+                &[&project_key, &before, &i64::from(limit)],
             )
             .await?;
-            tx.commit().await?;
-            Ok(n)
-        }
+        tx.execute(
+            "DELETE FROM automation_queue q WHERE q.project_key = $1 AND NOT EXISTS
+                   (SELECT 1 FROM events e WHERE e.project_key = $1 AND e.id = q.event_id)",
+            &[&project_key],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
     }
 }
 

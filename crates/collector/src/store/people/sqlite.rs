@@ -1,14 +1,14 @@
 //! A person's rows, export and erasure on SQLite: the sweep reads the schema from `sqlite_master`.
 
-use crate::store::sqlite::{case, outbox_item, stored_event, CASE_COLUMNS, EVENT_COLUMNS, OUTBOX_COLUMNS};
 use async_trait::async_trait;
 use rusqlite::{params, Connection};
 
-#[allow(unused_imports)]
+use crate::store::sqlite::{case, outbox_item, stored_event, Db, CASE_COLUMNS, EVENT_COLUMNS, OUTBOX_COLUMNS};
+
 use super::*;
 
 #[async_trait]
-impl PeopleStore for crate::store::sqlite::Db {
+impl PeopleStore for Db {
     async fn person_rows(&self, project_key: String, user_id: String) -> Result<PersonRows, DbError> {
         self.read(move |conn| person_rows(conn, &project_key, &user_id)).await
     }
@@ -20,56 +20,50 @@ impl PeopleStore for crate::store::sqlite::Db {
         subject_hash: String,
         now: i64,
     ) -> Result<Erased, DbError> {
-        {
-            self.write(move |tx| {
-                let erased = erase(tx, &project_key, &user_id)?;
-                let counts = serde_json::to_string(&erased).unwrap_or_default();
-                tx.execute(
-                    "INSERT INTO erasures (project_key, subject_hash, erased_at, counts) VALUES (?1, ?2, ?3, ?4)",
-                    rusqlite::params![project_key, subject_hash, now, counts],
-                )?;
-                Ok(erased)
-            })
-            .await
-        }
+        self.write(move |tx| {
+            let erased = erase(tx, &project_key, &user_id)?;
+            let counts = serde_json::to_string(&erased).unwrap_or_default();
+            tx.execute(
+                "INSERT INTO erasures (project_key, subject_hash, erased_at, counts) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![project_key, subject_hash, now, counts],
+            )?;
+            Ok(erased)
+        })
+        .await
     }
 
     async fn erasures(&self, project_key: String) -> Result<Vec<ErasureRecord>, DbError> {
         const SQL: &str = "SELECT project_key, subject_hash, erased_at, counts FROM erasures WHERE project_key = ";
-        {
-            self.read(move |conn| {
-                let mut q = conn.prepare_cached(&format!("{SQL} ?1 ORDER BY erased_at, rowid"))?;
-                let rows = q.query_map([project_key], |r| {
-                    Ok(ErasureRecord {
-                        project_key: r.get(0)?,
-                        subject_hash: r.get(1)?,
-                        erased_at: r.get(2)?,
-                        counts: r.get(3)?,
-                    })
-                })?;
-                rows.collect()
-            })
-            .await
-        }
+        self.read(move |conn| {
+            let mut q = conn.prepare_cached(&format!("{SQL} ?1 ORDER BY erased_at, rowid"))?;
+            let rows = q.query_map([project_key], |r| {
+                Ok(ErasureRecord {
+                    project_key: r.get(0)?,
+                    subject_hash: r.get(1)?,
+                    erased_at: r.get(2)?,
+                    counts: r.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn delete_events_before(&self, project_key: String, before: i64, limit: u32) -> Result<u64, DbError> {
-        {
-            self.write(move |tx| {
-                let n = tx.execute(
-                    "DELETE FROM events WHERE rowid IN
-                           (SELECT rowid FROM events WHERE project_key = ?1 AND received_at < ?2 LIMIT ?3)",
-                    rusqlite::params![project_key, before, limit],
-                )?;
-                tx.execute(
-                    "DELETE FROM automation_queue WHERE project_key = ?1 AND NOT EXISTS
-                           (SELECT 1 FROM events e WHERE e.project_key = ?1 AND e.id = automation_queue.event_id)",
-                    [&project_key],
-                )?;
-                Ok(n as u64)
-            })
-            .await
-        }
+        self.write(move |tx| {
+            let n = tx.execute(
+                "DELETE FROM events WHERE rowid IN
+                       (SELECT rowid FROM events WHERE project_key = ?1 AND received_at < ?2 LIMIT ?3)",
+                rusqlite::params![project_key, before, limit],
+            )?;
+            tx.execute(
+                "DELETE FROM automation_queue WHERE project_key = ?1 AND NOT EXISTS
+                       (SELECT 1 FROM events e WHERE e.project_key = ?1 AND e.id = automation_queue.event_id)",
+                [&project_key],
+            )?;
+            Ok(n as u64)
+        })
+        .await
     }
 }
 

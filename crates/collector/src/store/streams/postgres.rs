@@ -2,26 +2,21 @@
 
 use async_trait::async_trait;
 
-#[allow(unused_imports)]
+use crate::store::postgres::{stored_event, PgStore, EVENT_COLUMNS};
+
 use super::*;
 
 #[async_trait]
-impl StreamStore for crate::store::postgres::PgStore {
+impl StreamStore for PgStore {
     async fn stream_cursor(&self, project_key: String, stream_id: String) -> Result<Option<StreamCursor>, DbError> {
-        const SQL_PG: &str =
+        const SQL: &str =
             "SELECT after_seq, next_attempt_at, lease_until FROM stream_cursors WHERE project_key = $1 AND stream_id = $2";
-        {
-            let client = self.client().await?;
-            let row = client.query_opt(SQL_PG, &[&project_key, &stream_id]).await?;
-            row.map(|r| {
-                Ok(StreamCursor {
-                    after_seq: r.try_get(0)?,
-                    next_attempt_at: r.try_get(1)?,
-                    lease_until: r.try_get(2)?,
-                })
-            })
-            .transpose()
-        }
+        let client = self.client().await?;
+        let row = client.query_opt(SQL, &[&project_key, &stream_id]).await?;
+        row.map(|r| {
+            Ok(StreamCursor { after_seq: r.try_get(0)?, next_attempt_at: r.try_get(1)?, lease_until: r.try_get(2)? })
+        })
+        .transpose()
     }
 
     async fn lease_stream(
@@ -67,19 +62,17 @@ impl StreamStore for crate::store::postgres::PgStore {
     }
 
     async fn events_after(&self, project_key: String, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, DbError> {
-        {
-            let client = self.client().await?;
-            let rows = client
-                .query(
-                    &format!(
-                        "SELECT {} FROM events WHERE project_key = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                        crate::store::postgres::EVENT_COLUMNS
-                    ),
-                    &[&project_key, &after_seq, &i64::from(limit)],
-                )
-                .await?;
-            rows.iter().map(crate::store::postgres::stored_event).collect()
-        }
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {} FROM events WHERE project_key = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                    EVENT_COLUMNS
+                ),
+                &[&project_key, &after_seq, &i64::from(limit)],
+            )
+            .await?;
+        rows.iter().map(stored_event).collect()
     }
 
     async fn stream_advanced(
@@ -147,37 +140,35 @@ impl StreamStore for crate::store::postgres::PgStore {
         types: TypeFilter,
     ) -> Result<StreamStatus, DbError> {
         let types_json = types.map(|t| serde_json::to_string(&t).unwrap_or_else(|_| "[]".into()));
-        {
-            let client = self.client().await?;
-            let row = client
-                .query_opt(
-                    &format!("SELECT {STATUS_COLUMNS} FROM stream_cursors WHERE project_key = $1 AND stream_id = $2"),
-                    &[&project_key, &stream_id],
-                )
-                .await?;
-            let mut s = match row {
-                Some(r) => StreamStatus {
-                    after_seq: r.try_get(0)?,
-                    delivered: r.try_get(1)?,
-                    last_delivered_at: r.try_get(2)?,
-                    attempts: r.try_get(3)?,
-                    next_attempt_at: r.try_get(4)?,
-                    last_error: r.try_get(5)?,
-                    last_error_at: r.try_get(6)?,
-                    ..StreamStatus::default()
-                },
-                None => StreamStatus::default(),
-            };
-            let lag = client
-                .query_one(
-                    "SELECT COUNT(*), MIN(received_at) FROM events
-                         WHERE project_key = $1 AND seq > $2 AND rejected IS NULL
-                           AND ($3::text IS NULL OR type IN (SELECT jsonb_array_elements_text($3::text::jsonb)))",
-                    &[&project_key, &s.after_seq, &types_json],
-                )
-                .await?;
-            (s.behind, s.oldest_undelivered_at) = (lag.try_get(0)?, lag.try_get(1)?);
-            Ok(s)
-        }
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {STATUS_COLUMNS} FROM stream_cursors WHERE project_key = $1 AND stream_id = $2"),
+                &[&project_key, &stream_id],
+            )
+            .await?;
+        let mut s = match row {
+            Some(r) => StreamStatus {
+                after_seq: r.try_get(0)?,
+                delivered: r.try_get(1)?,
+                last_delivered_at: r.try_get(2)?,
+                attempts: r.try_get(3)?,
+                next_attempt_at: r.try_get(4)?,
+                last_error: r.try_get(5)?,
+                last_error_at: r.try_get(6)?,
+                ..StreamStatus::default()
+            },
+            None => StreamStatus::default(),
+        };
+        let lag = client
+            .query_one(
+                "SELECT COUNT(*), MIN(received_at) FROM events
+                     WHERE project_key = $1 AND seq > $2 AND rejected IS NULL
+                       AND ($3::text IS NULL OR type IN (SELECT jsonb_array_elements_text($3::text::jsonb)))",
+                &[&project_key, &s.after_seq, &types_json],
+            )
+            .await?;
+        (s.behind, s.oldest_undelivered_at) = (lag.try_get(0)?, lag.try_get(1)?);
+        Ok(s)
     }
 }

@@ -1,24 +1,24 @@
 //! Event streams' cursors on SQLite.
 
 use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension};
 
-#[allow(unused_imports)]
+use crate::store::sqlite::{stored_event, Db, EVENT_COLUMNS};
+
 use super::*;
 
 #[async_trait]
-impl StreamStore for crate::store::sqlite::Db {
+impl StreamStore for Db {
     async fn stream_cursor(&self, project_key: String, stream_id: String) -> Result<Option<StreamCursor>, DbError> {
-        const SQL_LITE: &str =
+        const SQL: &str =
             "SELECT after_seq, next_attempt_at, lease_until FROM stream_cursors WHERE project_key = ?1 AND stream_id = ?2";
-        {
-            self.read(move |conn| {
-                conn.query_row(SQL_LITE, params![project_key, stream_id], |r| {
-                    Ok(StreamCursor { after_seq: r.get(0)?, next_attempt_at: r.get(1)?, lease_until: r.get(2)? })
-                })
-                .optional()
+        self.read(move |conn| {
+            conn.query_row(SQL, params![project_key, stream_id], |r| {
+                Ok(StreamCursor { after_seq: r.get(0)?, next_attempt_at: r.get(1)?, lease_until: r.get(2)? })
             })
-            .await
-        }
+            .optional()
+        })
+        .await
     }
 
     async fn lease_stream(
@@ -60,17 +60,15 @@ impl StreamStore for crate::store::sqlite::Db {
     }
 
     async fn events_after(&self, project_key: String, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, DbError> {
-        {
-            self.read(move |conn| {
-                let mut q = conn.prepare_cached(&format!(
-                    "SELECT {} FROM events WHERE project_key = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
-                    crate::store::sqlite::EVENT_COLUMNS
-                ))?;
-                let rows = q.query_map(params![project_key, after_seq, limit], crate::store::sqlite::stored_event)?;
-                rows.collect()
-            })
-            .await
-        }
+        self.read(move |conn| {
+            let mut q = conn.prepare_cached(&format!(
+                "SELECT {} FROM events WHERE project_key = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
+                EVENT_COLUMNS
+            ))?;
+            let rows = q.query_map(params![project_key, after_seq, limit], stored_event)?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn stream_advanced(
@@ -137,39 +135,35 @@ impl StreamStore for crate::store::sqlite::Db {
         types: TypeFilter,
     ) -> Result<StreamStatus, DbError> {
         let types_json = types.map(|t| serde_json::to_string(&t).unwrap_or_else(|_| "[]".into()));
-        {
-            self.read(move |conn| {
-                let mut s = conn
-                    .query_row(
-                        &format!(
-                            "SELECT {STATUS_COLUMNS} FROM stream_cursors WHERE project_key = ?1 AND stream_id = ?2"
-                        ),
-                        params![project_key, stream_id],
-                        |r| {
-                            Ok(StreamStatus {
-                                after_seq: r.get(0)?,
-                                delivered: r.get(1)?,
-                                last_delivered_at: r.get(2)?,
-                                attempts: r.get(3)?,
-                                next_attempt_at: r.get(4)?,
-                                last_error: r.get(5)?,
-                                last_error_at: r.get(6)?,
-                                ..StreamStatus::default()
-                            })
-                        },
-                    )
-                    .optional()?
-                    .unwrap_or_default();
-                (s.behind, s.oldest_undelivered_at) = conn.query_row(
-                    "SELECT COUNT(*), MIN(received_at) FROM events
-                         WHERE project_key = ?1 AND rowid > ?2 AND rejected IS NULL
-                           AND (?3 IS NULL OR type IN (SELECT value FROM json_each(?3)))",
-                    params![project_key, s.after_seq, types_json],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?;
-                Ok(s)
-            })
-            .await
-        }
+        self.read(move |conn| {
+            let mut s = conn
+                .query_row(
+                    &format!("SELECT {STATUS_COLUMNS} FROM stream_cursors WHERE project_key = ?1 AND stream_id = ?2"),
+                    params![project_key, stream_id],
+                    |r| {
+                        Ok(StreamStatus {
+                            after_seq: r.get(0)?,
+                            delivered: r.get(1)?,
+                            last_delivered_at: r.get(2)?,
+                            attempts: r.get(3)?,
+                            next_attempt_at: r.get(4)?,
+                            last_error: r.get(5)?,
+                            last_error_at: r.get(6)?,
+                            ..StreamStatus::default()
+                        })
+                    },
+                )
+                .optional()?
+                .unwrap_or_default();
+            (s.behind, s.oldest_undelivered_at) = conn.query_row(
+                "SELECT COUNT(*), MIN(received_at) FROM events
+                     WHERE project_key = ?1 AND rowid > ?2 AND rejected IS NULL
+                       AND (?3 IS NULL OR type IN (SELECT value FROM json_each(?3)))",
+                params![project_key, s.after_seq, types_json],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(s)
+        })
+        .await
     }
 }
