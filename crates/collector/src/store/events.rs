@@ -8,6 +8,8 @@ pub(super) mod sqlite;
 
 pub(super) use self::sqlite::insert_batches;
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use touchpoint_protocol::{EventKind, EventStatus};
 
@@ -77,6 +79,14 @@ pub trait EventStore: Send + Sync {
     /// Drops the facts of browsers and users not heard from since `before`
     /// (the server's clock): what the retention worker leaves of people whose events all expired.
     async fn expire_person_facts(&self, project_key: String, before: i64) -> Result<u64, DbError>;
+}
+
+/// The last score of each response, from `(response, score)` rows in arrival
+/// order: a later answer replaces an earlier one; no score (not a number,
+/// out of range) counts as none.
+fn latest_scores(rows: impl IntoIterator<Item = (String, Option<i64>)>) -> Vec<u8> {
+    let latest: HashMap<String, Option<i64>> = rows.into_iter().collect();
+    latest.into_values().filter_map(|v| v.and_then(|v| u8::try_from(v).ok())).collect()
 }
 
 /// The response and question columns of a survey event.

@@ -34,6 +34,19 @@ pub struct StreamLease {
     pub until: i64,
 }
 
+impl StreamLease {
+    /// The lease `holder` took until `until`, if the cursor's row said so (`(after_seq, attempts)`).
+    fn taken(
+        project_key: String,
+        stream_id: String,
+        holder: String,
+        until: i64,
+        row: Option<(i64, i64)>,
+    ) -> Option<StreamLease> {
+        row.map(|(after_seq, attempts)| StreamLease { project_key, stream_id, holder, after_seq, attempts, until })
+    }
+}
+
 /// What the dashboard shows of one stream of a project.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StreamStatus {

@@ -1,7 +1,7 @@
 //! Events on Postgres: one transaction per ingest request, in a handful of
 //! statements whatever the batch's size.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use async_trait::async_trait;
 use touchpoint_protocol::EventStatus;
@@ -188,11 +188,7 @@ impl EventStore for PgStore {
                 &[&survey_id, &question_id, &key],
             )
             .await?;
-        let mut latest: HashMap<String, Option<i64>> = HashMap::new();
-        for row in rows {
-            latest.insert(row.get(0), row.get(1));
-        }
-        Ok(latest.into_values().filter_map(|v| v.and_then(|v| u8::try_from(v).ok())).collect())
+        Ok(super::latest_scores(rows.iter().map(|row| (row.get(0), row.get(1)))))
     }
 
     async fn user_facts(&self, key: String, user_id: String) -> Result<Vec<FactRow>, DbError> {

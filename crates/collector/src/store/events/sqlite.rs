@@ -1,8 +1,6 @@
 //! Events on SQLite: ingest runs on the writer thread (group commit, see
 //! `store::sqlite`), reads on the read connections.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use rusqlite::{params, Connection};
 use touchpoint_protocol::EventStatus;
@@ -316,10 +314,6 @@ fn latest_scores(
            AND rejected IS NULL
          ORDER BY received_at, rowid",
     )?;
-    let mut latest: HashMap<String, Option<i64>> = HashMap::new();
-    let mut rows = query.query(params![survey_id, question_id, project_key])?;
-    while let Some(row) = rows.next()? {
-        latest.insert(row.get(0)?, row.get(1)?);
-    }
-    Ok(latest.into_values().filter_map(|v| v.and_then(|v| u8::try_from(v).ok())).collect())
+    let rows = query.query_map(params![survey_id, question_id, project_key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(super::latest_scores(rows.collect::<rusqlite::Result<Vec<_>>>()?))
 }

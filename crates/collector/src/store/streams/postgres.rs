@@ -51,14 +51,7 @@ impl StreamStore for PgStore {
                 .await?;
             row.map(|r| Ok::<_, DbError>((r.try_get(0)?, r.try_get(1)?))).transpose()?
         };
-        Ok(taken.map(|(after_seq, attempts)| StreamLease {
-            project_key,
-            stream_id,
-            holder,
-            after_seq,
-            attempts,
-            until,
-        }))
+        Ok(StreamLease::taken(project_key, stream_id, holder, until, taken))
     }
 
     async fn events_after(&self, project_key: String, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, DbError> {
