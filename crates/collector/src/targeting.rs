@@ -7,7 +7,6 @@
 //! (the widget evaluates it in the page); the collector validates the file
 //! with the same code and folds events with the same [`Facts::observe`].
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +14,7 @@ use touchpoint_core::targeting::{Experiences, Facts};
 
 use crate::catalog::SurveyCatalog;
 use crate::checklists::replay::{Activity, Person};
+use crate::config_file::{self, Definition, FileError};
 use crate::error::AppError;
 use crate::projects::ProjectEntry;
 use crate::store::person_facts::FactRow;
@@ -28,34 +28,12 @@ pub struct TargetingCatalog {
     pub file: PathBuf,
 }
 
-/// Every problem of a targeting file, each line starting with the file.
-#[derive(Debug)]
-pub struct TargetingError {
-    file: PathBuf,
-    problems: Vec<String>,
-}
-
-impl fmt::Display for TargetingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        write!(f, "cannot load targeting ({n} problem{}):", if n == 1 { "" } else { "s" })?;
-        for problem in &self.problems {
-            write!(f, "\n  {}: {problem}", self.file.display())?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for TargetingError {}
-
 impl TargetingCatalog {
     /// Reads and validates `file`; every survey it targets must be one the
     /// collector serves, or the widget would be told to show a survey it
     /// cannot load.
-    pub fn load(file: &Path, surveys: &SurveyCatalog) -> Result<TargetingCatalog, TargetingError> {
-        let fail = |problems| TargetingError { file: file.to_path_buf(), problems };
-        let text = std::fs::read_to_string(file).map_err(|e| fail(vec![format!("cannot read: {e}")]))?;
-        TargetingCatalog::from_json(&text, file, surveys).map_err(fail)
+    pub fn load(file: &Path, surveys: &SurveyCatalog) -> Result<TargetingCatalog, FileError> {
+        config_file::load(Definition::Targeting, file, |text| TargetingCatalog::from_json(text, file, surveys))
     }
 
     /// `file` only names the definition in messages.
