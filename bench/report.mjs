@@ -261,7 +261,7 @@ function targets(r) {
   if (second.every((n) => n != null)) {
     const all = before + second[0] + second[1];
     row("Everything for all three widgets, both modules, ≤ 150 KB brotli", `${kb(all)} (the second module ${kb(second[0] + second[1])})`, all <= 150 * 1024,
-        "The second module carries Leptos (the panels), serde_json and the serde derives, and the checklist, targeting and help rules with their validation. Closing it: the panels in plain DOM like the card, and the second module reading the collector's pre-checked forms as the first does.");
+        "The second module (its panels already plain DOM) carries serde_json and the serde derives, and the checklist, targeting and help rules with their validation. Closing it: the second module reading the collector's pre-checked forms with `JSON.parse`, as the first does.");
   }
   const at = (re) => tp.resources.find((f) => re.test(f.path));
   const wasmEnd = at(/\.wasm$/)?.end, defStart = at(/\/v1\/surveys\//)?.start, defEnd = at(/\/v1\/surveys\//)?.end, shown = tp.inspectT?.visible;

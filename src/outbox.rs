@@ -84,7 +84,8 @@ struct Inner {
     /// Events per request: the policy's batch, less after a 413 (see `Verdict::Split`).
     batch_cap: usize,
     dead: DeadLetters,
-    timer: Option<(i32, f64)>,
+    /// The next send, and when it is due; replacing it cancels the old one.
+    timer: Option<(browser::Timer, f64)>,
     sending: bool,
     said_memory_only: bool,
     tab: String,
@@ -370,19 +371,20 @@ impl Outbox {
         let delay_ms = (due - now).max(0.0) as u32;
         {
             let inner = self.0.borrow();
-            if inner.timer.is_some_and(|(_, at)| at <= due) {
+            if inner.timer.as_ref().is_some_and(|(_, at)| *at <= due) {
                 return;
             }
         }
-        if let Some((handle, _)) = self.0.borrow_mut().timer.take() {
-            browser::clear_timeout(handle);
-        }
         let this = self.clone();
-        let handle = browser::set_timeout(delay_ms as i32, move || {
-            this.0.borrow_mut().timer = None;
+        let timer = browser::timer(delay_ms, move || {
+            // Its own timer: dropping it now only frees the callback once it returns.
+            let fired = this.0.borrow_mut().timer.take();
+            drop(fired);
             wasm_bindgen_futures::spawn_local(this.flush());
         });
-        self.0.borrow_mut().timer = handle.map(|h| (h, due));
+        // Replacing the pending timer cancels it.
+        let old = self.0.borrow_mut().timer.replace((timer, due));
+        drop(old);
     }
 
     /// Sends everything queued, batch after batch, while holding the
@@ -633,7 +635,8 @@ async fn try_post(url: &str, body: String, timeout_ms: u32, keepalive: bool) -> 
     let abort = web_sys::AbortController::new()?;
     init.set_signal(Some(&abort.signal()));
     let abort_later = abort.clone();
-    let timer = browser::set_timeout(timeout_ms as i32, move || abort_later.abort());
+    // Dropped when this returns: a request that answered in time cancels its abort.
+    let _timer = browser::timer(timeout_ms, move || abort_later.abort());
     let request = web_sys::Request::new_with_str_and_init(url, &init)?;
     let window = web_sys::window().ok_or("no window")?;
     let result = async {
@@ -644,9 +647,6 @@ async fn try_post(url: &str, body: String, timeout_ms: u32, keepalive: bool) -> 
         Ok::<_, JsValue>(Answer::Status { status, retry_after, body })
     }
     .await;
-    if let Some(t) = timer {
-        browser::clear_timeout(t);
-    }
     match result {
         Ok(a) => Ok(a),
         Err(_) if abort.signal().aborted() => {

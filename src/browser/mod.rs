@@ -3,7 +3,7 @@
 
 pub mod js;
 
-pub use touchpoint_web::{at_end_of_task, clear_timeout, dom, local_storage, LocalStore};
+pub use touchpoint_web::{at_end_of_task, dom, local_storage, LocalStore, Timer};
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -138,6 +138,11 @@ fn set_timeout_boxed(ms: i32, f: Box<dyn FnOnce()>) -> Option<i32> {
         error("could not schedule a timer; events stay queued until the next call");
     }
     handle
+}
+
+/// Runs `f` once after `ms` milliseconds unless the [`Timer`] is dropped first.
+pub fn timer(ms: u32, f: impl FnOnce() + 'static) -> Timer {
+    touchpoint_web::timer(ms, Box::new(f))
 }
 
 /// Runs `f` once the next frame has been produced: a task queued from an

@@ -126,6 +126,16 @@ export async function openDemo(page: Page, c: Collector, path = "/") {
   await page.waitForFunction(() => (window as any).Touchpoint?.loaded === true);
 }
 
+/** Takes the page's context offline, and returns once a request from the page really fails:
+ *  `setOffline` resolves before the network side applies it, and a send made in between went
+ *  through under load (one batch of a test's "queued offline" events reached the collector). */
+export async function goOffline(page: Page) {
+  await page.context().setOffline(true);
+  await expect
+    .poll(() => page.evaluate(() => fetch(`${location.origin}/healthz?probe=${Math.random()}`, { cache: "no-store" }).then(() => "online", () => "offline")))
+    .toBe("offline");
+}
+
 export async function anonymousId(page: Page): Promise<string> {
   const id = await page.evaluate(() => localStorage.getItem("touchpoint:pk_demo:anonymous_id"));
   expect(id).toMatch(/^[0-9a-f-]{36}$/);

@@ -2,7 +2,7 @@
 // In every case: each tracked event is stored exactly once (by UUID), nothing else is stored, and the
 // failure is visible to the host through Touchpoint.on("error").
 import type { Page } from "@playwright/test";
-import { expect, Collector, StoredEvent } from "./collector";
+import { expect, goOffline, Collector, StoredEvent } from "./collector";
 import { FaultProxy, test } from "./faultproxy";
 
 // Pages also send events of their own (checklist_shown); faults are for the tracked ones.
@@ -49,7 +49,7 @@ const forwardedOf = (fp: FaultProxy, ids: string[]) => fp.forwarded.filter((id) 
 
 test("offline, then online: everything tracked while offline arrives once, without waiting out the backoff", async ({ page, fp, collector }) => {
   await open(page, fp);
-  await page.context().setOffline(true);
+  await goOffline(page);
   const ids = await track(page, 5);
   await expect.poll(() => errors(page).then((e) => e.some((x) => x.code === "delivery_failed"))).toBe(true);
   expect(await collector.events({ type: "track" })).toEqual([]);
@@ -231,7 +231,7 @@ test("storage quota exceeded: falls back to memory, says so once, delivers", asy
 
 test("a full queue drops the oldest, reports them, and records the loss as an event", async ({ page, fp, collector }) => {
   await open(page, fp, { maxQueuedEvents: 5 });
-  await page.context().setOffline(true);
+  await goOffline(page);
   const ids = await track(page, 8);
   // Listeners hear of it in a later task (on('error') never runs inside a call).
   await expect.poll(async () => (await errors(page)).some((e) => e.code === "queue_overflow")).toBe(true);

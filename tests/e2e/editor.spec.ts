@@ -60,7 +60,7 @@ test("a CSAT from its template is previewed, published, shown without a restart,
     .toContainText('Answered "satisfaction": 2');
   expect(await collector.events({ survey_id: "csat" })).toEqual([]);
 
-  await page.getByRole("button", { name: "Publish" }).click();
+  await page.getByRole("button", { name: "Publish", exact: true }).click();
   await expect(status(page)).toHaveText("Published version 1. Widgets get it on their next page load.");
 
   // The demo page, on the same collector process: no restart.
@@ -93,7 +93,7 @@ test("a rule that jumps to a deleted question is an inline error; publishing is 
   const describedBy = await jump.getAttribute("aria-describedby");
   await expect(page.locator(`#${describedBy}`)).toContainText('"improve"');
   await expect(page.getByRole("alert")).toContainText("questions[0].rules[0].next");
-  await expect(page.getByRole("button", { name: "Publish" })).toBeDisabled();
+  await expect(page.getByRole("button", { name: "Publish", exact: true })).toBeDisabled();
   await expect(status(page)).toHaveText(/Draft not saved: 1 problem/);
 
   // Nothing was published, and the API says the same, by path.
@@ -109,17 +109,17 @@ test("a rule that jumps to a deleted question is an inline error; publishing is 
   await jump.selectOption("thanks");
   await expect(status(page)).toHaveText(/Draft saved/);
   await expect(jump).not.toHaveAttribute("aria-invalid", "true");
-  await expect(page.getByRole("button", { name: "Publish" })).toBeEnabled();
+  await expect(page.getByRole("button", { name: "Publish", exact: true })).toBeEnabled();
 });
 
 test("a rollback to version 1 is what the next page load gets", async ({ page, collector, context }) => {
   await signIn(page, collector);
   await fromTemplate(page, "CSAT (1–5, after an interaction)", "csat");
-  await page.getByRole("button", { name: "Publish" }).click();
+  await page.getByRole("button", { name: "Publish", exact: true }).click();
   await expect(status(page)).toHaveText(/Published version 1/);
   await editor(page).getByLabel("Text (en)").first().fill("Version two asks this");
   await expect(status(page)).toHaveText(/Draft saved/);
-  await page.getByRole("button", { name: "Publish" }).click();
+  await page.getByRole("button", { name: "Publish", exact: true }).click();
   await expect(status(page)).toHaveText(/Published version 2/);
 
   const demo = await context.newPage();

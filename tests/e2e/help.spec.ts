@@ -1,7 +1,7 @@
 // The help widget end to end: search (with typos), suggestions that follow SPA navigation,
 // lazy video, ratings, escalation to a person with context, hostile content, offline search.
 import type { Page } from "@playwright/test";
-import { test, expect, openDemo, anonymousId, artifacts, Collector } from "./collector";
+import { test, expect, openDemo, anonymousId, artifacts, goOffline, Collector } from "./collector";
 
 const helpPanel = (page: Page) => page.getByRole("region", { name: "Help" });
 const search = (page: Page) => helpPanel(page).getByRole("searchbox", { name: "Search help" });
@@ -151,7 +151,7 @@ test("hostile article content renders inert", async ({ page, collector }) => {
 test("search works offline once the help is loaded; the panel passes an axe scan", async ({ page, collector }) => {
   const { default: AxeBuilder } = await import("@axe-core/playwright");
   await openHelp(page, collector);
-  await page.context().setOffline(true);
+  await goOffline(page);
   await search(page).fill("roles");
   await expect(results(page).first()).toHaveText("Invite teammates and choose their roles");
   await page.context().setOffline(false);

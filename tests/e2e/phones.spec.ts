@@ -63,8 +63,18 @@ async function onScreen(page: Page, l: Locator) {
   }), "what a tap at its centre reaches").toBe(true);
 }
 
+/** Waits for the widget's entrance animations to end: a box measured mid-animation carries the
+ *  transform's float error (a 44-px button measured 43.99998 px while the card slid in). */
+function settled(page: Page): Promise<void> {
+  return page.evaluate(async () => {
+    const roots = [...document.querySelectorAll("touchpoint-widget")].map((h) => h.shadowRoot!).filter(Boolean);
+    await Promise.all(roots.flatMap((r) => r.getAnimations()).map((a) => a.finished.catch(() => {})));
+  });
+}
+
 /** Pairs of widget elements (card, panels, launchers) whose boxes overlap, by name. */
-function overlaps(page: Page): Promise<string[]> {
+async function overlaps(page: Page): Promise<string[]> {
+  await settled(page);
   return page.evaluate(() => {
     const shown: { name: string; r: DOMRect }[] = [];
     for (const host of document.querySelectorAll("touchpoint-widget")) {
@@ -87,6 +97,7 @@ function overlaps(page: Page): Promise<string[]> {
 /** Every control of the card and the dock: at least 24×24 CSS px (WCAG 2.5.8), and 44 px tall
  *  (2.5.5) — except links inside a sentence, which the criteria exempt. */
 async function fingerSized(page: Page) {
+  await settled(page);
   const small = await page.evaluate(() => {
     const out: string[] = [];
     for (const host of document.querySelectorAll("touchpoint-widget")) {

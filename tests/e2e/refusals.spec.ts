@@ -3,7 +3,7 @@
 // event the collector rejects by itself leaves the queue, named on the console and kept with
 // the dead letters, which can be replayed. Real Chromium, a fault proxy, the real collector.
 import type { Page } from "@playwright/test";
-import { expect, Collector, StoredEvent } from "./collector";
+import { expect, goOffline, Collector, StoredEvent } from "./collector";
 import { FaultProxy, test as base } from "./faultproxy";
 
 /** Console warnings and errors, as the host page's developer sees them. */
@@ -65,7 +65,7 @@ for (const status of [403, 404, 413]) {
   test(`300 events queued offline, then 3 s of ${status}, then healthy: all 300 are stored exactly once`, async ({ page, fp, collector }) => {
     test.setTimeout(60_000);
     await open(page, fp);
-    await page.context().setOffline(true);
+    await goOffline(page);
     const ids = await track(page, 300);
     await expect.poll(async () => (await keys(page, "q")).length).toBeGreaterThanOrEqual(300);
     const healthyAt = fp.refuseFor(3000, status);

@@ -164,7 +164,7 @@ test("with --dev every file is no-cache, so a second load asks the collector aga
 
 /** What a page may download before its first survey card is up, as served (brotli bodies): the
  *  loader, the npm entry, the glue, the first wasm module and the survey's card form. The target is
- *  60 KB (see BENCHMARKS.md); this budget is about what the build weighs now (63,614 bytes as
+ *  60 KB (see BENCHMARKS.md); this budget is about what the build weighs now (63,945 bytes as
  *  served, plus the card form), so that no change makes the first card heavier unnoticed. Lower it as the first module shrinks. */
 const BEFORE_CARD_BUDGET = 65 * 1024;
 

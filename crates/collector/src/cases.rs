@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::automations::message::{compose, Compose};
 use crate::automations::template::{Part, Template, Vars};
-use crate::store::{Case, DbError, Store};
+use crate::store::{Case, DbError, EventCase, Store};
 
 /// The survey that asks "How did we do?" after a case is solved (`surveys/case_csat.json`).
 pub const CSAT_SURVEY: &str = "case_csat";
@@ -23,6 +23,34 @@ pub const CSAT_SURVEY: &str = "case_csat";
 /// CSAT survey's targeting asks for one (`"event": {"name": "case_solved"}`),
 /// so it goes through the attention budget like any survey.
 pub const CSAT_FACT: &str = "case_solved";
+/// `rule_id` of the cases opened by the help widget's "Contact us".
+pub const HELP_CASE_RULE: &str = "help_contact";
+
+/// The case a "Contact us" message opens: every stored `help_case_created`
+/// becomes an open case, whatever automations are configured (the store
+/// writes it in the event's transaction, so it exists exactly once).
+pub fn help_case(e: &touchpoint_protocol::Event) -> Option<EventCase> {
+    let touchpoint_protocol::EventKind::HelpCaseCreated { message, email, last_article, last_failed_search } = &e.kind
+    else {
+        return None;
+    };
+    let short: String = message.chars().take(80).collect();
+    let ellipsis = if message.chars().count() > 80 { "…" } else { "" };
+    let detail = serde_json::json!({
+        "message": message,
+        "email": email,
+        "url": e.url,
+        "last_article": last_article,
+        "last_failed_search": last_failed_search,
+    });
+    Some(EventCase {
+        id: format!("help-{}", e.id),
+        rule_id: HELP_CASE_RULE.into(),
+        title: format!("Help request: {short}{ellipsis}"),
+        detail: detail.to_string(),
+    })
+}
+
 /// A case solved longer ago than this is not asked about any more.
 const CSAT_WINDOW_MS: i64 = 14 * 24 * 60 * 60 * 1000;
 

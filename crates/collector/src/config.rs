@@ -51,6 +51,8 @@ pub struct Config {
     pub limits: crate::limits::ServerLimits,
     /// Serve the demo project (whose secret is in the source) on an address other than loopback.
     pub demo: bool,
+    /// Publish the content files into every project at startup ([`crate::content::import`]).
+    pub import_content: bool,
     /// How the log lines on stderr are written.
     pub log_format: crate::observe::LogFormat,
 }
@@ -89,6 +91,7 @@ impl Default for Config {
             accounts_file: None,
             limits: crate::limits::ServerLimits::default(),
             demo: false,
+            import_content: false,
             log_format: crate::observe::LogFormat::Text,
         }
     }
@@ -234,7 +237,7 @@ const FLAGS: [(&str, &str, &str); 21] = [
 
 /// Flags without a value: (flag, environment variable, help). The variable is
 /// on with `1`/`true`/`yes`, off with `0`/`false`/`no` or empty.
-const SWITCHES: [(&str, &str, &str); 2] = [
+const SWITCHES: [(&str, &str, &str); 3] = [
     (
         "--dev",
         "TOUCHPOINT_DEV",
@@ -246,6 +249,13 @@ const SWITCHES: [(&str, &str, &str); 2] = [
         "TOUCHPOINT_DEMO",
         "serve the demo project (pk_demo / sk_demo, any origin) without --projects even on an address other \
          than loopback; without it the collector refuses to start there",
+    ),
+    (
+        "--import-content",
+        "TOUCHPOINT_IMPORT_CONTENT",
+        "publish the surveys, checklists, help and targeting files into every project at startup, as `push` \
+         would: what changed since is published, an edit made in the dashboard is never overwritten (the import \
+         into that project is refused with a log line naming it)",
     ),
 ];
 
@@ -439,7 +449,7 @@ impl Command {
         let mut config = Config::default();
         let [addr, data, surveys, www, pkg, dist, max_age, projects, checklists, help, automations, targeting, outbox, database_url, accounts, header_timeout, body_timeout, max_connections, client_ip_header, log_format, drain] =
             values;
-        let [dev, demo] = switches;
+        let [dev, demo, import_content] = switches;
         if let Some(addr) = addr {
             config.addr =
                 addr.parse().map_err(|e| ConfigError(format!("--addr {addr:?} is not an IP:PORT address: {e}")))?;
@@ -513,6 +523,7 @@ impl Command {
             config.log_format = v.parse().map_err(ConfigError)?;
         }
         config.demo = demo.unwrap_or(false);
+        config.import_content = import_content.unwrap_or(false);
         Ok(Command::Run(config))
     }
 }

@@ -30,6 +30,7 @@ pub mod cases;
 pub mod catalog;
 pub mod checklists;
 pub mod config;
+pub mod config_file;
 pub mod conformance;
 pub mod content;
 pub mod cors;
@@ -53,10 +54,12 @@ pub mod retention;
 pub mod routes;
 pub mod serve;
 pub mod signature;
+mod startup;
 pub mod store;
 pub mod streams;
 pub mod targeting;
 pub mod time;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -70,6 +73,7 @@ use crate::checklists::ChecklistCatalog;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::projects::Projects;
+pub use crate::startup::StartupError;
 use crate::store::Store;
 
 /// Largest request body accepted; larger ones get 413.
@@ -134,12 +138,12 @@ impl AppState {
         AppState { targeting: targeting.map(Arc::new), ..self }
     }
 
-    /// Start the worker with [`automations::worker::Worker::spawn`].
+    /// Start the worker with `worker::Worker::start::<automations::worker::Automating>`.
     pub fn with_automations(self, automations: Option<Automations>) -> AppState {
         AppState { automations: automations.map(Arc::new), ..self }
     }
 
-    /// Start the worker with [`accounts::worker::Worker::spawn`].
+    /// Start the worker with `worker::Worker::start::<accounts::worker::Assessing>`.
     pub fn with_accounts(self, accounts: Option<accounts::AccountsCatalog>) -> AppState {
         AppState { accounts: accounts.map(Arc::new), ..self }
     }

@@ -1,7 +1,6 @@
-//! Reads config, loads projects, surveys, checklists, help, automations and accounts,
-//! opens the database (SQLite, or Postgres with `DATABASE_URL`), starts the
-//! automation, accounts and streams workers, binds, serves until SIGINT/SIGTERM. Everything else is
-//! in the library.
+//! Reads config, loads the state (`AppState::load`: the definition files and
+//! the database), binds, starts the background workers, serves until
+//! SIGINT/SIGTERM and shuts down. Everything else is in the library.
 //!
 //! Shutdown: on the signal the listener closes, idle connections close, and
 //! requests already being processed run to the end (their transaction
@@ -18,15 +17,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use touchpoint_collector::automations::config::Context;
-use touchpoint_collector::automations::worker::Worker;
-use touchpoint_collector::automations::Automations;
-use touchpoint_collector::catalog::SurveyCatalog;
-use touchpoint_collector::checklists::ChecklistCatalog;
+use touchpoint_collector::accounts::worker::Assessing;
+use touchpoint_collector::automations::worker::Automating;
 use touchpoint_collector::config::{usage, Command, Config};
-use touchpoint_collector::projects::{Projects, DEMO_PUBLIC_KEY, DEMO_SECRET_KEY};
-use touchpoint_collector::store::Store;
-use touchpoint_collector::targeting::TargetingCatalog;
+use touchpoint_collector::projects::Projects;
+use touchpoint_collector::retention::Expiring;
+use touchpoint_collector::streams::worker::Streaming;
+use touchpoint_collector::worker::Worker;
 use touchpoint_collector::{router, AppState};
 
 /// How long requests in flight may take to finish after the shutdown signal.
@@ -136,106 +133,27 @@ fn print_types(file: &std::path::Path, key: Option<&str>) -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
     touchpoint_collector::observe::init(config.log_format);
-    let projects = match &config.projects_file {
-        Some(file) => Projects::load(file)?,
-        None if !config.addr.ip().is_loopback() && !config.demo => {
-            return Err(format!(
-                "refusing to serve the demo project on {}: its secret key {DEMO_SECRET_KEY} is in the source, so \
-                 anyone could read its data. Give --projects FILE with your own keys, listen on 127.0.0.1, or pass \
-                 --demo to serve it there anyway",
-                config.addr
-            )
-            .into())
-        }
-        None => {
-            tracing::warn!(
-                "no --projects file: serving the demo project {DEMO_PUBLIC_KEY} / {DEMO_SECRET_KEY} for any origin \
-                 (not for production)"
-            );
-            Projects::demo()
-        }
-    };
-    let surveys = SurveyCatalog::load_dir(&config.surveys_dir)?;
-    let checklists = ChecklistCatalog::load_configured(config.checklists_file.as_deref())?;
-    let help = touchpoint_collector::help::HelpCatalog::load_configured(config.help_dir.as_deref())?;
-    let automations = match &config.automations_file {
-        Some(file) => {
-            let env = |var: &str| std::env::var(var).ok();
-            let cx = Context { surveys: &surveys, checklists: checklists.as_ref(), projects: &projects, env: &env };
-            Some(Automations::load(file, config.email_outbox_dir(), &cx)?)
-        }
-        None => None,
-    };
-    let targeting = match &config.targeting_file {
-        Some(file) => Some(TargetingCatalog::load(file, &surveys)?),
-        None => None,
-    };
-    let accounts = {
-        let env = |var: &str| std::env::var(var).ok();
-        touchpoint_collector::accounts::AccountsCatalog::load_configured(config.accounts_file.as_deref(), &env)?
-    };
-    let db = Store::open(&config.data_dir, config.database_url.as_deref()).await?;
+    let state = AppState::load(&config).await?;
     // Installed before the listening line: a supervisor that signals as soon
     // as it reads that line must get a graceful shutdown, not the default kill.
     let shutdown = shutdown_signal()?;
     let listener =
         touchpoint_collector::serve::bind(config.addr).map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
-    let checklists_note = match &checklists {
-        Some(c) => format!("{} checklist(s) from {}", c.set.checklists().len(), c.file.display()),
-        None => "no checklists".into(),
-    };
-    let help_note = match &help {
-        Some(h) => format!("{} help article(s) from {}", h.articles.len(), h.dir.display()),
-        None => "no help content".into(),
-    };
-    let automations_note = match &automations {
-        Some(a) => format!(
-            "{} automation rule(s) and {} event stream(s) from {}, emails to {}",
-            a.config.rules.len(),
-            a.config.streams.len(),
-            a.config.file.display(),
-            a.outbox_dir.display()
-        ),
-        None => "no automations".into(),
-    };
-    let targeting_note = match &targeting {
-        Some(t) => format!("{} targeted experience(s) from {}", t.experiences.all().len(), t.file.display()),
-        None => "no targeting".into(),
-    };
-    let accounts_note = match &accounts {
-        Some(a) => format!(
-            "accounts from {} ({} routing rule(s){})",
-            a.file.display(),
-            a.config.routing.len(),
-            if automations.is_none() { "; webhooks need --automations to be delivered" } else { "" }
-        ),
-        None => "no accounts".into(),
-    };
-    // Never print the URL: it may hold a password.
-    let database_note = match &db {
-        Store::Sqlite(_) => format!("SQLite in {}", config.data_dir.display()),
-        Store::Postgres(_) => "Postgres (DATABASE_URL)".into(),
-    };
-    tracing::info!(
-        "{} project(s), {} survey(s) from {}, {checklists_note}, {help_note}, \
-         {automations_note}, {targeting_note}, {accounts_note}, database: {database_note}",
-        projects.len(),
-        surveys.len(),
-        config.surveys_dir.display(),
-    );
-    let state = AppState::new(config, projects, db.clone(), surveys)
-        .with_checklists(checklists)
-        .with_help(help)
-        .with_automations(automations)
-        .with_targeting(targeting)
-        .with_accounts(accounts);
-    let worker = Worker::spawn(&state);
-    let accounts_worker = touchpoint_collector::accounts::worker::Worker::spawn(&state);
-    let streams_worker = touchpoint_collector::streams::worker::Worker::spawn(&state);
+    tracing::info!("{}", state.summary());
+    // Before the listening line, so the first page load already gets what the files hold.
+    if state.config.import_content {
+        touchpoint_collector::content::import::at_startup(&state).await;
+    }
+    let workers = [
+        Worker::start::<Automating>(&state),
+        Worker::start::<Assessing>(&state),
+        Worker::start::<Streaming>(&state),
+        Worker::start::<Expiring>(&state),
+    ];
+    let db = state.db.clone();
     let limits = state.config.limits.clone();
     let readiness = state.readiness.clone();
-    let retention_worker = touchpoint_collector::retention::Worker::spawn(&state);
     let app = router(state);
 
     // The one line on stdout; scripts and tests parse it for the bound port.
@@ -272,16 +190,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn Error>> {
         }
     }
     // Deliveries in flight finish (or time out) and are recorded before the database closes.
-    if let Some(worker) = streams_worker {
-        worker.stop().await;
-    }
-    if let Some(worker) = accounts_worker {
-        worker.stop().await;
-    }
-    if let Some(worker) = retention_worker {
-        worker.stop().await;
-    }
-    if let Some(worker) = worker {
+    for worker in workers.into_iter().flatten() {
         worker.stop().await;
     }
     db.close().await;

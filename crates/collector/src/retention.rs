@@ -14,9 +14,8 @@
 
 use std::time::Duration;
 
-use tokio::sync::watch;
-
 use crate::store::DbError;
+use crate::worker::{Job, Stop};
 use crate::AppState;
 
 /// Time between two passes.
@@ -26,31 +25,18 @@ pub const BATCH: u32 = 5000;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
-pub struct Worker {
-    stop: watch::Sender<bool>,
-    handle: tokio::task::JoinHandle<()>,
-}
+/// The retention worker's job, if some project has a retention: a pass each [`PERIOD`].
+pub struct Expiring;
 
-impl Worker {
-    /// Starts the worker if some project has a retention.
-    pub fn spawn(state: &AppState) -> Option<Worker> {
-        state.projects.all().any(|p| p.project.retention_days.is_some()).then(|| {
-            let (stop, stopped) = watch::channel(false);
-            let state = state.clone();
-            let handle = tokio::spawn(run(state, stopped));
-            Worker { stop, handle }
-        })
+impl Job for Expiring {
+    const NAME: &'static str = "retention";
+
+    fn of(state: &AppState) -> Option<Expiring> {
+        state.projects.all().any(|p| p.project.retention_days.is_some()).then_some(Expiring)
     }
 
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.handle.await;
-    }
-}
-
-async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
-    loop {
-        match pass(&state, crate::now_ms()).await {
+    async fn pass(&mut self, state: &AppState, _stop: &Stop) -> Duration {
+        match pass(state, crate::now_ms()).await {
             Ok(deleted) => {
                 for (key, n) in deleted.iter().filter(|(_, n)| *n > 0) {
                     eprintln!("touchpoint-collector: retention: {key}: deleted {n} event(s) past its retention");
@@ -58,10 +44,7 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
             }
             Err(e) => eprintln!("touchpoint-collector: retention: {e}"),
         }
-        tokio::select! {
-            () = tokio::time::sleep(PERIOD) => {}
-            _ = stopped.changed() => return,
-        }
+        PERIOD
     }
 }
 

@@ -7,13 +7,14 @@
 //! (the widget evaluates it in the page); the collector validates the file
 //! with the same code and folds events with the same [`Facts::observe`].
 
-use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use touchpoint_core::targeting::{Experiences, Facts};
 
 use crate::catalog::SurveyCatalog;
 use crate::checklists::replay::{Activity, Person};
+use crate::config_file::{self, Definition, FileError};
 use crate::error::AppError;
 use crate::projects::ProjectEntry;
 use crate::store::person_facts::FactRow;
@@ -27,34 +28,12 @@ pub struct TargetingCatalog {
     pub file: PathBuf,
 }
 
-/// Every problem of a targeting file, each line starting with the file.
-#[derive(Debug)]
-pub struct TargetingError {
-    file: PathBuf,
-    problems: Vec<String>,
-}
-
-impl fmt::Display for TargetingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        write!(f, "cannot load targeting ({n} problem{}):", if n == 1 { "" } else { "s" })?;
-        for problem in &self.problems {
-            write!(f, "\n  {}: {problem}", self.file.display())?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for TargetingError {}
-
 impl TargetingCatalog {
     /// Reads and validates `file`; every survey it targets must be one the
     /// collector serves, or the widget would be told to show a survey it
     /// cannot load.
-    pub fn load(file: &Path, surveys: &SurveyCatalog) -> Result<TargetingCatalog, TargetingError> {
-        let fail = |problems| TargetingError { file: file.to_path_buf(), problems };
-        let text = std::fs::read_to_string(file).map_err(|e| fail(vec![format!("cannot read: {e}")]))?;
-        TargetingCatalog::from_json(&text, file, surveys).map_err(fail)
+    pub fn load(file: &Path, surveys: &SurveyCatalog) -> Result<TargetingCatalog, FileError> {
+        config_file::load(Definition::Targeting, file, |text| TargetingCatalog::from_json(text, file, surveys))
     }
 
     /// `file` only names the definition in messages.
@@ -74,6 +53,23 @@ impl TargetingCatalog {
         }
         Ok(TargetingCatalog { experiences, definition, file: file.to_path_buf() })
     }
+}
+
+/// The targeting project `key` runs now: its published version
+/// ([`crate::content`], read on every call so a publish counts at once),
+/// else the file's; `None` when it has neither.
+pub async fn live(state: &crate::AppState, key: &str) -> Result<Option<Arc<TargetingCatalog>>, AppError> {
+    use crate::content::{kind::SINGLE_ID, Kind};
+    let Some(v) = state.db.content_live(key.to_string(), Kind::Targeting.as_str(), SINGLE_ID.into()).await? else {
+        return Ok(state.targeting.clone());
+    };
+    let name = format!("published targeting version {}", v.version);
+    let definition: serde_json::Value =
+        serde_json::from_str(&v.body).map_err(|e| AppError::Internal(format!("{name} is not JSON: {e}")))?;
+    // Validated when it was published, against the surveys the project served then.
+    let experiences = Experiences::from_value(&definition)
+        .map_err(|e| AppError::Internal(format!("{name} no longer validates: {e}")))?;
+    Ok(Some(Arc::new(TargetingCatalog { experiences, definition, file: PathBuf::from(name) })))
 }
 
 /// One person's facts from their events (in replay order).

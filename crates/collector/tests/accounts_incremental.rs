@@ -186,7 +186,9 @@ async fn two_workers_split_the_changes_and_assess_no_account_twice() {
 #[tokio::test]
 async fn the_running_worker_assesses_an_account_when_its_events_arrive() {
     let app = app().await;
-    let worker = touchpoint_collector::accounts::worker::Worker::spawn(&app.state).unwrap();
+    let worker =
+        touchpoint_collector::worker::Worker::start::<touchpoint_collector::accounts::worker::Assessing>(&app.state)
+            .unwrap();
     let t = now();
     app.post(
         KEY,

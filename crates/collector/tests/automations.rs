@@ -18,13 +18,14 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use tempfile::TempDir;
 use touchpoint_collector::automations::config::{AutomationsConfig, Context};
-use touchpoint_collector::automations::worker::Worker;
+use touchpoint_collector::automations::worker::Automating;
 use touchpoint_collector::automations::Automations;
 use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::checklists::ChecklistCatalog;
 use touchpoint_collector::config::Config;
 use touchpoint_collector::projects::Projects;
 use touchpoint_collector::store::{RunEffects, Store};
+use touchpoint_collector::worker::Worker;
 use touchpoint_collector::{router, AppState};
 use tower::ServiceExt;
 
@@ -231,7 +232,7 @@ impl Harness {
         let state = AppState::new(config, projects, store.clone(), surveys)
             .with_checklists(Some(checklists))
             .with_automations(Some(automations));
-        let worker = if with_worker { Worker::spawn(&state) } else { None };
+        let worker = if with_worker { Worker::start::<Automating>(&state) } else { None };
         Harness { app: router(state), dir, db, store, worker }
     }
 

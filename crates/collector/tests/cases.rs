@@ -16,12 +16,13 @@ use axum::Router;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use touchpoint_collector::automations::config::{AutomationsConfig, Context};
-use touchpoint_collector::automations::worker::Worker;
+use touchpoint_collector::automations::worker::Automating;
 use touchpoint_collector::automations::Automations;
 use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::config::Config;
 use touchpoint_collector::projects::Projects;
 use touchpoint_collector::store::{Case, HealthSnapshot, RunEffects};
+use touchpoint_collector::worker::Worker;
 use touchpoint_collector::{router, AppState};
 use tower::ServiceExt;
 
@@ -138,7 +139,7 @@ async fn harness(slack_url: &str, smtp_port: u16) -> Harness {
     let state =
         AppState::new(Config { data_dir, surveys_dir: repo("surveys"), ..Config::default() }, projects, store, surveys)
             .with_automations(Some(Automations::new(config, dir.path().join("outbox"))));
-    let worker = Worker::spawn(&state);
+    let worker = Worker::start::<Automating>(&state);
     Harness { _dir: dir, db, state, worker }
 }
 

@@ -474,3 +474,61 @@ async fn published_checklists_decide_the_projects_checklist_and_progress() {
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert!(!refused.body["problems"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_help_preview_is_the_widgets_safe_markdown_and_needs_the_secret_key() {
+    let t = app().await;
+    let markdown = "---\ntitle: Hostile\n---\n<script>alert(1)</script> <img src=x onerror=alert(2)>\n\n\
+                    [javascript link](javascript:alert(3)) and [ours](/settings) **bold**";
+    let body = json!({ "markdown": markdown });
+    let uri = "/v1/content/help/hostile/render";
+    assert_eq!(call(&t, Method::POST, uri, None, Some(&body)).await.status, StatusCode::UNAUTHORIZED);
+    let r = call(&t, Method::POST, uri, Some("sk_a"), Some(&body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["title"], "Hostile");
+    let paragraph = &r.body["blocks"][0]["children"];
+    assert_eq!(paragraph[0], json!({"type": "text", "text": "<script>alert(1)</script> <img src=x onerror=alert(2)>"}));
+    let second = r.body["blocks"][1]["children"].as_array().unwrap();
+    // The unsafe link keeps its text (set apart) and loses its target; the safe one stays a link.
+    assert_eq!(second[0], json!({"type": "emph", "children": [{"type": "text", "text": "javascript link"}]}));
+    assert!(
+        second.contains(&json!({"type": "link", "href": "/settings", "children": [{"type": "text", "text": "ours"}]}))
+    );
+    assert!(!r.body.to_string().contains("javascript:"), "{}", r.body);
+
+    // A front-matter problem is named by the path the draft's 422 uses.
+    let r = call(&t, Method::POST, uri, Some("sk_a"), Some(&json!({"markdown": "---\ntitle: \n---\nx"}))).await;
+    assert_eq!(r.body["problems"][0]["path"], "markdown.title", "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_editors_open_the_files_checklists_targeting_and_help_until_a_project_publishes_its_own() {
+    use touchpoint_collector::catalog::SurveyCatalog;
+    use touchpoint_collector::checklists::ChecklistCatalog;
+    use touchpoint_collector::help::HelpCatalog;
+    use touchpoint_collector::targeting::TargetingCatalog;
+    let repo = |f: &str| common::app::repo_file(f);
+    let surveys = SurveyCatalog::load_dir(&repo("surveys")).unwrap();
+    let targeting = TargetingCatalog::load(&repo("targeting.json"), &surveys).unwrap();
+    let t = TestApp::new(PROJECTS, |s| {
+        s.with_checklists(Some(ChecklistCatalog::load(&repo("checklists.json")).unwrap()))
+            .with_help(Some(HelpCatalog::load(&repo("help")).unwrap()))
+            .with_targeting(Some(targeting))
+    })
+    .await;
+    let r = call(&t, Method::GET, "/v1/content/checklists/default", Some("sk_a"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["files"]["checklists"][0]["id"], "get_started");
+    assert_eq!(r.body["live"], Value::Null);
+    let r = call(&t, Method::GET, "/v1/content/targeting/default", Some("sk_a"), None).await;
+    assert_eq!(r.body["files"]["surveys"][1]["id"], "nps", "{}", r.body);
+    let r = call(&t, Method::GET, "/v1/content/help/import-csv", Some("sk_a"), None).await;
+    let text = r.body["files"]["markdown"].as_str().unwrap();
+    assert!(text.starts_with("---\ntitle: Import projects from a CSV file"), "{text}");
+    let r = call(&t, Method::GET, "/v1/content/help", Some("sk_a"), None).await;
+    let files: Vec<&Value> = r.body["items"].as_array().unwrap().iter().filter(|i| i["source"] == "files").collect();
+    assert_eq!(files.len(), 6, "{}", r.body);
+    // Only an article the files hold is read from the folder.
+    let r = call(&t, Method::GET, "/v1/content/help/..%2Fchecklists", Some("sk_a"), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}

@@ -159,3 +159,112 @@ fn push_publishes_a_folder_and_refuses_to_overwrite_a_dashboard_edit() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Starts the collector with `--import-content` over the content files in
+/// `content`, on `db`, its log in `log`; (child, address).
+fn start_importing(dir: &Path, content: &Path, db: &TestDb, log: &Path) -> (Child, String) {
+    let spec = json!([{"public_key": KEY, "secret_key": SECRET, "allowed_origins": ["*"]}]);
+    let mut child = serving(dir, &spec, Some(db))
+        .arg("--import-content")
+        .arg("--surveys-dir")
+        .arg(content.join("surveys"))
+        .arg("--checklists")
+        .arg(content.join("checklists.json"))
+        .arg("--help-dir")
+        .arg(content.join("help"))
+        .arg("--targeting")
+        .arg(content.join("targeting.json"))
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let addr = listening_addr(&mut child);
+    (child, addr)
+}
+
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn import_at_startup_publishes_the_files_and_never_overwrites_a_dashboard_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tokio::runtime::Runtime::new().unwrap().block_on(TestDb::new(&dir.path().join("data")));
+    let content = dir.path().join("content");
+    content_copy(&content);
+    let log = dir.path().join("collector.log");
+
+    // A project without content gets every file as version 1, before the first request.
+    let (child, addr) = start_importing(dir.path(), &content, &db, &log);
+    for item in ["surveys/nps", "surveys/case_csat", "checklists/default", "targeting/default", "help/import-csv"] {
+        let (status, versions) = http(&addr, "GET", &format!("/v1/content/{item}/versions"), None);
+        assert_eq!(status, 200, "{item}: {versions}");
+        assert_eq!(versions["versions"].as_array().unwrap().len(), 1, "{item}: {versions}");
+        assert_eq!(versions["versions"][0]["published_by"], "import at startup", "{item}");
+        assert_eq!(versions["versions"][0]["origin"], "push", "{item}");
+    }
+    stop(child);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(&format!("content import into project {KEY}: 10 published, 0 unchanged")), "{text}");
+
+    // Started again on the same files: nothing new.
+    let (child, addr) = start_importing(dir.path(), &content, &db, &log);
+    let (_, versions) = http(&addr, "GET", "/v1/content/surveys/nps/versions", None);
+    assert_eq!(versions["versions"].as_array().unwrap().len(), 1, "{versions}");
+
+    // Edited in the dashboard; then the files change and the collector restarts.
+    let (_, nps) = http(&addr, "GET", "/v1/content/surveys/nps", None);
+    let mut edited = nps["live"]["body"].clone();
+    edited["title"]["en"] = json!("Edited in the dashboard");
+    assert_eq!(http(&addr, "PUT", "/v1/content/surveys/nps/draft", Some(&edited)).0, 200);
+    assert_eq!(http(&addr, "POST", "/v1/content/surveys/nps/publish", None).0, 200);
+    stop(child);
+    edit(&content.join("surveys/nps.json"), "How are we doing?", "How are we doing today?");
+    edit(&content.join("help/import-csv.md"), "title: ", "title: Changed: ");
+
+    let (child, addr) = start_importing(dir.path(), &content, &db, &log);
+    let (_, nps) = http(&addr, "GET", "/v1/content/surveys/nps", None);
+    assert_eq!(nps["live"]["body"]["title"]["en"], "Edited in the dashboard", "the edit stays live");
+    assert_eq!(nps["live"]["version"], 2);
+    // Refused as a whole, like push: the help file's change waits with it.
+    let (_, help) = http(&addr, "GET", "/v1/content/help/import-csv/versions", None);
+    assert_eq!(help["versions"].as_array().unwrap().len(), 1, "{help}");
+    stop(child);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(&format!("content import into project {KEY} refused")), "{text}");
+    assert!(
+        text.contains("surveys/nps.json: survey \"nps\": version 2 was published in the dashboard by Ada"),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_replicas_importing_at_once_publish_each_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tokio::runtime::Runtime::new().unwrap().block_on(TestDb::new(&dir.path().join("data")));
+    if !db.is_postgres() {
+        // Replicas share a database only on Postgres; SQLite is one collector's file.
+        return;
+    }
+    let content = dir.path().join("content");
+    content_copy(&content);
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let one = std::thread::spawn({
+        let (a, content, db) = (a.clone(), content.clone(), db.clone());
+        move || start_importing(&a, &content, &db, &a.join("log"))
+    });
+    let (second, addr) = start_importing(&b, &content, &db, &b.join("log"));
+    let (first, _) = one.join().unwrap();
+    for item in ["surveys/nps", "checklists/default", "targeting/default", "help/import-csv"] {
+        let (_, versions) = http(&addr, "GET", &format!("/v1/content/{item}/versions"), None);
+        assert_eq!(versions["versions"].as_array().unwrap().len(), 1, "{item}: {versions}");
+    }
+    stop(first);
+    stop(second);
+    for log in [a.join("log"), b.join("log")] {
+        let text = std::fs::read_to_string(log).unwrap();
+        assert!(!text.contains("refused"), "{text}");
+    }
+}

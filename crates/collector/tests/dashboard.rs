@@ -484,6 +484,15 @@ async fn the_page_is_served_without_data_under_a_strict_policy_and_the_data_need
     assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
     assert!(!js.contains("innerHTML") && !js.contains("eval("), "values must be written as text");
     assert!(js.contains("sessionStorage"));
+    // Every script the page loads (the editors too) is ours, served, and writes values as text.
+    let scripts: Vec<&str> = body.split("<script src=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+    assert!(scripts.len() >= 8 && scripts.contains(&"/dashboard/help_editor.js"), "{scripts:?}");
+    for src in scripts {
+        let (status, headers, js) = h.get_as(src, None).await;
+        assert_eq!(status, StatusCode::OK, "{src}");
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"), "{src}");
+        assert!(!js.contains("innerHTML") && !js.contains("eval("), "{src} must write values as text");
+    }
 
     for uri in [
         "/v1/dashboard/surveys",

@@ -13,11 +13,12 @@ use axum::http::{header, Request, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use touchpoint_collector::automations::config::{AutomationsConfig, Context};
-use touchpoint_collector::automations::worker::Worker;
+use touchpoint_collector::automations::worker::Automating;
 use touchpoint_collector::automations::Automations;
 use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::config::Config;
 use touchpoint_collector::projects::Projects;
+use touchpoint_collector::worker::Worker;
 use touchpoint_collector::{router, AppState};
 use tower::ServiceExt;
 
@@ -93,7 +94,7 @@ async fn collector(dir: &Path, db: &TestDb, smtp_port: u16) -> Collector {
     let surveys = SurveyCatalog::load_dir(&repo("surveys")).unwrap();
     let state = AppState::new(config, Projects::from_json(PROJECTS).unwrap(), store, surveys)
         .with_automations(Some(automations));
-    let worker = Worker::spawn(&state).unwrap();
+    let worker = Worker::start::<Automating>(&state).unwrap();
     Collector { state, worker }
 }
 

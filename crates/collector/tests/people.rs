@@ -15,10 +15,11 @@ use serde_json::{json, Value};
 use touchpoint_collector::accounts::worker::assess_project;
 use touchpoint_collector::accounts::AccountsCatalog;
 use touchpoint_collector::automations::config::{AutomationsConfig, Context};
-use touchpoint_collector::automations::worker::Worker;
+use touchpoint_collector::automations::worker::Automating;
 use touchpoint_collector::automations::Automations;
 use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::projects::Projects;
+use touchpoint_collector::worker::Worker;
 
 mod common;
 use common::app::{event, repo_file, TestApp};
@@ -241,7 +242,7 @@ async fn erasing_a_person_leaves_no_row_and_no_file_naming_them_and_the_export_h
              INSERT INTO notes VALUES ('{KEY}', 'acme', 'account note');"
         ))
         .await;
-    let worker = Worker::spawn(&app.state).unwrap();
+    let worker = Worker::start::<Automating>(&app.state).unwrap();
     erin_and_bob(&app).await;
     // The automation worker acts on the response once it settles: a case, an .eml file, a failed webhook.
     let outbox_dir = app.state.automations.as_ref().unwrap().outbox_dir.clone();

@@ -19,7 +19,8 @@ use touchpoint_collector::automations::config::{AutomationsConfig, Context};
 use touchpoint_collector::automations::Automations;
 use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::projects::Projects;
-use touchpoint_collector::streams::worker::Worker;
+use touchpoint_collector::streams::worker::Streaming;
+use touchpoint_collector::worker::Worker;
 use touchpoint_collector::AppState;
 
 mod common;
@@ -226,7 +227,7 @@ async fn stream_status(app: &TestApp) -> Value {
 async fn a_receiver_that_was_down_gets_every_event_once_in_order_per_person() {
     let receiver = Receiver::reserve();
     let app = TestApp::new(PROJECTS, with_streams(warehouse(&receiver.url, 50))).await;
-    let worker = Worker::spawn(&app.state).expect("a stream is configured");
+    let worker = Worker::start::<Streaming>(&app.state).expect("a stream is configured");
 
     // Down: nothing listens. The stream retries with backoff and says why on the dashboard.
     let sent = post_interleaved(&app, 5).await;
@@ -293,7 +294,7 @@ async fn the_stream_survives_a_receiver_failing_for_thirty_seconds() {
     streams[0]["first_retry_ms"] = json!(1000);
     streams[0]["max_retry_ms"] = json!(8000);
     let app = TestApp::new(PROJECTS, with_streams(streams)).await;
-    let worker = Worker::spawn(&app.state).expect("a stream is configured");
+    let worker = Worker::start::<Streaming>(&app.state).expect("a stream is configured");
     let mut expected = post_interleaved(&app, 3).await;
     tokio::time::sleep(Duration::from_secs(15)).await;
     for (who, ids) in post_interleaved(&app, 1).await {
@@ -318,7 +319,7 @@ async fn a_stream_carries_only_its_types_and_never_a_rejected_event() {
     let mut streams = warehouse(&receiver.url, 0);
     streams[0]["types"] = json!(["survey_answered", "identify"]);
     let app = TestApp::new(PROJECTS, with_streams(streams)).await;
-    let worker = Worker::spawn(&app.state).unwrap();
+    let worker = Worker::start::<Streaming>(&app.state).unwrap();
     let answer = |id: &str, q: &str, v: Value| {
         let mut e = event(
             "ann",
@@ -365,7 +366,7 @@ async fn two_collectors_on_one_postgres_deliver_each_event_exactly_once() {
     let b_store = a.db.open(&a.dir.path().join("data")).await;
     let b_state = AppState { db: b_store, ..a.state.clone() };
     let b = touchpoint_collector::router(b_state.clone());
-    let (wa, wb) = (Worker::spawn(&a.state).unwrap(), Worker::spawn(&b_state).unwrap());
+    let (wa, wb) = (Worker::start::<Streaming>(&a.state).unwrap(), Worker::start::<Streaming>(&b_state).unwrap());
 
     // Both ingest at once, interleaved people, while both workers run.
     let b_app = TestApp { app: b, state: b_state, db: a.db.clone(), dir: tempfile::tempdir().unwrap() };
@@ -403,7 +404,7 @@ async fn an_event_that_commits_late_is_not_skipped() {
     let _ = base;
     let receiver = Receiver::listening(Mode::Accept).await;
     let app = TestApp::new(PROJECTS, with_streams(warehouse(&receiver.url, 1500))).await;
-    let worker = Worker::spawn(&app.state).unwrap();
+    let worker = Worker::start::<Streaming>(&app.state).unwrap();
     let common::TestDb::Postgres { url } = &app.db else { unreachable!() };
     // With the collector's TLS: the suite runs with `sslmode=require`.
     let mut client = touchpoint_collector::store::pg_tls::connect(url).await.unwrap();

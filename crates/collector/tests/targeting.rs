@@ -229,3 +229,36 @@ async fn dry_run_explains_what_a_stored_user_would_see_and_why() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["error"].as_str().unwrap_or_default().contains("unknown field `user`"), "{body}");
 }
+
+#[tokio::test]
+async fn dry_run_runs_the_projects_published_targeting_not_the_file() {
+    let file = r#"{"surveys": [{"id": "nps", "targeting": {"urls": ["/app/*"]}}]}"#;
+    let targeting = TargetingCatalog::from_json(file, Path::new("t.json"), &surveys()).unwrap();
+    let app = TestApp::new(PROJECTS, |s| s.with_targeting(Some(targeting))).await;
+    let app = &app;
+    let run = || async move {
+        let (status, body) =
+            app.secret_post("/v1/targeting/dry-run", "sk_open", &json!({"path": "/settings", "now_ms": T0})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["experiences"][0].clone()
+    };
+    assert_eq!(run().await["reason"], "URL /settings does not match /app/*", "the file's rule, before a publish");
+
+    // Published through the admin API (the dashboard's targeting editor): the next dry run reads it.
+    let published = json!({"surveys": [{"id": "nps", "targeting": {"urls": ["/settings"]}}]});
+    let put = axum::http::Request::put("/v1/content/targeting/default/draft")
+        .header("authorization", "Bearer sk_open")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(published.to_string()))
+        .unwrap();
+    assert_eq!(app.send(put).await.0, StatusCode::OK);
+    let (status, body) = app.secret_post("/v1/content/targeting/default/publish", "sk_open", &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let nps = run().await;
+    assert_eq!(nps["eligible"], true, "{nps}");
+
+    // Another project on the same collector still runs the file's.
+    let (status, body) = app.secret_post("/v1/targeting/dry-run", "sk_verified", &json!({"path": "/settings"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["experiences"][0]["reason"], "URL /settings does not match /app/*");
+}

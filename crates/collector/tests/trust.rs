@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use serde_json::{json, Value};
 use touchpoint_collector::automations::config::{AutomationsConfig, Context};
-use touchpoint_collector::automations::worker::Worker;
+use touchpoint_collector::automations::worker::Automating;
 use touchpoint_collector::automations::Automations;
 use touchpoint_collector::catalog::SurveyCatalog;
 use touchpoint_collector::checklists::ChecklistCatalog;
@@ -20,6 +20,7 @@ use touchpoint_collector::help::HelpCatalog;
 use touchpoint_collector::projects::{user_hash_of, Projects};
 use touchpoint_collector::store::{OutboxItem, RunEffects, OVER_EMAIL_QUOTA};
 use touchpoint_collector::targeting::TargetingCatalog;
+use touchpoint_collector::worker::Worker;
 
 mod common;
 use common::app::{repo_file, TestApp};
@@ -78,7 +79,7 @@ impl Trust {
             s.with_automations(Some(Automations::new(config, outbox)))
         })
         .await;
-        let worker = Worker::spawn(&app.state);
+        let worker = Worker::start::<Automating>(&app.state);
         Trust { app, worker }
     }
 

@@ -23,7 +23,12 @@ pub fn to_js(value: &impl serde::Serialize) -> Option<JsValue> {
     js_sys::JSON::parse(&serde_json::to_string(value).ok()?).ok()
 }
 
-pub use touchpoint_web::{at_end_of_task, clear_timeout, LocalStore};
+pub use touchpoint_web::{at_end_of_task, LocalStore, Timer};
+
+/// Runs `f` once after `ms` milliseconds unless the [`Timer`] is dropped first.
+pub fn timer(ms: u32, f: impl FnOnce() + 'static) -> Timer {
+    touchpoint_web::timer(ms, Box::new(f))
+}
 
 /// Runs `f` once after `ms` milliseconds; the handle cancels it.
 pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {

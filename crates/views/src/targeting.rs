@@ -43,7 +43,8 @@ struct State {
     /// A survey's definition is being fetched to show it: decide nothing meanwhile.
     showing: bool,
     /// The timer of the next look (a delay or cooldown running out, a busy page).
-    waiting: Option<i32>,
+    /// Dropping it cancels the look.
+    waiting: Option<page::Timer>,
 }
 
 /// How often to look again while the only obstacle is a busy moment.
@@ -137,9 +138,8 @@ pub fn start(key: &str, person: &Person) {
             waiting: None,
         })
     });
-    if let Some(timer) = previous.and_then(|p| p.waiting) {
-        page::clear_timeout(timer);
-    }
+    // The previous person's pending look is cancelled with them.
+    drop(previous);
 }
 
 /// What targeting counts of an event this browser made.
@@ -262,9 +262,8 @@ pub fn decide() {
         if state.showing {
             return None;
         }
-        if let Some(timer) = state.waiting.take() {
-            page::clear_timeout(timer);
-        }
+        // Cancels the pending look (or, when this is it, frees it once it returns).
+        drop(state.waiting.take());
         let ctx = context(state).ok()?;
         let experiences = state.experiences.as_ref()?;
         let schedule = experiences.schedule(&ctx);
@@ -285,15 +284,15 @@ pub fn decide() {
                 (false, None) => None,
             };
             if let Some(wait) = wait {
-                let wait = i32::try_from(wait).unwrap_or(i32::MAX);
-                state.waiting = page::set_timeout(wait, decide);
+                let wait = u32::try_from(wait).unwrap_or(u32::MAX);
+                state.waiting = Some(page::timer(wait, decide));
             }
             return None;
         };
         let (id, kind) = (pick.experience.id().to_owned(), pick.experience.kind());
         if pick.show_at_ms > now {
-            let wait = i32::try_from(pick.show_at_ms - now).unwrap_or(i32::MAX);
-            state.waiting = page::set_timeout(wait, decide);
+            let wait = u32::try_from(pick.show_at_ms - now).unwrap_or(u32::MAX);
+            state.waiting = Some(page::timer(wait, decide));
             return None;
         }
         state.showing = matches!(kind, Kind::Survey);

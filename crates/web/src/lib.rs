@@ -1,6 +1,7 @@
 //! Small browser helpers that both of Touchpoint's wasm modules use, written
 //! so that the first module, which loads before the survey card, pays for
-//! no serde and no `core::fmt`: nothing here panics or throws into the page.
+//! no serde and no `core::fmt`: nothing here panics into the page (a timer
+//! throws only where `setTimeout` itself does).
 //! On a non-wasm target the crate is empty.
 
 #[cfg(target_arch = "wasm32")]
@@ -9,4 +10,4 @@ pub mod dom;
 mod page;
 
 #[cfg(target_arch = "wasm32")]
-pub use page::{at_end_of_task, clear_timeout, local_storage, once, LocalStore};
+pub use page::{at_end_of_task, local_storage, once, timer, LocalStore, Timer};

@@ -63,6 +63,19 @@ pub fn once(f: Box<dyn FnOnce()>) -> JsValue {
     Closure::once_into_js(f)
 }
 
+/// A pending timeout: dropping it cancels it and frees its callback. (A
+/// cleared timeout made with [`once`] would keep its callback allocated for
+/// the page's life: one per request timeout, per rescheduled send.)
+pub type Timer = gloo_timers::callback::Timeout;
+
+/// Runs `f` once after `ms` milliseconds, unless the returned [`Timer`] is
+/// dropped first. Boxed, like [`once`], so both modules share one instance
+/// of the timer's closure shims. Waits longer than `setTimeout` can (about
+/// 24.8 days) are cut to its longest: gloo would wrap them to "now".
+pub fn timer(ms: u32, f: Box<dyn FnOnce()>) -> Timer {
+    gloo_timers::callback::Timeout::new(ms.min(i32::MAX as u32), f)
+}
+
 fn queue_at_end_of_task(cb: JsValue) -> bool {
     if queue_microtask_js(&cb).is_ok() {
         return true;
@@ -71,10 +84,4 @@ fn queue_at_end_of_task(cb: JsValue) -> bool {
     let promise = js_sys::Promise::resolve(&JsValue::UNDEFINED);
     let then = js_sys::Reflect::get(&promise, &"then".into()).ok().and_then(|t| t.dyn_into::<js_sys::Function>().ok());
     then.is_some_and(|t| t.call1(&promise, &cb).is_ok())
-}
-
-pub fn clear_timeout(handle: i32) {
-    if let Some(w) = web_sys::window() {
-        w.clear_timeout_with_handle(handle);
-    }
 }

@@ -18,7 +18,6 @@ pub mod changes;
 pub mod worker;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -32,6 +31,7 @@ use touchpoint_protocol::{AnswerValue, EventKind};
 
 use crate::checklists::replay::{self, by_person, Activity, Person};
 use crate::checklists::{activities, ChecklistCatalog};
+use crate::config_file::{self, Definition, FileError};
 use crate::error::AppError;
 use crate::AppState;
 
@@ -47,33 +47,13 @@ pub struct AccountsCatalog {
     wake: Notify,
 }
 
-/// Every problem of an accounts file, each line starting with the file.
-#[derive(Debug)]
-pub struct AccountsError {
-    file: PathBuf,
-    problems: Vec<String>,
-}
-
-impl fmt::Display for AccountsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        write!(f, "cannot load accounts ({n} problem{}):", if n == 1 { "" } else { "s" })?;
-        for problem in &self.problems {
-            write!(f, "\n  {}: {problem}", self.file.display())?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for AccountsError {}
-
 impl AccountsCatalog {
     /// `Some(file)`: that file, which must exist and be valid. `None`:
     /// [`DEFAULT_ACCOUNTS_FILE`] if it exists, otherwise no accounts.
     pub fn load_configured(
         file: Option<&Path>,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<AccountsCatalog>, AccountsError> {
+    ) -> Result<Option<AccountsCatalog>, FileError> {
         match file {
             Some(file) => AccountsCatalog::load(file, env).map(Some),
             None if Path::new(DEFAULT_ACCOUNTS_FILE).exists() => {
@@ -83,10 +63,8 @@ impl AccountsCatalog {
         }
     }
 
-    pub fn load(file: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<AccountsCatalog, AccountsError> {
-        let fail = |problems| AccountsError { file: file.to_path_buf(), problems };
-        let text = std::fs::read_to_string(file).map_err(|e| fail(vec![format!("cannot read: {e}")]))?;
-        AccountsCatalog::from_json(&text, file, env).map_err(fail)
+    pub fn load(file: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<AccountsCatalog, FileError> {
+        config_file::load(Definition::Accounts, file, |text| AccountsCatalog::from_json(text, file, env))
     }
 
     pub fn from_json(

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::sync::watch;
 use touchpoint_core::accounts::routing::{plan, Past};
 use touchpoint_core::accounts::RouteAction;
 
@@ -20,6 +19,7 @@ use super::{changes, compute, AccountView, AccountsCatalog};
 use crate::automations::effect_id;
 use crate::signature::SigningKey;
 use crate::store::{Case, HealthSnapshot, OutboxItem, RoutingDecision, RunEffects};
+use crate::worker::{Job, Stop};
 use crate::AppState;
 
 /// Wait after a wake-up so a burst of requests is assessed once.
@@ -27,49 +27,45 @@ const SETTLE: Duration = Duration::from_millis(200);
 /// Time between two reassessments of the stalest accounts.
 const PERIOD: Duration = Duration::from_secs(60);
 
-pub struct Worker {
-    stop: watch::Sender<bool>,
-    handle: tokio::task::JoinHandle<()>,
+/// The accounts worker's job: the accounts new events touched, then the
+/// stalest ones each [`PERIOD`].
+pub struct Assessing {
+    catalog: Arc<AccountsCatalog>,
+    last_refresh: tokio::time::Instant,
 }
 
-impl Worker {
-    /// Starts the worker if `state` has accounts.
-    pub fn spawn(state: &AppState) -> Option<Worker> {
+impl Job for Assessing {
+    const NAME: &'static str = "accounts";
+
+    /// The job if `state` has accounts.
+    fn of(state: &AppState) -> Option<Assessing> {
         let catalog = state.accounts.clone()?;
-        let (stop, stopped) = watch::channel(false);
-        let state = state.clone();
-        let handle = tokio::spawn(run(state, catalog, stopped));
-        Some(Worker { stop, handle })
+        Some(Assessing { catalog, last_refresh: tokio::time::Instant::now() })
     }
 
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.handle.await;
-    }
-}
-
-async fn run(state: AppState, catalog: Arc<AccountsCatalog>, mut stopped: watch::Receiver<bool>) {
-    let mut last_refresh = tokio::time::Instant::now();
-    loop {
-        let pass = std::time::Instant::now();
-        if let Err(e) = changes::pass(&state, &catalog, crate::now_ms()).await {
+    async fn pass(&mut self, state: &AppState, _stop: &Stop) -> Duration {
+        if let Err(e) = changes::pass(state, &self.catalog, crate::now_ms()).await {
             tracing::warn!("accounts: {e}");
         }
-        if last_refresh.elapsed() >= PERIOD {
-            last_refresh = tokio::time::Instant::now();
+        if self.last_refresh.elapsed() >= PERIOD {
+            self.last_refresh = tokio::time::Instant::now();
             let older_than = i64::try_from(PERIOD.as_millis()).unwrap_or(i64::MAX);
-            if let Err(e) = changes::refresh_stale(&state, &catalog, crate::now_ms(), older_than).await {
+            if let Err(e) = changes::refresh_stale(state, &self.catalog, crate::now_ms(), older_than).await {
                 tracing::warn!("accounts: {e}");
             }
         }
-        state.metrics.worker_pass("accounts", pass.elapsed());
-        if *stopped.borrow() {
-            return;
-        }
-        tokio::select! {
-            () = catalog.woken() => tokio::time::sleep(SETTLE).await,
-            () = tokio::time::sleep_until(last_refresh + PERIOD) => {}
-            _ = stopped.changed() => return,
+        // At least a millisecond: zero would mean "go on at once".
+        (self.last_refresh + PERIOD)
+            .saturating_duration_since(tokio::time::Instant::now())
+            .max(Duration::from_millis(1))
+    }
+
+    /// Then a short settle, so a burst of requests is assessed once.
+    fn woken(&self) -> impl std::future::Future<Output = ()> + Send {
+        let catalog = self.catalog.clone();
+        async move {
+            catalog.woken().await;
+            tokio::time::sleep(SETTLE).await;
         }
     }
 }

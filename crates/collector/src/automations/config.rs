@@ -43,7 +43,6 @@
 //! after its last answer if it never closes (the user left the page).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -53,6 +52,7 @@ use super::smtp::{is_loopback, SmtpSettings, SmtpTls};
 use super::template::{LocalizedTemplate, Template};
 use crate::catalog::SurveyCatalog;
 use crate::checklists::ChecklistCatalog;
+use crate::config_file::{self, Definition, FileError};
 use crate::projects::Projects;
 
 /// A whole automations file, valid.
@@ -184,26 +184,6 @@ pub enum ActionSpec {
     },
 }
 
-/// Every problem of an automations file, each line starting with the file.
-#[derive(Debug)]
-pub struct AutomationsError {
-    pub file: PathBuf,
-    pub problems: Vec<String>,
-}
-
-impl fmt::Display for AutomationsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        write!(f, "cannot load automations ({n} problem{}):", if n == 1 { "" } else { "s" })?;
-        for problem in &self.problems {
-            write!(f, "\n  {}: {problem}", self.file.display())?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for AutomationsError {}
-
 /// What the rules are checked against.
 pub struct Context<'a> {
     pub surveys: &'a SurveyCatalog,
@@ -226,11 +206,9 @@ impl AutomationsConfig {
 
     /// Reads and validates `file`; templates are read from `email.templates_dir`
     /// (default `templates`), relative to the file's folder.
-    pub fn load(file: &Path, cx: &Context) -> Result<AutomationsConfig, AutomationsError> {
-        let fail = |problems| AutomationsError { file: file.to_path_buf(), problems };
-        let text = std::fs::read_to_string(file).map_err(|e| fail(vec![format!("cannot read: {e}")]))?;
+    pub fn load(file: &Path, cx: &Context) -> Result<AutomationsConfig, FileError> {
         let base = file.parent().unwrap_or(Path::new("."));
-        AutomationsConfig::from_json(&text, file, base, cx).map_err(fail)
+        config_file::load(Definition::Automations, file, |text| AutomationsConfig::from_json(text, file, base, cx))
     }
 
     /// `file` names the config in messages; `base` is where relative paths start.

@@ -67,9 +67,10 @@ use tokio::sync::Notify;
 use touchpoint_core::survey::Survey;
 use touchpoint_protocol::{AnswerValue, Event, EventKind};
 
-use self::config::{ActionSpec, AutomationsConfig, AutomationsError, Context, Rule, Trigger};
+use self::config::{ActionSpec, AutomationsConfig, Context, Rule, Trigger};
 use self::message::{compose, is_address, Compose};
 use self::template::{render, Template, Vars};
+use crate::config_file::{Definition, FileError};
 use crate::responses::{completed_as_defined, Response};
 use crate::signature::SigningKey;
 use crate::store::{Case, OutboxItem, RunEffects};
@@ -89,11 +90,11 @@ pub struct Automations {
 
 impl Automations {
     /// Loads `file` (see [`config`]) and creates `outbox_dir` if needed.
-    pub fn load(file: &std::path::Path, outbox_dir: PathBuf, cx: &Context) -> Result<Automations, AutomationsError> {
+    pub fn load(file: &std::path::Path, outbox_dir: PathBuf, cx: &Context) -> Result<Automations, FileError> {
         let config = AutomationsConfig::load(file, cx)?;
-        std::fs::create_dir_all(&outbox_dir).map_err(|e| AutomationsError {
-            file: file.to_path_buf(),
-            problems: vec![format!("cannot create the email outbox folder {}: {e}", outbox_dir.display())],
+        std::fs::create_dir_all(&outbox_dir).map_err(|e| {
+            let problem = format!("cannot create the email outbox folder {}: {e}", outbox_dir.display());
+            FileError::new(Definition::Automations, file, vec![problem])
         })?;
         Ok(Automations::new(config, outbox_dir))
     }

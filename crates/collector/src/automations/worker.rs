@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 use touchpoint_protocol::{Event, EventKind};
 
@@ -21,6 +20,7 @@ use crate::checklists::{person_activity, report, with_users};
 use crate::responses::Response;
 use crate::signature::SigningKey;
 use crate::store::{AfterAttempt, Attempt, ClaimedResponse, Dequeue, OutboxItem, StoredEvent};
+use crate::worker::{Job, Stop};
 use crate::AppState;
 
 /// Longest sleep between looks at the queue and the outbox.
@@ -32,73 +32,62 @@ const PARALLEL_DELIVERIES: u32 = 8;
 /// A claimed event not finished in this time can be claimed again.
 const QUEUE_LEASE_MS: i64 = 60_000;
 
-/// The running worker; [`Worker::stop`] ends it after the step in progress.
-pub struct Worker {
-    stop: watch::Sender<bool>,
-    handle: tokio::task::JoinHandle<()>,
+/// The automation worker's job: queued events and due responses run
+/// through the rules, the churn-risk scan when due, then due deliveries.
+pub struct Automating {
+    automations: Arc<Automations>,
+    has_churn_rules: bool,
+    next_scan: Instant,
 }
 
-impl Worker {
-    /// Starts the worker if `state` has automations.
-    pub fn spawn(state: &AppState) -> Option<Worker> {
+impl Job for Automating {
+    const NAME: &'static str = "automations";
+
+    /// The job if `state` has automations.
+    fn of(state: &AppState) -> Option<Automating> {
         let automations = state.automations.clone()?;
-        let (stop, stopped) = watch::channel(false);
-        let state = state.clone();
-        let handle = tokio::spawn(run(state, automations, stopped));
-        Some(Worker { stop, handle })
+        let has_churn_rules = automations.config.rules.iter().any(|r| matches!(r.when, Trigger::ChurnRisk { .. }));
+        Some(Automating { automations, has_churn_rules, next_scan: Instant::now() })
     }
 
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.handle.await;
-    }
-}
-
-async fn run(state: AppState, automations: Arc<Automations>, mut stopped: watch::Receiver<bool>) {
-    let has_churn_rules = automations.config.rules.iter().any(|r| matches!(r.when, Trigger::ChurnRisk { .. }));
-    let mut next_scan = Instant::now();
-    loop {
-        let pass = Instant::now();
+    async fn pass(&mut self, state: &AppState, _stop: &Stop) -> Duration {
+        let automations = &self.automations;
         let mut busy = false;
-        match process_queue(&state, &automations).await {
+        match process_queue(state, automations).await {
             Ok(n) => busy |= n > 0,
             Err(e) => log(&format!("processing queued events: {e}")),
         }
-        match process_responses(&state, &automations).await {
+        match process_responses(state, automations).await {
             Ok(n) => busy |= n > 0,
             Err(e) => log(&format!("processing due responses: {e}")),
         }
-        if has_churn_rules && Instant::now() >= next_scan {
-            if let Err(e) = scan_churn_risk(&state, &automations).await {
+        if self.has_churn_rules && Instant::now() >= self.next_scan {
+            if let Err(e) = scan_churn_risk(state, automations).await {
                 log(&format!("churn-risk scan: {e}"));
             }
             let every = u64::try_from(automations.config.churn_scan_every_ms).unwrap_or(3_600_000);
-            next_scan = Instant::now() + Duration::from_millis(every);
+            self.next_scan = Instant::now() + Duration::from_millis(every);
         }
-        match deliver_due(&state, &automations).await {
+        match deliver_due(state, automations).await {
             Ok(n) => busy |= n > 0,
             Err(e) => log(&format!("delivering: {e}")),
         }
-        state.metrics.worker_pass("automations", pass.elapsed());
-        if *stopped.borrow() {
-            return;
-        }
         if busy {
-            continue;
+            return Duration::ZERO;
         }
         let mut wait = POLL;
         if let Ok(Some(due)) = state.db.next_due_at().await {
             let ms = u64::try_from(due - crate::now_ms()).unwrap_or(0);
             wait = wait.min(Duration::from_millis(ms));
         }
-        if has_churn_rules {
-            wait = wait.min(next_scan.saturating_duration_since(Instant::now()));
+        if self.has_churn_rules {
+            wait = wait.min(self.next_scan.saturating_duration_since(Instant::now()));
         }
-        tokio::select! {
-            () = automations.woken() => {}
-            () = tokio::time::sleep(wait) => {}
-            _ = stopped.changed() => return,
-        }
+        wait
+    }
+
+    fn woken(&self) -> impl std::future::Future<Output = ()> + Send {
+        self.automations.woken()
     }
 }
 

@@ -14,7 +14,6 @@ pub mod account_progress;
 pub mod replay;
 pub mod report;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,6 +21,7 @@ use serde_json::Value;
 use touchpoint_core::checklist::{Checklist, ChecklistSet, Segment};
 
 use crate::config::DEFAULT_CHECKLISTS_FILE;
+use crate::config_file::{self, Definition, FileError};
 use crate::error::AppError;
 use crate::projects::ProjectEntry;
 use crate::store::checklist_progress::{rule_keys, ProgressOf};
@@ -41,31 +41,11 @@ pub struct ChecklistCatalog {
     segment_checklists: Vec<usize>,
 }
 
-/// Every problem of a checklists file, each line starting with the file.
-#[derive(Debug)]
-pub struct ChecklistsError {
-    file: PathBuf,
-    problems: Vec<String>,
-}
-
-impl fmt::Display for ChecklistsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        write!(f, "cannot load checklists ({n} problem{}):", if n == 1 { "" } else { "s" })?;
-        for problem in &self.problems {
-            write!(f, "\n  {}: {problem}", self.file.display())?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ChecklistsError {}
-
 impl ChecklistCatalog {
     /// `Some(file)`: that file, which must exist and be valid. `None`:
     /// [`DEFAULT_CHECKLISTS_FILE`] if it exists (and then must be valid),
     /// otherwise no checklists.
-    pub fn load_configured(file: Option<&Path>) -> Result<Option<ChecklistCatalog>, ChecklistsError> {
+    pub fn load_configured(file: Option<&Path>) -> Result<Option<ChecklistCatalog>, FileError> {
         match file {
             Some(file) => ChecklistCatalog::load(file).map(Some),
             None if Path::new(DEFAULT_CHECKLISTS_FILE).exists() => {
@@ -76,10 +56,8 @@ impl ChecklistCatalog {
     }
 
     /// Reads and validates `file`, reporting every problem with its JSON path.
-    pub fn load(file: &Path) -> Result<ChecklistCatalog, ChecklistsError> {
-        let fail = |problems| ChecklistsError { file: file.to_path_buf(), problems };
-        let text = std::fs::read_to_string(file).map_err(|e| fail(vec![format!("cannot read: {e}")]))?;
-        ChecklistCatalog::from_json(&text, file).map_err(fail)
+    pub fn load(file: &Path) -> Result<ChecklistCatalog, FileError> {
+        config_file::load(Definition::Checklists, file, |text| ChecklistCatalog::from_json(text, file))
     }
 
     /// `file` only names the definition in messages.

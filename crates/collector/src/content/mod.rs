@@ -13,7 +13,8 @@
 //! what a project sees for an item it never published, and
 //! `touchpoint-collector push <dir>` ([`push`]) publishes them into one
 //! project, refusing, with the item named, when an edit made in the
-//! dashboard would be overwritten.
+//! dashboard would be overwritten; `--import-content` does the same into
+//! every project at startup ([`import`]).
 //!
 //! **Invariant:** nothing invalid is ever published: a body is validated
 //! when its draft is saved, again when it is published, and a version once
@@ -26,6 +27,8 @@
 //! (`store::content`).
 
 pub mod diff;
+pub mod help_preview;
+pub mod import;
 pub mod kind;
 pub mod lint;
 pub mod publish;

@@ -11,7 +11,7 @@
 //! the files would silently undo that edit. `--overwrite` says to do it
 //! anyway.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -56,13 +56,47 @@ pub struct PushReport {
     pub unchanged: Vec<Pushed>,
 }
 
+/// Where content files are: the folders and files a collector is started
+/// with (`--surveys-dir`, …), or one folder in the repository's layout.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sources {
+    /// `*.json`, one survey each.
+    pub surveys: Option<PathBuf>,
+    pub checklists: Option<PathBuf>,
+    /// `*.md`, one article each.
+    pub help: Option<PathBuf>,
+    pub targeting: Option<PathBuf>,
+}
+
+impl Sources {
+    /// `dir/surveys/`, `dir/checklists.json`, `dir/help/`, `dir/targeting.json`, those that exist.
+    pub fn in_dir(dir: &Path) -> Sources {
+        let file = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
+        Sources {
+            surveys: Some(dir.join("surveys")),
+            checklists: file("checklists.json"),
+            help: Some(dir.join("help")),
+            targeting: file("targeting.json"),
+        }
+    }
+}
+
 /// Reads the content files of `dir`. A file that is not JSON is a problem
 /// named by its file; what a file holds is checked by the collector.
 pub fn read_dir(dir: &Path) -> Result<Vec<PushItem>, Vec<Problem>> {
+    read(&Sources::in_dir(dir), Some(dir))
+}
+
+/// Reads the content files of `sources`, each named relative to `base` when under it.
+pub fn read(sources: &Sources, base: Option<&Path>) -> Result<Vec<PushItem>, Vec<Problem>> {
+    let name = |path: &Path| {
+        let rel = base.and_then(|b| path.strip_prefix(b).ok()).unwrap_or(path);
+        rel.to_string_lossy().replace('\\', "/")
+    };
     let mut items = Vec::new();
     let mut problems = Vec::new();
-    let mut json = |kind: Kind, rel: String, id: Option<String>| {
-        let path = dir.join(&rel);
+    let mut json = |kind: Kind, path: PathBuf, id: Option<String>| {
+        let rel = name(&path);
         let body: Value = match std::fs::read_to_string(&path)
             .map_err(|e| e.to_string())
             .and_then(|text| serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}")))
@@ -73,25 +107,30 @@ pub fn read_dir(dir: &Path) -> Result<Vec<PushItem>, Vec<Problem>> {
         let id = id.or_else(|| body.get("id").and_then(Value::as_str).map(str::to_string)).unwrap_or_default();
         items.push(PushItem { kind: kind.segment().into(), id, file: rel, body });
     };
-    for name in files(&dir.join("surveys"), "json") {
-        json(Kind::Survey, format!("surveys/{name}"), None);
+    if let Some(dir) = &sources.surveys {
+        for file in files(dir, "json") {
+            json(Kind::Survey, dir.join(file), None);
+        }
     }
-    if dir.join("checklists.json").is_file() {
-        json(Kind::Checklists, "checklists.json".into(), Some(SINGLE_ID.into()));
+    if let Some(file) = &sources.checklists {
+        json(Kind::Checklists, file.clone(), Some(SINGLE_ID.into()));
     }
-    if dir.join("targeting.json").is_file() {
-        json(Kind::Targeting, "targeting.json".into(), Some(SINGLE_ID.into()));
+    if let Some(file) = &sources.targeting {
+        json(Kind::Targeting, file.clone(), Some(SINGLE_ID.into()));
     }
-    for name in files(&dir.join("help"), "md") {
-        let rel = format!("help/{name}");
-        match std::fs::read_to_string(dir.join(&rel)) {
-            Ok(text) => items.push(PushItem {
-                kind: Kind::Help.segment().into(),
-                id: name.trim_end_matches(".md").into(),
-                file: rel,
-                body: serde_json::json!({ "markdown": text }),
-            }),
-            Err(e) => problems.push(Problem::new("", format!("cannot read: {e}")).in_file(&rel)),
+    if let Some(dir) = &sources.help {
+        for file in files(dir, "md") {
+            let path = dir.join(&file);
+            let rel = name(&path);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => items.push(PushItem {
+                    kind: Kind::Help.segment().into(),
+                    id: file.trim_end_matches(".md").into(),
+                    file: rel,
+                    body: serde_json::json!({ "markdown": text }),
+                }),
+                Err(e) => problems.push(Problem::new("", format!("cannot read: {e}")).in_file(&rel)),
+            }
         }
     }
     if problems.is_empty() {

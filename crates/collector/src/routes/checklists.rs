@@ -67,7 +67,7 @@ pub fn router() -> Router<AppState> {
 
 /// The project's published checklists ([`crate::content`], read on every
 /// request so a publish is seen at once), else the collector's file.
-async fn catalog(state: &AppState, key: &str) -> Result<Arc<ChecklistCatalog>, AppError> {
+pub(crate) async fn catalog(state: &AppState, key: &str) -> Result<Arc<ChecklistCatalog>, AppError> {
     let published = state.db.content_live(key.to_string(), Kind::Checklists.as_str(), SINGLE_ID.into()).await?;
     if let Some(v) = published {
         let name = format!("published checklists version {}", v.version);

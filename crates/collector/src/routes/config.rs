@@ -18,7 +18,8 @@
 //!   overrides (traits merge). Answers `{"now_ms", "path", "segment", "next",
 //!   "experiences": [{"id", "kind", "eligible", "rule", "reason", "data" | "show_at_ms"}]}`
 //!   — the verdicts `Touchpoint.why()` gives in the page, from the same core
-//!   schedule. Needs the secret key; 404 without a targeting file.
+//!   schedule, run on the project's published targeting (else the file's)
+//!   and checklists. Needs the secret key; 404 when the project has no targeting.
 
 use std::collections::BTreeMap;
 
@@ -98,10 +99,15 @@ async fn dry_run(
     SecretKey(project): SecretKey,
     Json(req): Json<DryRun>,
 ) -> Result<axum::Json<Value>, AppError> {
-    let targeting = state
-        .targeting
-        .clone()
-        .ok_or_else(|| AppError::NotFound("no targeting file is configured on this collector (--targeting)".into()))?;
+    let key = project.project.public_key.clone();
+    let targeting = crate::targeting::live(&state, &key).await?.ok_or_else(|| {
+        AppError::NotFound(
+            "this project has no targeting: publish one (PUT/POST /v1/content/targeting/default/…) or start the \
+             collector with --targeting"
+                .into(),
+        )
+    })?;
+    let checklists = crate::routes::checklists::catalog(&state, &key).await.ok();
     let mut facts = Facts::default();
     let mut traits = Map::new();
     // Staff read with the secret key: a user id needs no hash here.
@@ -125,7 +131,7 @@ async fn dry_run(
         }
     }
     let now = req.now_ms.unwrap_or_else(crate::now_ms);
-    let segment = req.segment.or_else(|| state.checklists.as_ref().map(|c| c.set.choose(&traits).0.id.clone()));
+    let segment = req.segment.or_else(|| checklists.as_ref().map(|c| c.set.choose(&traits).0.id.clone()));
     let openable = match req.openable {
         Some(names) => names
             .iter()
@@ -138,7 +144,7 @@ async fn dry_run(
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?,
-        None => [(Opens::Checklist, state.checklists.is_some()), (Opens::Help, state.help.is_some())]
+        None => [(Opens::Checklist, checklists.is_some()), (Opens::Help, state.help.is_some())]
             .into_iter()
             .filter_map(|(o, there)| there.then_some(o))
             .collect(),

@@ -5,8 +5,8 @@
 //! id `default`).
 //!
 //! - `GET /v1/content/{kind}` — `{"items": [{"id", "version", "published_by",
-//!   "published_at", "draft", "source"}]}`: the published items, and for
-//!   surveys those served from the collector's files (`"source": "files"`).
+//!   "published_at", "draft", "source"}]}`: the published items, and those
+//!   served from the collector's files (`"source": "files"`).
 //! - `GET /v1/content/{kind}/{id}` — `{"id", "live": {"version", "body",
 //!   "published_by", "published_at", "origin"} | null, "draft": {"body",
 //!   "base_version", "saved_by", "saved_at"} | null, "files": body | null}`.
@@ -22,6 +22,9 @@
 //!   "before", "after"}]}]}`, newest first; `…/versions/{n}` one in full.
 //! - `POST /v1/content/{kind}/{id}/rollback` — `{"version": n}`: publishes
 //!   version `n`'s body again, as a new version noted "rollback to version n".
+//! - `POST /v1/content/help/{id}/render` — `{"markdown"}`: `{"title",
+//!   "blocks", "problems"}`, the article as the widget's safe Markdown subset
+//!   parses it, for the editor's preview ([`crate::content::help_preview`]).
 //! - `GET /v1/content/templates` — `{"templates": [{"key", "name",
 //!   "description", "survey"}]}`: NPS, CSAT, CES and product–market fit.
 //! - `POST /v1/content/push` — `{"items": [{"kind", "id", "file", "body"}],
@@ -37,6 +40,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::SecretKey;
+use crate::content::kind::SINGLE_ID;
 use crate::content::push::{self, PushReport, PushRequest};
 use crate::content::{author, publish, Kind};
 use crate::error::AppError;
@@ -48,6 +52,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/content/push", post(push_files))
         .route("/v1/content/templates", get(templates))
+        .route("/v1/content/help/{id}/render", post(render_help))
         .route("/v1/content/{kind}", get(list))
         .route("/v1/content/{kind}/{id}", get(item))
         .route("/v1/content/{kind}/{id}/draft", put(draft))
@@ -104,11 +109,9 @@ async fn list(
     for id in drafts.iter().filter(|d| !live.iter().any(|v| &v.item_id == *d)) {
         items.push(json!({ "id": id, "version": null, "draft": true, "source": "project" }));
     }
-    if kind == Kind::Survey {
-        for s in state.surveys.all() {
-            if !items.iter().any(|i| i["id"] == s.id()) {
-                items.push(json!({ "id": s.id(), "version": null, "draft": false, "source": "files" }));
-            }
+    for id in file_ids(&state, kind) {
+        if !items.iter().any(|i| i["id"] == id.as_str()) {
+            items.push(json!({ "id": id, "version": null, "draft": false, "source": "files" }));
         }
     }
     items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
@@ -124,10 +127,7 @@ async fn item(
     let key = project.project.public_key.clone();
     let live = state.db.content_live(key.clone(), kind.as_str(), id.clone()).await?;
     let draft = state.db.content_draft(key, kind.as_str(), id.clone()).await?;
-    let files = match kind {
-        Kind::Survey => state.surveys.get(&id).and_then(|e| serde_json::from_str::<Value>(&e.definition).ok()),
-        _ => None,
-    };
+    let files = from_files(&state, kind, &id);
     if live.is_none() && draft.is_none() && files.is_none() {
         return Err(AppError::NotFound(format!("no {} {id:?} in this project", kind.as_str())));
     }
@@ -140,6 +140,45 @@ async fn item(
                 "saved_at": d.saved_at })
     });
     Ok(axum::Json(json!({ "id": id, "live": live, "draft": draft, "files": files })))
+}
+
+/// The ids the collector's files hold of `kind`: what a project serves until it publishes its own.
+fn file_ids(state: &AppState, kind: Kind) -> Vec<String> {
+    match kind {
+        Kind::Survey => state.surveys.all().map(|s| s.id().to_string()).collect(),
+        Kind::Help => state.help.iter().flat_map(|h| h.articles.iter().map(|a| a.id.clone())).collect(),
+        Kind::Checklists if state.checklists.is_some() => vec![SINGLE_ID.into()],
+        Kind::Targeting if state.targeting.is_some() => vec![SINGLE_ID.into()],
+        Kind::Checklists | Kind::Targeting => Vec::new(),
+    }
+}
+
+/// Item `id` of `kind` as the collector's files hold it, in the body the admin API takes.
+fn from_files(state: &AppState, kind: Kind, id: &str) -> Option<Value> {
+    match kind {
+        Kind::Survey => state.surveys.get(id).and_then(|e| serde_json::from_str(&e.definition).ok()),
+        Kind::Checklists if id == SINGLE_ID => {
+            state.checklists.as_ref().and_then(|c| serde_json::from_str(&c.definition).ok())
+        }
+        Kind::Targeting if id == SINGLE_ID => state.targeting.as_ref().map(|t| t.definition.clone()),
+        // Read again for its front matter (the catalog keeps the parsed article); only an id it loaded.
+        Kind::Help => {
+            let help = state.help.as_ref().filter(|h| h.articles.iter().any(|a| a.id == id))?;
+            let text = std::fs::read_to_string(help.dir.join(format!("{id}.md"))).ok()?;
+            Some(json!({ "markdown": text }))
+        }
+        Kind::Checklists | Kind::Targeting => None,
+    }
+}
+
+#[derive(Deserialize)]
+struct RenderParams {
+    markdown: String,
+}
+
+/// The article's Markdown as the widget would show it ([`crate::content::help_preview`]).
+async fn render_help(_: SecretKey, Path(id): Path<String>, Json(params): Json<RenderParams>) -> axum::Json<Value> {
+    axum::Json(crate::content::help_preview::render(&id, &params.markdown))
 }
 
 async fn draft(

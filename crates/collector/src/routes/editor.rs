@@ -1,5 +1,6 @@
 //! The dashboard's survey editor (`dashboard/editor.js`, `editor.css`,
-//! served like the dashboard's own files) and its live preview: the real
+//! served like the dashboard's own files; the checklist, help and targeting
+//! editors too: `content_kit.js` and one file each) and its live preview: the real
 //! widget, pointed at an endpoint that serves a project's *draft* and
 //! stores nothing.
 //!
@@ -33,6 +34,11 @@ use crate::AppState;
 
 const EDITOR_JS: &str = include_str!("../../dashboard/editor.js");
 const EDITOR_CSS: &str = include_str!("../../dashboard/editor.css");
+/// The checklist, help and targeting editors, and what they share.
+const CONTENT_KIT_JS: &str = include_str!("../../dashboard/content_kit.js");
+const CHECKLIST_EDITOR_JS: &str = include_str!("../../dashboard/checklist_editor.js");
+const HELP_EDITOR_JS: &str = include_str!("../../dashboard/help_editor.js");
+const TARGETING_EDITOR_JS: &str = include_str!("../../dashboard/targeting_editor.js");
 const PAGE_HTML: &str = include_str!("../../dashboard/preview.html");
 const PAGE_JS: &str = include_str!("../../dashboard/preview.js");
 
@@ -40,6 +46,8 @@ const PAGE_JS: &str = include_str!("../../dashboard/preview.js");
 const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; \
                    img-src 'self' data:; frame-src 'self'; base-uri 'none'; form-action 'none'; \
                    frame-ancestors 'self'";
+
+const JS: &str = "text/javascript; charset=utf-8";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,6 +57,10 @@ pub fn router() -> Router<AppState> {
         .route("/preview/{key}/{token}/{*rest}", any(nothing))
         .route("/dashboard/editor.js", get(|| async { dashboard_asset(EDITOR_JS, "text/javascript; charset=utf-8") }))
         .route("/dashboard/editor.css", get(|| async { dashboard_asset(EDITOR_CSS, "text/css; charset=utf-8") }))
+        .route("/dashboard/content_kit.js", get(|| async { dashboard_asset(CONTENT_KIT_JS, JS) }))
+        .route("/dashboard/checklist_editor.js", get(|| async { dashboard_asset(CHECKLIST_EDITOR_JS, JS) }))
+        .route("/dashboard/help_editor.js", get(|| async { dashboard_asset(HELP_EDITOR_JS, JS) }))
+        .route("/dashboard/targeting_editor.js", get(|| async { dashboard_asset(TARGETING_EDITOR_JS, JS) }))
         .route("/dashboard/preview.html", get(|| async { page(PAGE_HTML, "text/html; charset=utf-8") }))
         .route("/dashboard/preview.js", get(|| async { page(PAGE_JS, "text/javascript; charset=utf-8") }))
 }

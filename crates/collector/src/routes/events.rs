@@ -143,6 +143,7 @@ pub(crate) async fn store_batch(
         e.automate = automations.is_some_and(|a| a.watches(&key, e.event.kind.name()));
         e.response_due = response_due(state, &key, &e.event.kind, received_at);
         e.account_marks = state.accounts.is_some();
+        e.opens_case = crate::cases::help_case(&e.event);
     }
 
     let judged: Vec<(String, Option<String>)> =

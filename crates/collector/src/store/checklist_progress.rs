@@ -43,11 +43,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use touchpoint_core::checklist::{ChecklistSet, CompleteWhen, Predicate, Trigger};
 use touchpoint_protocol::{Event, EventKind};
 
 use super::{DbError, Store, StoredActivity};
+
+mod postgres;
+mod sqlite;
 
 /// The entry of `checklist_rules` that says the moments are indexed.
 const MOMENTS: &str = "";
@@ -465,6 +469,47 @@ const BROWSER_EVENTS: &str =
     "SELECT event_id FROM checklist_marks WHERE project_key = {1} AND user_id = '' AND anonymous_id = {2}
      UNION SELECT event_id FROM checklist_moments WHERE project_key = {1} AND user_id = '' AND anonymous_id = {2}";
 
+/// Where the checklist pointers are kept, per database (`sqlite.rs`, `postgres.rs`).
+#[async_trait]
+pub trait ChecklistProgressStore: Send + Sync {
+    /// The rules (and the moments) indexed for the project.
+    async fn indexed_rules(&self, project_key: String) -> Result<BTreeSet<String>, DbError>;
+
+    /// Indexes what of `wanted` is not yet, from the project's stored events,
+    /// in one transaction that looks again at what is indexed.
+    async fn backfill_checklist_rules(
+        &self,
+        project_key: String,
+        wanted: BTreeSet<String>,
+        now: i64,
+    ) -> Result<(), DbError>;
+
+    /// The events `pointers` (`USER_EVENTS` or `BROWSER_EVENTS`) name for
+    /// `who`, in arrival order, and how many it named.
+    async fn pointed_activity(
+        &self,
+        project_key: String,
+        pointers: &'static str,
+        who: String,
+    ) -> Result<(usize, Vec<StoredActivity>), DbError>;
+
+    /// The users a stored `group` named `account` for (who may have moved on since).
+    async fn grouped_into(&self, project_key: String, account: String) -> Result<Vec<String>, DbError>;
+
+    /// What `user`'s rows add to their account's tally (see [`AccountPart`]).
+    async fn account_part(&self, project_key: String, user: String) -> Result<AccountPart, DbError>;
+}
+
+/// What a backfill reads and adds for the rules `missing`, given what is `indexed`.
+pub(super) fn backfill_plan(indexed: &BTreeSet<String>, missing: Vec<String>) -> (Vec<Arc<Rule>>, Parts) {
+    let parts = Parts {
+        moments: !indexed.contains(MOMENTS),
+        account_moments: !indexed.contains(ACCOUNTS),
+        manual_counts: !indexed.contains(ACCOUNTS),
+    };
+    (parsed(missing), parts)
+}
+
 impl Store {
     /// Makes sure every rule of `rules` (and the moments) is indexed for the
     /// project, backfilling from its stored events what is not: a read when
@@ -475,110 +520,7 @@ impl Store {
         if wanted.is_subset(&indexed) {
             return Ok(());
         }
-        let now = crate::now_ms();
-        match self {
-            Store::Sqlite(db) => {
-                db.write(move |tx| {
-                    let indexed: BTreeSet<String> = {
-                        let mut q = tx.prepare_cached(&sqlite(INDEXED))?;
-                        let rows = q.query_map([&project_key], |r| r.get(0))?;
-                        rows.collect::<rusqlite::Result<_>>()?
-                    };
-                    let missing: Vec<String> = wanted.difference(&indexed).cloned().collect();
-                    if missing.is_empty() {
-                        return Ok(());
-                    }
-                    let parts = Parts {
-                        moments: !indexed.contains(MOMENTS),
-                        account_moments: !indexed.contains(ACCOUNTS),
-                        manual_counts: !indexed.contains(ACCOUNTS),
-                    };
-                    let rules = parsed(missing.clone());
-                    let mut fold = Fold::default();
-                    {
-                        let mut q = tx.prepare(&format!(
-                            "SELECT rowid, received_at, body FROM events
-                             WHERE project_key = ?1 AND rejected IS NULL AND type IN ({TYPES})"
-                        ))?;
-                        let mut rows = q.query([&project_key])?;
-                        while let Some(r) = rows.next()? {
-                            let body: String = r.get(2)?;
-                            if let Ok(e) = serde_json::from_str::<Event>(&body) {
-                                fold.add(&rules, parts, &e, (r.get(1)?, r.get(0)?));
-                            }
-                        }
-                    }
-                    write_sqlite(tx, &project_key, fold)?;
-                    let mut add = tx.prepare_cached(
-                        "INSERT OR IGNORE INTO checklist_rules (project_key, rule, indexed_at) VALUES (?1, ?2, ?3)",
-                    )?;
-                    for rule in &missing {
-                        add.execute(rusqlite::params![project_key, rule, now])?;
-                    }
-                    Ok(())
-                })
-                .await
-            }
-            Store::Postgres(pg) => {
-                use futures_util::TryStreamExt;
-                let mut client = pg.client().await?;
-                let tx = client.transaction().await?;
-                // Ingest waits while this runs, and this waits for the ingest in flight (see the module
-                // docs); so does another collector's backfill, which then finds the rules indexed.
-                tx.batch_execute("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE").await?;
-                let indexed: BTreeSet<String> =
-                    tx.query(&postgres(INDEXED), &[&project_key]).await?.iter().map(|r| r.get(0)).collect();
-                let missing: Vec<String> = wanted.difference(&indexed).cloned().collect();
-                if missing.is_empty() {
-                    return Ok(());
-                }
-                let parts = Parts {
-                    moments: !indexed.contains(MOMENTS),
-                    account_moments: !indexed.contains(ACCOUNTS),
-                    manual_counts: !indexed.contains(ACCOUNTS),
-                };
-                let rules = parsed(missing.clone());
-                let mut fold = Fold::default();
-                let sql = format!(
-                    "SELECT seq, received_at, body FROM events
-                     WHERE project_key = $1 AND rejected IS NULL AND type IN ({TYPES})"
-                );
-                let mut rows = std::pin::pin!(tx.query_raw(&sql, [&project_key]).await?);
-                while let Some(r) = rows.try_next().await? {
-                    let body: String = r.get(2);
-                    if let Ok(e) = serde_json::from_str::<Event>(&body) {
-                        fold.add(&rules, parts, &e, (r.get(1), r.get(0)));
-                    }
-                }
-                write_postgres(&tx, &project_key, fold).await?;
-                tx.execute(
-                    "INSERT INTO checklist_rules (project_key, rule, indexed_at)
-                     SELECT $1, UNNEST($2::text[]), $3 ON CONFLICT DO NOTHING",
-                    &[&project_key, &missing, &now],
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-        }
-    }
-
-    async fn indexed_rules(&self, project_key: String) -> Result<BTreeSet<String>, DbError> {
-        match self {
-            Store::Sqlite(db) => {
-                db.read(move |conn| {
-                    let mut q = conn.prepare_cached(&sqlite(INDEXED))?;
-                    let rows = q.query_map([project_key], |r| r.get(0))?;
-                    rows.collect()
-                })
-                .await
-            }
-            Store::Postgres(pg) => {
-                let client = pg.client().await?;
-                let q = client.prepare_cached(&postgres(INDEXED)).await?;
-                Ok(client.query(&q, &[&project_key]).await?.iter().map(|r| r.get(0)).collect())
-            }
-        }
+        self.backfill_checklist_rules(project_key, wanted, crate::now_ms()).await
     }
 
     /// The events that decide `who`'s checklist state, in arrival order; `None`
@@ -593,59 +535,7 @@ impl Store {
             ProgressOf::User(user) => (USER_EVENTS, user),
             ProgressOf::Browser(browser) => (BROWSER_EVENTS, browser),
         };
-        let rows = match self {
-            Store::Sqlite(db) => {
-                db.read(move |conn| {
-                    let ids: Vec<String> = {
-                        let mut q = conn.prepare_cached(&sqlite(pointers))?;
-                        let rows = q.query_map([&project_key, &who], |r| r.get(0))?;
-                        rows.collect::<rusqlite::Result<_>>()?
-                    };
-                    let mut q = conn.prepare_cached(
-                        "SELECT anonymous_id, user_id, ts, received_at, body FROM events
-                         WHERE project_key = ?1 AND id IN (SELECT value FROM json_each(?2)) AND rejected IS NULL
-                         ORDER BY received_at, rowid",
-                    )?;
-                    let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
-                    let rows = q.query_map(rusqlite::params![project_key, ids_json], |r| {
-                        Ok(StoredActivity {
-                            anonymous_id: r.get(0)?,
-                            user_id: r.get(1)?,
-                            ts: r.get(2)?,
-                            received_at: r.get(3)?,
-                            body: Some(r.get(4)?),
-                        })
-                    })?;
-                    Ok((ids.len(), rows.collect::<rusqlite::Result<Vec<_>>>()?))
-                })
-                .await?
-            }
-            Store::Postgres(pg) => {
-                let client = pg.client().await?;
-                let q = client.prepare_cached(&postgres(pointers)).await?;
-                let ids: Vec<String> =
-                    client.query(&q, &[&project_key, &who]).await?.iter().map(|r| r.get(0)).collect();
-                let q = client
-                    .prepare_cached(
-                        "SELECT anonymous_id, user_id, ts, received_at, body FROM events
-                         WHERE project_key = $1 AND id = ANY($2) AND rejected IS NULL ORDER BY received_at, seq",
-                    )
-                    .await?;
-                let rows = client.query(&q, &[&project_key, &ids]).await?;
-                let rows = rows
-                    .iter()
-                    .map(|r| StoredActivity {
-                        anonymous_id: r.get(0),
-                        user_id: r.get(1),
-                        ts: r.get(2),
-                        received_at: r.get(3),
-                        body: Some(r.get(4)),
-                    })
-                    .collect();
-                (ids.len(), rows)
-            }
-        };
-        let (pointed, rows) = rows;
+        let (pointed, rows) = self.pointed_activity(project_key, pointers, who).await?;
         Ok((rows.len() == pointed).then_some(rows))
     }
 }
@@ -675,6 +565,15 @@ fn user_rows(columns: &str, table: &str, filter: &str) -> String {
          UNION ALL SELECT {columns} FROM {table} WHERE project_key = {{1}} AND user_id = '' AND {filter} AND anonymous_id IN
            (SELECT anonymous_id FROM browser_owners WHERE project_key = {{1}} AND user_id = {{2}})"
     )
+}
+
+/// The three reads of [`ChecklistProgressStore::account_part`]: marks, counts, moments.
+fn account_part_queries() -> [String; 3] {
+    [
+        user_rows("rule, received_at", "checklist_marks", "rule LIKE 'ts:%'"),
+        user_rows("key, n", "checklist_counts", "1 = 1"),
+        user_rows("kind, key, received_at, seq, user_id", "checklist_moments", "{+}kind IN ('group', 'manual_ts')"),
+    ]
 }
 
 const GROUPED_INTO: &str = "SELECT user_id FROM checklist_moments
@@ -717,67 +616,5 @@ impl AccountPart {
         }
         part.account = latest.filter(|_| identified).map(|(_, _, account)| account);
         part
-    }
-}
-
-impl Store {
-    /// The users a stored `group` named `account` for (who may have moved on since).
-    pub async fn grouped_into(&self, project_key: String, account: String) -> Result<Vec<String>, DbError> {
-        match self {
-            Store::Sqlite(db) => {
-                db.read(move |conn| {
-                    let mut q = conn.prepare_cached(&sqlite(GROUPED_INTO))?;
-                    let rows = q.query_map([project_key, account], |r| r.get(0))?;
-                    rows.collect()
-                })
-                .await
-            }
-            Store::Postgres(pg) => {
-                let client = pg.client().await?;
-                let q = client.prepare_cached(&postgres(GROUPED_INTO)).await?;
-                Ok(client.query(&q, &[&project_key, &account]).await?.iter().map(|r| r.get(0)).collect())
-            }
-        }
-    }
-
-    /// What `user`'s rows add to their account's tally (see [`AccountPart`]).
-    pub async fn account_part(&self, project_key: String, user: String) -> Result<AccountPart, DbError> {
-        let marks = user_rows("rule, received_at", "checklist_marks", "rule LIKE 'ts:%'");
-        let counts = user_rows("key, n", "checklist_counts", "1 = 1");
-        let moments =
-            user_rows("kind, key, received_at, seq, user_id", "checklist_moments", "{+}kind IN ('group', 'manual_ts')");
-        match self {
-            Store::Sqlite(db) => {
-                db.read(move |conn| {
-                    let params = [&project_key, &user];
-                    let mut q = conn.prepare_cached(&sqlite(&marks))?;
-                    let marks = q.query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-                    let mut q = conn.prepare_cached(&sqlite(&counts))?;
-                    let counts = q.query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-                    let mut q = conn.prepare_cached(&sqlite(&moments))?;
-                    let moments = q
-                        .query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
-                        .collect::<Result<_, _>>()?;
-                    Ok(AccountPart::of(marks, counts, moments))
-                })
-                .await
-            }
-            Store::Postgres(pg) => {
-                let client = pg.client().await?;
-                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&project_key, &user];
-                let q = client.prepare_cached(&postgres(&marks)).await?;
-                let marks = client.query(&q, &params).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
-                let q = client.prepare_cached(&postgres(&counts)).await?;
-                let counts = client.query(&q, &params).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
-                let q = client.prepare_cached(&postgres(&moments)).await?;
-                let moments = client
-                    .query(&q, &params)
-                    .await?
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-                    .collect();
-                Ok(AccountPart::of(marks, counts, moments))
-            }
-        }
     }
 }

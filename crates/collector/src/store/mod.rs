@@ -1,6 +1,10 @@
 //! Storage: SQLite (the embedded default) or Postgres (chosen by a
-//! `postgres://` `DATABASE_URL`), behind one [`Store`] enum whose methods are
-//! the only queries the rest of the collector makes.
+//! `postgres://` `DATABASE_URL`), behind one [`Store`] whose methods are
+//! the only queries the rest of the collector makes. They come in a trait
+//! per aggregate (events, automations, cases, accounts and their change
+//! log, content, people, streams), each implemented once for SQLite (`Db`)
+//! and once for Postgres (`PgStore`) in its own pair of files
+//! (`events/sqlite.rs`, `events/postgres.rs`, …); [`Backend`] is all of them.
 //!
 //! **API boundary:** routes, reports and the automation worker call `Store`
 //! methods with plain Rust types; no SQL and no driver type leaves this
@@ -36,9 +40,12 @@
 //!   `received_at`, then arrival, never by the client's `ts`.
 
 pub mod account_changes;
+pub mod accounts;
+pub mod automations;
 pub mod cases;
 pub mod checklist_progress;
 pub mod content;
+pub mod events;
 pub mod people;
 pub mod person_facts;
 pub mod pg_tls;
@@ -46,21 +53,23 @@ pub mod postgres;
 pub mod sqlite;
 pub mod streams;
 
-use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 
-use touchpoint_protocol::{Event, EventStatus};
+use touchpoint_protocol::Event;
 
+pub use self::account_changes::AccountChangeStore;
+pub use self::accounts::AccountStore;
+pub use self::automations::AutomationStore;
+pub use self::cases::CaseStore;
+pub use self::checklist_progress::ChecklistProgressStore;
+pub use self::content::ContentStore;
+pub use self::events::EventStore;
+pub use self::people::PeopleStore;
 pub use self::postgres::PgStore;
 pub use self::sqlite::{Db, DB_FILE};
+pub use self::streams::StreamStore;
 pub use self::streams::{StreamCursor, StreamLease, StreamStatus};
-
-/// Where the events live; cheap to clone.
-#[derive(Clone)]
-pub enum Store {
-    Sqlite(Db),
-    Postgres(PgStore),
-}
 
 /// A parsed event together with the JSON it arrived as.
 #[derive(Debug, Clone)]
@@ -80,6 +89,18 @@ pub struct NewEvent {
     /// Mark who and which account it touches for the accounts worker
     /// (`accounts_dirty`; see `crate::accounts::changes`).
     pub account_marks: bool,
+    /// The case it opens by itself if stored (a help request; see `crate::cases::help_case`).
+    pub opens_case: Option<EventCase>,
+}
+
+/// A case an event opens by being stored, written in the event's
+/// transaction, so it exists exactly once whatever automations are configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventCase {
+    pub id: String,
+    pub rule_id: String,
+    pub title: String,
+    pub detail: String,
 }
 
 impl NewEvent {
@@ -94,6 +115,7 @@ impl NewEvent {
             source: Source::Page,
             response_due: None,
             account_marks: false,
+            opens_case: None,
         }
     }
 }
@@ -415,267 +437,56 @@ pub fn is_postgres_url(url: &str) -> bool {
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
-macro_rules! dispatch {
-    ($self:ident, $s:ident => $call:expr) => {
-        match $self {
-            Store::Sqlite($s) => $call,
-            Store::Postgres($s) => $call,
-        }
-    };
+/// Every aggregate's storage, implemented once per database (`Db`,
+/// `PgStore`); each aggregate's methods are in its own trait and file pair.
+#[async_trait::async_trait]
+pub trait Backend:
+    EventStore
+    + AutomationStore
+    + CaseStore
+    + ChecklistProgressStore
+    + AccountStore
+    + AccountChangeStore
+    + ContentStore
+    + PeopleStore
+    + StreamStore
+{
+    /// `sqlite` or `postgres`, for the startup line.
+    fn name(&self) -> &'static str;
+
+    /// The Postgres pool's state, for `/metrics`; `None` on SQLite (one writer thread, no pool).
+    fn pool_stats(&self) -> Option<crate::metrics::PoolStats>;
+
+    /// Stores what is queued and stops (SQLite's writer); closes the pool (Postgres).
+    async fn close(&self);
+}
+
+/// Where everything is stored; cheap to clone. Its methods are the
+/// aggregates' ([`Backend`]), on the database chosen at startup.
+#[derive(Clone)]
+pub struct Store(Arc<dyn Backend>);
+
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
+
+    fn deref(&self) -> &(dyn Backend + 'static) {
+        &*self.0
+    }
 }
 
 impl Store {
     /// SQLite in `data_dir`, or Postgres if `database_url` is given (it must
     /// then be a `postgres://` URL).
     pub async fn open(data_dir: &std::path::Path, database_url: Option<&str>) -> Result<Store, OpenError> {
-        match database_url {
-            None => Db::open(data_dir).map(Store::Sqlite),
-            Some(url) if is_postgres_url(url) => PgStore::open(url).await.map(Store::Postgres),
-            Some(_) => Err(OpenError(
-                "DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite database)".into(),
-            )),
-        }
-    }
-
-    /// `sqlite` or `postgres`, for the startup line.
-    pub fn backend(&self) -> &'static str {
-        match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::Postgres(_) => "postgres",
-        }
-    }
-
-    /// Stores one request's events (one transaction) and returns, per event
-    /// in order, `Accepted` or `Duplicate`. Returns once the transaction committed.
-    pub async fn insert(
-        &self,
-        project_key: String,
-        received_at: i64,
-        events: Vec<NewEvent>,
-    ) -> Result<Vec<EventStatus>, DbError> {
-        dispatch!(self, s => s.insert(project_key, received_at, events).await)
-    }
-
-    /// Stored events (rejected ones too), oldest first by the client's clock, then by arrival.
-    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<StoredEvent>, DbError> {
-        dispatch!(self, s => s.list_events(filter).await)
-    }
-
-    /// Every stored column of a page of events, oldest first (by `ts`, then arrival).
-    pub async fn events(&self, query: EventQuery) -> Result<Vec<StoredEvent>, DbError> {
-        dispatch!(self, s => s.events(query).await)
-    }
-
-    /// The events of these responses of `project_key` that are not
-    /// rejected, in arrival order (`received_at`, then arrival).
-    pub async fn response_events(
-        &self,
-        project_key: String,
-        response_ids: Vec<String>,
-    ) -> Result<Vec<StoredEvent>, DbError> {
-        dispatch!(self, s => s.response_events(project_key, response_ids).await)
-    }
-
-    /// The bodies of the `identify` events the host's backend sent (with
-    /// the secret key) for `user_id`, in arrival order.
-    pub async fn server_identifies(&self, project_key: String, user_id: String) -> Result<Vec<String>, DbError> {
-        dispatch!(self, s => s.server_identifies(project_key, user_id).await)
-    }
-
-    /// Every event of `project_key` that is not rejected, in arrival order (`received_at`, then arrival).
-    pub async fn project_activity(&self, project_key: String) -> Result<Vec<StoredActivity>, DbError> {
-        dispatch!(self, s => s.project_activity(project_key).await)
-    }
-
-    /// Events of `user_id` and every event of each browser they were seen on
-    /// (whose anonymous events may be theirs), in arrival order; not the rejected ones.
-    pub async fn user_activity(&self, project_key: String, user_id: String) -> Result<Vec<StoredActivity>, DbError> {
-        dispatch!(self, s => s.user_activity(project_key, user_id).await)
-    }
-
-    /// Every event of one browser, in arrival order; not the rejected ones.
-    pub async fn browser_activity(
-        &self,
-        project_key: String,
-        anonymous_id: String,
-    ) -> Result<Vec<StoredActivity>, DbError> {
-        dispatch!(self, s => s.browser_activity(project_key, anonymous_id).await)
-    }
-
-    /// The score of each response to `question_id`, counting only its latest
-    /// answer (by `received_at`, then arrival): going back and changing a
-    /// score must not count the response twice. Non-numeric answers count as
-    /// no score; rejected ones do not count.
-    pub async fn latest_scores(
-        &self,
-        project_key: String,
-        survey_id: String,
-        question_id: String,
-    ) -> Result<Vec<u8>, DbError> {
-        dispatch!(self, s => s.latest_scores(project_key, survey_id, question_id).await)
-    }
-
-    /// Claims up to `limit` queued events for the automation worker for
-    /// `lease_ms` (another worker may take them after that), with their rows.
-    pub async fn claim_queued(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<Claimed>, DbError> {
-        dispatch!(self, s => s.claim_queued(now, lease_ms, limit).await)
-    }
-
-    /// Claims up to `limit` due responses of the response queue for `lease_ms`.
-    pub async fn claim_responses(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<ClaimedResponse>, DbError> {
-        dispatch!(self, s => s.claim_responses(now, lease_ms, limit).await)
-    }
-
-    /// In one transaction: for each rule of `runs` that has not run for
-    /// `trigger_id` yet, records the run and stores its outbox rows and
-    /// cases; takes `dequeue` off its queue. Returns the rules
-    /// that ran now (the others had run before: nothing of theirs is stored again).
-    pub async fn apply_runs(
-        &self,
-        project_key: String,
-        trigger_id: String,
-        dequeue: Option<Dequeue>,
-        runs: Vec<RunEffects>,
-        now: i64,
-    ) -> Result<Vec<String>, DbError> {
-        dispatch!(self, s => s.apply_runs(project_key, trigger_id, dequeue, runs, now).await)
-    }
-
-    /// The triggers `rule_id` has already run for in `project_key`.
-    pub async fn rule_runs(&self, project_key: String, rule_id: String) -> Result<HashSet<String>, DbError> {
-        dispatch!(self, s => s.rule_runs(project_key, rule_id).await)
-    }
-
-    /// Claims up to `limit` pending deliveries that are due, for `lease_ms`.
-    pub async fn claim_due(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<OutboxItem>, DbError> {
-        dispatch!(self, s => s.claim_due(now, lease_ms, limit).await)
-    }
-
-    /// When the next pending delivery or queued response is due (`None`: nothing is waiting).
-    pub async fn next_due_at(&self) -> Result<Option<i64>, DbError> {
-        dispatch!(self, s => s.next_due_at().await)
-    }
-
-    /// Logs `attempt` and moves its delivery on, in one transaction.
-    pub async fn record_attempt(&self, attempt: Attempt, after: AfterAttempt) -> Result<(), DbError> {
-        dispatch!(self, s => s.record_attempt(attempt, after).await)
-    }
-
-    /// The project's deliveries, newest first, each with its attempts (oldest first).
-    pub async fn deliveries(
-        &self,
-        project_key: String,
-        status: Option<String>,
-        limit: u32,
-    ) -> Result<Vec<(OutboxItem, Vec<Attempt>)>, DbError> {
-        dispatch!(self, s => s.deliveries(project_key, status, limit).await)
-    }
-
-    /// The project's cases with `status` (all if `None`), newest first.
-    pub async fn cases(&self, project_key: String, status: Option<String>) -> Result<Vec<Case>, DbError> {
-        dispatch!(self, s => s.cases(project_key, status).await)
-    }
-
-    /// Closes a case of `project_key` (a closed one stays as it was closed);
-    /// `None` if it has no such case.
-    pub async fn close_case(
-        &self,
-        project_key: String,
-        id: String,
-        note: Option<String>,
-        now: i64,
-    ) -> Result<Option<Case>, DbError> {
-        dispatch!(self, s => s.close_case(project_key, id, note, now).await)
-    }
-
-    /// Appends health snapshots (one already stored for the same account and time is kept).
-    pub async fn record_health(&self, snapshots: Vec<HealthSnapshot>) -> Result<(), DbError> {
-        dispatch!(self, s => s.record_health(snapshots).await)
-    }
-
-    /// The project's health snapshots (of one account, or all), oldest first per account.
-    pub async fn health_history(
-        &self,
-        project_key: String,
-        account_id: Option<String>,
-    ) -> Result<Vec<HealthSnapshot>, DbError> {
-        dispatch!(self, s => s.health_history(project_key, account_id).await)
-    }
-
-    /// In one transaction, unless `run`'s rule already ran for the decision's
-    /// trigger (then nothing is stored and this returns `false`): the run row,
-    /// its cases and outbox rows, the decision, and the account on `lists`.
-    pub async fn apply_routing(
-        &self,
-        decision: RoutingDecision,
-        run: RunEffects,
-        lists: Vec<String>,
-    ) -> Result<bool, DbError> {
-        dispatch!(self, s => s.apply_routing(decision, run, lists).await)
-    }
-
-    /// Marks open decisions as closed (their conditions no longer hold).
-    pub async fn close_routing(&self, project_key: String, trigger_ids: Vec<String>, now: i64) -> Result<(), DbError> {
-        dispatch!(self, s => s.close_routing(project_key, trigger_ids, now).await)
-    }
-
-    /// The project's routing decisions (of one account, or all), newest first.
-    pub async fn routing_log(
-        &self,
-        project_key: String,
-        account_id: Option<String>,
-    ) -> Result<Vec<RoutingDecision>, DbError> {
-        dispatch!(self, s => s.routing_log(project_key, account_id).await)
-    }
-
-    /// The project's account lists, by list then time added.
-    pub async fn account_lists(&self, project_key: String) -> Result<Vec<ListEntry>, DbError> {
-        dispatch!(self, s => s.account_lists(project_key).await)
-    }
-
-    /// Stores what is queued and stops (SQLite's writer); closes the pool (Postgres).
-    /// The Postgres pool's state, for `/metrics`; `None` on SQLite (one writer thread, no pool).
-    pub fn pool_stats(&self) -> Option<crate::metrics::PoolStats> {
-        match self {
-            Store::Sqlite(_) => None,
-            Store::Postgres(db) => Some(db.pool_stats()),
-        }
-    }
-
-    pub async fn close(&self) {
-        dispatch!(self, s => s.close().await)
+        let backend: Arc<dyn Backend> = match database_url {
+            None => Arc::new(Db::open(data_dir)?),
+            Some(url) if is_postgres_url(url) => Arc::new(PgStore::open(url).await?),
+            Some(_) => {
+                return Err(OpenError(
+                    "DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite database)".into(),
+                ))
+            }
+        };
+        Ok(Store(backend))
     }
 }
-
-/// The case a "Contact us" message opens: every stored `help_case_created`
-/// becomes an open case, in the same transaction as the event, so it exists
-/// exactly once whatever automations are configured.
-pub(super) struct HelpCase {
-    pub id: String,
-    pub title: String,
-    pub detail: String,
-}
-
-pub(super) fn help_case(e: &touchpoint_protocol::Event) -> Option<HelpCase> {
-    let touchpoint_protocol::EventKind::HelpCaseCreated { message, email, last_article, last_failed_search } = &e.kind
-    else {
-        return None;
-    };
-    let short: String = message.chars().take(80).collect();
-    let ellipsis = if message.chars().count() > 80 { "…" } else { "" };
-    let detail = serde_json::json!({
-        "message": message,
-        "email": email,
-        "url": e.url,
-        "last_article": last_article,
-        "last_failed_search": last_failed_search,
-    });
-    Some(HelpCase {
-        id: format!("help-{}", e.id),
-        title: format!("Help request: {short}{ellipsis}"),
-        detail: detail.to_string(),
-    })
-}
-
-/// `rule_id` of the cases opened by the help widget's "Contact us".
-pub const HELP_CASE_RULE: &str = "help_contact";

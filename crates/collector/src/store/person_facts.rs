@@ -19,8 +19,6 @@
 
 use touchpoint_protocol::{Event, EventKind};
 
-use super::{DbError, Store};
-
 /// One counted thing of one person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FactRow {
@@ -75,105 +73,29 @@ pub(super) const OWN_MANY_POSTGRES: &str = "INSERT INTO browser_owners (project_
 /// Their own rows, and the anonymous rows of the browsers they own; each
 /// branch on its index (`{+}` is SQLite's unary plus, which keeps its planner
 /// off the `user_id = ''` rows of the whole project).
-const USER_ROWS: &str = "SELECT kind, item, CAST(SUM(n) AS BIGINT), MIN(first_ts), MAX(last_ts) FROM (
+pub(super) const USER_ROWS: &str = "SELECT kind, item, CAST(SUM(n) AS BIGINT), MIN(first_ts), MAX(last_ts) FROM (
        SELECT kind, item, n, first_ts, last_ts FROM person_facts WHERE project_key = {1} AND user_id = {2}
        UNION ALL
        SELECT kind, item, n, first_ts, last_ts FROM person_facts
        WHERE project_key = {1} AND {+}user_id = '' AND anonymous_id IN
          (SELECT anonymous_id FROM browser_owners WHERE project_key = {1} AND user_id = {2})) AS f
      GROUP BY kind, item ORDER BY kind, item";
-const BROWSER_ROWS: &str = "SELECT kind, item, CAST(SUM(n) AS BIGINT), MIN(first_ts), MAX(last_ts) FROM person_facts
+pub(super) const BROWSER_ROWS: &str =
+    "SELECT kind, item, CAST(SUM(n) AS BIGINT), MIN(first_ts), MAX(last_ts) FROM person_facts
      WHERE project_key = {1} AND anonymous_id = {2} AND {+}user_id = ''
      GROUP BY kind, item ORDER BY kind, item";
+/// The first user identified on a browser.
+pub(super) const BROWSER_OWNER: &str =
+    "SELECT user_id FROM browser_owners WHERE project_key = {1} AND anonymous_id = {2}";
+/// The facts of people not heard from since a time.
+pub(super) const EXPIRE: &str = "DELETE FROM person_facts WHERE project_key = {1} AND last_received < {2}";
 
-fn sqlite(sql: &str) -> String {
+/// The shared SQL text with SQLite's placeholders.
+pub(super) fn sqlite(sql: &str) -> String {
     sql.replace("{1}", "?1").replace("{2}", "?2").replace("{+}", "+")
 }
 
-fn postgres(sql: &str) -> String {
+/// The shared SQL text with Postgres' placeholders.
+pub(super) fn postgres(sql: &str) -> String {
     sql.replace("{1}", "$1").replace("{2}", "$2").replace("{+}", "")
-}
-
-impl Store {
-    /// The facts of an identified user (their own and their browsers' anonymous events).
-    pub async fn user_facts(&self, project_key: String, user_id: String) -> Result<Vec<FactRow>, DbError> {
-        self.fact_rows(USER_ROWS, project_key, user_id).await
-    }
-
-    /// The facts of a browser never identified.
-    pub async fn browser_facts(&self, project_key: String, anonymous_id: String) -> Result<Vec<FactRow>, DbError> {
-        self.fact_rows(BROWSER_ROWS, project_key, anonymous_id).await
-    }
-
-    async fn fact_rows(&self, sql: &'static str, key: String, who: String) -> Result<Vec<FactRow>, DbError> {
-        match self {
-            Store::Sqlite(db) => {
-                db.read(move |conn| {
-                    let mut q = conn.prepare_cached(&sqlite(sql))?;
-                    let rows = q.query_map([key, who], |r| {
-                        Ok(FactRow {
-                            kind: r.get(0)?,
-                            item: r.get(1)?,
-                            n: r.get(2)?,
-                            first_ts: r.get(3)?,
-                            last_ts: r.get(4)?,
-                        })
-                    })?;
-                    rows.collect()
-                })
-                .await
-            }
-            Store::Postgres(pg) => {
-                let client = pg.client().await?;
-                let q = client.prepare_cached(&postgres(sql)).await?;
-                let rows = client.query(&q, &[&key, &who]).await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(FactRow {
-                            kind: r.try_get(0)?,
-                            item: r.try_get(1)?,
-                            n: r.try_get(2)?,
-                            first_ts: r.try_get(3)?,
-                            last_ts: r.try_get(4)?,
-                        })
-                    })
-                    .collect()
-            }
-        }
-    }
-
-    /// The first user identified on `anonymous_id`, if any.
-    pub async fn browser_owner(&self, project_key: String, anonymous_id: String) -> Result<Option<String>, DbError> {
-        const SQL: &str = "SELECT user_id FROM browser_owners WHERE project_key = {1} AND anonymous_id = {2}";
-        match self {
-            Store::Sqlite(db) => {
-                db.read(move |conn| {
-                    use rusqlite::OptionalExtension;
-                    conn.prepare_cached(&sqlite(SQL))?.query_row([project_key, anonymous_id], |r| r.get(0)).optional()
-                })
-                .await
-            }
-            Store::Postgres(pg) => {
-                let client = pg.client().await?;
-                let row = client.query_opt(&postgres(SQL), &[&project_key, &anonymous_id]).await?;
-                Ok(row.map(|r| r.get(0)))
-            }
-        }
-    }
-
-    /// Drops the facts of browsers and users not heard from since `before`
-    /// (the server's clock): what the retention worker leaves of people whose events all expired.
-    pub async fn expire_person_facts(&self, project_key: String, before: i64) -> Result<u64, DbError> {
-        const SQL: &str = "DELETE FROM person_facts WHERE project_key = {1} AND last_received < {2}";
-        match self {
-            Store::Sqlite(db) => {
-                db.write(move |tx| tx.execute(&sqlite(SQL), rusqlite::params![project_key, before]).map(|n| n as u64))
-                    .await
-            }
-            Store::Postgres(pg) => {
-                let client = pg.client().await?;
-                Ok(client.execute(&postgres(SQL), &[&project_key, &before]).await?)
-            }
-        }
-    }
 }

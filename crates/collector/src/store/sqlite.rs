@@ -1,34 +1,32 @@
 //! SQLite storage: one writer thread that owns the write connection, and a
-//! small pool of read connections.
+//! small pool of read connections. This is the machinery every aggregate's
+//! SQLite implementation (`events/sqlite.rs`, `cases/sqlite.rs`, …) runs on,
+//! and the row mappers they share.
 //!
-//! **Writes** go through [`Db::insert`] to the writer thread, which takes
+//! **Ingest** goes through `Db::insert_batch` to the writer thread, which takes
 //! every batch waiting in its queue and stores them in *one* transaction
 //! ("group commit"), then answers each. Under load a commit (and its fsync)
 //! is shared by many requests; alone, a batch is committed at once. A request
 //! is answered only after its transaction committed, with
 //! `synchronous = FULL`: what was acknowledged survives a crash or power loss.
-//! The automation worker's writes ([`Db::write`]) go to the same thread, each
-//! in its own transaction, so SQLite never sees two writers.
+//! Every other write ([`Db::write`]) goes to the same thread, each in its own
+//! transaction, so SQLite never sees two writers.
 //!
 //! **Reads** run on tokio's blocking pool through [`Db::read`], each on a
 //! free connection of [`READERS`]; with WAL they never wait for the writer,
 //! and one slow read (a report over a whole project) does not queue every
 //! widget read behind it.
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::{mpsc, oneshot};
-use touchpoint_protocol::{EventKind, EventStatus};
+use touchpoint_protocol::EventStatus;
 
-use super::{
-    AfterAttempt, Attempt, Case, Claimed, ClaimedResponse, DbError, Dequeue, EventFilter, EventQuery, HealthSnapshot,
-    ListEntry, NewEvent, OpenError, OutboxItem, RoutingDecision, RunEffects, StoredActivity, StoredEvent,
-};
+use super::{Case, DbError, NewEvent, OpenError, OutboxItem, StoredEvent};
 
 pub const DB_FILE: &str = "touchpoint.db";
 
@@ -97,10 +95,10 @@ enum Job {
 }
 
 /// One request's valid events.
-struct Batch {
-    project_key: String,
-    received_at: i64,
-    events: Vec<NewEvent>,
+pub(super) struct Batch {
+    pub project_key: String,
+    pub received_at: i64,
+    pub events: Vec<NewEvent>,
 }
 
 impl Db {
@@ -140,14 +138,8 @@ impl Db {
     /// Stores one request's events (in one transaction, possibly shared with
     /// other requests) and returns, per event in order, `Accepted` or
     /// `Duplicate`. Returns only once the transaction committed.
-    pub async fn insert(
-        &self,
-        project_key: String,
-        received_at: i64,
-        events: Vec<NewEvent>,
-    ) -> Result<Vec<EventStatus>, DbError> {
+    pub(super) async fn insert_batch(&self, batch: Batch) -> Result<Vec<EventStatus>, DbError> {
         let (reply, answer) = oneshot::channel();
-        let batch = Batch { project_key, received_at, events };
         self.writer.send(Job::Insert { batch, reply }).await.map_err(|_| DbError::Closed)?;
         answer.await.map_err(|_| DbError::Closed)?
     }
@@ -193,378 +185,6 @@ impl Db {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
     }
-
-    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<StoredEvent>, DbError> {
-        self.read(move |conn| list_events(conn, &filter)).await
-    }
-
-    pub async fn response_events(&self, key: String, response_ids: Vec<String>) -> Result<Vec<StoredEvent>, DbError> {
-        self.read(move |conn| {
-            let ids = serde_json::to_string(&response_ids).unwrap_or_else(|_| "[]".into());
-            let mut q = conn.prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events
-                 WHERE project_key = ?1 AND response_id IN (SELECT value FROM json_each(?2)) AND rejected IS NULL
-                 ORDER BY received_at, rowid"
-            ))?;
-            let rows = q.query_map(params![key, ids], stored_event)?;
-            rows.collect()
-        })
-        .await
-    }
-
-    pub async fn server_identifies(&self, key: String, user_id: String) -> Result<Vec<String>, DbError> {
-        self.read(move |conn| {
-            let mut q = conn.prepare_cached(
-                "SELECT body FROM events
-                 WHERE project_key = ?1 AND user_id = ?2 AND type = 'identify' AND source = 'server'
-                   AND rejected IS NULL
-                 ORDER BY received_at, rowid",
-            )?;
-            let rows = q.query_map(params![key, user_id], |r| r.get(0))?;
-            rows.collect()
-        })
-        .await
-    }
-
-    pub async fn events(&self, query: EventQuery) -> Result<Vec<StoredEvent>, DbError> {
-        self.read(move |conn| events(conn, &query)).await
-    }
-
-    pub async fn project_activity(&self, key: String) -> Result<Vec<StoredActivity>, DbError> {
-        self.read(move |conn| activity(conn, "project_key = ?1", params![key])).await
-    }
-
-    pub async fn user_activity(&self, key: String, user_id: String) -> Result<Vec<StoredActivity>, DbError> {
-        self.read(move |conn| {
-            activity(
-                conn,
-                // `+project_key`: on the user and browser indexes, not a scan of the whole project.
-                "+project_key = ?1 AND (user_id = ?2 OR anonymous_id IN
-                    (SELECT anonymous_id FROM events WHERE +project_key = ?1 AND user_id = ?2 AND rejected IS NULL))",
-                params![key, user_id],
-            )
-        })
-        .await
-    }
-
-    pub async fn browser_activity(&self, key: String, anonymous_id: String) -> Result<Vec<StoredActivity>, DbError> {
-        self.read(move |conn| activity(conn, "project_key = ?1 AND anonymous_id = ?2", params![key, anonymous_id]))
-            .await
-    }
-
-    pub async fn latest_scores(&self, key: String, survey_id: String, question_id: String) -> Result<Vec<u8>, DbError> {
-        self.read(move |conn| latest_scores(conn, &key, &survey_id, &question_id)).await
-    }
-
-    pub async fn claim_queued(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<Claimed>, DbError> {
-        self.write(move |tx| {
-            let ids: Vec<(String, String)> = {
-                let mut claim = tx.prepare_cached(
-                    "UPDATE automation_queue SET lease_until = ?1
-                     WHERE rowid IN (SELECT rowid FROM automation_queue
-                                     WHERE lease_until IS NULL OR lease_until <= ?2
-                                     ORDER BY enqueued_at, project_key, event_id LIMIT ?3)
-                     RETURNING project_key, event_id",
-                )?;
-                let rows = claim.query_map(params![now + lease_ms, now, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
-            let mut select =
-                tx.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_key = ?1 AND id = ?2"))?;
-            let mut claimed = Vec::with_capacity(ids.len());
-            for (key, id) in ids {
-                match select.query_row([&key, &id], stored_event).optional()? {
-                    Some(event) => claimed.push(event),
-                    // Cannot happen (events are never deleted); do not let it block the queue.
-                    None => {
-                        tx.execute(
-                            "DELETE FROM automation_queue WHERE project_key = ?1 AND event_id = ?2",
-                            [&key, &id],
-                        )?;
-                    }
-                }
-            }
-            claimed.sort_by_key(|e| (e.ts, e.seq));
-            Ok(claimed)
-        })
-        .await
-    }
-
-    pub async fn claim_responses(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<ClaimedResponse>, DbError> {
-        self.write(move |tx| {
-            let mut claim = tx.prepare_cached(
-                "UPDATE response_queue SET lease_until = ?1
-                 WHERE rowid IN (SELECT rowid FROM response_queue
-                                 WHERE due_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
-                                 ORDER BY due_at, project_key, response_id LIMIT ?3)
-                 RETURNING project_key, response_id, survey_id, due_at",
-            )?;
-            let rows = claim.query_map(params![now + lease_ms, now, limit], |r| {
-                Ok(ClaimedResponse {
-                    project_key: r.get(0)?,
-                    response_id: r.get(1)?,
-                    survey_id: r.get(2)?,
-                    due_at: r.get(3)?,
-                })
-            })?;
-            let mut claimed: Vec<ClaimedResponse> = rows.collect::<rusqlite::Result<_>>()?;
-            claimed.sort_by(|a, b| (a.due_at, &a.response_id).cmp(&(b.due_at, &b.response_id)));
-            Ok(claimed)
-        })
-        .await
-    }
-
-    pub async fn apply_runs(
-        &self,
-        key: String,
-        trigger_id: String,
-        dequeue: Option<Dequeue>,
-        runs: Vec<RunEffects>,
-        now: i64,
-    ) -> Result<Vec<String>, DbError> {
-        self.write(move |tx| {
-            let mut ran = Vec::new();
-            for run in runs {
-                if store_run(tx, &key, &trigger_id, &run, now)? {
-                    ran.push(run.rule_id);
-                }
-            }
-            match dequeue {
-                Some(Dequeue::Event(event_id)) => {
-                    tx.execute(
-                        "DELETE FROM automation_queue WHERE project_key = ?1 AND event_id = ?2",
-                        params![key, event_id],
-                    )?;
-                }
-                Some(Dequeue::Response { response_id, due_at }) => {
-                    tx.execute(
-                        "DELETE FROM response_queue WHERE project_key = ?1 AND response_id = ?2 AND due_at = ?3",
-                        params![key, response_id, due_at],
-                    )?;
-                }
-                None => {}
-            }
-            Ok(ran)
-        })
-        .await
-    }
-
-    pub async fn rule_runs(&self, key: String, rule_id: String) -> Result<HashSet<String>, DbError> {
-        self.read(move |conn| {
-            let mut q =
-                conn.prepare_cached("SELECT trigger_id FROM automation_runs WHERE project_key = ?1 AND rule_id = ?2")?;
-            let rows = q.query_map(params![key, rule_id], |r| r.get(0))?;
-            rows.collect()
-        })
-        .await
-    }
-
-    pub async fn claim_due(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<OutboxItem>, DbError> {
-        self.write(move |tx| {
-            let mut claim = tx.prepare_cached(&format!(
-                "UPDATE outbox SET lease_until = ?1
-                 WHERE id IN (SELECT id FROM outbox
-                              WHERE status = 'pending' AND next_attempt_at <= ?2
-                                AND (lease_until IS NULL OR lease_until <= ?2)
-                              ORDER BY next_attempt_at, id LIMIT ?3)
-                 RETURNING {OUTBOX_COLUMNS}"
-            ))?;
-            let rows = claim.query_map(params![now + lease_ms, now, limit], outbox_item)?;
-            let mut items: Vec<OutboxItem> = rows.collect::<rusqlite::Result<_>>()?;
-            items.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
-            Ok(items)
-        })
-        .await
-    }
-
-    pub async fn next_due_at(&self) -> Result<Option<i64>, DbError> {
-        self.read(|conn| {
-            conn.query_row(
-                "SELECT MIN(at) FROM
-                   (SELECT MAX(next_attempt_at, COALESCE(lease_until, 0)) AS at FROM outbox WHERE status = 'pending'
-                    UNION ALL
-                    SELECT MAX(due_at, COALESCE(lease_until, 0)) FROM response_queue)",
-                [],
-                |r| r.get(0),
-            )
-        })
-        .await
-    }
-
-    pub async fn record_attempt(&self, a: Attempt, after: AfterAttempt) -> Result<(), DbError> {
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT OR REPLACE INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error],
-            )?;
-            let (status, next, delivered) = match after {
-                AfterAttempt::Delivered { at } => ("delivered", None, Some(at)),
-                AfterAttempt::Retry { at } => ("pending", Some(at), None),
-                AfterAttempt::Failed => ("failed", None, None),
-            };
-            tx.execute(
-                "UPDATE outbox SET status = ?2, attempts = ?3, next_attempt_at = COALESCE(?4, next_attempt_at),
-                                   delivered_at = ?5, last_error = ?6, lease_until = NULL
-                 WHERE id = ?1",
-                params![a.delivery_id, status, a.attempt, next, delivered, a.error],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub async fn deliveries(
-        &self,
-        key: String,
-        status: Option<String>,
-        limit: u32,
-    ) -> Result<Vec<(OutboxItem, Vec<Attempt>)>, DbError> {
-        self.read(move |conn| {
-            let mut q = conn.prepare_cached(&format!(
-                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE project_key = ?1 AND (?2 IS NULL OR status = ?2)
-                 ORDER BY created_at DESC, id LIMIT ?3"
-            ))?;
-            let items: Vec<OutboxItem> =
-                q.query_map(params![key, status, limit], outbox_item)?.collect::<rusqlite::Result<_>>()?;
-            let mut attempts = conn.prepare_cached(
-                "SELECT delivery_id, attempt, started_at, duration_ms, status_code, error
-                 FROM delivery_attempts WHERE delivery_id = ?1 ORDER BY attempt",
-            )?;
-            items
-                .into_iter()
-                .map(|item| {
-                    let list = attempts
-                        .query_map([&item.id], |r| {
-                            Ok(Attempt {
-                                delivery_id: r.get(0)?,
-                                attempt: r.get(1)?,
-                                started_at: r.get(2)?,
-                                duration_ms: r.get(3)?,
-                                status_code: r.get(4)?,
-                                error: r.get(5)?,
-                            })
-                        })?
-                        .collect::<rusqlite::Result<_>>()?;
-                    Ok((item, list))
-                })
-                .collect()
-        })
-        .await
-    }
-
-    pub async fn cases(&self, key: String, status: Option<String>) -> Result<Vec<Case>, DbError> {
-        self.read(move |conn| {
-            let mut q = conn.prepare_cached(&format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE project_key = ?1 AND (?2 IS NULL OR status = ?2)
-                 ORDER BY created_at DESC, id"
-            ))?;
-            let rows = q.query_map(params![key, status], case)?;
-            rows.collect()
-        })
-        .await
-    }
-
-    pub async fn close_case(
-        &self,
-        key: String,
-        id: String,
-        note: Option<String>,
-        now: i64,
-    ) -> Result<Option<Case>, DbError> {
-        self.write(move |tx| {
-            tx.execute(
-                "UPDATE cases SET status = 'solved', closed_at = ?3, note = ?4
-                 WHERE project_key = ?1 AND id = ?2 AND status <> 'solved'",
-                params![key, id, now, note],
-            )?;
-            tx.query_row(
-                &format!("SELECT {CASE_COLUMNS} FROM cases WHERE project_key = ?1 AND id = ?2"),
-                params![key, id],
-                case,
-            )
-            .optional()
-        })
-        .await
-    }
-}
-
-/// Records that `run`'s rule ran for `trigger_id` and stores its outbox rows
-/// and cases, unless it ran for that trigger before (then stores nothing).
-pub(super) fn store_run(
-    tx: &Transaction,
-    key: &str,
-    trigger_id: &str,
-    run: &RunEffects,
-    now: i64,
-) -> rusqlite::Result<bool> {
-    let new = tx.execute(
-        "INSERT OR IGNORE INTO automation_runs (trigger_id, rule_id, project_key, created_at)
-         VALUES (?1, ?2, ?3, ?4)",
-        params![trigger_id, run.rule_id, key, now],
-    )? == 1;
-    if !new {
-        return Ok(false);
-    }
-    for o in &run.outbox {
-        let mut o = std::borrow::Cow::Borrowed(o);
-        if run.one_email_a_day && o.kind == "email" && o.status == "pending" {
-            let within = tx.execute(
-                "INSERT OR IGNORE INTO email_quota (project_key, address, day, delivery_id) VALUES (?1, ?2, ?3, ?4)",
-                params![o.project_key, o.target.to_lowercase(), super::utc_day(o.created_at), o.id],
-            )? == 1;
-            if !within {
-                let o = o.to_mut();
-                o.status = "failed".into();
-                o.last_error = Some(super::OVER_EMAIL_QUOTA.into());
-            }
-        }
-        tx.execute(
-            "INSERT INTO outbox (id, project_key, rule_id, trigger_id, kind, target, payload, signature,
-                                 status, attempts, next_attempt_at, created_at, delivered_at, last_error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                o.id,
-                o.project_key,
-                o.rule_id,
-                o.trigger_id,
-                o.kind,
-                o.target,
-                o.payload,
-                o.signing_key,
-                o.status,
-                o.attempts,
-                o.next_attempt_at,
-                o.created_at,
-                o.delivered_at,
-                o.last_error
-            ],
-        )?;
-    }
-    for c in &run.cases {
-        tx.execute(
-            "INSERT INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
-                                status, created_at, closed_at, note, priority, assignee)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                c.id,
-                c.project_key,
-                c.rule_id,
-                c.trigger_id,
-                c.title,
-                c.user_id,
-                c.anonymous_id,
-                c.detail,
-                c.status,
-                c.created_at,
-                c.closed_at,
-                c.note,
-                c.priority,
-                c.assignee
-            ],
-        )?;
-    }
-    Ok(true)
 }
 
 pub(super) const EVENT_COLUMNS: &str =
@@ -638,26 +258,6 @@ pub(super) fn case(r: &rusqlite::Row) -> rusqlite::Result<Case> {
     })
 }
 
-fn events(conn: &Connection, q: &EventQuery) -> rusqlite::Result<Vec<StoredEvent>> {
-    // Types as a JSON array, so one cached statement serves any number of them.
-    let kinds = serde_json::to_string(&q.kinds).unwrap_or_else(|_| "[]".into());
-    let (after_ts, after_seq) = q.after.unwrap_or((i64::MIN, i64::MIN));
-    let mut query = conn.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events
-         WHERE project_key = ?1
-           AND (?2 = '[]' OR type IN (SELECT value FROM json_each(?2)))
-           AND (?3 IS NULL OR survey_id = ?3)
-           AND (ts > ?4 OR (ts = ?4 AND rowid > ?5))
-           AND (?7 OR rejected IS NULL)
-         ORDER BY ts, rowid LIMIT ?6"
-    ))?;
-    let rows = query.query_map(
-        params![q.project_key, kinds, q.survey_id, after_ts, after_seq, q.limit, q.with_rejected],
-        stored_event,
-    )?;
-    rows.collect()
-}
-
 /// The writer thread: waits for a job; for a batch, takes whatever other
 /// batches are queued (up to [`MAX_GROUP`]), stores them all in one
 /// transaction and answers each. Other writes run one by one, in queue order.
@@ -692,7 +292,7 @@ fn write_loop(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
             continue;
         }
         let batches: Vec<&Batch> = group.iter().map(|(batch, _)| batch).collect();
-        match insert_batches(&mut conn, &batches) {
+        match super::events::insert_batches(&mut conn, &batches) {
             Ok(statuses) => {
                 for ((_, reply), statuses) in group.into_iter().zip(statuses) {
                     let _ = reply.send(Ok(statuses));
@@ -742,340 +342,28 @@ fn apply(conn: &mut Connection, sql: &str, version: i64) -> rusqlite::Result<()>
     tx.commit()
 }
 
-/// Stores `batches` in one transaction. Returns, per batch and per event in
-/// order, `Accepted` or `Duplicate` (its id was already stored, possibly
-/// earlier in this very transaction).
-fn insert_batches(conn: &mut Connection, batches: &[&Batch]) -> rusqlite::Result<Vec<Vec<EventStatus>>> {
-    let tx = conn.transaction()?;
-    let mut all = Vec::with_capacity(batches.len());
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
-                                           survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )?;
-        let mut enqueue = tx.prepare_cached(
-            "INSERT OR IGNORE INTO automation_queue (event_id, project_key, enqueued_at) VALUES (?1, ?2, ?3)",
-        )?;
-        // A close makes the response due at once; an answer moves a quiet time on.
-        let mut response_closes = tx.prepare_cached(
-            "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (project_key, response_id) DO UPDATE SET due_at = MIN(due_at, excluded.due_at)",
-        )?;
-        let mut response_answered = tx.prepare_cached(
-            "INSERT INTO response_queue (project_key, response_id, survey_id, due_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (project_key, response_id) DO UPDATE SET due_at = MAX(due_at, excluded.due_at)",
-        )?;
-        let mut add_fact = tx.prepare_cached(super::person_facts::ADD_SQLITE)?;
-        let mut own_browser = tx.prepare_cached(super::person_facts::OWN_SQLITE)?;
-        let mut mark_account = tx.prepare_cached(
-            "INSERT INTO accounts_dirty (project_key, kind, subject, version) VALUES (?1, ?2, ?3, 1)
-             ON CONFLICT (project_key, kind, subject) DO UPDATE SET version = version + 1",
-        )?;
-        let mut open_case = tx.prepare_cached(
-            "INSERT OR IGNORE INTO cases (id, project_key, rule_id, trigger_id, title, user_id, anonymous_id, detail,
-                                          status, created_at, closed_at, note)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, NULL, NULL)",
-        )?;
-        for batch in batches {
-            let mut statuses = Vec::with_capacity(batch.events.len());
-            let indexed = super::checklist_progress::indexed_sqlite(&tx, &batch.project_key)?;
-            let mut progress = super::checklist_progress::Fold::default();
-            for NewEvent { event: e, body, automate, rejected, ts_flag, source, response_due, account_marks } in
-                &batch.events
-            {
-                let (response_id, question_id) = response_and_question(&e.kind);
-                let inserted = insert.execute(params![
-                    e.id,
-                    batch.project_key,
-                    e.kind.name(),
-                    e.ts,
-                    batch.received_at,
-                    e.anonymous_id,
-                    e.user_id,
-                    e.kind.survey_id(),
-                    response_id,
-                    question_id,
-                    e.url,
-                    body,
-                    rejected,
-                    ts_flag,
-                    source.as_str(),
-                ])?;
-                let acted_on = inserted == 1 && rejected.is_none();
-                if acted_on {
-                    indexed.add(&mut progress, e, (batch.received_at, tx.last_insert_rowid()));
-                }
-                if acted_on && *automate {
-                    enqueue.execute(params![e.id, batch.project_key, batch.received_at])?;
-                }
-                if let (true, Some(due), Some(response_id), Some(survey_id)) =
-                    (acted_on, response_due, response_id, e.kind.survey_id())
-                {
-                    let upsert = if due.closes { &mut response_closes } else { &mut response_answered };
-                    upsert.execute(params![batch.project_key, response_id, survey_id, due.at])?;
-                }
-                if acted_on {
-                    let user = e.user_id.as_deref().unwrap_or_default();
-                    for (kind, item) in super::person_facts::items(e) {
-                        add_fact.execute(params![
-                            batch.project_key,
-                            e.anonymous_id,
-                            user,
-                            kind,
-                            item,
-                            e.ts,
-                            batch.received_at
-                        ])?;
-                    }
-                    if let Some(user) = &e.user_id {
-                        own_browser.execute(params![batch.project_key, e.anonymous_id, user])?;
-                    }
-                }
-                if acted_on && *account_marks {
-                    for (kind, subject) in super::account_changes::marks(e) {
-                        mark_account.execute(params![batch.project_key, kind, subject])?;
-                    }
-                }
-                if let Some(c) = super::help_case(e).filter(|_| acted_on) {
-                    open_case.execute(params![
-                        c.id,
-                        batch.project_key,
-                        super::HELP_CASE_RULE,
-                        e.id,
-                        c.title,
-                        e.user_id,
-                        e.anonymous_id,
-                        c.detail,
-                        batch.received_at
-                    ])?;
-                }
-                statuses.push(if inserted == 1 { EventStatus::Accepted } else { EventStatus::Duplicate });
-            }
-            super::checklist_progress::write_sqlite(&tx, &batch.project_key, progress)?;
-            all.push(statuses);
-        }
-    }
-    tx.commit()?;
-    Ok(all)
-}
-
-pub(super) fn response_and_question(kind: &EventKind) -> (Option<&str>, Option<&str>) {
-    match kind {
-        EventKind::SurveyAnswered { response_id, question_id, .. }
-        | EventKind::SurveyDismissed { response_id, question_id, .. } => (Some(response_id), Some(question_id)),
-        EventKind::SurveyShown { response_id, .. } | EventKind::SurveyCompleted { response_id, .. } => {
-            (Some(response_id), None)
-        }
-        // Track, identify, client errors, and any kind added later: neither.
-        _ => (None, None),
-    }
-}
-
-/// Stored events, rejected ones too, oldest first by the client's clock, then by arrival.
-fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<StoredEvent>> {
-    let mut query = conn.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events
-         WHERE project_key = ?1
-           AND (?2 IS NULL OR survey_id = ?2) AND (?3 IS NULL OR anonymous_id = ?3) AND (?4 IS NULL OR type = ?4)
-         ORDER BY ts, rowid LIMIT ?5"
-    ))?;
-    let f = filter;
-    let rows = query.query_map(params![f.project_key, f.survey_id, f.anonymous_id, f.kind, f.limit], stored_event)?;
-    rows.collect()
-}
-
-pub(super) fn activity(
-    conn: &Connection,
-    filter: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<StoredActivity>> {
-    let mut query = conn.prepare_cached(&format!(
-        "SELECT anonymous_id, user_id, ts, received_at,
-                CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
-                                 'nudge_shown', 'group', 'survey_answered')
-                     THEN body END
-         FROM events WHERE ({filter}) AND rejected IS NULL ORDER BY received_at, rowid"
-    ))?;
-    let rows = query.query_map(params, |r| {
-        Ok(StoredActivity {
-            anonymous_id: r.get(0)?,
-            user_id: r.get(1)?,
-            ts: r.get(2)?,
-            received_at: r.get(3)?,
-            body: r.get(4)?,
-        })
-    })?;
-    rows.collect()
-}
-
-/// The score of each response to `question_id`, counting only its latest
-/// answer: going back and changing a score must not count the response twice.
-/// Non-numeric answers count as no score. Only `project_key`'s events count.
-fn latest_scores(
-    conn: &Connection,
-    project_key: &str,
-    survey_id: &str,
-    question_id: &str,
-) -> rusqlite::Result<Vec<u8>> {
-    // "Latest" is by the server's clock, then by arrival: a client's ts can be anything.
-    let mut query = conn.prepare_cached(
-        "SELECT response_id,
-                CASE json_type(body, '$.value') WHEN 'integer' THEN json_extract(body, '$.value') END
-         FROM events
-         WHERE type = 'survey_answered' AND survey_id = ?1 AND question_id = ?2 AND project_key = ?3
-           AND rejected IS NULL
-         ORDER BY received_at, rowid",
-    )?;
-    let mut latest: HashMap<String, Option<i64>> = HashMap::new();
-    let mut rows = query.query(params![survey_id, question_id, project_key])?;
-    while let Some(row) = rows.next()? {
-        latest.insert(row.get(0)?, row.get(1)?);
-    }
-    Ok(latest.into_values().filter_map(|v| v.and_then(|v| u8::try_from(v).ok())).collect())
-}
-
 /// Accounts: health history, routing decisions, lists.
-impl Db {
-    pub async fn record_health(&self, snapshots: Vec<HealthSnapshot>) -> Result<(), DbError> {
-        self.write(move |tx| {
-            for h in &snapshots {
-                tx.execute(
-                    "INSERT OR IGNORE INTO account_health
-                         (project_key, account_id, computed_at, score, stage, tier, breakdown)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![h.project_key, h.account_id, h.computed_at, h.score, h.stage, h.tier, h.breakdown],
-                )?;
-            }
-            Ok(())
-        })
-        .await
+impl Db {}
+
+#[async_trait::async_trait]
+impl super::Backend for Db {
+    fn name(&self) -> &'static str {
+        "sqlite"
     }
 
-    pub async fn health_history(&self, key: String, account: Option<String>) -> Result<Vec<HealthSnapshot>, DbError> {
-        self.read(move |conn| {
-            let mut q = conn.prepare_cached(
-                "SELECT project_key, account_id, computed_at, score, stage, tier, breakdown FROM account_health
-                 WHERE project_key = ?1 AND (?2 IS NULL OR account_id = ?2) ORDER BY account_id, computed_at",
-            )?;
-            let rows = q.query_map(params![key, account], |r| {
-                Ok(HealthSnapshot {
-                    project_key: r.get(0)?,
-                    account_id: r.get(1)?,
-                    computed_at: r.get(2)?,
-                    score: r.get(3)?,
-                    stage: r.get(4)?,
-                    tier: r.get(5)?,
-                    breakdown: r.get(6)?,
-                })
-            })?;
-            rows.collect()
-        })
-        .await
+    fn pool_stats(&self) -> Option<crate::metrics::PoolStats> {
+        None
     }
 
-    pub async fn apply_routing(
-        &self,
-        d: RoutingDecision,
-        run: RunEffects,
-        lists: Vec<String>,
-    ) -> Result<bool, DbError> {
-        self.write(move |tx| {
-            if !store_run(tx, &d.project_key, &d.trigger_id, &run, d.decided_at)? {
-                return Ok(false);
-            }
-            tx.execute(
-                "INSERT INTO account_routing (trigger_id, rule_id, project_key, account_id, reason, actions,
-                                              assigned_to, decided_at, closed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    d.trigger_id,
-                    d.rule_id,
-                    d.project_key,
-                    d.account_id,
-                    d.reason,
-                    d.actions,
-                    d.assigned_to,
-                    d.decided_at,
-                    d.closed_at
-                ],
-            )?;
-            for list in &lists {
-                tx.execute(
-                    "INSERT OR IGNORE INTO account_lists (project_key, list, account_id, rule_id, reason, added_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![d.project_key, list, d.account_id, d.rule_id, d.reason, d.decided_at],
-                )?;
-            }
-            Ok(true)
-        })
-        .await
-    }
-
-    pub async fn close_routing(&self, key: String, trigger_ids: Vec<String>, now: i64) -> Result<(), DbError> {
-        self.write(move |tx| {
-            for id in &trigger_ids {
-                tx.execute(
-                    "UPDATE account_routing SET closed_at = ?3
-                     WHERE project_key = ?1 AND trigger_id = ?2 AND closed_at IS NULL",
-                    params![key, id, now],
-                )?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    pub async fn routing_log(&self, key: String, account: Option<String>) -> Result<Vec<RoutingDecision>, DbError> {
-        self.read(move |conn| {
-            let mut q = conn.prepare_cached(
-                "SELECT trigger_id, rule_id, project_key, account_id, reason, actions, assigned_to, decided_at,
-                        closed_at
-                 FROM account_routing WHERE project_key = ?1 AND (?2 IS NULL OR account_id = ?2)
-                 ORDER BY decided_at DESC, trigger_id",
-            )?;
-            let rows = q.query_map(params![key, account], |r| {
-                Ok(RoutingDecision {
-                    trigger_id: r.get(0)?,
-                    rule_id: r.get(1)?,
-                    project_key: r.get(2)?,
-                    account_id: r.get(3)?,
-                    reason: r.get(4)?,
-                    actions: r.get(5)?,
-                    assigned_to: r.get(6)?,
-                    decided_at: r.get(7)?,
-                    closed_at: r.get(8)?,
-                })
-            })?;
-            rows.collect()
-        })
-        .await
-    }
-
-    pub async fn account_lists(&self, key: String) -> Result<Vec<ListEntry>, DbError> {
-        self.read(move |conn| {
-            let mut q = conn.prepare_cached(
-                "SELECT project_key, list, account_id, rule_id, reason, added_at FROM account_lists
-                 WHERE project_key = ?1 ORDER BY list, added_at, account_id",
-            )?;
-            let rows = q.query_map([key], |r| {
-                Ok(ListEntry {
-                    project_key: r.get(0)?,
-                    list: r.get(1)?,
-                    account_id: r.get(2)?,
-                    rule_id: r.get(3)?,
-                    reason: r.get(4)?,
-                    added_at: r.get(5)?,
-                })
-            })?;
-            rows.collect()
-        })
-        .await
+    async fn close(&self) {
+        Db::close(self).await
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::params;
+
     use super::*;
 
     #[test]

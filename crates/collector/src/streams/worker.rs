@@ -9,12 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
-
 use super::{plan, settled, Batch, Plan, StreamSpec, STREAM_HEADER};
 use crate::automations::{Automations, DELIVERY_HEADER, SIGNATURE_HEADER};
 use crate::signature::sign;
 use crate::store::{Store, StreamLease};
+use crate::worker::{Job, Stop};
 use crate::AppState;
 
 /// Longest sleep between looks at the streams when none had anything to send.
@@ -23,23 +22,44 @@ const POLL: Duration = Duration::from_millis(250);
 const LEASE_MARGIN_MS: i64 = 30_000;
 
 /// The running worker; [`Worker::stop`] ends it after the batch in flight.
-pub struct Worker {
-    stop: watch::Sender<bool>,
-    handle: tokio::task::JoinHandle<()>,
+/// The streams worker's job: one look at every (stream, project).
+pub struct Streaming {
+    automations: Arc<Automations>,
+    /// This worker's name on the leases it takes.
+    holder: String,
 }
 
-impl Worker {
-    /// Starts the worker if `state`'s automations file declares streams.
-    pub fn spawn(state: &AppState) -> Option<Worker> {
+impl Job for Streaming {
+    const NAME: &'static str = "streams";
+
+    /// The job if `state`'s automations file declares streams.
+    fn of(state: &AppState) -> Option<Streaming> {
         let automations = state.automations.clone().filter(|a| !a.config.streams.is_empty())?;
-        let (stop, stopped) = watch::channel(false);
-        let handle = tokio::spawn(run(state.clone(), automations, stopped));
-        Some(Worker { stop, handle })
+        Some(Streaming { automations, holder: holder() })
     }
 
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.handle.await;
+    async fn pass(&mut self, state: &AppState, stop: &Stop) -> Duration {
+        let automations = &self.automations;
+        let mut moved = false;
+        for spec in &automations.config.streams {
+            for key in state.projects.public_keys().filter(|k| spec.applies_to(k)) {
+                let secret =
+                    spec.secret.as_deref().or_else(|| automations.config.project_secrets.get(key).map(String::as_str));
+                match step(&state.db, spec, key, secret, &self.holder).await {
+                    Ok(Step::Moved) => moved = true,
+                    Ok(Step::Idle | Step::Failed) => {}
+                    Err(e) => log(&format!("stream {:?} of {key}: {e}", spec.id)),
+                }
+                if stop.requested() {
+                    return POLL;
+                }
+            }
+        }
+        if moved {
+            Duration::ZERO
+        } else {
+            POLL
+        }
     }
 }
 
@@ -57,34 +77,6 @@ enum Step {
 fn holder() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     format!("{}-{}-{}", std::process::id(), crate::now_ms(), NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-async fn run(state: AppState, automations: Arc<Automations>, mut stopped: watch::Receiver<bool>) {
-    let holder = holder();
-    loop {
-        let mut moved = false;
-        for spec in &automations.config.streams {
-            for key in state.projects.public_keys().filter(|k| spec.applies_to(k)) {
-                let secret =
-                    spec.secret.as_deref().or_else(|| automations.config.project_secrets.get(key).map(String::as_str));
-                match step(&state.db, spec, key, secret, &holder).await {
-                    Ok(Step::Moved) => moved = true,
-                    Ok(Step::Idle | Step::Failed) => {}
-                    Err(e) => log(&format!("stream {:?} of {key}: {e}", spec.id)),
-                }
-                if *stopped.borrow() {
-                    return;
-                }
-            }
-        }
-        if moved {
-            continue;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(POLL) => {}
-            _ = stopped.changed() => return,
-        }
-    }
 }
 
 fn log(message: &str) {

@@ -1,0 +1,141 @@
+//! The accounts worker's change log on Postgres: claims with `SKIP LOCKED`, removals in the order ingest marks them.
+
+use async_trait::async_trait;
+
+use crate::store::postgres::PgStore;
+
+use super::*;
+
+/// By the primary key `(project_key, id)`: `seq` has no index of its own.
+const ACCOUNT_ROWS_POSTGRES: &str = "(project_key, id) IN (
+    WITH members AS (SELECT DISTINCT user_id FROM events
+        WHERE project_key = $1 AND type = 'group' AND ((body::jsonb) ->> 'account_id') = ANY($2))
+    SELECT project_key, id FROM events WHERE project_key = $1 AND user_id IN (SELECT user_id FROM members)
+    UNION
+    SELECT project_key, id FROM events WHERE project_key = $1 AND anonymous_id IN
+        (SELECT anonymous_id FROM events WHERE project_key = $1 AND user_id IN (SELECT user_id FROM members))
+    UNION
+    SELECT project_key, id FROM events WHERE project_key = $1 AND type = 'track'
+        AND ((body::jsonb) -> 'props' ->> 'account_id') = ANY($2))";
+
+#[async_trait]
+impl AccountChangeStore for PgStore {
+    async fn claim_account_changes(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<AccountChange>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "UPDATE accounts_dirty SET lease_until = $1
+                     WHERE (project_key, kind, subject) IN
+                           (SELECT project_key, kind, subject FROM accounts_dirty
+                            WHERE lease_until IS NULL OR lease_until <= $2 LIMIT $3
+                            FOR UPDATE SKIP LOCKED)
+                     RETURNING project_key, kind, subject, version",
+                &[&(now + lease_ms), &now, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().filter_map(|r| change(r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+    }
+
+    async fn finish_account_changes(&self, changes: Vec<AccountChange>) -> Result<(), DbError> {
+        const DELETE: &str =
+            "DELETE FROM accounts_dirty WHERE project_key = {1} AND kind = {2} AND subject = {3} AND version = {4}";
+        const RELEASE: &str =
+            "UPDATE accounts_dirty SET lease_until = NULL WHERE project_key = {1} AND kind = {2} AND subject = {3}";
+        let pg = |s: &str| s.replace("{1}", "$1").replace("{2}", "$2").replace("{3}", "$3").replace("{4}", "$4");
+        // In key order, as ingest marks them: never a deadlock with an ingest in flight.
+        let mut changes = changes;
+        // By the kind's name, as ingest's `BTreeSet<(&str, String)>` orders them (not by the enum's order).
+        changes.sort_by(|a, b| {
+            (&a.project_key, a.kind.as_str(), &a.subject).cmp(&(&b.project_key, b.kind.as_str(), &b.subject))
+        });
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        for c in &changes {
+            let kind = c.kind.as_str();
+            let gone = tx.execute(&pg(DELETE), &[&c.project_key, &kind, &c.subject, &c.version]).await?;
+            if gone == 0 {
+                tx.execute(&pg(RELEASE), &[&c.project_key, &kind, &c.subject]).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn accounts_of(
+        &self,
+        project_key: String,
+        users: Vec<String>,
+        browsers: Vec<String>,
+    ) -> Result<Vec<String>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT DISTINCT (body::jsonb) ->> 'account_id' FROM events
+                     WHERE project_key = $1 AND type = 'group' AND rejected IS NULL
+                       AND (user_id = ANY($2)
+                            OR user_id IN (SELECT user_id FROM events WHERE project_key = $1 AND user_id IS NOT NULL
+                                             AND anonymous_id = ANY($3)))",
+                &[&project_key, &users, &browsers],
+            )
+            .await?;
+        Ok(rows.iter().filter_map(|r| r.get::<_, Option<String>>(0)).collect())
+    }
+
+    async fn accounts_activity(
+        &self,
+        project_key: String,
+        accounts: Vec<String>,
+    ) -> Result<Vec<StoredActivity>, DbError> {
+        crate::store::events::postgres::activity(self, ACCOUNT_ROWS_POSTGRES, &[&project_key, &accounts]).await
+    }
+
+    async fn mark_assessed(&self, project_key: String, accounts: Vec<String>, now: i64) -> Result<(), DbError> {
+        const SQL: &str = "INSERT INTO account_state (project_key, account_id, assessed_at) VALUES ({1}, {2}, {3})
+                           ON CONFLICT (project_key, account_id) DO UPDATE SET assessed_at = excluded.assessed_at";
+        let client = self.client().await?;
+        let sql = SQL.replace("{1}", "$1").replace("{2}", "$2").replace("{3}", "$3");
+        for a in &accounts {
+            client.execute(&sql, &[&project_key, a, &now]).await?;
+        }
+        Ok(())
+    }
+
+    async fn claim_stale_accounts(
+        &self,
+        project_key: String,
+        before: i64,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "UPDATE account_state SET assessed_at = $3
+                     WHERE project_key = $1 AND account_id IN
+                       (SELECT account_id FROM account_state WHERE project_key = $1 AND assessed_at < $2
+                        ORDER BY assessed_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+                     RETURNING account_id",
+                &[&project_key, &before, &now, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn accounts_seeded(&self, project_key: String) -> Result<bool, DbError> {
+        let client = self.client().await?;
+        let row =
+            client.query_one("SELECT COUNT(*) FROM accounts_seeded WHERE project_key = $1", &[&project_key]).await?;
+        Ok(row.get::<_, i64>(0) > 0)
+    }
+
+    async fn set_accounts_seeded(&self, project_key: String, now: i64) -> Result<(), DbError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO accounts_seeded (project_key, seeded_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&project_key, &now],
+            )
+            .await?;
+        Ok(())
+    }
+}
