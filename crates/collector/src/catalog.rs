@@ -7,7 +7,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use touchpoint_core::survey::{DefinitionErrors, Survey};
+use touchpoint_core::definition::DefinitionErrors;
+use touchpoint_core::survey::Survey;
 use touchpoint_protocol::card::CardSurvey;
 
 pub struct SurveyEntry {

@@ -20,8 +20,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::reader::{join, Reader};
-use crate::survey::{DefinitionErrors, Problem};
+use crate::definition::{join, Reader};
+use crate::definition::{DefinitionErrors, Problem};
 
 /// A project's declared events, validated.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -101,7 +101,7 @@ const FIELDS: &[&str] = &["strict", "declared"];
 
 impl EventSchema {
     pub fn from_value(value: &Value) -> Result<EventSchema, DefinitionErrors> {
-        crate::reader::validate(value, Reader::event_schema)
+        crate::definition::validate(value, Reader::event_schema)
     }
 
     /// The first problem of `track(name, props)`, if any.

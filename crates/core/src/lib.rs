@@ -8,12 +8,12 @@
 
 pub mod accounts;
 pub mod checklist;
+pub mod definition;
 pub mod events;
 pub mod help;
 pub mod i18n;
 pub mod links;
 pub mod nps;
 pub mod queue;
-mod reader;
 pub mod survey;
 pub mod targeting;

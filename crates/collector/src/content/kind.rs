@@ -3,8 +3,9 @@
 
 use serde_json::Value;
 use touchpoint_core::checklist::ChecklistSet;
+use touchpoint_core::definition::DefinitionErrors;
 use touchpoint_core::help::Article;
-use touchpoint_core::survey::{DefinitionErrors, Survey};
+use touchpoint_core::survey::Survey;
 use touchpoint_core::targeting::Experiences;
 
 use super::Problem;

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use touchpoint_core::survey::{DefinitionErrors, Survey};
+use touchpoint_core::definition::DefinitionErrors;
+use touchpoint_core::survey::Survey;
 use touchpoint_protocol::card::CardSurvey;
 
 use super::Kind;

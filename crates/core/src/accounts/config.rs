@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::holds;
+use super::AccountsProblem;
 use crate::checklist::Predicate;
-use crate::reader::{join, Reader};
-use crate::survey::{DefinitionError, DefinitionErrors, Problem};
+use crate::definition::{join, Reader};
+use crate::definition::{DefinitionError, DefinitionErrors, Problem};
 
 /// Tiers, the health model, stages and routing rules, validated together.
 #[derive(Debug, Clone, PartialEq)]
@@ -258,7 +259,7 @@ impl Reader {
                 "revenue" => &["signal", "weight", "trait", "full_at"],
                 "renewal" => &["signal", "weight", "trait", "full_days", "zero_days"],
                 other => {
-                    self.err(join(&path, "signal"), Problem::UnknownSignal { name: other.to_owned() });
+                    self.err(join(&path, "signal"), AccountsProblem::UnknownSignal { name: other.to_owned() });
                     continue;
                 }
             };
@@ -285,7 +286,10 @@ impl Reader {
                     let zero = self.number(m, &path, "zero_days", 0.0, 3650.0, Some(30.0));
                     match (full, zero) {
                         (Some(full), Some(zero)) if zero <= full => {
-                            self.err(join(&path, "zero_days"), Problem::NotAfter { earlier: "full_days".into() });
+                            self.err(
+                                join(&path, "zero_days"),
+                                AccountsProblem::NotAfter { earlier: "full_days".into() },
+                            );
                             None
                         }
                         (Some(full_days), Some(zero_days)) => Some(Signal::Recency { full_days, zero_days }),
@@ -297,7 +301,10 @@ impl Reader {
                     let target = self.number(m, &path, "target_days", 1.0, 365.0, Some(7.0));
                     match (window, target) {
                         (Some(w), Some(t)) if t > w => {
-                            self.err(join(&path, "target_days"), Problem::NotAfter { earlier: "window_days".into() });
+                            self.err(
+                                join(&path, "target_days"),
+                                AccountsProblem::NotAfter { earlier: "window_days".into() },
+                            );
                             None
                         }
                         (Some(w), Some(t)) => Some(Signal::Frequency { window_days: w as u32, target_days: t as u32 }),
@@ -330,7 +337,10 @@ impl Reader {
                     let zero = self.number(m, &path, "zero_days", 0.0, 3650.0, Some(14.0));
                     match (full, zero) {
                         (Some(full), Some(zero)) if full <= zero => {
-                            self.err(join(&path, "full_days"), Problem::NotAfter { earlier: "zero_days".into() });
+                            self.err(
+                                join(&path, "full_days"),
+                                AccountsProblem::NotAfter { earlier: "zero_days".into() },
+                            );
                             None
                         }
                         (Some(full_days), Some(zero_days)) => {

@@ -46,10 +46,12 @@
 
 mod config;
 pub mod health;
+mod problem;
 pub mod routing;
 
 pub use config::{AccountsConfig, RouteAction, RoutingRule, Signal, Stage, Tier, WeightedSignal};
 pub use health::{Contribution, Facts, Health, Inputs};
+pub use problem::AccountsProblem;
 
 use serde_json::{Map, Value};
 

@@ -30,11 +30,13 @@
 mod account;
 mod engine;
 mod predicate;
+mod problem;
 mod validate;
 
 pub use account::{AccountProgress, Contributor};
 pub use engine::{Completion, Progress, Trigger};
 pub use predicate::{Op, Predicate};
+pub use problem::ChecklistProblem;
 pub use validate::{Checklist, ChecklistSet, CompleteWhen, Cta, Item, Scope, Segment};
 
 #[cfg(test)]

@@ -5,8 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{Map, Value};
 
 use super::predicate::{all_hold, Op, Predicate};
-use crate::reader::{join, Reader};
-use crate::survey::{DefinitionErrors, Problem};
+use super::ChecklistProblem;
+use crate::definition::{join, Reader};
+use crate::definition::{DefinitionErrors, Problem};
 
 /// Segments and the checklists they choose, validated together.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,17 +77,17 @@ pub enum CompleteWhen {
 
 impl ChecklistSet {
     pub fn from_json(text: &str) -> Result<ChecklistSet, DefinitionErrors> {
-        crate::reader::validate_text(text, Reader::checklist_set)
+        crate::definition::validate_text(text, Reader::checklist_set)
     }
 
     pub fn from_value(value: &Value) -> Result<ChecklistSet, DefinitionErrors> {
-        crate::reader::validate(value, Reader::checklist_set)
+        crate::definition::validate(value, Reader::checklist_set)
     }
 
     /// [`ChecklistSet::from_json`], with texts given per locale shown in the
     /// best of `locales` (most preferred first).
     pub fn from_json_in(text: &str, locales: &[String]) -> Result<ChecklistSet, DefinitionErrors> {
-        crate::reader::validate_text_in(text, locales, Reader::checklist_set)
+        crate::definition::validate_text_in(text, locales, Reader::checklist_set)
     }
 
     pub fn segments(&self) -> &[Segment] {
@@ -169,7 +170,7 @@ impl Reader {
             match checklists.iter().position(|c| c.id == target) {
                 Some(checklist) => segments.push(Segment { id, when, checklist }),
                 None if items.iter().any(|c| c.get("id").and_then(Value::as_str) == Some(&target)) => {}
-                None => self.err(join(&path, "checklist"), Problem::UnknownChecklist { id: target }),
+                None => self.err(join(&path, "checklist"), ChecklistProblem::UnknownChecklist { id: target }),
             }
         }
         if raw.last().is_none_or(|s| s.get("when").is_some()) {
@@ -225,7 +226,7 @@ impl Reader {
             let Some(d) = self.nonempty_str(d, p.clone()) else { continue };
             match ids.iter().position(|x| *x == Some(d.as_str())) {
                 Some(ix) => depends_on.push(ix),
-                None => self.err(p, Problem::UnknownItem { id: d }),
+                None => self.err(p, ChecklistProblem::UnknownItem { id: d }),
             }
         }
         let scope = match map.get("scope") {
@@ -331,7 +332,7 @@ impl Reader {
                         }
                     },
                     other => {
-                        self.err(&op_path, Problem::UnknownOperator { op: other.to_owned() });
+                        self.err(&op_path, ChecklistProblem::UnknownOperator { op: other.to_owned() });
                         None
                     }
                 };
@@ -371,7 +372,7 @@ impl Reader {
                 if let Some(pos) = walk.iter().position(|x| *x == next) {
                     let mut ids: Vec<String> = walk[pos..].iter().map(|i| items[*i].id.clone()).collect();
                     ids.push(items[next].id.clone());
-                    self.err(paths[walk[pos]].clone(), Problem::DependencyCycle { ids });
+                    self.err(paths[walk[pos]].clone(), ChecklistProblem::DependencyCycle { ids });
                     return;
                 }
                 walk.push(next);

@@ -19,11 +19,11 @@
 //! `{"when": "any"}` rule. The first question is where every showing starts.
 
 mod card;
-mod error;
 mod graph;
+mod problem;
 mod session;
 mod validate;
 
-pub use error::{DefinitionError, DefinitionErrors, Problem};
 pub use graph::{Choice, Condition, Ending, Question, QuestionKind, Rule, Survey, Target};
+pub use problem::SurveyProblem;
 pub use session::{AnswerError, Session, Step, Stopped};

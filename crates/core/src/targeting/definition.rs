@@ -4,9 +4,10 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::TargetingProblem;
 use crate::checklist::Predicate;
-use crate::reader::{join, Reader};
-use crate::survey::{DefinitionErrors, Problem};
+use crate::definition::{join, Reader};
+use crate::definition::{DefinitionErrors, Problem};
 
 /// The experiences of one project's remote config, validated together.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,11 +107,11 @@ pub const DEFAULT_RECONTACT_DAYS: u32 = 90;
 
 impl Experiences {
     pub fn from_json(text: &str) -> Result<Experiences, DefinitionErrors> {
-        crate::reader::validate_text(text, Reader::experiences)
+        crate::definition::validate_text(text, Reader::experiences)
     }
 
     pub fn from_value(value: &Value) -> Result<Experiences, DefinitionErrors> {
-        crate::reader::validate(value, Reader::experiences)
+        crate::definition::validate(value, Reader::experiences)
     }
 
     /// Hours that must pass after any experience was shown before another is.
@@ -257,7 +258,10 @@ impl Reader {
         let urls = self.strings(map, path, "urls");
         for (i, u) in urls.iter().enumerate() {
             if !(u.starts_with('/') || u.starts_with('*')) {
-                self.err(format!("{}[{i}]", join(path, "urls")), Problem::BadUrlPattern { pattern: u.clone() });
+                self.err(
+                    format!("{}[{i}]", join(path, "urls")),
+                    TargetingProblem::BadUrlPattern { pattern: u.clone() },
+                );
             }
         }
         let event = map.get("event").and_then(|e| self.event_rule(e, &join(path, "event")));

@@ -55,6 +55,7 @@ mod choose;
 mod context;
 mod definition;
 mod facts;
+mod problem;
 mod rules;
 mod sampling;
 
@@ -62,6 +63,7 @@ pub use choose::{pick, Pick, Schedule};
 pub use context::{Busy, Context, History, OnScreen};
 pub use definition::{Caps, EventRule, Experience, Experiences, Kind, Opens, Targeting, DEFAULT_RECONTACT_DAYS};
 pub use facts::Facts;
+pub use problem::TargetingProblem;
 pub use rules::{evaluate, Reason, Rule, Verdict};
 pub use sampling::bucket;
 

@@ -598,7 +598,7 @@ fn trait_conditions_agree_with_checklist_segments() {
                 }
             }
             (Err(theirs), Err(ours)) => {
-                let strip = |e: &crate::survey::DefinitionError, prefix: &str| {
+                let strip = |e: &crate::definition::DefinitionError, prefix: &str| {
                     format!("{}: {}", e.path.strip_prefix(prefix).unwrap_or(&e.path), e.problem)
                 };
                 let theirs: Vec<String> = theirs.0.iter().map(|e| strip(e, "segments[0].when")).collect();

@@ -7,23 +7,24 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{Map, Value};
 use touchpoint_protocol::Action;
 
-use super::error::{DefinitionErrors, Problem};
 use super::graph::{Choice, Condition, Ending, Question, QuestionKind, Rule, Survey, Target};
-use crate::reader::{join, Reader as Cx};
+use super::SurveyProblem;
+use crate::definition::{join, Reader as Cx};
+use crate::definition::{DefinitionErrors, Problem};
 
 impl Survey {
     pub fn from_json(text: &str) -> Result<Survey, DefinitionErrors> {
-        crate::reader::validate_text(text, Cx::survey)
+        crate::definition::validate_text(text, Cx::survey)
     }
 
     /// [`Survey::from_json`], with texts given per locale shown in the best of
     /// `locales` (the reader's languages, most preferred first).
     pub fn from_json_in(text: &str, locales: &[String]) -> Result<Survey, DefinitionErrors> {
-        crate::reader::validate_text_in(text, locales, Cx::survey)
+        crate::definition::validate_text_in(text, locales, Cx::survey)
     }
 
     pub fn from_value(value: &Value) -> Result<Survey, DefinitionErrors> {
-        crate::reader::validate(value, Cx::survey)
+        crate::definition::validate(value, Cx::survey)
     }
 }
 
@@ -54,7 +55,7 @@ impl Cx {
             Some(_) => {
                 let items = self.array(map, "", "questions").unwrap_or_default();
                 if items.is_empty() && map.get("questions").is_some_and(Value::is_array) {
-                    self.err("questions", Problem::NoQuestions);
+                    self.err("questions", SurveyProblem::NoQuestions);
                 }
                 for (i, q) in items.iter().enumerate() {
                     if let Some(d) = self.question(q, format!("questions[{i}]")) {
@@ -65,7 +66,7 @@ impl Cx {
         }
         let mut endings = Vec::new();
         if map.get("endings").is_none_or(|e| e.as_array().is_some_and(Vec::is_empty)) {
-            self.err("endings", Problem::NoEndings);
+            self.err("endings", SurveyProblem::NoEndings);
         }
         for (i, e) in self.array(map, "", "endings").unwrap_or_default().iter().enumerate() {
             if let Some(e) = self.ending(e, format!("endings[{i}]")) {
@@ -105,7 +106,7 @@ impl Cx {
                 match ids.get(next) {
                     Some((_, t)) => rule.next = *t,
                     None if declared.contains(next.as_str()) => {}
-                    None => self.err(path, Problem::UnknownTarget { id: next.clone() }),
+                    None => self.err(path, SurveyProblem::UnknownTarget { id: next.clone() }),
                 }
             }
             paths.push(d.path);
@@ -136,7 +137,7 @@ impl Cx {
                     Some(v) => match v.as_i64() {
                         Some(m @ 3..=10) => m as u8,
                         Some(m) => {
-                            self.err(join(&path, "max"), Problem::BadRatingMax { max: m });
+                            self.err(join(&path, "max"), SurveyProblem::BadRatingMax { max: m });
                             5
                         }
                         None => {
@@ -161,14 +162,16 @@ impl Cx {
                 QuestionKind::Text { optional, placeholder: self.opt_label(map, &path, "placeholder") }
             }
             other => {
-                self.err(join(&path, "kind"), Problem::UnknownKind(other.to_owned()));
+                self.err(join(&path, "kind"), SurveyProblem::UnknownKind(other.to_owned()));
                 return None;
             }
         };
         let is_choice = matches!(kind, QuestionKind::SingleChoice { .. } | QuestionKind::MultiChoice { .. });
         match (&choices, is_choice) {
             (None, true) => self.err(join(&path, "choices"), Problem::MissingField),
-            (Some(_), false) => self.err(join(&path, "choices"), Problem::ChoicesNotAllowed { kind: kind.name() }),
+            (Some(_), false) => {
+                self.err(join(&path, "choices"), SurveyProblem::ChoicesNotAllowed { kind: kind.name() })
+            }
             _ => {}
         }
 
@@ -243,7 +246,7 @@ impl Cx {
             Value::String(s) if s == "any" => Condition::Any,
             Value::Object(m) if m.len() == 1 && m.contains_key("score") => {
                 let Some(scale) = kind.scale() else {
-                    self.err(path, Problem::ConditionNotForKind { condition: "score", kind: kind.name() });
+                    self.err(path, SurveyProblem::ConditionNotForKind { condition: "score", kind: kind.name() });
                     return None;
                 };
                 let r = &m["score"];
@@ -253,12 +256,12 @@ impl Cx {
                     return None;
                 };
                 if min > max {
-                    self.err(join(path, "score"), Problem::InvertedRange { min, max });
+                    self.err(join(path, "score"), SurveyProblem::InvertedRange { min, max });
                     return None;
                 }
                 if min < *scale.start() || max > *scale.end() {
                     let (scale_min, scale_max) = (*scale.start(), *scale.end());
-                    self.err(join(path, "score"), Problem::ScoreOutOfScale { min, max, scale_min, scale_max });
+                    self.err(join(path, "score"), SurveyProblem::ScoreOutOfScale { min, max, scale_min, scale_max });
                     return None;
                 }
                 Condition::Score { min, max }
@@ -267,18 +270,18 @@ impl Cx {
                 if kind.choices().is_empty()
                     && !matches!(kind, QuestionKind::SingleChoice { .. } | QuestionKind::MultiChoice { .. })
                 {
-                    self.err(path, Problem::ConditionNotForKind { condition: "choice", kind: kind.name() });
+                    self.err(path, SurveyProblem::ConditionNotForKind { condition: "choice", kind: kind.name() });
                     return None;
                 }
                 let id = self.nonempty_str(&m["choice"], join(path, "choice"))?;
                 if !kind.choices().iter().any(|c| c.id == id) {
-                    self.err(join(path, "choice"), Problem::UnknownChoice { id });
+                    self.err(join(path, "choice"), SurveyProblem::UnknownChoice { id });
                     return None;
                 }
                 Condition::Choice(id)
             }
             _ => {
-                self.err(path, Problem::BadCondition);
+                self.err(path, SurveyProblem::BadCondition);
                 return None;
             }
         };
@@ -293,7 +296,7 @@ impl Cx {
         let mut choice_owner: HashMap<&str, usize> = HashMap::new();
         for (i, rule) in rules.iter().enumerate() {
             if after_any {
-                self.err(rule_path(i), Problem::RuleAfterAny);
+                self.err(rule_path(i), SurveyProblem::RuleAfterAny);
                 continue;
             }
             match &rule.when {
@@ -302,7 +305,10 @@ impl Cx {
                     let clash: Vec<u8> = (*min..=*max).filter(|s| score_owner.contains_key(s)).collect();
                     if let Some(first) = clash.first() {
                         let earlier_rule = rule_path(score_owner[first]);
-                        self.err(rule_path(i), Problem::OverlappingScores { scores: ranges(&clash), earlier_rule });
+                        self.err(
+                            rule_path(i),
+                            SurveyProblem::OverlappingScores { scores: ranges(&clash), earlier_rule },
+                        );
                     }
                     for s in *min..=*max {
                         score_owner.entry(s).or_insert(i);
@@ -313,7 +319,7 @@ impl Cx {
                         // In a multi_choice, several picked choices may each match a rule; only
                         // a rule for the very same choice twice is dead.
                         let earlier_rule = rule_path(first);
-                        self.err(rule_path(i), Problem::DuplicateChoiceRule { id: id.clone(), earlier_rule });
+                        self.err(rule_path(i), SurveyProblem::DuplicateChoiceRule { id: id.clone(), earlier_rule });
                     } else {
                         choice_owner.insert(id, i);
                     }
@@ -328,7 +334,7 @@ impl Cx {
                 let scale = kind.scale().expect("score kinds have a scale");
                 let missing: Vec<u8> = scale.filter(|s| !score_owner.contains_key(s)).collect();
                 if !missing.is_empty() {
-                    self.err(join(path, "rules"), Problem::MissingScores { scores: ranges(&missing) });
+                    self.err(join(path, "rules"), SurveyProblem::MissingScores { scores: ranges(&missing) });
                 }
             }
             QuestionKind::SingleChoice { choices } | QuestionKind::MultiChoice { choices } => {
@@ -338,10 +344,10 @@ impl Cx {
                     .map(|c| c.id.clone())
                     .collect();
                 if !ids.is_empty() && !choices.is_empty() {
-                    self.err(join(path, "rules"), Problem::MissingChoices { ids });
+                    self.err(join(path, "rules"), SurveyProblem::MissingChoices { ids });
                 }
             }
-            QuestionKind::Text { .. } => self.err(join(path, "rules"), Problem::MissingFallback { kind: "text" }),
+            QuestionKind::Text { .. } => self.err(join(path, "rules"), SurveyProblem::MissingFallback { kind: "text" }),
         }
     }
 
@@ -408,16 +414,16 @@ impl Cx {
         for cycle in cycles {
             let mut ids: Vec<String> = cycle.iter().map(|i| s.questions[*i].id.clone()).collect();
             ids.push(ids[0].clone());
-            self.err(paths[cycle[0]].clone(), Problem::Cycle { ids });
+            self.err(paths[cycle[0]].clone(), SurveyProblem::Cycle { ids });
         }
         for (i, m) in mark.iter().enumerate() {
             if *m == Mark::New {
-                self.err(paths[i].clone(), Problem::Unreachable { id: s.questions[i].id.clone() });
+                self.err(paths[i].clone(), SurveyProblem::Unreachable { id: s.questions[i].id.clone() });
             }
         }
         for (i, reached) in reached_endings.iter().enumerate() {
             if !reached {
-                self.err(format!("endings[{i}]"), Problem::Unreachable { id: s.endings[i].id.clone() });
+                self.err(format!("endings[{i}]"), SurveyProblem::Unreachable { id: s.endings[i].id.clone() });
             }
         }
     }

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::super::{Problem, Survey};
+use super::super::Survey;
+use crate::definition::Problem;
 
 const DEMO: &str = include_str!("../../../../../surveys/nps.json");
 
@@ -198,7 +199,7 @@ fn missing_fields_wrong_types_and_typos() {
 fn not_json_at_all() {
     let err = Survey::from_json("{ \"id\": ").unwrap_err();
     assert!(matches!(err.0[0].problem, Problem::InvalidJson(_)), "{err}");
-    assert!(err.to_string().starts_with("invalid survey definition (1 problem):\n  not valid JSON: EOF"), "{err}");
+    assert!(err.to_string().starts_with("invalid definition (1 problem):\n  not valid JSON: EOF"), "{err}");
 }
 
 #[test]

@@ -1,22 +1,19 @@
 //! A reader for hand-validated JSON definitions: every problem is recorded
 //! with its path and reading goes on, so an author sees all problems at once.
-//! Survey and checklist validation build on it.
+//! Every definition's validation builds on it.
 
 use serde_json::{Map, Value};
 
-use crate::survey::{DefinitionError, DefinitionErrors, Problem};
+use super::{DefinitionError, DefinitionErrors, Problem};
 
 /// Runs `read` over `value`: the result only when nothing was wrong,
 /// otherwise every problem found.
-pub(crate) fn validate<T>(
-    value: &Value,
-    read: impl FnOnce(&mut Reader, &Value) -> Option<T>,
-) -> Result<T, DefinitionErrors> {
+pub fn validate<T>(value: &Value, read: impl FnOnce(&mut Reader, &Value) -> Option<T>) -> Result<T, DefinitionErrors> {
     validate_in(value, &[], read)
 }
 
 /// [`validate`], choosing localized texts for `locales` (most preferred first).
-pub(crate) fn validate_in<T>(
+pub fn validate_in<T>(
     value: &Value,
     locales: &[String],
     read: impl FnOnce(&mut Reader, &Value) -> Option<T>,
@@ -29,7 +26,7 @@ pub(crate) fn validate_in<T>(
 }
 
 /// [`validate`] for JSON text; a syntax error is one `InvalidJson` problem at the root.
-pub(crate) fn validate_text<T>(
+pub fn validate_text<T>(
     text: &str,
     read: impl FnOnce(&mut Reader, &Value) -> Option<T>,
 ) -> Result<T, DefinitionErrors> {
@@ -37,7 +34,7 @@ pub(crate) fn validate_text<T>(
 }
 
 /// [`validate_text`], choosing localized texts for `locales`.
-pub(crate) fn validate_text_in<T>(
+pub fn validate_text_in<T>(
     text: &str,
     locales: &[String],
     read: impl FnOnce(&mut Reader, &Value) -> Option<T>,
@@ -49,7 +46,7 @@ pub(crate) fn validate_text_in<T>(
 }
 
 #[derive(Default)]
-pub(crate) struct Reader {
+pub struct Reader {
     pub errors: Vec<DefinitionError>,
     /// For texts given per locale (`{"en": "…", "de": "…"}`): the reader's
     /// languages, most preferred first. Empty: the definition's default.
@@ -57,8 +54,8 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
-    pub fn err(&mut self, path: impl Into<String>, problem: Problem) {
-        self.errors.push(DefinitionError { path: path.into(), problem });
+    pub fn err(&mut self, path: impl Into<String>, problem: impl Into<Problem>) {
+        self.errors.push(DefinitionError { path: path.into(), problem: problem.into() });
     }
 
     pub fn object<'v>(
