@@ -53,10 +53,15 @@ test("a person's data is exported and erased from the dashboard", async ({ page,
   expect((await readApi(c, `/v1/people/${DANA}/export`)).events).toHaveLength(3);
 
   await page.getByLabel("I understand erasing cannot be undone").check();
-  await page.getByRole("button", { name: "Erase this person" }).click();
+  const [erased] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "DELETE" && r.url().includes(`/v1/people/${DANA}`)),
+    page.getByRole("button", { name: "Erase this person" }).click(),
+  ]);
   // Her 3 events, and what ingest derived from them: 4 rows of kept targeting facts (per person and
-  // browser) and her browser's ownership.
-  await expect(page.locator("#person-result")).toHaveText(`Erased ${DANA}: 8 rows deleted, 0 rows rewritten, 0 email files deleted.`);
+  // browser), her browser's ownership, and 3 checklist moments (her first identify and the two traits it
+  // set), which her checklist state is replayed from.
+  expect((await erased.json()).erased.deleted).toEqual({ events: 3, person_facts: 4, browser_owners: 1, checklist_moments: 3 });
+  await expect(page.locator("#person-result")).toHaveText(`Erased ${DANA}: 11 rows deleted, 0 rows rewritten, 0 email files deleted.`);
   await expect(page.locator("#retention")).toHaveText("Events are deleted 90 days after they arrive. 1 erasure logged.");
 
   expect((await readApi(c, `/v1/people/${DANA}/export`)).events).toEqual([]);
