@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0007_content.sql"),
     include_str!("../../migrations/postgres/0008_cases.sql"),
     include_str!("../../migrations/postgres/0010_checklist_progress.sql"),
+    include_str!("../../migrations/postgres/0011_lookups.sql"),
 ];
 
 /// Serialises migrations of collectors starting at once against one database.

@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_content.sql"),
     include_str!("../../migrations/0010_cases.sql"),
     include_str!("../../migrations/0012_checklist_progress.sql"),
+    include_str!("../../migrations/0013_lookups.sql"),
 ];
 
 /// Most batches stored in one transaction; bounds the wait of the last one.
@@ -361,10 +362,45 @@ impl super::Backend for Db {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use rusqlite::params;
 
     use super::*;
+
+    /// Fails unless every table `sql` reads (with `params` text parameters)
+    /// is reached through an index that narrows it below the project: no
+    /// `SCAN` of a table, no search by `project_key` alone. The collector
+    /// keeps no statistics (no `ANALYZE`), so SQLite's plan does not depend
+    /// on the data: the plan on this empty database is the plan at a million
+    /// events.
+    pub(crate) fn assert_read_by_index(sql: &str, params: usize) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let mut q = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap_or_else(|e| panic!("{e}: {sql}"));
+        let args = vec!["[]"; params];
+        let steps: Vec<String> =
+            q.query_map(rusqlite::params_from_iter(args), |r| r.get(3)).unwrap().map(Result::unwrap).collect();
+        let walks = |s: &&String| {
+            (s.starts_with("SCAN ") && !s.starts_with("SCAN json_each")) || s.ends_with("(project_key=?)")
+        };
+        let bad: Vec<&String> = steps.iter().filter(walks).collect();
+        assert!(bad.is_empty(), "{bad:?} walk a whole table or project; the plan:\n{}\n{sql}", steps.join("\n"));
+    }
+
+    /// The check itself: the account rows as the accounts worker read them
+    /// before their lookups named an index fail it (SQLite took the named
+    /// account through `events_by_project_arrival`).
+    #[test]
+    #[should_panic(expected = "events_by_project_arrival")]
+    fn a_lookup_by_the_project_alone_fails_the_plan_check() {
+        let unnamed = "rowid IN (
+            SELECT rowid FROM events WHERE +project_key = ?1 AND user_id IN (SELECT user_id FROM events
+                WHERE project_key = ?1 AND type = 'group' AND json_extract(body, '$.account_id') IN (SELECT value FROM json_each(?2)))
+            UNION
+            SELECT rowid FROM events WHERE project_key = ?1 AND type = 'track'
+                AND json_extract(body, '$.props.account_id') IN (SELECT value FROM json_each(?2)))";
+        assert_read_by_index(&crate::store::events::sqlite::activity_sql(unnamed), 2);
+    }
 
     #[test]
     fn migrations_run_once_and_a_newer_schema_is_refused() {

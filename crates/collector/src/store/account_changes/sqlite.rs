@@ -12,18 +12,29 @@ use super::*;
 /// project key, `?2` the account ids (a JSON array). A union of indexed lookups, so the
 /// cost follows the accounts' size, not the project's history.
 ///
-/// On SQLite `+project_key` keeps the planner on the user and browser
-/// indexes (a plain `project_key = ?` lets it scan the whole project).
+/// SQLite plans without statistics, and left to itself it read the named
+/// account through `events_by_project_arrival`: every event of the project,
+/// 0.9 s a pass at a million events. So the account lookups name their index
+/// (`INDEXED BY` fails the query rather than scan if it cannot be used), and
+/// `+project_key` keeps the member lookups on the user and browser indexes.
+/// `tests::the_account_rows_are_read_by_index` holds the plan to that.
 const ACCOUNT_ROWS_SQLITE: &str = "rowid IN (
-    SELECT rowid FROM events WHERE +project_key = ?1 AND user_id IN (SELECT user_id FROM events
+    SELECT rowid FROM events WHERE +project_key = ?1 AND user_id IN (SELECT user_id FROM events INDEXED BY events_by_group_account
         WHERE project_key = ?1 AND type = 'group' AND json_extract(body, '$.account_id') IN (SELECT value FROM json_each(?2)))
     UNION
     SELECT rowid FROM events WHERE +project_key = ?1 AND anonymous_id IN (SELECT anonymous_id FROM events
-        WHERE +project_key = ?1 AND user_id IN (SELECT user_id FROM events
+        WHERE +project_key = ?1 AND user_id IN (SELECT user_id FROM events INDEXED BY events_by_group_account
             WHERE project_key = ?1 AND type = 'group' AND json_extract(body, '$.account_id') IN (SELECT value FROM json_each(?2))))
     UNION
-    SELECT rowid FROM events WHERE project_key = ?1 AND type = 'track'
+    SELECT rowid FROM events INDEXED BY events_by_named_account WHERE project_key = ?1 AND type = 'track'
         AND json_extract(body, '$.props.account_id') IN (SELECT value FROM json_each(?2)))";
+
+/// Which accounts these users (`?2`) and browsers (`?3`) were grouped into.
+const ACCOUNTS_OF_SQLITE: &str = "SELECT DISTINCT json_extract(body, '$.account_id') FROM events
+     WHERE +project_key = ?1 AND type = 'group' AND rejected IS NULL
+       AND (user_id IN (SELECT value FROM json_each(?2))
+            OR user_id IN (SELECT user_id FROM events WHERE +project_key = ?1 AND user_id IS NOT NULL
+                             AND anonymous_id IN (SELECT value FROM json_each(?3))))";
 
 #[async_trait]
 impl AccountChangeStore for Db {
@@ -72,13 +83,7 @@ impl AccountChangeStore for Db {
         self.read(move |conn| {
             let users = serde_json::to_string(&users).unwrap_or_default();
             let browsers = serde_json::to_string(&browsers).unwrap_or_default();
-            let mut q = conn.prepare_cached(
-                "SELECT DISTINCT json_extract(body, '$.account_id') FROM events
-                     WHERE +project_key = ?1 AND type = 'group' AND rejected IS NULL
-                       AND (user_id IN (SELECT value FROM json_each(?2))
-                            OR user_id IN (SELECT user_id FROM events WHERE +project_key = ?1 AND user_id IS NOT NULL
-                                             AND anonymous_id IN (SELECT value FROM json_each(?3))))",
-            )?;
+            let mut q = conn.prepare_cached(ACCOUNTS_OF_SQLITE)?;
             let rows = q.query_map(rusqlite::params![project_key, users, browsers], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<Option<String>>>>()?.into_iter().flatten().collect())
         })
@@ -150,5 +155,19 @@ impl AccountChangeStore for Db {
             .map(drop)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::tests::assert_read_by_index;
+
+    /// The accounts worker's pass costs what it reads: these plans must not
+    /// walk the project (see [`ACCOUNT_ROWS_SQLITE`]).
+    #[test]
+    fn the_account_rows_are_read_by_index() {
+        assert_read_by_index(&crate::store::events::sqlite::activity_sql(ACCOUNT_ROWS_SQLITE), 2);
+        assert_read_by_index(ACCOUNTS_OF_SQLITE, 3);
     }
 }

@@ -12,6 +12,11 @@ use super::{
 use crate::store::sqlite::Db;
 use crate::store::{DbError, StoredActivity};
 
+/// The events the pointers name (`?2`, a JSON array of ids).
+const POINTED: &str = "SELECT anonymous_id, user_id, ts, received_at, body FROM events
+     WHERE project_key = ?1 AND id IN (SELECT value FROM json_each(?2)) AND rejected IS NULL
+     ORDER BY received_at, rowid";
+
 #[async_trait]
 impl ChecklistProgressStore for Db {
     async fn indexed_rules(&self, project_key: String) -> Result<BTreeSet<String>, DbError> {
@@ -78,11 +83,7 @@ impl ChecklistProgressStore for Db {
                 let rows = q.query_map([&project_key, &who], |r| r.get(0))?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
-            let mut q = conn.prepare_cached(
-                "SELECT anonymous_id, user_id, ts, received_at, body FROM events
-                 WHERE project_key = ?1 AND id IN (SELECT value FROM json_each(?2)) AND rejected IS NULL
-                 ORDER BY received_at, rowid",
-            )?;
+            let mut q = conn.prepare_cached(POINTED)?;
             let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
             let rows = q.query_map(rusqlite::params![project_key, ids_json], |r| {
                 Ok(StoredActivity {
@@ -122,5 +123,26 @@ impl ChecklistProgressStore for Db {
             Ok(AccountPart::of(marks, counts, moments))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{account_part_queries, BROWSER_EVENTS, USER_EVENTS};
+    use super::*;
+    use crate::store::sqlite::tests::assert_read_by_index;
+
+    /// `/v1/checklists/state` reads one person's pointers and the events
+    /// they name, and for account-level items the account's members: each
+    /// by an index narrower than the project, whatever its history.
+    #[test]
+    fn a_persons_checklist_read_is_by_index() {
+        for q in [USER_EVENTS, BROWSER_EVENTS, GROUPED_INTO] {
+            assert_read_by_index(&sqlite(q), 2);
+        }
+        for q in account_part_queries() {
+            assert_read_by_index(&sqlite(&q), 2);
+        }
+        assert_read_by_index(POINTED, 2);
     }
 }

@@ -278,18 +278,23 @@ fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<
     rows.collect()
 }
 
-pub(in crate::store) fn activity(
-    conn: &Connection,
-    filter: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<StoredActivity>> {
-    let mut query = conn.prepare_cached(&format!(
+/// The activity read of the events `filter` keeps.
+pub(in crate::store) fn activity_sql(filter: &str) -> String {
+    format!(
         "SELECT anonymous_id, user_id, ts, received_at,
                 CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
                                  'nudge_shown', 'group', 'survey_answered')
                      THEN body END
          FROM events WHERE ({filter}) AND rejected IS NULL ORDER BY received_at, rowid"
-    ))?;
+    )
+}
+
+pub(in crate::store) fn activity(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<StoredActivity>> {
+    let mut query = conn.prepare_cached(&activity_sql(filter))?;
     let rows = query.query_map(params, |r| {
         Ok(StoredActivity {
             anonymous_id: r.get(0)?,
