@@ -6,17 +6,31 @@ use crate::store::postgres::PgStore;
 
 use super::*;
 
-/// By the primary key `(project_key, id)`: `seq` has no index of its own.
-const ACCOUNT_ROWS_POSTGRES: &str = "(project_key, id) IN (
+/// The rows of an account's members, of every browser they were seen on,
+/// and `track` events naming the account (see the SQLite twin). The ids are
+/// gathered first, as an array, and then read by the primary key
+/// `(project_key, id)`: written as `(project_key, id) IN (… UNION …)` the
+/// planner expected half the project and hash-joined a scan of every event
+/// (1.6 s a pass at a million events; 5 ms this way).
+const ACCOUNT_ROWS_POSTGRES: &str = "project_key = $1 AND id = ANY(ARRAY(
     WITH members AS (SELECT DISTINCT user_id FROM events
         WHERE project_key = $1 AND type = 'group' AND ((body::jsonb) ->> 'account_id') = ANY($2))
-    SELECT project_key, id FROM events WHERE project_key = $1 AND user_id IN (SELECT user_id FROM members)
+    SELECT id FROM events WHERE project_key = $1 AND user_id = ANY(ARRAY(SELECT user_id FROM members))
     UNION
-    SELECT project_key, id FROM events WHERE project_key = $1 AND anonymous_id IN
-        (SELECT anonymous_id FROM events WHERE project_key = $1 AND user_id IN (SELECT user_id FROM members))
+    SELECT id FROM events WHERE project_key = $1 AND anonymous_id = ANY(ARRAY(
+        SELECT DISTINCT anonymous_id FROM events
+        WHERE project_key = $1 AND user_id = ANY(ARRAY(SELECT user_id FROM members))))
     UNION
-    SELECT project_key, id FROM events WHERE project_key = $1 AND type = 'track'
-        AND ((body::jsonb) -> 'props' ->> 'account_id') = ANY($2))";
+    SELECT id FROM events WHERE project_key = $1 AND type = 'track'
+        AND ((body::jsonb) -> 'props' ->> 'account_id') = ANY($2)))";
+
+/// Which accounts these users (`$2`) and browsers (`$3`, through their
+/// owner) were grouped into, from the users' `group` events alone.
+const ACCOUNTS_OF_POSTGRES: &str = "SELECT DISTINCT (body::jsonb) ->> 'account_id' FROM events
+     WHERE project_key = $1 AND type = 'group' AND rejected IS NULL
+       AND user_id = ANY(ARRAY(SELECT unnest($2::text[])
+                               UNION SELECT user_id FROM browser_owners
+                                     WHERE project_key = $1 AND anonymous_id = ANY($3)))";
 
 #[async_trait]
 impl AccountChangeStore for PgStore {
@@ -68,16 +82,7 @@ impl AccountChangeStore for PgStore {
         browsers: Vec<String>,
     ) -> Result<Vec<String>, DbError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT DISTINCT (body::jsonb) ->> 'account_id' FROM events
-                     WHERE project_key = $1 AND type = 'group' AND rejected IS NULL
-                       AND (user_id = ANY($2)
-                            OR user_id IN (SELECT user_id FROM events WHERE project_key = $1 AND user_id IS NOT NULL
-                                             AND anonymous_id = ANY($3)))",
-                &[&project_key, &users, &browsers],
-            )
-            .await?;
+        let rows = client.query(ACCOUNTS_OF_POSTGRES, &[&project_key, &users, &browsers]).await?;
         Ok(rows.iter().filter_map(|r| r.get::<_, Option<String>>(0)).collect())
     }
 

@@ -29,12 +29,17 @@ const ACCOUNT_ROWS_SQLITE: &str = "rowid IN (
     SELECT rowid FROM events INDEXED BY events_by_named_account WHERE project_key = ?1 AND type = 'track'
         AND json_extract(body, '$.props.account_id') IN (SELECT value FROM json_each(?2)))";
 
-/// Which accounts these users (`?2`) and browsers (`?3`) were grouped into.
-const ACCOUNTS_OF_SQLITE: &str = "SELECT DISTINCT json_extract(body, '$.account_id') FROM events
-     WHERE +project_key = ?1 AND type = 'group' AND rejected IS NULL
-       AND (user_id IN (SELECT value FROM json_each(?2))
-            OR user_id IN (SELECT user_id FROM events WHERE +project_key = ?1 AND user_id IS NOT NULL
-                             AND anonymous_id IN (SELECT value FROM json_each(?3))))";
+/// Which accounts these users (`?2`) and browsers (`?3`, through their
+/// owner, whose events their anonymous ones count as) were grouped into:
+/// from the users' `group` events alone. The browsers are looked up by the
+/// owners' primary key, which SQLite would pass over for `browser_owners_by_user`
+/// and the project's every browser.
+const ACCOUNTS_OF_SQLITE: &str =
+    "SELECT DISTINCT json_extract(body, '$.account_id') FROM events INDEXED BY events_groups_by_user
+     WHERE project_key = ?1 AND type = 'group' AND rejected IS NULL
+       AND user_id IN (SELECT value FROM json_each(?2)
+                       UNION SELECT user_id FROM browser_owners INDEXED BY sqlite_autoindex_browser_owners_1
+                             WHERE project_key = ?1 AND anonymous_id IN (SELECT value FROM json_each(?3)))";
 
 #[async_trait]
 impl AccountChangeStore for Db {
