@@ -86,7 +86,9 @@ pub struct AppState {
     /// The surveys of the files: what a project serves for an id it never published.
     pub surveys: Arc<SurveyCatalog>,
     /// Published survey versions, parsed ([`content::surveys`]).
-    pub survey_cache: Arc<content::surveys::SurveyCache>,
+    pub survey_cache: Arc<content::parsed::Parsed<touchpoint_core::survey::Survey>>,
+    /// Published checklist versions, parsed and validated (`routes::checklists`).
+    pub checklist_cache: Arc<content::parsed::Parsed<ChecklistCatalog>>,
     pub projects: Arc<Projects>,
     pub config: Arc<Config>,
     /// `None`: the collector runs without checklists (their routes answer 404).
@@ -113,6 +115,7 @@ impl AppState {
             db,
             surveys: Arc::new(surveys),
             survey_cache: Arc::default(),
+            checklist_cache: Arc::default(),
             projects: Arc::new(projects),
             config: Arc::new(config),
             checklists: None,

@@ -31,6 +31,7 @@ pub mod help_preview;
 pub mod import;
 pub mod kind;
 pub mod lint;
+pub mod parsed;
 pub mod publish;
 pub mod push;
 pub mod surveys;

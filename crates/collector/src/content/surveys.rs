@@ -2,8 +2,7 @@
 //! else the collector's file of that id. Responses are read against the
 //! version their events name ([`at_version`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use touchpoint_core::definition::DefinitionErrors;
 use touchpoint_core::survey::Survey;
@@ -37,38 +36,14 @@ impl Served {
     }
 }
 
-/// Parsed versions, by (project, survey, version). A version never changes
-/// once written, so an entry is never stale; the map is emptied when it
-/// grows past [`CACHED`] rather than tracking use.
-#[derive(Default)]
-pub struct SurveyCache {
-    parsed: Mutex<HashMap<(String, String, i64), Arc<Survey>>>,
-}
-
-const CACHED: usize = 1000;
-
-impl SurveyCache {
-    fn get(&self, key: &str, row: &ContentVersion) -> Result<Arc<Survey>, AppError> {
-        let k = (key.to_string(), row.item_id.clone(), row.version);
-        if let Some(s) = self.parsed.lock().unwrap_or_else(PoisonError::into_inner).get(&k) {
-            return Ok(s.clone());
-        }
-        // Validated when published; failing here means the row was changed behind our back.
-        let survey = Arc::new(Survey::from_json(&row.body).map_err(|e| {
-            AppError::Internal(format!("stored survey {:?} version {} is invalid: {e}", row.item_id, row.version))
-        })?);
-        let mut parsed = self.parsed.lock().unwrap_or_else(PoisonError::into_inner);
-        if parsed.len() >= CACHED {
-            parsed.clear();
-        }
-        parsed.insert(k, survey.clone());
-        Ok(survey)
-    }
-}
-
 fn served(state: &AppState, key: &str, row: &ContentVersion) -> Result<Served, AppError> {
     Ok(Served {
-        survey: state.survey_cache.get(key, row)?,
+        // Validated when published; failing here means the row was changed behind our back.
+        survey: state.survey_cache.get(key, row, |row| {
+            Survey::from_json(&row.body).map_err(|e| {
+                AppError::Internal(format!("stored survey {:?} version {} is invalid: {e}", row.item_id, row.version))
+            })
+        })?,
         definition: row.body.as_str().into(),
         version: u32::try_from(row.version).ok(),
     })

@@ -70,10 +70,12 @@ pub fn router() -> Router<AppState> {
 pub(crate) async fn catalog(state: &AppState, key: &str) -> Result<Arc<ChecklistCatalog>, AppError> {
     let published = state.db.content_live(key.to_string(), Kind::Checklists.as_str(), SINGLE_ID.into()).await?;
     if let Some(v) = published {
-        let name = format!("published checklists version {}", v.version);
-        return ChecklistCatalog::from_json(&v.body, std::path::Path::new(&name))
-            .map(Arc::new)
-            .map_err(|problems| AppError::Internal(format!("{name} no longer validates: {}", problems.join("; "))));
+        // Parsed and validated once per version, not on every widget read.
+        return state.checklist_cache.get(key, &v, |v| {
+            let name = format!("published checklists version {}", v.version);
+            ChecklistCatalog::from_json(&v.body, std::path::Path::new(&name))
+                .map_err(|problems| AppError::Internal(format!("{name} no longer validates: {}", problems.join("; "))))
+        });
     }
     state.checklists.clone().ok_or_else(|| AppError::NotFound("no checklists are configured on this collector".into()))
 }
