@@ -5,7 +5,7 @@
 //! through the [`Sink`](crate::card::Sink) it is given, the outbox and the
 //! second module through their handles.
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 use std::rc::Rc;
 
 use touchpoint_core::queue::Policy;

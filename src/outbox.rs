@@ -28,7 +28,7 @@
 //! Every decision (batching, backoff, splitting, eviction, reading storage)
 //! is asked of `touchpoint_core::queue`; this module does the I/O.
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 /// `(key, event)` pairs. A few entries at a time: a `Vec` costs the page
 /// far fewer bytes of code than a map.
 type Entries = Vec<(String, String)>;

@@ -13,7 +13,7 @@
 //! `crates/views/src/host.rs` (the `host*` exports of `bridge`); a tidy test
 //! holds each name to an export on the other side.
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;

@@ -28,7 +28,7 @@ pub fn now_ms() -> i64 {
 thread_local! {
     static LOCATION: Option<web_sys::Location> = web_sys::window().map(|w| w.location());
     /// The page's URL, read at most once per task (see [`page_url`]).
-    static HREF: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    static HREF: crate::cell::RefCell<Option<String>> = const { crate::cell::RefCell::new(None) };
 }
 
 /// The page's URL. Read once per task and remembered until its end, so a
@@ -73,7 +73,7 @@ struct Ids {
 }
 
 thread_local! {
-    static POOL: std::cell::RefCell<Ids> = const { std::cell::RefCell::new(Ids { text: String::new(), js: None, next: IDS }) };
+    static POOL: crate::cell::RefCell<Ids> = const { crate::cell::RefCell::new(Ids { text: String::new(), js: None, next: IDS }) };
 }
 
 /// A v4 UUID from `crypto.getRandomValues` (which, unlike
@@ -173,7 +173,7 @@ type Reaction = Closure<dyn FnMut(JsValue)>;
 /// two reactions and `f` wait in one slot that both reactions hold: whichever
 /// runs takes all three out, and the reactions are freed once it returns.
 fn on_settled_boxed(promise: &js_sys::Promise, f: Settled) {
-    type Slot = std::rc::Rc<std::cell::RefCell<Option<(Settled, [Reaction; 2])>>>;
+    type Slot = std::rc::Rc<crate::cell::RefCell<Option<(Settled, [Reaction; 2])>>>;
     let slot: Slot = Default::default();
     let reaction = |fulfilled: bool| {
         let slot = slot.clone();
