@@ -489,18 +489,22 @@ pub fn show_survey(id: &str, then: Box<dyn FnOnce(bool)>) {
 }
 
 /// `showSurvey(id)` and the second module's call for it: a promise of
-/// [`show_survey`]'s answer, for JS.
+/// [`show_survey`]'s answer, for JS. The work starts in a promise reaction at
+/// the end of the task, as an async call's did: a `hide()` right after
+/// `showSurvey()` in the same task still comes first, and the caller's own work
+/// is never re-entered.
 pub fn show_survey_promise(id: &str) -> js_sys::Promise {
-    let mut id = Some(id);
+    let mut id = Some(id.to_owned());
     js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(id) = id.take() {
+        let Some(id) = id.take() else { return };
+        browser::on_settled(&js_sys::Promise::resolve(&JsValue::UNDEFINED), move |_| {
             show_survey(
-                id,
+                &id,
                 Box::new(move |shown| {
                     let _ = resolve.call1(&JsValue::NULL, &shown.into());
                 }),
-            );
-        }
+            )
+        });
     })
 }
 
