@@ -606,7 +606,7 @@ impl Outbox {
     fn install_page_hooks(&self) {
         let Some(window) = web_sys::window() else { return };
         let this = self.clone();
-        let on_hide = Closure::<dyn Fn()>::new(move || {
+        let on_hide = Closure::<dyn FnMut()>::new(move || {
             // Staged events are written at the end of the task that made them, so
             // none can be waiting here; writing them anyway costs nothing if so.
             this.write_staged();
@@ -620,7 +620,7 @@ impl Outbox {
         let _ = window.add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
         // Back online: no reason to sit out the rest of a backoff that the outage caused.
         let this = self.clone();
-        let on_online = Closure::<dyn Fn()>::new(move || {
+        let on_online = Closure::<dyn FnMut()>::new(move || {
             this.0.borrow_mut().not_before = 0.0;
             this.schedule(0);
         });

@@ -185,7 +185,7 @@ fn follow(host: &web_sys::HtmlElement) {
     if FOLLOWING.replace(true) {
         return;
     }
-    let moved = Closure::<dyn Fn()>::new(|| {
+    let moved = Closure::<dyn FnMut()>::new(|| {
         HOSTS.with(|h| {
             h.borrow_mut().retain(|host| {
                 place(host);
