@@ -636,11 +636,10 @@ impl Outbox {
 
 /// POSTs `body` to `url`; `then` hears the answer, or why there was none.
 fn post(url: &str, body: String, timeout_ms: u32, keepalive: bool, then: Box<dyn FnOnce(Answer)>) {
-    let abort = match start_post(url, body, keepalive) {
+    let (fetched, abort) = match start_post(url, body, keepalive) {
         Ok(started) => started,
         Err(e) => return then(Answer::NoAnswer(browser::describe(&e))),
     };
-    let (fetched, abort) = abort;
     let abort_later = abort.clone();
     // Dropped with the answer: a request that answered in time cancels its abort.
     let timer = browser::timer(timeout_ms, move || abort_later.abort());
