@@ -176,8 +176,10 @@ pub fn off(name: JsValue, listener: JsValue) {
 /// Fetches and shows survey `id`, whatever the targeting says (the page
 /// asked for it; the showing still counts for recontact periods). Resolves to
 /// `true` once it is on screen, `false` (with the reason on the console) otherwise.
-#[wasm_bindgen(js_name = showSurvey)]
-pub async fn show_survey(id: JsValue) -> bool {
-    let Some(id) = name_arg(&id, "showSurvey: the argument must be a survey id string") else { return false };
-    app::show_survey(&id).await
+#[wasm_bindgen(js_name = showSurvey, unchecked_return_type = "Promise<boolean>")]
+pub fn show_survey(id: JsValue) -> js_sys::Promise {
+    match name_arg(&id, "showSurvey: the argument must be a survey id string") {
+        Some(id) => app::show_survey_promise(&id),
+        None => js_sys::Promise::resolve(&JsValue::FALSE),
+    }
 }

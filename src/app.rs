@@ -5,14 +5,13 @@
 //! through the [`Sink`](crate::card::Sink) it is given, the outbox and the
 //! second module through their handles.
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 use std::rc::Rc;
 
 use touchpoint_core::queue::Policy;
 use touchpoint_protocol::write::{self, Envelope};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::before_send::{self, Outcome};
 use crate::browser::{self, js, LocalStore};
@@ -467,47 +466,83 @@ pub fn survey_on_screen() -> Option<String> {
     quietly(|app| app.card.as_ref().filter(|c| c.is_open()).map(Card::survey_id)).flatten()
 }
 
-/// Fetches and shows survey `id`. `true` once it is on screen.
-pub async fn show_survey(id: &str) -> bool {
-    let shown = show_survey_now(id).await;
-    // The first survey is up (or will not be): the second module may load —
-    // a while after the card's first frame, so that neither its paint nor the
-    // user's first answer competes with the second module's start.
-    let held = quietly(|app| app.rest.is_held()).unwrap_or(false);
-    if held {
-        match shown {
-            true => browser::after_next_paint(|| {
-                browser::set_timeout(CARD_ALONE_MS, release_rest);
-            }),
-            false => release_rest(),
-        }
-    }
-    shown
+/// Fetches and shows survey `id`; `then` hears `true` once it is on screen.
+pub fn show_survey(id: &str, then: Box<dyn FnOnce(bool)>) {
+    show_survey_now(
+        id,
+        Box::new(move |shown| {
+            // The first survey is up (or will not be): the second module may load —
+            // a while after the card's first frame, so that neither its paint nor the
+            // user's first answer competes with the second module's start.
+            let held = quietly(|app| app.rest.is_held()).unwrap_or(false);
+            if held {
+                match shown {
+                    true => browser::after_next_paint(|| {
+                        browser::set_timeout(CARD_ALONE_MS, release_rest);
+                    }),
+                    false => release_rest(),
+                }
+            }
+            then(shown)
+        }),
+    );
 }
 
-async fn show_survey_now(id: &str) -> bool {
-    let caller = || cat(&["showSurvey(", &quoted(id), ")"]);
+/// `showSurvey(id)` and the second module's call for it: a promise of
+/// [`show_survey`]'s answer, for JS. The work starts in a promise reaction at
+/// the end of the task, as an async call's did: a `hide()` right after
+/// `showSurvey()` in the same task still comes first, and the caller's own work
+/// is never re-entered.
+pub fn show_survey_promise(id: &str) -> js_sys::Promise {
+    let mut id = Some(id.to_owned());
+    js_sys::Promise::new(&mut |resolve, _| {
+        let Some(id) = id.take() else { return };
+        browser::on_settled(&js_sys::Promise::resolve(&JsValue::UNDEFINED), move |_| {
+            show_survey(
+                &id,
+                Box::new(move |shown| {
+                    let _ = resolve.call1(&JsValue::NULL, &shown.into());
+                }),
+            )
+        });
+    })
+}
+
+fn show_survey_now(id: &str, then: Box<dyn FnOnce(bool)>) {
     if survey_on_screen().is_some() {
-        browser::warn(&cat(&[&caller(), ": another survey is on screen; not showing a second one"]));
-        return false;
+        browser::warn(&cat(&[&caller(id), ": another survey is on screen; not showing a second one"]));
+        return then(false);
     }
     let Some(cached) = with("showSurvey", |app| app.forms.iter().find(|(i, _)| i == id).map(|(_, f)| f.clone())) else {
-        return false;
+        return then(false);
     };
-    let form = match cached {
-        Some(f) => f,
-        None => match fetch_form(id).await {
+    if let Some(form) = cached {
+        return then(show_form(id, form));
+    }
+    let id = id.to_owned();
+    fetch_form(
+        &id.clone(),
+        Box::new(move |fetched| match fetched {
             Ok(f) => {
                 let f = Rc::new(f);
-                quietly(|app| app.forms.push((id.to_owned(), f.clone())));
-                f
+                quietly(|app| app.forms.push((id.clone(), f.clone())));
+                then(show_form(&id, f))
             }
             Err(msg) => {
-                browser::error(&cat(&[&caller(), ": ", &msg]));
-                return false;
+                browser::error(&cat(&[&caller(&id), ": ", &msg]));
+                then(false)
             }
-        },
-    };
+        }),
+    );
+}
+
+/// `showSurvey("id")`, for messages.
+fn caller(id: &str) -> String {
+    cat(&["showSurvey(", &quoted(id), ")"])
+}
+
+/// Puts `form` on screen; `true` if it is.
+fn show_form(id: &str, form: Rc<Form>) -> bool {
     // Checked again: another call may have shown one while we were fetching.
     if survey_on_screen().is_some() {
         return false;
@@ -523,7 +558,7 @@ async fn show_survey_now(id: &str) -> bool {
             true
         }
         Err(msg) => {
-            browser::error(&cat(&[&caller(), ": ", &msg]));
+            browser::error(&cat(&[&caller(id), ": ", &msg]));
             false
         }
     }
@@ -546,36 +581,58 @@ fn form_url(endpoint: &str, key: &str, id: &str, locales: &[String]) -> String {
     ])
 }
 
-async fn fetch_form(id: &str) -> Result<Form, String> {
-    let (url, early) = quietly(|app| {
+/// Fetches survey `id`'s card form (the loader's early fetch, if it made one); `then` hears
+/// the form, or why there is none.
+fn fetch_form(id: &str, then: Box<dyn FnOnce(Result<Form, String>)>) {
+    let Some((url, early)) = quietly(|app| {
         let early = app.prefetched.as_ref().and_then(|p| {
             let promise = js_sys::Reflect::get(p, &id.into()).ok()?.dyn_into::<js_sys::Promise>().ok()?;
             let _ = js_sys::Reflect::delete_property(p, &id.into());
             Some(promise)
         });
         (form_url(&app.endpoint, &app.key, id, &app.locales), early)
-    })
-    .ok_or("Touchpoint is not initialised")?;
-    let fail = |e: JsValue| cat(&["could not load ", &url, ": ", &browser::describe(&e)]);
-    let early = match early {
-        Some(p) => JsFuture::from(p).await.ok(),
-        None => None,
+    }) else {
+        return then(Err("Touchpoint is not initialised".into()));
     };
-    // A failed early fetch is made again here, so its error names this URL.
-    let resp: web_sys::Response = match early {
-        Some(r) => r,
-        None => {
-            let window = web_sys::window().ok_or("no window")?;
-            JsFuture::from(window.fetch_with_str(&url)).await.map_err(fail)?
-        }
+    match early {
+        // A failed early fetch is made again here, so its error names this URL.
+        Some(p) => browser::on_settled(&p, move |early| match early {
+            Ok(r) => read_form(url, r, then),
+            Err(_) => fetch_form_again(url, then),
+        }),
+        None => fetch_form_again(url, then),
     }
-    .unchecked_into();
-    let text = JsFuture::from(resp.text().map_err(fail)?).await.map_err(fail)?.as_string().unwrap_or_default();
-    if !resp.ok() {
-        return Err(cat(&[&url, " answered HTTP ", &num(u64::from(resp.status())), ": ", &text]));
-    }
-    let value = js::parse(&text).map_err(|e| cat(&[&url, " is not JSON: ", &e]))?;
-    Form::read(&value).map_err(|problems| cat(&[&url, ": ", &crate::text::join(&problems, "; ")]))
+}
+
+fn fetch_form_again(url: String, then: Box<dyn FnOnce(Result<Form, String>)>) {
+    let Some(window) = web_sys::window() else { return then(Err("no window".into())) };
+    browser::on_settled(&window.fetch_with_str(&url), move |r| match r {
+        Ok(r) => read_form(url, r, then),
+        Err(e) => then(Err(load_failed(&url, &e))),
+    });
+}
+
+fn load_failed(url: &str, e: &JsValue) -> String {
+    cat(&["could not load ", url, ": ", &browser::describe(e)])
+}
+
+/// Reads the card form from the fetch's `response`.
+fn read_form(url: String, response: JsValue, then: Box<dyn FnOnce(Result<Form, String>)>) {
+    let resp: web_sys::Response = response.unchecked_into();
+    let text = match resp.text() {
+        Ok(t) => t,
+        Err(e) => return then(Err(load_failed(&url, &e))),
+    };
+    browser::on_settled(&text, move |text| {
+        then(text.map_err(|e| load_failed(&url, &e)).and_then(|text| {
+            let text = text.as_string().unwrap_or_default();
+            if !resp.ok() {
+                return Err(cat(&[&url, " answered HTTP ", &num(u64::from(resp.status())), ": ", &text]));
+            }
+            let value = js::parse(&text).map_err(|e| cat(&[&url, " is not JSON: ", &e]))?;
+            Form::read(&value).map_err(|problems| cat(&[&url, ": ", &crate::text::join(&problems, "; ")]))
+        }))
+    });
 }
 
 /// What happens on the card becomes events, `on()` notifications and, once

@@ -17,9 +17,9 @@ pub fn host_record(kind: &str) -> Option<String> {
 }
 
 /// Shows survey `id` (targeting decided it is time).
-#[wasm_bindgen(js_name = hostShowSurvey)]
-pub async fn host_show_survey(id: String) -> bool {
-    app::show_survey(&id).await
+#[wasm_bindgen(js_name = hostShowSurvey, unchecked_return_type = "Promise<boolean>")]
+pub fn host_show_survey(id: String) -> js_sys::Promise {
+    app::show_survey_promise(&id)
 }
 
 /// The id of the survey on screen, if one is.

@@ -5,7 +5,7 @@
 //! code: a listener that calls back into Touchpoint (or throws) cannot
 //! re-enter state we are holding.
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 

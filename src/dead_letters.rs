@@ -18,8 +18,12 @@ use crate::text::cat;
 /// Keys of `storage` that start with `prefix`, sorted (ours sort by age).
 pub fn listed(storage: &web_sys::Storage, prefix: &str) -> Vec<String> {
     let n = storage.length().unwrap_or(0);
-    let mut keys: Vec<String> =
-        (0..n).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(prefix)).collect();
+    let mut keys = Vec::new();
+    for i in 0..n {
+        if let Some(k) = storage.key(i).ok().flatten().filter(|k| k.starts_with(prefix)) {
+            keys.push(k);
+        }
+    }
     crate::text::sort(&mut keys);
     keys
 }

@@ -29,6 +29,7 @@ static ALLOCATOR: allocator::Classes<fn(usize) -> Option<usize>> =
     unsafe { allocator::Classes::new(allocator::grow_memory) };
 
 mod allocator;
+mod cell;
 
 mod card;
 mod strings;

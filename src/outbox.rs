@@ -28,7 +28,7 @@
 //! Every decision (batching, backoff, splitting, eviction, reading storage)
 //! is asked of `touchpoint_core::queue`; this module does the I/O.
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 /// `(key, event)` pairs. A few entries at a time: a `Vec` costs the page
 /// far fewer bytes of code than a map.
 type Entries = Vec<(String, String)>;
@@ -48,7 +48,6 @@ use touchpoint_protocol::write::{push_padded, push_str};
 use touchpoint_protocol::{EventResult, EventStatus};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::{self, js};
 use crate::dead_letters::{listed, DeadLetters};
@@ -380,7 +379,7 @@ impl Outbox {
             // Its own timer: dropping it now only frees the callback once it returns.
             let fired = this.0.borrow_mut().timer.take();
             drop(fired);
-            wasm_bindgen_futures::spawn_local(this.flush());
+            this.flush();
         });
         // Replacing the pending timer cancels it.
         let old = self.0.borrow_mut().timer.replace((timer, due));
@@ -389,7 +388,7 @@ impl Outbox {
 
     /// Sends everything queued, batch after batch, while holding the
     /// cross-tab lock. Stops at the first failure and schedules a retry.
-    pub async fn flush(self) {
+    pub fn flush(self) {
         // A timer set before a failure may fire inside its backoff: wait it out.
         let wait = self.0.borrow().not_before - js_sys::Date::now();
         if wait > 0.0 {
@@ -404,33 +403,48 @@ impl Outbox {
             (cat(&["touchpoint:", &inner.project, ":send"]), inner.tab.clone())
         };
         let this = self.clone();
-        let got = browser::with_lock(&name, &tab, move || Box::pin(this.send_all())).await;
-        self.0.borrow_mut().sending = false;
-        if !got {
-            // Another tab is sending; it sends our events too. Look again later
-            // in case it finished before we wrote the last ones.
-            let delay = self.0.borrow().policy.flush_delay_ms.max(500);
-            self.schedule(delay);
-        }
+        let work: browser::Work = Box::new(move |done| this.send_all(done));
+        browser::with_lock(
+            &name,
+            &tab,
+            work,
+            Box::new(move |got| {
+                self.0.borrow_mut().sending = false;
+                if !got {
+                    // Another tab is sending; it sends our events too. Look again later
+                    // in case it finished before we wrote the last ones.
+                    let delay = self.0.borrow().policy.flush_delay_ms.max(500);
+                    self.schedule(delay);
+                }
+            }),
+        );
     }
 
-    async fn send_all(self) {
+    /// Sends batch after batch until the queue is empty or a request fails; then `done`.
+    fn send_all(self, done: Box<dyn FnOnce()>) {
+        self.send_from(true, done);
+    }
+
+    /// Storage is listed once per flush (`rescan`); later batches come from the index.
+    fn send_from(self, rescan: bool, done: Box<dyn FnOnce()>) {
         let budget = self.0.borrow().policy.max_batch_bytes;
-        // Storage is listed once per flush; later batches come from the index.
-        let mut rescan = true;
-        loop {
-            let batch = self.next_batch(budget, std::mem::take(&mut rescan));
-            if batch.is_empty() {
-                return;
-            }
-            if !self.send(batch, false).await {
-                return;
-            }
+        let batch = self.next_batch(budget, rescan);
+        if batch.is_empty() {
+            return done();
         }
+        let this = self.clone();
+        self.send(
+            batch,
+            false,
+            Box::new(move |answered| match answered {
+                true => this.send_from(false, done),
+                false => done(),
+            }),
+        );
     }
 
-    /// One request. `true` when the collector answered for the batch.
-    async fn send(&self, batch: Vec<(String, String)>, keepalive: bool) -> bool {
+    /// One request; `then` hears `true` when the collector answered for the batch.
+    fn send(&self, batch: Vec<(String, String)>, keepalive: bool, then: Box<dyn FnOnce(bool)>) {
         let (url, body, timeout) = {
             let mut inner = self.0.borrow_mut();
             for (k, _) in &batch {
@@ -448,14 +462,22 @@ impl Outbox {
             body.push_str("]}");
             (inner.url.clone(), body, inner.policy.request_timeout_ms)
         };
-        let answer = post(&url, body, timeout, keepalive).await;
-        {
-            let mut inner = self.0.borrow_mut();
-            for (k, _) in &batch {
-                inner.in_flight.retain(|f| f != k);
-            }
-        }
-        self.settle(batch, answer)
+        let this = self.clone();
+        post(
+            &url,
+            body,
+            timeout,
+            keepalive,
+            Box::new(move |answer| {
+                {
+                    let mut inner = this.0.borrow_mut();
+                    for (k, _) in &batch {
+                        inner.in_flight.retain(|f| f != k);
+                    }
+                }
+                then(this.settle(batch, answer));
+            }),
+        );
     }
 
     /// Applies the collector's answer to a batch. `true` if the collector
@@ -578,16 +600,13 @@ impl Outbox {
         if batch.is_empty() {
             return;
         }
-        let this = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            this.send(batch, true).await;
-        });
+        self.send(batch, true, Box::new(|_| {}));
     }
 
     fn install_page_hooks(&self) {
         let Some(window) = web_sys::window() else { return };
         let this = self.clone();
-        let on_hide = Closure::<dyn Fn()>::new(move || {
+        let on_hide = Closure::<dyn FnMut()>::new(move || {
             // Staged events are written at the end of the task that made them, so
             // none can be waiting here; writing them anyway costs nothing if so.
             this.write_staged();
@@ -601,7 +620,7 @@ impl Outbox {
         let _ = window.add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
         // Back online: no reason to sit out the rest of a backoff that the outage caused.
         let this = self.clone();
-        let on_online = Closure::<dyn Fn()>::new(move || {
+        let on_online = Closure::<dyn FnMut()>::new(move || {
             this.0.borrow_mut().not_before = 0.0;
             this.schedule(0);
         });
@@ -615,14 +634,47 @@ impl Outbox {
     }
 }
 
-async fn post(url: &str, body: String, timeout_ms: u32, keepalive: bool) -> Answer {
-    match try_post(url, body, timeout_ms, keepalive).await {
-        Ok(a) => a,
-        Err(e) => Answer::NoAnswer(browser::describe(&e)),
-    }
+/// POSTs `body` to `url`; `then` hears the answer, or why there was none.
+fn post(url: &str, body: String, timeout_ms: u32, keepalive: bool, then: Box<dyn FnOnce(Answer)>) {
+    let (fetched, abort) = match start_post(url, body, keepalive) {
+        Ok(started) => started,
+        Err(e) => return then(Answer::NoAnswer(browser::describe(&e))),
+    };
+    let abort_later = abort.clone();
+    // Dropped with the answer: a request that answered in time cancels its abort.
+    let timer = browser::timer(timeout_ms, move || abort_later.abort());
+    let finish = move |result: Result<Answer, JsValue>| {
+        drop(timer);
+        then(match result {
+            Ok(a) => a,
+            Err(_) if abort.signal().aborted() => {
+                Answer::NoAnswer(cat(&["no answer within ", &num(u64::from(timeout_ms)), " ms"]))
+            }
+            Err(e) => Answer::NoAnswer(browser::describe(&e)),
+        })
+    };
+    browser::on_settled(&fetched, move |response| {
+        let response = match response.and_then(|r| r.dyn_into::<web_sys::Response>()) {
+            Ok(r) => r,
+            Err(e) => return finish(Err(e)),
+        };
+        let status = response.status();
+        let retry_after = response.headers().get("retry-after").ok().flatten();
+        match response.text() {
+            Ok(text) => browser::on_settled(&text, move |body| {
+                finish(body.map(|b| Answer::Status { status, retry_after, body: b.as_string().unwrap_or_default() }))
+            }),
+            Err(e) => finish(Err(e)),
+        }
+    });
 }
 
-async fn try_post(url: &str, body: String, timeout_ms: u32, keepalive: bool) -> Result<Answer, JsValue> {
+/// The request under way, and what aborts it.
+fn start_post(
+    url: &str,
+    body: String,
+    keepalive: bool,
+) -> Result<(js_sys::Promise, web_sys::AbortController), JsValue> {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&body.into());
@@ -634,26 +686,9 @@ async fn try_post(url: &str, body: String, timeout_ms: u32, keepalive: bool) -> 
     }
     let abort = web_sys::AbortController::new()?;
     init.set_signal(Some(&abort.signal()));
-    let abort_later = abort.clone();
-    // Dropped when this returns: a request that answered in time cancels its abort.
-    let _timer = browser::timer(timeout_ms, move || abort_later.abort());
     let request = web_sys::Request::new_with_str_and_init(url, &init)?;
     let window = web_sys::window().ok_or("no window")?;
-    let result = async {
-        let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request)).await?.dyn_into()?;
-        let status = response.status();
-        let retry_after = response.headers().get("retry-after").ok().flatten();
-        let body = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
-        Ok::<_, JsValue>(Answer::Status { status, retry_after, body })
-    }
-    .await;
-    match result {
-        Ok(a) => Ok(a),
-        Err(_) if abort.signal().aborted() => {
-            Ok(Answer::NoAnswer(cat(&["no answer within ", &num(u64::from(timeout_ms)), " ms"])))
-        }
-        Err(e) => Err(e),
-    }
+    Ok((window.fetch_with_request(&request), abort))
 }
 
 /// `Retry-After` (seconds, or an HTTP date, which the browser reads) as ms
@@ -681,19 +716,19 @@ fn name_of(raw: &str) -> String {
 fn read_results(body: &str) -> Option<Vec<EventResult>> {
     let v = js::parse(body).ok()?;
     let items = js::get(&v, "results")?.dyn_into::<js_sys::Array>().ok()?;
-    items
-        .iter()
-        .map(|r| {
-            let status = match js::get(&r, "status")?.as_string()?.as_str() {
-                "accepted" => EventStatus::Accepted,
-                "duplicate" => EventStatus::Duplicate,
-                "rejected" => EventStatus::Rejected,
-                _ => return None,
-            };
-            let reason = js::get(&r, "reason").and_then(|r| r.as_string());
-            Some(EventResult { id: js::get(&r, "id")?.as_string()?, status, reason })
-        })
-        .collect()
+    // A loop, not `collect::<Option<Vec<_>>>()`: the adapter it instantiates costs the page more.
+    let mut results = Vec::new();
+    for r in items.iter() {
+        let status = match js::get(&r, "status")?.as_string()?.as_str() {
+            "accepted" => EventStatus::Accepted,
+            "duplicate" => EventStatus::Duplicate,
+            "rejected" => EventStatus::Rejected,
+            _ => return None,
+        };
+        let reason = js::get(&r, "reason").and_then(|r| r.as_string());
+        results.push(EventResult { id: js::get(&r, "id")?.as_string()?, status, reason });
+    }
+    Some(results)
 }
 
 /// Reads a stored event. Storage is shared with the host page and the user,

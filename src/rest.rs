@@ -13,7 +13,7 @@
 //! `crates/views/src/host.rs` (the `host*` exports of `bridge`); a tidy test
 //! holds each name to an export on the other side.
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -124,20 +124,19 @@ impl Rest {
         };
         let promise = loader.load(&init());
         let this = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let module = match promise {
-                Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await,
-                Err(e) => Err(e),
-            };
-            match module {
-                Ok(m) => {
-                    this.0.borrow_mut().state = State::Ready(wasm_bindgen::JsCast::unchecked_into(m));
-                    this.flush();
-                }
-                Err(e) => this
-                    .failed(&cat(&["the checklist, help and targeting could not be loaded: ", &browser::describe(&e)])),
+        let settled = move |module: Result<JsValue, JsValue>| match module {
+            Ok(m) => {
+                this.0.borrow_mut().state = State::Ready(wasm_bindgen::JsCast::unchecked_into(m));
+                this.flush();
             }
-        });
+            Err(e) => {
+                this.failed(&cat(&["the checklist, help and targeting could not be loaded: ", &browser::describe(&e)]))
+            }
+        };
+        match promise {
+            Ok(p) => browser::on_settled(&p, settled),
+            Err(e) => settled(Err(e)),
+        }
     }
 
     fn failed(&self, message: &str) {

@@ -10,7 +10,9 @@
 //! than the screen on a page that overflows sideways and taller than what
 //! is visible while the virtual keyboard is up.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
+
+use crate::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -183,7 +185,7 @@ fn follow(host: &web_sys::HtmlElement) {
     if FOLLOWING.replace(true) {
         return;
     }
-    let moved = Closure::<dyn Fn()>::new(|| {
+    let moved = Closure::<dyn FnMut()>::new(|| {
         HOSTS.with(|h| {
             h.borrow_mut().retain(|host| {
                 place(host);

@@ -28,7 +28,7 @@ pub fn now_ms() -> i64 {
 thread_local! {
     static LOCATION: Option<web_sys::Location> = web_sys::window().map(|w| w.location());
     /// The page's URL, read at most once per task (see [`page_url`]).
-    static HREF: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    static HREF: crate::cell::RefCell<Option<String>> = const { crate::cell::RefCell::new(None) };
 }
 
 /// The page's URL. Read once per task and remembered until its end, so a
@@ -73,7 +73,7 @@ struct Ids {
 }
 
 thread_local! {
-    static POOL: std::cell::RefCell<Ids> = const { std::cell::RefCell::new(Ids { text: String::new(), js: None, next: IDS }) };
+    static POOL: crate::cell::RefCell<Ids> = const { crate::cell::RefCell::new(Ids { text: String::new(), js: None, next: IDS }) };
 }
 
 /// A v4 UUID from `crypto.getRandomValues` (which, unlike
@@ -159,11 +159,45 @@ pub fn after_next_paint(f: impl FnOnce() + 'static) {
     }
 }
 
-/// Runs `f` while holding the cross-tab lock `name`, if no other tab holds
-/// it. Uses the Web Locks API; where it is missing, a lease in localStorage
-/// (best effort: the collector's dedupe covers the rare overlap). Returns
-/// whether `f` ran.
-pub async fn with_lock(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture + 'static) -> bool {
+/// Calls `f` with what `promise` settles to: `Ok` with its value, `Err` with
+/// its reason. Callbacks, not futures: an async runtime in the module before
+/// the card costs the page more bytes than the few promises it waits on.
+pub fn on_settled(promise: &js_sys::Promise, f: impl FnOnce(Result<JsValue, JsValue>) + 'static) {
+    on_settled_boxed(promise, Box::new(f));
+}
+
+type Settled = Box<dyn FnOnce(Result<JsValue, JsValue>)>;
+type Reaction = Closure<dyn FnMut(JsValue)>;
+
+/// Boxed, so that every wait shares one instance of the closure's shims. The
+/// two reactions and `f` wait in one slot that both reactions hold: whichever
+/// runs takes all three out, and the reactions are freed once it returns.
+fn on_settled_boxed(promise: &js_sys::Promise, f: Settled) {
+    type Slot = std::rc::Rc<crate::cell::RefCell<Option<(Settled, [Reaction; 2])>>>;
+    let slot: Slot = Default::default();
+    let reaction = |fulfilled: bool| {
+        let slot = slot.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |value: JsValue| {
+            let taken = slot.borrow_mut().take();
+            if let Some((f, reactions)) = taken {
+                drop(reactions);
+                f(if fulfilled { Ok(value) } else { Err(value) });
+            }
+        })
+    };
+    let (ok, err) = (reaction(true), reaction(false));
+    let _ = promise.then2(&ok, &err);
+    *slot.borrow_mut() = Some((f, [ok, err]));
+}
+
+/// Work done under a lock: it calls its argument when it is done.
+pub type Work = Box<dyn FnOnce(Box<dyn FnOnce()>)>;
+
+/// Runs `work` while holding the cross-tab lock `name`, if no other tab holds
+/// it, and lets go when `work` says it is done. Uses the Web Locks API; where
+/// it is missing, a lease in localStorage (best effort: the collector's dedupe
+/// covers the rare overlap). `then` hears whether `work` ran.
+pub fn with_lock(name: &str, owner: &str, work: Work, then: Box<dyn FnOnce(bool)>) {
     use js_sys::Reflect;
     let locks =
         web_sys::window().and_then(|w| Reflect::get(&w.navigator(), &"locks".into()).ok()).filter(|l| l.is_object());
@@ -171,7 +205,7 @@ pub async fn with_lock(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture 
         .as_ref()
         .and_then(|l| Reflect::get(l, &"request".into()).ok())
         .and_then(|r| r.dyn_into::<js_sys::Function>().ok());
-    let (Some(locks), Some(request)) = (locks, request) else { return with_lease(name, owner, f).await };
+    let (Some(locks), Some(request)) = (locks, request) else { return with_lease(name, owner, work, then) };
     let ran = std::rc::Rc::new(std::cell::Cell::new(false));
     let ran_inside = ran.clone();
     let callback = Closure::once(move |lock: JsValue| -> JsValue {
@@ -179,37 +213,33 @@ pub async fn with_lock(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture 
             return JsValue::UNDEFINED;
         }
         ran_inside.set(true);
-        let work = f();
-        wasm_bindgen_futures::future_to_promise(async move {
-            work.await;
-            Ok(JsValue::UNDEFINED)
+        // The lock is held until this promise settles, when the work is done.
+        let mut work = Some(work);
+        js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(work) = work.take() {
+                work(Box::new(move || {
+                    let _ = resolve.call0(&JsValue::NULL);
+                }));
+            }
         })
         .into()
     });
     let options = js_sys::Object::new();
     let _ = Reflect::set(&options, &"ifAvailable".into(), &true.into());
     match request.call3(&locks, &name.into(), &options, callback.as_ref()) {
-        Ok(p) => {
-            let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(p)).await;
+        // The callback lives until the request settles.
+        Ok(p) => on_settled(&p.unchecked_into(), move |_| {
+            drop(callback);
+            then(ran.get());
+        }),
+        Err(e) => {
+            error(&cat(&["navigator.locks.request failed: ", &describe(&e)]));
+            then(ran.get());
         }
-        Err(e) => error(&cat(&["navigator.locks.request failed: ", &describe(&e)])),
     }
-    ran.get()
 }
 
-/// Resolves after `ms` milliseconds.
-pub async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        set_timeout(ms, move || {
-            let _ = resolve.call0(&JsValue::NULL);
-        });
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
-pub type LocalFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
-
-async fn with_lease(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture) -> bool {
+fn with_lease(name: &str, owner: &str, work: Work, then: Box<dyn FnOnce(bool)>) {
     const LEASE_MS: i64 = 30_000;
     const SETTLE_MS: i32 = 60;
     let store = LocalStore::open();
@@ -223,22 +253,24 @@ async fn with_lease(name: &str, owner: &str, f: impl FnOnce() -> LocalFuture) ->
         })
         .is_some_and(|(o, until)| o != owner && until > now);
     if held_by_other {
-        return false;
+        return then(false);
     }
     let mine = cat(&[owner, "|", &num((now + LEASE_MS).max(0) as u64)]);
     store.set(&key, &mine);
     // Tabs in other renderer processes see this write a little later; two tabs
     // may both have written. Wait for the writes to settle: the last one wins,
     // and only its writer goes on.
-    sleep(SETTLE_MS).await;
-    if store.get(&key).is_some_and(|v| v != mine) {
-        return false;
-    }
-    f().await;
-    if store.get(&key).as_deref() == Some(mine.as_str()) {
-        store.remove(&key);
-    }
-    true
+    set_timeout(SETTLE_MS, move || {
+        if store.get(&key).is_some_and(|v| v != mine) {
+            return then(false);
+        }
+        work(Box::new(move || {
+            if store.get(&key).as_deref() == Some(mine.as_str()) {
+                store.remove(&key);
+            }
+            then(true);
+        }));
+    });
 }
 
 /// Describes a thrown JS value for an error message.

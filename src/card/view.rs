@@ -3,7 +3,7 @@
 //! event type sits on the card and finds what was clicked by its
 //! `data-tp-act`, so re-rendering a step attaches nothing and leaks nothing.
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
