@@ -184,9 +184,18 @@ async fn main() -> Result<(), String> {
     let params =
         backtest::Params { now, horizon_days: 30, step_days: 7, max_cutoffs: insight::MAX_CUTOFFS, threshold: 40 };
     let (c0, w0) = (cpu_ns(), Instant::now());
-    let b = insight::backtest(&state, accounts, "pk_big", params).await.map_err(|e| format!("{e:?}"))?;
+    let b = insight::backtest(&state, accounts, "pk_big", params, insight::MAX_BACKTEST_ACCOUNTS)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     time("backtest", w0.elapsed(), cpu_ns() - c0);
-    println!("backtest_samples={} cutoffs={} auc={:?}", b.backtest.samples, b.backtest.cutoffs.len(), b.backtest.auc);
+    println!(
+        "backtest_samples={} cutoffs={} auc={:?} rows_read={} sampled={:?}",
+        b.backtest.samples,
+        b.backtest.cutoffs.len(),
+        b.backtest.auc,
+        b.rows_read,
+        b.sampled
+    );
     println!("peak_rss_mb={}", peak_kb() / 1024);
     state.db.close().await;
     Ok(())

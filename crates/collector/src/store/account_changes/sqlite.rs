@@ -85,6 +85,19 @@ impl AccountChangeStore for Db {
         .await
     }
 
+    async fn project_accounts(&self, project_key: String) -> Result<Vec<String>, DbError> {
+        self.read(move |conn| {
+            // The expression and `type = 'group'` as `events_by_group_account` has them, so it is used.
+            let mut q = conn.prepare_cached(
+                "SELECT DISTINCT json_extract(body, '$.account_id') FROM events
+                     WHERE project_key = ?1 AND type = 'group' AND rejected IS NULL",
+            )?;
+            let rows = q.query_map([project_key], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<Option<String>>>>()?.into_iter().flatten().collect())
+        })
+        .await
+    }
+
     async fn accounts_activity(
         &self,
         project_key: String,
