@@ -443,3 +443,95 @@ fn score_accounts(
     }
     Scored { histories, scores }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Map};
+    use touchpoint_core::accounts::AccountsConfig;
+    use touchpoint_protocol::EventKind;
+
+    fn group(account: &str) -> Option<EventKind> {
+        Some(EventKind::Group { account_id: account.into(), traits: Map::new() })
+    }
+
+    fn track(name: &str) -> Option<EventKind> {
+        Some(EventKind::Track { name: name.into(), props: Map::new() })
+    }
+
+    /// `(day, kind)` in arrival order.
+    fn rows(user: &str, events: Vec<(i64, Option<EventKind>)>) -> (Person, Vec<Activity>) {
+        let rows = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, (day, kind))| Activity {
+                anonymous_id: format!("b-{user}"),
+                user_id: Some(user.into()),
+                ts: day * DAY_MS,
+                received_at: i as i64,
+                event_id: kind.as_ref().map(|_| format!("{user}-{i}")),
+                kind,
+            })
+            .collect();
+        (Person::User(user.into()), rows)
+    }
+
+    /// Borrowing a prefix of each person's rows (copying only theirs whose
+    /// events arrived out of `ts` order) scores exactly as copying every
+    /// person's rows up to each cutoff does.
+    #[test]
+    fn a_cutoffs_prefix_scores_as_a_filtered_copy_of_every_row() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../accounts.json")).unwrap();
+        let config = AccountsConfig::from_json(&text).unwrap();
+        let nps = |score: u8| {
+            serde_json::from_value::<EventKind>(json!({"type": "survey_answered", "survey_id": "nps",
+                "response_id": "r", "question_id": "score", "value": score}))
+            .ok()
+        };
+        let people: BTreeMap<Person, Vec<Activity>> = [
+            rows(
+                "ann",
+                vec![(0, group("a")), (1, track("created_project")), (5, nps(9)), (20, track("x")), (45, None)],
+            ),
+            // A day-2 event that arrived after the day-30 one (a queue sent late).
+            rows(
+                "bob",
+                vec![(0, group("a")), (30, track("imported_data")), (2, track("invited_teammate")), (50, None)],
+            ),
+            // Moves from b to c on day 25.
+            rows("cat", vec![(0, group("b")), (8, track("created_project")), (25, group("c")), (40, None)]),
+            rows("dan", vec![(1, group("c")), (12, nps(3)), (33, track("x"))]),
+        ]
+        .into_iter()
+        .collect();
+        let wanted: BTreeSet<String> = ["a", "b", "c"].map(String::from).into();
+        let moments: Vec<i64> = [55, 45, 35, 25, 15, 10, 5].iter().map(|d| d * DAY_MS).collect();
+        let got = score_accounts(&config, None, &people, &wanted, &moments, 30);
+
+        let mut want = Vec::new();
+        for &cutoff in &moments {
+            if !got.histories.values().any(|a| backtest::went_inactive(a, cutoff, 30).is_some()) {
+                continue;
+            }
+            let known: BTreeMap<Person, Vec<Activity>> = people
+                .iter()
+                .map(|(p, rows)| (p.clone(), rows.iter().filter(|r| r.ts <= cutoff).cloned().collect::<Vec<_>>()))
+                .filter(|(_, rows)| !rows.is_empty())
+                .collect();
+            for v in assess_all(&config, None, &known, &HashMap::new(), cutoff) {
+                want.push(((v.account_id, cutoff), v.assessment.health.score));
+            }
+        }
+        assert_eq!(got.scores, want);
+        // Bob's late event counts at day 5: without it (his rows cut where a `ts` first passes
+        // the cutoff) account a would score otherwise, so the comparison above sees the difference.
+        let day5 = 5 * DAY_MS;
+        let mut cut_short = people.clone();
+        cut_short.get_mut(&Person::User("bob".into())).unwrap().truncate(1);
+        cut_short.values_mut().for_each(|rows| rows.retain(|r| r.ts <= day5));
+        let short = assess_all(&config, None, &cut_short, &HashMap::new(), day5);
+        let a_short = short.iter().find(|v| v.account_id == "a").unwrap().assessment.health.score;
+        assert_ne!(want.iter().find(|((a, c), _)| a == "a" && *c == day5).map(|(_, s)| *s), Some(a_short));
+        assert_eq!(got.histories.keys().collect::<Vec<_>>(), ["a", "c"], "cat is in c today, b has nobody");
+    }
+}
