@@ -7,7 +7,8 @@
 //! time, CPU time of every thread of the process, and peak memory (`VmHWM`).
 //!
 //! `cargo run --release -p touchpoint-collector --example insight -- --events 1000000 --data-dir /tmp/insight-bench`
-//! (`--fill no` measures a store an earlier run filled; its `now` moves on, so keep reruns close.)
+//! (`--fill no` measures a store an earlier run filled; its `now` moves on, so keep reruns close.
+//! `--max-accounts N` has the backtest sample N accounts, to see how its time follows the sample.)
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -124,6 +125,7 @@ fn peak_kb() -> u64 {
 async fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let (mut events, mut data_dir, mut fill) = (1_000_000usize, PathBuf::from("insight-bench"), true);
+    let mut max_accounts = insight::MAX_BACKTEST_ACCOUNTS;
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -131,6 +133,8 @@ async fn main() -> Result<(), String> {
             "--data-dir" => data_dir = PathBuf::from(value),
             // `--fill no`: measure a store an earlier run filled.
             "--fill" => fill = value != "no",
+            // `--max-accounts N`: the backtest's sample, below its bound (how time follows it).
+            "--max-accounts" => max_accounts = value.parse().map_err(|e| format!("--max-accounts: {e}"))?,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -184,9 +188,7 @@ async fn main() -> Result<(), String> {
     let params =
         backtest::Params { now, horizon_days: 30, step_days: 7, max_cutoffs: insight::MAX_CUTOFFS, threshold: 40 };
     let (c0, w0) = (cpu_ns(), Instant::now());
-    let b = insight::backtest(&state, accounts, "pk_big", params, insight::MAX_BACKTEST_ACCOUNTS)
-        .await
-        .map_err(|e| format!("{e:?}"))?;
+    let b = insight::backtest(&state, accounts, "pk_big", params, max_accounts).await.map_err(|e| format!("{e:?}"))?;
     time("backtest", w0.elapsed(), cpu_ns() - c0);
     println!(
         "backtest_samples={} cutoffs={} auc={:?} rows_read={} sampled={:?}",

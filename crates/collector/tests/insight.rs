@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 use touchpoint_collector::accounts::AccountsCatalog;
 use touchpoint_collector::checklists::ChecklistCatalog;
-use touchpoint_collector::insight::MAX_BACKTEST_ACCOUNTS;
+use touchpoint_collector::insight::{self, backtest, MAX_BACKTEST_ACCOUNTS, MAX_CUTOFFS};
 
 mod common;
 use common::app::{event, repo_file, TestApp};
@@ -273,6 +273,25 @@ async fn the_backtest_scores_a_fixed_sample_of_accounts_from_their_rows_only() {
     for s in first["detail"].as_array().unwrap() {
         assert!(full.contains(s), "{s} differs from the full run");
     }
+
+    // Read and assessed a few accounts at a time, the answer is the one a single read gives.
+    let catalog = t.state.accounts.clone().unwrap();
+    let params = backtest::Params { now: NOW, horizon_days: 30, step_days: 7, max_cutoffs: MAX_CUTOFFS, threshold: 40 };
+    let in_threes = insight::backtest_in_chunks(&t.state, catalog, KEY, params, 20, 3).await.unwrap();
+    assert_eq!(in_threes.rows_read, rows.len());
+    assert_eq!(
+        json!(in_threes.backtest),
+        json!(all)
+            .as_object()
+            .map(|o| {
+                let mut o = o.clone();
+                for k in ["sampled", "rows_read", "weights", "method"] {
+                    o.remove(k);
+                }
+                Value::Object(o)
+            })
+            .unwrap()
+    );
 
     // The bound cannot be raised from outside.
     let raised = get(&t, &uri(1_000_000)).await;
