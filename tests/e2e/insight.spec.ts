@@ -109,6 +109,8 @@ test("discovery ranks inviting a teammate first, calls a rare event too few to t
   expect(typeof api.auc).toBe("number");
   await expect(check.locator("#backtest-auc")).toHaveText(String(Math.round(api.auc * 100) / 100));
   await expect(check.locator("#backtest-summary")).toHaveText(api.summary);
+  expect(api.sampled).toBeNull();
+  await expect(check.locator("#backtest-sampled")).toHaveCount(0);
   const weights = await check.locator("table.weights tbody tr td:first-child").allTextContents();
   const file = JSON.parse(readFileSync(join(root, "accounts.json"), "utf8"));
   expect(weights).toEqual(file.health.signals.map((s: any) => s.signal));
@@ -116,6 +118,23 @@ test("discovery ranks inviting a teammate first, calls a rare event too few to t
   await page.screenshot({ path: `${artifacts}/insight.png`, fullPage: true });
   // Cases answer 404 here (no automations file): the browser logs that, nothing else may fail.
   expect(consoleErrors.filter((e) => !e.includes("status of 404"))).toEqual([]);
+});
+
+test("the health check says, as text, when it scored a fixed sample of the accounts", async ({ page, startCollector }) => {
+  const c = await scripted(startCollector);
+  // 20 accounts here: the page's read asks for at most 5, as a project of more than 2 000 is sampled.
+  await page.route("**/v1/insight/backtest*", (route) => {
+    const url = new URL(route.request().url());
+    url.searchParams.set("max_accounts", "5");
+    return route.continue({ url: url.toString() });
+  });
+  await signIn(page, c);
+  const api = await readApi(c, "/v1/insight/backtest?max_accounts=5");
+  expect(api.sampled).toEqual({ accounts: 5, of: 20 });
+  const check = page.getByRole("region", { name: "Health score check" });
+  await expect(check.locator("#backtest-sampled")).toHaveText("Scored on a fixed sample of 5 of 20 accounts.");
+  await expect(check.locator("#backtest-summary")).toHaveText(api.summary);
+  await expect(check.locator(".hint").last()).toContainText("Above 5 accounts, a fixed hash sample of 5");
 });
 
 test("filtering by segment large_org narrows the NPS, the funnel and the responses CSV to exactly that segment, kept in the URL", async ({ page, startCollector }) => {

@@ -192,9 +192,14 @@
       el("div", {}, el("dt", {}, `Recall below ${b.threshold}`), el("dd", {}, pct(b.recall && b.recall.value))));
     const weights = table(["Signal", "Weight today"], b.weights.map(([s, w]) => [s, String(w)]));
     weights.classList.add("weights");
+    // Text only: the counts go in as a text node, like everything from the API.
+    const sampled = b.sampled
+      ? el("p", { id: "backtest-sampled", class: "hint" }, `Scored on a fixed sample of ${b.sampled.accounts} of ${b.sampled.of} accounts.`)
+      : "";
     target.replaceChildren(
       el("div", { class: "figures" }, figure),
       el("p", { id: "backtest-summary" }, b.summary),
+      sampled,
       el("h3", {}, "Today's weights"),
       weights,
       el("p", { class: "hint" }, b.method),

@@ -7,7 +7,9 @@
 //! time, CPU time of every thread of the process, and peak memory (`VmHWM`).
 //!
 //! `cargo run --release -p touchpoint-collector --example insight -- --events 1000000 --data-dir /tmp/insight-bench`
-//! (`--fill no` measures a store an earlier run filled; its `now` moves on, so keep reruns close.)
+//! (`--fill no` measures a store an earlier run filled; its `now` moves on, so keep reruns close.
+//! `--max-accounts N` has the backtest sample N accounts, to see how its time follows the sample;
+//! `--chunk N` reads and assesses N accounts at a time.)
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -124,6 +126,7 @@ fn peak_kb() -> u64 {
 async fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let (mut events, mut data_dir, mut fill) = (1_000_000usize, PathBuf::from("insight-bench"), true);
+    let (mut max_accounts, mut chunk) = (insight::MAX_BACKTEST_ACCOUNTS, None);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -131,6 +134,10 @@ async fn main() -> Result<(), String> {
             "--data-dir" => data_dir = PathBuf::from(value),
             // `--fill no`: measure a store an earlier run filled.
             "--fill" => fill = value != "no",
+            // `--max-accounts N`: the backtest's sample, below its bound (how time follows it).
+            "--max-accounts" => max_accounts = value.parse().map_err(|e| format!("--max-accounts: {e}"))?,
+            // `--chunk N`: accounts read and assessed at a time, instead of the collector's.
+            "--chunk" => chunk = Some(value.parse().map_err(|e| format!("--chunk: {e}"))?),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -184,9 +191,20 @@ async fn main() -> Result<(), String> {
     let params =
         backtest::Params { now, horizon_days: 30, step_days: 7, max_cutoffs: insight::MAX_CUTOFFS, threshold: 40 };
     let (c0, w0) = (cpu_ns(), Instant::now());
-    let b = insight::backtest(&state, accounts, "pk_big", params).await.map_err(|e| format!("{e:?}"))?;
+    let b = match chunk {
+        Some(chunk) => insight::backtest_in_chunks(&state, accounts, "pk_big", params, max_accounts, chunk).await,
+        None => insight::backtest(&state, accounts, "pk_big", params, max_accounts).await,
+    }
+    .map_err(|e| format!("{e:?}"))?;
     time("backtest", w0.elapsed(), cpu_ns() - c0);
-    println!("backtest_samples={} cutoffs={} auc={:?}", b.backtest.samples, b.backtest.cutoffs.len(), b.backtest.auc);
+    println!(
+        "backtest_samples={} cutoffs={} auc={:?} rows_read={} sampled={:?}",
+        b.backtest.samples,
+        b.backtest.cutoffs.len(),
+        b.backtest.auc,
+        b.rows_read,
+        b.sampled
+    );
     println!("peak_rss_mb={}", peak_kb() / 1024);
     state.db.close().await;
     Ok(())

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 use touchpoint_collector::accounts::AccountsCatalog;
 use touchpoint_collector::checklists::ChecklistCatalog;
+use touchpoint_collector::insight::{self, backtest, MAX_BACKTEST_ACCOUNTS, MAX_CUTOFFS};
 
 mod common;
 use common::app::{event, repo_file, TestApp};
@@ -225,6 +226,79 @@ async fn the_backtest_scores_past_moments_with_todays_weights() {
     assert!((0.0..=1.0).contains(&auc));
     assert!(b["summary"].as_str().unwrap().starts_with(&format!("AUC {auc:.2}")));
     assert!(b["method"].as_str().unwrap().contains("today's weights"));
+}
+
+/// Above `max_accounts`, a fixed sample of exactly that many accounts is
+/// scored, the same on every call, from those accounts' own rows only, and
+/// each scores as it does when every account is scored.
+#[tokio::test]
+async fn the_backtest_scores_a_fixed_sample_of_accounts_from_their_rows_only() {
+    let t = seeded().await;
+    let uri = |max: usize| {
+        format!(
+            "/v1/insight/backtest?horizon_days=30&step_days=7&threshold=40&detail=true&now={NOW}&max_accounts={max}"
+        )
+    };
+    let scored = |b: &Value| -> BTreeSet<String> {
+        b["detail"].as_array().unwrap().iter().map(|s| s["account_id"].as_str().unwrap().to_string()).collect()
+    };
+    let rows: Vec<String> =
+        t.db.rows("SELECT user_id FROM events WHERE rejected IS NULL")
+            .await
+            .into_iter()
+            .map(|r| r[0].as_str().unwrap().to_string())
+            .collect();
+
+    // 20 accounts, all scored: no sample, every row read.
+    let all = get(&t, &uri(20)).await;
+    assert_eq!(all["sampled"], Value::Null);
+    assert_eq!(scored(&all).len(), 20);
+    assert_eq!(all["rows_read"].as_u64(), Some(rows.len() as u64));
+
+    let first = get(&t, &uri(5)).await;
+    assert_eq!(first["sampled"], json!({"accounts": 5, "of": 20}));
+    let sample = scored(&first);
+    assert_eq!(sample.len(), 5, "{sample:?}");
+    assert!(first["method"].as_str().unwrap().contains("Above 5 accounts, a fixed hash sample of 5"));
+    // Stable: the same accounts again.
+    let again = get(&t, &uri(5)).await;
+    assert_eq!(scored(&again), sample);
+    assert_eq!(again["detail"], first["detail"]);
+    // Only the sample's rows were read: every user here has one browser and one account.
+    let theirs = rows.iter().filter(|u| sample.contains(&account_of(u))).count();
+    assert!(theirs < rows.len());
+    assert_eq!(first["rows_read"].as_u64(), Some(theirs as u64));
+    // And each sampled account × cutoff scores as in the full run.
+    let full = all["detail"].as_array().unwrap();
+    for s in first["detail"].as_array().unwrap() {
+        assert!(full.contains(s), "{s} differs from the full run");
+    }
+
+    // Read and assessed a few accounts at a time, the answer is the one a single read gives.
+    let catalog = t.state.accounts.clone().unwrap();
+    let params = backtest::Params { now: NOW, horizon_days: 30, step_days: 7, max_cutoffs: MAX_CUTOFFS, threshold: 40 };
+    let in_threes = insight::backtest_in_chunks(&t.state, catalog, KEY, params, 20, 3).await.unwrap();
+    assert_eq!(in_threes.rows_read, rows.len());
+    assert_eq!(
+        json!(in_threes.backtest),
+        json!(all)
+            .as_object()
+            .map(|o| {
+                let mut o = o.clone();
+                for k in ["sampled", "rows_read", "weights", "method"] {
+                    o.remove(k);
+                }
+                Value::Object(o)
+            })
+            .unwrap()
+    );
+
+    // The bound cannot be raised from outside.
+    let raised = get(&t, &uri(1_000_000)).await;
+    let bound = format!("Above {MAX_BACKTEST_ACCOUNTS} accounts, a fixed hash sample of {MAX_BACKTEST_ACCOUNTS}");
+    assert!(raised["method"].as_str().unwrap().contains(&bound), "{}", raised["method"]);
+    let (status, body) = t.secret_get(&format!("{}&max_accounts=x", uri(5)), SECRET).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
 /// NPS of stored scores, computed here: % promoters − % detractors, one decimal.

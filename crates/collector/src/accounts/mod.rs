@@ -139,11 +139,12 @@ pub struct AccountView {
 }
 
 /// Which account each identified user of these people is in (their latest `group`).
-pub(crate) fn memberships(people: &BTreeMap<Person, Vec<Activity>>) -> BTreeMap<String, String> {
+/// `people`'s rows may be owned or borrowed (the backtest borrows what was known at a cutoff).
+pub(crate) fn memberships<R: AsRef<[Activity]>>(people: &BTreeMap<Person, R>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (person, rows) in people {
         let Person::User(user) = person else { continue };
-        let latest = rows.iter().rev().find_map(|r| match &r.kind {
+        let latest = rows.as_ref().iter().rev().find_map(|r| match &r.kind {
             Some(EventKind::Group { account_id, .. }) => Some(account_id.clone()),
             _ => None,
         });
@@ -179,10 +180,10 @@ pub async fn compute(
     .map_err(|e| AppError::Internal(format!("accounts task failed: {e}")))?
 }
 
-pub(crate) fn assess_all(
+pub(crate) fn assess_all<R: AsRef<[Activity]>>(
     config: &AccountsConfig,
     checklists: Option<&ChecklistCatalog>,
-    people: &BTreeMap<Person, Vec<Activity>>,
+    people: &BTreeMap<Person, R>,
     cases_of: &HashMap<String, u32>,
     now: i64,
 ) -> Vec<AccountView> {
@@ -199,7 +200,7 @@ pub(crate) fn assess_all(
     // `revenue` and `renewal` signals read, the latest by `ts` winning over `group` traits.
     let fact_traits = config.fact_traits();
     let mut facts: HashMap<&str, Vec<(i64, &str, &Value)>> = HashMap::new();
-    for r in people.values().flatten() {
+    for r in people.values().flat_map(AsRef::as_ref) {
         if let Some(EventKind::Track { name, props }) = &r.kind {
             if let Some(account) = props.get("account_id").and_then(Value::as_str) {
                 named.entry(account).or_default().push((r.ts, name.clone()));
@@ -211,7 +212,7 @@ pub(crate) fn assess_all(
     }
     let mut out = Vec::new();
     for (account_id, users) in users_of {
-        let rows_of = |u: &str| people.get(&Person::User(u.to_string())).map(Vec::as_slice).unwrap_or_default();
+        let rows_of = |u: &str| people.get(&Person::User(u.to_string())).map(AsRef::as_ref).unwrap_or_default();
         // Traits: every group event for this account, in arrival order (a page's ts cannot put its traits last).
         let mut group_rows: Vec<(i64, &Map<String, Value>)> = Vec::new();
         for u in &users {

@@ -71,17 +71,19 @@ pub struct Backtest {
     pub detail: Vec<Sample>,
 }
 
-/// The cutoffs: `now − horizon`, then every `step_days` before it, while
-/// some activity precedes them, latest first.
+/// Every moment a cutoff may be: `now − horizon`, then every `step_days`
+/// before it, at most `max_cutoffs`, latest first. Known before any history
+/// is read, so accounts can be scored a few at a time.
+pub fn moments(p: Params) -> Vec<i64> {
+    let latest = p.now - i64::from(p.horizon_days) * DAY_MS;
+    let step = i64::from(p.step_days.max(1)) * DAY_MS;
+    (0..p.max_cutoffs as i64).map(|i| latest - i * step).collect()
+}
+
+/// The cutoffs: the [`moments`] that some activity precedes.
 pub fn cutoffs(histories: &[History], p: Params) -> Vec<i64> {
     let Some(first) = histories.iter().flat_map(|h| h.activity.iter().copied()).min() else { return Vec::new() };
-    let mut out = Vec::new();
-    let mut at = p.now - i64::from(p.horizon_days) * DAY_MS;
-    while at > first && out.len() < p.max_cutoffs {
-        out.push(at);
-        at -= i64::from(p.step_days.max(1)) * DAY_MS;
-    }
-    out
+    moments(p).into_iter().take_while(|&at| at > first).collect()
 }
 
 /// Whether the account went inactive after `cutoff`: `None` if it was not

@@ -7,10 +7,13 @@
 //!   with its interval), NPS and health (differences with intervals),
 //!   ranked; `verdict` `too_few_to_tell` below `min_group` in a group;
 //!   `checklist_items` and `advice`; `caution` (correlation is not causation).
-//! - `GET /v1/insight/backtest?horizon_days=30&step_days=7&threshold=40[&now=<ms>]`
+//! - `GET /v1/insight/backtest?horizon_days=30&step_days=7&threshold=40[&max_accounts=2000][&now=<ms>]`
 //!   — today's health weights against the accounts that went inactive
 //!   ([`crate::insight::backtest`]): `auc`, `precision`, `recall`,
-//!   `summary`, `weights`. 404 without an accounts file.
+//!   `summary`, `weights`; `sampled` (`{accounts, of}`) when more accounts
+//!   exist than `max_accounts` (at most, and by default,
+//!   [`insight::MAX_BACKTEST_ACCOUNTS`]), and `rows_read`. 404 without an
+//!   accounts file.
 //! - `GET /v1/insight/breakdown?survey_id=&by=segment|tier|plan&interval=week`
 //!   with the dashboard's filters — NPS and response rate per group with
 //!   sample sizes, NPS trend per group, and with `from` and `to` the
@@ -35,7 +38,7 @@ use crate::error::AppError;
 use crate::extract::Query;
 use crate::insight::breakdown::{self, By};
 use crate::insight::filter::{profiles, Audience, Filter, Profile};
-use crate::insight::{self, backtest, Unit, MAX_CUTOFFS};
+use crate::insight::{self, backtest, Unit, MAX_BACKTEST_ACCOUNTS, MAX_CUTOFFS};
 use crate::time::Interval;
 use crate::AppState;
 
@@ -133,7 +136,9 @@ async fn run_backtest(
         max_cutoffs: MAX_CUTOFFS,
         threshold: number(&pairs, "threshold", 40, "a score from 0 to 100")?.min(100),
     };
-    let answer = insight::backtest(&state, accounts, &project.project.public_key, params).await?;
+    let max_accounts: usize = number(&pairs, "max_accounts", MAX_BACKTEST_ACCOUNTS, "a whole number of accounts")?;
+    let max_accounts = max_accounts.clamp(1, MAX_BACKTEST_ACCOUNTS);
+    let answer = insight::backtest(&state, accounts, &project.project.public_key, params, max_accounts).await?;
     let mut value = json!(answer);
     // The per-sample detail is for tests and tools; the page needs the figures.
     if param(&pairs, "detail") != Some("true") {

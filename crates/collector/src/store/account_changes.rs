@@ -99,6 +99,10 @@ pub trait AccountChangeStore: Send + Sync {
         browsers: Vec<String>,
     ) -> Result<Vec<String>, DbError>;
 
+    /// Every account a `group` event of the project named, not rejected, each
+    /// once (by the group-account index: memory follows accounts, not events).
+    async fn project_accounts(&self, project_key: String) -> Result<Vec<String>, DbError>;
+
     /// The rows `accounts` are assessed from (their members', their
     /// members' browsers', the facts naming them), not rejected, in arrival order.
     async fn accounts_activity(

@@ -86,6 +86,19 @@ impl AccountChangeStore for PgStore {
         Ok(rows.iter().filter_map(|r| r.get::<_, Option<String>>(0)).collect())
     }
 
+    async fn project_accounts(&self, project_key: String) -> Result<Vec<String>, DbError> {
+        let client = self.client().await?;
+        // The expression and `type = 'group'` as `events_by_group_account` has them, so it is used.
+        let rows = client
+            .query(
+                "SELECT DISTINCT (body::jsonb) ->> 'account_id' FROM events
+                     WHERE project_key = $1 AND type = 'group' AND rejected IS NULL",
+                &[&project_key],
+            )
+            .await?;
+        Ok(rows.iter().filter_map(|r| r.get::<_, Option<String>>(0)).collect())
+    }
+
     async fn accounts_activity(
         &self,
         project_key: String,
