@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::accounts::worker::record;
+use crate::accounts::record::record;
 use crate::accounts::{assess_all, compute, AccountsCatalog};
 use crate::checklists::activities;
 use crate::checklists::replay::by_person;

@@ -15,6 +15,7 @@
 //! only gathers their inputs from storage and stores their decisions.
 
 pub mod changes;
+mod record;
 pub mod worker;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
