@@ -53,6 +53,7 @@
 
 pub mod config;
 pub mod message;
+pub(crate) mod reading;
 pub mod slack;
 pub mod smtp;
 pub mod template;

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::automations::config::{join, Context, Problems};
+use crate::automations::reading::{join, Context, Problems};
 
 /// One stream, valid.
 #[derive(Debug, Clone, PartialEq)]
