@@ -21,7 +21,7 @@
   var given = (old && old.options) || {};
   for (k in given) opts[k] = given[k];
   // Requests go out at once (they cost the page's main thread nothing); the code runs after the
-  // page's own work, when the browser is idle (or soon, where it cannot say). Fetched alongside the
+  // page's own work (see `asked` below). Fetched alongside the
   // code: the wasm, and the definitions of surveys the page has asked for (the widget takes them
   // and fetches again any that failed).
   [entry, new URL("touchpoint.js", entry).href].forEach(function (href) {
@@ -82,8 +82,15 @@
         console.error("[touchpoint] could not load " + entry + status + ": " + e + ". Touchpoint does nothing on this page; unsent events stay queued for the next one.");
       });
   }
+  // A page that asked for a survey gets it as soon as the page's own load is done, not when the
+  // browser next idles, which can be tens of milliseconds later; otherwise the widget waits for idle.
   var idle = w.requestIdleCallback || function (f) { return setTimeout(f, 1); };
-  new Promise(function (r) { idle(r, { timeout: 2000 }); })
+  var asked = q.some(function (c) { return c[0] === "showSurvey"; });
+  function loaded(f) {
+    if (d.readyState === "complete") setTimeout(f);
+    else w.addEventListener("load", function () { setTimeout(f); });
+  }
+  new Promise(function (r) { asked ? loaded(r) : idle(r, { timeout: 2000 }); })
     .then(function () {
       prefetch();
       return import(entry);

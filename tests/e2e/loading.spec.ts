@@ -86,6 +86,29 @@ test("the help and the checklist are fetched only once the first survey's frame 
   expect(consoleErrors).toEqual([]);
 });
 
+test("a page that asked for a survey gets it without waiting for the browser to idle; one that did not waits", async ({ page, startCollector }) => {
+  const c = await withPages(startCollector);
+  // A browser that never reports idle time (a page busy every frame): the idle callbacks are kept, not run.
+  await page.addInitScript(() => {
+    const held: Array<() => void> = ((window as any).heldIdle = []);
+    (window as any).requestIdleCallback = (f: () => void) => held.push(f);
+  });
+  await page.goto(`${c.url}/embed.html`);
+  await expect(card(page)).toContainText("How likely are you to recommend");
+
+  // The same embed with a track() call instead of showSurvey(): the widget waits for idle time.
+  const embed = await (await fetch(`${c.url}/embed.html`)).text();
+  const quiet = embed.replace('Touchpoint.showSurvey("nps");', 'Touchpoint.track("opened_app");');
+  expect(quiet).not.toEqual(embed);
+  await page.route(`${c.url}/quiet.html`, (route: Route) => route.fulfill({ contentType: "text/html", body: quiet }));
+  await page.goto(`${c.url}/quiet.html`);
+  await page.waitForFunction(() => (window as any).heldIdle.length > 0);
+  await page.waitForTimeout(500);
+  expect(await page.evaluate(() => (window as any).Touchpoint.loaded)).toBeFalsy();
+  await page.evaluate(() => (window as any).heldIdle.splice(0).forEach((f: () => void) => f()));
+  await page.waitForFunction(() => (window as any).Touchpoint.loaded === true);
+});
+
 test("an early fetch that failed is made again by the widget, without an unhandled error", async ({ page, startCollector }) => {
   const c = await withPages(startCollector);
   const surveys = requests(page, "/v1/surveys/nps");
