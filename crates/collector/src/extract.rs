@@ -36,6 +36,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge { limit: MAX_BODY_BYTES },
             _ => AppError::bad_request(r.body_text(), None),
         })?;
+        // A lone surrogate in one string would otherwise refuse the whole body.
+        let bytes = crate::surrogates::replace_lone(&bytes).map_or(bytes, Bytes::from);
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let message = e.inner().to_string();

@@ -57,6 +57,7 @@ pub mod signature;
 mod startup;
 pub mod store;
 pub mod streams;
+mod surrogates;
 pub mod targeting;
 pub mod time;
 pub mod worker;

@@ -169,6 +169,25 @@ async fn retried_batch_is_reported_duplicate_and_stored_once() {
 }
 
 #[tokio::test]
+async fn a_lone_surrogate_in_one_event_costs_the_batch_nothing() {
+    let h = Harness::new().await;
+    // JSON.stringify of a string cut in the middle of an emoji: the first half of its pair, alone.
+    let mut cut = track("cut", "a", 1);
+    cut["props"] = json!({ "title": "PLACEHOLDER" });
+    let body = json!({ "key": KEY, "events": [cut, track("whole", "a", 2)] })
+        .to_string()
+        .replace("PLACEHOLDER", r"Launch \ud83d");
+    assert!(serde_json::from_str::<Value>(&body).is_err(), "the body must hold a lone surrogate: {body}");
+    let (status, answer) = h.send(post_raw("/v1/events", "application/json", body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(statuses(&answer), pairs(&[("cut", "accepted"), ("whole", "accepted")]));
+    assert_eq!(h.stored_ids().await, ["cut", "whole"]);
+    let stored = h.db.strings("SELECT body FROM events WHERE id = 'cut'").await;
+    let stored: Value = serde_json::from_str(&stored[0]).unwrap();
+    assert_eq!(stored["props"]["title"], "Launch \u{FFFD}");
+}
+
+#[tokio::test]
 async fn stored_rows_carry_the_columns_queries_rely_on() {
     let h = Harness::new().await;
     let mut event = answered("a1", "nps", "r1", "score", json!(9), 1_700_000_000_000);
