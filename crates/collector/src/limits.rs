@@ -9,7 +9,7 @@
 //!   within `body_timeout` (one deadline for the whole body, not per chunk,
 //!   so a client dripping a byte a second does not keep it open); else 408.
 //! - **Clients** ([`ClientBuckets`]): beside each project's budget
-//!   ([`crate::projects::RateLimit`]), one client — its IP address and the
+//!   ([`crate::rate_limit::RateLimit`]), one client — its IP address and the
 //!   project key it uses — has its own token buckets, one for ingest (counted
 //!   in events) and one for the widget's public reads (`/v1/config`,
 //!   `/v1/checklists/state`, …; one token a request). One abusive browser
@@ -31,11 +31,10 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 
 use crate::error::AppError;
-use crate::projects::{ProjectEntry, RateLimit};
-use crate::rate_limit::TokenBucket;
+use crate::projects::ProjectEntry;
+use crate::rate_limit::{ClientLimits, RateLimit, TokenBucket};
 use crate::AppState;
 
 /// Connection and body limits of the server (flags `--header-timeout-ms`,
@@ -64,32 +63,11 @@ impl Default for ServerLimits {
     }
 }
 
-/// One client's budgets in a project (`"client_limits"` in the projects
-/// file; every field optional).
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClientLimits {
-    pub events_per_second: u32,
-    pub event_burst: u32,
-    pub reads_per_second: u32,
-    pub read_burst: u32,
-}
-
-impl Default for ClientLimits {
-    /// Far above one browser (a full batch every half second, a few reads
-    /// per page), with room for an office behind one address; tight for a
-    /// script hammering the collector.
-    fn default() -> ClientLimits {
-        ClientLimits { events_per_second: 200, event_burst: 2000, reads_per_second: 20, read_burst: 200 }
-    }
-}
-
-impl ClientLimits {
-    fn bucket(&self, kind: Kind) -> RateLimit {
-        match kind {
-            Kind::Ingest => RateLimit { events_per_second: self.events_per_second, burst: self.event_burst },
-            Kind::Read => RateLimit { events_per_second: self.reads_per_second, burst: self.read_burst },
-        }
+/// The bucket `limits` gives one client for `kind` of request.
+fn bucket_of(limits: &ClientLimits, kind: Kind) -> RateLimit {
+    match kind {
+        Kind::Ingest => RateLimit { events_per_second: limits.events_per_second, burst: limits.event_burst },
+        Kind::Read => RateLimit { events_per_second: limits.reads_per_second, burst: limits.read_burst },
     }
 }
 
@@ -123,7 +101,7 @@ impl ClientBuckets {
 
     fn admit(&self, client: IpAddr, project: &ProjectEntry, kind: Kind, cost: u32) -> Result<(), AppError> {
         let limits = project.project.client_limits;
-        let limit = limits.bucket(kind);
+        let limit = bucket_of(&limits, kind);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         if buckets.len() >= MAX_TRACKED_CLIENTS {

@@ -39,8 +39,8 @@ use serde::Deserialize;
 use touchpoint_core::events::EventSchema;
 use touchpoint_protocol::MAX_BATCH_EVENTS;
 
-use crate::limits::ClientLimits;
 use crate::rate_limit::TokenBucket;
+pub use crate::rate_limit::{ClientLimits, RateLimit};
 
 /// Public key of the project used when no `--projects` file is given.
 pub const DEMO_PUBLIC_KEY: &str = "pk_demo";
@@ -84,24 +84,6 @@ impl fmt::Display for IdentityError {
                  was not believed"
             }
         })
-    }
-}
-
-/// A token bucket counted in **events**: a batch of n events takes n tokens
-/// (an empty batch takes 1), the bucket holds `burst` tokens and refills at
-/// `events_per_second`. Events, not requests, because rows written are what
-/// the collector pays for; a 100-event batch is 100 times a 1-event one.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimit {
-    pub events_per_second: u32,
-    pub burst: u32,
-}
-
-impl Default for RateLimit {
-    /// Used by the demo project and by projects that give no `rate_limit`.
-    fn default() -> RateLimit {
-        RateLimit { events_per_second: 1000, burst: 10_000 }
     }
 }
 

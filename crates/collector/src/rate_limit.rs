@@ -1,8 +1,47 @@
-//! A token bucket. Pure: the caller passes the time, so tests need no clock.
+//! Rate budgets (a project's, and one client's within it, as the projects file gives them) and the
+//! token bucket that enforces one. The bucket is pure: the caller passes the time, so tests need no clock.
 
 use std::time::{Duration, Instant};
 
-use crate::projects::RateLimit;
+use serde::Deserialize;
+
+/// A token bucket counted in **events**: a batch of n events takes n tokens
+/// (an empty batch takes 1), the bucket holds `burst` tokens and refills at
+/// `events_per_second`. Events, not requests, because rows written are what
+/// the collector pays for; a 100-event batch is 100 times a 1-event one.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub events_per_second: u32,
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    /// Used by the demo project and by projects that give no `rate_limit`.
+    fn default() -> RateLimit {
+        RateLimit { events_per_second: 1000, burst: 10_000 }
+    }
+}
+
+/// One client's budgets in a project (`"client_limits"` in the projects
+/// file; every field optional).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientLimits {
+    pub events_per_second: u32,
+    pub event_burst: u32,
+    pub reads_per_second: u32,
+    pub read_burst: u32,
+}
+
+impl Default for ClientLimits {
+    /// Far above one browser (a full batch every half second, a few reads
+    /// per page), with room for an office behind one address; tight for a
+    /// script hammering the collector.
+    fn default() -> ClientLimits {
+        ClientLimits { events_per_second: 200, event_burst: 2000, reads_per_second: 20, read_burst: 200 }
+    }
+}
 
 #[derive(Debug)]
 pub struct TokenBucket {

@@ -113,7 +113,9 @@ async fn replayed(state: &AppState, who: &Person) -> Value {
     let mut account = None;
     if let Some(user) = user {
         let found =
-            touchpoint_collector::accounts::account_checklist(state, &catalog.set, KEY, &user, None).await.unwrap();
+            touchpoint_collector::checklists::account_tally::account_checklist(state, &catalog.set, KEY, &user, None)
+                .await
+                .unwrap();
         if let Some((id, tally)) = found {
             let t = tally.get(&r.checklist.id).cloned().unwrap_or_default();
             r.progress.with_account(r.checklist, &t);

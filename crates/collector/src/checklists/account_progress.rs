@@ -1,7 +1,7 @@
 //! Account-level items for the widget's read, from the rows kept at ingest
 //! (`store::checklist_progress`): each member's count of matching events,
 //! their first matches by `ts` and their manual completions, rather than
-//! every event of every member. [`crate::accounts::account_tally`] replays
+//! every event of every member. [`super::account_tally`] replays
 //! the same from the events (the reports and the accounts worker use it);
 //! `tests/checklist_progress.rs` holds the two equal.
 //!

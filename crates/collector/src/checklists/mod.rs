@@ -11,6 +11,7 @@
 //! (`store::checklist_progress`, [`account_progress`]).
 
 pub mod account_progress;
+pub mod account_tally;
 pub mod replay;
 pub mod report;
 
@@ -193,7 +194,7 @@ pub async fn with_users_where<R: Send + 'static>(
     tokio::task::spawn_blocking(move || {
         let people = by_person(activities(rows)?);
         // Account-level items count every user of the account (see crate::accounts).
-        let tallies = crate::accounts::tallies_by_user(&catalog.set, &people);
+        let tallies = account_tally::tallies_by_user(&catalog.set, &people);
         let users: Vec<UserProgress> = people
             .iter()
             .filter_map(|(person, rows)| match person {

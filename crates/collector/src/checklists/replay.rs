@@ -172,6 +172,23 @@ pub fn replay_choosing<'a>(set: &'a ChecklistSet, rows: &[Activity], unknown_tra
     }
 }
 
+/// Which account each identified user of these people is in (their latest `group`).
+/// `people`'s rows may be owned or borrowed (the backtest borrows what was known at a cutoff).
+pub fn memberships<R: AsRef<[Activity]>>(people: &BTreeMap<Person, R>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (person, rows) in people {
+        let Person::User(user) = person else { continue };
+        let latest = rows.as_ref().iter().rev().find_map(|r| match &r.kind {
+            Some(EventKind::Group { account_id, .. }) => Some(account_id.clone()),
+            _ => None,
+        });
+        if let Some(account) = latest {
+            out.insert(user.clone(), account);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -197,7 +197,7 @@ pub fn profiles(
     for (_, account, traits) in group_rows {
         account_traits.entry(account).or_default().extend(traits.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
-    let member_of = crate::accounts::memberships(people);
+    let member_of = crate::checklists::replay::memberships(people);
     people
         .iter()
         .map(|(person, rows)| {

@@ -30,7 +30,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use touchpoint_core::checklist::CompleteWhen;
 
-use crate::accounts::{assess_all, memberships, AccountsCatalog};
+use crate::accounts::{assess_all, AccountsCatalog};
+use crate::checklists::replay::memberships;
 use crate::checklists::replay::{by_person, Activity, Person};
 use crate::checklists::{activities, ChecklistCatalog};
 use crate::error::AppError;

@@ -30,8 +30,9 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::accounts::{account_tally, compute, AccountView, AccountsCatalog};
+use crate::accounts::{compute, AccountView, AccountsCatalog};
 use crate::auth::SecretKey;
+use crate::checklists::account_tally::account_tally;
 use crate::dashboard::{csv_record, Cell};
 use crate::error::AppError;
 use crate::extract::Query;
