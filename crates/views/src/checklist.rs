@@ -5,7 +5,7 @@
 //!
 //! The rules run here from the first `track()` (those made before this
 //! module started are handed over by the first module, in order); the
-//! panel shows the state it reads ([`panel_state`], on `launchers::checklist_changed`).
+//! panel shows the state it reads ([`panel_state`], on `signal::Change::Checklist`).
 //!
 //! Everything is one person's: the local copy is keyed by their id, and a
 //! change of person ([`clear`]) drops what was loaded or kept for the one
@@ -20,8 +20,8 @@ use touchpoint_protocol::{EventKind, Props};
 
 use crate::context::{self, Person};
 use crate::host;
-use crate::launchers;
 use crate::page::{self, LocalStore};
+use crate::signal::{self, Change};
 
 struct Loaded {
     checklist: Checklist,
@@ -138,13 +138,13 @@ pub async fn load(endpoint: String, key: String, person: Person, traits: Props) 
     persist();
     let shown = LOADED.with(|l| l.borrow().as_ref().map(|l| std::sync::Arc::new(l.checklist.clone())));
     if let Some(shown) = shown {
-        launchers::show_checklist(shown, segment.clone());
+        signal::send(Change::ChecklistShown { checklist: shown, segment: segment.clone() });
     }
     if !dismissed {
         host::emit(EventKind::ChecklistShown { checklist_id, segment });
     }
     // A survey may target this segment.
-    crate::targeting::decide();
+    signal::send(Change::Decide);
     Ok(())
 }
 
@@ -191,7 +191,7 @@ pub fn observe(name: &str, props: &Props, at: i64) {
                 persist();
             }
             if changed {
-                launchers::checklist_changed();
+                signal::send(Change::Checklist);
             }
             send(announced);
         }
@@ -224,7 +224,7 @@ pub fn complete(item: &str) -> bool {
         }
         Some(Ok(announced)) => {
             persist();
-            launchers::checklist_changed();
+            signal::send(Change::Checklist);
             send(announced);
             true
         }
@@ -244,7 +244,7 @@ pub fn dismiss() {
         Some(l.checklist.id.clone())
     });
     if let Some(checklist_id) = dismissed {
-        launchers::checklist_changed();
+        signal::send(Change::Checklist);
         host::emit(EventKind::ChecklistDismissed { checklist_id });
     }
 }

@@ -54,6 +54,7 @@ pub fn start(host: Host, init: &str) -> Result<(), String> {
             Catalog::default()
         })
     };
+    crate::signal::install(crate::app::react);
     host::set(host, catalog.messages(&init.locale));
     context::set(init.key, init.endpoint, init.locales, init.person);
     targeting::page_loaded(init.loaded_at_ms);

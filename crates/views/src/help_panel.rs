@@ -4,6 +4,7 @@
 //! reach a person. Text goes in as text nodes only, and every URL is
 //! checked again as it is written (`href`).
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use touchpoint_core::help::{suggest, Block, Inline};
@@ -15,7 +16,6 @@ use crate::dom::{el, push, text_el, with, Result};
 use crate::help::Content;
 use crate::host::{self, t, tf};
 use crate::href::{self, Use};
-use crate::panels;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Screen {
@@ -23,6 +23,38 @@ enum Screen {
     Article(usize),
     Contact,
     Sent,
+}
+
+thread_local! {
+    /// The help panel on the page; the panels put it in and take it out.
+    static VIEW: RefCell<Option<HelpView>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the help panel on the page; `None` if there is none.
+fn with_view<R>(f: impl FnOnce(&mut HelpView) -> R) -> Option<R> {
+    VIEW.with(|v| v.borrow_mut().as_mut().map(f))
+}
+
+/// Puts `view` on the page's record in place of any before it, whose section leaves the page.
+pub fn replace(view: Option<HelpView>) {
+    if let Some(old) = VIEW.with(|v| std::mem::replace(&mut *v.borrow_mut(), view)) {
+        old.section.remove();
+    }
+}
+
+/// Shows or hides the help panel.
+pub fn show(open: bool) {
+    with_view(|h| h.set_open(open));
+}
+
+/// Sets the search box (`openHelp(query)`).
+pub fn query(q: String) {
+    with_view(|h| h.set_query(q));
+}
+
+/// Suggestions follow the page's path and the user's segment.
+pub fn follow(path: &str, segment: Option<&str>) {
+    with_view(|h| h.suggest_for(path, segment));
 }
 
 /// Pause in typing after which a search counts as one (and is reported).
@@ -112,7 +144,7 @@ impl HelpView {
             crate::page::error(&format!("help: {}", crate::page::describe(&e)));
         }
         // The control that led here is gone: focus goes to the new screen's first.
-        panels::focus_soon(".tp-help-panel [data-tp-focus]", false);
+        crate::page::focus_soon(self.section.clone().into(), ".tp-help-panel [data-tp-focus]", false);
     }
 
     /// Replaces everything below the header with the current screen.
@@ -278,32 +310,29 @@ impl HelpView {
 
 /// A click on a help control (`data-tp-act`; `id` its `data-tp-id`).
 pub fn act(act: &str, id: &str) {
-    let event = panels::with(|p| {
-        let h = p.help.as_mut()?;
-        match act {
-            "article" => {
-                let i: usize = id.parse().ok().filter(|i| *i < h.content.articles.len())?;
-                let article_id = h.content.articles[i].id.clone();
-                h.last_article = Some(article_id.clone());
-                h.go(Screen::Article(i));
-                Some(EventKind::HelpArticleViewed { article_id })
-            }
-            "home" => {
-                h.go(Screen::Home);
-                None
-            }
-            "contact" => {
-                h.go(Screen::Contact);
-                None
-            }
-            "video" => {
-                let _ = h.show_video();
-                None
-            }
-            "yes" => h.rated(true),
-            "no" => h.rated(false),
-            _ => None,
+    let event = with_view(|h| match act {
+        "article" => {
+            let i: usize = id.parse().ok().filter(|i| *i < h.content.articles.len())?;
+            let article_id = h.content.articles[i].id.clone();
+            h.last_article = Some(article_id.clone());
+            h.go(Screen::Article(i));
+            Some(EventKind::HelpArticleViewed { article_id })
         }
+        "home" => {
+            h.go(Screen::Home);
+            None
+        }
+        "contact" => {
+            h.go(Screen::Contact);
+            None
+        }
+        "video" => {
+            let _ = h.show_video();
+            None
+        }
+        "yes" => h.rated(true),
+        "no" => h.rated(false),
+        _ => None,
     })
     .flatten();
     if let Some(kind) = event {
@@ -316,14 +345,12 @@ pub fn typed(target: &Element) {
     match target.id().as_str() {
         "tp-help-q" => {
             let Some(q) = target.dyn_ref::<web_sys::HtmlInputElement>().map(|i| i.value()) else { return };
-            let gen = panels::with(|p| {
-                let h = p.help.as_mut()?;
+            let gen = with_view(|h| {
                 h.query = q.clone();
                 h.search_gen += 1;
                 let _ = h.results();
-                Some(h.search_gen)
-            })
-            .flatten();
+                h.search_gen
+            });
             if let Some(gen) = gen {
                 host::set_timeout(SEARCH_SETTLE_MS, move || searched(gen, q));
             }
@@ -338,8 +365,10 @@ fn searched(gen: u32, q: String) {
     if q.trim().is_empty() {
         return;
     }
-    let count = panels::with(|p| {
-        let h = p.help.as_mut().filter(|h| h.search_gen == gen)?;
+    let count = with_view(|h| {
+        if h.search_gen != gen {
+            return None;
+        }
         let count = h.content.index.search(&q).len() as u32;
         if count == 0 {
             h.last_failed_search = Some(q.clone());
@@ -353,8 +382,8 @@ fn searched(gen: u32, q: String) {
 }
 
 fn set_error(text: &str) {
-    panels::with(|p| {
-        let error = p.help.as_ref().and_then(|h| h.section.query_selector(".tp-error").ok().flatten());
+    with_view(|h| {
+        let error = h.section.query_selector(".tp-error").ok().flatten();
         if let Some(e) = error {
             e.set_text_content(Some(text));
         }
@@ -363,8 +392,10 @@ fn set_error(text: &str) {
 
 /// The contact form was sent: a case, unless the message is empty.
 pub fn submit() {
-    let case = panels::with(|p| {
-        let h = p.help.as_mut().filter(|h| h.screen == Screen::Contact)?;
+    let case = with_view(|h| {
+        if h.screen != Screen::Contact {
+            return None;
+        }
         let value = |id: &str| -> String {
             let Ok(Some(e)) = h.section.query_selector(id) else { return String::new() };
             if let Some(t) = e.dyn_ref::<web_sys::HtmlTextAreaElement>() {

@@ -98,11 +98,6 @@ pub fn mount(corner: &str) -> Result<(web_sys::Element, web_sys::HtmlElement), S
     Ok((host, container))
 }
 
-/// The user dismissed the checklist in its panel.
-pub fn dismiss_checklist() {
-    crate::checklist::dismiss();
-}
-
 /// A checklist call to action for the host (`on('cta', …)`).
 pub fn cta(name: &str, item_id: &str) {
     dispatch("cta", &serde_json::json!({ "name": name, "itemId": item_id }));

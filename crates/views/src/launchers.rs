@@ -16,24 +16,10 @@ use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
 use crate::help::Content;
+use crate::signal::{self, Change};
 use crate::{host, page, panels};
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Panel {
-    Nothing,
-    Checklist,
-    Help,
-}
-
-impl Panel {
-    fn name(self) -> &'static str {
-        match self {
-            Panel::Nothing => "nothing",
-            Panel::Checklist => "checklist",
-            Panel::Help => "help",
-        }
-    }
-}
+pub use crate::signal::Panel;
 
 struct ChecklistShown {
     checklist: Arc<Checklist>,
@@ -228,7 +214,7 @@ fn set_open(panel: Panel, quiet: bool) -> bool {
 fn record_open(now: Panel) {
     let was = STATE.with(|s| std::mem::replace(&mut s.borrow_mut().open, now));
     if now == Panel::Nothing && was != Panel::Nothing {
-        page::set_timeout(0, crate::targeting::decide);
+        page::set_timeout(0, || signal::send(Change::Decide));
     }
 }
 

@@ -2,7 +2,9 @@
 //! its first survey. The checklist's rules and the dock's launchers
 //! (`checklist`, `launchers`), targeting and the debug overlay
 //! (`targeting`, `debug`), the help content (`help_content`, `help`), and
-//! the panels (plain DOM: `panels`, `checklist_panel`, `help_panel`).
+//! the panels (plain DOM: `panels`, `checklist_panel`, `help_panel`). The
+//! features and views send what changed to `signal`; `app` reacts, so no
+//! module imports one above it.
 //!
 //! The first module (`src/`: the card, the queue, the API) loads it after
 //! the card and hands it every event in order (`exports::observe`); this
@@ -12,6 +14,8 @@
 //! On a non-wasm target the crate is empty, like the widget's, but for
 //! `href` (the URL check), which is tested there.
 
+#[cfg(target_arch = "wasm32")]
+mod app;
 #[cfg(target_arch = "wasm32")]
 mod checklist;
 #[cfg(target_arch = "wasm32")]
@@ -43,6 +47,8 @@ mod page;
 mod panels;
 #[cfg(target_arch = "wasm32")]
 mod route;
+#[cfg(target_arch = "wasm32")]
+mod signal;
 #[cfg(target_arch = "wasm32")]
 mod targeting;
 

@@ -41,6 +41,24 @@ pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) -> Option<i32> {
     handle
 }
 
+/// Focuses `selector` in the shadow root `anchor` is in, after the current
+/// task (what it names is laid out by then); if `only_if_inside`, only when
+/// focus is already in that root, so a panel the host's code closed does not
+/// pull focus out of the page.
+pub fn focus_soon(anchor: web_sys::Node, selector: &'static str, only_if_inside: bool) {
+    set_timeout(0, move || {
+        let Ok(shadow) = anchor.get_root_node().dyn_into::<web_sys::ShadowRoot>() else { return };
+        if only_if_inside && shadow.active_element().is_none() {
+            return;
+        }
+        let target =
+            shadow.query_selector(selector).ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(el) = target {
+            let _ = el.focus();
+        }
+    });
+}
+
 /// Describes a thrown JS value for an error message.
 pub fn describe(err: &JsValue) -> String {
     if let Some(e) = err.dyn_ref::<js_sys::Error>() {

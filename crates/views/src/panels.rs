@@ -19,10 +19,10 @@ use wasm_bindgen::JsCast;
 
 use crate::checklist_panel::ChecklistView;
 use crate::help::Content;
-use crate::help_panel::HelpView;
+use crate::help_panel::{self, HelpView};
 use crate::host;
-use crate::launchers::Panel;
 use crate::page;
+use crate::signal::{self, Change, Panel};
 
 pub(crate) struct Panels {
     root: web_sys::HtmlElement,
@@ -32,7 +32,6 @@ pub(crate) struct Panels {
     /// The page path, updated on client-side navigation.
     pub path: String,
     pub checklist: Option<ChecklistView>,
-    pub help: Option<HelpView>,
     _listeners: [Closure<dyn FnMut(web_sys::Event)>; 3],
 }
 
@@ -55,15 +54,8 @@ pub fn mount(container: web_sys::HtmlElement, path: String) -> Result<(), String
         Ok(cb)
     };
     let listeners = [listen("click", on_click)?, listen("input", on_input)?, listen("submit", on_submit)?];
-    let panels = Panels {
-        root: container,
-        open: Panel::Nothing,
-        segment: None,
-        path,
-        checklist: None,
-        help: None,
-        _listeners: listeners,
-    };
+    let panels =
+        Panels { root: container, open: Panel::Nothing, segment: None, path, checklist: None, _listeners: listeners };
     PANELS.with(|p| *p.borrow_mut() = Some(panels));
     Ok(())
 }
@@ -112,12 +104,9 @@ pub fn clear_checklist() {
 pub fn help(content: Arc<Content>) -> Result<(), String> {
     let view = HelpView::build(content).map_err(|e| page::describe(&e))?;
     with(|p| {
-        if let Some(old) = p.help.take() {
-            old.section.remove();
-        }
         let _ = p.root.append_child(&view.section);
         view.set_open(p.open == Panel::Help);
-        p.help = Some(view);
+        help_panel::replace(Some(view));
         p.refresh_help();
     })
     .ok_or("the panels are not mounted")?;
@@ -135,9 +124,7 @@ pub fn open(panel: Panel, quiet: bool) {
         if let Some(c) = &mut p.checklist {
             c.set_open(panel == Panel::Checklist);
         }
-        if let Some(h) = &p.help {
-            h.set_open(panel == Panel::Help);
-        }
+        help_panel::show(panel == Panel::Help);
     });
     if panel == Panel::Help {
         host::emit(touchpoint_protocol::EventKind::HelpOpened {});
@@ -152,17 +139,13 @@ pub(crate) fn close_from_inside() {
     let before = with(|p| p.open).unwrap_or(Panel::Nothing);
     open(Panel::Nothing, false);
     if before != Panel::Nothing {
-        crate::launchers::panel_changed(Panel::Nothing);
+        signal::send(Change::PanelClosed);
     }
 }
 
 /// Sets the help search box (`openHelp(query)`).
 pub fn query(q: String) {
-    with(|p| {
-        if let Some(h) = &mut p.help {
-            h.set_query(q);
-        }
-    });
+    help_panel::query(q);
 }
 
 /// The page's path after client-side navigation (help suggestions follow it).
@@ -176,9 +159,7 @@ pub fn path(path: String) {
 impl Panels {
     /// Help's suggestions follow the page and the segment.
     fn refresh_help(&mut self) {
-        if let Some(h) = &mut self.help {
-            h.suggest_for(&self.path, self.segment.as_deref());
-        }
+        help_panel::follow(&self.path, self.segment.as_deref());
     }
 }
 
@@ -193,24 +174,10 @@ fn move_focus(before: Panel, now: Panel) {
         (Panel::Help, Panel::Nothing) => (".tp-help-launcher", true),
         (Panel::Nothing, Panel::Nothing) => return,
     };
-    focus_soon(selector, only_if_inside);
-}
-
-/// Focuses `selector` in the dock's shadow root (the launchers are outside
-/// the panels), after the current task: the panel is laid out by then.
-pub(crate) fn focus_soon(selector: &'static str, only_if_inside: bool) {
-    host::set_timeout(0, move || {
-        let shadow = with(|p| p.root.get_root_node()).and_then(|r| r.dyn_into::<web_sys::ShadowRoot>().ok());
-        let Some(shadow) = shadow else { return };
-        if only_if_inside && shadow.active_element().is_none() {
-            return;
-        }
-        let target =
-            shadow.query_selector(selector).ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-        if let Some(el) = target {
-            let _ = el.focus();
-        }
-    });
+    // The launchers are in the panels' shadow root too, outside the panels.
+    if let Some(root) = with(|p| p.root.clone()) {
+        page::focus_soon(root.into(), selector, only_if_inside);
+    }
 }
 
 fn on_click(ev: web_sys::Event) {
@@ -220,7 +187,7 @@ fn on_click(ev: web_sys::Event) {
         "close" => close_from_inside(),
         "dismiss" => {
             close_from_inside();
-            host::dismiss_checklist();
+            crate::checklist::dismiss();
         }
         "toggle" => {
             with(|p| p.checklist.as_mut().map(|c| c.toggle(&id)));
@@ -229,16 +196,16 @@ fn on_click(ev: web_sys::Event) {
             let name = crate::dom::closest_attribute(ev.target(), "data-tp-name").unwrap_or_default();
             host::cta(&name, &id);
         }
-        other => crate::help_panel::act(other, &id),
+        other => help_panel::act(other, &id),
     }
 }
 
 fn on_input(ev: web_sys::Event) {
     let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
-    crate::help_panel::typed(&target);
+    help_panel::typed(&target);
 }
 
 fn on_submit(ev: web_sys::Event) {
     ev.prevent_default();
-    crate::help_panel::submit();
+    help_panel::submit();
 }
