@@ -1,7 +1,7 @@
 //! The dock's panels, in plain DOM like the card: the checklist's and the
 //! help's, at most one open, above the launchers. `launchers` alone decides
 //! which is open and tells the panels; a panel closed from inside (its close
-//! button) tells `launchers`, which records it, so an open or close never
+//! button) tells the launchers through `signal`, and they record it, so an open or close never
 //! comes back here. Each panel keeps its elements and updates them in place
 //! (focus and the search box's caret survive an update).
 //!
