@@ -604,7 +604,7 @@ async fn an_email_without_a_recipient_is_logged_as_failed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_checklist_completion_and_projects_select_rules() {
+async fn answers_a_confirmed_checklist_completion_and_projects_select_rules() {
     let receiver = Receiver::start(&[]).await;
     let rules = json!([
         { "id": "missing_feature", "when": { "answer": { "survey": "nps", "question": "obstacle", "value": "missing_feature" } },
@@ -621,7 +621,17 @@ async fn answers_checklist_completion_and_projects_select_rules() {
         answered("u1", "obstacle", json!("missing_feature")),
         answered("u2", "score", json!(2)),
         answered("u2", "obstacle", json!("too_hard")),
-        event("u3", T0, json!({"type": "checklist_completed", "checklist_id": "get_started"})),
+        // u3 did what the small team's checklist asks; u5 only created a project and sends the
+        // completion anyway (anyone with the public key can): only u3's runs the rule.
+        identify("u3", json!({"team_size": 3})),
+        event("u3", T0 + 1, json!({"type": "track", "name": "created_project", "props": {}})),
+        event("u3", T0 + 2, json!({"type": "track", "name": "imported_data", "props": {"rows": 120}})),
+        event("u3", T0 + 3, json!({"type": "track", "name": "invited_teammate", "props": {}})),
+        event("u3", T0 + 4, json!({"type": "track", "name": "connected_integration", "props": {"integration": "slack"}})),
+        event("u3", T0 + 5, json!({"type": "checklist_completed", "checklist_id": "get_started"})),
+        identify("u5", json!({"team_size": 3})),
+        event("u5", T0 + 1, json!({"type": "track", "name": "created_project", "props": {}})),
+        event("u5", T0 + 5, json!({"type": "checklist_completed", "checklist_id": "get_started"})),
         event("u4", T0, json!({"type": "checklist_completed", "checklist_id": "rollout"})),
     ])
     .await;

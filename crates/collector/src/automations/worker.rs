@@ -118,6 +118,16 @@ async fn process_event(state: &AppState, automations: &Automations, row: StoredE
             let matching = automations.matching(&row.project_key, &event);
             let mut runs = Vec::with_capacity(matching.len());
             for (rule, action) in matching {
+                if let EventKind::ChecklistCompleted { checklist_id } = &event.kind {
+                    if !completion_confirmed(state, &row.project_key, &event, checklist_id).await? {
+                        log(&format!(
+                            "rule {:?} not run for event {:?}: the stored events of its person do not complete \
+                             checklist {checklist_id:?}",
+                            rule.id, row.id
+                        ));
+                        continue;
+                    }
+                }
                 if let Some(run) =
                     run_for(state, automations, &row.project_key, rule, &event, value.clone(), action, Vec::new(), now)
                         .await?
@@ -136,6 +146,22 @@ async fn process_event(state: &AppState, automations: &Automations, row: StoredE
     let dequeue = Some(Dequeue::Event(row.id.clone()));
     state.db.apply_runs(row.project_key, row.id, dequeue, runs, now).await.map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Whether `event`'s person really completed `checklist_id`: their stored
+/// events say so on the checklists the project serves now. Without
+/// checklists there is nothing a completion could be of.
+async fn completion_confirmed(state: &AppState, key: &str, event: &Event, checklist_id: &str) -> Result<bool, String> {
+    let catalog = match crate::content::checklists::catalog(state, key).await {
+        Ok(catalog) => catalog,
+        Err(crate::error::AppError::NotFound(_)) => return Ok(false),
+        Err(e) => return Err(format!("{e:?}")),
+    };
+    let who = crate::auth::named(event.user_id.clone(), Some(event.anonymous_id.clone()))
+        .ok_or("an event without a person")?;
+    crate::checklists::confirms_completion(&state.db, &catalog, key, who, checklist_id)
+        .await
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// Runs the survey rules of every due response; returns how many were claimed.

@@ -167,6 +167,37 @@ pub async fn widget_checklist_activity(
     }
 }
 
+/// Whether the stored events of `who` complete checklist `checklist_id` of
+/// `catalog`, as the widget's read would show it (account-level items
+/// counted over the account). A `checklist_completed` event is only the
+/// page's word, which anyone holding the public key can send; what acts on
+/// a completion asks this instead.
+pub async fn confirms_completion(
+    db: &Store,
+    catalog: &ChecklistCatalog,
+    key: &str,
+    who: Person,
+    checklist_id: &str,
+) -> Result<bool, AppError> {
+    let user = match &who {
+        Person::User(user) => Some(user.clone()),
+        Person::Anonymous(browser) => db.browser_owner(key.to_string(), browser.clone()).await?,
+    };
+    let rows = person_activity(db, key.to_string(), who).await?;
+    let mut r = replay::replay_choosing(&catalog.set, &rows, Some(checklist_id));
+    if r.checklist.id != checklist_id {
+        return Ok(false);
+    }
+    if let Some(user) = user {
+        if let Some((_, tally)) = account_progress::account_checklist(db, catalog, key, &user, None).await? {
+            if let Some(t) = tally.get(&r.checklist.id) {
+                r.progress.with_account(r.checklist, t);
+            }
+        }
+    }
+    Ok(r.progress.is_complete(r.checklist))
+}
+
 pub fn activities(rows: Vec<StoredActivity>) -> Result<Vec<Activity>, AppError> {
     rows.into_iter().map(Activity::try_from).collect::<Result<_, _>>().map_err(AppError::Internal)
 }

@@ -26,6 +26,7 @@
 //! other at once; two publishes from the same version cannot both succeed
 //! (`store::content`).
 
+pub mod checklists;
 pub mod diff;
 pub mod help_preview;
 pub mod import;

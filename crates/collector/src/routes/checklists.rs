@@ -31,8 +31,6 @@
 //! identified users (see [`crate::checklists::report`]). Every route answers
 //! 404 when the collector runs without checklists.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
@@ -46,10 +44,8 @@ use crate::auth::{person, PublicKey, SecretKey};
 use crate::checklists::replay;
 use crate::checklists::report;
 use crate::checklists::report::UserProgress;
-use crate::checklists::ChecklistCatalog;
 use crate::checklists::{widget_checklist_activity, with_users_where};
-use crate::content::kind::SINGLE_ID;
-use crate::content::Kind;
+use crate::content::checklists::catalog;
 use crate::error::AppError;
 use crate::extract::Query;
 use crate::AppState;
@@ -63,21 +59,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/checklists/state", get(user_state))
         .route("/v1/checklists/funnel", get(funnel))
         .route("/v1/checklists/churn-risk", get(churn_risk))
-}
-
-/// The project's published checklists ([`crate::content`], read on every
-/// request so a publish is seen at once), else the collector's file.
-pub(crate) async fn catalog(state: &AppState, key: &str) -> Result<Arc<ChecklistCatalog>, AppError> {
-    let published = state.db.content_live(key.to_string(), Kind::Checklists.as_str(), SINGLE_ID.into()).await?;
-    if let Some(v) = published {
-        // Parsed and validated once per version, not on every widget read.
-        return state.checklist_cache.get(key, &v, |v| {
-            let name = format!("published checklists version {}", v.version);
-            ChecklistCatalog::from_json(&v.body, std::path::Path::new(&name))
-                .map_err(|problems| AppError::Internal(format!("{name} no longer validates: {}", problems.join("; "))))
-        });
-    }
-    state.checklists.clone().ok_or_else(|| AppError::NotFound("no checklists are configured on this collector".into()))
 }
 
 async fn definition(

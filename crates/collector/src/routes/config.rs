@@ -107,7 +107,7 @@ async fn dry_run(
                 .into(),
         )
     })?;
-    let checklists = crate::routes::checklists::catalog(&state, &key).await.ok();
+    let checklists = crate::content::checklists::catalog(&state, &key).await.ok();
     let mut facts = Facts::default();
     let mut traits = Map::new();
     // Staff read with the secret key: a user id needs no hash here.
