@@ -627,7 +627,11 @@ async fn answers_a_confirmed_checklist_completion_and_projects_select_rules() {
         event("u3", T0 + 1, json!({"type": "track", "name": "created_project", "props": {}})),
         event("u3", T0 + 2, json!({"type": "track", "name": "imported_data", "props": {"rows": 120}})),
         event("u3", T0 + 3, json!({"type": "track", "name": "invited_teammate", "props": {}})),
-        event("u3", T0 + 4, json!({"type": "track", "name": "connected_integration", "props": {"integration": "slack"}})),
+        event(
+            "u3",
+            T0 + 4,
+            json!({"type": "track", "name": "connected_integration", "props": {"integration": "slack"}}),
+        ),
         event("u3", T0 + 5, json!({"type": "checklist_completed", "checklist_id": "get_started"})),
         identify("u5", json!({"team_size": 3})),
         event("u5", T0 + 1, json!({"type": "track", "name": "created_project", "props": {}})),
@@ -656,6 +660,49 @@ async fn answers_a_confirmed_checklist_completion_and_projects_select_rules() {
     assert_eq!(other, [&json!("o1")]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.hits().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completion_counts_the_account_items_of_everyone_in_the_account() {
+    let receiver = Receiver::start(&[]).await;
+    let rules = json!([
+        { "id": "team_ready", "when": { "checklist_completed": { "checklist": "team_setup" } },
+          "do": [ { "action": "webhook", "url": "RECEIVER", "secret_env": "TEST_HOOK_SECRET" } ] }
+    ]);
+    let h = Harness::new(with_url(rules, &receiver.url)).await;
+    let group =
+        |user: &str, account: &str| event(user, T0, json!({"type": "group", "account_id": account, "traits": {}}));
+    let track = |user: &str, ts: i64, name: &str, props: Value| {
+        event(user, ts, json!({"type": "track", "name": name, "props": props}))
+    };
+    let own_items = |user: &str| {
+        vec![
+            identify(user, json!({"team_size": 20})),
+            track(user, T0 + 1, "created_project", json!({})),
+            track(user, T0 + 2, "imported_data", json!({"rows": 10})),
+            track(user, T0 + 3, "connected_integration", json!({"integration": "slack"})),
+            track(user, T0 + 4, "invited_teammate", json!({})),
+        ]
+    };
+    // "Invite three teammates" counts the whole account: in acme, m1 invited one and two
+    // teammates the other two; in solo, s1 invited one alone. Both claim the checklist done.
+    let mut events = own_items("m1");
+    events.extend([group("m1", "acme"), group("m2", "acme"), group("m3", "acme")]);
+    events.extend([
+        track("m2", T0 + 5, "invited_teammate", json!({})),
+        track("m3", T0 + 6, "invited_teammate", json!({})),
+    ]);
+    events.extend(own_items("s1"));
+    events.push(group("s1", "solo"));
+    events.push(event("m1", T0 + 10, json!({"type": "checklist_completed", "checklist_id": "team_setup"})));
+    events.push(event("s1", T0 + 10, json!({"type": "checklist_completed", "checklist_id": "team_setup"})));
+    h.post(&events).await;
+
+    let hits = receiver.wait_for(1).await;
+    let payload: Value = serde_json::from_str(&hits[0].body).unwrap();
+    assert_eq!((&payload["rule"], &payload["event"]["user_id"]), (&json!("team_ready"), &json!("m1")));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.hits().len(), 1, "s1's account invited one teammate, not three");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

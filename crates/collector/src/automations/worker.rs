@@ -159,9 +159,7 @@ async fn completion_confirmed(state: &AppState, key: &str, event: &Event, checkl
     };
     let who = crate::auth::named(event.user_id.clone(), Some(event.anonymous_id.clone()))
         .ok_or("an event without a person")?;
-    crate::checklists::confirms_completion(&state.db, &catalog, key, who, checklist_id)
-        .await
-        .map_err(|e| format!("{e:?}"))
+    crate::checklists::confirms_completion(state, &catalog, key, who, checklist_id).await.map_err(|e| format!("{e:?}"))
 }
 
 /// Runs the survey rules of every due response; returns how many were claimed.

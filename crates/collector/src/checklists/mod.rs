@@ -169,16 +169,17 @@ pub async fn widget_checklist_activity(
 
 /// Whether the stored events of `who` complete checklist `checklist_id` of
 /// `catalog`, as the widget's read would show it (account-level items
-/// counted over the account). A `checklist_completed` event is only the
+/// counted over the account), replayed from their events. A `checklist_completed` event is only the
 /// page's word, which anyone holding the public key can send; what acts on
 /// a completion asks this instead.
 pub async fn confirms_completion(
-    db: &Store,
+    state: &crate::AppState,
     catalog: &ChecklistCatalog,
     key: &str,
     who: Person,
     checklist_id: &str,
 ) -> Result<bool, AppError> {
+    let db = &state.db;
     let user = match &who {
         Person::User(user) => Some(user.clone()),
         Person::Anonymous(browser) => db.browser_owner(key.to_string(), browser.clone()).await?,
@@ -189,7 +190,9 @@ pub async fn confirms_completion(
         return Ok(false);
     }
     if let Some(user) = user {
-        if let Some((_, tally)) = account_progress::account_checklist(db, catalog, key, &user, None).await? {
+        // Replayed from the members' events: the aggregate the widget's read uses is kept only
+        // for rules a read has asked for, and a completion can come before any read.
+        if let Some((_, tally)) = account_tally::account_checklist(state, &catalog.set, key, &user, None).await? {
             if let Some(t) = tally.get(&r.checklist.id) {
                 r.progress.with_account(r.checklist, t);
             }
