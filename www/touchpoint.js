@@ -82,13 +82,16 @@
         console.error("[touchpoint] could not load " + entry + status + ": " + e + ". Touchpoint does nothing on this page; unsent events stay queued for the next one.");
       });
   }
-  // A page that asked for a survey gets it as soon as the page's own load is done, not when the
-  // browser next idles, which can be tens of milliseconds later; otherwise the widget waits for idle.
+  // A page that asked for a survey gets it as soon as the page's own load is done (or 2 s have
+  // passed: a page whose load never ends), not when the browser next idles, which can be tens of
+  // milliseconds later; otherwise the widget waits for idle (also 2 s at most).
   var idle = w.requestIdleCallback || function (f) { return setTimeout(f, 1); };
   var asked = q.some(function (c) { return c[0] === "showSurvey"; });
   function loaded(f) {
-    if (d.readyState === "complete") setTimeout(f);
-    else w.addEventListener("load", function () { setTimeout(f); });
+    var go = function () { if (f) setTimeout(f); f = 0; };
+    if (d.readyState === "complete") return go();
+    w.addEventListener("load", go);
+    setTimeout(go, 2000);
   }
   new Promise(function (r) { asked ? loaded(r) : idle(r, { timeout: 2000 }); })
     .then(function () {

@@ -107,6 +107,21 @@ test("a page that asked for a survey gets it without waiting for the browser to 
   expect(await page.evaluate(() => (window as any).Touchpoint.loaded)).toBeFalsy();
   await page.evaluate(() => (window as any).heldIdle.splice(0).forEach((f: () => void) => f()));
   await page.waitForFunction(() => (window as any).Touchpoint.loaded === true);
+
+  // A page whose load never ends (an image that never arrives) still gets its survey, within 2 s.
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  await page.route(`${c.url}/never.png`, async (route: Route) => {
+    await held;
+    await route.abort().catch(() => {});
+  });
+  const stuck = embed.replace("<h1>", '<img src="/never.png" alt=""><h1>');
+  expect(stuck).not.toEqual(embed);
+  await page.route(`${c.url}/stuck.html`, (route: Route) => route.fulfill({ contentType: "text/html", body: stuck }));
+  await page.goto(`${c.url}/stuck.html`, { waitUntil: "commit" });
+  await expect(card(page)).toContainText("How likely are you to recommend", { timeout: 10_000 });
+  expect(await page.evaluate(() => document.readyState)).not.toBe("complete");
+  release();
 });
 
 test("an early fetch that failed is made again by the widget, without an unhandled error", async ({ page, startCollector }) => {
