@@ -25,10 +25,9 @@
 // wasm-bindgen's threads support is not enabled, so no two allocations race.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: allocator::Classes<fn(usize) -> Option<usize>> =
-    unsafe { allocator::Classes::new(allocator::grow_memory) };
+static ALLOCATOR: touchpoint_web::allocator::Classes<fn(usize) -> Option<usize>> =
+    unsafe { touchpoint_web::allocator::Classes::new(touchpoint_web::allocator::grow_memory) };
 
-mod allocator;
 mod cell;
 
 mod card;

@@ -15,5 +15,6 @@ pub mod i18n;
 pub mod links;
 pub mod nps;
 pub mod queue;
+pub mod sort;
 pub mod survey;
 pub mod targeting;

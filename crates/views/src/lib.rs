@@ -14,6 +14,14 @@
 //! On a non-wasm target the crate is empty, like the widget's, but for
 //! `href` (the URL check), which is tested there.
 
+// SAFETY: as in the first module: the page's one thread, no wasm threads.
+// The first module's allocator here too: std's dlmalloc would be ~9 KB more
+// of this module's code; the price is memory rounded up to a power of two.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: touchpoint_web::allocator::Classes<fn(usize) -> Option<usize>> =
+    unsafe { touchpoint_web::allocator::Classes::new(touchpoint_web::allocator::grow_memory) };
+
 #[cfg(target_arch = "wasm32")]
 mod app;
 #[cfg(target_arch = "wasm32")]

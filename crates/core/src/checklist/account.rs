@@ -71,7 +71,7 @@ impl Progress {
     pub fn with_account(&mut self, c: &Checklist, account: &AccountProgress) -> Vec<String> {
         let mut items: Vec<&super::Item> = c.items.iter().filter(|i| i.scope == Scope::Account).collect();
         // Reached items in the order the account reached them, so each completes at its own time.
-        items.sort_by_key(|i| account.reached_at.get(&i.id).copied().unwrap_or(i64::MAX));
+        crate::sort::by_key(&mut items, |i| account.reached_at.get(&i.id).copied().unwrap_or(i64::MAX));
         let mut newly = Vec::new();
         for item in items {
             if let Some(n) = account.counts.get(&item.id) {

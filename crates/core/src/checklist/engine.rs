@@ -113,7 +113,7 @@ impl Progress {
                 break;
             }
         }
-        newly.sort_by_key(|id| c.items.iter().position(|i| &i.id == id));
+        crate::sort::by_key(&mut newly, |id| c.items.iter().position(|i| &i.id == id));
         newly
     }
 

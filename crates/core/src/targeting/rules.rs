@@ -393,11 +393,11 @@ fn check(rule: Rule, exp: &Experience, ctx: &Context) -> Option<Reason> {
 /// and the collector must name the same one.
 fn first_failing(preds: &[Predicate], traits: &Map<String, Value>) -> Option<Reason> {
     let mut preds: Vec<&Predicate> = preds.iter().collect();
-    preds.sort_by(|a, b| a.key.cmp(&b.key));
+    crate::sort::by_key(&mut preds, |p| &p.key);
     preds.into_iter().find_map(|p| {
         let v = traits.get(&p.key);
         let mut ops: Vec<&Op> = p.ops.iter().collect();
-        ops.sort_by_key(|op| op_name(op));
+        crate::sort::by_key(&mut ops, |op| op_name(op));
         let op = ops.into_iter().find(|op| !op.holds(v))?;
         Some(Reason::Trait { key: p.key.clone(), value: v.filter(|v| !v.is_null()).cloned(), op: op.clone() })
     })

@@ -1,6 +1,6 @@
-//! The first module's allocator: power-of-two size classes, each with a free
+//! Both modules' allocator: power-of-two size classes, each with a free
 //! list, carved from memory the module grows. std's dlmalloc is about 9 KB
-//! of code, and every byte of this module is downloaded before the card; a
+//! of code in each module, and every byte of the first is downloaded before the card; a
 //! general free list (one list, searched on every allocation) is small too
 //! but slows `track()` down as a backlog fragments it. Here an allocation
 //! and a free are a few instructions whatever is queued, and a `String`
@@ -50,6 +50,7 @@ impl<G> Classes<G> {
 }
 
 /// The class of `layout`: `log2` of its block size (`None` past half the address space).
+#[inline]
 fn class(layout: Layout) -> Option<u32> {
     Some(layout.size().max(layout.align()).max(MIN).checked_next_power_of_two()?.trailing_zeros())
 }
