@@ -74,7 +74,7 @@ fn sheet() -> Result<web_sys::CssStyleSheet, String> {
         return Ok(s);
     }
     let sheet = web_sys::CssStyleSheet::new().map_err(|e| page::describe(&e))?;
-    sheet.replace_sync(include_str!("dock.css")).map_err(|e| page::describe(&e))?;
+    sheet.replace_sync(include_str!(concat!(env!("OUT_DIR"), "/dock.min.css"))).map_err(|e| page::describe(&e))?;
     SHEET.with(|s| *s.borrow_mut() = Some(sheet.clone()));
     Ok(sheet)
 }
