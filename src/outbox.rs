@@ -17,7 +17,10 @@
 //! between the host's call and that microtask, and every path that reads
 //! the queue to send it (even a send's continuation running earlier in the
 //! same microtask checkpoint) writes what is staged first: an event is still
-//! in storage before it is ever sent.
+//! in storage before it is ever sent. Likewise, the oldest events dropped to
+//! make room in a full queue leave storage in that end-of-task write (or are
+//! never written, if dropped in the task that staged them), never to be read
+//! by a send.
 //!
 //! No refusal of a request as a whole costs an event: a 401, 403, 404 or
 //! 5xx (a CDN misconfigured for a minute, a deploy) pauses the queue with
@@ -28,7 +31,20 @@
 //! Every decision (batching, backoff, splitting, eviction, reading storage)
 //! is asked of `touchpoint_core::queue`; this module does the I/O.
 
+use std::rc::Rc;
+
+use touchpoint_core::queue::{settle, Fate, Policy, Verdict};
+use touchpoint_protocol::write::{push_padded, push_str};
+use touchpoint_protocol::{EventResult, EventStatus};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::browser::{self, js};
 use crate::cell::RefCell;
+use crate::dead_letters::{listed, DeadLetters};
+use crate::report::{report, Code, Console};
+use crate::text::{after_first, after_last, cat, num, parse_u32, quoted};
+
 /// `(key, event)` pairs. A few entries at a time: a `Vec` costs the page
 /// far fewer bytes of code than a map.
 type Entries = Vec<(String, String)>;
@@ -41,18 +57,48 @@ fn take(entries: &mut Entries, key: &str) -> Option<String> {
     let at = entries.iter().position(|(k, _)| k == key)?;
     Some(entries.remove(at).1)
 }
-use std::rc::Rc;
 
-use touchpoint_core::queue::{settle, Fate, Policy, Verdict};
-use touchpoint_protocol::write::{push_padded, push_str};
-use touchpoint_protocol::{EventResult, EventStatus};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
+/// The queue's keys, sorted (keys sort by age). At a full queue every
+/// `track()` drops the oldest: they leave by a head offset, not by shifting
+/// the rest of the keys each time, and the spent front is let go once it is
+/// half the vector.
+#[derive(Default)]
+struct Index {
+    keys: Vec<String>,
+    head: usize,
+}
 
-use crate::browser::{self, js};
-use crate::dead_letters::{listed, DeadLetters};
-use crate::report::{report, Code, Console};
-use crate::text::{after_first, after_last, cat, num, parse_u32, quoted};
+impl Index {
+    fn live(&self) -> &[String] {
+        &self.keys[self.head..]
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len() - self.head
+    }
+
+    fn insert(&mut self, key: String) {
+        if let Err(at) = self.live().binary_search(&key) {
+            self.keys.insert(self.head + at, key);
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Ok(at) = self.live().binary_search_by(|k| k.as_str().cmp(key)) {
+            self.keys.remove(self.head + at);
+        }
+    }
+
+    fn pop_oldest(&mut self) -> Option<String> {
+        let key = std::mem::take(self.keys.get_mut(self.head)?);
+        self.head += 1;
+        if self.head * 2 > self.keys.len() {
+            self.keys = self.keys.split_off(self.head);
+            self.head = 0;
+        }
+        Some(key)
+    }
+}
 
 #[derive(Clone)]
 pub struct Outbox(Rc<RefCell<Inner>>);
@@ -67,7 +113,10 @@ struct Inner {
     memory: Entries,
     /// Events pushed during this task and not yet written (see the module docs).
     staged: Entries,
-    /// The end-of-task write of `staged` is scheduled.
+    /// Keys dropped to make room, oldest first: removed from storage by the
+    /// same end-of-task write (or, if still staged, never written).
+    evicted: Vec<String>,
+    /// The end-of-task write of `staged` and `evicted` is scheduled.
     write_scheduled: bool,
     /// Keys this tab is sending right now.
     in_flight: Vec<String>,
@@ -75,7 +124,7 @@ struct Inner {
     /// pushes and removals, and re-read from storage at each flush (when other
     /// tabs' events matter). Spares `track()` a scan of all of localStorage.
     /// Sorted (keys sort by age).
-    index: Vec<String>,
+    index: Index,
     failures: u32,
     /// After a failure, no send before this (ms since the epoch): new events
     /// must not cut a backoff or a `Retry-After` short.
@@ -123,9 +172,10 @@ impl Outbox {
             storage,
             memory: Vec::new(),
             staged: Vec::new(),
+            evicted: Vec::new(),
             write_scheduled: false,
             in_flight: Vec::new(),
-            index: Vec::new(),
+            index: Index::default(),
             failures: 0,
             not_before: 0.0,
             batch_cap,
@@ -189,9 +239,7 @@ impl Outbox {
         let key = self.key_for(ts, seq, id);
         let queued = {
             let mut inner = self.0.borrow_mut();
-            if let Err(at) = inner.index.binary_search(&key) {
-                inner.index.insert(at, key.clone());
-            }
+            inner.index.insert(key.clone());
             inner.staged.push((key, raw));
             inner.index.len()
         };
@@ -210,8 +258,23 @@ impl Outbox {
         if excess == 0 {
             return Vec::new();
         }
-        let oldest: Vec<String> = self.0.borrow().index.iter().take(excess).cloned().collect();
-        oldest.iter().map(|k| self.remove(k).unwrap_or_default()).collect()
+        (0..excess).filter_map(|_| self.evict_oldest()).collect()
+    }
+
+    /// Drops the oldest event from the queue now and from storage at the end
+    /// of the task: at a full queue every `track()` drops one, and a
+    /// synchronous `removeItem` each cost more than the rest of the call.
+    /// Every path that reads storage to send writes first (`write_staged`),
+    /// so an evicted event is never sent. Returns its id.
+    fn evict_oldest(&self) -> Option<String> {
+        let mut inner = self.0.borrow_mut();
+        let key = inner.index.pop_oldest()?;
+        let id = after_last(&key, b':').to_owned();
+        take(&mut inner.memory, &key);
+        inner.evicted.push(key);
+        drop(inner);
+        self.write_at_end_of_task();
+        Some(id)
     }
 
     fn write_at_end_of_task(&self) {
@@ -232,11 +295,22 @@ impl Outbox {
             let mut inner = self.0.borrow_mut();
             inner.write_scheduled = false;
             let staged = std::mem::take(&mut inner.staged);
+            let evicted = std::mem::take(&mut inner.evicted);
             let mut refused = false;
             for (key, raw) in staged {
+                // Dropped in the task that staged it (a burst longer than the queue): never written.
+                // Evictions leave the index oldest first, so `evicted` is sorted.
+                if evicted.binary_search(&key).is_ok() {
+                    continue;
+                }
                 if inner.storage.as_ref().is_none_or(|s| s.set_item(&key, &raw).is_err()) {
                     inner.memory.push((key, raw));
                     refused = true;
+                }
+            }
+            if let Some(s) = &inner.storage {
+                for key in &evicted {
+                    let _ = s.remove_item(key);
                 }
             }
             refused
@@ -275,12 +349,14 @@ impl Outbox {
     /// sent events) into the index; returns them in age order.
     fn rescan(&self) -> Vec<String> {
         let keys = self.keys();
-        self.0.borrow_mut().index = keys.clone();
+        self.0.borrow_mut().index = Index { keys: keys.clone(), head: 0 };
         keys
     }
 
     /// Queue keys in age order, from storage, memory and what is staged.
     fn keys(&self) -> Vec<String> {
+        // Evictions and staged events first, so storage lists the queue as this tab has it.
+        self.write_staged();
         let prefix = self.prefix();
         let inner = self.0.borrow();
         let mut keys = inner.storage.as_ref().map(|s| listed(s, &prefix)).unwrap_or_default();
@@ -300,9 +376,7 @@ impl Outbox {
     fn remove(&self, key: &str) -> Option<String> {
         let mut inner = self.0.borrow_mut();
         take(&mut inner.memory, key);
-        if let Ok(at) = inner.index.binary_search_by(|k| k.as_str().cmp(key)) {
-            inner.index.remove(at);
-        }
+        inner.index.remove(key);
         // A staged event is not in storage yet.
         if take(&mut inner.staged, key).is_none() {
             if let Some(s) = &inner.storage {
@@ -320,7 +394,7 @@ impl Outbox {
     fn next_batch(&self, budget: usize, rescan: bool) -> Vec<(String, String)> {
         // Persisted before sent: whatever is staged goes to storage first.
         self.write_staged();
-        let keys: Vec<String> = if rescan { self.rescan() } else { self.0.borrow().index.to_vec() };
+        let keys: Vec<String> = if rescan { self.rescan() } else { self.0.borrow().index.live().to_vec() };
         let mut fill = {
             let inner = self.0.borrow();
             inner.policy.batch(budget).at_most(inner.batch_cap)
@@ -336,9 +410,7 @@ impl Outbox {
             let Some(raw) = self.read(&key) else {
                 // Gone meanwhile (another tab, or the user).
                 let mut inner = self.0.borrow_mut();
-                if let Ok(at) = inner.index.binary_search(&key) {
-                    inner.index.remove(at);
-                }
+                inner.index.remove(&key);
                 continue;
             };
             match read_stored(&raw) {

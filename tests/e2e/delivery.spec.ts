@@ -252,6 +252,24 @@ test("a full queue drops the oldest, reports them, and records the loss as an ev
   expect(loss).toMatchObject({ code: "queue_overflow" });
 });
 
+test("events dropped from a full queue by later calls leave storage too, and are never sent", async ({ page, fp, collector }) => {
+  await open(page, fp, { maxQueuedEvents: 5 });
+  await goOffline(page);
+  // One call per task, so the first five are in storage before the next ones drop them.
+  const ids: string[] = [];
+  for (let i = 0; i < 8; i++) ids.push(...(await track(page, 1)));
+  // The page queues events of its own too, so at least three of ours went, the oldest first.
+  const droppedOf = async () => (await errors(page)).filter((e) => e.code === "queue_overflow").flatMap((e) => e.eventIds).filter((id) => ids.includes(id));
+  await expect.poll(async () => (await droppedOf()).length).toBeGreaterThanOrEqual(3);
+  const dropped = await droppedOf();
+  expect(dropped.sort()).toEqual(ids.slice(0, dropped.length).sort());
+  expect(await queued(page, dropped)).toBe(0);
+  expect(await queued(page, ids.slice(dropped.length))).toBe(8 - dropped.length);
+  // Back online, the flush lists storage again (other tabs' events): a dropped event left there would be sent.
+  await page.context().setOffline(false);
+  await expectStoredOnce(collector, ids.slice(dropped.length));
+});
+
 test("an oversized event is refused at track() with a clear error and never sent", async ({ page, fp, collector }) => {
   await open(page, fp);
   const id = await page.evaluate(() => (window as any).Touchpoint.track("huge", { blob: "x".repeat(40_000) }));
