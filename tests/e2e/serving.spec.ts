@@ -164,7 +164,7 @@ test("with --dev every file is no-cache, so a second load asks the collector aga
 
 /** What a page may download before its first survey card is up, as served (brotli bodies): the
  *  loader, the npm entry, the glue, the first wasm module and the survey's card form. The target is
- *  60 KB (see BENCHMARKS.md), and the build is within it: 59,056 bytes as served, 59,923 with this
+ *  60 KB (see BENCHMARKS.md), and the build is within it: 59,023 bytes as served, 59,890 with this
  *  fixture's card form. The budget is the target itself, so that no change makes the first card heavier
  *  than that unnoticed. Lower it as the first module shrinks. */
 const BEFORE_CARD_BUDGET = 60_000;
