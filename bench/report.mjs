@@ -218,7 +218,7 @@ export function renderSection(r) {
 
 const STEPS = {
   vanilla: [[/^\/vanilla\//, "script"], [/\/v1\/surveys\//, "survey definition"]],
-  touchpoint: [[/^\/touchpoint\.js/, "loader"], [/^\/pkg\/index\.js/, "index.js"], [/^\/pkg\/touchpoint\.js/, "glue"],
+  touchpoint: [[/^\/touchpoint\.js/, "loader"], [/^\/pkg\/index\.(\w+\.)?js/, "index.js"], [/^\/pkg\/touchpoint\.(\w+\.)?js/, "glue"],
                [/\.wasm$/, "wasm"], [/\/v1\/surveys\//, "survey definition"]],
   posthog: [[/array\.js/, "array.js"], [/config\.js/, "remote config"], [/surveys\.js/, "surveys.js"], [/\/api\/surveys\//, "surveys"]],
 };
@@ -269,7 +269,7 @@ function targets(r) {
   const serial = wasmEnd != null && defEnd != null && shown != null
     ? ` In the inspected load the wasm had arrived at ${n0(wasmEnd)} ms, the definition was requested at ${n0(defStart)} ms and arrived at ${n0(defEnd)} ms, and the card showed at ${n0(shown)} ms.`
     : "";
-  const timeClose = "The loader requests the first module, its JS glue and the queued survey's card form as soon as it runs; the second module (checklist, targeting, help) loads when the browser is idle after the card. What is left is on the critical path of the first module: its glue and wasm arriving and being imported once the page is idle, instantiating and booting it, and building the card (waterfalls below)." + serial +
+  const timeClose = "The loader requests the first module, its JS glue and the queued survey's card form as soon as it runs; the second module (checklist, targeting, help) loads when the browser is idle after the card. What is left is on the critical path of the first module: its glue and wasm arriving and being imported once the page has loaded, the end of the wasm's streaming compile (on the main thread), instantiating and booting it, and building the card (waterfalls below). A trace of one load on this machine: boot reads the options, the identity and the queue, and the page's first `localStorage` access alone took about 4 ms; V8 compiles each wasm function on its first call, so boot and the first render also pay for compiling what they run." + serial +
     " Closing move: a smaller first module and glue (see the 60 KB target): at 4× CPU every millisecond of main-thread work before the card counts four times.";
   const a1 = visT(tp, 1);
   for (const th of [1, 4]) {
@@ -295,7 +295,7 @@ function targets(r) {
       : "";
     const withTask = ttask != null ? `; with the end-of-task write: ${n2(ttask)} µs` : "";
     const close = ttask != null
-      ? `The call only checks and stamps the event (one \`JSON.stringify\` of the properties, an id from a pool of 64, the time, the URL read once per task) and computes its size; parsing, the checklist's and targeting's rules, queueing and the storage write happen once per task, at its end (counted with them: ${n2(ttask)} µs a call). What is left is crossing into wasm and copying the name and properties in and the id out.`
+      ? `The call only checks and stamps the event (one \`JSON.stringify\` of the properties, an id from a pool of 256, the time, the URL read once per task) and computes its size; parsing, the checklist's and targeting's rules, queueing and the storage write happen once per task, at its end (counted with them: ${n2(ttask)} µs a call). What is left is mostly the first call of each burst: after the page has idled 50 ms it is far slower than the rest (on the demo page, whose full queue also drops an event per call, the first call of a burst averaged 206–231 µs and the others 8–11 µs; even a first \`JSON.stringify\` after such a pause takes about 20 µs against 2), which the 1,000 calls in a row do not pay. Past that, crossing into wasm and copying the name and properties in and the id out.`
       : `The floor, which only builds the event and writes it with one synchronous \`localStorage.setItem\`, takes ${n2(vtr)} µs a call, so ≤ 5 µs needs that write taken off the call: queue in memory and persist at the end of the task (a microtask), which keeps persist-before-send; then the rest of the call (crossing into wasm, building and serializing the event, the checklist's rules) has to fit in the remainder.`;
     row("`track()` ≤ 5 µs per call (mean of 10,000)", `${n2(tr)} µs (first 100: ${n2(t100)} µs; 1,000 in a row: ${n2(row1k)} µs${withTask}; floor: ${n2(vtr)} µs)`, tr <= 5,
         grows + close);

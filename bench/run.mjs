@@ -177,8 +177,12 @@ function serveDir(prefix, dir) {
     if (statSync(p).isFile()) serveFile(`${prefix}/${f}`, p);
   }
 }
-serveFile("/touchpoint.js", join(root, "www/touchpoint.js"));
+// Touchpoint as a deployment serves it (scripts/dist.mjs: the loader and the npm entry minified, every
+// file under a content-hashed name the loader names), beside pkg/'s plain names (the memory probe below).
+// The bodies are sent as they are: the sizes are compressed here, as for every contender.
+serveFile("/touchpoint.js", join(root, "dist/touchpoint.js"));
 serveDir("/pkg", join(root, "pkg"));
+for (const f of readdirSync(join(root, "dist/pkg"))) if (!/\.(br|gz)$/.test(f)) serveFile(`/pkg/${f}`, join(root, "dist/pkg", f));
 serveFile("/vanilla/nps.js", join(here, "pages/vanilla-nps.js"));
 const ph = join(here, "node_modules/posthog-js/dist");
 for (const f of readdirSync(ph).filter((f) => f.endsWith(".js"))) {
