@@ -8,7 +8,7 @@
 #   BENCH_RUNS=20 BENCH_CALL_REPS=2 scripts/bench.sh   # loads per contender and CPU setting; call-benchmark loads
 #   BENCH_ONLY=touchpoint,posthog scripts/bench.sh    # a subset (the floor and the bare host page always run)
 #   NO_WRITE=1 scripts/bench.sh                        # print the section instead of writing BENCHMARKS.md
-#   SKIP_BUILD=1 scripts/bench.sh                      # measure pkg/ and target/release as they are (the report names
+#   SKIP_BUILD=1 scripts/bench.sh                      # measure pkg/, dist/ and target/release as they are (the report names
 #                                                      # the last bench.sh build's commit if pkg/ still holds its wasm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
