@@ -48,7 +48,10 @@ const QUEUE: usize = 256;
 type Reply = oneshot::Sender<Result<Vec<EventStatus>, DbError>>;
 
 enum Job {
-    Insert { batch: Batch, reply: Reply },
+    Insert {
+        batch: Batch,
+        reply: Reply,
+    },
     /// Store everything queued before this, then stop.
     Close,
 }

@@ -96,7 +96,6 @@ enum Job {
     Close,
 }
 
-
 impl Db {
     /// Opens (creating if needed) `data_dir/touchpoint.db`, brings its schema
     /// up to date and starts the writer thread.

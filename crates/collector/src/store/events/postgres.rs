@@ -449,11 +449,8 @@ impl<'a> FollowUps<'a> {
                 lasts.push(*last);
                 arrivals.push(*arrived);
             }
-            tx.execute(
-                &add,
-                &[&project_key, &browsers, &users, &kinds, &items, &counts, &firsts, &lasts, &arrivals],
-            )
-            .await?;
+            tx.execute(&add, &[&project_key, &browsers, &users, &kinds, &items, &counts, &firsts, &lasts, &arrivals])
+                .await?;
         }
         if !self.owners.is_empty() {
             let own = tx.prepare_cached(person_facts::OWN_MANY_POSTGRES).await?;
