@@ -39,7 +39,7 @@ use super::DbError;
 
 /// Writer tasks, each with a connection while it stores a group. More than
 /// one lets a group be built while another commits; few, so groups stay large.
-pub(super) const WRITERS: usize = 2;
+pub(super) const WRITERS: usize = 4;
 /// Most requests stored in one transaction; bounds the wait of the last one.
 const MAX_GROUP: usize = 64;
 /// Requests waiting for one writer before `insert` itself waits (backpressure).
