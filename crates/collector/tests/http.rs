@@ -257,7 +257,9 @@ async fn a_request_the_database_refuses_fails_alone_and_the_rest_of_its_group_is
         assert_eq!(statuses(&answers[1].1), pairs(&[("bad", "accepted")]));
         assert_eq!(h.stored_ids().await, ["bad", "ok1", "ok2", "opener"]);
     }
-    let seen = h.db.rows("SELECT CAST(SUM(n) AS BIGINT) FROM person_facts WHERE anonymous_id = 'anon-g' AND kind = 'seen'").await;
+    let seen =
+        h.db.rows("SELECT CAST(SUM(n) AS BIGINT) FROM person_facts WHERE anonymous_id = 'anon-g' AND kind = 'seen'")
+            .await;
     let expected = if h.db.is_postgres() { 3 } else { 4 };
     assert_eq!(seen, [[json!(expected)]]);
 }
