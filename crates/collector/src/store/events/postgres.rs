@@ -217,7 +217,7 @@ pub(in crate::store) async fn insert_group(pool: &PgPool, group: &[&Batch]) -> R
         .collect();
 
     // Per project (in key order), what its stored events add.
-    let mut projects: BTreeMap<&str, (FollowUps, Vec<(&touchpoint_protocol::Event, (i64, i64))>)> = BTreeMap::new();
+    let mut projects: BTreeMap<&str, (FollowUps, Stored)> = BTreeMap::new();
     for (batch, inserted) in group.iter().zip(&inserted) {
         for (n, seq) in batch.events.iter().zip(inserted) {
             if let (Some(seq), None) = (seq, &n.rejected) {
@@ -353,6 +353,9 @@ impl<'a> EventColumns<'a> {
         c
     }
 }
+
+/// A project's stored (not rejected) events, each with its `(received_at, seq)`.
+type Stored<'a> = Vec<(&'a touchpoint_protocol::Event, (i64, i64))>;
 
 /// `(browser, user or '', kind, item)` → count, first and last `ts`, last arrival.
 type FactSums<'a> = BTreeMap<(&'a str, &'a str, &'static str, String), (i64, i64, i64, i64)>;
