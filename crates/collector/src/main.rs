@@ -23,6 +23,11 @@ use touchpoint_collector::config::{usage, Command, Config};
 use touchpoint_collector::projects::Projects;
 use touchpoint_collector::retention::Expiring;
 use touchpoint_collector::streams::worker::Streaming;
+
+/// mimalloc rather than the system's allocator: ingest allocates per event
+/// (JSON values, strings, column arrays) on every worker thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use touchpoint_collector::worker::Worker;
 use touchpoint_collector::{router, AppState};
 

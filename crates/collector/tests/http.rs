@@ -168,6 +168,102 @@ async fn retried_batch_is_reported_duplicate_and_stored_once() {
     assert_eq!(h.stored_ids().await, ["e1", "e2", "e3"]);
 }
 
+/// Sends `batches` at once and returns their answers in order. On Postgres
+/// the inserts are held back meanwhile, behind a first request that took the
+/// writer, so the batches queue up (each starts with `anon-g`'s event: one
+/// writer) and are stored as one group, in one transaction.
+async fn post_as_one_group(h: &Harness, batches: Vec<Vec<Value>>) -> Vec<(StatusCode, Value)> {
+    let post = |events: Vec<Value>| {
+        let app = h.app.clone();
+        tokio::spawn(async move {
+            let res = app.oneshot(post_json("/v1/events", &json!({ "key": KEY, "events": events }))).await.unwrap();
+            let status = res.status();
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null))
+        })
+    };
+    let hold = h.db.hold_inserts().await;
+    let opener = post(vec![track("opener", "anon-g", 1)]);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let tasks: Vec<_> = batches.into_iter().map(post).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    if let Some(hold) = hold {
+        hold.batch_execute("ROLLBACK").await.unwrap();
+    }
+    assert_eq!(opener.await.unwrap().0, StatusCode::OK);
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+#[tokio::test]
+async fn concurrent_requests_stored_together_each_get_their_own_statuses() {
+    let h = Harness::new().await;
+    let answers = post_as_one_group(
+        &h,
+        vec![
+            vec![track("a1", "anon-g", 2), track("a2", "anon-g", 3), track("a1", "anon-g", 4)],
+            vec![track("b1", "anon-g", 5), track("shared", "anon-g", 6)],
+            vec![track("shared", "anon-g", 7), track("c1", "anon-g", 8)],
+            // Stored by the request before the group.
+            vec![track("opener", "anon-g", 9)],
+        ],
+    )
+    .await;
+    for (status, body) in &answers {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+    }
+    let got: Vec<_> = answers.iter().map(|(_, body)| statuses(body)).collect();
+    assert_eq!(got[0], pairs(&[("a1", "accepted"), ("a2", "accepted"), ("a1", "duplicate")]));
+    assert_eq!(got[3], pairs(&[("opener", "duplicate")]));
+    // The id two requests of the group share: stored once, accepted for exactly one of them.
+    let shared = |i: usize, status: &str| got[i].iter().any(|(id, s)| id == "shared" && s == status);
+    assert!(shared(1, "accepted") ^ shared(2, "accepted"), "{got:?}");
+    assert!(shared(1, "duplicate") ^ shared(2, "duplicate"), "{got:?}");
+    assert_eq!(got[1].iter().find(|(id, _)| id == "b1").unwrap().1, "accepted");
+    assert_eq!(got[2].iter().find(|(id, _)| id == "c1").unwrap().1, "accepted");
+    assert_eq!(h.stored_ids().await, ["a1", "a2", "b1", "c1", "opener", "shared"]);
+    // The person facts are folded over the group: one per stored event.
+    let seen = h.db.rows("SELECT n FROM person_facts WHERE anonymous_id = 'anon-g' AND kind = 'seen'").await;
+    assert_eq!(seen, [[json!(6)]]);
+    if h.db.is_postgres() {
+        // One transaction stored the whole group.
+        let transactions = h.db.rows("SELECT COUNT(DISTINCT xmin::text) FROM events WHERE id <> 'opener'").await;
+        assert_eq!(transactions, [[json!(1)]]);
+    }
+}
+
+#[tokio::test]
+async fn a_request_the_database_refuses_fails_alone_and_the_rest_of_its_group_is_stored() {
+    let h = Harness::new().await;
+    // Postgres refuses a NUL in text (SQLite stores it).
+    let mut bad = track("bad", "anon-g", 3);
+    bad["url"] = json!("http://127.0.0.1/a\u{0}b");
+    let answers = post_as_one_group(
+        &h,
+        vec![vec![track("ok1", "anon-g", 2)], vec![bad], vec![track("ok2", "anon-g", 4), track("ok1", "anon-g", 5)]],
+    )
+    .await;
+    assert_eq!(answers[0].0, StatusCode::OK);
+    assert_eq!(statuses(&answers[0].1), pairs(&[("ok1", "accepted")]));
+    assert_eq!(answers[2].0, StatusCode::OK);
+    assert_eq!(statuses(&answers[2].1), pairs(&[("ok2", "accepted"), ("ok1", "duplicate")]));
+    if h.db.is_postgres() {
+        assert_eq!(answers[1].0, StatusCode::INTERNAL_SERVER_ERROR, "{}", answers[1].1);
+        assert_eq!(h.stored_ids().await, ["ok1", "ok2", "opener"]);
+    } else {
+        assert_eq!(statuses(&answers[1].1), pairs(&[("bad", "accepted")]));
+        assert_eq!(h.stored_ids().await, ["bad", "ok1", "ok2", "opener"]);
+    }
+    let seen =
+        h.db.rows("SELECT CAST(SUM(n) AS BIGINT) FROM person_facts WHERE anonymous_id = 'anon-g' AND kind = 'seen'")
+            .await;
+    let expected = if h.db.is_postgres() { 3 } else { 4 };
+    assert_eq!(seen, [[json!(expected)]]);
+}
+
 #[tokio::test]
 async fn a_lone_surrogate_in_one_event_costs_the_batch_nothing() {
     let h = Harness::new().await;

@@ -368,18 +368,17 @@ pub(super) fn write_sqlite(tx: &rusqlite::Connection, key: &str, fold: Fold) -> 
 }
 
 /// For ingest on Postgres, after its events are inserted (see the module
-/// docs): marks the `stored` events, each with its `seq`.
+/// docs): marks the `stored` events, each with its `(received_at, seq)`.
 pub(super) async fn ingest_postgres<'e>(
     tx: &deadpool_postgres::Transaction<'_>,
     key: &str,
-    received_at: i64,
-    stored: impl Iterator<Item = (&'e Event, i64)>,
+    stored: impl Iterator<Item = (&'e Event, (i64, i64))>,
 ) -> Result<(), DbError> {
     let q = tx.prepare_cached(&postgres(INDEXED)).await?;
     let indexed = Indexed::of(tx.query(&q, &[&key]).await?.iter().map(|r| r.get(0)).collect());
     let mut fold = Fold::default();
-    for (e, seq) in stored {
-        indexed.add(&mut fold, e, (received_at, seq));
+    for (e, at) in stored {
+        indexed.add(&mut fold, e, at);
     }
     write_postgres(tx, key, fold).await
 }

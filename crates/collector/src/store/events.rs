@@ -16,6 +16,13 @@ use touchpoint_protocol::{EventKind, EventStatus};
 use super::person_facts::FactRow;
 use super::{DbError, EventFilter, EventQuery, NewEvent, StoredActivity, StoredEvent};
 
+/// One request's valid events, as ingest hands them to a store's writer.
+pub(super) struct Batch {
+    pub project_key: String,
+    pub received_at: i64,
+    pub events: Vec<NewEvent>,
+}
+
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// Stores one request's events (one transaction) and returns, per event

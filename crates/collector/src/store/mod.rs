@@ -48,6 +48,7 @@ pub mod content;
 pub mod events;
 pub mod people;
 pub mod person_facts;
+mod pg_group_commit;
 pub mod pg_tls;
 pub mod postgres;
 pub mod sqlite;

@@ -51,13 +51,14 @@ pub(super) const ADD_SQLITE: &str =
      ON CONFLICT (project_key, anonymous_id, user_id, kind, item) DO UPDATE SET
        n = n + 1, first_ts = MIN(first_ts, excluded.first_ts), last_ts = MAX(last_ts, excluded.last_ts),
        last_received = MAX(last_received, excluded.last_received)";
-/// On Postgres, for a whole batch folded per row: project, arrival, then arrays of
-/// browser, user, kind, item, count, first and last `ts`, one row per key.
+/// On Postgres, for a whole group folded per row: project, then arrays of
+/// browser, user, kind, item, count, first and last `ts`, last arrival, one row per key.
 pub(super) const ADD_MANY_POSTGRES: &str =
     "INSERT INTO person_facts (project_key, anonymous_id, user_id, kind, item, n, first_ts, last_ts, last_received)
-     SELECT $1, anonymous_id, user_id, kind, item, n, first_ts, last_ts, $2
-     FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
-          AS f(anonymous_id, user_id, kind, item, n, first_ts, last_ts)
+     SELECT $1, anonymous_id, user_id, kind, item, n, first_ts, last_ts, last_received
+     FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[],
+                 $9::bigint[])
+          AS f(anonymous_id, user_id, kind, item, n, first_ts, last_ts, last_received)
      ON CONFLICT (project_key, anonymous_id, user_id, kind, item) DO UPDATE SET
        n = person_facts.n + EXCLUDED.n, first_ts = LEAST(person_facts.first_ts, EXCLUDED.first_ts),
        last_ts = GREATEST(person_facts.last_ts, EXCLUDED.last_ts),

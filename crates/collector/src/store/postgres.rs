@@ -1,7 +1,7 @@
 //! Postgres storage, chosen by a `postgres://` `DATABASE_URL`: a small pool of
-//! connections (`deadpool-postgres`), one transaction per ingest request
-//! (Postgres handles concurrent writers itself, so there is no writer thread
-//! or group commit here), and row claims with `FOR UPDATE SKIP LOCKED`, so
+//! connections (`deadpool-postgres`), ingest by a few writer tasks that merge
+//! concurrent requests into one transaction (group commit, see
+//! [`super::pg_group_commit`]), and row claims with `FOR UPDATE SKIP LOCKED`, so
 //! several collectors can share one database and one automation queue.
 //! This is the pool every aggregate's Postgres implementation
 //! (`events/postgres.rs`, `cases/postgres.rs`, …) runs on, with the row
@@ -19,6 +19,10 @@ use std::sync::Arc;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::Row;
 
+use touchpoint_protocol::EventStatus;
+
+use super::events::Batch;
+use super::pg_group_commit::{GroupCommit, WRITERS};
 use super::pg_tls::{describe, PgTls, SslMode};
 use super::{Case, DbError, OpenError, OutboxItem, StoredEvent};
 
@@ -33,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0008_cases.sql"),
     include_str!("../../migrations/postgres/0010_checklist_progress.sql"),
     include_str!("../../migrations/postgres/0011_lookups.sql"),
+    include_str!("../../migrations/postgres/0012_cheaper_ingest.sql"),
 ];
 
 /// Serialises migrations of collectors starting at once against one database.
@@ -42,9 +47,28 @@ const POOL_SIZE: usize = 16;
 
 #[derive(Clone)]
 pub struct PgStore {
+    pool: PgPool,
+    /// The ingest writers.
+    group: Arc<GroupCommit>,
+}
+
+/// The pool, counting the waits for it.
+#[derive(Clone)]
+pub(super) struct PgPool {
     pool: Pool,
     /// Connections handed out, and nanoseconds spent waiting for them (`/metrics`).
     waits: Arc<(AtomicU64, AtomicU64)>,
+}
+
+impl PgPool {
+    pub(super) async fn client(&self) -> Result<Object, DbError> {
+        let started = std::time::Instant::now();
+        let client = self.pool.get().await;
+        let (count, nanos) = &*self.waits;
+        count.fetch_add(1, Ordering::Relaxed);
+        nanos.fetch_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        Ok(client?)
+    }
 }
 
 pub(super) const EVENT_COLUMNS: &str =
@@ -93,21 +117,23 @@ impl PgStore {
         let mut client =
             pool.get().await.map_err(|e| OpenError(format!("cannot connect to Postgres: {}", describe(&e))))?;
         migrate(&mut client).await.map_err(|e| OpenError(format!("cannot migrate the Postgres schema: {e}")))?;
-        Ok(PgStore { pool, waits: Arc::default() })
+        let pool = PgPool { pool, waits: Arc::default() };
+        let group = Arc::new(GroupCommit::start(pool.clone(), WRITERS));
+        Ok(PgStore { pool, group })
     }
 
     pub(super) async fn client(&self) -> Result<Object, DbError> {
-        let started = std::time::Instant::now();
-        let client = self.pool.get().await;
-        let (count, nanos) = &*self.waits;
-        count.fetch_add(1, Ordering::Relaxed);
-        nanos.fetch_add(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
-        Ok(client?)
+        self.pool.client().await
+    }
+
+    /// Stores one request's events through the group commit (see [`super::pg_group_commit`]).
+    pub(super) async fn insert_batch(&self, batch: Batch) -> Result<Vec<EventStatus>, DbError> {
+        self.group.insert(batch).await
     }
 
     pub fn pool_stats(&self) -> crate::metrics::PoolStats {
-        let status = self.pool.status();
-        let (count, nanos) = &*self.waits;
+        let status = self.pool.pool.status();
+        let (count, nanos) = &*self.pool.waits;
         crate::metrics::PoolStats {
             size: status.size,
             available: status.available,
@@ -117,8 +143,10 @@ impl PgStore {
         }
     }
 
+    /// Stores the requests queued for the writers, then closes the pool.
     pub async fn close(&self) {
-        self.pool.close();
+        self.group.close().await;
+        self.pool.pool.close();
     }
 }
 

@@ -26,7 +26,8 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use touchpoint_protocol::EventStatus;
 
-use super::{Case, DbError, NewEvent, OpenError, OutboxItem, StoredEvent};
+pub(super) use super::events::Batch;
+use super::{Case, DbError, OpenError, OutboxItem, StoredEvent};
 
 pub const DB_FILE: &str = "touchpoint.db";
 
@@ -93,13 +94,6 @@ enum Job {
     Write(WriteFn),
     /// Store everything queued before this, then stop.
     Close,
-}
-
-/// One request's valid events.
-pub(super) struct Batch {
-    pub project_key: String,
-    pub received_at: i64,
-    pub events: Vec<NewEvent>,
 }
 
 impl Db {

@@ -123,6 +123,16 @@ impl TestDb {
         }
     }
 
+    /// On Postgres, holds every insert into `events` back until the returned
+    /// client is dropped (a transaction holding `SHARE` on the table), so
+    /// that requests sent meanwhile queue up for the writers; on SQLite, nothing.
+    pub async fn hold_inserts(&self) -> Option<tokio_postgres::Client> {
+        let TestDb::Postgres { url } = self else { return None };
+        let client = connect(url).await;
+        client.batch_execute("BEGIN; LOCK TABLE events IN SHARE MODE").await.unwrap();
+        Some(client)
+    }
+
     /// The first column of every row of `sql`, as strings.
     pub async fn strings(&self, sql: &str) -> Vec<String> {
         self.rows(sql).await.into_iter().map(|r| r[0].as_str().unwrap_or_default().to_string()).collect()

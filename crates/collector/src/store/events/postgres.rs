@@ -1,5 +1,6 @@
-//! Events on Postgres: one transaction per ingest request, in a handful of
-//! statements whatever the batch's size.
+//! Events on Postgres: ingest by group commit (`store::pg_group_commit`), a
+//! group of requests in one transaction and a handful of statements whatever
+//! its size; reads on the pool.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -7,91 +8,22 @@ use async_trait::async_trait;
 use touchpoint_protocol::EventStatus;
 
 use crate::store::person_facts::{self, FactRow};
-use crate::store::postgres::{stored_event, PgStore, EVENT_COLUMNS};
+use crate::store::postgres::{stored_event, PgPool, PgStore, EVENT_COLUMNS};
 use crate::store::{DbError, EventCase, EventFilter, EventQuery, NewEvent, ResponseDue, StoredActivity, StoredEvent};
 
-use super::{response_and_question, EventStore};
+use super::{response_and_question, Batch, EventStore};
 
 #[async_trait]
 impl EventStore for PgStore {
-    /// One transaction per request, in a handful of statements whatever the
-    /// batch's size: the events in one multi-row insert, then what the stored
-    /// ones add to the queues, the person facts and the accounts worker's
-    /// change log, each folded to one row per key first. A round trip per
-    /// event and per fact held Postgres to a few thousand events a second,
-    /// and the same fact row updated once per event of a batch.
-    ///
-    /// Rows of the shared tables are written in key order, as the accounts
-    /// worker removes its changes: two transactions that lock rows in one
-    /// order wait for each other but never deadlock.
+    /// Through the group commit (`store::pg_group_commit`): stored by [`insert_group`],
+    /// possibly in one transaction with other requests.
     async fn insert(
         &self,
         project_key: String,
         received_at: i64,
         events: Vec<NewEvent>,
     ) -> Result<Vec<EventStatus>, DbError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let insert = tx
-            .prepare_cached(
-                "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
-                                     survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
-                 SELECT id, $1, type, ts, $2, anonymous_id, user_id, survey_id, response_id, question_id, url, body,
-                        rejected, ts_flag, source
-                 FROM UNNEST($3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[],
-                             $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
-                      AS e(id, type, ts, anonymous_id, user_id, survey_id, response_id, question_id, url, body,
-                           rejected, ts_flag, source)
-                 ON CONFLICT (project_key, id) DO NOTHING
-                 RETURNING id, seq",
-            )
-            .await?;
-        let columns = EventColumns::of(&events);
-        let stored: Vec<(String, i64)> = tx
-            .query(
-                &insert,
-                &[
-                    &project_key,
-                    &received_at,
-                    &columns.id,
-                    &columns.kind,
-                    &columns.ts,
-                    &columns.anonymous_id,
-                    &columns.user_id,
-                    &columns.survey_id,
-                    &columns.response_id,
-                    &columns.question_id,
-                    &columns.url,
-                    &columns.body,
-                    &columns.rejected,
-                    &columns.ts_flag,
-                    &columns.source,
-                ],
-            )
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        // The first event of each stored id is the one inserted; a repeat of
-        // it later in the same batch is a duplicate, as it would be in a later batch.
-        let mut fresh: HashMap<&str, i64> = stored.iter().map(|(id, seq)| (id.as_str(), *seq)).collect();
-        let inserted: Vec<Option<i64>> = events.iter().map(|n| fresh.remove(n.event.id.as_str())).collect();
-
-        let mut follow = FollowUps::default();
-        for (n, inserted) in events.iter().zip(&inserted) {
-            if inserted.is_some() && n.rejected.is_none() {
-                follow.add(n);
-            }
-        }
-        follow.write(&tx, &project_key, received_at).await?;
-        let accepted = events.iter().zip(&inserted).filter(|(n, _)| n.rejected.is_none());
-        let accepted = accepted.filter_map(|(n, seq)| seq.map(|seq| (&n.event, seq)));
-        crate::store::checklist_progress::ingest_postgres(&tx, &project_key, received_at, accepted).await?;
-        tx.commit().await?;
-        Ok(inserted
-            .into_iter()
-            .map(|i| if i.is_some() { EventStatus::Accepted } else { EventStatus::Duplicate })
-            .collect())
+        self.insert_batch(Batch { project_key, received_at, events }).await
     }
 
     async fn list_events(&self, f: EventFilter) -> Result<Vec<StoredEvent>, DbError> {
@@ -218,6 +150,99 @@ impl EventStore for PgStore {
     }
 }
 
+/// Stores a group of requests in one transaction, in a handful of
+/// statements whatever their number and size: the events in one multi-row
+/// insert, then, per project, what the stored ones add to the queues, the
+/// person facts and the accounts worker's change log, each folded to one row
+/// per key first. Returns, per request and per event in order, `Accepted` or
+/// `Duplicate` (its id was stored before, or earlier in this group), once
+/// the transaction committed. A round trip per event and per fact held
+/// Postgres to a few thousand events a second, and the same fact row updated
+/// once per event of a batch.
+///
+/// Rows of the shared tables are written project by project, table by
+/// table, in key order, as the accounts worker removes its changes: two
+/// transactions that lock rows in one order wait for each other but never deadlock.
+pub(in crate::store) async fn insert_group(pool: &PgPool, group: &[&Batch]) -> Result<Vec<Vec<EventStatus>>, DbError> {
+    let mut client = pool.client().await?;
+    let tx = client.transaction().await?;
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
+                                 survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
+             SELECT id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, response_id,
+                    question_id, url, body, rejected, ts_flag, source
+             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                         $15::text[])
+                  AS e(project_key, received_at, id, type, ts, anonymous_id, user_id, survey_id, response_id,
+                       question_id, url, body, rejected, ts_flag, source)
+             ON CONFLICT (project_key, id) DO NOTHING
+             RETURNING project_key, id, seq",
+        )
+        .await?;
+    let columns = EventColumns::of(group);
+    let stored: Vec<(String, String, i64)> = tx
+        .query(
+            &insert,
+            &[
+                &columns.project_key,
+                &columns.received_at,
+                &columns.id,
+                &columns.kind,
+                &columns.ts,
+                &columns.anonymous_id,
+                &columns.user_id,
+                &columns.survey_id,
+                &columns.response_id,
+                &columns.question_id,
+                &columns.url,
+                &columns.body,
+                &columns.rejected,
+                &columns.ts_flag,
+                &columns.source,
+            ],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    // The first event of each stored id is the one inserted; a repeat of it
+    // later in the group is a duplicate, as it would be in a later request.
+    let mut fresh: HashMap<(&str, &str), i64> =
+        stored.iter().map(|(key, id, seq)| ((key.as_str(), id.as_str()), *seq)).collect();
+    let inserted: Vec<Vec<Option<i64>>> = group
+        .iter()
+        .map(|b| b.events.iter().map(|n| fresh.remove(&(b.project_key.as_str(), n.event.id.as_str()))).collect())
+        .collect();
+
+    // Per project (in key order), what its stored events add.
+    let mut projects: BTreeMap<&str, (FollowUps, Stored)> = BTreeMap::new();
+    for (batch, inserted) in group.iter().zip(&inserted) {
+        for (n, seq) in batch.events.iter().zip(inserted) {
+            if let (Some(seq), None) = (seq, &n.rejected) {
+                let (follow, accepted) = projects.entry(&batch.project_key).or_default();
+                follow.add(n, batch.received_at);
+                accepted.push((&n.event, (batch.received_at, *seq)));
+            }
+        }
+    }
+    for (project_key, (follow, accepted)) in projects {
+        follow.write(&tx, project_key).await?;
+        crate::store::checklist_progress::ingest_postgres(&tx, project_key, accepted.into_iter()).await?;
+    }
+    tx.commit().await?;
+    Ok(inserted
+        .into_iter()
+        .map(|statuses| {
+            statuses
+                .into_iter()
+                .map(|i| if i.is_some() { EventStatus::Accepted } else { EventStatus::Duplicate })
+                .collect()
+        })
+        .collect())
+}
+
 async fn fact_rows(pg: &PgStore, sql: &str, key: String, who: String) -> Result<Vec<FactRow>, DbError> {
     let client = pg.client().await?;
     let q = client.prepare_cached(&person_facts::postgres(sql)).await?;
@@ -265,8 +290,10 @@ pub(in crate::store) async fn activity(
         .collect())
 }
 
-/// A batch of events as one array per column, for `UNNEST`.
+/// A group's events as one array per column, for `UNNEST`.
 struct EventColumns<'a> {
+    project_key: Vec<&'a str>,
+    received_at: Vec<i64>,
     id: Vec<&'a str>,
     kind: Vec<&'a str>,
     ts: Vec<i64>,
@@ -283,52 +310,62 @@ struct EventColumns<'a> {
 }
 
 impl<'a> EventColumns<'a> {
-    fn of(events: &'a [NewEvent]) -> EventColumns<'a> {
+    fn of(group: &[&'a Batch]) -> EventColumns<'a> {
+        let n = group.iter().map(|b| b.events.len()).sum();
         let mut c = EventColumns {
-            id: Vec::with_capacity(events.len()),
-            kind: Vec::with_capacity(events.len()),
-            ts: Vec::with_capacity(events.len()),
-            anonymous_id: Vec::with_capacity(events.len()),
-            user_id: Vec::with_capacity(events.len()),
-            survey_id: Vec::with_capacity(events.len()),
-            response_id: Vec::with_capacity(events.len()),
-            question_id: Vec::with_capacity(events.len()),
-            url: Vec::with_capacity(events.len()),
-            body: Vec::with_capacity(events.len()),
-            rejected: Vec::with_capacity(events.len()),
-            ts_flag: Vec::with_capacity(events.len()),
-            source: Vec::with_capacity(events.len()),
+            project_key: Vec::with_capacity(n),
+            received_at: Vec::with_capacity(n),
+            id: Vec::with_capacity(n),
+            kind: Vec::with_capacity(n),
+            ts: Vec::with_capacity(n),
+            anonymous_id: Vec::with_capacity(n),
+            user_id: Vec::with_capacity(n),
+            survey_id: Vec::with_capacity(n),
+            response_id: Vec::with_capacity(n),
+            question_id: Vec::with_capacity(n),
+            url: Vec::with_capacity(n),
+            body: Vec::with_capacity(n),
+            rejected: Vec::with_capacity(n),
+            ts_flag: Vec::with_capacity(n),
+            source: Vec::with_capacity(n),
         };
-        for n in events {
-            let e = &n.event;
-            let (response_id, question_id) = response_and_question(&e.kind);
-            c.id.push(&e.id);
-            c.kind.push(e.kind.name());
-            c.ts.push(e.ts);
-            c.anonymous_id.push(&e.anonymous_id);
-            c.user_id.push(e.user_id.as_deref());
-            c.survey_id.push(e.kind.survey_id());
-            c.response_id.push(response_id);
-            c.question_id.push(question_id);
-            c.url.push(&e.url);
-            c.body.push(&n.body);
-            c.rejected.push(n.rejected.as_deref());
-            c.ts_flag.push(n.ts_flag.as_deref());
-            c.source.push(n.source.as_str());
+        for batch in group {
+            for n in &batch.events {
+                let e = &n.event;
+                let (response_id, question_id) = response_and_question(&e.kind);
+                c.project_key.push(&batch.project_key);
+                c.received_at.push(batch.received_at);
+                c.id.push(&e.id);
+                c.kind.push(e.kind.name());
+                c.ts.push(e.ts);
+                c.anonymous_id.push(&e.anonymous_id);
+                c.user_id.push(e.user_id.as_deref());
+                c.survey_id.push(e.kind.survey_id());
+                c.response_id.push(response_id);
+                c.question_id.push(question_id);
+                c.url.push(&e.url);
+                c.body.push(&n.body);
+                c.rejected.push(n.rejected.as_deref());
+                c.ts_flag.push(n.ts_flag.as_deref());
+                c.source.push(n.source.as_str());
+            }
         }
         c
     }
 }
 
-/// `(browser, user or '', kind, item)` → count, first and last `ts`.
-type FactSums<'a> = BTreeMap<(&'a str, &'a str, &'static str, String), (i64, i64, i64)>;
+/// A project's stored (not rejected) events, each with its `(received_at, seq)`.
+type Stored<'a> = Vec<(&'a touchpoint_protocol::Event, (i64, i64))>;
 
-/// What a batch's stored events add beside themselves, folded per key (in
-/// `BTreeMap`s, so rows are written in key order).
+/// `(browser, user or '', kind, item)` → count, first and last `ts`, last arrival.
+type FactSums<'a> = BTreeMap<(&'a str, &'a str, &'static str, String), (i64, i64, i64, i64)>;
+
+/// What one project's stored events of a group add beside themselves,
+/// folded per key (in `BTreeMap`s, so rows are written in key order).
 #[derive(Default)]
 struct FollowUps<'a> {
-    /// Events some automation rule listens to.
-    queued: Vec<&'a str>,
+    /// Events some automation rule listens to, and when they arrived.
+    queued: Vec<(&'a str, i64)>,
     /// `(response, survey)` and the due time, in the batch's order: a close
     /// and an answer move the due time in opposite directions.
     responses: Vec<(&'a str, &'a str, ResponseDue)>,
@@ -337,14 +374,14 @@ struct FollowUps<'a> {
     owners: BTreeMap<&'a str, &'a str>,
     /// `(kind, subject)` the accounts worker is to look at.
     marks: BTreeSet<(&'static str, String)>,
-    cases: Vec<(&'a touchpoint_protocol::Event, &'a EventCase)>,
+    cases: Vec<(&'a touchpoint_protocol::Event, &'a EventCase, i64)>,
 }
 
 impl<'a> FollowUps<'a> {
-    fn add(&mut self, n: &'a NewEvent) {
+    fn add(&mut self, n: &'a NewEvent, received_at: i64) {
         let e = &n.event;
         if n.automate {
-            self.queued.push(&e.id);
+            self.queued.push((&e.id, received_at));
         }
         let (response_id, _) = response_and_question(&e.kind);
         if let (Some(due), Some(response_id), Some(survey_id)) = (n.response_due, response_id, e.kind.survey_id()) {
@@ -352,8 +389,8 @@ impl<'a> FollowUps<'a> {
         }
         let user = e.user_id.as_deref().unwrap_or_default();
         for (kind, item) in person_facts::items(e) {
-            let fact = self.facts.entry((&e.anonymous_id, user, kind, item)).or_insert((0, e.ts, e.ts));
-            *fact = (fact.0 + 1, fact.1.min(e.ts), fact.2.max(e.ts));
+            let fact = self.facts.entry((&e.anonymous_id, user, kind, item)).or_insert((0, e.ts, e.ts, received_at));
+            *fact = (fact.0 + 1, fact.1.min(e.ts), fact.2.max(e.ts), fact.3.max(received_at));
         }
         if let Some(user) = &e.user_id {
             self.owners.entry(&e.anonymous_id).or_insert(user);
@@ -362,27 +399,23 @@ impl<'a> FollowUps<'a> {
             self.marks.extend(crate::store::account_changes::marks(e));
         }
         if let Some(c) = &n.opens_case {
-            self.cases.push((e, c));
+            self.cases.push((e, c, received_at));
         }
     }
 
-    async fn write(
-        self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        project_key: &str,
-        received_at: i64,
-    ) -> Result<(), DbError> {
+    async fn write(self, tx: &deadpool_postgres::Transaction<'_>, project_key: &str) -> Result<(), DbError> {
         if !self.queued.is_empty() {
             let mut queued = self.queued;
             queued.sort_unstable();
             let enqueue = tx
                 .prepare_cached(
                     "INSERT INTO automation_queue (event_id, project_key, enqueued_at)
-                     SELECT id, $1, $2 FROM UNNEST($3::text[]) AS q(id)
+                     SELECT id, $1, at FROM UNNEST($2::text[], $3::bigint[]) AS q(id, at)
                      ON CONFLICT (project_key, event_id) DO NOTHING",
                 )
                 .await?;
-            tx.execute(&enqueue, &[&project_key, &received_at, &queued]).await?;
+            let (ids, at): (Vec<&str>, Vec<i64>) = queued.into_iter().unzip();
+            tx.execute(&enqueue, &[&project_key, &ids, &at]).await?;
         }
         if !self.responses.is_empty() {
             // A close makes the response due at once; an answer moves a quiet time on.
@@ -408,8 +441,8 @@ impl<'a> FollowUps<'a> {
         if !self.facts.is_empty() {
             let add = tx.prepare_cached(person_facts::ADD_MANY_POSTGRES).await?;
             let (mut browsers, mut users, mut kinds, mut items) = (vec![], vec![], vec![], vec![]);
-            let (mut counts, mut firsts, mut lasts) = (vec![], vec![], vec![]);
-            for ((browser, user, kind, item), (n, first, last)) in &self.facts {
+            let (mut counts, mut firsts, mut lasts, mut arrivals) = (vec![], vec![], vec![], vec![]);
+            for ((browser, user, kind, item), (n, first, last, arrived)) in &self.facts {
                 browsers.push(*browser);
                 users.push(*user);
                 kinds.push(*kind);
@@ -417,12 +450,10 @@ impl<'a> FollowUps<'a> {
                 counts.push(*n);
                 firsts.push(*first);
                 lasts.push(*last);
+                arrivals.push(*arrived);
             }
-            tx.execute(
-                &add,
-                &[&project_key, &received_at, &browsers, &users, &kinds, &items, &counts, &firsts, &lasts],
-            )
-            .await?;
+            tx.execute(&add, &[&project_key, &browsers, &users, &kinds, &items, &counts, &firsts, &lasts, &arrivals])
+                .await?;
         }
         if !self.owners.is_empty() {
             let own = tx.prepare_cached(person_facts::OWN_MANY_POSTGRES).await?;
@@ -449,7 +480,7 @@ impl<'a> FollowUps<'a> {
                      ON CONFLICT (project_key, id) DO NOTHING",
                 )
                 .await?;
-            for (e, c) in &self.cases {
+            for (e, c, received_at) in &self.cases {
                 tx.execute(
                     &open_case,
                     &[
@@ -461,7 +492,7 @@ impl<'a> FollowUps<'a> {
                         &e.user_id,
                         &e.anonymous_id,
                         &c.detail,
-                        &received_at,
+                        received_at,
                     ],
                 )
                 .await?;
