@@ -116,7 +116,7 @@ struct Inner {
     memory: Entries,
     /// Events pushed during this task and not yet written (see the module docs).
     staged: Entries,
-    /// Keys dropped to make room, oldest first: removed from storage by the
+    /// Keys dropped to make room: removed from storage by the
     /// same end-of-task write (or, if still staged, never written).
     evicted: Vec<String>,
     /// The end-of-task write of `staged` and `evicted` is scheduled.
@@ -304,11 +304,13 @@ impl Outbox {
             let mut inner = self.0.borrow_mut();
             inner.write_scheduled = false;
             let staged = std::mem::take(&mut inner.staged);
-            let evicted = std::mem::take(&mut inner.evicted);
+            let mut evicted = std::mem::take(&mut inner.evicted);
+            // Evictions leave the index oldest first, but a clock stepping back can put a newer
+            // event ahead of an evicted one: sorted here, the search below never misses.
+            crate::text::sort(&mut evicted);
             let mut refused = false;
             for (key, raw) in staged {
                 // Dropped in the task that staged it (a burst longer than the queue): never written.
-                // Evictions leave the index oldest first, so `evicted` is sorted.
                 if evicted.binary_search(&key).is_ok() {
                     continue;
                 }

@@ -23,13 +23,13 @@ use touchpoint_collector::config::{usage, Command, Config};
 use touchpoint_collector::projects::Projects;
 use touchpoint_collector::retention::Expiring;
 use touchpoint_collector::streams::worker::Streaming;
+use touchpoint_collector::worker::Worker;
+use touchpoint_collector::{router, AppState};
 
 /// mimalloc rather than the system's allocator: ingest allocates per event
 /// (JSON values, strings, column arrays) on every worker thread.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use touchpoint_collector::worker::Worker;
-use touchpoint_collector::{router, AppState};
 
 /// How long requests in flight may take to finish after the shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);

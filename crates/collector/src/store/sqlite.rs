@@ -26,7 +26,7 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use touchpoint_protocol::EventStatus;
 
-pub(super) use super::events::Batch;
+use super::events::Batch;
 use super::{Case, DbError, OpenError, OutboxItem, StoredEvent};
 
 pub const DB_FILE: &str = "touchpoint.db";

@@ -6,10 +6,10 @@ use rusqlite::{params, Connection};
 use touchpoint_protocol::EventStatus;
 
 use crate::store::person_facts::{self, FactRow};
-use crate::store::sqlite::{stored_event, Batch, Db, EVENT_COLUMNS};
+use crate::store::sqlite::{stored_event, Db, EVENT_COLUMNS};
 use crate::store::{DbError, EventFilter, EventQuery, NewEvent, StoredActivity, StoredEvent};
 
-use super::{response_and_question, EventStore};
+use super::{response_and_question, Batch, EventStore};
 
 #[async_trait]
 impl EventStore for Db {
