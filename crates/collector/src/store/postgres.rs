@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0010_checklist_progress.sql"),
     include_str!("../../migrations/postgres/0011_lookups.sql"),
     include_str!("../../migrations/postgres/0012_cheaper_ingest.sql"),
+    include_str!("../../migrations/postgres/0013_byte_order_keys.sql"),
 ];
 
 /// Serialises migrations of collectors starting at once against one database.

@@ -165,48 +165,25 @@ impl EventStore for PgStore {
 /// transactions that lock rows in one order wait for each other but never deadlock.
 pub(in crate::store) async fn insert_group(pool: &PgPool, group: &[&Batch]) -> Result<Vec<Vec<EventStatus>>, DbError> {
     let mut client = pool.client().await?;
-    let tx = client.transaction().await?;
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
-                                 survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
-             SELECT id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, response_id,
-                    question_id, url, body, rejected, ts_flag, source
-             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-                         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                         $15::text[])
-                  AS e(project_key, received_at, id, type, ts, anonymous_id, user_id, survey_id, response_id,
-                       question_id, url, body, rejected, ts_flag, source)
-             ON CONFLICT (project_key, id) DO NOTHING
-             RETURNING project_key, id, seq",
-        )
-        .await?;
     let columns = EventColumns::of(group);
-    let stored: Vec<(String, String, i64)> = tx
-        .query(
-            &insert,
-            &[
-                &columns.project_key,
-                &columns.received_at,
-                &columns.id,
-                &columns.kind,
-                &columns.ts,
-                &columns.anonymous_id,
-                &columns.user_id,
-                &columns.survey_id,
-                &columns.response_id,
-                &columns.question_id,
-                &columns.url,
-                &columns.body,
-                &columns.rejected,
-                &columns.ts_flag,
-                &columns.source,
-            ],
-        )
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
+    // Optimistic first: most groups repeat no stored id, and a plain insert
+    // skips what `ON CONFLICT` costs per row (a lookup in the key before the
+    // insert, and a speculative insertion confirmed by a WAL record of its
+    // own). If the key refuses a row, nothing was written yet: the group
+    // goes again, in a new transaction, through the statement that skips
+    // repeats.
+    let tx = client.transaction().await?;
+    let stored = match columns.insert(&tx, INSERT_NEW).await {
+        Ok(stored) => (tx, stored),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+            tx.rollback().await?;
+            let tx = client.transaction().await?;
+            let stored = columns.insert(&tx, INSERT_SKIPPING_REPEATS).await?;
+            (tx, stored)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (tx, stored) = stored;
     // The first event of each stored id is the one inserted; a repeat of it
     // later in the group is a duplicate, as it would be in a later request.
     let mut fresh: HashMap<(&str, &str), i64> =
@@ -290,6 +267,35 @@ pub(in crate::store) async fn activity(
         .collect())
 }
 
+/// The group's events, one row per element of the column arrays; returns
+/// `(project_key, id, seq)` of each row stored. A repeated `(project_key, id)`
+/// fails the statement with a unique violation.
+const INSERT_NEW: &str = "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
+                         survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
+     SELECT id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, response_id,
+            question_id, url, body, rejected, ts_flag, source
+     FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                 $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                 $15::text[])
+          AS e(project_key, received_at, id, type, ts, anonymous_id, user_id, survey_id, response_id,
+               question_id, url, body, rejected, ts_flag, source)
+     RETURNING project_key, id, seq";
+
+/// As [`INSERT_NEW`], but a row whose `(project_key, id)` is stored already,
+/// or comes earlier in the arrays, is skipped (and not returned).
+const INSERT_SKIPPING_REPEATS: &str =
+    "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
+                         survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
+     SELECT id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, response_id,
+            question_id, url, body, rejected, ts_flag, source
+     FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                 $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                 $15::text[])
+          AS e(project_key, received_at, id, type, ts, anonymous_id, user_id, survey_id, response_id,
+               question_id, url, body, rejected, ts_flag, source)
+     ON CONFLICT (project_key, id) DO NOTHING
+     RETURNING project_key, id, seq";
+
 /// A group's events as one array per column, for `UNNEST`.
 struct EventColumns<'a> {
     project_key: Vec<&'a str>,
@@ -310,6 +316,38 @@ struct EventColumns<'a> {
 }
 
 impl<'a> EventColumns<'a> {
+    /// Runs `sql` ([`INSERT_NEW`] or [`INSERT_SKIPPING_REPEATS`]) on these columns.
+    async fn insert(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        sql: &str,
+    ) -> Result<Vec<(String, String, i64)>, tokio_postgres::Error> {
+        let insert = tx.prepare_cached(sql).await?;
+        let rows = tx
+            .query(
+                &insert,
+                &[
+                    &self.project_key,
+                    &self.received_at,
+                    &self.id,
+                    &self.kind,
+                    &self.ts,
+                    &self.anonymous_id,
+                    &self.user_id,
+                    &self.survey_id,
+                    &self.response_id,
+                    &self.question_id,
+                    &self.url,
+                    &self.body,
+                    &self.rejected,
+                    &self.ts_flag,
+                    &self.source,
+                ],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+
     fn of(group: &[&'a Batch]) -> EventColumns<'a> {
         let n = group.iter().map(|b| b.events.len()).sum();
         let mut c = EventColumns {
