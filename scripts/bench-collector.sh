@@ -100,6 +100,10 @@ ingest_run() {
   kill -TERM "$collector_pid"
   wait "$collector_pid"
   collector_pid=""
+  # The next store starts from nothing, and not while the kernel still
+  # writes this one's pages back: it would share the disk and the cores.
+  rm -rf "$work/data"
+  sync
 }
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 pg_note=""

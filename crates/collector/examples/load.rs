@@ -171,8 +171,14 @@ async fn drive(
     Ok(tally)
 }
 
-/// A batch shaped like the widget's: track events with a few props.
+/// A batch shaped like the widget's: track events with a few props, each
+/// stamped with the time it is made (as the widget stamps them). A fixed
+/// past `ts` would have the collector flag every event as far from its clock.
 fn batch_body(key: &str, prefix: &str, seq: u64, n: usize) -> String {
+    let now_ms = u64::try_from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis(),
+    )
+    .unwrap_or(u64::MAX);
     let mut body = String::with_capacity(n * 220 + 64);
     body.push_str(&format!(r#"{{"key":"{key}","events":["#));
     for i in 0..n {
@@ -181,7 +187,7 @@ fn batch_body(key: &str, prefix: &str, seq: u64, n: usize) -> String {
         }
         body.push_str(&format!(
             r#"{{"id":"{prefix}-{seq}-{i}","ts":{},"anonymous_id":"anon-{prefix}-{}","url":"http://127.0.0.1/app/settings","type":"track","name":"clicked_upgrade","props":{{"plan":"pro","step":{i},"source":"load"}}}}"#,
-            1_700_000_000_000u64 + seq * 1000 + i as u64,
+            now_ms,
             i % 10
         ));
     }

@@ -38,6 +38,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         })?;
         // A lone surrogate in one string would otherwise refuse the whole body.
         let bytes = crate::surrogates::replace_lone(&bytes).map_or(bytes, Bytes::from);
+        // Tracking the path costs an allocation per key read (ingest reads
+        // every key of every event), so it is paid only to describe a body
+        // that failed: the same bytes are read again, with the path.
+        if let Ok(value) = serde_json::from_slice(&bytes) {
+            return Ok(Json(value));
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let message = e.inner().to_string();

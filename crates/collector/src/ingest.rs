@@ -7,6 +7,7 @@
 //! server's clock ([`ts_flag`]), or a survey event its survey contradicts
 //! (`crate::responses`, stored rejected).
 
+use serde::Deserialize;
 use serde_json::Value;
 use touchpoint_protocol::{Event, EventKind, EventResult, EventStatus, MAX_EVENT_BYTES};
 
@@ -81,9 +82,17 @@ pub fn check(index: usize, mut raw: Value, project: &ProjectEntry, source: Sourc
         let why = format!("event is {} bytes, more than the limit of {MAX_EVENT_BYTES}", body.len());
         return reject_as(Rejection::TooLarge, None, why);
     }
-    let event: Event = match serde_path_to_error::deserialize(raw) {
+    // As in `extract::Json`: the path is tracked only to describe an event
+    // that failed, read again from its JSON text (the same value).
+    let event: Event = match Event::deserialize(raw) {
         Ok(event) => event,
-        Err(e) => {
+        Err(first) => {
+            let again = serde_json::from_str::<Value>(&body).map_err(|e| e.to_string());
+            let e = match again.map(serde_path_to_error::deserialize::<_, Event>) {
+                Ok(Err(e)) => e,
+                // Not expected: the text of a value reads back as that value.
+                _ => return reject(None, first.to_string()),
+            };
             let message = e.inner().to_string();
             // Fields of the event's kind are read through serde's `flatten`,
             // which loses the path; the tag is the one we can still name.
