@@ -237,24 +237,24 @@ async fn fact_rows(pg: &PgStore, sql: &str, key: String, who: String) -> Result<
         .collect()
 }
 
+/// The stored activity of the events `filter` selects, in arrival order.
+pub(in crate::store) fn activity_sql(filter: &str) -> String {
+    format!(
+        "SELECT anonymous_id, user_id, ts, received_at,
+                CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
+                     'nudge_shown', 'group', 'survey_answered')
+                     THEN body END
+         FROM events WHERE ({filter}) AND rejected IS NULL ORDER BY received_at, seq"
+    )
+}
+
 pub(in crate::store) async fn activity(
     pg: &PgStore,
     filter: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<StoredActivity>, DbError> {
     let client = pg.client().await?;
-    let rows = client
-        .query(
-            &format!(
-                "SELECT anonymous_id, user_id, ts, received_at,
-                        CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
-                             'nudge_shown', 'group', 'survey_answered')
-                             THEN body END
-                 FROM events WHERE ({filter}) AND rejected IS NULL ORDER BY received_at, seq"
-            ),
-            params,
-        )
-        .await?;
+    let rows = client.query(&activity_sql(filter), params).await?;
     Ok(rows
         .iter()
         .map(|r| StoredActivity {
