@@ -267,34 +267,30 @@ pub(in crate::store) async fn activity(
         .collect())
 }
 
-/// The group's events, one row per element of the column arrays; returns
-/// `(project_key, id, seq)` of each row stored. A repeated `(project_key, id)`
-/// fails the statement with a unique violation.
-const INSERT_NEW: &str = "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
-                         survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
-     SELECT id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, response_id,
-            question_id, url, body, rejected, ts_flag, source
-     FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-                 $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                 $15::text[])
-          AS e(project_key, received_at, id, type, ts, anonymous_id, user_id, survey_id, response_id,
-               question_id, url, body, rejected, ts_flag, source)
-     RETURNING project_key, id, seq";
+/// The insert both statements below share: the group's events, one row per
+/// element of the column arrays (a macro, so the statements stay constants).
+macro_rules! insert_events {
+    () => {
+        "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
+                             survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
+         SELECT id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, response_id,
+                question_id, url, body, rejected, ts_flag, source
+         FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                     $15::text[])
+              AS e(project_key, received_at, id, type, ts, anonymous_id, user_id, survey_id, response_id,
+                   question_id, url, body, rejected, ts_flag, source)"
+    };
+}
+
+/// Stores every row and returns `(project_key, id, seq)` of each; a
+/// repeated `(project_key, id)` fails the statement with a unique violation.
+const INSERT_NEW: &str = concat!(insert_events!(), " RETURNING project_key, id, seq");
 
 /// As [`INSERT_NEW`], but a row whose `(project_key, id)` is stored already,
 /// or comes earlier in the arrays, is skipped (and not returned).
 const INSERT_SKIPPING_REPEATS: &str =
-    "INSERT INTO events (id, project_key, type, ts, received_at, anonymous_id, user_id,
-                         survey_id, response_id, question_id, url, body, rejected, ts_flag, source)
-     SELECT id, project_key, type, ts, received_at, anonymous_id, user_id, survey_id, response_id,
-            question_id, url, body, rejected, ts_flag, source
-     FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-                 $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                 $15::text[])
-          AS e(project_key, received_at, id, type, ts, anonymous_id, user_id, survey_id, response_id,
-               question_id, url, body, rejected, ts_flag, source)
-     ON CONFLICT (project_key, id) DO NOTHING
-     RETURNING project_key, id, seq";
+    concat!(insert_events!(), " ON CONFLICT (project_key, id) DO NOTHING RETURNING project_key, id, seq");
 
 /// A group's events as one array per column, for `UNNEST`.
 struct EventColumns<'a> {
