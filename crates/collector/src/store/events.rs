@@ -88,6 +88,19 @@ pub trait EventStore: Send + Sync {
     async fn expire_person_facts(&self, project_key: String, before: i64) -> Result<u64, DbError>;
 }
 
+/// The activity read of the events `filter` keeps, in arrival order:
+/// `received_at`, then `arrival`, the store's insertion counter (SQLite's
+/// `rowid`, Postgres' `seq`). Only the kinds a replay reads carry their body.
+fn activity_sql(filter: &str, arrival: &str) -> String {
+    format!(
+        "SELECT anonymous_id, user_id, ts, received_at,
+                CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
+                                 'nudge_shown', 'group', 'survey_answered')
+                     THEN body END
+         FROM events WHERE ({filter}) AND rejected IS NULL ORDER BY received_at, {arrival}"
+    )
+}
+
 /// The last score of each response, from `(response, score)` rows in arrival
 /// order: a later answer replaces an earlier one; no score (not a number,
 /// out of range) counts as none.

@@ -237,15 +237,9 @@ async fn fact_rows(pg: &PgStore, sql: &str, key: String, who: String) -> Result<
         .collect()
 }
 
-/// The stored activity of the events `filter` selects, in arrival order.
+/// The activity read of the events `filter` keeps.
 pub(in crate::store) fn activity_sql(filter: &str) -> String {
-    format!(
-        "SELECT anonymous_id, user_id, ts, received_at,
-                CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
-                     'nudge_shown', 'group', 'survey_answered')
-                     THEN body END
-         FROM events WHERE ({filter}) AND rejected IS NULL ORDER BY received_at, seq"
-    )
+    super::activity_sql(filter, "seq")
 }
 
 pub(in crate::store) async fn activity(

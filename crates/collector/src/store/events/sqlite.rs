@@ -280,13 +280,7 @@ fn list_events(conn: &Connection, filter: &EventFilter) -> rusqlite::Result<Vec<
 
 /// The activity read of the events `filter` keeps.
 pub(in crate::store) fn activity_sql(filter: &str) -> String {
-    format!(
-        "SELECT anonymous_id, user_id, ts, received_at,
-                CASE WHEN type IN ('identify', 'track', 'checklist_item_completed', 'checklist_dismissed', 'survey_shown',
-                                 'nudge_shown', 'group', 'survey_answered')
-                     THEN body END
-         FROM events WHERE ({filter}) AND rejected IS NULL ORDER BY received_at, rowid"
-    )
+    super::activity_sql(filter, "rowid")
 }
 
 pub(in crate::store) fn activity(
