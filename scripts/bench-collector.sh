@@ -108,7 +108,7 @@ ingest_run() {
       p99s+="$(get p99_ms)"$'\n'
       batch_bytes="$(get batch_bytes)"
     done
-    medians+="| $backend | $c | **$(median "$rates")** | $(printf '%s' "$rates" | sort -n | head -n1) | **$(median "$p99s")** | $(printf '%s' "$p99s" | sort -g | tail -n1) |"$'\n'
+    medians+="| $backend | $c | **$(median "$rates")** | $(printf '%s' "$rates" | sort -g | head -n1) | **$(median "$p99s")** | $(printf '%s' "$p99s" | sort -g | tail -n1) |"$'\n'
   done
   kill -TERM "$collector_pid"
   wait "$collector_pid"

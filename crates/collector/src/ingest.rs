@@ -87,8 +87,7 @@ pub fn check(index: usize, mut raw: Value, project: &ProjectEntry, source: Sourc
     let event: Event = match Event::deserialize(raw) {
         Ok(event) => event,
         Err(first) => {
-            let again = serde_json::from_str::<Value>(&body).map_err(|e| e.to_string());
-            let e = match again.map(serde_path_to_error::deserialize::<_, Event>) {
+            let e = match serde_json::from_str::<Value>(&body).map(serde_path_to_error::deserialize::<_, Event>) {
                 Ok(Err(e)) => e,
                 // Not expected: the text of a value reads back as that value.
                 _ => return reject(None, first.to_string()),

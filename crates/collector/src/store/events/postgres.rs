@@ -173,7 +173,7 @@ pub(in crate::store) async fn insert_group(pool: &PgPool, group: &[&Batch]) -> R
     // goes again, in a new transaction, through the statement that skips
     // repeats.
     let tx = client.transaction().await?;
-    let stored = match columns.insert(&tx, INSERT_NEW).await {
+    let (tx, stored) = match columns.insert(&tx, INSERT_NEW).await {
         Ok(stored) => (tx, stored),
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
             tx.rollback().await?;
@@ -183,7 +183,6 @@ pub(in crate::store) async fn insert_group(pool: &PgPool, group: &[&Batch]) -> R
         }
         Err(e) => return Err(e.into()),
     };
-    let (tx, stored) = stored;
     // The first event of each stored id is the one inserted; a repeat of it
     // later in the group is a duplicate, as it would be in a later request.
     let mut fresh: HashMap<(&str, &str), i64> =
